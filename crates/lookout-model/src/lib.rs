@@ -1,0 +1,14 @@
+//! Lookout's shared vocabulary: the types every other crate speaks.
+//!
+//! Architecture invariant: this crate does no I/O and knows nothing about storage, HTTP or PromQL.
+//! It depends only on `regex`, `thiserror` and a hasher.
+
+pub mod labels;
+pub mod matcher;
+pub mod sample;
+pub mod time;
+
+pub use labels::{Label, Labels, LabelsBuilder, LabelsError, METRIC_NAME};
+pub use matcher::{MatchOp, Matcher, MatcherError};
+pub use sample::{STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};
+pub use time::TimeRange;
