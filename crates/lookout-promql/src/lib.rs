@@ -1,0 +1,50 @@
+//! PromQL evaluation with Prometheus's semantics, over the [`lookout_storage::Storage`] contract.
+//!
+//! Architecture invariant: this crate parses with `promql-parser`, reads through `lookout-storage` traits only,
+//! does no I/O, and knows nothing about HTTP or the TSDB.
+
+pub mod error;
+pub mod value;
+
+pub use error::QueryError;
+pub use value::{Annotation, AnnotationKind, Annotations, MatrixSeries, QueryOutput, QueryStats, Value, VectorSample};
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+/// Engine-wide settings (Prometheus's defaults).
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// How far back an instant selector looks for a sample (default 5 m).
+    pub lookback_delta_ms: i64,
+    /// Maximum samples held in memory by one query at once (`query.max_samples`, default 50 M).
+    pub max_samples: usize,
+    /// Maximum points per series in a range query result (default 11,000).
+    pub max_points_per_series: usize,
+    /// Wall-clock budget of one query (default 2 m).
+    pub timeout: Duration,
+    /// Step of a subquery written without one (default 1 m, the evaluation interval).
+    pub default_subquery_step_ms: i64,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            lookback_delta_ms: 5 * 60 * 1000,
+            max_samples: 50_000_000,
+            max_points_per_series: 11_000,
+            timeout: Duration::from_secs(120),
+            default_subquery_step_ms: 60 * 1000,
+        }
+    }
+}
+
+/// Per-query controls from the caller: cancellation (client went away) and an earlier deadline.
+#[derive(Debug, Clone, Default)]
+pub struct QueryContext {
+    /// Set to true to cancel the query; checked regularly during evaluation.
+    pub cancel: Option<Arc<AtomicBool>>,
+    /// A deadline tighter than the engine timeout (e.g. the API's `timeout` parameter).
+    pub deadline: Option<Instant>,
+}
