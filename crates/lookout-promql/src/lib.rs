@@ -3,9 +3,12 @@
 //! Architecture invariant: this crate parses with `promql-parser`, reads through `lookout-storage` traits only,
 //! does no I/O, and knows nothing about HTTP or the TSDB.
 
+pub mod engine;
 pub mod error;
+pub mod functions;
 pub mod value;
 
+pub use engine::Engine;
 pub use error::QueryError;
 pub use value::{Annotation, AnnotationKind, Annotations, MatrixSeries, QueryOutput, QueryStats, Value, VectorSample};
 
