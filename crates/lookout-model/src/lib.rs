@@ -1,10 +1,11 @@
 //! Lookout's shared vocabulary: the types every other crate speaks.
 //!
 //! Architecture invariant: this crate does no I/O and knows nothing about storage, HTTP or PromQL.
-//! It depends only on `regex`, `thiserror` and a hasher.
+//! It depends only on `regex`, `thiserror`, `serde`, `md-5` (relabel hashmod) and a hasher.
 
 pub mod labels;
 pub mod matcher;
+pub mod relabel;
 pub mod sample;
 pub mod time;
 
