@@ -355,6 +355,46 @@ mod tests {
     }
 
     #[test]
+    fn trig_matches_trig_functions_test() {
+        let cases: [(&str, f64, f64); 16] = [
+            ("sin", 10.0, -0.5440211108893699),
+            ("cos", 20.0, 0.40808206181339196),
+            ("tan", 20.0, 2.2371609442247427),
+            ("asin", 10.0 - 10.1, -0.10016742116155944),
+            ("acos", 10.0 - 10.1, 1.670963747956456),
+            ("atan", 20.0, 1.5208379310729538),
+            ("sinh", 20.0, 2.4258259770489514e+08),
+            ("cosh", 10.0, 11013.232920103324),
+            ("tanh", 10.0, 0.9999999958776927),
+            ("tanh", 20.0, 1.0),
+            ("asinh", 10.0, 2.99822295029797),
+            ("acosh", 20.0, 3.6882538673612966),
+            ("atanh", 10.0 - 10.1, -0.10033534773107522),
+            ("rad", 20.0, 0.3490658503988659),
+            ("deg", 10.0, 572.9577951308232),
+            ("deg", -10.0, -572.9577951308232),
+        ];
+        for (name, v, want) in cases {
+            let got = ew(name, v, &[]);
+            assert!(
+                ((got - want) / want).abs() < 1e-12,
+                "{name}({v}) = {got}, want {want}"
+            );
+        }
+        for name in ["asin", "acos", "atanh"] {
+            assert!(ew(name, 20.0 - 10.1, &[]).is_nan(), "{name} out of domain");
+        }
+        for name in ELEMENTWISE_NAMES {
+            if !matches!(
+                *name,
+                "clamp" | "clamp_min" | "clamp_max" | "max_of" | "min_of"
+            ) {
+                assert!(ew(name, f64::NAN, &[]).is_nan(), "{name}(NaN)");
+            }
+        }
+    }
+
+    #[test]
     fn date_functions_match_functions_test() {
         // 2006-01-02 22:04:05 UTC, a Monday (functions.test).
         let t = 1_136_239_445.0;
