@@ -1,13 +1,65 @@
-//! The evaluator entry points. PLACEHOLDER until the evaluator lands: every query fails with an execution error.
+//! The evaluator entry points: parse, check the query's shape and limits, evaluate, shape the result.
 
+use std::time::Instant;
+
+use lookout_model::{Labels, TimeRange};
 use lookout_storage::Storage;
+use promql_parser::parser::{self, Expr, value::ValueType};
 
-use crate::{EngineOptions, QueryContext, QueryError, QueryOutput};
+use crate::annotations::AnnotationSink;
+use crate::eval::{Evaluator, Matrix, QueryEnv, Val, cleanup_names};
+use crate::limits::Budget;
+use crate::{EngineOptions, MatrixSeries, QueryContext, QueryError, QueryOutput, QueryStats, Value, VectorSample};
 
 /// Evaluates PromQL queries against a [`Storage`].
 #[derive(Debug, Clone, Default)]
 pub struct Engine {
     opts: EngineOptions,
+}
+
+/// Parses a query, mapping the parser's message to [`QueryError::Parse`] with a position when it names one.
+pub fn parse_query(query: &str) -> Result<Expr, QueryError> {
+    parser::parse(query).map_err(|message| {
+        let position = parse_position(&message).unwrap_or(0);
+        QueryError::Parse { message, position }
+    })
+}
+
+/// Finds a byte position in a parser message such as "... at position 12 ..." or "1:12".
+fn parse_position(msg: &str) -> Option<usize> {
+    let lower = msg.to_ascii_lowercase();
+    for key in ["position ", "pos ", "char "] {
+        if let Some(i) = lower.find(key) {
+            let digits: String = lower[i + key.len()..].chars().take_while(|c| c.is_ascii_digit()).collect();
+            if let Ok(n) = digits.parse() {
+                return Some(n);
+            }
+        }
+    }
+    None
+}
+
+/// Prometheus's documented name of a value type, as used in error messages.
+fn documented_type(t: ValueType) -> &'static str {
+    match t {
+        ValueType::Vector => "instant vector",
+        ValueType::Matrix => "range vector",
+        ValueType::Scalar => "scalar",
+        ValueType::String => "string",
+    }
+}
+
+/// Formats `n` with thousands separators, as in Prometheus's resolution error.
+fn with_separators(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 impl Engine {
@@ -24,25 +76,132 @@ impl Engine {
     /// Evaluates `query` at time `t_ms` (ms since epoch).
     pub fn instant_query(
         &self,
-        _storage: &dyn Storage,
-        _query: &str,
-        _t_ms: i64,
-        _ctx: &QueryContext,
+        storage: &dyn Storage,
+        query: &str,
+        t_ms: i64,
+        ctx: &QueryContext,
     ) -> Result<QueryOutput, QueryError> {
-        Err(QueryError::Execution("evaluator not implemented yet".into()))
+        let expr = parse_query(query)?;
+        self.run(storage, &expr, (t_ms, t_ms, 1), true, ctx)
     }
 
     /// Evaluates `query` at every step from `start_ms` to `end_ms` inclusive; the result is a matrix
     /// (or a scalar/string error for string results, as Prometheus).
     pub fn range_query(
         &self,
-        _storage: &dyn Storage,
-        _query: &str,
-        _start_ms: i64,
-        _end_ms: i64,
-        _step_ms: i64,
-        _ctx: &QueryContext,
+        storage: &dyn Storage,
+        query: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+        ctx: &QueryContext,
     ) -> Result<QueryOutput, QueryError> {
-        Err(QueryError::Execution("evaluator not implemented yet".into()))
+        if step_ms <= 0 {
+            return Err(QueryError::BadData(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+            ));
+        }
+        if end_ms < start_ms {
+            return Err(QueryError::BadData("end timestamp must not be before start time".into()));
+        }
+        let points = ((end_ms - start_ms) / step_ms) as u64 + 1;
+        let max_points = self.opts.max_points_per_series;
+        if points > max_points as u64 {
+            return Err(QueryError::Limit {
+                name: "query.max_points_per_series",
+                value: max_points as u64,
+                message: format!(
+                    "exceeded maximum resolution of {} points per timeseries. Try decreasing the query resolution (?step=XX)",
+                    with_separators(max_points)
+                ),
+            });
+        }
+        let expr = parse_query(query)?;
+        let t = expr.value_type();
+        if t != ValueType::Scalar && t != ValueType::Vector {
+            return Err(QueryError::BadData(format!(
+                "invalid expression type {:?} for range query, must be Scalar or instant Vector",
+                documented_type(t)
+            )));
+        }
+        self.run(storage, &expr, (start_ms, end_ms, step_ms), false, ctx)
+    }
+
+    fn run(
+        &self,
+        storage: &dyn Storage,
+        expr: &Expr,
+        (start, end, interval): (i64, i64, i64),
+        instant: bool,
+        ctx: &QueryContext,
+    ) -> Result<QueryOutput, QueryError> {
+        let now = Instant::now();
+        let mut deadline = now + self.opts.timeout;
+        if let Some(d) = ctx.deadline {
+            deadline = deadline.min(d);
+        }
+        let timeout_ms = deadline.saturating_duration_since(now).as_millis() as u64;
+        let querier = storage.querier(TimeRange::ALL)?;
+        let env = QueryEnv {
+            querier: querier.as_ref(),
+            opts: &self.opts,
+            query_start: start,
+            query_end: end,
+            budget: Budget::new(self.opts.max_samples, deadline, timeout_ms, ctx.cancel.clone()),
+            annos: AnnotationSink::default(),
+        };
+        let ev = Evaluator { env: &env, start, end, interval };
+        let val = ev.eval(expr)?;
+        let value = shape(val, expr.value_type(), instant, start)?;
+        Ok(QueryOutput {
+            value,
+            annotations: env.annos.take(),
+            stats: QueryStats { samples_loaded: env.budget.samples_loaded(), peak_samples: env.budget.peak() },
+        })
+    }
+}
+
+fn to_matrix_value(mut m: Matrix) -> Value {
+    m.sort_by(|a, b| a.labels.cmp(&b.labels));
+    Value::Matrix(m.into_iter().map(|s| MatrixSeries { labels: s.labels, samples: s.points }).collect())
+}
+
+/// Turns the evaluator's matrix into the result type of the query.
+fn shape(val: Val, t: ValueType, instant: bool, at: i64) -> Result<Value, QueryError> {
+    let m = match val {
+        Val::Str(s) => return Ok(Value::String { t: at, s }),
+        Val::Matrix(m) => m,
+    };
+    match (t, instant) {
+        (ValueType::Scalar, true) => {
+            let v = m.first().and_then(|s| s.points.first()).map(|p| p.v).unwrap_or(f64::NAN);
+            Ok(Value::Scalar { t: at, v })
+        }
+        (ValueType::Scalar, false) => {
+            let samples = m.into_iter().next().map(|s| s.points).unwrap_or_default();
+            Ok(Value::Matrix(vec![MatrixSeries { labels: Labels::empty(), samples }]))
+        }
+        (ValueType::Vector, true) => {
+            let m = cleanup_names(m, true)?;
+            Ok(Value::Vector(
+                m.into_iter()
+                    .filter_map(|s| s.points.first().map(|p| VectorSample { labels: s.labels, t: at, v: p.v }))
+                    .collect(),
+            ))
+        }
+        _ => Ok(to_matrix_value(cleanup_names(m, false)?)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn separators_and_positions() {
+        assert_eq!(with_separators(11000), "11,000");
+        assert_eq!(with_separators(999), "999");
+        assert_eq!(parse_position("unexpected token at position 7"), Some(7));
+        assert_eq!(parse_position("nothing here"), None);
     }
 }

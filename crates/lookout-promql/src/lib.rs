@@ -3,12 +3,15 @@
 //! Architecture invariant: this crate parses with `promql-parser`, reads through `lookout-storage` traits only,
 //! does no I/O, and knows nothing about HTTP or the TSDB.
 
+mod annotations;
 pub mod engine;
 pub mod error;
+mod eval;
 pub mod functions;
+mod limits;
 pub mod value;
 
-pub use engine::Engine;
+pub use engine::{Engine, parse_query};
 pub use error::QueryError;
 pub use value::{Annotation, AnnotationKind, Annotations, MatrixSeries, QueryOutput, QueryStats, Value, VectorSample};
 

@@ -1,0 +1,393 @@
+//! Aggregation operators with `by`/`without`: the reductions, the k-selectors and `count_values`.
+
+use std::collections::HashMap;
+
+use lookout_model::{Labels, METRIC_NAME, Sample};
+use promql_parser::parser::{AggregateExpr, Expr, LabelModifier, token};
+
+use super::{Elem, Evaluator, Matrix, OutputBuilder, Series};
+use crate::QueryError;
+use crate::annotations::{go_g, invalid_quantile};
+use crate::functions::math::{kahan_sum_inc, quantile};
+
+/// The labels of the group a series belongs to.
+fn group_labels(l: &Labels, by: Option<&[String]>, without: Option<&[String]>) -> Labels {
+    if let Some(names) = without {
+        let mut b = l.to_builder();
+        b.remove(METRIC_NAME);
+        for n in names {
+            b.remove(n);
+        }
+        return b.build_unchecked();
+    }
+    match by {
+        Some(names) if !names.is_empty() => l.keep_only(names),
+        _ => Labels::empty(),
+    }
+}
+
+#[derive(Default, Clone)]
+struct Acc {
+    seen: bool,
+    value: f64,
+    mean: f64,
+    kahan_c: f64,
+    count: f64,
+    incremental_mean: bool,
+    drop_name: bool,
+    values: Vec<f64>,
+}
+
+/// Formats a float as Go's `strconv.FormatFloat(f, 'f', -1, 64)`.
+fn format_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Orders by value, NaN last, descending when `desc`.
+pub(crate) fn cmp_value_nan_last(a: f64, b: f64, desc: bool) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => {
+            let o = a.partial_cmp(&b).unwrap_or(Ordering::Equal);
+            if desc { o.reverse() } else { o }
+        }
+    }
+}
+
+impl Evaluator<'_> {
+    fn scalar_param(&self, e: Option<&Expr>) -> Result<Vec<f64>, QueryError> {
+        let Some(e) = e else { return Ok(Vec::new()) };
+        let m = self.eval(e)?.into_matrix()?;
+        Ok(match m.first() {
+            Some(s) => s.points.iter().map(|p| p.v).collect(),
+            None => vec![f64::NAN; self.num_steps()],
+        })
+    }
+
+    /// Evaluates an aggregation.
+    pub(crate) fn eval_aggregate(&self, a: &AggregateExpr) -> Result<Matrix, QueryError> {
+        let op = a.op.id();
+        let (by, without): (Option<Vec<String>>, Option<Vec<String>>) = match &a.modifier {
+            Some(LabelModifier::Include(l)) => (Some(l.labels.clone()), None),
+            Some(LabelModifier::Exclude(l)) => (None, Some(l.labels.clone())),
+            None => (None, None),
+        };
+        if op == token::T_COUNT_VALUES {
+            return self.count_values(a, by, without);
+        }
+        let params = match op {
+            token::T_TOPK | token::T_BOTTOMK | token::T_LIMITK | token::T_LIMIT_RATIO | token::T_QUANTILE => {
+                self.scalar_param(a.param.as_deref())?
+            }
+            _ => Vec::new(),
+        };
+        let input = self.eval(&a.expr)?.into_matrix()?;
+
+        // Map every input series to its group once.
+        let mut group_index: HashMap<Labels, usize> = HashMap::new();
+        let mut groups: Vec<Labels> = Vec::new();
+        let series_group: Vec<usize> = input
+            .iter()
+            .map(|s| {
+                let g = group_labels(&s.labels, by.as_deref(), without.as_deref());
+                *group_index.entry(g.clone()).or_insert_with(|| {
+                    groups.push(g);
+                    groups.len() - 1
+                })
+            })
+            .collect();
+
+        let is_k = matches!(op, token::T_TOPK | token::T_BOTTOMK | token::T_LIMITK | token::T_LIMIT_RATIO);
+        if is_k {
+            return self.aggregate_k(op, &params, &input, &series_group, groups.len());
+        }
+        if op == token::T_QUANTILE {
+            let nan = params.iter().any(|q| q.is_nan());
+            let max = params.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let min = params.iter().copied().fold(f64::INFINITY, f64::min);
+            if nan {
+                self.env.annos.warn(invalid_quantile(f64::NAN));
+            }
+            if max > 1.0 {
+                self.env.annos.warn(invalid_quantile(max));
+            }
+            if min < 0.0 {
+                self.env.annos.warn(invalid_quantile(min));
+            }
+        }
+
+        let mut result: Vec<Series> =
+            groups.iter().map(|g| Series { labels: g.clone(), points: Vec::new(), drop_name: false }).collect();
+        let mut accs: Vec<Acc> = vec![Acc::default(); groups.len()];
+        let mut cursors = vec![0usize; input.len()];
+        for (step, ts) in self.steps().enumerate() {
+            self.env.budget.check("aggregation")?;
+            for acc in accs.iter_mut() {
+                acc.seen = false;
+                acc.values.clear();
+            }
+            for (si, s) in input.iter().enumerate() {
+                let c = &mut cursors[si];
+                while *c < s.points.len() && s.points[*c].t < ts {
+                    *c += 1;
+                }
+                if let Some(pt) = s.points.get(*c).filter(|pt| pt.t == ts) {
+                    accumulate(op, &mut accs[series_group[si]], pt.v, s.drop_name);
+                }
+            }
+            let q = params.get(step).copied().unwrap_or(f64::NAN);
+            for (gi, acc) in accs.iter_mut().enumerate() {
+                if !acc.seen {
+                    continue;
+                }
+                let v = finish(op, acc, q);
+                result[gi].drop_name = acc.drop_name;
+                result[gi].points.push(Sample::new(ts, v));
+            }
+        }
+        result.retain(|s| !s.points.is_empty());
+        let n: usize = result.iter().map(|s| s.points.len()).sum();
+        self.env.budget.acquire(n)?;
+        Ok(result)
+    }
+
+    fn aggregate_k(
+        &self,
+        op: token::TokenId,
+        params: &[f64],
+        input: &Matrix,
+        series_group: &[usize],
+        ngroups: usize,
+    ) -> Result<Matrix, QueryError> {
+        let max = params.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let min = params.iter().copied().fold(f64::INFINITY, f64::min);
+        if op == token::T_LIMIT_RATIO {
+            if max == 0.0 && min == 0.0 {
+                return Ok(Vec::new());
+            }
+            if params.iter().any(|p| p.is_nan()) {
+                return Err(QueryError::BadData("Ratio value is NaN".into()));
+            }
+            if max > 1.0 {
+                self.env.annos.warn(format!("ratio value should be between -1 and 1, got {}, capping to 1", go_g(max)));
+            }
+            if min < -1.0 {
+                self.env.annos.warn(format!("ratio value should be between -1 and 1, got {}, capping to -1", go_g(min)));
+            }
+        } else {
+            if max < 1.0 {
+                return Ok(Vec::new());
+            }
+            if params.iter().any(|p| p.is_nan()) {
+                return Err(QueryError::BadData("Parameter value is NaN".into()));
+            }
+            if min <= i64::MIN as f64 {
+                return Err(QueryError::BadData(format!("Scalar value {} underflows int64", go_g(min))));
+            }
+            if max >= i64::MAX as f64 {
+                return Err(QueryError::BadData(format!("Scalar value {} overflows int64", go_g(max))));
+            }
+        }
+        let mut out = OutputBuilder::new(self.is_instant());
+        let mut cursors = vec![0usize; input.len()];
+        let mut per_group: Vec<Vec<(usize, f64)>> = vec![Vec::new(); ngroups];
+        let mut group_order: Vec<usize> = Vec::new();
+        for (step, ts) in self.steps().enumerate() {
+            self.env.budget.check("aggregation")?;
+            let p = params.get(step).copied().unwrap_or(f64::NAN);
+            for g in per_group.iter_mut() {
+                g.clear();
+            }
+            group_order.clear();
+            for (si, s) in input.iter().enumerate() {
+                let c = &mut cursors[si];
+                while *c < s.points.len() && s.points[*c].t < ts {
+                    *c += 1;
+                }
+                if let Some(pt) = s.points.get(*c).filter(|pt| pt.t == ts) {
+                    let g = series_group[si];
+                    if per_group[g].is_empty() {
+                        group_order.push(g);
+                    }
+                    per_group[g].push((si, pt.v));
+                }
+            }
+            let mut step_out = Vec::new();
+            for &g in &group_order {
+                let cands = &mut per_group[g];
+                let picked: Vec<(usize, f64)> = match op {
+                    token::T_TOPK | token::T_BOTTOMK => {
+                        let k = (p as i64).min(input.len() as i64);
+                        if k < 1 {
+                            continue;
+                        }
+                        let desc = op == token::T_TOPK;
+                        cands.sort_by(|a, b| cmp_value_nan_last(a.1, b.1, desc));
+                        cands.iter().take(k as usize).copied().collect()
+                    }
+                    token::T_LIMITK => {
+                        let k = (p as i64).min(input.len() as i64);
+                        if k < 1 {
+                            continue;
+                        }
+                        cands.iter().take(k as usize).copied().collect()
+                    }
+                    _ => {
+                        let r = p.clamp(-1.0, 1.0);
+                        if r == 0.0 {
+                            continue;
+                        }
+                        cands.iter().filter(|(si, _)| ratio_keeps(r, &input[*si].labels)).copied().collect()
+                    }
+                };
+                for (si, v) in picked {
+                    let s = &input[si];
+                    step_out.push(Elem { labels: s.labels.clone(), v, t: ts, drop_name: s.drop_name });
+                }
+            }
+            out.add_step(ts, step_out)?;
+        }
+        let m = out.finish();
+        let n: usize = m.iter().map(|s| s.points.len()).sum();
+        self.env.budget.acquire(n)?;
+        Ok(m)
+    }
+
+    fn count_values(
+        &self,
+        a: &AggregateExpr,
+        by: Option<Vec<String>>,
+        without: Option<Vec<String>>,
+    ) -> Result<Matrix, QueryError> {
+        let label = match a.param.as_deref() {
+            Some(Expr::StringLiteral(s)) => s.val.clone(),
+            Some(Expr::Paren(p)) => match p.expr.as_ref() {
+                Expr::StringLiteral(s) => s.val.clone(),
+                _ => return Err(QueryError::BadData("count_values expects a string parameter".into())),
+            },
+            _ => return Err(QueryError::BadData("count_values expects a string parameter".into())),
+        };
+        if label.is_empty() {
+            return Err(QueryError::BadData(format!("invalid label name {label:?}")));
+        }
+        let by = by.map(|mut b| {
+            b.push(label.clone());
+            b
+        });
+        let input = self.eval(&a.expr)?.into_matrix()?;
+        self.range_eval(&[input], |ts, v| {
+            let mut counts: Vec<(Labels, f64)> = Vec::new();
+            let mut index: HashMap<Labels, usize> = HashMap::new();
+            for e in v[0].iter() {
+                let mut b = e.labels.to_builder();
+                b.set(&label, &format_value(e.v));
+                let l = b.build_unchecked();
+                let g = group_labels(&l, Some(by.as_deref().unwrap_or(std::slice::from_ref(&label))), without.as_deref());
+                match index.get(&g) {
+                    Some(&i) => counts[i].1 += 1.0,
+                    None => {
+                        index.insert(g.clone(), counts.len());
+                        counts.push((g, 1.0));
+                    }
+                }
+            }
+            Ok(counts.into_iter().map(|(labels, c)| Elem { labels, v: c, t: ts, drop_name: false }).collect())
+        })
+    }
+}
+
+/// Keeps a series in `limit_ratio` by where its label hash falls in [0, 1).
+fn ratio_keeps(r: f64, l: &Labels) -> bool {
+    let offset = l.hash64() as f64 / u64::MAX as f64;
+    if r >= 0.0 { offset < r } else { offset >= 1.0 + r }
+}
+
+fn accumulate(op: token::TokenId, acc: &mut Acc, f: f64, drop_name: bool) {
+    if !acc.seen {
+        acc.seen = true;
+        acc.value = f;
+        acc.mean = f;
+        acc.kahan_c = 0.0;
+        acc.count = 1.0;
+        acc.incremental_mean = false;
+        acc.drop_name = drop_name;
+        match op {
+            token::T_STDDEV | token::T_STDVAR => {
+                acc.value = if f.is_nan() || f.is_infinite() { f64::NAN } else { 0.0 };
+            }
+            token::T_QUANTILE => acc.values.push(f),
+            token::T_GROUP => acc.value = 1.0,
+            _ => {}
+        }
+        return;
+    }
+    acc.drop_name |= drop_name;
+    match op {
+        token::T_SUM => {
+            (acc.value, acc.kahan_c) = kahan_sum_inc(f, acc.value, acc.kahan_c);
+        }
+        token::T_AVG => {
+            acc.count += 1.0;
+            if !acc.incremental_mean {
+                let (nv, nc) = kahan_sum_inc(f, acc.value, acc.kahan_c);
+                if !nv.is_infinite() {
+                    acc.value = nv;
+                    acc.kahan_c = nc;
+                    return;
+                }
+                // The plain sum overflowed: switch to an incremental mean.
+                acc.incremental_mean = true;
+                acc.mean = acc.value / (acc.count - 1.0);
+                acc.kahan_c /= acc.count - 1.0;
+            }
+            let q = (acc.count - 1.0) / acc.count;
+            (acc.mean, acc.kahan_c) = kahan_sum_inc(f / acc.count, q * acc.mean, q * acc.kahan_c);
+        }
+        token::T_MAX => {
+            if acc.value < f || acc.value.is_nan() {
+                acc.value = f;
+            }
+        }
+        token::T_MIN => {
+            if acc.value > f || acc.value.is_nan() {
+                acc.value = f;
+            }
+        }
+        token::T_COUNT => acc.count += 1.0,
+        token::T_STDDEV | token::T_STDVAR => {
+            acc.count += 1.0;
+            let delta = f - acc.mean;
+            acc.mean += delta / acc.count;
+            acc.value += delta * (f - acc.mean);
+        }
+        token::T_QUANTILE => acc.values.push(f),
+        _ => {}
+    }
+}
+
+fn finish(op: token::TokenId, acc: &mut Acc, q: f64) -> f64 {
+    match op {
+        token::T_SUM => acc.value + acc.kahan_c,
+        token::T_AVG => {
+            if acc.incremental_mean {
+                acc.mean + acc.kahan_c
+            } else {
+                acc.value / acc.count + acc.kahan_c / acc.count
+            }
+        }
+        token::T_COUNT => acc.count,
+        token::T_STDVAR => acc.value / acc.count,
+        token::T_STDDEV => (acc.value / acc.count).sqrt(),
+        token::T_QUANTILE => quantile(q, &mut acc.values),
+        _ => acc.value,
+    }
+}

@@ -1,0 +1,328 @@
+//! Binary operators: scalar/scalar, vector/scalar and vector/vector with Prometheus's vector matching.
+
+use std::collections::{HashMap, HashSet};
+
+use lookout_model::{Labels, LabelsBuilder, METRIC_NAME};
+use promql_parser::parser::value::ValueType;
+use promql_parser::parser::{BinModifier, BinaryExpr, LabelModifier, VectorMatchCardinality, token};
+
+use super::{Elem, Evaluator, Matrix, Vector, changes_metric_schema};
+use crate::QueryError;
+
+/// How two vectors are matched.
+struct Matching<'m> {
+    card: &'m VectorMatchCardinality,
+    /// `Some(true)` for `on(...)`, `Some(false)` for `ignoring(...)`, `None` without a clause.
+    on: bool,
+    names: Vec<String>,
+    include: Vec<String>,
+    fill_lhs: Option<f64>,
+    fill_rhs: Option<f64>,
+}
+
+fn matching_of<'m>(m: Option<&'m BinModifier>, default_card: &'m VectorMatchCardinality) -> Matching<'m> {
+    let (on, names) = match m.and_then(|m| m.matching.as_ref()) {
+        Some(LabelModifier::Include(l)) => (true, l.labels.clone()),
+        Some(LabelModifier::Exclude(l)) => (false, l.labels.clone()),
+        None => (false, Vec::new()),
+    };
+    let card = m.map(|m| &m.card).unwrap_or(default_card);
+    let include = card.labels().map(|l| l.labels.clone()).unwrap_or_default();
+    Matching {
+        card,
+        on,
+        names,
+        include,
+        fill_lhs: m.and_then(|m| m.fill_values.lhs),
+        fill_rhs: m.and_then(|m| m.fill_values.rhs),
+    }
+}
+
+static ONE_TO_ONE: VectorMatchCardinality = VectorMatchCardinality::OneToOne;
+static MANY_TO_MANY: VectorMatchCardinality = VectorMatchCardinality::ManyToMany;
+
+impl Matching<'_> {
+    /// The labels two series must share to match.
+    fn signature(&self, l: &Labels) -> Labels {
+        if self.on {
+            l.keep_only(&self.names)
+        } else {
+            let mut b = l.to_builder();
+            b.remove(METRIC_NAME);
+            for n in &self.names {
+                b.remove(n);
+            }
+            b.build_unchecked()
+        }
+    }
+}
+
+/// Prometheus's `labels.String()`: every label inside braces, `__name__` included.
+pub(crate) fn labels_string(l: &Labels) -> String {
+    let parts: Vec<String> = l.iter().map(|x| format!("{}={:?}", x.name, &*x.value)).collect();
+    format!("{{{}}}", parts.join(", "))
+}
+
+/// Applies a float operator; the flag says whether a comparison holds (always true for arithmetic).
+pub(crate) fn float_binop(op: token::TokenId, l: f64, r: f64) -> (f64, bool) {
+    match op {
+        token::T_ADD => (l + r, true),
+        token::T_SUB => (l - r, true),
+        token::T_MUL => (l * r, true),
+        token::T_DIV => (l / r, true),
+        token::T_POW => (l.powf(r), true),
+        token::T_MOD => (l % r, true),
+        token::T_ATAN2 => (l.atan2(r), true),
+        token::T_EQLC => (l, l == r),
+        token::T_NEQ => (l, l != r),
+        token::T_GTR => (l, l > r),
+        token::T_LSS => (l, l < r),
+        token::T_GTE => (l, l >= r),
+        token::T_LTE => (l, l <= r),
+        _ => (f64::NAN, false),
+    }
+}
+
+fn is_comparison(op: token::TokenId) -> bool {
+    matches!(op, token::T_EQLC | token::T_NEQ | token::T_GTR | token::T_LSS | token::T_GTE | token::T_LTE)
+}
+
+impl Evaluator<'_> {
+    /// Evaluates a binary expression.
+    pub(crate) fn eval_binary(&self, b: &BinaryExpr) -> Result<Matrix, QueryError> {
+        let op = b.op.id();
+        let return_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
+        let lt = b.lhs.value_type();
+        let rt = b.rhs.value_type();
+        let lhs = self.eval(&b.lhs)?.into_matrix()?;
+        let rhs = self.eval(&b.rhs)?.into_matrix()?;
+        let inputs = [lhs, rhs];
+        match (lt, rt) {
+            (ValueType::Scalar, ValueType::Scalar) => self.range_eval(&inputs, |_, v| {
+                let (l, r) = (scalar_of(&v[0]), scalar_of(&v[1]));
+                let (val, keep) = float_binop(op, l, r);
+                let val = if is_comparison(op) { if keep { 1.0 } else { 0.0 } } else { val };
+                Ok(vec![Elem { labels: Labels::empty(), v: val, t: 0, drop_name: false }])
+            }),
+            (ValueType::Vector, ValueType::Scalar) | (ValueType::Scalar, ValueType::Vector) => {
+                let swap = lt == ValueType::Scalar;
+                self.range_eval(&inputs, |_, v| {
+                    let (vec, s) = if swap { (&v[1], scalar_of(&v[0])) } else { (&v[0], scalar_of(&v[1])) };
+                    Ok(vector_scalar(op, vec, s, swap, return_bool))
+                })
+            }
+            (ValueType::Vector, ValueType::Vector) => {
+                let set_op = matches!(op, token::T_LAND | token::T_LOR | token::T_LUNLESS);
+                let default_card = if set_op { &MANY_TO_MANY } else { &ONE_TO_ONE };
+                let matching = matching_of(b.modifier.as_ref(), default_card);
+                let matching = if set_op { Matching { card: &MANY_TO_MANY, ..matching } } else { matching };
+                self.range_eval(&inputs, |_, v| {
+                    let (l, r) = v.split_at_mut(1);
+                    let (l, r) = (std::mem::take(&mut l[0]), std::mem::take(&mut r[0]));
+                    match op {
+                        token::T_LAND => Ok(set_and(l, &r, &matching)),
+                        token::T_LOR => Ok(set_or(l, r, &matching)),
+                        token::T_LUNLESS => Ok(set_unless(l, &r, &matching)),
+                        _ => vector_binop(op, l, r, &matching, return_bool),
+                    }
+                })
+            }
+            _ => Err(QueryError::BadData(format!("binary operator on {lt} and {rt} is not supported"))),
+        }
+    }
+}
+
+/// The value of a scalar at one step (NaN when missing).
+pub(crate) fn scalar_of(v: &Vector) -> f64 {
+    v.first().map(|e| e.v).unwrap_or(f64::NAN)
+}
+
+fn vector_scalar(op: token::TokenId, vec: &Vector, s: f64, swap: bool, return_bool: bool) -> Vector {
+    let mut out = Vec::with_capacity(vec.len());
+    for e in vec {
+        let (l, r) = if swap { (s, e.v) } else { (e.v, s) };
+        let (mut val, mut keep) = float_binop(op, l, r);
+        if is_comparison(op) && swap {
+            val = r;
+        }
+        if return_bool {
+            val = if keep { 1.0 } else { 0.0 };
+            keep = true;
+        }
+        if keep {
+            let drop_name = e.drop_name || changes_metric_schema(op) || return_bool;
+            out.push(Elem { labels: e.labels.clone(), v: val, t: e.t, drop_name });
+        }
+    }
+    out
+}
+
+fn set_and(l: Vector, r: &Vector, m: &Matching) -> Vector {
+    if l.is_empty() || r.is_empty() {
+        return Vec::new();
+    }
+    let sigs: HashSet<Labels> = r.iter().map(|e| m.signature(&e.labels)).collect();
+    l.into_iter().filter(|e| sigs.contains(&m.signature(&e.labels))).collect()
+}
+
+fn set_or(l: Vector, r: Vector, m: &Matching) -> Vector {
+    if l.is_empty() {
+        return r;
+    }
+    if r.is_empty() {
+        return l;
+    }
+    let sigs: HashSet<Labels> = l.iter().map(|e| m.signature(&e.labels)).collect();
+    let mut out = l;
+    out.extend(r.into_iter().filter(|e| !sigs.contains(&m.signature(&e.labels))));
+    out
+}
+
+fn set_unless(l: Vector, r: &Vector, m: &Matching) -> Vector {
+    if l.is_empty() || r.is_empty() {
+        return l;
+    }
+    let sigs: HashSet<Labels> = r.iter().map(|e| m.signature(&e.labels)).collect();
+    l.into_iter().filter(|e| !sigs.contains(&m.signature(&e.labels))).collect()
+}
+
+fn result_metric(lhs: &Labels, rhs: &Labels, op: token::TokenId, m: &Matching) -> Labels {
+    let mut b: LabelsBuilder = lhs.to_builder();
+    if changes_metric_schema(op) {
+        b.remove(METRIC_NAME);
+    }
+    if matches!(m.card, VectorMatchCardinality::OneToOne) {
+        if m.on {
+            b.retain(|l| m.names.iter().any(|n| *n == *l.name));
+        } else {
+            for n in &m.names {
+                b.remove(n);
+            }
+        }
+    }
+    for n in &m.include {
+        match rhs.get(n) {
+            Some(v) => {
+                b.set(n, v);
+            }
+            None => {
+                b.remove(n);
+            }
+        }
+    }
+    b.build_unchecked()
+}
+
+fn vector_binop(
+    op: token::TokenId,
+    lhs: Vector,
+    rhs: Vector,
+    m: &Matching,
+    return_bool: bool,
+) -> Result<Vector, QueryError> {
+    if (lhs.is_empty() && rhs.is_empty())
+        || ((lhs.is_empty() || rhs.is_empty()) && m.fill_lhs.is_none() && m.fill_rhs.is_none())
+    {
+        return Ok(Vec::new());
+    }
+    let one_to_many = matches!(m.card, VectorMatchCardinality::OneToMany(_));
+    let (lhs, rhs) = if one_to_many { (rhs, lhs) } else { (lhs, rhs) };
+    // As upstream, the fill values are not swapped with the sides.
+    let (fill_for_lhs_unmatched, fill_for_rhs_unmatched) = (m.fill_rhs, m.fill_lhs);
+
+    let mut right: HashMap<Labels, usize> = HashMap::with_capacity(rhs.len());
+    for (i, rs) in rhs.iter().enumerate() {
+        let sig = m.signature(&rs.labels);
+        if let Some(&j) = right.get(&sig) {
+            let side = if one_to_many { "left" } else { "right" };
+            let (mut a, mut b) = (labels_string(&rs.labels), labels_string(&rhs[j].labels));
+            if a > b {
+                std::mem::swap(&mut a, &mut b);
+            }
+            return Err(QueryError::Execution(format!(
+                "found duplicate series for the match group {} on the {side} hand-side of the operation: [{a}, {b}];many-to-many matching not allowed: matching labels must be unique on one side",
+                labels_string(&sig)
+            )));
+        }
+        right.insert(sig, i);
+    }
+
+    let one_to_one = matches!(m.card, VectorMatchCardinality::OneToOne);
+    let mut st = BinopState {
+        op,
+        m,
+        one_to_one,
+        one_to_many,
+        return_bool,
+        matched_one: HashSet::new(),
+        matched_many: HashMap::new(),
+        out: Vec::new(),
+    };
+    for ls in &lhs {
+        let sig = m.signature(&ls.labels);
+        match right.get(&sig) {
+            Some(&j) => st.apply(ls, &rhs[j].labels, rhs[j].v, sig)?,
+            None => {
+                if let Some(fill) = fill_for_lhs_unmatched {
+                    let filler = sig.clone();
+                    st.apply(ls, &filler, fill, sig)?;
+                }
+            }
+        }
+    }
+    if let Some(fill) = fill_for_rhs_unmatched {
+        for rs in &rhs {
+            let sig = m.signature(&rs.labels);
+            let already = if one_to_one {
+                st.matched_one.contains(&sig)
+            } else {
+                st.matched_many.get(&sig).is_some_and(|s| !s.is_empty())
+            };
+            if already {
+                continue;
+            }
+            let filler = Elem { labels: sig.clone(), v: fill, t: rs.t, drop_name: false };
+            st.apply(&filler, &rs.labels, rs.v, sig)?;
+        }
+    }
+    Ok(st.out)
+}
+
+struct BinopState<'m> {
+    op: token::TokenId,
+    m: &'m Matching<'m>,
+    one_to_one: bool,
+    one_to_many: bool,
+    return_bool: bool,
+    matched_one: HashSet<Labels>,
+    matched_many: HashMap<Labels, HashSet<Labels>>,
+    out: Vector,
+}
+
+impl BinopState<'_> {
+    /// Combines `ls` (the "many" side after any swap) with the matched sample of the other side.
+    fn apply(&mut self, ls: &Elem, rs_labels: &Labels, rs_v: f64, sig: Labels) -> Result<(), QueryError> {
+        let (fl, fr) = if self.one_to_many { (rs_v, ls.v) } else { (ls.v, rs_v) };
+        let (mut val, keep) = float_binop(self.op, fl, fr);
+        if self.return_bool {
+            val = if keep { 1.0 } else { 0.0 };
+        }
+        let metric = result_metric(&ls.labels, rs_labels, self.op, self.m);
+        if self.one_to_one {
+            if !self.matched_one.insert(sig) {
+                return Err(QueryError::Execution(
+                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into(),
+                ));
+            }
+        } else if !self.matched_many.entry(sig).or_default().insert(metric.clone()) {
+            return Err(QueryError::Execution(
+                "multiple matches for labels: grouping labels must ensure unique matches".into(),
+            ));
+        }
+        if !keep && !self.return_bool {
+            return Ok(());
+        }
+        self.out.push(Elem { labels: metric, v: val, t: ls.t, drop_name: self.return_bool });
+        Ok(())
+    }
+}

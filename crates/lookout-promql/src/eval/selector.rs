@@ -1,0 +1,172 @@
+//! Instant and range vector selectors: what storage is asked for, lookback, staleness, `offset` and `@`.
+
+use std::collections::BTreeMap;
+
+use lookout_model::{Labels, MatchOp, Matcher, Sample, TimeRange};
+use lookout_storage::SelectHints;
+use promql_parser::label::{MatchOp as PMatchOp, Matcher as PMatcher};
+use promql_parser::parser::{MatrixSelector, VectorSelector};
+
+use super::{Evaluator, Matrix, Series, dur_ms, offset_ms};
+use crate::QueryError;
+
+/// One selected series with its samples in the requested range.
+pub(crate) struct Loaded {
+    pub labels: Labels,
+    pub samples: Vec<Sample>,
+}
+
+fn convert(m: &PMatcher) -> Result<Matcher, QueryError> {
+    let op = match m.op {
+        PMatchOp::Equal => MatchOp::Equal,
+        PMatchOp::NotEqual => MatchOp::NotEqual,
+        PMatchOp::Re(_) => MatchOp::Regex,
+        PMatchOp::NotRe(_) => MatchOp::NotRegex,
+    };
+    Matcher::new(op, m.name.clone(), m.value.clone()).map_err(|e| QueryError::BadData(e.to_string()))
+}
+
+/// The matcher sets of a selector (more than one for `{a="x" or b="y"}`), the metric name included.
+pub(crate) fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, QueryError> {
+    let mut sets = Vec::new();
+    let mut base: Vec<&PMatcher> = vs.matchers.matchers.iter().collect();
+    let name_matcher;
+    if let Some(name) = &vs.name {
+        if !base.iter().any(|m| m.name == lookout_model::METRIC_NAME && m.op == PMatchOp::Equal && m.value == *name) {
+            name_matcher = PMatcher::new(PMatchOp::Equal, lookout_model::METRIC_NAME, name);
+            base.push(&name_matcher);
+        }
+    }
+    if vs.matchers.or_matchers.is_empty() {
+        sets.push(base.iter().map(|m| convert(m)).collect::<Result<Vec<_>, _>>()?);
+    } else {
+        for alt in &vs.matchers.or_matchers {
+            let mut set: Vec<Matcher> = base.iter().map(|m| convert(m)).collect::<Result<_, _>>()?;
+            for m in alt {
+                set.push(convert(m)?);
+            }
+            sets.push(set);
+        }
+    }
+    Ok(sets)
+}
+
+impl Evaluator<'_> {
+    /// Selects the series of `vs` with samples in `[mint, maxt]`, calling `f` once per series in label order.
+    pub(crate) fn for_each_series(
+        &self,
+        vs: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+        mut f: impl FnMut(Loaded) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
+        let sets = matcher_sets(vs)?;
+        let hints = SelectHints::samples(TimeRange::new(mint, maxt));
+        let budget = &self.env.budget;
+        if sets.len() == 1 {
+            let set = self.env.querier.select(&sets[0], hints)?;
+            for series in set {
+                budget.check("series selection")?;
+                let mut series = series?;
+                let mut samples = Vec::with_capacity(series.estimated_samples.min(1 << 16));
+                series.samples.collect_into(&mut samples);
+                budget.loaded(samples.len());
+                f(Loaded { labels: series.labels, samples })?;
+            }
+            return Ok(());
+        }
+        // Alternatives may select the same series; union them by labels.
+        let mut all: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
+        for m in &sets {
+            for series in self.env.querier.select(m, hints)? {
+                let mut series = series?;
+                if all.contains_key(&series.labels) {
+                    continue;
+                }
+                let mut samples = Vec::new();
+                series.samples.collect_into(&mut samples);
+                budget.loaded(samples.len());
+                all.insert(series.labels, samples);
+            }
+        }
+        for (labels, samples) in all {
+            f(Loaded { labels, samples })?;
+        }
+        Ok(())
+    }
+
+    /// The reference times (evaluation time adjusted by `@` and `offset`) of the first and last step.
+    pub(crate) fn ref_bounds(&self, at: Option<i64>, offset: i64) -> (i64, i64) {
+        match at {
+            Some(a) => (a - offset, a - offset),
+            None => (self.start - offset, self.end - offset),
+        }
+    }
+
+    /// An instant vector selector: per step, the newest sample within the lookback window unless stale.
+    pub(crate) fn eval_vector_selector(&self, vs: &VectorSelector) -> Result<Matrix, QueryError> {
+        self.vector_selector_points(vs, false)
+    }
+
+    /// Like [`Self::eval_vector_selector`]; with `sample_times` each point's value is its sample's timestamp
+    /// in seconds (for `timestamp()`).
+    pub(crate) fn vector_selector_points(&self, vs: &VectorSelector, sample_times: bool) -> Result<Matrix, QueryError> {
+        let at = self.at_ms(&vs.at);
+        let offset = offset_ms(&vs.offset);
+        let lookback = self.env.opts.lookback_delta_ms;
+        let (lo, hi) = self.ref_bounds(at, offset);
+        let budget = &self.env.budget;
+        let mut out = Vec::new();
+        self.for_each_series(vs, lo - lookback + 1, hi, |loaded| {
+            budget.acquire(loaded.samples.len())?;
+            let samples = &loaded.samples;
+            let mut points = Vec::new();
+            let mut idx = 0usize; // first sample after the current reference time
+            for ts in self.steps() {
+                let r = at.unwrap_or(ts) - offset;
+                while idx < samples.len() && samples[idx].t <= r {
+                    idx += 1;
+                }
+                if idx == 0 {
+                    continue;
+                }
+                let s = samples[idx - 1];
+                if s.t <= r - lookback || s.is_stale() {
+                    continue;
+                }
+                let v = if sample_times { s.t as f64 / 1000.0 } else { s.v };
+                points.push(Sample::new(ts, v));
+            }
+            budget.release(loaded.samples.len());
+            if !points.is_empty() {
+                budget.acquire(points.len())?;
+                out.push(Series { labels: loaded.labels, points, drop_name: false });
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// A range vector selector evaluated once (instant query): raw samples in `(ref - range, ref]`.
+    pub(crate) fn eval_matrix_selector(&self, ms: &MatrixSelector) -> Result<Matrix, QueryError> {
+        if !self.is_instant() {
+            return Err(QueryError::BadData("cannot do range evaluation of matrix selector".into()));
+        }
+        let at = self.at_ms(&ms.vs.at);
+        let offset = offset_ms(&ms.vs.offset);
+        let range = dur_ms(&ms.range);
+        let r = at.unwrap_or(self.start) - offset;
+        let budget = &self.env.budget;
+        let mut out = Vec::new();
+        self.for_each_series(&ms.vs, r - range + 1, r, |loaded| {
+            let points: Vec<Sample> =
+                loaded.samples.into_iter().filter(|s| s.t > r - range && s.t <= r && !s.is_stale()).collect();
+            if !points.is_empty() {
+                budget.acquire(points.len())?;
+                out.push(Series { labels: loaded.labels, points, drop_name: false });
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}

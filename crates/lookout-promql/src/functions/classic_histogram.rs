@@ -1,0 +1,95 @@
+//! `histogram_quantile` and `histogram_fraction` over classic histograms: buckets grouped by their labels
+//! without `le`, then handed to the kernels in `histogram`.
+
+use std::collections::HashMap;
+
+use lookout_model::Labels;
+
+use super::histogram::{Bucket, bucket_fraction, bucket_quantile};
+use crate::annotations::{bad_bucket_label, forced_monotonicity, invalid_quantile};
+use crate::eval::{Elem, Evaluator, Vector};
+
+/// Buckets of one histogram at one step.
+struct Group {
+    labels: Labels,
+    buckets: Vec<Bucket>,
+}
+
+/// Groups the bucket series of `vec` by their labels without `le`, warning about unusable `le` values.
+fn group_buckets(ev: &Evaluator<'_>, vec: Vector) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut index: HashMap<Labels, usize> = HashMap::new();
+    for e in vec {
+        let le = e.labels.get("le").unwrap_or("");
+        let Ok(upper_bound) = parse_go_float(le) else {
+            ev.env.annos.warn(bad_bucket_label(e.labels.metric_name().unwrap_or(""), le));
+            continue;
+        };
+        let key = e.labels.drop_names(&["le"]);
+        let i = *index.entry(key.clone()).or_insert_with(|| {
+            groups.push(Group { labels: key, buckets: Vec::new() });
+            groups.len() - 1
+        });
+        groups[i].buckets.push(Bucket { upper_bound, count: e.v });
+    }
+    groups
+}
+
+/// Parses a bucket bound as Go's `strconv.ParseFloat` would for the values exporters write.
+fn parse_go_float(s: &str) -> Result<f64, ()> {
+    match s {
+        "+Inf" | "Inf" | "inf" | "+inf" => Ok(f64::INFINITY),
+        "-Inf" | "-inf" => Ok(f64::NEG_INFINITY),
+        _ => s.trim_start_matches('+').parse::<f64>().map_err(|_| ()).and_then(|v| {
+            if s.is_empty() || s.contains('_') { Err(()) } else { Ok(v) }
+        }),
+    }
+}
+
+/// `histogram_quantile(q, buckets)` for one step.
+pub(crate) fn histogram_quantile(ev: &Evaluator<'_>, q: f64, vec: Vector) -> Vector {
+    if q.is_nan() || !(0.0..=1.0).contains(&q) {
+        ev.env.annos.warn(invalid_quantile(q));
+    }
+    let t = vec.first().map(|e| e.t).unwrap_or(0);
+    let mut out = Vec::new();
+    for mut g in group_buckets(ev, vec) {
+        if g.buckets.is_empty() {
+            continue;
+        }
+        let r = bucket_quantile(q, &mut g.buckets);
+        if r.forced_monotonic {
+            ev.env.annos.info(forced_monotonicity(g.labels.metric_name().unwrap_or("")));
+        }
+        out.push(Elem { labels: g.labels, v: r.value, t, drop_name: true });
+    }
+    out
+}
+
+/// `histogram_fraction(lower, upper, buckets)` for one step.
+pub(crate) fn histogram_fraction(ev: &Evaluator<'_>, lower: f64, upper: f64, vec: Vector) -> Vector {
+    let t = vec.first().map(|e| e.t).unwrap_or(0);
+    let mut out = Vec::new();
+    for mut g in group_buckets(ev, vec) {
+        if g.buckets.is_empty() {
+            continue;
+        }
+        let v = bucket_fraction(lower, upper, &mut g.buckets);
+        out.push(Elem { labels: g.labels, v, t, drop_name: true });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_bucket_bounds_like_go() {
+        assert_eq!(parse_go_float("+Inf"), Ok(f64::INFINITY));
+        assert_eq!(parse_go_float("0.5"), Ok(0.5));
+        assert_eq!(parse_go_float("1e3"), Ok(1000.0));
+        assert!(parse_go_float("").is_err());
+        assert!(parse_go_float("Hello World").is_err());
+    }
+}
