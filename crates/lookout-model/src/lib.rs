@@ -7,9 +7,11 @@ pub mod labels;
 pub mod matcher;
 pub mod relabel;
 pub mod sample;
+pub mod target_group;
 pub mod time;
 
 pub use labels::{Label, Labels, LabelsBuilder, LabelsError, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use sample::{STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};
+pub use target_group::TargetGroup;
 pub use time::TimeRange;

@@ -1,0 +1,131 @@
+//! The per-target scrape cache: series text → labels and storage reference, plus the series seen last time.
+//!
+//! A steady target exposes the same series text every scrape; looking it up here skips building labels, target
+//! label merging, metric relabeling and the storage's label index. The staleness sets remember which series the
+//! previous successful scrape wrote, so those that vanished get a staleness marker.
+
+use lookout_model::Labels;
+use lookout_storage::SeriesRef;
+use rustc_hash::FxHashMap;
+
+/// What the cache knows about one exposed series.
+#[derive(Debug, Clone)]
+pub(crate) struct CacheEntry {
+    /// Labels after target labels and metric relabeling.
+    pub(crate) labels: Labels,
+    /// `labels.hash64()`, the key of the staleness sets.
+    pub(crate) hash: u64,
+    /// The storage's reference, once an append returned one.
+    pub(crate) series_ref: Option<SeriesRef>,
+    /// The scrape iteration that last saw it.
+    pub(crate) last_iter: u64,
+}
+
+/// A series written by a scrape, for staleness tracking.
+#[derive(Debug, Clone)]
+pub(crate) struct SeenSeries {
+    pub(crate) labels: Labels,
+    pub(crate) series_ref: Option<SeriesRef>,
+}
+
+/// Per-target cache; owned by the target's loop and moved into the blocking task for each scrape.
+#[derive(Debug, Default)]
+pub struct ScrapeCache {
+    pub(crate) series: FxHashMap<Box<[u8]>, CacheEntry>,
+    /// Series text that metric relabeling dropped, with the iteration that last saw it.
+    pub(crate) dropped: FxHashMap<Box<[u8]>, u64>,
+    /// Keys inserted during the current scrape, forgotten again if the scrape fails.
+    pub(crate) added_this_scrape: Vec<Box<[u8]>>,
+    /// Series written (without explicit timestamps) by the previous successful scrape, by label hash.
+    pub(crate) previous: FxHashMap<u64, SeenSeries>,
+    /// Series written so far by the current scrape.
+    pub(crate) current: FxHashMap<u64, SeenSeries>,
+    /// References of the synthetic report series, by position in `REPORT_SERIES`.
+    pub(crate) report_refs: [Option<SeriesRef>; 5],
+    /// Incremented at each scrape.
+    pub(crate) iter: u64,
+}
+
+impl ScrapeCache {
+    /// Starts a scrape.
+    pub(crate) fn begin(&mut self) {
+        self.iter += 1;
+        self.added_this_scrape.clear();
+        self.current.clear();
+    }
+
+    /// Ends a successful scrape: the current series become the previous ones; entries unseen for a while go.
+    pub(crate) fn end_success(&mut self) {
+        std::mem::swap(&mut self.previous, &mut self.current);
+        self.current.clear();
+        self.added_this_scrape.clear();
+        self.evict_unseen();
+    }
+
+    /// Ends a failed scrape: entries created by it are forgotten (their references may never have been
+    /// committed) and nothing counts as previously written any more (all got staleness markers).
+    pub(crate) fn end_failure(&mut self) {
+        for key in self.added_this_scrape.drain(..) {
+            self.series.remove(&key);
+        }
+        self.current.clear();
+        self.previous.clear();
+    }
+
+    /// Drops entries not seen in the last scrape once they make up a third of the cache, so churn cannot grow
+    /// it without bound while steady series stay cached.
+    fn evict_unseen(&mut self) {
+        let iter = self.iter;
+        let stale = self.series.values().filter(|e| e.last_iter != iter).count()
+            + self.dropped.values().filter(|&&i| i != iter).count();
+        if stale * 3 > self.series.len() + self.dropped.len() {
+            self.series.retain(|_, e| e.last_iter == iter);
+            self.dropped.retain(|_, i| *i == iter);
+        }
+    }
+
+    /// Number of cached series (kept and dropped).
+    pub(crate) fn len(&self) -> usize {
+        self.series.len() + self.dropped.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(iter: u64) -> CacheEntry {
+        CacheEntry {
+            labels: Labels::empty(),
+            hash: 0,
+            series_ref: None,
+            last_iter: iter,
+        }
+    }
+
+    #[test]
+    fn failure_forgets_new_entries_and_success_evicts_churn() {
+        let mut c = ScrapeCache::default();
+        c.begin();
+        c.series.insert(b"a".to_vec().into(), entry(1));
+        c.end_success();
+        c.begin();
+        c.series.insert(b"b".to_vec().into(), entry(2));
+        c.added_this_scrape.push(b"b".to_vec().into());
+        c.end_failure();
+        assert!(c.series.contains_key(&b"a"[..]) && !c.series.contains_key(&b"b"[..]));
+
+        c.begin();
+        for i in 0..3 {
+            c.series
+                .insert(format!("n{i}").into_bytes().into(), entry(c.iter));
+        }
+        c.end_success();
+        // "a" was not seen in the last scrape and is a quarter of the cache: kept.
+        assert_eq!(c.len(), 4);
+        c.begin();
+        c.series.get_mut(&b"n0"[..]).unwrap().last_iter = c.iter;
+        c.end_success();
+        assert_eq!(c.len(), 1);
+    }
+}

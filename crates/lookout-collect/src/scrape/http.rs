@@ -1,0 +1,265 @@
+//! Fetching one exposition over HTTP: Prometheus's request headers, authentication, TLS, a timeout and a body cap.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::header::{
+    ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT,
+};
+
+use super::error::ScrapeError;
+use crate::config::ScrapeConfig;
+
+/// Header telling the target how long the scraper will wait, in seconds.
+pub const SCRAPE_TIMEOUT_HEADER: &str = "X-Prometheus-Scrape-Timeout-Seconds";
+
+/// The User-Agent sent with scrapes.
+pub const SCRAPE_USER_AGENT: &str = concat!("Lookout/", env!("CARGO_PKG_VERSION"));
+
+/// A fetched, decompressed body and its content type.
+#[derive(Debug, Clone)]
+pub struct FetchedBody {
+    /// The uncompressed exposition.
+    pub body: Vec<u8>,
+    /// The response `Content-Type`, which picks the parser.
+    pub content_type: Option<String>,
+}
+
+/// An HTTP client configured for one scrape job.
+#[derive(Debug, Clone)]
+pub struct JobClient {
+    client: reqwest::Client,
+    config: std::sync::Arc<ScrapeConfig>,
+}
+
+fn read_pem(what: &'static str, path: &str) -> Result<Vec<u8>, ScrapeError> {
+    std::fs::read(path).map_err(|e| ScrapeError::Credentials {
+        what,
+        path: path.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+impl JobClient {
+    /// Builds the client: TLS roots and identity are read now (at configuration time); credential files are read
+    /// at each scrape so rotated secrets take effect, as in Prometheus.
+    pub fn new(config: std::sync::Arc<ScrapeConfig>) -> Result<Self, ScrapeError> {
+        let tls = &config.tls_config;
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::limited(10))
+            .pool_max_idle_per_host(2)
+            .danger_accept_invalid_certs(tls.insecure_skip_verify);
+        if let Some(ca) = &tls.ca_file {
+            let pem = read_pem("tls_config.ca_file", ca)?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| ScrapeError::Client(format!("tls_config.ca_file {ca}: {e}")))?;
+            builder = builder.tls_built_in_root_certs(false);
+            for c in certs {
+                builder = builder.add_root_certificate(c);
+            }
+        }
+        if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
+            let mut pem = read_pem("tls_config.cert_file", cert)?;
+            pem.push(b'\n');
+            pem.extend(read_pem("tls_config.key_file", key)?);
+            let identity = reqwest::Identity::from_pem(&pem)
+                .map_err(|e| ScrapeError::Client(format!("tls_config.cert_file/key_file: {e}")))?;
+            builder = builder.identity(identity);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| ScrapeError::Client(e.to_string()))?;
+        Ok(JobClient { client, config })
+    }
+
+    fn authorization_header(&self) -> Result<Option<String>, ScrapeError> {
+        let c = &self.config;
+        let read_secret = |what: &'static str, path: &str| -> Result<String, ScrapeError> {
+            let text = std::fs::read_to_string(path).map_err(|e| ScrapeError::Credentials {
+                what,
+                path: path.to_string(),
+                reason: e.to_string(),
+            })?;
+            Ok(text.trim_end_matches(['\n', '\r']).to_string())
+        };
+        if let Some(basic) = &c.basic_auth {
+            let password = match (&basic.password, &basic.password_file) {
+                (_, Some(file)) => read_secret("basic_auth.password_file", file)?,
+                (Some(p), None) => p.clone(),
+                (None, None) => String::new(),
+            };
+            return Ok(Some(format!(
+                "Basic {}",
+                base64_encode(format!("{}:{password}", basic.username).as_bytes())
+            )));
+        }
+        if let Some(auth) = &c.authorization {
+            let credentials = match (&auth.credentials, &auth.credentials_file) {
+                (_, Some(file)) => read_secret("authorization.credentials_file", file)?,
+                (Some(cred), None) => cred.clone(),
+                (None, None) => String::new(),
+            };
+            return Ok(Some(format!("{} {credentials}", auth.kind)));
+        }
+        if let Some(file) = &c.bearer_token_file {
+            return Ok(Some(format!(
+                "Bearer {}",
+                read_secret("bearer_token_file", file)?
+            )));
+        }
+        Ok(c.bearer_token.as_ref().map(|t| format!("Bearer {t}")))
+    }
+
+    /// Scrapes `url`: fails on a non-200 status, on `timeout`, or when the compressed or decompressed body exceeds
+    /// `max_body_bytes`.
+    pub async fn fetch(
+        &self,
+        url: &str,
+        timeout: Duration,
+        max_body_bytes: usize,
+    ) -> Result<FetchedBody, ScrapeError> {
+        match tokio::time::timeout(timeout, self.fetch_inner(url, timeout, max_body_bytes)).await {
+            Ok(result) => result,
+            Err(_) => Err(ScrapeError::Timeout(timeout)),
+        }
+    }
+
+    async fn fetch_inner(
+        &self,
+        url: &str,
+        timeout: Duration,
+        max_body_bytes: usize,
+    ) -> Result<FetchedBody, ScrapeError> {
+        let request_error = |e: reqwest::Error| {
+            if e.is_timeout() {
+                ScrapeError::Timeout(timeout)
+            } else {
+                ScrapeError::Request {
+                    url: url.to_string(),
+                    reason: error_chain(&e),
+                }
+            }
+        };
+        let mut request = self
+            .client
+            .get(url)
+            .timeout(timeout)
+            .header(ACCEPT, lookout_wire::exposition::SCRAPE_ACCEPT_HEADER)
+            .header(ACCEPT_ENCODING, "gzip")
+            .header(USER_AGENT, SCRAPE_USER_AGENT)
+            .header(SCRAPE_TIMEOUT_HEADER, format_seconds(timeout));
+        if let Some(auth) = self.authorization_header()? {
+            request = request.header(AUTHORIZATION, auth);
+        }
+        let response = request.send().await.map_err(request_error)?;
+        if response.status() != reqwest::StatusCode::OK {
+            let s = response.status();
+            return Err(ScrapeError::Status {
+                status: format!("{} {}", s.as_u16(), s.canonical_reason().unwrap_or(""))
+                    .trim_end()
+                    .to_string(),
+            });
+        }
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = header(CONTENT_TYPE);
+        let content_encoding = header(CONTENT_ENCODING);
+        if response
+            .content_length()
+            .is_some_and(|n| n > max_body_bytes as u64)
+        {
+            return Err(ScrapeError::BodySizeLimit {
+                limit: max_body_bytes,
+            });
+        }
+        let mut raw = Vec::with_capacity(
+            response
+                .content_length()
+                .unwrap_or(64 * 1024)
+                .min(max_body_bytes as u64) as usize,
+        );
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(request_error)?;
+            if raw.len() + chunk.len() > max_body_bytes {
+                return Err(ScrapeError::BodySizeLimit {
+                    limit: max_body_bytes,
+                });
+            }
+            raw.extend_from_slice(&chunk);
+        }
+        let body = match content_encoding.as_deref() {
+            None => raw,
+            Some(enc) => {
+                lookout_wire::decode_body(&raw, Some(enc), max_body_bytes).map_err(|e| match e {
+                    lookout_wire::BodyError::BodyTooLarge { limit } => {
+                        ScrapeError::BodySizeLimit { limit }
+                    }
+                    other => ScrapeError::Body(other),
+                })?
+            }
+        };
+        Ok(FetchedBody { body, content_type })
+    }
+}
+
+/// The error and its causes, joined, since reqwest's top-level message alone rarely says what went wrong.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Seconds as Go's `strconv.FormatFloat(s, 'f', -1, 64)` prints them: `10`, `0.5`, `2.25`.
+pub fn format_seconds(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    let text = format!("{secs}");
+    text.strip_suffix(".0").map(str::to_string).unwrap_or(text)
+}
+
+/// Standard base64 with padding, for the basic-auth header.
+fn base64_encode(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers() {
+        assert_eq!(base64_encode(b"user:pass"), "dXNlcjpwYXNz");
+        assert_eq!(base64_encode(b"a"), "YQ==");
+        assert_eq!(base64_encode(b"ab"), "YWI=");
+        assert_eq!(base64_encode(b""), "");
+        assert_eq!(format_seconds(Duration::from_secs(10)), "10");
+        assert_eq!(format_seconds(Duration::from_millis(2500)), "2.5");
+    }
+}
