@@ -378,6 +378,35 @@ mod tests {
     }
 
     #[test]
+    fn nonmonotonic_bucket_matches_histograms_test() {
+        // histograms.test: nonmonotonic_bucket at 50m.
+        let nonmonotonic = || {
+            let pairs = [
+                (0.1, 20.0),
+                (1.0, 10.0),
+                (10.0, 50.0),
+                (100.0, 40.0),
+                (1000.0, 90.0),
+                (INF, 80.0),
+            ];
+            buckets(&pairs)
+        };
+        for (q, want) in [(0.01, 0.0045), (0.5, 8.5), (0.99, 979.75)] {
+            let (result, fix) = bucket_quantile_with_fix(q, &mut nonmonotonic());
+            assert!(
+                (result.value - want).abs() < 1e-9 * want,
+                "q={q}: got {}, want {want}",
+                result.value
+            );
+            assert!(result.forced_monotonic);
+            assert_eq!(
+                (fix.min_bucket, fix.max_bucket, fix.max_diff),
+                (1.0, INF, 10.0)
+            );
+        }
+    }
+
+    #[test]
     fn tiny_deltas_are_ignored_silently() {
         let mut b = buckets(&[(1.0, 100.0), (2.0, 100.0 * (1.0 - 1e-14)), (INF, 200.0)]);
         let result = bucket_quantile(0.25, &mut b);
