@@ -1,0 +1,296 @@
+//! Bit-level writing and reading, most significant bit first, shared by the head and sealed encodings.
+
+/// Appends bits to a byte vector whose last byte may be partly filled.
+///
+/// The writer state is only the number of unused low bits of the last byte, so a head chunk can keep its bit
+/// stream as a plain `Vec<u8>` plus one small counter.
+#[derive(Debug)]
+pub(crate) struct BitWriter<'a> {
+    buf: &'a mut Vec<u8>,
+    /// Unused low bits in the last byte of `buf` (0..=7).
+    free: u8,
+}
+
+impl<'a> BitWriter<'a> {
+    /// Continues writing into `buf`, whose last byte has `free` unused low bits.
+    #[inline]
+    pub(crate) fn new(buf: &'a mut Vec<u8>, free: u8) -> Self {
+        debug_assert!(free < 8);
+        BitWriter { buf, free }
+    }
+
+    /// Unused low bits of the last byte, to resume writing later.
+    #[inline]
+    pub(crate) fn free_bits(&self) -> u8 {
+        self.free
+    }
+
+    /// Writes the low `n` bits of `v` (`n` ≤ 64), most significant first.
+    #[inline]
+    pub(crate) fn write(&mut self, v: u64, n: u32) {
+        debug_assert!(n <= 64);
+        if n == 0 {
+            return;
+        }
+        let v = if n == 64 { v } else { v & ((1u64 << n) - 1) };
+        let mut left = n;
+        if self.free > 0 {
+            let take = left.min(self.free as u32);
+            let bits = (v >> (left - take)) as u8 & ((1u16 << take) - 1) as u8;
+            let last = self.buf.len() - 1;
+            self.buf[last] |= bits << (self.free as u32 - take);
+            self.free -= take as u8;
+            left -= take;
+        }
+        while left >= 8 {
+            left -= 8;
+            self.buf.push((v >> left) as u8);
+        }
+        if left > 0 {
+            let bits = (v as u8) & ((1u16 << left) - 1) as u8;
+            self.buf.push(bits << (8 - left));
+            self.free = (8 - left) as u8;
+        }
+    }
+
+    /// Writes `v` as an order-`k` exponential-Golomb code: the bit length of `(v >> k) + 1` in unary (as zeros),
+    /// that number in binary, then the low `k` bits of `v`. Small values cost few bits, large ones at most ~2×.
+    #[inline]
+    pub(crate) fn write_exp_golomb(&mut self, v: u64, k: u32) {
+        let q = (v >> k) as u128 + 1;
+        let len = 128 - q.leading_zeros();
+        // `len - 1` zeros, then `q` in `len` bits; `len` ≤ 65.
+        let zeros = len - 1;
+        if zeros > 0 {
+            self.write(0, zeros.min(64));
+            if zeros > 64 {
+                self.write(0, zeros - 64);
+            }
+        }
+        if len > 64 {
+            self.write(1, len - 64);
+            self.write(q as u64, 64);
+        } else {
+            self.write(q as u64, len);
+        }
+        if k > 0 {
+            self.write(v, k);
+        }
+    }
+}
+
+/// Bits an order-`k` exponential-Golomb code of `v` takes.
+#[inline]
+pub(crate) fn exp_golomb_len(v: u64, k: u32) -> u32 {
+    let q = (v >> k) as u128 + 1;
+    2 * (128 - q.leading_zeros()) - 1 + k
+}
+
+/// Reads bits written by [`BitWriter`]; every read checks the end and returns `None` past it.
+#[derive(Debug, Clone)]
+pub(crate) struct BitReader<B> {
+    buf: B,
+    /// Next bit to read, counted from the start of `buf`.
+    pos: usize,
+}
+
+impl<B: AsRef<[u8]>> BitReader<B> {
+    /// Reads `buf` from its first bit.
+    #[inline]
+    pub(crate) fn new(buf: B) -> Self {
+        BitReader { buf, pos: 0 }
+    }
+
+    /// Reads `buf` from byte `byte`.
+    #[inline]
+    pub(crate) fn at_byte(buf: B, byte: usize) -> Self {
+        BitReader { buf, pos: byte * 8 }
+    }
+
+    /// The next bit position.
+    #[inline]
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The byte after the last one touched, for data that follows a byte-aligned bit section.
+    #[inline]
+    pub(crate) fn next_byte(&self) -> usize {
+        self.pos.div_ceil(8)
+    }
+
+    #[inline]
+    fn total_bits(&self) -> usize {
+        self.buf.as_ref().len() * 8
+    }
+
+    /// The next 57 or more bits left-aligned in a `u64` (zeros past the end), without consuming them.
+    #[inline]
+    fn peek_window(&self) -> u64 {
+        let b = self.buf.as_ref();
+        let byte = self.pos / 8;
+        let word = match b.get(byte..byte + 8) {
+            Some(s) => u64::from_be_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]),
+            None => {
+                let mut tmp = [0u8; 8];
+                let rest = b.get(byte..).unwrap_or(&[]);
+                tmp[..rest.len()].copy_from_slice(rest);
+                u64::from_be_bytes(tmp)
+            }
+        };
+        word << (self.pos % 8)
+    }
+
+    /// Reads `n` ≤ 57 bits.
+    #[inline]
+    pub(crate) fn read_short(&mut self, n: u32) -> Option<u64> {
+        debug_assert!(n <= 57);
+        if n == 0 {
+            return Some(0);
+        }
+        if self.pos + n as usize > self.total_bits() {
+            return None;
+        }
+        let v = self.peek_window() >> (64 - n);
+        self.pos += n as usize;
+        Some(v)
+    }
+
+    /// Reads `n` ≤ 64 bits.
+    #[inline]
+    pub(crate) fn read(&mut self, n: u32) -> Option<u64> {
+        if n <= 57 {
+            self.read_short(n)
+        } else {
+            let hi = self.read_short(n - 32)?;
+            let lo = self.read_short(32)?;
+            Some((hi << 32) | lo)
+        }
+    }
+
+    /// Reads one bit.
+    #[inline]
+    pub(crate) fn read_bit(&mut self) -> Option<bool> {
+        if self.pos >= self.total_bits() {
+            return None;
+        }
+        let byte = self.buf.as_ref()[self.pos / 8];
+        let bit = (byte >> (7 - self.pos % 8)) & 1;
+        self.pos += 1;
+        Some(bit == 1)
+    }
+
+    /// Counts up to `max` ≤ 8 leading one bits and consumes them plus the terminating zero, if any: the prefix
+    /// codes of the head chunk.
+    #[inline]
+    pub(crate) fn read_ones(&mut self, max: u32) -> Option<u32> {
+        let window = self.peek_window();
+        let ones = (!window).leading_zeros().min(max);
+        let used = if ones < max { ones + 1 } else { ones };
+        if self.pos + used as usize > self.total_bits() {
+            return None;
+        }
+        self.pos += used as usize;
+        Some(ones)
+    }
+
+    /// Reads an order-`k` (`k` ≤ 63) exponential-Golomb code written by [`BitWriter::write_exp_golomb`].
+    #[inline]
+    pub(crate) fn read_exp_golomb(&mut self, k: u32) -> Option<u64> {
+        let window = self.peek_window();
+        let zeros = window.leading_zeros();
+        let high = if zeros <= 28 && self.pos + 2 * zeros as usize + 1 <= self.total_bits() {
+            // Fast path: the whole prefix and number lie inside the window.
+            self.pos += 2 * zeros as usize + 1;
+            (window >> (63 - 2 * zeros)) - 1
+        } else {
+            self.read_exp_golomb_high_slow()?
+        };
+        if k == 0 {
+            return Some(high);
+        }
+        if k > 63 || high.leading_zeros() < k {
+            return None;
+        }
+        let low = self.read(k)?;
+        Some((high << k) | low)
+    }
+
+    /// The `(v >> k)` part of a long exponential-Golomb code, bit by bit.
+    fn read_exp_golomb_high_slow(&mut self) -> Option<u64> {
+        let mut zeros = 0u32;
+        while !self.read_bit()? {
+            zeros += 1;
+            if zeros > 64 {
+                return None;
+            }
+        }
+        let rest = self.read(zeros)? as u128;
+        let q = (1u128 << zeros) | rest;
+        u64::try_from(q - 1).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits_round_trip_across_byte_boundaries() {
+        let items: Vec<(u64, u32)> = vec![
+            (1, 1),
+            (0x5, 3),
+            (0xabcd, 16),
+            (u64::MAX, 64),
+            (0, 7),
+            (0x1ff, 9),
+            (1 << 56, 57),
+            (3, 2),
+        ];
+        let mut buf = Vec::new();
+        let mut w = BitWriter::new(&mut buf, 0);
+        for &(v, n) in &items {
+            w.write(v, n);
+        }
+        let total: u32 = items.iter().map(|x| x.1).sum();
+        assert_eq!(buf.len(), total.div_ceil(8) as usize);
+        let mut r = BitReader::new(&buf[..]);
+        for &(v, n) in &items {
+            assert_eq!(r.read(n), Some(v), "{n} bits");
+        }
+        assert_eq!(r.read(8), None, "reading past the end fails");
+    }
+
+    #[test]
+    fn exp_golomb_round_trips_extremes() {
+        let vals = [0u64, 1, 2, 3, 7, 8, 1000, 1 << 40, u64::MAX - 1, u64::MAX];
+        for k in [0u32, 1, 3, 13, 40, 63] {
+            let mut buf = Vec::new();
+            let mut w = BitWriter::new(&mut buf, 0);
+            let mut bits = 0;
+            for &v in &vals {
+                w.write_exp_golomb(v, k);
+                bits += exp_golomb_len(v, k) as usize;
+            }
+            assert_eq!(buf.len(), bits.div_ceil(8), "k={k}");
+            let mut r = BitReader::new(&buf[..]);
+            for &v in &vals {
+                assert_eq!(r.read_exp_golomb(k), Some(v), "k={k}");
+            }
+            assert_eq!(r.position(), bits);
+        }
+    }
+
+    #[test]
+    fn prefix_ones_stop_at_max() {
+        let mut buf = Vec::new();
+        let mut w = BitWriter::new(&mut buf, 0);
+        w.write(0b0_10_110_1111, 10);
+        let mut r = BitReader::new(&buf[..]);
+        assert_eq!(r.read_ones(4), Some(0));
+        assert_eq!(r.read_ones(4), Some(1));
+        assert_eq!(r.read_ones(4), Some(2));
+        assert_eq!(r.read_ones(4), Some(4));
+        assert_eq!(r.position(), 10);
+    }
+}

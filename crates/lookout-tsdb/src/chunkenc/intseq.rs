@@ -1,0 +1,418 @@
+//! A codec for sequences of integers (timestamps, or values scaled to integers) that picks, per chunk, the
+//! differencing order and the bit code that make the residuals smallest.
+//!
+//! The first element is known to the decoder (it sits in the chunk header). Then, byte-aligned:
+//! - a mode byte: bits 0–1 differencing order `o` (1–3), bits 2–3 the residual code (0 all zero, 1
+//!   exponential-Golomb, 2 zero runs), bit 4 an offset `D` follows, bit 5 a common factor `g` follows;
+//! - varints: the `o − 1` warm-up differences (Δʲx at index j for j = 1..o), `D` (zig-zag), `g`; one byte per
+//!   code parameter (`k`, or `k_run` and `k_value`);
+//! - the bits of the residuals `(Δᵒxᵢ − D) / g` for i = o..n, zig-zagged, padded to a byte.
+//!
+//! Order 1 with `D` = the median step turns a counter with a steady rate into mostly zeros; order 2 (delta of
+//! delta) suits smooth gauges; order 3 smoother curves still. "Zero runs" codes the distance to each non-zero
+//! residual and its value, which wins when values change only now and then. All arithmetic wraps, so every `i64`
+//! sequence round-trips.
+
+use super::ChunkError;
+use super::bits::{BitReader, BitWriter, exp_golomb_len};
+use super::varint::{ByteCursor, put_ivarint, put_uvarint, unzigzag, uvarint_len, zigzag};
+
+const CODE_ZERO: u8 = 0;
+const CODE_GOLOMB: u8 = 1;
+const CODE_RUNS: u8 = 2;
+const HAS_OFFSET: u8 = 1 << 4;
+const HAS_FACTOR: u8 = 1 << 5;
+const MAX_ORDER: usize = 3;
+
+/// How the residuals are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Code {
+    Zero,
+    Golomb { k: u32 },
+    Runs { k_run: u32, k_value: u32 },
+}
+
+/// One way to encode a sequence, with its estimated size.
+#[derive(Debug)]
+struct Plan {
+    order: usize,
+    offset: i64,
+    factor: u64,
+    /// Zig-zagged residuals divided by `factor`.
+    residuals: Vec<u64>,
+    code: Code,
+    bits: u64,
+}
+
+/// Appends the encoding of `xs[1..]` (the decoder is given `xs[0]`); writes nothing when `xs.len() ≤ 1`.
+pub(crate) fn encode_ints(xs: &[i64], out: &mut Vec<u8>) {
+    if xs.len() <= 1 {
+        return;
+    }
+    let mut levels: Vec<Vec<i64>> = Vec::with_capacity(MAX_ORDER + 1);
+    levels.push(xs.to_vec());
+    for o in 1..=MAX_ORDER.min(xs.len() - 1) {
+        let prev = &levels[o - 1];
+        // levels[o][i - o] = Δᵒx at index i.
+        let next: Vec<i64> = (1..prev.len())
+            .map(|i| prev[i].wrapping_sub(prev[i - 1]))
+            .collect();
+        levels.push(next);
+    }
+    let mut best: Option<Plan> = None;
+    for o in 1..levels.len() {
+        let offset = if o == 1 { median(&levels[1]) } else { 0 };
+        let plan = plan(o, offset, &levels);
+        if best.as_ref().is_none_or(|b| plan.bits < b.bits) {
+            best = Some(plan);
+        }
+    }
+    let Some(plan) = best else { return };
+    write_plan(&plan, &levels, out);
+}
+
+fn median(v: &[i64]) -> i64 {
+    let mut s = v.to_vec();
+    let mid = s.len() / 2;
+    *s.select_nth_unstable(mid).1
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+fn plan(order: usize, offset: i64, levels: &[Vec<i64>]) -> Plan {
+    let raw: Vec<i64> = levels[order]
+        .iter()
+        .map(|d| d.wrapping_sub(offset))
+        .collect();
+    let mut factor = raw.iter().fold(0u64, |g, r| gcd(g, r.unsigned_abs()));
+    if factor > i64::MAX as u64 || factor <= 1 {
+        factor = 1;
+    }
+    let residuals: Vec<u64> = raw.iter().map(|&r| zigzag(r / factor as i64)).collect();
+    let mut header_bits = 8u64;
+    for level in levels.iter().take(order).skip(1) {
+        header_bits += 8 * uvarint_len(zigzag(level[0])) as u64;
+    }
+    if offset != 0 {
+        header_bits += 8 * uvarint_len(zigzag(offset)) as u64;
+    }
+    if factor > 1 {
+        header_bits += 8 * uvarint_len(factor) as u64;
+    }
+    let (code, body_bits) = choose_code(&residuals);
+    let params = match code {
+        Code::Zero => 0,
+        Code::Golomb { .. } => 8,
+        Code::Runs { .. } => 16,
+    };
+    Plan {
+        order,
+        offset,
+        factor,
+        residuals,
+        code,
+        bits: header_bits + params + body_bits,
+    }
+}
+
+/// The cheapest residual code and its size in bits.
+fn choose_code(z: &[u64]) -> (Code, u64) {
+    if z.iter().all(|&v| v == 0) {
+        return (Code::Zero, 0);
+    }
+    let (k, golomb_bits) = best_golomb_k(z.iter().copied());
+    let mut runs = Vec::new();
+    let mut values = Vec::new();
+    let mut last = 0usize;
+    for (i, &v) in z.iter().enumerate() {
+        if v != 0 {
+            runs.push((i - last) as u64);
+            values.push(v - 1);
+            last = i + 1;
+        }
+    }
+    if last < z.len() {
+        runs.push((z.len() - last) as u64);
+    }
+    let (k_run, run_bits) = best_golomb_k(runs.iter().copied());
+    let (k_value, value_bits) = best_golomb_k(values.iter().copied());
+    if run_bits + value_bits + 8 < golomb_bits {
+        (Code::Runs { k_run, k_value }, run_bits + value_bits + 8)
+    } else {
+        (Code::Golomb { k }, golomb_bits)
+    }
+}
+
+/// The exponential-Golomb order that codes `values` in the fewest bits, and that size.
+fn best_golomb_k(values: impl Iterator<Item = u64> + Clone) -> (u32, u64) {
+    // Bit-length histogram: a value of bit length b costs about k + 1 + 2·max(b − k, 0) bits at order k.
+    let mut hist = [0u64; 65];
+    for v in values.clone() {
+        hist[(64 - v.leading_zeros()) as usize] += 1;
+    }
+    let max_len = hist.iter().rposition(|&c| c > 0).unwrap_or(0) as u32;
+    let mut best = (0u32, u64::MAX);
+    for k in 0..=max_len.min(63) {
+        let est: u64 = (0..=64u32)
+            .filter(|&b| hist[b as usize] > 0)
+            .map(|b| hist[b as usize] * (k as u64 + 1 + 2 * b.saturating_sub(k) as u64))
+            .sum();
+        if est < best.1 {
+            best = (k, est);
+        }
+    }
+    let exact = values.map(|v| exp_golomb_len(v, best.0) as u64).sum();
+    (best.0, exact)
+}
+
+fn write_plan(plan: &Plan, levels: &[Vec<i64>], out: &mut Vec<u8>) {
+    let code = match plan.code {
+        Code::Zero => CODE_ZERO,
+        Code::Golomb { .. } => CODE_GOLOMB,
+        Code::Runs { .. } => CODE_RUNS,
+    };
+    let mut mode = plan.order as u8 | (code << 2);
+    if plan.offset != 0 {
+        mode |= HAS_OFFSET;
+    }
+    if plan.factor > 1 {
+        mode |= HAS_FACTOR;
+    }
+    out.push(mode);
+    for level in levels.iter().take(plan.order).skip(1) {
+        put_ivarint(out, level[0]);
+    }
+    if plan.offset != 0 {
+        put_ivarint(out, plan.offset);
+    }
+    if plan.factor > 1 {
+        put_uvarint(out, plan.factor);
+    }
+    match plan.code {
+        Code::Zero => {}
+        Code::Golomb { k } => {
+            out.push(k as u8);
+            let mut w = BitWriter::new(out, 0);
+            for &z in &plan.residuals {
+                w.write_exp_golomb(z, k);
+            }
+        }
+        Code::Runs { k_run, k_value } => {
+            out.push(k_run as u8);
+            out.push(k_value as u8);
+            let mut w = BitWriter::new(out, 0);
+            let mut last = 0usize;
+            for (i, &z) in plan.residuals.iter().enumerate() {
+                if z != 0 {
+                    w.write_exp_golomb((i - last) as u64, k_run);
+                    w.write_exp_golomb(z - 1, k_value);
+                    last = i + 1;
+                }
+            }
+            if last < plan.residuals.len() {
+                w.write_exp_golomb((plan.residuals.len() - last) as u64, k_run);
+            }
+        }
+    }
+}
+
+/// Decodes `n` integers starting with `first` from `cur` (positioned after the first element), appending to
+/// `out`, and moves `cur` past the encoding.
+pub(crate) fn decode_ints(
+    cur: &mut ByteCursor<'_>,
+    first: i64,
+    n: usize,
+    out: &mut Vec<i64>,
+) -> Result<(), ChunkError> {
+    if n == 0 {
+        return Ok(());
+    }
+    out.push(first);
+    if n == 1 {
+        return Ok(());
+    }
+    let mode_at = cur.pos;
+    let mode = cur.byte()?;
+    let order = (mode & 3) as usize;
+    if order == 0 || order > n - 1 || mode >> 6 != 0 {
+        return Err(ChunkError::Corrupt(format!(
+            "int sequence mode {mode:#04x} at byte {mode_at} for {n} values"
+        )));
+    }
+    let mut acc = [first, 0, 0, 0];
+    for j in 1..order {
+        acc[j] = cur.ivarint()?;
+        for l in (0..j).rev() {
+            acc[l] = acc[l].wrapping_add(acc[l + 1]);
+        }
+        out.push(acc[0]);
+    }
+    let offset = if mode & HAS_OFFSET != 0 {
+        cur.ivarint()?
+    } else {
+        0
+    };
+    let factor = if mode & HAS_FACTOR != 0 {
+        cur.uvarint()? as i64
+    } else {
+        1
+    };
+    let count = n - order;
+    let start = out.len();
+    match (mode >> 2) & 3 {
+        CODE_ZERO => out.resize(start + count, 0),
+        CODE_GOLOMB => {
+            let k = golomb_param(cur)?;
+            let mut r = BitReader::at_byte(cur.buf, cur.pos);
+            for _ in 0..count {
+                let z = r.read_exp_golomb(k).ok_or(ChunkError::Truncated {
+                    offset: r.position() / 8,
+                })?;
+                out.push(unzigzag(z));
+            }
+            cur.pos = r.next_byte();
+        }
+        CODE_RUNS => {
+            let k_run = golomb_param(cur)?;
+            let k_value = golomb_param(cur)?;
+            out.resize(start + count, 0);
+            let mut r = BitReader::at_byte(cur.buf, cur.pos);
+            let mut i = 0usize;
+            while i < count {
+                let run = r.read_exp_golomb(k_run).ok_or(ChunkError::Truncated {
+                    offset: r.position() / 8,
+                })?;
+                i = usize::try_from(run)
+                    .ok()
+                    .and_then(|run| i.checked_add(run))
+                    .unwrap_or(usize::MAX);
+                if i > count {
+                    return Err(ChunkError::Corrupt(format!(
+                        "zero run past the end at bit {}",
+                        r.position()
+                    )));
+                }
+                if i == count {
+                    break;
+                }
+                let z = r.read_exp_golomb(k_value).ok_or(ChunkError::Truncated {
+                    offset: r.position() / 8,
+                })?;
+                out[start + i] = unzigzag(z.wrapping_add(1));
+                i += 1;
+            }
+            cur.pos = r.next_byte();
+        }
+        code => {
+            return Err(ChunkError::Corrupt(format!(
+                "int sequence code {code} at byte {mode_at}"
+            )));
+        }
+    }
+    integrate(&mut out[start..], &mut acc, order, offset, factor);
+    Ok(())
+}
+
+fn golomb_param(cur: &mut ByteCursor<'_>) -> Result<u32, ChunkError> {
+    let at = cur.pos;
+    match cur.byte()? {
+        k @ 0..=63 => Ok(k as u32),
+        k => Err(ChunkError::Corrupt(format!(
+            "golomb order {k} at byte {at}"
+        ))),
+    }
+}
+
+/// Turns residuals into values in place: Δᵒx = D + g·r, then sums back down the levels.
+#[inline]
+fn integrate(vals: &mut [i64], acc: &mut [i64; 4], order: usize, offset: i64, factor: i64) {
+    match order {
+        1 => {
+            let mut x = acc[0];
+            for v in vals.iter_mut() {
+                x = x.wrapping_add(offset.wrapping_add(v.wrapping_mul(factor)));
+                *v = x;
+            }
+        }
+        2 => {
+            let (mut x, mut d) = (acc[0], acc[1]);
+            for v in vals.iter_mut() {
+                d = d.wrapping_add(offset.wrapping_add(v.wrapping_mul(factor)));
+                x = x.wrapping_add(d);
+                *v = x;
+            }
+        }
+        _ => {
+            let (mut x, mut d, mut dd) = (acc[0], acc[1], acc[2]);
+            for v in vals.iter_mut() {
+                dd = dd.wrapping_add(offset.wrapping_add(v.wrapping_mul(factor)));
+                d = d.wrapping_add(dd);
+                x = x.wrapping_add(d);
+                *v = x;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(xs: &[i64]) -> usize {
+        let mut buf = vec![0xaa];
+        encode_ints(xs, &mut buf);
+        buf.push(0x55);
+        let mut cur = ByteCursor::new(&buf, 1);
+        let mut out = Vec::new();
+        decode_ints(
+            &mut cur,
+            xs.first().copied().unwrap_or(0),
+            xs.len(),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out, xs);
+        assert_eq!(
+            cur.pos,
+            buf.len() - 1,
+            "decoder consumed exactly the encoding"
+        );
+        buf.len() - 2
+    }
+
+    #[test]
+    fn steady_counter_costs_a_few_bytes() {
+        let xs: Vec<i64> = (0..120).map(|i| 1_000_000 + i * 15_000).collect();
+        assert!(round_trip(&xs) <= 4);
+    }
+
+    #[test]
+    fn rare_changes_use_zero_runs() {
+        let xs: Vec<i64> = (0..120).map(|i| 4096 * (1000 + i / 40)).collect();
+        let bytes = round_trip(&xs);
+        assert!(bytes <= 10, "{bytes} bytes");
+    }
+
+    #[test]
+    fn smooth_curve_prefers_higher_order() {
+        let xs: Vec<i64> = (0..120)
+            .map(|i| (60_000.0 * (i as f64 / 7.0).sin()) as i64 + i * 90_000)
+            .collect();
+        let bytes = round_trip(&xs);
+        assert!(bytes < 120 * 12 / 8, "{bytes} bytes");
+    }
+
+    #[test]
+    fn extremes_round_trip() {
+        round_trip(&[]);
+        round_trip(&[5]);
+        round_trip(&[i64::MIN, i64::MAX]);
+        round_trip(&[i64::MAX, i64::MIN, 0, i64::MIN, i64::MAX, -1, 1]);
+        round_trip(&[0, 0, 0, 0, 1 << 62, 0]);
+    }
+}
