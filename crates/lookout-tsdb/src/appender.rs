@@ -1,0 +1,280 @@
+//! The batched appender: samples are checked as they are added, then logged to the WAL as one record batch and
+//! applied to the head on commit, all or nothing.
+
+use lookout_model::Labels;
+use lookout_storage::{AppendError, Appender, CommitStats, SeriesRef, StorageError};
+use rustc_hash::FxHashMap;
+
+use crate::db::Inner;
+use crate::head::{Lookup, Verdict, classify};
+use crate::metrics::Counters;
+use crate::wal::WalRecord;
+
+/// Refs handed out for series that only exist once the batch commits carry this bit (valid inside the batch only).
+const NEW_REF_BIT: u64 = 1 << 63;
+
+/// A series the batch will create (or bring back into the head) on commit.
+struct NewSeries {
+    labels: Labels,
+    /// Set when the labels are already known to sled under this id.
+    known_id: Option<u32>,
+}
+
+/// One batch of samples for [`crate::Tsdb`].
+pub struct TsdbAppender<'a> {
+    db: &'a Inner,
+    samples: Vec<(u64, i64, f64)>,
+    new_series: Vec<NewSeries>,
+    new_index: FxHashMap<Labels, u64>,
+    batch_last: FxHashMap<u64, (i64, u64)>,
+}
+
+impl<'a> TsdbAppender<'a> {
+    pub(crate) fn new(db: &'a Inner) -> Self {
+        TsdbAppender {
+            db,
+            samples: Vec::new(),
+            new_series: Vec::new(),
+            new_index: FxHashMap::default(),
+            batch_last: FxHashMap::default(),
+        }
+    }
+
+    fn count_refusal(&self, e: &AppendError) {
+        let c = &self.db.counters;
+        let counter = match e {
+            AppendError::OutOfOrder { .. } => &c.out_of_order_rejected,
+            AppendError::OutOfBounds { .. } => &c.out_of_bounds_rejected,
+            AppendError::DuplicateTimestamp { .. } => &c.duplicate_rejected,
+            AppendError::SeriesLimit { .. } => &c.series_limit_rejected,
+            AppendError::MemoryLimit { .. } => &c.memory_limit_rejected,
+            _ => return,
+        };
+        Counters::add(counter, 1);
+    }
+
+    /// Checks a sample against the series' newest sample (in the batch, else in the head) and queues it.
+    fn push(
+        &mut self,
+        r: u64,
+        head_last: Option<(i64, u64)>,
+        t: i64,
+        v: f64,
+    ) -> Result<(), AppendError> {
+        let last = self.batch_last.get(&r).copied().or(head_last);
+        let head = &self.db.head;
+        match classify(last, t, v, head.min_valid_t(), head.ooo_window_ms) {
+            Ok(Verdict::DuplicateIgnored) => {
+                Counters::add(&self.db.counters.duplicate_ignored, 1);
+                Ok(())
+            }
+            Ok(verdict) => {
+                if verdict == Verdict::InOrder {
+                    self.batch_last.insert(r, (t, v.to_bits()));
+                }
+                self.samples.push((r, t, v));
+                Ok(())
+            }
+            Err(e) => {
+                self.count_refusal(&e);
+                Err(e)
+            }
+        }
+    }
+
+    fn new_ref(&mut self, labels: &Labels, known_id: Option<u32>) -> Result<u64, AppendError> {
+        if let Some(&r) = self.new_index.get(labels) {
+            return Ok(r);
+        }
+        if known_id.is_none() {
+            labels.validate()?;
+        }
+        let head = &self.db.head;
+        let limit = self.db.opts.max_active_series;
+        if head.series_count() + self.new_series.len() >= limit {
+            let e = AppendError::SeriesLimit { limit };
+            self.count_refusal(&e);
+            return Err(e);
+        }
+        let budget = self.db.opts.head_budget_bytes() as usize;
+        if head.bytes() > budget {
+            let e = AppendError::MemoryLimit {
+                used: head.bytes(),
+                limit: budget,
+            };
+            self.count_refusal(&e);
+            return Err(e);
+        }
+        let r = NEW_REF_BIT | self.new_series.len() as u64;
+        self.new_series.push(NewSeries {
+            labels: labels.clone(),
+            known_id,
+        });
+        self.new_index.insert(labels.clone(), r);
+        Ok(r)
+    }
+
+    /// Finds a persisted-only series with exactly these labels.
+    fn find_persisted(&self, candidates: &[u32], labels: &Labels) -> Option<u32> {
+        candidates.iter().copied().find(|&id| match self.db.store.labels(id) {
+            Ok(Some(l)) => l == *labels,
+            Ok(None) => false,
+            Err(e) => {
+                tracing::warn!(error = %e, id, "could not read persisted labels; treating the series as new");
+                false
+            }
+        })
+    }
+}
+
+impl Appender for TsdbAppender<'_> {
+    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+        if labels.is_empty() {
+            return Err(AppendError::EmptyLabels);
+        }
+        if let Some(&r) = self.new_index.get(labels) {
+            self.push(r, None, t, v)?;
+            return Ok(r);
+        }
+        let r = match self.db.head.lookup(labels) {
+            Lookup::Head(id) => {
+                self.append_ref(u64::from(id), t, v)?;
+                return Ok(u64::from(id));
+            }
+            Lookup::Persisted(candidates) => {
+                let known = self.find_persisted(&candidates, labels);
+                self.new_ref(labels, known)?
+            }
+            Lookup::Unknown => self.new_ref(labels, None)?,
+        };
+        self.push(r, None, t, v)?;
+        Ok(r)
+    }
+
+    fn append_ref(&mut self, series: SeriesRef, t: i64, v: f64) -> Result<(), AppendError> {
+        if series & NEW_REF_BIT != 0 {
+            if (series & !NEW_REF_BIT) as usize >= self.new_series.len() {
+                return Err(AppendError::UnknownRef(series));
+            }
+            return self.push(series, None, t, v);
+        }
+        let id = u32::try_from(series).map_err(|_| AppendError::UnknownRef(series))?;
+        let head_last = self
+            .db
+            .head
+            .last(id)
+            .ok_or(AppendError::UnknownRef(series))?;
+        self.push(series, head_last, t, v)
+    }
+
+    fn pending(&self) -> usize {
+        self.samples.len()
+    }
+
+    fn commit(self: Box<Self>) -> Result<CommitStats, StorageError> {
+        let db = self.db;
+        let _commit = db.commit_lock.lock();
+        if db.is_closed() {
+            return Err(StorageError::Closed);
+        }
+        let head = &db.head;
+        let mut stats = CommitStats::default();
+        // Resolve the batch's new series to ids; another batch may have created some meanwhile.
+        let mut ids: Vec<Option<u32>> = Vec::with_capacity(self.new_series.len());
+        let mut created: Vec<(u32, Labels, bool)> = Vec::new();
+        let mut series_records: Vec<(u64, Labels)> = Vec::new();
+        for ns in &self.new_series {
+            let id = match (head.lookup(&ns.labels), ns.known_id) {
+                (Lookup::Head(id), _) => Some(id),
+                (_, Some(id)) => {
+                    created.push((id, ns.labels.clone(), true));
+                    Some(id)
+                }
+                (lookup, None) => {
+                    let known = match lookup {
+                        Lookup::Persisted(c) => self.find_persisted(&c, &ns.labels),
+                        _ => None,
+                    };
+                    if known.is_none()
+                        && head.series_count() + created.len() >= db.opts.max_active_series
+                    {
+                        Counters::add(&db.counters.series_limit_rejected, 1);
+                        None
+                    } else {
+                        let id = known.unwrap_or_else(|| head.alloc_id());
+                        created.push((id, ns.labels.clone(), known.is_some()));
+                        Some(id)
+                    }
+                }
+            };
+            if let Some(id) = id {
+                if created.last().is_some_and(|c| c.0 == id) {
+                    series_records.push((u64::from(id), ns.labels.clone()));
+                }
+            }
+            ids.push(id);
+        }
+        let mut samples = self.samples;
+        samples.retain_mut(|(r, _, _)| {
+            if *r & NEW_REF_BIT == 0 {
+                return true;
+            }
+            match ids[(*r & !NEW_REF_BIT) as usize] {
+                Some(id) => {
+                    *r = u64::from(id);
+                    true
+                }
+                None => false,
+            }
+        });
+        let mut records = Vec::with_capacity(2);
+        if !series_records.is_empty() {
+            records.push(WalRecord::Series(series_records));
+        }
+        let n = samples.len();
+        records.push(WalRecord::Samples(samples));
+        if n > 0 || records.len() > 1 {
+            db.wal.append(&records)?;
+        }
+        for (id, labels, in_sled) in &created {
+            // A series coming back from sled is not new: only fresh ids count as created.
+            if head.create(*id, labels, *in_sled) && !*in_sled {
+                stats.series_created += 1;
+            }
+        }
+        let Some(WalRecord::Samples(samples)) = records.pop() else {
+            unreachable!("samples record pushed last")
+        };
+        for (r, t, v) in samples {
+            match head.apply(r as u32, t, v) {
+                Ok(Verdict::InOrder) => stats.samples += 1,
+                Ok(Verdict::OutOfOrder) => {
+                    stats.samples += 1;
+                    Counters::add(&db.counters.out_of_order_accepted, 1);
+                }
+                Ok(Verdict::DuplicateIgnored) => Counters::add(&db.counters.duplicate_ignored, 1),
+                Err(e) => self_count(db, &e),
+            }
+        }
+        Counters::add(&db.counters.samples_appended, stats.samples as u64);
+        Counters::add(&db.counters.series_created, stats.series_created as u64);
+        Counters::add(&db.counters.commits, 1);
+        Ok(stats)
+    }
+
+    fn rollback(self: Box<Self>) {
+        Counters::add(&self.db.counters.rollbacks, 1);
+    }
+}
+
+/// Counts a refusal found only at commit (a concurrent batch moved the series on).
+fn self_count(db: &Inner, e: &AppendError) {
+    let c = &db.counters;
+    let counter = match e {
+        AppendError::OutOfOrder { .. } => &c.out_of_order_rejected,
+        AppendError::OutOfBounds { .. } => &c.out_of_bounds_rejected,
+        AppendError::DuplicateTimestamp { .. } => &c.duplicate_rejected,
+        _ => return,
+    };
+    Counters::add(counter, 1);
+}

@@ -1,0 +1,313 @@
+//! The database handle: opening (sled first, then WAL replay into a fresh head), the maintenance thread, metrics,
+//! stats and shutdown.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use lookout_model::TimeRange;
+use lookout_storage::{Appender, Querier, Storage, StorageError};
+use parking_lot::Mutex;
+use roaring::RoaringBitmap;
+
+use crate::appender::TsdbAppender;
+use crate::head::Head;
+use crate::metrics::{Counters, TsdbMetrics};
+use crate::options::TsdbOptions;
+use crate::query::TsdbQuerier;
+use crate::store::Store;
+use crate::wal::{Wal, WalRecord};
+
+/// Rotation points of the WAL: segments before `segment` hold only samples up to `max_t`.
+#[derive(Debug, Default)]
+pub(crate) struct PersistState {
+    pub(crate) rotations: Vec<(u64, i64)>,
+}
+
+/// Everything the handle, appenders, queriers and the maintenance thread share.
+pub(crate) struct Inner {
+    pub(crate) dir: PathBuf,
+    pub(crate) opts: TsdbOptions,
+    pub(crate) head: Head,
+    pub(crate) store: Store,
+    pub(crate) wal: Wal,
+    /// Serialises commits so WAL order equals head order (replay then rebuilds the same head).
+    pub(crate) commit_lock: Mutex<()>,
+    pub(crate) persist: Mutex<PersistState>,
+    pub(crate) counters: Counters,
+    closed: AtomicBool,
+}
+
+impl Inner {
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+}
+
+/// What `Tsdb::stats` reports (for the API's `/status/tsdb`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TsdbStats {
+    /// Series in the head.
+    pub head_series: u64,
+    /// Newest head sample (ms), `i64::MIN` when empty.
+    pub head_max_time: i64,
+    /// Samples before this time are persisted.
+    pub persisted_boundary: i64,
+    /// Label names with the most distinct values: (name, values).
+    pub top_label_names: Vec<(String, u64)>,
+    /// Label pairs with the most head series: (`name=value`, series).
+    pub top_label_pairs: Vec<(String, u64)>,
+}
+
+/// Lookout's time-series database. Implements [`Storage`]; see `docs/design.md`.
+pub struct Tsdb {
+    inner: Arc<Inner>,
+    maintenance: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>>,
+}
+
+impl std::fmt::Debug for Tsdb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tsdb")
+            .field("dir", &self.inner.dir)
+            .finish()
+    }
+}
+
+fn io(path: &Path, source: std::io::Error) -> StorageError {
+    StorageError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+impl Tsdb {
+    /// Opens the database in `dir` (created if missing): sled first, then the WAL is replayed into the head.
+    pub fn open(dir: impl AsRef<Path>, opts: TsdbOptions) -> Result<Tsdb, StorageError> {
+        let dir = dir.as_ref().to_path_buf();
+        let started = Instant::now();
+        std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        let cache_budget = (opts.head_budget_bytes() / 16) as usize;
+        let store = Store::open(
+            &dir.join("sled"),
+            opts.sled_cache_bytes(),
+            opts.sled_flush_every.as_millis() as u64,
+            cache_budget.clamp(4 << 20, 256 << 20),
+        )?;
+        let head = Head::new(opts.block_ms(), opts.ooo_window_ms());
+        let mut persisted_ids = RoaringBitmap::new();
+        store.for_each_series(&mut |id, labels| {
+            head.register_known(labels.hash64(), id);
+            persisted_ids.insert(id);
+        })?;
+        let boundary = store.view().boundary;
+        head.set_min_valid_t(boundary);
+        let wal = Wal::open(&dir.join("wal"), opts.wal.clone())?;
+        let counters = Counters::default();
+        let mut replay_error = None;
+        let (mut replayed, mut skipped) = (0u64, 0u64);
+        let stats = wal.replay(&mut |rec| match rec {
+            WalRecord::Series(series) => {
+                for (id, labels) in series {
+                    let id = id as u32;
+                    head.create(id, &labels, persisted_ids.contains(id));
+                }
+            }
+            WalRecord::Samples(samples) => {
+                for (id, t, v) in samples {
+                    let id = id as u32;
+                    if t < boundary {
+                        skipped += 1;
+                        continue;
+                    }
+                    if head.last(id).is_none() {
+                        match store.labels(id) {
+                            Ok(Some(labels)) => {
+                                head.create(id, &labels, true);
+                            }
+                            Ok(None) => {
+                                skipped += 1;
+                                continue;
+                            }
+                            Err(e) => {
+                                replay_error.get_or_insert(e);
+                                skipped += 1;
+                                continue;
+                            }
+                        }
+                    }
+                    match head.apply(id, t, v) {
+                        Ok(_) => replayed += 1,
+                        Err(_) => skipped += 1,
+                    }
+                }
+            }
+        })?;
+        if let Some(e) = replay_error {
+            return Err(e);
+        }
+        Counters::set(&counters.replayed_samples, replayed);
+        Counters::set(&counters.replay_skipped_samples, skipped);
+        let rotation = wal.rotate()?;
+        let inner = Arc::new(Inner {
+            dir,
+            persist: Mutex::new(PersistState {
+                rotations: vec![(rotation, head.max_t())],
+            }),
+            opts,
+            head,
+            store,
+            wal,
+            commit_lock: Mutex::new(()),
+            counters,
+            closed: AtomicBool::new(false),
+        });
+        tracing::info!(
+            dir = %inner.dir.display(),
+            series = inner.head.series_count(),
+            replayed,
+            skipped,
+            wal_segments = stats.segments,
+            seconds = started.elapsed().as_secs_f64(),
+            "tsdb opened"
+        );
+        let maintenance = inner.opts.maintenance_interval.map(|every| {
+            let (tx, rx) = mpsc::channel::<()>();
+            let weak = Arc::downgrade(&inner);
+            let handle = std::thread::Builder::new()
+                .name("tsdb-maintenance".into())
+                .spawn(move || {
+                    while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(every) {
+                        let Some(inner) = weak.upgrade() else { break };
+                        if let Err(e) = inner.maintain() {
+                            tracing::error!(error = %e, "tsdb maintenance failed; retrying next round");
+                        }
+                    }
+                })
+                .expect("spawning the maintenance thread");
+            (tx, handle)
+        });
+        Ok(Tsdb {
+            inner,
+            maintenance: Mutex::new(maintenance),
+        })
+    }
+
+    /// Persists every head sample (block-aligned or not) to sled now, then truncates the WAL. For tests and benches:
+    /// afterwards samples older than the newest one are refused as out of bounds.
+    pub fn persist_now(&self) -> Result<(), StorageError> {
+        let max = self.inner.head.max_t();
+        if max == i64::MIN {
+            return Ok(());
+        }
+        self.inner.persist_until(max.saturating_add(1)).map(|_| ())
+    }
+
+    /// Runs one maintenance round now: persistence of complete blocks, WAL truncation, retention, gauges.
+    pub fn compact(&self) -> Result<(), StorageError> {
+        self.inner.maintain()
+    }
+
+    /// Applies time and size retention now; returns the number of parts deleted.
+    pub fn apply_retention(&self) -> Result<usize, StorageError> {
+        self.inner.apply_retention()
+    }
+
+    /// A snapshot of the self-metrics.
+    pub fn metrics(&self) -> TsdbMetrics {
+        self.inner.refresh_gauges();
+        let mut m = self.inner.counters.snapshot();
+        let w = self.inner.wal.metrics();
+        m.wal_bytes_written = w.bytes_written;
+        m.wal_fsyncs = w.fsyncs;
+        m.wal_fsync_micros_sum = (w.fsync_seconds_sum * 1e6) as u64;
+        m.wal_fsync_micros_max = (w.fsync_seconds_max * 1e6) as u64;
+        m.wal_segments = w.segments as u64;
+        m.wal_size_bytes = w.size_on_disk_bytes;
+        m
+    }
+
+    /// Renders the self-metrics in Prometheus text format (`lookout_tsdb_*`).
+    pub fn write_metrics(&self, out: &mut String) {
+        self.metrics().write_prometheus(out);
+    }
+
+    /// Head cardinality figures for `/api/v1/status/tsdb`.
+    pub fn stats(&self, top: usize) -> TsdbStats {
+        let (top_label_names, top_label_pairs) = self.inner.head.postings.read().top_pairs(top);
+        TsdbStats {
+            head_series: self.inner.head.series_count() as u64,
+            head_max_time: self.inner.head.max_t(),
+            persisted_boundary: self.inner.store.view().boundary,
+            top_label_names,
+            top_label_pairs,
+        }
+    }
+
+    /// Estimated heap bytes of the head (series, chunks, postings, symbols).
+    pub fn head_bytes(&self) -> usize {
+        self.inner.head_bytes()
+    }
+
+    /// Bytes of everything in the data directory (sled files and WAL segments), measured on disk.
+    pub fn disk_bytes(&self) -> u64 {
+        dir_size(&self.inner.dir)
+    }
+
+    /// Stops the maintenance thread, fsyncs the WAL and flushes sled. Appends fail with `Closed` afterwards.
+    pub fn close(self) -> Result<(), StorageError> {
+        self.shutdown()
+    }
+
+    fn shutdown(&self) -> Result<(), StorageError> {
+        if let Some((tx, handle)) = self.maintenance.lock().take() {
+            drop(tx);
+            let _ = handle.join();
+        }
+        {
+            let _c = self.inner.commit_lock.lock();
+            if self.inner.closed.swap(true, Ordering::SeqCst) {
+                return Ok(());
+            }
+        }
+        self.inner.wal.sync()?;
+        self.inner.store.flush()
+    }
+}
+
+impl Drop for Tsdb {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            tracing::error!(error = %e, "closing the tsdb failed");
+        }
+    }
+}
+
+/// Total size of the regular files under `dir`.
+pub fn dir_size(dir: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    rd.filter_map(Result::ok)
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+impl Storage for Tsdb {
+    fn appender(&self) -> Box<dyn Appender + '_> {
+        Box::new(TsdbAppender::new(&self.inner))
+    }
+
+    fn querier(&self, range: TimeRange) -> Result<Box<dyn Querier + '_>, StorageError> {
+        if self.inner.is_closed() {
+            return Err(StorageError::Closed);
+        }
+        Ok(Box::new(TsdbQuerier::new(&self.inner, range)))
+    }
+}

@@ -1,0 +1,317 @@
+//! The head: recent samples of active series in memory, sharded so appenders and queriers rarely contend.
+//!
+//! Series live in shard `id % SHARDS`; the labels → id index lives in shard `hash % SHARDS` and also remembers
+//! series that left the head after persistence, so a returning series gets its old id back.
+
+pub(crate) mod postings;
+pub(crate) mod series;
+
+use std::sync::atomic::{AtomicI64, AtomicIsize, AtomicU32, AtomicUsize, Ordering};
+
+use lookout_model::Labels;
+use lookout_storage::AppendError;
+use parking_lot::{Mutex, MutexGuard, RwLock};
+use rustc_hash::FxHashMap;
+
+use crate::symbols::Symbols;
+use postings::HeadPostings;
+pub(crate) use series::{HeadSnapshot, MemSeries, Verdict, classify};
+
+/// Number of lock shards.
+pub(crate) const SHARDS: usize = 64;
+
+/// One lock's worth of the head.
+#[derive(Default)]
+pub(crate) struct Shard {
+    /// Head series whose `id % SHARDS` is this shard.
+    pub(crate) series: FxHashMap<u32, MemSeries>,
+    /// Labels hash → id for every known series (head or persisted) whose hash lands in this shard.
+    by_hash: FxHashMap<u64, u32>,
+    /// Further ids for hashes shared by several label sets.
+    collisions: FxHashMap<u64, Vec<u32>>,
+}
+
+/// Result of looking a label set up.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// A head series with exactly these labels.
+    Head(u32),
+    /// Not in the head; these persisted ids share the hash (the caller compares their stored labels).
+    Persisted(Vec<u32>),
+    /// Never seen.
+    Unknown,
+}
+
+/// Series, chunks, postings and the time bounds of the in-memory part of the database.
+pub(crate) struct Head {
+    shards: Box<[Mutex<Shard>]>,
+    pub(crate) postings: RwLock<HeadPostings>,
+    pub(crate) symbols: Symbols,
+    next_id: AtomicU32,
+    series_count: AtomicUsize,
+    bytes: AtomicIsize,
+    chunks: AtomicIsize,
+    max_t: AtomicI64,
+    min_valid_t: AtomicI64,
+    truncated_before: AtomicI64,
+    pub(crate) block_ms: i64,
+    pub(crate) ooo_window_ms: i64,
+}
+
+fn shard_of_id(id: u32) -> usize {
+    id as usize % SHARDS
+}
+
+fn shard_of_hash(h: u64) -> usize {
+    (h >> 7) as usize % SHARDS
+}
+
+impl Head {
+    pub(crate) fn new(block_ms: i64, ooo_window_ms: i64) -> Self {
+        Head {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            postings: RwLock::new(HeadPostings::default()),
+            symbols: Symbols::default(),
+            next_id: AtomicU32::new(1),
+            series_count: AtomicUsize::new(0),
+            bytes: AtomicIsize::new(0),
+            chunks: AtomicIsize::new(0),
+            max_t: AtomicI64::new(i64::MIN),
+            min_valid_t: AtomicI64::new(i64::MIN),
+            truncated_before: AtomicI64::new(i64::MIN),
+            block_ms,
+            ooo_window_ms,
+        }
+    }
+
+    /// The shard holding series `id`.
+    pub(crate) fn shard(&self, id: u32) -> MutexGuard<'_, Shard> {
+        self.shards[shard_of_id(id)].lock()
+    }
+
+    /// Shards in order, for scans.
+    pub(crate) fn shard_at(&self, i: usize) -> MutexGuard<'_, Shard> {
+        self.shards[i].lock()
+    }
+
+    pub(crate) fn series_count(&self) -> usize {
+        self.series_count.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed).max(0) as usize
+    }
+
+    pub(crate) fn chunk_count(&self) -> usize {
+        self.chunks.load(Ordering::Relaxed).max(0) as usize
+    }
+
+    pub(crate) fn max_t(&self) -> i64 {
+        self.max_t.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn min_valid_t(&self) -> i64 {
+        self.min_valid_t.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn set_min_valid_t(&self, t: i64) {
+        self.min_valid_t.fetch_max(t, Ordering::SeqCst);
+    }
+
+    pub(crate) fn truncated_before(&self) -> i64 {
+        self.truncated_before.load(Ordering::SeqCst)
+    }
+
+    /// A fresh series id.
+    pub(crate) fn alloc_id(&self) -> u32 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Makes sure future ids are above `id` (ids seen in the WAL or sled).
+    pub(crate) fn observe_id(&self, id: u32) {
+        self.next_id
+            .fetch_max(id.saturating_add(1), Ordering::Relaxed);
+    }
+
+    fn candidates(&self, hash: u64) -> Vec<u32> {
+        let shard = self.shards[shard_of_hash(hash)].lock();
+        let mut ids: Vec<u32> = shard.by_hash.get(&hash).copied().into_iter().collect();
+        if let Some(more) = shard.collisions.get(&hash) {
+            ids.extend_from_slice(more);
+        }
+        ids
+    }
+
+    /// Finds the series with exactly these labels.
+    pub(crate) fn lookup(&self, labels: &Labels) -> Lookup {
+        let ids = self.candidates(labels.hash64());
+        if ids.is_empty() {
+            return Lookup::Unknown;
+        }
+        let mut persisted = Vec::new();
+        for id in ids {
+            match self.shard(id).series.get(&id) {
+                Some(s) if s.labels == *labels => return Lookup::Head(id),
+                Some(_) => {}
+                None => persisted.push(id),
+            }
+        }
+        if persisted.is_empty() {
+            Lookup::Unknown
+        } else {
+            Lookup::Persisted(persisted)
+        }
+    }
+
+    /// Remembers that `labels` (hash) belong to series `id`, without putting the series in the head.
+    pub(crate) fn register_known(&self, hash: u64, id: u32) {
+        let mut shard = self.shards[shard_of_hash(hash)].lock();
+        let Shard {
+            by_hash,
+            collisions,
+            ..
+        } = &mut *shard;
+        match by_hash.get(&hash) {
+            None => {
+                by_hash.insert(hash, id);
+            }
+            Some(&existing) if existing == id => {}
+            Some(_) => {
+                let more = collisions.entry(hash).or_default();
+                if !more.contains(&id) {
+                    more.push(id);
+                }
+            }
+        }
+        drop(shard);
+        self.observe_id(id);
+    }
+
+    /// Puts series `id` in the head (no-op when it is already there). Returns false when it already existed.
+    pub(crate) fn create(&self, id: u32, labels: &Labels, in_sled: bool) -> bool {
+        let labels = self.symbols.intern_labels(labels);
+        self.register_known(labels.hash64(), id);
+        let mut shard = self.shard(id);
+        if shard.series.contains_key(&id) {
+            return false;
+        }
+        let mut s = MemSeries::new(labels.clone());
+        s.in_sled = in_sled;
+        self.bytes
+            .fetch_add(s.heap_bytes() as isize + 48, Ordering::Relaxed);
+        shard.series.insert(id, s);
+        drop(shard);
+        self.postings.write().add(id, &labels);
+        self.series_count.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// The last in-order sample of a head series (`None` when `id` is not in the head).
+    pub(crate) fn last(&self, id: u32) -> Option<Option<(i64, u64)>> {
+        self.shard(id).series.get(&id).map(|s| s.last)
+    }
+
+    /// The labels of a head series.
+    pub(crate) fn labels(&self, id: u32) -> Option<Labels> {
+        self.shard(id).series.get(&id).map(|s| s.labels.clone())
+    }
+
+    /// Checks and applies one sample to a head series; returns what was done and whether a chunk was cut.
+    pub(crate) fn apply(&self, id: u32, t: i64, v: f64) -> Result<Verdict, AppendError> {
+        let mut shard = self.shard(id);
+        let series = shard
+            .series
+            .get_mut(&id)
+            .ok_or(AppendError::UnknownRef(id as u64))?;
+        let verdict = classify(series.last, t, v, self.min_valid_t(), self.ooo_window_ms)?;
+        let (delta, cut) = series.apply(t, v, verdict, self.block_ms);
+        drop(shard);
+        if delta != 0 {
+            self.bytes.fetch_add(delta, Ordering::Relaxed);
+        }
+        if cut {
+            self.chunks.fetch_add(1, Ordering::Relaxed);
+        }
+        self.max_t.fetch_max(t, Ordering::SeqCst);
+        Ok(verdict)
+    }
+
+    /// Copies the labels and data of a head series overlapping `[mint, maxt]`.
+    pub(crate) fn snapshot(&self, id: u32, mint: i64, maxt: i64) -> Option<(Labels, HeadSnapshot)> {
+        let shard = self.shard(id);
+        shard
+            .series
+            .get(&id)
+            .map(|s| (s.labels.clone(), s.snapshot(mint, maxt)))
+    }
+
+    /// Drops samples before `boundary` from every series and removes series left empty; returns removed ids.
+    pub(crate) fn truncate_before(&self, boundary: i64) -> usize {
+        self.truncated_before.fetch_max(boundary, Ordering::SeqCst);
+        let mut removed = 0;
+        for i in 0..SHARDS {
+            let mut gone = Vec::new();
+            let mut shard = self.shards[i].lock();
+            let mut bytes = 0isize;
+            let mut chunks = 0isize;
+            shard.series.retain(|&id, s| {
+                let (db, dc) = s.truncate_before(boundary);
+                bytes += db;
+                chunks += dc;
+                let keep = !(s.is_empty() && s.last.is_none_or(|(t, _)| t < boundary) && s.in_sled);
+                if !keep {
+                    bytes -= s.heap_bytes() as isize + 48;
+                    chunks -= s.chunks.len() as isize;
+                    gone.push((id, s.labels.clone()));
+                }
+                keep
+            });
+            drop(shard);
+            self.bytes.fetch_add(bytes, Ordering::Relaxed);
+            self.chunks.fetch_add(chunks, Ordering::Relaxed);
+            if !gone.is_empty() {
+                removed += gone.len();
+                self.series_count.fetch_sub(gone.len(), Ordering::Relaxed);
+                let mut p = self.postings.write();
+                for (id, labels) in &gone {
+                    p.remove(*id, labels);
+                }
+            }
+        }
+        if removed > 0 {
+            self.symbols.gc();
+        }
+        removed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_lookup_apply_and_truncate() {
+        let h = Head::new(1_000, 0);
+        let l = Labels::from_pairs(&[("__name__", "up"), ("job", "a")]).unwrap();
+        assert_eq!(h.lookup(&l), Lookup::Unknown);
+        let id = h.alloc_id();
+        assert!(h.create(id, &l, false));
+        assert!(!h.create(id, &l, false));
+        assert_eq!(h.lookup(&l), Lookup::Head(id));
+        assert_eq!(h.apply(id, 10, 1.0), Ok(Verdict::InOrder));
+        assert_eq!(
+            h.apply(id, 5, 1.0),
+            Err(AppendError::OutOfOrder { t: 5, last_t: 10 })
+        );
+        assert_eq!(h.apply(id, 1_010, 1.0), Ok(Verdict::InOrder));
+        assert_eq!(h.chunk_count(), 2);
+        assert!(h.bytes() > 0);
+        // Not yet in sled: the series stays even when its samples go.
+        h.truncate_before(2_000);
+        assert_eq!(h.series_count(), 1);
+        h.shard(id).series.get_mut(&id).unwrap().in_sled = true;
+        assert_eq!(h.truncate_before(2_000), 1);
+        assert_eq!(h.series_count(), 0);
+        assert_eq!(h.lookup(&l), Lookup::Persisted(vec![id]));
+    }
+}

@@ -1,0 +1,125 @@
+//! Sample iterators: persisted pieces decoded group by group, head chunks decoded from copied bytes, both clipped
+//! to the query range.
+
+use std::collections::VecDeque;
+
+use lookout_model::{Sample, TimeRange};
+use lookout_storage::SampleIter;
+
+use crate::chunkenc::{HeadChunkIter, decode_sealed};
+use crate::store::Store;
+use crate::store::codec::PartKey;
+
+/// One series' samples inside one persisted part.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Piece {
+    pub(crate) part: PartKey,
+    pub(crate) group: u32,
+    pub(crate) index: u32,
+}
+
+/// Decodes persisted pieces one at a time.
+pub(crate) struct PersistedIter<'a> {
+    store: &'a Store,
+    pieces: VecDeque<Piece>,
+    buf: Vec<Sample>,
+    pos: usize,
+    range: TimeRange,
+}
+
+impl<'a> PersistedIter<'a> {
+    pub(crate) fn new(store: &'a Store, pieces: Vec<Piece>, range: TimeRange) -> Self {
+        PersistedIter {
+            store,
+            pieces: pieces.into(),
+            buf: Vec::new(),
+            pos: 0,
+            range,
+        }
+    }
+
+    fn load_next(&mut self) -> bool {
+        let Some(piece) = self.pieces.pop_front() else {
+            return false;
+        };
+        self.buf.clear();
+        self.pos = 0;
+        let group = match self.store.group(piece.part, piece.group) {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::error!(error = %e, "persisted chunk unreadable; the series is cut short");
+                self.pieces.clear();
+                return false;
+            }
+        };
+        let decoded = group
+            .chunk(piece.index as usize)
+            .map(|b| decode_sealed(b, &mut self.buf));
+        if !matches!(decoded, Some(Ok(()))) {
+            tracing::error!(part = ?piece.part, group = piece.group, index = piece.index, "persisted chunk does not decode");
+            self.pieces.clear();
+            self.buf.clear();
+            return false;
+        }
+        // Skip to the range start without yielding.
+        self.pos = self.buf.partition_point(|s| s.t < self.range.min);
+        true
+    }
+}
+
+impl SampleIter for PersistedIter<'_> {
+    fn next(&mut self) -> Option<Sample> {
+        loop {
+            if let Some(&s) = self.buf.get(self.pos) {
+                if s.t > self.range.max {
+                    self.pieces.clear();
+                    self.buf.clear();
+                    return None;
+                }
+                self.pos += 1;
+                return Some(s);
+            }
+            if !self.load_next() {
+                return None;
+            }
+        }
+    }
+}
+
+/// Decodes copied head chunks.
+pub(crate) struct HeadIter {
+    chunks: VecDeque<(Vec<u8>, u16)>,
+    current: Option<HeadChunkIter<Vec<u8>>>,
+    range: TimeRange,
+}
+
+impl HeadIter {
+    pub(crate) fn new(chunks: Vec<(Vec<u8>, u16)>, range: TimeRange) -> Self {
+        HeadIter {
+            chunks: chunks.into(),
+            current: None,
+            range,
+        }
+    }
+}
+
+impl SampleIter for HeadIter {
+    fn next(&mut self) -> Option<Sample> {
+        loop {
+            if let Some(it) = self.current.as_mut() {
+                match it.next() {
+                    Some(s) if s.t < self.range.min => continue,
+                    Some(s) if s.t > self.range.max => {
+                        self.chunks.clear();
+                        self.current = None;
+                        return None;
+                    }
+                    Some(s) => return Some(s),
+                    None => self.current = None,
+                }
+            }
+            let (bytes, len) = self.chunks.pop_front()?;
+            self.current = Some(HeadChunkIter::new(bytes, len));
+        }
+    }
+}
