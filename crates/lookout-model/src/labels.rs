@@ -42,7 +42,10 @@ pub struct Label {
 impl Label {
     /// Builds a label from anything string-like.
     pub fn new(name: impl Into<Arc<str>>, value: impl Into<Arc<str>>) -> Self {
-        Label { name: name.into(), value: value.into() }
+        Label {
+            name: name.into(),
+            value: value.into(),
+        }
     }
 }
 
@@ -153,7 +156,10 @@ impl Labels {
 
     /// A builder seeded with these labels, to add, change or remove some.
     pub fn to_builder(&self) -> LabelsBuilder {
-        LabelsBuilder { labels: self.0.to_vec(), sorted: true }
+        LabelsBuilder {
+            labels: self.0.to_vec(),
+            sorted: true,
+        }
     }
 
     /// A copy without `__name__`.
@@ -161,17 +167,35 @@ impl Labels {
         if self.get(METRIC_NAME).is_none() {
             return self.clone();
         }
-        Labels(self.0.iter().filter(|l| &*l.name != METRIC_NAME).cloned().collect())
+        Labels(
+            self.0
+                .iter()
+                .filter(|l| &*l.name != METRIC_NAME)
+                .cloned()
+                .collect(),
+        )
     }
 
     /// A copy keeping only the named labels (`names` in any order).
     pub fn keep_only(&self, names: &[impl AsRef<str>]) -> Labels {
-        Labels(self.0.iter().filter(|l| names.iter().any(|n| n.as_ref() == &*l.name)).cloned().collect())
+        Labels(
+            self.0
+                .iter()
+                .filter(|l| names.iter().any(|n| n.as_ref() == &*l.name))
+                .cloned()
+                .collect(),
+        )
     }
 
     /// A copy without the named labels (`names` in any order).
     pub fn drop_names(&self, names: &[impl AsRef<str>]) -> Labels {
-        Labels(self.0.iter().filter(|l| !names.iter().any(|n| n.as_ref() == &*l.name)).cloned().collect())
+        Labels(
+            self.0
+                .iter()
+                .filter(|l| !names.iter().any(|n| n.as_ref() == &*l.name))
+                .cloned()
+                .collect(),
+        )
     }
 
     /// A fast, process-stable 64-bit hash of the label set (FxHash over names and values).
@@ -183,22 +207,32 @@ impl Labels {
 
     /// Bytes of heap this set would need if stored alone (names, values, slots); used for memory estimates.
     pub fn approx_heap_bytes(&self) -> usize {
-        self.0.iter().map(|l| l.name.len() + l.value.len() + 32).sum::<usize>() + 16
+        self.0
+            .iter()
+            .map(|l| l.name.len() + l.value.len() + 32)
+            .sum::<usize>()
+            + 16
     }
 
     /// Checks every name (and the metric name) against Prometheus's rules.
     pub fn validate(&self) -> Result<(), LabelsError> {
         for w in self.0.windows(2) {
             if w[0].name == w[1].name {
-                return Err(LabelsError::DuplicateName { name: w[0].name.to_string() });
+                return Err(LabelsError::DuplicateName {
+                    name: w[0].name.to_string(),
+                });
             }
         }
         for l in self.0.iter() {
             if !is_valid_label_name(&l.name) {
-                return Err(LabelsError::InvalidName { name: l.name.to_string() });
+                return Err(LabelsError::InvalidName {
+                    name: l.name.to_string(),
+                });
             }
             if &*l.name == METRIC_NAME && !is_valid_metric_name(&l.value) {
-                return Err(LabelsError::InvalidMetricName { name: l.value.to_string() });
+                return Err(LabelsError::InvalidMetricName {
+                    name: l.value.to_string(),
+                });
             }
         }
         Ok(())
@@ -253,16 +287,19 @@ impl LabelsBuilder {
 
     /// An empty builder with room for `n` labels.
     pub fn with_capacity(n: usize) -> Self {
-        LabelsBuilder { labels: Vec::with_capacity(n), sorted: true }
+        LabelsBuilder {
+            labels: Vec::with_capacity(n),
+            sorted: true,
+        }
     }
 
     /// Appends a label without checking for an existing one of the same name (duplicates fail `build`).
     pub fn push(&mut self, name: impl Into<Arc<str>>, value: impl Into<Arc<str>>) -> &mut Self {
         let l = Label::new(name, value);
-        if let Some(last) = self.labels.last() {
-            if last.name >= l.name {
-                self.sorted = false;
-            }
+        if let Some(last) = self.labels.last()
+            && last.name >= l.name
+        {
+            self.sorted = false;
         }
         self.labels.push(l);
         self
@@ -286,7 +323,10 @@ impl LabelsBuilder {
 
     /// The current value of `name`, if any.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.labels.iter().find(|l| &*l.name == name).map(|l| &*l.value)
+        self.labels
+            .iter()
+            .find(|l| &*l.name == name)
+            .map(|l| &*l.value)
     }
 
     /// Keeps only labels for which `keep` returns true.
@@ -340,9 +380,18 @@ mod tests {
 
     #[test]
     fn rejects_bad_names_and_duplicates() {
-        assert!(matches!(Labels::from_pairs(&[("1a", "x")]), Err(LabelsError::InvalidName { .. })));
-        assert!(matches!(Labels::from_pairs(&[("__name__", "a-b")]), Err(LabelsError::InvalidMetricName { .. })));
-        assert!(matches!(Labels::from_pairs(&[("a", "x"), ("a", "y")]), Err(LabelsError::DuplicateName { .. })));
+        assert!(matches!(
+            Labels::from_pairs(&[("1a", "x")]),
+            Err(LabelsError::InvalidName { .. })
+        ));
+        assert!(matches!(
+            Labels::from_pairs(&[("__name__", "a-b")]),
+            Err(LabelsError::InvalidMetricName { .. })
+        ));
+        assert!(matches!(
+            Labels::from_pairs(&[("a", "x"), ("a", "y")]),
+            Err(LabelsError::DuplicateName { .. })
+        ));
         assert!(Labels::from_pairs(&[("__name__", "ns:rate5m"), ("_x9", "ü")]).is_ok());
     }
 

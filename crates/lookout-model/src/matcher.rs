@@ -90,10 +90,10 @@ fn compile(name: &str, pattern: &str) -> Result<Pattern, MatcherError> {
         ".+" => return Ok(Pattern::NonEmpty),
         _ => {}
     }
-    if let Some(prefix) = pattern.strip_suffix(".*") {
-        if is_literal(prefix) {
-            return Ok(Pattern::Prefix(Arc::from(prefix)));
-        }
+    if let Some(prefix) = pattern.strip_suffix(".*")
+        && is_literal(prefix)
+    {
+        return Ok(Pattern::Prefix(Arc::from(prefix)));
     }
     if pattern.contains('|') && pattern.split('|').all(is_literal) {
         let mut set: Vec<Box<str>> = pattern.split('|').map(Box::from).collect();
@@ -102,23 +102,34 @@ fn compile(name: &str, pattern: &str) -> Result<Pattern, MatcherError> {
         return Ok(Pattern::Set(Arc::from(set)));
     }
     // Prometheus anchors both ends and lets `.` match newlines.
-    Regex::new(&format!("^(?s:{pattern})$")).map(Pattern::Regex).map_err(|e| MatcherError::BadRegex {
-        name: name.to_string(),
-        pattern: pattern.to_string(),
-        reason: e.to_string(),
-    })
+    Regex::new(&format!("^(?s:{pattern})$"))
+        .map(Pattern::Regex)
+        .map_err(|e| MatcherError::BadRegex {
+            name: name.to_string(),
+            pattern: pattern.to_string(),
+            reason: e.to_string(),
+        })
 }
 
 impl Matcher {
     /// Builds a matcher, compiling a regex once.
-    pub fn new(op: MatchOp, name: impl Into<String>, value: impl Into<String>) -> Result<Self, MatcherError> {
+    pub fn new(
+        op: MatchOp,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<Self, MatcherError> {
         let name = name.into();
         let value = value.into();
         let pattern = match op {
             MatchOp::Equal | MatchOp::NotEqual => Pattern::Literal(Arc::from(value.as_str())),
             MatchOp::Regex | MatchOp::NotRegex => compile(&name, &value)?,
         };
-        Ok(Matcher { name, op, value, pattern })
+        Ok(Matcher {
+            name,
+            op,
+            value,
+            pattern,
+        })
     }
 
     /// `name="value"`.
@@ -193,10 +204,16 @@ mod tests {
     fn fast_paths_agree_with_regex_semantics() {
         let cases = [
             ("abc", vec![("abc", true), ("abcd", false), ("", false)]),
-            ("a|b|cc", vec![("a", true), ("cc", true), ("c", false), ("", false)]),
+            (
+                "a|b|cc",
+                vec![("a", true), ("cc", true), ("c", false), ("", false)],
+            ),
             (".*", vec![("", true), ("x", true)]),
             (".+", vec![("", false), ("x", true)]),
-            ("foo.*", vec![("foo", true), ("foobar", true), ("fo", false)]),
+            (
+                "foo.*",
+                vec![("foo", true), ("foobar", true), ("fo", false)],
+            ),
             ("a|", vec![("a", true), ("", true), ("b", false)]),
         ];
         for (pat, checks) in cases {

@@ -28,7 +28,9 @@ pub enum AppendError {
         t: i64,
     },
     /// Creating the series would exceed the active-series limit.
-    #[error("series limit reached: {limit} active series (storage.max_active_series); new series are refused")]
+    #[error(
+        "series limit reached: {limit} active series (storage.max_active_series); new series are refused"
+    )]
     SeriesLimit {
         /// The configured limit.
         limit: usize,

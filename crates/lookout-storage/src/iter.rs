@@ -73,7 +73,12 @@ impl<'a> MergeSampleIter<'a> {
     pub fn new(mut a: Box<dyn SampleIter + 'a>, mut b: Box<dyn SampleIter + 'a>) -> Self {
         let next_a = a.next();
         let next_b = b.next();
-        MergeSampleIter { a, b, next_a, next_b }
+        MergeSampleIter {
+            a,
+            b,
+            next_a,
+            next_b,
+        }
     }
 }
 
@@ -111,14 +116,17 @@ mod tests {
     use super::*;
 
     fn it(ts: &[i64]) -> Box<dyn SampleIter> {
-        Box::new(VecSampleIter::new(ts.iter().map(|&t| Sample::new(t, t as f64)).collect()))
+        Box::new(VecSampleIter::new(
+            ts.iter().map(|&t| Sample::new(t, t as f64)).collect(),
+        ))
     }
 
     #[test]
     fn merge_interleaves_and_prefers_first_on_ties() {
-        let mut a = VecSampleIter::new(vec![Sample::new(2, 20.0)]);
-        let _ = a.seek(0);
-        let a: Box<dyn SampleIter> = Box::new(VecSampleIter::new(vec![Sample::new(2, 20.0), Sample::new(5, 5.0)]));
+        let a: Box<dyn SampleIter> = Box::new(VecSampleIter::new(vec![
+            Sample::new(2, 20.0),
+            Sample::new(5, 5.0),
+        ]));
         let mut m = MergeSampleIter::new(a, it(&[1, 2, 3]));
         let mut out = Vec::new();
         m.collect_into(&mut out);

@@ -58,12 +58,18 @@ pub struct SelectHints {
 impl SelectHints {
     /// Samples in `range`.
     pub fn samples(range: TimeRange) -> Self {
-        SelectHints { range, with_samples: true }
+        SelectHints {
+            range,
+            with_samples: true,
+        }
     }
 
     /// Label sets only, for series whose data overlaps `range`.
     pub fn series_only(range: TimeRange) -> Self {
-        SelectHints { range, with_samples: false }
+        SelectHints {
+            range,
+            with_samples: false,
+        }
     }
 }
 
@@ -92,7 +98,11 @@ pub type SeriesSet<'a> = Box<dyn Iterator<Item = Result<Series<'a>, StorageError
 /// A read view over a time range. Cheap to create; reads see the data committed when it was created or later.
 pub trait Querier: Send + Sync {
     /// Series matching all matchers, sorted by labels. At least one matcher should match non-empty values.
-    fn select(&self, matchers: &[Matcher], hints: SelectHints) -> Result<SeriesSet<'_>, StorageError>;
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        hints: SelectHints,
+    ) -> Result<SeriesSet<'_>, StorageError>;
     /// Label names of the series matching all matchers (all series when empty), sorted, unique.
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError>;
     /// Values of label `name` across series matching all matchers (all series when empty), sorted, unique.

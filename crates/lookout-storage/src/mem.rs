@@ -6,8 +6,8 @@ use lookout_model::{Labels, Matcher, Sample, TimeRange};
 use parking_lot::RwLock;
 
 use crate::{
-    AppendError, Appender, CommitStats, Querier, SelectHints, Series, SeriesRef, SeriesSet, Storage, StorageError,
-    VecSampleIter,
+    AppendError, Appender, CommitStats, Querier, SelectHints, Series, SeriesRef, SeriesSet,
+    Storage, StorageError, VecSampleIter,
 };
 
 #[derive(Default)]
@@ -32,7 +32,10 @@ impl MemStorage {
 
     /// An empty store refusing series beyond `max`.
     pub fn with_series_limit(max: usize) -> Self {
-        MemStorage { max_series: Some(max), ..Self::default() }
+        MemStorage {
+            max_series: Some(max),
+            ..Self::default()
+        }
     }
 
     /// Drops everything (the conformance files' `clear`).
@@ -83,12 +86,13 @@ impl Appender for MemAppender<'_> {
             return Ok(r);
         }
         if !self.new_series.contains_key(labels) {
-            if let Some(limit) = self.store.max_series {
-                if self.store.series_count() + self.new_series.len() >= limit {
-                    return Err(AppendError::SeriesLimit { limit });
-                }
+            if let Some(limit) = self.store.max_series
+                && self.store.series_count() + self.new_series.len() >= limit
+            {
+                return Err(AppendError::SeriesLimit { limit });
             }
-            self.new_series.insert(labels.clone(), self.new_series.len());
+            self.new_series
+                .insert(labels.clone(), self.new_series.len());
         }
         self.pending.push((Target::New(labels.clone()), t, v));
         Ok(u64::MAX)
@@ -145,13 +149,22 @@ struct MemQuerier<'a> {
 }
 
 fn matches_all(labels: &Labels, matchers: &[Matcher]) -> bool {
-    matchers.iter().all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
+    matchers
+        .iter()
+        .all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
 }
 
 impl Querier for MemQuerier<'_> {
-    fn select(&self, matchers: &[Matcher], hints: SelectHints) -> Result<SeriesSet<'_>, StorageError> {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        hints: SelectHints,
+    ) -> Result<SeriesSet<'_>, StorageError> {
         let inner = self.store.inner.read();
-        let range = TimeRange::new(hints.range.min.max(self.range.min), hints.range.max.min(self.range.max));
+        let range = TimeRange::new(
+            hints.range.min.max(self.range.min),
+            hints.range.max.min(self.range.max),
+        );
         let mut out: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
         for (i, labels) in inner.labels.iter().enumerate() {
             if !matches_all(labels, matchers) {
@@ -163,7 +176,11 @@ impl Querier for MemQuerier<'_> {
             if lo >= hi {
                 continue;
             }
-            let samples = if hints.with_samples { all[lo..hi].to_vec() } else { Vec::new() };
+            let samples = if hints.with_samples {
+                all[lo..hi].to_vec()
+            } else {
+                Vec::new()
+            };
             out.insert(labels.clone(), samples);
         }
         Ok(Box::new(out.into_iter().map(|(labels, samples)| {
@@ -196,7 +213,11 @@ impl Querier for MemQuerier<'_> {
 
 impl Storage for MemStorage {
     fn appender(&self) -> Box<dyn Appender + '_> {
-        Box::new(MemAppender { store: self, pending: Vec::new(), new_series: HashMap::new() })
+        Box::new(MemAppender {
+            store: self,
+            pending: Vec::new(),
+            new_series: HashMap::new(),
+        })
     }
 
     fn querier(&self, range: TimeRange) -> Result<Box<dyn Querier + '_>, StorageError> {
@@ -223,10 +244,21 @@ mod tests {
         a.append(&labels("up", "a"), 10, 1.0).unwrap();
         a.append(&labels("up", "b"), 10, 0.0).unwrap();
         let st = a.commit().unwrap();
-        assert_eq!(st, CommitStats { samples: 2, series_created: 2 });
+        assert_eq!(
+            st,
+            CommitStats {
+                samples: 2,
+                series_created: 2
+            }
+        );
         let q = s.querier(TimeRange::ALL).unwrap();
-        let set: Vec<_> =
-            q.select(&[Matcher::equal("__name__", "up")], SelectHints::samples(TimeRange::ALL)).unwrap().collect();
+        let set: Vec<_> = q
+            .select(
+                &[Matcher::equal("__name__", "up")],
+                SelectHints::samples(TimeRange::ALL),
+            )
+            .unwrap()
+            .collect();
         assert_eq!(set.len(), 2);
         assert_eq!(q.label_values("job", &[]).unwrap(), vec!["a", "b"]);
         assert_eq!(q.label_names(&[]).unwrap(), vec!["__name__", "job"]);
@@ -240,9 +272,18 @@ mod tests {
         assert!(r == u64::MAX);
         a.commit().unwrap();
         let mut a = s.appender();
-        assert!(matches!(a.append(&labels("up", "a"), 5, 1.0), Err(AppendError::OutOfOrder { .. })));
-        assert!(matches!(a.append(&labels("up", "a"), 10, 2.0), Err(AppendError::DuplicateTimestamp { .. })));
-        assert!(matches!(a.append(&labels("up", "b"), 10, 2.0), Err(AppendError::SeriesLimit { limit: 1 })));
+        assert!(matches!(
+            a.append(&labels("up", "a"), 5, 1.0),
+            Err(AppendError::OutOfOrder { .. })
+        ));
+        assert!(matches!(
+            a.append(&labels("up", "a"), 10, 2.0),
+            Err(AppendError::DuplicateTimestamp { .. })
+        ));
+        assert!(matches!(
+            a.append(&labels("up", "b"), 10, 2.0),
+            Err(AppendError::SeriesLimit { limit: 1 })
+        ));
         a.append(&labels("up", "a"), 20, 1.0).unwrap();
         assert_eq!(a.commit().unwrap().samples, 1);
     }

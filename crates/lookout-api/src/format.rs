@@ -1,0 +1,146 @@
+//! Number and JSON formatting exactly as Prometheus emits it (timestamps, sample values, label maps).
+
+use std::fmt::Write as _;
+
+use lookout_model::Labels;
+
+/// Formats a millisecond timestamp as Prometheus's JSON number: whole seconds, plus `.mmm` when ms ≠ 0.
+pub fn write_timestamp(out: &mut String, t_ms: i64) {
+    let neg = t_ms < 0;
+    let abs = t_ms.unsigned_abs();
+    if neg {
+        out.push('-');
+    }
+    let secs = abs / 1000;
+    let ms = abs % 1000;
+    if ms == 0 {
+        let _ = write!(out, "{secs}");
+    } else {
+        let _ = write!(out, "{secs}.{ms:03}");
+    }
+}
+
+/// Formats a sample value as Prometheus does: shortest round-trip decimal, exponent only for tiny or huge values.
+pub fn format_value(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    let a = v.abs();
+    if !(1e-6..1e21).contains(&a) {
+        // Go style: mantissa, 'e', sign, at least two exponent digits.
+        let s = format!("{v:e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let (sign, digits) = match exp.strip_prefix('-') {
+            Some(d) => ('-', d),
+            None => ('+', exp),
+        };
+        return format!("{mantissa}e{sign}{digits:0>2}");
+    }
+    format!("{v}")
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn write_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Appends a label set as a JSON object in label order.
+pub fn write_labels(out: &mut String, labels: &Labels) {
+    out.push('{');
+    for (i, l) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_json_str(out, &l.name);
+        out.push(':');
+        write_json_str(out, &l.value);
+    }
+    out.push('}');
+}
+
+/// Appends `[ts,"value"]`.
+pub fn write_point(out: &mut String, t_ms: i64, v: f64) {
+    out.push('[');
+    write_timestamp(out, t_ms);
+    out.push_str(",\"");
+    out.push_str(&format_value(v));
+    out.push_str("\"]");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(t: i64) -> String {
+        let mut s = String::new();
+        write_timestamp(&mut s, t);
+        s
+    }
+
+    #[test]
+    fn timestamps_have_three_ms_digits_when_needed() {
+        assert_eq!(ts(1500), "1.500");
+        assert_eq!(ts(1050), "1.050");
+        assert_eq!(ts(1435781451781), "1435781451.781");
+        assert_eq!(ts(4000), "4");
+        assert_eq!(ts(-1500), "-1.500");
+    }
+
+    #[test]
+    fn values_follow_prometheus_formatting() {
+        let cases = [
+            (1.0, "1"),
+            (0.1, "0.1"),
+            (1e6, "1000000"),
+            (123456789012345680.0, "123456789012345680"),
+            (1e-7, "1e-07"),
+            (2.5e21, "2.5e+21"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (-0.0, "-0"),
+            (-3.25, "-3.25"),
+            (1e-6, "0.000001"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(format_value(v), want, "{v}");
+        }
+    }
+
+    #[test]
+    fn json_strings_escape_controls() {
+        let mut s = String::new();
+        write_json_str(&mut s, "a\"b\\c\nd\u{1}");
+        assert_eq!(s, r#""a\"b\\c\nd\u0001""#);
+        let parsed: String = serde_json::from_str(&s).unwrap();
+        assert_eq!(parsed, "a\"b\\c\nd\u{1}");
+    }
+}

@@ -1,0 +1,198 @@
+//! Lookout's HTTP surface: the Prometheus HTTP API v1 (what Grafana and promtool call), remote_write, import,
+//! federation and the lifecycle endpoints.
+//!
+//! Architecture invariant: this is the only crate that knows HTTP status codes and the Prometheus JSON shapes.
+//! Handlers parse parameters, call one engine or storage function on a bounded pool, and format the answer; the
+//! rest of the appliance is reached through [`services::Services`], implemented by the binary.
+
+pub mod error;
+pub mod format;
+mod lifecycle;
+mod meta;
+pub mod params;
+pub mod pool;
+mod query;
+mod respond;
+pub mod services;
+mod status;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use lookout_promql::Engine;
+use lookout_storage::Storage;
+
+pub use error::ApiError;
+pub use pool::BlockingPool;
+pub use services::{NoServices, Services};
+
+/// Limits on what clients control, each configurable (`limits.*` in the config file).
+#[derive(Debug, Clone)]
+pub struct ApiLimits {
+    /// Largest request body accepted for queries and forms (bytes).
+    pub max_form_body_bytes: usize,
+    /// Largest compressed remote_write / import body (bytes).
+    pub max_write_body_bytes: usize,
+    /// Largest decompressed remote_write / import body (bytes).
+    pub max_write_decoded_bytes: usize,
+    /// Default result limit for series/labels listings when the client sends none (0 = off).
+    pub max_listing_results: usize,
+    /// Queries running at once.
+    pub query_concurrency: usize,
+    /// Appends running at once (remote_write, import).
+    pub ingest_concurrency: usize,
+    /// How long a request waits for a pool slot.
+    pub queue_timeout: Duration,
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        ApiLimits {
+            max_form_body_bytes: 1 << 20,
+            max_write_body_bytes: 32 << 20,
+            max_write_decoded_bytes: 128 << 20,
+            max_listing_results: 0,
+            query_concurrency: 4,
+            ingest_concurrency: 2,
+            queue_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Counters the API exposes about itself (`lookout_api_*`).
+#[derive(Debug, Default)]
+pub struct ApiMetrics {
+    /// Requests answered with an error, by limit hit: body too large.
+    pub body_too_large: AtomicU64,
+    /// Queries that failed.
+    pub query_errors: AtomicU64,
+    /// Queries that succeeded.
+    pub queries: AtomicU64,
+}
+
+impl ApiMetrics {
+    /// Appends the counters in Prometheus text format.
+    pub fn write_metrics(
+        &self,
+        out: &mut String,
+        query_pool: &BlockingPool,
+        ingest_pool: &BlockingPool,
+    ) {
+        let rows: [(&str, &str, u64); 5] = [
+            (
+                "lookout_api_queries_total",
+                "Queries answered successfully.",
+                self.queries.load(Ordering::Relaxed),
+            ),
+            (
+                "lookout_api_query_errors_total",
+                "Queries answered with an error.",
+                self.query_errors.load(Ordering::Relaxed),
+            ),
+            (
+                "lookout_api_body_too_large_total",
+                "Requests refused because the body exceeded its limit.",
+                self.body_too_large.load(Ordering::Relaxed),
+            ),
+            (
+                "lookout_api_query_pool_rejected_total",
+                "Queries refused because the query pool stayed full.",
+                query_pool.rejected(),
+            ),
+            (
+                "lookout_api_ingest_pool_rejected_total",
+                "Writes refused because the ingest pool stayed full.",
+                ingest_pool.rejected(),
+            ),
+        ];
+        for (name, help, v) in rows {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"
+            ));
+        }
+    }
+}
+
+/// Everything a handler needs.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The sample store.
+    pub storage: Arc<dyn Storage>,
+    /// The PromQL engine.
+    pub engine: Arc<Engine>,
+    /// The rest of the appliance.
+    pub services: Arc<dyn Services>,
+    /// Client limits.
+    pub limits: ApiLimits,
+    /// Pool for queries.
+    pub query_pool: BlockingPool,
+    /// Pool for appends.
+    pub ingest_pool: BlockingPool,
+    /// Self-metrics.
+    pub metrics: Arc<ApiMetrics>,
+}
+
+impl ApiState {
+    /// State with pools sized from `limits`.
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        engine: Arc<Engine>,
+        services: Arc<dyn Services>,
+        limits: ApiLimits,
+    ) -> Self {
+        let query_pool = BlockingPool::new("query", limits.query_concurrency, limits.queue_timeout);
+        let ingest_pool =
+            BlockingPool::new("ingest", limits.ingest_concurrency, limits.queue_timeout);
+        ApiState {
+            storage,
+            engine,
+            services,
+            limits,
+            query_pool,
+            ingest_pool,
+            metrics: Arc::new(ApiMetrics::default()),
+        }
+    }
+}
+
+/// The Prometheus-compatible routes (also served under an optional path prefix by the caller).
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/api/v1/query", get(query::instant).post(query::instant))
+        .route("/api/v1/query_range", get(query::range).post(query::range))
+        .route(
+            "/api/v1/query_exemplars",
+            get(query::exemplars).post(query::exemplars),
+        )
+        .route(
+            "/api/v1/format_query",
+            get(query::format_query).post(query::format_query),
+        )
+        .route("/api/v1/series", get(meta::series).post(meta::series))
+        .route("/api/v1/labels", get(meta::labels).post(meta::labels))
+        .route("/api/v1/label/{name}/values", get(meta::label_values))
+        .route("/api/v1/metadata", get(meta::metadata))
+        .route("/api/v1/targets", get(status::targets))
+        .route("/api/v1/scrape_pools", get(status::scrape_pools))
+        .route("/api/v1/status/buildinfo", get(status::buildinfo))
+        .route("/api/v1/status/config", get(status::config))
+        .route("/api/v1/status/flags", get(status::flags))
+        .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
+        .route("/api/v1/status/tsdb", get(status::tsdb))
+        .route(
+            "/-/healthy",
+            get(lifecycle::healthy).head(lifecycle::healthy),
+        )
+        .route("/-/ready", get(lifecycle::ready).head(lifecycle::ready))
+        .route(
+            "/-/reload",
+            post(lifecycle::reload)
+                .put(lifecycle::reload)
+                .get(lifecycle::reload_wrong_method),
+        )
+        .route("/metrics", get(lifecycle::metrics))
+        .with_state(state)
+}

@@ -1,0 +1,241 @@
+//! `/api/v1/query`, `/api/v1/query_range`, `/api/v1/query_exemplars`, `/api/v1/format_query`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::Request;
+use axum::response::Response;
+use lookout_promql::{Engine, QueryContext, QueryOutput, Value};
+
+use crate::ApiState;
+use crate::error::ApiError;
+use crate::format::{write_json_str, write_labels, write_point};
+use crate::params::Params;
+use crate::pool::CancelOnDrop;
+use crate::respond::{read_params, success};
+
+/// Maximum points per series Prometheus allows in a range query.
+const MAX_POINTS: i64 = 11_000;
+
+/// Now in ms since the epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+struct Prepared {
+    engine: Arc<Engine>,
+    ctx: QueryContext,
+    _cancel: CancelOnDrop,
+    limit: usize,
+}
+
+fn prepare(state: &ApiState, p: &Params) -> Result<Prepared, ApiError> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut ctx = QueryContext {
+        cancel: Some(cancel.clone()),
+        deadline: None,
+    };
+    if let Some(ms) = p.duration("timeout")? {
+        ctx.deadline = Some(Instant::now() + Duration::from_millis(ms.max(0) as u64));
+    }
+    let engine = match p.duration("lookback_delta")? {
+        Some(ms) if ms > 0 => {
+            let mut opts = state.engine.options().clone();
+            opts.lookback_delta_ms = ms;
+            Arc::new(Engine::new(opts))
+        }
+        _ => state.engine.clone(),
+    };
+    Ok(Prepared {
+        engine,
+        ctx,
+        _cancel: CancelOnDrop(cancel),
+        limit: p.limit()?,
+    })
+}
+
+/// `GET|POST /api/v1/query`
+pub async fn instant(
+    State(state): State<ApiState>,
+    req: Request<Body>,
+) -> Result<Response, ApiError> {
+    let p = read_params(&state, req).await?;
+    let query = p.require("query")?.to_owned();
+    let t = p.time_or("time", now_ms())?;
+    let prep = prepare(&state, &p)?;
+    let (engine, ctx, storage) = (prep.engine.clone(), prep.ctx.clone(), state.storage.clone());
+    let result = state
+        .query_pool
+        .run(move || engine.instant_query(storage.as_ref(), &query, t, &ctx))
+        .await?;
+    answer(&state, result, prep.limit)
+}
+
+/// `GET|POST /api/v1/query_range`
+pub async fn range(
+    State(state): State<ApiState>,
+    req: Request<Body>,
+) -> Result<Response, ApiError> {
+    let p = read_params(&state, req).await?;
+    let query = p.require("query")?.to_owned();
+    let start = p.time_or("start", i64::MIN).and_then(|t| {
+        if t == i64::MIN {
+            Err(ApiError::bad_data("invalid parameter \"start\": missing"))
+        } else {
+            Ok(t)
+        }
+    })?;
+    let end = p.time_or("end", i64::MIN).and_then(|t| {
+        if t == i64::MIN {
+            Err(ApiError::bad_data("invalid parameter \"end\": missing"))
+        } else {
+            Ok(t)
+        }
+    })?;
+    if end < start {
+        return Err(ApiError::bad_data(
+            "invalid parameter \"end\": end timestamp must not be before start time",
+        ));
+    }
+    let step = p
+        .duration("step")?
+        .ok_or_else(|| ApiError::bad_data("invalid parameter \"step\": missing"))?;
+    if step <= 0 {
+        return Err(ApiError::bad_data(
+            "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer",
+        ));
+    }
+    if (end - start) / step > MAX_POINTS {
+        return Err(ApiError::bad_data(
+            "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+        ));
+    }
+    let prep = prepare(&state, &p)?;
+    let (engine, ctx, storage) = (prep.engine.clone(), prep.ctx.clone(), state.storage.clone());
+    let result = state
+        .query_pool
+        .run(move || engine.range_query(storage.as_ref(), &query, start, end, step, &ctx))
+        .await?;
+    answer(&state, result, prep.limit)
+}
+
+fn answer(
+    state: &ApiState,
+    result: Result<QueryOutput, lookout_promql::QueryError>,
+    limit: usize,
+) -> Result<Response, ApiError> {
+    let out = match result {
+        Ok(o) => o,
+        Err(e) => {
+            state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
+            return Err(ApiError::from_query(&e));
+        }
+    };
+    state.metrics.queries.fetch_add(1, Ordering::Relaxed);
+    let (data, truncated) = render_value(&out.value, limit);
+    let extra = if truncated {
+        vec!["results truncated due to limit".to_string()]
+    } else {
+        Vec::new()
+    };
+    Ok(success(&data, &out.annotations, &extra))
+}
+
+/// Renders `{"resultType":…,"result":…}`; returns whether `limit` cut the result.
+pub fn render_value(value: &Value, limit: usize) -> (String, bool) {
+    let mut s = String::with_capacity(256);
+    s.push_str(r#"{"resultType":""#);
+    s.push_str(value.type_name());
+    s.push_str(r#"","result":"#);
+    let mut truncated = false;
+    match value {
+        Value::Scalar { t, v } => write_point(&mut s, *t, *v),
+        Value::String { t, s: text } => {
+            s.push('[');
+            crate::format::write_timestamp(&mut s, *t);
+            s.push(',');
+            write_json_str(&mut s, text);
+            s.push(']');
+        }
+        Value::Vector(samples) => {
+            let n = if limit > 0 && samples.len() > limit {
+                limit
+            } else {
+                samples.len()
+            };
+            truncated = n < samples.len();
+            s.push('[');
+            for (i, smp) in samples[..n].iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                s.push_str(r#"{"metric":"#);
+                write_labels(&mut s, &smp.labels);
+                s.push_str(r#","value":"#);
+                write_point(&mut s, smp.t, smp.v);
+                s.push('}');
+            }
+            s.push(']');
+        }
+        Value::Matrix(series) => {
+            let n = if limit > 0 && series.len() > limit {
+                limit
+            } else {
+                series.len()
+            };
+            truncated = n < series.len();
+            s.push('[');
+            for (i, ser) in series[..n].iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                s.push_str(r#"{"metric":"#);
+                write_labels(&mut s, &ser.labels);
+                s.push_str(r#","values":["#);
+                for (j, p) in ser.samples.iter().enumerate() {
+                    if j > 0 {
+                        s.push(',');
+                    }
+                    write_point(&mut s, p.t, p.v);
+                }
+                s.push_str("]}");
+            }
+            s.push(']');
+        }
+    }
+    s.push('}');
+    (s, truncated)
+}
+
+/// `GET|POST /api/v1/query_exemplars`: exemplars are parsed and dropped at ingest for now, so the answer is an
+/// empty list once the query is known to parse.
+pub async fn exemplars(
+    State(state): State<ApiState>,
+    req: Request<Body>,
+) -> Result<Response, ApiError> {
+    let p = read_params(&state, req).await?;
+    let q = p.require("query")?;
+    promql_parser::parser::parse(q)
+        .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
+    Ok(success("[]", &Vec::new(), &[]))
+}
+
+/// `GET|POST /api/v1/format_query`
+pub async fn format_query(
+    State(state): State<ApiState>,
+    req: Request<Body>,
+) -> Result<Response, ApiError> {
+    let p = read_params(&state, req).await?;
+    let q = p.require("query")?;
+    let expr = promql_parser::parser::parse(q)
+        .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
+    let mut data = String::new();
+    write_json_str(&mut data, &expr.prettify());
+    Ok(success(&data, &Vec::new(), &[]))
+}

@@ -1,0 +1,210 @@
+//! Router-level tests: the request shapes Grafana and promtool send, answered from an in-memory store.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use lookout_api::{ApiLimits, ApiState, NoServices, router};
+use lookout_model::Labels;
+use lookout_promql::{Engine, EngineOptions};
+use lookout_storage::Storage;
+use lookout_storage::mem::MemStorage;
+use tower::ServiceExt;
+
+fn state_with_data() -> ApiState {
+    let storage = Arc::new(MemStorage::new());
+    let mut a = storage.appender();
+    for (job, inst) in [
+        ("node", "a:9100"),
+        ("node", "b:9100"),
+        ("lookout", "localhost:9090"),
+    ] {
+        let l =
+            Labels::from_pairs(&[("__name__", "up"), ("job", job), ("instance", inst)]).unwrap();
+        for i in 0..20 {
+            a.append(&l, i * 15_000, 1.0).unwrap();
+        }
+    }
+    a.commit().unwrap();
+    let limits = ApiLimits {
+        max_form_body_bytes: 1024,
+        ..ApiLimits::default()
+    };
+    ApiState::new(
+        storage,
+        Arc::new(Engine::new(EngineOptions::default())),
+        Arc::new(NoServices),
+        limits,
+    )
+}
+
+async fn call(state: &ApiState, req: Request<Body>) -> (StatusCode, serde_json::Value) {
+    let resp = router(state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+        serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
+    });
+    (status, json)
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+fn post_form(uri: &str, body: &str) -> Request<Body> {
+    Request::post(uri)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn label_names_and_values_are_sorted_lists() {
+    let st = state_with_data();
+    let (code, j) = call(&st, get("/api/v1/labels")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(
+        j["data"],
+        serde_json::json!(["__name__", "instance", "job"])
+    );
+    let (_, j) = call(&st, get("/api/v1/label/job/values")).await;
+    assert_eq!(j["data"], serde_json::json!(["lookout", "node"]));
+    let (_, j) = call(
+        &st,
+        get("/api/v1/label/job/values?match[]=up%7Binstance%3D%22a:9100%22%7D"),
+    )
+    .await;
+    assert_eq!(j["data"], serde_json::json!(["node"]));
+    let (_, j) = call(&st, get("/api/v1/label/nothing/values")).await;
+    assert_eq!(j["data"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn series_needs_match_and_accepts_form_posts() {
+    let st = state_with_data();
+    let (code, j) = call(&st, get("/api/v1/series")).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert_eq!(j["errorType"], "bad_data");
+    let (code, j) = call(
+        &st,
+        post_form("/api/v1/series", "match%5B%5D=up%7Bjob%3D%22node%22%7D"),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{j}");
+    assert_eq!(j["data"].as_array().unwrap().len(), 2);
+    assert_eq!(j["data"][0]["instance"], "a:9100");
+    let (_, j) = call(&st, get("/api/v1/series?match[]=up&limit=1")).await;
+    assert_eq!(j["data"].as_array().unwrap().len(), 1);
+    assert_eq!(j["warnings"][0], "results truncated due to limit");
+}
+
+#[tokio::test]
+async fn buildinfo_looks_like_prometheus_without_features() {
+    let st = state_with_data();
+    let (code, j) = call(&st, get("/api/v1/status/buildinfo")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(j["data"]["version"], "2.50.1");
+    assert!(j["data"].get("features").is_none());
+}
+
+#[tokio::test]
+async fn bad_parameters_get_bad_data_errors() {
+    let st = state_with_data();
+    let (code, j) = call(
+        &st,
+        get("/api/v1/query_range?query=up&start=10&end=5&step=1"),
+    )
+    .await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(
+        j["error"]
+            .as_str()
+            .unwrap()
+            .contains("end timestamp must not be before start time")
+    );
+    let (code, j) = call(
+        &st,
+        get("/api/v1/query_range?query=up&start=0&end=100000&step=1"),
+    )
+    .await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(j["error"].as_str().unwrap().contains("11,000 points"));
+    let (code, j) = call(&st, get("/api/v1/query?query=up&time=yesterday")).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(
+        j["error"]
+            .as_str()
+            .unwrap()
+            .contains("invalid parameter \"time\"")
+    );
+}
+
+#[tokio::test]
+async fn oversized_form_body_is_413() {
+    let st = state_with_data();
+    let body = format!("query={}", "a".repeat(4096));
+    let (code, j) = call(&st, post_form("/api/v1/query", &body)).await;
+    assert_eq!(code, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        j["error"]
+            .as_str()
+            .unwrap()
+            .contains("limits.max_form_body_bytes"),
+        "{j}"
+    );
+}
+
+#[tokio::test]
+async fn grafana_health_check_query() {
+    let st = state_with_data();
+    let (code, j) = call(&st, post_form("/api/v1/query", "query=1%2B1&time=4")).await;
+    assert_eq!(code, StatusCode::OK, "{j}");
+    assert_eq!(
+        j,
+        serde_json::json!({"status":"success","data":{"resultType":"scalar","result":[4,"2"]}})
+    );
+}
+
+#[tokio::test]
+async fn instant_and_range_queries_return_prometheus_shapes() {
+    let st = state_with_data();
+    let (code, j) = call(
+        &st,
+        get("/api/v1/query?query=up%7Bjob%3D%22node%22%7D&time=60"),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{j}");
+    assert_eq!(j["data"]["resultType"], "vector");
+    let r = j["data"]["result"].as_array().unwrap();
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0]["value"], serde_json::json!([60, "1"]));
+    let (code, j) = call(
+        &st,
+        post_form("/api/v1/query_range", "query=up&start=0&end=60&step=15"),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{j}");
+    assert_eq!(j["data"]["resultType"], "matrix");
+    assert_eq!(
+        j["data"]["result"][0]["values"].as_array().unwrap().len(),
+        5
+    );
+    let (code, j) = call(&st, get("/api/v1/query?query=sum(")).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert_eq!(j["errorType"], "bad_data");
+}
+
+#[tokio::test]
+async fn lifecycle_endpoints_answer_like_prometheus() {
+    let st = state_with_data();
+    let (code, j) = call(&st, get("/-/healthy")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(j, "Prometheus is Healthy.\n");
+    let (code, _) = call(&st, get("/-/reload")).await;
+    assert_eq!(code, StatusCode::METHOD_NOT_ALLOWED);
+    let (code, j) = call(&st, get("/metrics")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(j.as_str().unwrap().contains("lookout_api_queries_total"));
+}
