@@ -1,0 +1,601 @@
+//! End-to-end tests of the WAL on real files: segments, torn tails, corruption and repair, truncation, the fsync
+//! thread, and a process killed with SIGKILL mid-write.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lookout_model::Labels;
+use parking_lot::Mutex;
+
+use super::*;
+
+fn opts(segment_bytes: u64) -> WalOptions {
+    WalOptions {
+        segment_bytes,
+        fsync_interval: None,
+        repair: false,
+    }
+}
+
+/// Deterministic bit patterns, NaN payloads and infinities included.
+fn value_bits(i: u64, j: u64) -> u64 {
+    let x = (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ j.wrapping_mul(0xc2b2_ae3d_27d4_eb4f))
+        .rotate_left(17);
+    match j % 7 {
+        0 => 0x7ff0_0000_0000_0001 | (x & 0x000f_ffff_ffff_fffe), // NaN with a payload
+        1 => (j as f64).to_bits(),
+        _ => x,
+    }
+}
+
+/// Batch `i`: one new series and `n` samples spread over the series created so far.
+fn batch(i: u64, n: u64) -> Vec<WalRecord> {
+    let labels =
+        Labels::from_pairs(&[("__name__", "m"), ("i", &i.to_string()), ("job", "wal")]).unwrap();
+    let samples = (0..n).map(|j| {
+        (
+            (i * 7 + j) % (i + 1),
+            1_000 * i as i64 + j as i64,
+            f64::from_bits(value_bits(i, j)),
+        )
+    });
+    vec![
+        WalRecord::Series(vec![(i, labels)]),
+        WalRecord::Samples(samples.collect()),
+    ]
+}
+
+/// Records compared bit-exactly (NaN != NaN under PartialEq).
+fn fingerprint(records: &[WalRecord]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| match r {
+            WalRecord::Series(s) => format!("series {s:?}"),
+            WalRecord::Samples(s) => {
+                let bits: Vec<_> = s.iter().map(|&(r, t, v)| (r, t, v.to_bits())).collect();
+                format!("samples {bits:?}")
+            }
+        })
+        .collect()
+}
+
+fn replay_all(wal: &Wal) -> Result<(Vec<WalRecord>, ReplayStats), StorageError> {
+    let mut out = Vec::new();
+    let stats = wal.replay(&mut |r| out.push(r))?;
+    Ok((out, stats))
+}
+
+/// Collects the text of WARN and ERROR events on this thread.
+#[derive(Clone, Default)]
+struct Warnings(Arc<Mutex<Vec<String>>>);
+
+struct EventText(String);
+
+impl tracing::field::Visit for EventText {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        use std::fmt::Write as _;
+        let _ = write!(self.0, "{}={:?} ", field.name(), value);
+    }
+}
+
+impl tracing::Subscriber for Warnings {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        *metadata.level() <= tracing::Level::WARN
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut text = EventText(String::new());
+        event.record(&mut text);
+        self.0.lock().push(text.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+fn with_warnings<T>(f: impl FnOnce() -> T) -> (T, Vec<String>) {
+    let warnings = Warnings::default();
+    let out = tracing::subscriber::with_default(warnings.clone(), f);
+    let lines = warnings.0.lock().clone();
+    (out, lines)
+}
+
+/// Writes `batches` batches, noting the segment and offset each record starts at.
+fn write_batches(dir: &Path, opts: WalOptions, batches: u64) -> (Vec<WalRecord>, Vec<(u64, u64)>) {
+    let wal = Wal::open(dir, opts).unwrap();
+    let mut all = Vec::new();
+    let mut starts = Vec::new();
+    for i in 0..batches {
+        let records = batch(i, 40);
+        for r in &records {
+            let before = wal.segments().last().map(|s| (s.number, s.bytes));
+            wal.append(std::slice::from_ref(r)).unwrap();
+            let after = wal.segments().last().map(|s| (s.number, s.bytes)).unwrap();
+            // A record that started a new segment sits right after its header.
+            let start = match before {
+                Some((n, bytes)) if n == after.0 => bytes,
+                _ => SEGMENT_HEADER_LEN,
+            };
+            starts.push((after.0, start));
+        }
+        all.extend(records);
+    }
+    wal.close().unwrap();
+    (all, starts)
+}
+
+const SEGMENT_HEADER_LEN: u64 = segment::SEGMENT_HEADER.len() as u64;
+
+#[test]
+fn round_trip_across_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap();
+    assert_eq!(replay_all(&wal).unwrap().0.len(), 0, "a new wal is empty");
+    let mut written = Vec::new();
+    for i in 0..300 {
+        let records = batch(i, 1 + i % 90);
+        wal.append(&records).unwrap();
+        written.extend(records);
+    }
+    let segments = wal.segments();
+    assert!(segments.len() >= 3, "only {} segments", segments.len());
+    assert!(segments.iter().all(|s| s.bytes <= MIN_SEGMENT_BYTES));
+    assert!(segments.windows(2).all(|w| w[1].number == w[0].number + 1));
+    let metrics = wal.metrics();
+    assert_eq!(metrics.records_written, 600);
+    assert_eq!(metrics.batches_written, 300);
+    assert_eq!(metrics.segments, segments.len());
+    assert_eq!(
+        metrics.size_on_disk_bytes,
+        segments.iter().map(|s| s.bytes).sum::<u64>()
+    );
+    wal.close().unwrap();
+
+    let wal = Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap();
+    let (replayed, stats) = replay_all(&wal).unwrap();
+    assert_eq!(fingerprint(&replayed), fingerprint(&written));
+    assert_eq!(stats.segments, segments.len());
+    assert_eq!(stats.records, 600);
+    assert_eq!(stats.cut, None);
+    assert_eq!(stats.bytes, segments.iter().map(|s| s.bytes).sum::<u64>());
+
+    // Appends after a restart go to a new segment and replay after the old ones.
+    wal.append(&batch(300, 5)).unwrap();
+    assert_eq!(
+        wal.segments().last().unwrap().number,
+        segments.last().unwrap().number + 1
+    );
+    drop(wal);
+    let wal = Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap();
+    written.extend(batch(300, 5));
+    assert_eq!(
+        fingerprint(&replay_all(&wal).unwrap().0),
+        fingerprint(&written)
+    );
+}
+
+#[test]
+fn torn_tail_is_cut_at_the_last_complete_record_with_a_warning() {
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for round in 0..12 {
+        let dir = tempfile::tempdir().unwrap();
+        let (written, starts) = write_batches(dir.path(), opts(MIN_SEGMENT_BYTES), 60);
+        let segments = segment::list_segments(dir.path()).unwrap();
+        let last = segments.last().unwrap();
+        let (last_number, last_start) = *starts.last().unwrap();
+        assert_eq!(last_number, last.number);
+        // A pseudo-random cut strictly inside the last record: in its frame header or its payload.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let cut = last_start + 1 + seed % (last.bytes - last_start - 1);
+        File::options()
+            .write(true)
+            .open(&last.path)
+            .unwrap()
+            .set_len(cut)
+            .unwrap();
+
+        let wal = Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap();
+        let (result, warnings) = with_warnings(|| replay_all(&wal));
+        let (replayed, stats) = result.unwrap();
+        assert_eq!(
+            fingerprint(&replayed),
+            fingerprint(&written[..written.len() - 1]),
+            "round {round}, cut {cut}"
+        );
+        let cut_info = stats.cut.expect("a cut is reported");
+        assert_eq!(
+            (cut_info.reason, cut_info.offset),
+            (CutReason::TornTail, last_start)
+        );
+        assert_eq!(cut_info.path, last.path);
+        let file_name = last.path.display().to_string();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains(&file_name) && w.contains(&format!("offset={last_start}"))),
+            "no warning naming {file_name} and offset {last_start}: {warnings:?}"
+        );
+        assert_eq!(wal.metrics().tail_truncations, 1);
+        assert_eq!(std::fs::metadata(&last.path).unwrap().len(), last_start);
+
+        // The log goes on cleanly after the cut.
+        wal.append(&batch(1000, 3)).unwrap();
+        drop(wal);
+        let wal = Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap();
+        let (replayed, stats) = replay_all(&wal).unwrap();
+        assert_eq!(stats.cut, None);
+        assert_eq!(replayed.len(), written.len() - 1 + 2);
+    }
+}
+
+#[test]
+fn torn_tail_is_cut_even_when_appending_without_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let (written, starts) = write_batches(dir.path(), opts(MIN_SEGMENT_BYTES), 10);
+    let last = segment::list_segments(dir.path()).unwrap().pop().unwrap();
+    let (_, last_start) = *starts.last().unwrap();
+    File::options()
+        .write(true)
+        .open(&last.path)
+        .unwrap()
+        .set_len(last_start + 3)
+        .unwrap();
+
+    let wal = Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap();
+    wal.append(&batch(99, 2)).unwrap();
+    assert_eq!(wal.metrics().tail_truncations, 1);
+    drop(wal);
+    // Without that cut the torn record would now sit in a non-last segment and refuse replay.
+    let wal = Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap();
+    let (replayed, stats) = replay_all(&wal).unwrap();
+    assert_eq!(stats.cut, None);
+    let mut expected = written[..written.len() - 1].to_vec();
+    expected.extend(batch(99, 2));
+    assert_eq!(fingerprint(&replayed), fingerprint(&expected));
+}
+
+/// Flips one payload byte of record `index` and returns (segment path, record offset).
+fn flip_payload_byte(dir: &Path, starts: &[(u64, u64)], index: usize) -> (std::path::PathBuf, u64) {
+    let (number, offset) = starts[index];
+    let path = segment::segment_path(dir, number);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[(offset + 9 + 5) as usize] ^= 0x10;
+    std::fs::write(&path, &bytes).unwrap();
+    (path, offset)
+}
+
+#[test]
+fn corruption_in_an_older_segment_is_refused_then_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    let (written, starts) = write_batches(dir.path(), opts(MIN_SEGMENT_BYTES), 500);
+    let segments = segment::list_segments(dir.path()).unwrap();
+    assert!(segments.len() >= 3);
+    // A record in the middle of the first segment.
+    let in_first: Vec<usize> = (0..starts.len())
+        .filter(|&i| starts[i].0 == segments[0].number)
+        .collect();
+    let victim = in_first[in_first.len() / 2];
+    let (path, offset) = flip_payload_byte(dir.path(), &starts, victim);
+
+    let wal = Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap();
+    let mut seen = 0;
+    match wal
+        .replay(&mut |_| seen += 1)
+        .map(|stats| (Vec::<WalRecord>::new(), stats))
+    {
+        Err(StorageError::Corruption {
+            path: p,
+            offset: o,
+            detail,
+        }) => {
+            assert_eq!(p, path.display().to_string());
+            assert_eq!(o, offset);
+            assert!(detail.contains("checksum mismatch"), "{detail}");
+            assert!(
+                detail.contains("--wal-repair (storage.wal.repair: true)"),
+                "{detail}"
+            );
+        }
+        Err(other) => panic!("expected corruption, got {other:?}"),
+        Ok((records, stats)) => panic!(
+            "expected corruption, replayed {} records: {stats:?}",
+            records.len()
+        ),
+    }
+    assert_eq!(seen, victim, "records before the damage were visited");
+    drop(wal);
+    assert_eq!(
+        segment::list_segments(dir.path()).unwrap().len(),
+        segments.len(),
+        "refusing deletes nothing"
+    );
+
+    let repair = WalOptions {
+        repair: true,
+        ..opts(MIN_SEGMENT_BYTES)
+    };
+    let wal = Wal::open(dir.path(), repair.clone()).unwrap();
+    let (result, warnings) = with_warnings(|| replay_all(&wal));
+    let (replayed, stats) = result.unwrap();
+    assert_eq!(fingerprint(&replayed), fingerprint(&written[..victim]));
+    let cut = stats.cut.unwrap();
+    assert_eq!(
+        (cut.reason, cut.offset, cut.segments_deleted),
+        (CutReason::Repaired, offset, segments.len() - 1)
+    );
+    assert!(warnings.iter().any(
+        |w| w.contains(&path.display().to_string()) && w.contains(&format!("offset={offset}"))
+    ));
+    assert_eq!(wal.metrics().repairs, 1);
+    let left = segment::list_segments(dir.path()).unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].bytes, offset);
+    drop(wal);
+    let wal = Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap();
+    assert_eq!(
+        replay_all(&wal).unwrap().0.len(),
+        victim,
+        "the repaired log replays cleanly"
+    );
+}
+
+#[test]
+fn corruption_mid_file_followed_by_valid_records_is_not_a_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let (written, starts) = write_batches(dir.path(), opts(64 << 20), 20);
+    assert!(starts.iter().all(|s| s.0 == starts[0].0), "one segment");
+    let victim = 17;
+    let (path, offset) = flip_payload_byte(dir.path(), &starts, victim);
+    let wal = Wal::open(dir.path(), opts(64 << 20)).unwrap();
+    match replay_all(&wal) {
+        Err(StorageError::Corruption {
+            path: p, offset: o, ..
+        }) => assert_eq!((p, o), (path.display().to_string(), offset)),
+        Err(other) => panic!("expected corruption, got {other:?}"),
+        Ok((records, stats)) => panic!(
+            "expected corruption, replayed {} records: {stats:?}",
+            records.len()
+        ),
+    }
+    drop(wal);
+    let wal = Wal::open(
+        dir.path(),
+        WalOptions {
+            repair: true,
+            ..opts(64 << 20)
+        },
+    )
+    .unwrap();
+    let (replayed, _) = replay_all(&wal).unwrap();
+    assert_eq!(fingerprint(&replayed), fingerprint(&written[..victim]));
+}
+
+#[test]
+fn a_missing_middle_segment_is_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    write_batches(dir.path(), opts(MIN_SEGMENT_BYTES), 500);
+    let segments = segment::list_segments(dir.path()).unwrap();
+    std::fs::remove_file(&segments[1].path).unwrap();
+    let wal = Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap();
+    match replay_all(&wal) {
+        Err(StorageError::Corruption {
+            path,
+            offset: 0,
+            detail,
+        }) => {
+            assert_eq!(path, segments[1].path.display().to_string());
+            assert!(detail.contains("missing"), "{detail}");
+        }
+        Err(other) => panic!("expected corruption, got {other:?}"),
+        Ok((records, stats)) => panic!(
+            "expected corruption, replayed {} records: {stats:?}",
+            records.len()
+        ),
+    }
+}
+
+#[test]
+fn truncate_before_deletes_only_older_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap();
+    let mut numbers = Vec::new();
+    for i in 0..5 {
+        wal.append(&batch(i, 10)).unwrap();
+        numbers.push(wal.rotate().unwrap());
+    }
+    assert_eq!(numbers, vec![1, 2, 3, 4, 5]);
+    wal.append(&batch(5, 10)).unwrap();
+    let err = wal.truncate_before(7).unwrap_err();
+    assert!(err.to_string().contains("still being written"), "{err}");
+
+    wal.truncate_before(3).unwrap();
+    let left: Vec<u64> = wal.segments().iter().map(|s| s.number).collect();
+    assert_eq!(left, vec![3, 4, 5]);
+    let on_disk: Vec<u64> = segment::list_segments(dir.path())
+        .unwrap()
+        .iter()
+        .map(|s| s.number)
+        .collect();
+    assert_eq!(on_disk, left);
+    wal.truncate_before(3).unwrap();
+    assert_eq!(
+        segment::list_segments(dir.path()).unwrap().len(),
+        3,
+        "idempotent"
+    );
+    wal.truncate_before(5).unwrap();
+    assert_eq!(
+        segment::list_segments(dir.path()).unwrap().len(),
+        1,
+        "the active segment stays"
+    );
+    drop(wal);
+
+    let wal = Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap();
+    assert_eq!(
+        fingerprint(&replay_all(&wal).unwrap().0),
+        fingerprint(&batch(5, 10))
+    );
+}
+
+#[test]
+fn fsync_thread_fsyncs_and_stops_on_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    let interval = WalOptions {
+        fsync_interval: Some(Duration::from_millis(20)),
+        ..opts(MIN_SEGMENT_BYTES)
+    };
+    let wal = Wal::open(dir.path(), interval).unwrap();
+    wal.append(&batch(0, 10)).unwrap();
+    assert_eq!(
+        wal.metrics().fsyncs,
+        0,
+        "append does not fsync with an interval set"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while wal.metrics().fsyncs == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let m = wal.metrics();
+    assert!(m.fsyncs >= 1, "the background thread never fsynced");
+    assert!(m.fsync_seconds_sum > 0.0 && m.fsync_seconds_max > 0.0);
+    // Nothing new written: the thread does not fsync again.
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(wal.metrics().fsyncs, m.fsyncs);
+
+    let shared = wal.shared_weak();
+    drop(wal);
+    assert!(
+        shared.upgrade().is_none(),
+        "the fsync thread still holds the wal after drop"
+    );
+}
+
+#[test]
+fn fsync_on_every_append_without_an_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap();
+    for i in 0..5 {
+        wal.append(&batch(i, 3)).unwrap();
+    }
+    assert_eq!(wal.metrics().fsyncs, 5);
+    wal.sync().unwrap();
+    assert_eq!(wal.metrics().fsyncs, 5, "nothing new to sync");
+}
+
+#[test]
+fn a_second_handle_on_the_same_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap();
+    let err = Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap_err();
+    assert!(err.to_string().contains("in use"), "{err}");
+    drop(wal);
+    Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap();
+}
+
+#[test]
+fn bad_options_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(Wal::open(dir.path(), opts(1024)).is_err());
+    let zero = WalOptions {
+        fsync_interval: Some(Duration::ZERO),
+        ..WalOptions::default()
+    };
+    assert!(Wal::open(dir.path(), zero).is_err());
+}
+
+const SIGKILL_CHILD_DIR: &str = "LOOKOUT_WAL_SIGKILL_CHILD_DIR";
+const SIGKILL_TEST: &str = "wal::tests::acknowledged_batches_survive_sigkill";
+const SIGKILL_BATCH: u64 = 50;
+
+/// Batch `i` of the SIGKILL test: recognisable from its contents alone.
+fn kill_batch(i: u64) -> WalRecord {
+    WalRecord::Samples(
+        (0..SIGKILL_BATCH)
+            .map(|j| {
+                (
+                    i * SIGKILL_BATCH + j,
+                    i as i64,
+                    f64::from_bits(value_bits(i, j)),
+                )
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn acknowledged_batches_survive_sigkill() {
+    if let Some(dir) = std::env::var_os(SIGKILL_CHILD_DIR) {
+        // Writer mode: append until killed, acknowledging each batch on stdout. Bounded: the parent stops reading
+        // after a while, and the full pipe then blocks us until the kill.
+        let wal = Wal::open(
+            Path::new(&dir),
+            WalOptions {
+                segment_bytes: MIN_SEGMENT_BYTES,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut out = std::io::stdout().lock();
+        for i in 0..1_000_000u64 {
+            wal.append(&[kill_batch(i)]).unwrap();
+            writeln!(out, "ack {i}").unwrap();
+            out.flush().unwrap();
+        }
+        return;
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", SIGKILL_TEST, "--nocapture", "--test-threads=1"])
+        .env(SIGKILL_CHILD_DIR, dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut acked: Option<u64> = None;
+    for line in lines.by_ref().take(10_000) {
+        let line = line.unwrap();
+        if let Some(n) = line.strip_prefix("ack ") {
+            acked = Some(n.parse().unwrap());
+            if acked >= Some(500) {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    let acked = acked.expect("the child acknowledged nothing");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9),
+        "child was not killed: {status:?}"
+    );
+
+    let wal = Wal::open(dir.path(), WalOptions::default()).unwrap();
+    let mut next = 0u64;
+    let stats = wal
+        .replay(&mut |record| {
+            assert_eq!(
+                fingerprint(&[record]),
+                fingerprint(&[kill_batch(next)]),
+                "batch {next} damaged"
+            );
+            next += 1;
+        })
+        .unwrap();
+    assert!(
+        next > acked,
+        "acknowledged batch {acked} lost: replay ended after {next} batches ({stats:?})"
+    );
+    assert!(stats.segments >= 2, "the kill test should span a rotation");
+}
