@@ -20,12 +20,18 @@ impl AnnotationSink {
 
     /// Adds a `PromQL warning: …`.
     pub(crate) fn warn(&self, text: impl AsRef<str>) {
-        self.add(AnnotationKind::Warning, format!("PromQL warning: {}", text.as_ref()));
+        self.add(
+            AnnotationKind::Warning,
+            format!("PromQL warning: {}", text.as_ref()),
+        );
     }
 
     /// Adds a `PromQL info: …`.
     pub(crate) fn info(&self, text: impl AsRef<str>) {
-        self.add(AnnotationKind::Info, format!("PromQL info: {}", text.as_ref()));
+        self.add(
+            AnnotationKind::Info,
+            format!("PromQL info: {}", text.as_ref()),
+        );
     }
 
     /// Everything collected.
@@ -40,10 +46,18 @@ pub(crate) fn go_g(v: f64) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let s = format!("{v}");
-    let exp = if v == 0.0 { 0 } else { v.abs().log10().floor() as i32 };
+    let exp = if v == 0.0 {
+        0
+    } else {
+        v.abs().log10().floor() as i32
+    };
     if !(-4..21).contains(&exp) {
         let e = format!("{v:e}");
         let (m, x) = e.split_once('e').unwrap_or((&e, "0"));
@@ -55,7 +69,11 @@ pub(crate) fn go_g(v: f64) -> String {
 
 /// `metric name` suffix used by several annotations, empty when the name is unknown.
 pub(crate) fn for_metric(name: &str) -> String {
-    if name.is_empty() { String::new() } else { format!(" for metric name {name:?}") }
+    if name.is_empty() {
+        String::new()
+    } else {
+        format!(" for metric name {name:?}")
+    }
 }
 
 /// The "quantile value should be between 0 and 1" warning.
@@ -65,12 +83,17 @@ pub(crate) fn invalid_quantile(q: f64) -> String {
 
 /// The "metric might not be a counter" info.
 pub(crate) fn possible_non_counter(name: &str) -> String {
-    format!("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}")
+    format!(
+        "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"
+    )
 }
 
 /// The "bucket label le is missing or malformed" warning.
 pub(crate) fn bad_bucket_label(metric: &str, le: &str) -> String {
-    format!("bucket label \"le\" is missing or has a malformed value of {le:?}{}", for_metric(metric))
+    format!(
+        "bucket label \"le\" is missing or has a malformed value of {le:?}{}",
+        for_metric(metric)
+    )
 }
 
 /// The histogram_quantile monotonicity info.

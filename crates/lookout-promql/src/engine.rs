@@ -9,7 +9,10 @@ use promql_parser::parser::{self, Expr, value::ValueType};
 use crate::annotations::AnnotationSink;
 use crate::eval::{Evaluator, Matrix, QueryEnv, Val, cleanup_names};
 use crate::limits::Budget;
-use crate::{EngineOptions, MatrixSeries, QueryContext, QueryError, QueryOutput, QueryStats, Value, VectorSample};
+use crate::{
+    EngineOptions, MatrixSeries, QueryContext, QueryError, QueryOutput, QueryStats, Value,
+    VectorSample,
+};
 
 /// Evaluates PromQL queries against a [`Storage`].
 #[derive(Debug, Clone, Default)]
@@ -30,7 +33,10 @@ fn parse_position(msg: &str) -> Option<usize> {
     let lower = msg.to_ascii_lowercase();
     for key in ["position ", "pos ", "char "] {
         if let Some(i) = lower.find(key) {
-            let digits: String = lower[i + key.len()..].chars().take_while(|c| c.is_ascii_digit()).collect();
+            let digits: String = lower[i + key.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
             if let Ok(n) = digits.parse() {
                 return Some(n);
             }
@@ -102,7 +108,9 @@ impl Engine {
             ));
         }
         if end_ms < start_ms {
-            return Err(QueryError::BadData("end timestamp must not be before start time".into()));
+            return Err(QueryError::BadData(
+                "end timestamp must not be before start time".into(),
+            ));
         }
         let points = ((end_ms - start_ms) / step_ms) as u64 + 1;
         let max_points = self.opts.max_points_per_series;
@@ -147,23 +155,44 @@ impl Engine {
             opts: &self.opts,
             query_start: start,
             query_end: end,
-            budget: Budget::new(self.opts.max_samples, deadline, timeout_ms, ctx.cancel.clone()),
+            query_step: if instant { 0 } else { interval },
+            budget: Budget::new(
+                self.opts.max_samples,
+                deadline,
+                timeout_ms,
+                ctx.cancel.clone(),
+            ),
             annos: AnnotationSink::default(),
         };
-        let ev = Evaluator { env: &env, start, end, interval };
+        let ev = Evaluator {
+            env: &env,
+            start,
+            end,
+            interval,
+        };
         let val = ev.eval(expr)?;
         let value = shape(val, expr.value_type(), instant, start)?;
         Ok(QueryOutput {
             value,
             annotations: env.annos.take(),
-            stats: QueryStats { samples_loaded: env.budget.samples_loaded(), peak_samples: env.budget.peak() },
+            stats: QueryStats {
+                samples_loaded: env.budget.samples_loaded(),
+                peak_samples: env.budget.peak(),
+            },
         })
     }
 }
 
 fn to_matrix_value(mut m: Matrix) -> Value {
     m.sort_by(|a, b| a.labels.cmp(&b.labels));
-    Value::Matrix(m.into_iter().map(|s| MatrixSeries { labels: s.labels, samples: s.points }).collect())
+    Value::Matrix(
+        m.into_iter()
+            .map(|s| MatrixSeries {
+                labels: s.labels,
+                samples: s.points,
+            })
+            .collect(),
+    )
 }
 
 /// Turns the evaluator's matrix into the result type of the query.
@@ -174,18 +203,31 @@ fn shape(val: Val, t: ValueType, instant: bool, at: i64) -> Result<Value, QueryE
     };
     match (t, instant) {
         (ValueType::Scalar, true) => {
-            let v = m.first().and_then(|s| s.points.first()).map(|p| p.v).unwrap_or(f64::NAN);
+            let v = m
+                .first()
+                .and_then(|s| s.points.first())
+                .map(|p| p.v)
+                .unwrap_or(f64::NAN);
             Ok(Value::Scalar { t: at, v })
         }
         (ValueType::Scalar, false) => {
             let samples = m.into_iter().next().map(|s| s.points).unwrap_or_default();
-            Ok(Value::Matrix(vec![MatrixSeries { labels: Labels::empty(), samples }]))
+            Ok(Value::Matrix(vec![MatrixSeries {
+                labels: Labels::empty(),
+                samples,
+            }]))
         }
         (ValueType::Vector, true) => {
             let m = cleanup_names(m, true)?;
             Ok(Value::Vector(
                 m.into_iter()
-                    .filter_map(|s| s.points.first().map(|p| VectorSample { labels: s.labels, t: at, v: p.v }))
+                    .filter_map(|s| {
+                        s.points.first().map(|p| VectorSample {
+                            labels: s.labels,
+                            t: at,
+                            v: p.v,
+                        })
+                    })
                     .collect(),
             ))
         }

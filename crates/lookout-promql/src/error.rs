@@ -18,7 +18,9 @@ pub enum QueryError {
     #[error("{0}")]
     Execution(String),
     /// A configured limit was exceeded.
-    #[error("query processing would load too many samples into memory in query execution (limit {name} = {value})")]
+    #[error(
+        "query processing would load too many samples into memory in query execution (limit {name} = {value})"
+    )]
     TooManySamples {
         /// The limit's configuration name.
         name: &'static str,
@@ -59,7 +61,9 @@ impl QueryError {
     pub fn error_type(&self) -> &'static str {
         match self {
             QueryError::Parse { .. } | QueryError::BadData(_) => "bad_data",
-            QueryError::Execution(_) | QueryError::TooManySamples { .. } | QueryError::Limit { .. } => "execution",
+            QueryError::Execution(_)
+            | QueryError::TooManySamples { .. }
+            | QueryError::Limit { .. } => "execution",
             QueryError::Timeout { .. } => "timeout",
             QueryError::Canceled { .. } => "canceled",
             QueryError::Storage(_) => "internal",

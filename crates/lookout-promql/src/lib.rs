@@ -13,7 +13,10 @@ pub mod value;
 
 pub use engine::{Engine, parse_query};
 pub use error::QueryError;
-pub use value::{Annotation, AnnotationKind, Annotations, MatrixSeries, QueryOutput, QueryStats, Value, VectorSample};
+pub use value::{
+    Annotation, AnnotationKind, Annotations, MatrixSeries, QueryOutput, QueryStats, Value,
+    VectorSample,
+};
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

@@ -22,7 +22,12 @@ pub(crate) struct Budget {
 
 impl Budget {
     /// A budget of `max_samples` held at once, ending at `deadline`.
-    pub(crate) fn new(max_samples: usize, deadline: Instant, timeout_ms: u64, cancel: Option<Arc<AtomicBool>>) -> Self {
+    pub(crate) fn new(
+        max_samples: usize,
+        deadline: Instant,
+        timeout_ms: u64,
+        cancel: Option<Arc<AtomicBool>>,
+    ) -> Self {
         Budget {
             max_samples,
             current: Cell::new(0),
@@ -36,7 +41,10 @@ impl Budget {
     }
 
     fn too_many(&self) -> QueryError {
-        QueryError::TooManySamples { name: "query.max_samples", value: self.max_samples as u64 }
+        QueryError::TooManySamples {
+            name: "query.max_samples",
+            value: self.max_samples as u64,
+        }
     }
 
     /// Records `n` more samples held; fails when the total goes over the limit.
@@ -83,7 +91,10 @@ impl Budget {
         let n = self.checks.get().wrapping_add(1);
         self.checks.set(n);
         if n % 64 == 1 && Instant::now() > self.deadline {
-            return Err(QueryError::Timeout { phase, timeout_ms: self.timeout_ms });
+            return Err(QueryError::Timeout {
+                phase,
+                timeout_ms: self.timeout_ms,
+            });
         }
         Ok(())
     }
@@ -108,11 +119,19 @@ mod tests {
     #[test]
     fn cancel_and_deadline_are_reported() {
         let flag = Arc::new(AtomicBool::new(false));
-        let b = Budget::new(10, Instant::now() + Duration::from_secs(60), 60_000, Some(flag.clone()));
+        let b = Budget::new(
+            10,
+            Instant::now() + Duration::from_secs(60),
+            60_000,
+            Some(flag.clone()),
+        );
         b.check("x").unwrap();
         flag.store(true, Ordering::Relaxed);
         assert!(matches!(b.check("x"), Err(QueryError::Canceled { .. })));
         let late = Budget::new(10, Instant::now() - Duration::from_secs(1), 5, None);
-        assert!(matches!(late.check("x"), Err(QueryError::Timeout { timeout_ms: 5, .. })));
+        assert!(matches!(
+            late.check("x"),
+            Err(QueryError::Timeout { timeout_ms: 5, .. })
+        ));
     }
 }

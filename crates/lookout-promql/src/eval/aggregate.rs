@@ -43,7 +43,11 @@ fn format_value(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         format!("{v}")
     }
@@ -85,9 +89,11 @@ impl Evaluator<'_> {
             return self.count_values(a, by, without);
         }
         let params = match op {
-            token::T_TOPK | token::T_BOTTOMK | token::T_LIMITK | token::T_LIMIT_RATIO | token::T_QUANTILE => {
-                self.scalar_param(a.param.as_deref())?
-            }
+            token::T_TOPK
+            | token::T_BOTTOMK
+            | token::T_LIMITK
+            | token::T_LIMIT_RATIO
+            | token::T_QUANTILE => self.scalar_param(a.param.as_deref())?,
             _ => Vec::new(),
         };
         let input = self.eval(&a.expr)?.into_matrix()?;
@@ -106,7 +112,10 @@ impl Evaluator<'_> {
             })
             .collect();
 
-        let is_k = matches!(op, token::T_TOPK | token::T_BOTTOMK | token::T_LIMITK | token::T_LIMIT_RATIO);
+        let is_k = matches!(
+            op,
+            token::T_TOPK | token::T_BOTTOMK | token::T_LIMITK | token::T_LIMIT_RATIO
+        );
         if is_k {
             return self.aggregate_k(op, &params, &input, &series_group, groups.len());
         }
@@ -125,8 +134,14 @@ impl Evaluator<'_> {
             }
         }
 
-        let mut result: Vec<Series> =
-            groups.iter().map(|g| Series { labels: g.clone(), points: Vec::new(), drop_name: false }).collect();
+        let mut result: Vec<Series> = groups
+            .iter()
+            .map(|g| Series {
+                labels: g.clone(),
+                points: Vec::new(),
+                drop_name: false,
+            })
+            .collect();
         let mut accs: Vec<Acc> = vec![Acc::default(); groups.len()];
         let mut cursors = vec![0usize; input.len()];
         for (step, ts) in self.steps().enumerate() {
@@ -171,30 +186,42 @@ impl Evaluator<'_> {
         let max = params.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let min = params.iter().copied().fold(f64::INFINITY, f64::min);
         if op == token::T_LIMIT_RATIO {
-            if max == 0.0 && min == 0.0 {
-                return Ok(Vec::new());
-            }
             if params.iter().any(|p| p.is_nan()) {
                 return Err(QueryError::BadData("Ratio value is NaN".into()));
             }
-            if max > 1.0 {
-                self.env.annos.warn(format!("ratio value should be between -1 and 1, got {}, capping to 1", go_g(max)));
-            }
-            if min < -1.0 {
-                self.env.annos.warn(format!("ratio value should be between -1 and 1, got {}, capping to -1", go_g(min)));
-            }
-        } else {
-            if max < 1.0 {
+            if max == 0.0 && min == 0.0 {
                 return Ok(Vec::new());
             }
+            if max > 1.0 {
+                self.env.annos.warn(format!(
+                    "ratio value should be between -1 and 1, got {}, capping to 1",
+                    go_g(max)
+                ));
+            }
+            if min < -1.0 {
+                self.env.annos.warn(format!(
+                    "ratio value should be between -1 and 1, got {}, capping to -1",
+                    go_g(min)
+                ));
+            }
+        } else {
             if params.iter().any(|p| p.is_nan()) {
                 return Err(QueryError::BadData("Parameter value is NaN".into()));
             }
+            if max < 1.0 {
+                return Ok(Vec::new());
+            }
             if min <= i64::MIN as f64 {
-                return Err(QueryError::BadData(format!("Scalar value {} underflows int64", go_g(min))));
+                return Err(QueryError::BadData(format!(
+                    "Scalar value {} underflows int64",
+                    go_g(min)
+                )));
             }
             if max >= i64::MAX as f64 {
-                return Err(QueryError::BadData(format!("Scalar value {} overflows int64", go_g(max))));
+                return Err(QueryError::BadData(format!(
+                    "Scalar value {} overflows int64",
+                    go_g(max)
+                )));
             }
         }
         let mut out = OutputBuilder::new(self.is_instant());
@@ -246,12 +273,21 @@ impl Evaluator<'_> {
                         if r == 0.0 {
                             continue;
                         }
-                        cands.iter().filter(|(si, _)| ratio_keeps(r, &input[*si].labels)).copied().collect()
+                        cands
+                            .iter()
+                            .filter(|(si, _)| ratio_keeps(r, &input[*si].labels))
+                            .copied()
+                            .collect()
                     }
                 };
                 for (si, v) in picked {
                     let s = &input[si];
-                    step_out.push(Elem { labels: s.labels.clone(), v, t: ts, drop_name: s.drop_name });
+                    step_out.push(Elem {
+                        labels: s.labels.clone(),
+                        v,
+                        t: ts,
+                        drop_name: s.drop_name,
+                    });
                 }
             }
             out.add_step(ts, step_out)?;
@@ -269,12 +305,12 @@ impl Evaluator<'_> {
         without: Option<Vec<String>>,
     ) -> Result<Matrix, QueryError> {
         let label = match a.param.as_deref() {
-            Some(Expr::StringLiteral(s)) => s.val.clone(),
-            Some(Expr::Paren(p)) => match p.expr.as_ref() {
-                Expr::StringLiteral(s) => s.val.clone(),
-                _ => return Err(QueryError::BadData("count_values expects a string parameter".into())),
-            },
-            _ => return Err(QueryError::BadData("count_values expects a string parameter".into())),
+            Some(e) => crate::functions::string_arg(e)?,
+            None => {
+                return Err(QueryError::BadData(
+                    "count_values expects a string parameter".into(),
+                ));
+            }
         };
         if label.is_empty() {
             return Err(QueryError::BadData(format!("invalid label name {label:?}")));
@@ -291,7 +327,11 @@ impl Evaluator<'_> {
                 let mut b = e.labels.to_builder();
                 b.set(&label, &format_value(e.v));
                 let l = b.build_unchecked();
-                let g = group_labels(&l, Some(by.as_deref().unwrap_or(std::slice::from_ref(&label))), without.as_deref());
+                let g = group_labels(
+                    &l,
+                    Some(by.as_deref().unwrap_or(std::slice::from_ref(&label))),
+                    without.as_deref(),
+                );
                 match index.get(&g) {
                     Some(&i) => counts[i].1 += 1.0,
                     None => {
@@ -300,7 +340,15 @@ impl Evaluator<'_> {
                     }
                 }
             }
-            Ok(counts.into_iter().map(|(labels, c)| Elem { labels, v: c, t: ts, drop_name: false }).collect())
+            Ok(counts
+                .into_iter()
+                .map(|(labels, c)| Elem {
+                    labels,
+                    v: c,
+                    t: ts,
+                    drop_name: false,
+                })
+                .collect())
         })
     }
 }
@@ -308,7 +356,11 @@ impl Evaluator<'_> {
 /// Keeps a series in `limit_ratio` by where its label hash falls in [0, 1).
 fn ratio_keeps(r: f64, l: &Labels) -> bool {
     let offset = l.hash64() as f64 / u64::MAX as f64;
-    if r >= 0.0 { offset < r } else { offset >= 1.0 + r }
+    if r >= 0.0 {
+        offset < r
+    } else {
+        offset >= 1.0 + r
+    }
 }
 
 fn accumulate(op: token::TokenId, acc: &mut Acc, f: f64, drop_name: bool) {
@@ -322,7 +374,11 @@ fn accumulate(op: token::TokenId, acc: &mut Acc, f: f64, drop_name: bool) {
         acc.drop_name = drop_name;
         match op {
             token::T_STDDEV | token::T_STDVAR => {
-                acc.value = if f.is_nan() || f.is_infinite() { f64::NAN } else { 0.0 };
+                acc.value = if f.is_nan() || f.is_infinite() {
+                    f64::NAN
+                } else {
+                    0.0
+                };
             }
             token::T_QUANTILE => acc.values.push(f),
             token::T_GROUP => acc.value = 1.0,

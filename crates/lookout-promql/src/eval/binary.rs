@@ -4,7 +4,9 @@ use std::collections::{HashMap, HashSet};
 
 use lookout_model::{Labels, LabelsBuilder, METRIC_NAME};
 use promql_parser::parser::value::ValueType;
-use promql_parser::parser::{BinModifier, BinaryExpr, LabelModifier, VectorMatchCardinality, token};
+use promql_parser::parser::{
+    BinModifier, BinaryExpr, LabelModifier, VectorMatchCardinality, token,
+};
 
 use super::{Elem, Evaluator, Matrix, Vector, changes_metric_schema};
 use crate::QueryError;
@@ -20,7 +22,10 @@ struct Matching<'m> {
     fill_rhs: Option<f64>,
 }
 
-fn matching_of<'m>(m: Option<&'m BinModifier>, default_card: &'m VectorMatchCardinality) -> Matching<'m> {
+fn matching_of<'m>(
+    m: Option<&'m BinModifier>,
+    default_card: &'m VectorMatchCardinality,
+) -> Matching<'m> {
     let (on, names) = match m.and_then(|m| m.matching.as_ref()) {
         Some(LabelModifier::Include(l)) => (true, l.labels.clone()),
         Some(LabelModifier::Exclude(l)) => (false, l.labels.clone()),
@@ -59,7 +64,10 @@ impl Matching<'_> {
 
 /// Prometheus's `labels.String()`: every label inside braces, `__name__` included.
 pub(crate) fn labels_string(l: &Labels) -> String {
-    let parts: Vec<String> = l.iter().map(|x| format!("{}={:?}", x.name, &*x.value)).collect();
+    let parts: Vec<String> = l
+        .iter()
+        .map(|x| format!("{}={:?}", x.name, &*x.value))
+        .collect();
     format!("{{{}}}", parts.join(", "))
 }
 
@@ -84,7 +92,10 @@ pub(crate) fn float_binop(op: token::TokenId, l: f64, r: f64) -> (f64, bool) {
 }
 
 fn is_comparison(op: token::TokenId) -> bool {
-    matches!(op, token::T_EQLC | token::T_NEQ | token::T_GTR | token::T_LSS | token::T_GTE | token::T_LTE)
+    matches!(
+        op,
+        token::T_EQLC | token::T_NEQ | token::T_GTR | token::T_LSS | token::T_GTE | token::T_LTE
+    )
 }
 
 impl Evaluator<'_> {
@@ -101,13 +112,26 @@ impl Evaluator<'_> {
             (ValueType::Scalar, ValueType::Scalar) => self.range_eval(&inputs, |_, v| {
                 let (l, r) = (scalar_of(&v[0]), scalar_of(&v[1]));
                 let (val, keep) = float_binop(op, l, r);
-                let val = if is_comparison(op) { if keep { 1.0 } else { 0.0 } } else { val };
-                Ok(vec![Elem { labels: Labels::empty(), v: val, t: 0, drop_name: false }])
+                let val = if is_comparison(op) {
+                    if keep { 1.0 } else { 0.0 }
+                } else {
+                    val
+                };
+                Ok(vec![Elem {
+                    labels: Labels::empty(),
+                    v: val,
+                    t: 0,
+                    drop_name: false,
+                }])
             }),
             (ValueType::Vector, ValueType::Scalar) | (ValueType::Scalar, ValueType::Vector) => {
                 let swap = lt == ValueType::Scalar;
                 self.range_eval(&inputs, |_, v| {
-                    let (vec, s) = if swap { (&v[1], scalar_of(&v[0])) } else { (&v[0], scalar_of(&v[1])) };
+                    let (vec, s) = if swap {
+                        (&v[1], scalar_of(&v[0]))
+                    } else {
+                        (&v[0], scalar_of(&v[1]))
+                    };
                     Ok(vector_scalar(op, vec, s, swap, return_bool))
                 })
             }
@@ -115,7 +139,14 @@ impl Evaluator<'_> {
                 let set_op = matches!(op, token::T_LAND | token::T_LOR | token::T_LUNLESS);
                 let default_card = if set_op { &MANY_TO_MANY } else { &ONE_TO_ONE };
                 let matching = matching_of(b.modifier.as_ref(), default_card);
-                let matching = if set_op { Matching { card: &MANY_TO_MANY, ..matching } } else { matching };
+                let matching = if set_op {
+                    Matching {
+                        card: &MANY_TO_MANY,
+                        ..matching
+                    }
+                } else {
+                    matching
+                };
                 self.range_eval(&inputs, |_, v| {
                     let (l, r) = v.split_at_mut(1);
                     let (l, r) = (std::mem::take(&mut l[0]), std::mem::take(&mut r[0]));
@@ -127,7 +158,9 @@ impl Evaluator<'_> {
                     }
                 })
             }
-            _ => Err(QueryError::BadData(format!("binary operator on {lt} and {rt} is not supported"))),
+            _ => Err(QueryError::BadData(format!(
+                "binary operator on {lt} and {rt} is not supported"
+            ))),
         }
     }
 }
@@ -137,7 +170,13 @@ pub(crate) fn scalar_of(v: &Vector) -> f64 {
     v.first().map(|e| e.v).unwrap_or(f64::NAN)
 }
 
-fn vector_scalar(op: token::TokenId, vec: &Vector, s: f64, swap: bool, return_bool: bool) -> Vector {
+fn vector_scalar(
+    op: token::TokenId,
+    vec: &Vector,
+    s: f64,
+    swap: bool,
+    return_bool: bool,
+) -> Vector {
     let mut out = Vec::with_capacity(vec.len());
     for e in vec {
         let (l, r) = if swap { (s, e.v) } else { (e.v, s) };
@@ -151,7 +190,12 @@ fn vector_scalar(op: token::TokenId, vec: &Vector, s: f64, swap: bool, return_bo
         }
         if keep {
             let drop_name = e.drop_name || changes_metric_schema(op) || return_bool;
-            out.push(Elem { labels: e.labels.clone(), v: val, t: e.t, drop_name });
+            out.push(Elem {
+                labels: e.labels.clone(),
+                v: val,
+                t: e.t,
+                drop_name,
+            });
         }
     }
     out
@@ -162,7 +206,9 @@ fn set_and(l: Vector, r: &Vector, m: &Matching) -> Vector {
         return Vec::new();
     }
     let sigs: HashSet<Labels> = r.iter().map(|e| m.signature(&e.labels)).collect();
-    l.into_iter().filter(|e| sigs.contains(&m.signature(&e.labels))).collect()
+    l.into_iter()
+        .filter(|e| sigs.contains(&m.signature(&e.labels)))
+        .collect()
 }
 
 fn set_or(l: Vector, r: Vector, m: &Matching) -> Vector {
@@ -174,7 +220,10 @@ fn set_or(l: Vector, r: Vector, m: &Matching) -> Vector {
     }
     let sigs: HashSet<Labels> = l.iter().map(|e| m.signature(&e.labels)).collect();
     let mut out = l;
-    out.extend(r.into_iter().filter(|e| !sigs.contains(&m.signature(&e.labels))));
+    out.extend(
+        r.into_iter()
+            .filter(|e| !sigs.contains(&m.signature(&e.labels))),
+    );
     out
 }
 
@@ -183,7 +232,9 @@ fn set_unless(l: Vector, r: &Vector, m: &Matching) -> Vector {
         return l;
     }
     let sigs: HashSet<Labels> = r.iter().map(|e| m.signature(&e.labels)).collect();
-    l.into_iter().filter(|e| !sigs.contains(&m.signature(&e.labels))).collect()
+    l.into_iter()
+        .filter(|e| !sigs.contains(&m.signature(&e.labels)))
+        .collect()
 }
 
 fn result_metric(lhs: &Labels, rhs: &Labels, op: token::TokenId, m: &Matching) -> Labels {
@@ -281,7 +332,12 @@ fn vector_binop(
             if already {
                 continue;
             }
-            let filler = Elem { labels: sig.clone(), v: fill, t: rs.t, drop_name: false };
+            let filler = Elem {
+                labels: sig.clone(),
+                v: fill,
+                t: rs.t,
+                drop_name: false,
+            };
             st.apply(&filler, &rs.labels, rs.v, sig)?;
         }
     }
@@ -301,8 +357,18 @@ struct BinopState<'m> {
 
 impl BinopState<'_> {
     /// Combines `ls` (the "many" side after any swap) with the matched sample of the other side.
-    fn apply(&mut self, ls: &Elem, rs_labels: &Labels, rs_v: f64, sig: Labels) -> Result<(), QueryError> {
-        let (fl, fr) = if self.one_to_many { (rs_v, ls.v) } else { (ls.v, rs_v) };
+    fn apply(
+        &mut self,
+        ls: &Elem,
+        rs_labels: &Labels,
+        rs_v: f64,
+        sig: Labels,
+    ) -> Result<(), QueryError> {
+        let (fl, fr) = if self.one_to_many {
+            (rs_v, ls.v)
+        } else {
+            (ls.v, rs_v)
+        };
         let (mut val, keep) = float_binop(self.op, fl, fr);
         if self.return_bool {
             val = if keep { 1.0 } else { 0.0 };
@@ -314,7 +380,12 @@ impl BinopState<'_> {
                     "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into(),
                 ));
             }
-        } else if !self.matched_many.entry(sig).or_default().insert(metric.clone()) {
+        } else if !self
+            .matched_many
+            .entry(sig)
+            .or_default()
+            .insert(metric.clone())
+        {
             return Err(QueryError::Execution(
                 "multiple matches for labels: grouping labels must ensure unique matches".into(),
             ));
@@ -322,7 +393,12 @@ impl BinopState<'_> {
         if !keep && !self.return_bool {
             return Ok(());
         }
-        self.out.push(Elem { labels: metric, v: val, t: ls.t, drop_name: self.return_bool });
+        self.out.push(Elem {
+            labels: metric,
+            v: val,
+            t: ls.t,
+            drop_name: self.return_bool,
+        });
         Ok(())
     }
 }

@@ -65,7 +65,9 @@ impl Val {
     pub(crate) fn into_matrix(self) -> Result<Matrix, QueryError> {
         match self {
             Val::Matrix(m) => Ok(m),
-            Val::Str(_) => Err(QueryError::BadData("expected a vector or scalar, got a string".into())),
+            Val::Str(_) => Err(QueryError::BadData(
+                "expected a vector or scalar, got a string".into(),
+            )),
         }
     }
 }
@@ -78,6 +80,8 @@ pub(crate) struct QueryEnv<'a> {
     pub query_start: i64,
     /// End of the whole query (for `@ end()`).
     pub query_end: i64,
+    /// Step of the whole query, 0 for an instant query (for `step()`).
+    pub query_step: i64,
     pub budget: Budget,
     pub annos: AnnotationSink,
 }
@@ -125,7 +129,9 @@ impl<'a> Evaluator<'a> {
     /// Step timestamps.
     pub(crate) fn steps(&self) -> impl Iterator<Item = i64> + use<> {
         let (start, end, interval) = (self.start, self.end, self.interval);
-        (0..self.num_steps() as i64).map(move |i| start + i * interval).take_while(move |&t| t <= end)
+        (0..self.num_steps() as i64)
+            .map(move |i| start + i * interval)
+            .take_while(move |&t| t <= end)
     }
 
     /// True for a single evaluation (instant query or step-invariant part).
@@ -158,7 +164,8 @@ impl<'a> Evaluator<'a> {
             Expr::Subquery(sq) => Ok(Val::Matrix(self.eval_subquery_matrix(sq)?)),
             Expr::Unary(u) => {
                 let mut m = self.eval(&u.expr)?.into_matrix()?;
-                let is_scalar = u.expr.value_type() == promql_parser::parser::value::ValueType::Scalar;
+                let is_scalar =
+                    u.expr.value_type() == promql_parser::parser::value::ValueType::Scalar;
                 for s in &mut m {
                     if !is_scalar {
                         s.drop_name = true;
@@ -172,13 +179,19 @@ impl<'a> Evaluator<'a> {
             Expr::Binary(b) => Ok(Val::Matrix(self.eval_binary(b)?)),
             Expr::Aggregate(a) => Ok(Val::Matrix(self.eval_aggregate(a)?)),
             Expr::Call(c) => Ok(Val::Matrix(crate::functions::eval_call(self, c)?)),
-            Expr::Extension(_) => Err(QueryError::BadData("extension expressions are not supported".into())),
+            Expr::Extension(_) => Err(QueryError::BadData(
+                "extension expressions are not supported".into(),
+            )),
         }
     }
 
     /// A scalar with the same value at every step.
     pub(crate) fn constant(&self, v: f64) -> Matrix {
-        vec![Series { labels: Labels::empty(), points: self.steps().map(|t| Sample::new(t, v)).collect(), drop_name: false }]
+        vec![Series {
+            labels: Labels::empty(),
+            points: self.steps().map(|t| Sample::new(t, v)).collect(),
+            drop_name: false,
+        }]
     }
 
     /// Evaluates each expression, then calls `f` once per step with the instant vectors of that step and
@@ -214,7 +227,12 @@ pub(crate) fn gather(ts: i64, m: &Matrix, cursors: &mut [usize], out: &mut Vecto
         }
         if let Some(p) = s.points.get(*c) {
             if p.t == ts {
-                out.push(Elem { labels: s.labels.clone(), v: p.v, t: ts, drop_name: s.drop_name });
+                out.push(Elem {
+                    labels: s.labels.clone(),
+                    v: p.v,
+                    t: ts,
+                    drop_name: s.drop_name,
+                });
                 *c += 1;
             }
         }
@@ -232,13 +250,21 @@ pub(crate) const DUPLICATE_LABELSET: &str = "vector cannot contain metrics with 
 
 impl OutputBuilder {
     pub(crate) fn new(instant: bool) -> Self {
-        OutputBuilder { instant, series: Vec::new(), index: HashMap::new() }
+        OutputBuilder {
+            instant,
+            series: Vec::new(),
+            index: HashMap::new(),
+        }
     }
 
     pub(crate) fn add_step(&mut self, ts: i64, v: Vector) -> Result<(), QueryError> {
         if self.instant {
             for e in v {
-                self.series.push(Series { labels: e.labels, points: vec![Sample::new(ts, e.v)], drop_name: e.drop_name });
+                self.series.push(Series {
+                    labels: e.labels,
+                    points: vec![Sample::new(ts, e.v)],
+                    drop_name: e.drop_name,
+                });
             }
             return Ok(());
         }
@@ -271,7 +297,16 @@ impl OutputBuilder {
 
 /// True for the arithmetic operators, which drop the metric name.
 pub(crate) fn changes_metric_schema(op: token::TokenId) -> bool {
-    matches!(op, token::T_ADD | token::T_SUB | token::T_DIV | token::T_MUL | token::T_POW | token::T_MOD | token::T_ATAN2)
+    matches!(
+        op,
+        token::T_ADD
+            | token::T_SUB
+            | token::T_DIV
+            | token::T_MUL
+            | token::T_POW
+            | token::T_MOD
+            | token::T_ATAN2
+    )
 }
 
 /// Drops `__name__` where the delayed removal asks for it, then merges series that became equal

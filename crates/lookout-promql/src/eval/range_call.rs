@@ -18,12 +18,19 @@ struct WindowSpec {
 
 impl Evaluator<'_> {
     /// Evaluates `name(args)` where `args[matrix_idx]` is a matrix selector or subquery.
-    pub(crate) fn eval_range_call(&self, name: &str, call: &Call, matrix_idx: usize) -> Result<Matrix, QueryError> {
+    pub(crate) fn eval_range_call(
+        &self,
+        name: &str,
+        call: &Call,
+        matrix_idx: usize,
+    ) -> Result<Matrix, QueryError> {
         let kernel = if name == "absent_over_time" {
             None
         } else {
             Some(RangeFn::from_name(name).ok_or_else(|| {
-                QueryError::BadData(format!("function {name:?} over a range vector is not supported"))
+                QueryError::BadData(format!(
+                    "function {name:?} over a range vector is not supported"
+                ))
             })?)
         };
         // Scalar parameters, one value per step.
@@ -48,65 +55,77 @@ impl Evaluator<'_> {
         let mut args_buf: Vec<f64> = Vec::with_capacity(params.len());
         let mut warned_quantile = false;
 
-        let mut per_series = |labels: Labels, samples: &[Sample], input_drop: bool, spec: &WindowSpec| {
-            budget.check("expression evaluation")?;
-            let mut points = Vec::new();
-            let (mut lo, mut hi) = (0usize, 0usize);
-            for (step, ts) in self.steps().enumerate() {
-                let r = spec.at.unwrap_or(ts) - spec.offset;
-                let from = r - spec.range;
-                while hi < samples.len() && samples[hi].t <= r {
-                    hi += 1;
-                }
-                while lo < hi && samples[lo].t <= from {
-                    lo += 1;
-                }
-                let window = &samples[lo..hi.max(lo)];
-                if window.is_empty() {
-                    continue;
-                }
-                args_buf.clear();
-                args_buf.extend(params.iter().map(|p| p.get(step).copied().unwrap_or(f64::NAN)));
-                if name == "quantile_over_time" && !warned_quantile {
-                    let q = args_buf[0];
-                    if q.is_nan() || !(0.0..=1.0).contains(&q) {
-                        self.env.annos.warn(invalid_quantile(q));
-                        warned_quantile = true;
+        let mut per_series =
+            |labels: Labels, samples: &[Sample], input_drop: bool, spec: &WindowSpec| {
+                budget.check("expression evaluation")?;
+                let mut points = Vec::new();
+                let (mut lo, mut hi) = (0usize, 0usize);
+                for (step, ts) in self.steps().enumerate() {
+                    let r = spec.at.unwrap_or(ts) - spec.offset;
+                    let from = r - spec.range;
+                    while hi < samples.len() && samples[hi].t <= r {
+                        hi += 1;
                     }
-                }
-                let v = match kernel {
-                    None => Some(1.0),
-                    Some(k) => {
-                        if let Err(e) = check_range_fn_args(k, &args_buf) {
-                            return Err(QueryError::BadData(e.to_string()));
-                        }
-                        if k == RangeFn::PredictLinear {
-                            // The line is anchored at the evaluation time, not at the offset window end.
-                            predict_linear_at(window, ts, args_buf[0])
-                        } else {
-                            eval_range_fn(k, window, from, r, &args_buf)
+                    while lo < hi && samples[lo].t <= from {
+                        lo += 1;
+                    }
+                    let window = &samples[lo..hi.max(lo)];
+                    if window.is_empty() {
+                        continue;
+                    }
+                    args_buf.clear();
+                    args_buf.extend(
+                        params
+                            .iter()
+                            .map(|p| p.get(step).copied().unwrap_or(f64::NAN)),
+                    );
+                    if name == "quantile_over_time" && !warned_quantile {
+                        let q = args_buf[0];
+                        if q.is_nan() || !(0.0..=1.0).contains(&q) {
+                            self.env.annos.warn(invalid_quantile(q));
+                            warned_quantile = true;
                         }
                     }
-                };
-                if let Some(v) = v {
-                    points.push(Sample::new(ts, v));
-                }
-            }
-            if is_rate && !points.is_empty() {
-                if let Some(metric) = labels.metric_name() {
-                    if !["_total", "_sum", "_count", "_bucket"].iter().any(|s| metric.ends_with(s)) {
-                        self.env.annos.info(possible_non_counter(metric));
+                    let v = match kernel {
+                        None => Some(1.0),
+                        Some(k) => {
+                            if let Err(e) = check_range_fn_args(k, &args_buf) {
+                                return Err(QueryError::BadData(e.to_string()));
+                            }
+                            if k == RangeFn::PredictLinear {
+                                // The line is anchored at the evaluation time, not at the offset window end.
+                                predict_linear_at(window, ts, args_buf[0])
+                            } else {
+                                eval_range_fn(k, window, from, r, &args_buf)
+                            }
+                        }
+                    };
+                    if let Some(v) = v {
+                        points.push(Sample::new(ts, v));
                     }
                 }
-            }
-            if !points.is_empty() {
-                budget.acquire(points.len())?;
-                out.push(Series { labels, points, drop_name: drop_name || input_drop });
-            }
-            Ok::<(), QueryError>(())
-        };
+                if is_rate && !points.is_empty() {
+                    if let Some(metric) = labels.metric_name() {
+                        if !["_total", "_sum", "_count", "_bucket"]
+                            .iter()
+                            .any(|s| metric.ends_with(s))
+                        {
+                            self.env.annos.info(possible_non_counter(metric));
+                        }
+                    }
+                }
+                if !points.is_empty() {
+                    budget.acquire(points.len())?;
+                    out.push(Series {
+                        labels,
+                        points,
+                        drop_name: drop_name || input_drop,
+                    });
+                }
+                Ok::<(), QueryError>(())
+            };
 
-        match call.args.args[matrix_idx].as_ref() {
+        match crate::functions::unwrap_parens(&call.args.args[matrix_idx]) {
             Expr::MatrixSelector(ms) => {
                 let spec = WindowSpec {
                     at: self.at_ms(&ms.vs.at),
@@ -117,15 +136,22 @@ impl Evaluator<'_> {
                 self.for_each_series(&ms.vs, lo - spec.range + 1, hi, |loaded| {
                     let n = loaded.samples.len();
                     budget.acquire(n)?;
-                    let samples: Vec<Sample> = loaded.samples.into_iter().filter(|s| !s.is_stale()).collect();
+                    let samples: Vec<Sample> = loaded
+                        .samples
+                        .into_iter()
+                        .filter(|s| !s.is_stale())
+                        .collect();
                     let r = per_series(loaded.labels, &samples, false, &spec);
                     budget.release(n);
                     r
                 })?;
             }
             Expr::Subquery(sq) => {
-                let spec =
-                    WindowSpec { at: self.at_ms(&sq.at), offset: offset_ms(&sq.offset), range: dur_ms(&sq.range) };
+                let spec = WindowSpec {
+                    at: self.at_ms(&sq.at),
+                    offset: offset_ms(&sq.offset),
+                    range: dur_ms(&sq.range),
+                };
                 let inner = self.eval_subquery_inner(sq)?;
                 for s in inner {
                     per_series(s.labels, &s.points, s.drop_name, &spec)?;
@@ -157,8 +183,16 @@ impl Evaluator<'_> {
         if found.len() == steps {
             return Vec::new();
         }
-        let points: Vec<Sample> = self.steps().filter(|t| !found.contains(t)).map(|t| Sample::new(t, 1.0)).collect();
+        let points: Vec<Sample> = self
+            .steps()
+            .filter(|t| !found.contains(t))
+            .map(|t| Sample::new(t, 1.0))
+            .collect();
         let labels = crate::functions::absent_labels(&call.args.args[0]);
-        vec![Series { labels, points, drop_name: true }]
+        vec![Series {
+            labels,
+            points,
+            drop_name: true,
+        }]
     }
 }

@@ -23,7 +23,8 @@ fn convert(m: &PMatcher) -> Result<Matcher, QueryError> {
         PMatchOp::Re(_) => MatchOp::Regex,
         PMatchOp::NotRe(_) => MatchOp::NotRegex,
     };
-    Matcher::new(op, m.name.clone(), m.value.clone()).map_err(|e| QueryError::BadData(e.to_string()))
+    Matcher::new(op, m.name.clone(), m.value.clone())
+        .map_err(|e| QueryError::BadData(e.to_string()))
 }
 
 /// The matcher sets of a selector (more than one for `{a="x" or b="y"}`), the metric name included.
@@ -32,16 +33,23 @@ pub(crate) fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, Que
     let mut base: Vec<&PMatcher> = vs.matchers.matchers.iter().collect();
     let name_matcher;
     if let Some(name) = &vs.name {
-        if !base.iter().any(|m| m.name == lookout_model::METRIC_NAME && m.op == PMatchOp::Equal && m.value == *name) {
+        if !base.iter().any(|m| {
+            m.name == lookout_model::METRIC_NAME && m.op == PMatchOp::Equal && m.value == *name
+        }) {
             name_matcher = PMatcher::new(PMatchOp::Equal, lookout_model::METRIC_NAME, name);
             base.push(&name_matcher);
         }
     }
     if vs.matchers.or_matchers.is_empty() {
-        sets.push(base.iter().map(|m| convert(m)).collect::<Result<Vec<_>, _>>()?);
+        sets.push(
+            base.iter()
+                .map(|m| convert(m))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
     } else {
         for alt in &vs.matchers.or_matchers {
-            let mut set: Vec<Matcher> = base.iter().map(|m| convert(m)).collect::<Result<_, _>>()?;
+            let mut set: Vec<Matcher> =
+                base.iter().map(|m| convert(m)).collect::<Result<_, _>>()?;
             for m in alt {
                 set.push(convert(m)?);
             }
@@ -71,7 +79,10 @@ impl Evaluator<'_> {
                 let mut samples = Vec::with_capacity(series.estimated_samples.min(1 << 16));
                 series.samples.collect_into(&mut samples);
                 budget.loaded(samples.len());
-                f(Loaded { labels: series.labels, samples })?;
+                f(Loaded {
+                    labels: series.labels,
+                    samples,
+                })?;
             }
             return Ok(());
         }
@@ -110,7 +121,11 @@ impl Evaluator<'_> {
 
     /// Like [`Self::eval_vector_selector`]; with `sample_times` each point's value is its sample's timestamp
     /// in seconds (for `timestamp()`).
-    pub(crate) fn vector_selector_points(&self, vs: &VectorSelector, sample_times: bool) -> Result<Matrix, QueryError> {
+    pub(crate) fn vector_selector_points(
+        &self,
+        vs: &VectorSelector,
+        sample_times: bool,
+    ) -> Result<Matrix, QueryError> {
         let at = self.at_ms(&vs.at);
         let offset = offset_ms(&vs.offset);
         let lookback = self.env.opts.lookback_delta_ms;
@@ -134,13 +149,21 @@ impl Evaluator<'_> {
                 if s.t <= r - lookback || s.is_stale() {
                     continue;
                 }
-                let v = if sample_times { s.t as f64 / 1000.0 } else { s.v };
+                let v = if sample_times {
+                    s.t as f64 / 1000.0
+                } else {
+                    s.v
+                };
                 points.push(Sample::new(ts, v));
             }
             budget.release(loaded.samples.len());
             if !points.is_empty() {
                 budget.acquire(points.len())?;
-                out.push(Series { labels: loaded.labels, points, drop_name: false });
+                out.push(Series {
+                    labels: loaded.labels,
+                    points,
+                    drop_name: false,
+                });
             }
             Ok(())
         })?;
@@ -150,7 +173,9 @@ impl Evaluator<'_> {
     /// A range vector selector evaluated once (instant query): raw samples in `(ref - range, ref]`.
     pub(crate) fn eval_matrix_selector(&self, ms: &MatrixSelector) -> Result<Matrix, QueryError> {
         if !self.is_instant() {
-            return Err(QueryError::BadData("cannot do range evaluation of matrix selector".into()));
+            return Err(QueryError::BadData(
+                "cannot do range evaluation of matrix selector".into(),
+            ));
         }
         let at = self.at_ms(&ms.vs.at);
         let offset = offset_ms(&ms.vs.offset);
@@ -159,11 +184,18 @@ impl Evaluator<'_> {
         let budget = &self.env.budget;
         let mut out = Vec::new();
         self.for_each_series(&ms.vs, r - range + 1, r, |loaded| {
-            let points: Vec<Sample> =
-                loaded.samples.into_iter().filter(|s| s.t > r - range && s.t <= r && !s.is_stale()).collect();
+            let points: Vec<Sample> = loaded
+                .samples
+                .into_iter()
+                .filter(|s| s.t > r - range && s.t <= r && !s.is_stale())
+                .collect();
             if !points.is_empty() {
                 budget.acquire(points.len())?;
-                out.push(Series { labels: loaded.labels, points, drop_name: false });
+                out.push(Series {
+                    labels: loaded.labels,
+                    points,
+                    drop_name: false,
+                });
             }
             Ok(())
         })?;

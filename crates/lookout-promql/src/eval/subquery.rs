@@ -32,7 +32,12 @@ impl<'a> Evaluator<'a> {
         if start <= first {
             start += interval;
         }
-        Evaluator { env: self.env, start, end: outer_end - offset, interval }
+        Evaluator {
+            env: self.env,
+            start,
+            end: outer_end - offset,
+            interval,
+        }
     }
 
     /// Evaluates the inner expression of `sq`; its points are the "samples" of the resulting range vector.
@@ -44,7 +49,9 @@ impl<'a> Evaluator<'a> {
     /// A subquery evaluated once (instant query): the inner points in its window.
     pub(crate) fn eval_subquery_matrix(&self, sq: &SubqueryExpr) -> Result<Matrix, QueryError> {
         if !self.is_instant() {
-            return Err(QueryError::BadData("cannot do range evaluation of a subquery".into()));
+            return Err(QueryError::BadData(
+                "cannot do range evaluation of a subquery".into(),
+            ));
         }
         self.eval_subquery_inner(sq)
     }

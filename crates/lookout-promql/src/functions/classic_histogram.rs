@@ -22,15 +22,23 @@ fn group_buckets(ev: &Evaluator<'_>, vec: Vector) -> Vec<Group> {
     for e in vec {
         let le = e.labels.get("le").unwrap_or("");
         let Ok(upper_bound) = parse_go_float(le) else {
-            ev.env.annos.warn(bad_bucket_label(e.labels.metric_name().unwrap_or(""), le));
+            ev.env
+                .annos
+                .warn(bad_bucket_label(e.labels.metric_name().unwrap_or(""), le));
             continue;
         };
         let key = e.labels.drop_names(&["le"]);
         let i = *index.entry(key.clone()).or_insert_with(|| {
-            groups.push(Group { labels: key, buckets: Vec::new() });
+            groups.push(Group {
+                labels: key,
+                buckets: Vec::new(),
+            });
             groups.len() - 1
         });
-        groups[i].buckets.push(Bucket { upper_bound, count: e.v });
+        groups[i].buckets.push(Bucket {
+            upper_bound,
+            count: e.v,
+        });
     }
     groups
 }
@@ -40,9 +48,17 @@ fn parse_go_float(s: &str) -> Result<f64, ()> {
     match s {
         "+Inf" | "Inf" | "inf" | "+inf" => Ok(f64::INFINITY),
         "-Inf" | "-inf" => Ok(f64::NEG_INFINITY),
-        _ => s.trim_start_matches('+').parse::<f64>().map_err(|_| ()).and_then(|v| {
-            if s.is_empty() || s.contains('_') { Err(()) } else { Ok(v) }
-        }),
+        _ => s
+            .trim_start_matches('+')
+            .parse::<f64>()
+            .map_err(|_| ())
+            .and_then(|v| {
+                if s.is_empty() || s.contains('_') {
+                    Err(())
+                } else {
+                    Ok(v)
+                }
+            }),
     }
 }
 
@@ -59,15 +75,27 @@ pub(crate) fn histogram_quantile(ev: &Evaluator<'_>, q: f64, vec: Vector) -> Vec
         }
         let r = bucket_quantile(q, &mut g.buckets);
         if r.forced_monotonic {
-            ev.env.annos.info(forced_monotonicity(g.labels.metric_name().unwrap_or("")));
+            ev.env
+                .annos
+                .info(forced_monotonicity(g.labels.metric_name().unwrap_or("")));
         }
-        out.push(Elem { labels: g.labels, v: r.value, t, drop_name: true });
+        out.push(Elem {
+            labels: g.labels,
+            v: r.value,
+            t,
+            drop_name: true,
+        });
     }
     out
 }
 
 /// `histogram_fraction(lower, upper, buckets)` for one step.
-pub(crate) fn histogram_fraction(ev: &Evaluator<'_>, lower: f64, upper: f64, vec: Vector) -> Vector {
+pub(crate) fn histogram_fraction(
+    ev: &Evaluator<'_>,
+    lower: f64,
+    upper: f64,
+    vec: Vector,
+) -> Vector {
     let t = vec.first().map(|e| e.t).unwrap_or(0);
     let mut out = Vec::new();
     for mut g in group_buckets(ev, vec) {
@@ -75,7 +103,12 @@ pub(crate) fn histogram_fraction(ev: &Evaluator<'_>, lower: f64, upper: f64, vec
             continue;
         }
         let v = bucket_fraction(lower, upper, &mut g.buckets);
-        out.push(Elem { labels: g.labels, v, t, drop_name: true });
+        out.push(Elem {
+            labels: g.labels,
+            v,
+            t,
+            drop_name: true,
+        });
     }
     out
 }

@@ -22,10 +22,14 @@ pub(crate) fn label_replace(ev: &Evaluator<'_>, args: &[Box<Expr>]) -> Result<Ma
     let src = string_arg(&args[3])?;
     let re_src = string_arg(&args[4])?;
     let re = Regex::new(&format!("^(?s:{re_src})$")).map_err(|_| {
-        QueryError::BadData(format!("invalid regular expression in label_replace(): {re_src}"))
+        QueryError::BadData(format!(
+            "invalid regular expression in label_replace(): {re_src}"
+        ))
     })?;
     if !valid_label_name(&dst) {
-        return Err(QueryError::BadData(format!("invalid destination label name in label_replace(): {dst}")));
+        return Err(QueryError::BadData(format!(
+            "invalid destination label name in label_replace(): {dst}"
+        )));
     }
     let mut m = ev.eval(&args[0])?.into_matrix()?;
     for s in &mut m {
@@ -52,12 +56,16 @@ pub(crate) fn label_join(ev: &Evaluator<'_>, args: &[Box<Expr>]) -> Result<Matri
     for a in &args[3..] {
         let s = string_arg(a)?;
         if !valid_label_name(&s) {
-            return Err(QueryError::BadData(format!("invalid source label name in label_join(): {s}")));
+            return Err(QueryError::BadData(format!(
+                "invalid source label name in label_join(): {s}"
+            )));
         }
         srcs.push(s);
     }
     if !valid_label_name(&dst) {
-        return Err(QueryError::BadData(format!("invalid destination label name in label_join(): {dst}")));
+        return Err(QueryError::BadData(format!(
+            "invalid destination label name in label_join(): {dst}"
+        )));
     }
     let mut m = ev.eval(&args[0])?.into_matrix()?;
     for s in &mut m {

@@ -16,8 +16,16 @@ use crate::QueryError;
 use crate::eval::{Elem, Evaluator, Matrix, Vector};
 
 /// Date functions: on a vector, or on `vector(time())` without arguments.
-const DATE_FNS: &[&str] =
-    &["day_of_month", "day_of_week", "day_of_year", "days_in_month", "hour", "minute", "month", "year"];
+const DATE_FNS: &[&str] = &[
+    "day_of_month",
+    "day_of_week",
+    "day_of_year",
+    "days_in_month",
+    "hour",
+    "minute",
+    "month",
+    "year",
+];
 
 /// The labels `absent(sel)` / `absent_over_time(sel[..])` report: the selector's equality matchers.
 pub(crate) fn absent_labels(arg: &Expr) -> Labels {
@@ -47,11 +55,15 @@ pub(crate) fn string_arg(e: &Expr) -> Result<String, QueryError> {
     match e {
         Expr::StringLiteral(s) => Ok(s.val.clone()),
         Expr::Paren(p) => string_arg(&p.expr),
-        other => Err(QueryError::BadData(format!("expected a string argument, got {}", other.value_type()))),
+        other => Err(QueryError::BadData(format!(
+            "expected a string argument, got {}",
+            other.value_type()
+        ))),
     }
 }
 
-fn unwrap_parens(e: &Expr) -> &Expr {
+/// The expression inside any number of parentheses.
+pub(crate) fn unwrap_parens(e: &Expr) -> &Expr {
     match e {
         Expr::Paren(p) => unwrap_parens(&p.expr),
         other => other,
@@ -62,7 +74,12 @@ fn unwrap_parens(e: &Expr) -> &Expr {
 pub(crate) fn eval_call(ev: &Evaluator<'_>, call: &Call) -> Result<Matrix, QueryError> {
     let name = call.func.name;
     let args = &call.args.args;
-    if let Some(idx) = args.iter().position(|a| matches!(a.as_ref(), Expr::MatrixSelector(_) | Expr::Subquery(_))) {
+    if let Some(idx) = args.iter().position(|a| {
+        matches!(
+            unwrap_parens(a),
+            Expr::MatrixSelector(_) | Expr::Subquery(_)
+        )
+    }) {
         return ev.eval_range_call(name, call, idx);
     }
     match name {
@@ -79,7 +96,9 @@ pub(crate) fn eval_call(ev: &Evaluator<'_>, call: &Call) -> Result<Matrix, Query
         "label_join" => return label_fns::label_join(ev, args),
         "info" => return ev.eval(&args[0])?.into_matrix(),
         "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" if !ev.is_instant() => {
-            ev.env.annos.warn("sort is ineffective for range queries since results are always ordered by labels");
+            ev.env.annos.warn(
+                "sort is ineffective for range queries since results are always ordered by labels",
+            );
         }
         _ => {}
     }
@@ -104,7 +123,12 @@ fn scalar(v: &Vector) -> f64 {
 }
 
 fn unlabelled(v: f64, ts: i64) -> Vector {
-    vec![Elem { labels: Labels::empty(), v, t: ts, drop_name: false }]
+    vec![Elem {
+        labels: Labels::empty(),
+        v,
+        t: ts,
+        drop_name: false,
+    }]
 }
 
 /// One step of a function without a range-vector argument.
@@ -118,30 +142,49 @@ fn call_step(
 ) -> Result<Vector, QueryError> {
     if DATE_FNS.contains(&name) && v.is_empty() {
         let secs = (ts / 1000) as f64;
-        return Ok(unlabelled(math::eval_elementwise(name, secs, &[]).unwrap_or(f64::NAN), ts));
+        return Ok(unlabelled(
+            math::eval_elementwise(name, secs, &[]).unwrap_or(f64::NAN),
+            ts,
+        ));
     }
     if math::is_elementwise(name) {
         let params: Vec<f64> = v[1..].iter().map(scalar).collect();
         if name == "clamp" && params.len() == 2 && params[1] < params[0] {
             return Ok(Vec::new());
         }
-        return Ok(map_values(&v[0], |x| math::eval_elementwise(name, x, &params)));
+        return Ok(map_values(&v[0], |x| {
+            math::eval_elementwise(name, x, &params)
+        }));
     }
     Ok(match name {
         "time" => unlabelled(ts as f64 / 1000.0, ts),
+        // Query-context functions refer to the whole query, also inside subqueries.
+        "step" => unlabelled(ev.env.query_step as f64 / 1000.0, ts),
+        "range" => unlabelled((ev.env.query_end - ev.env.query_start) as f64 / 1000.0, ts),
+        "start" => unlabelled(ev.env.query_start as f64 / 1000.0, ts),
+        "end" => unlabelled(ev.env.query_end as f64 / 1000.0, ts),
         "pi" => unlabelled(std::f64::consts::PI, ts),
         "vector" => unlabelled(scalar(&v[0]), ts),
         "scalar" => unlabelled(if v[0].len() == 1 { v[0][0].v } else { f64::NAN }, ts),
         "absent" => {
             if v[0].is_empty() {
-                vec![Elem { labels: absent_labels(&args[0]), v: 1.0, t: ts, drop_name: false }]
+                vec![Elem {
+                    labels: absent_labels(&args[0]),
+                    v: 1.0,
+                    t: ts,
+                    drop_name: false,
+                }]
             } else {
                 Vec::new()
             }
         }
         "timestamp" => std::mem::take(&mut v[0])
             .into_iter()
-            .map(|e| Elem { v: e.t as f64 / 1000.0, drop_name: true, ..e })
+            .map(|e| Elem {
+                v: e.t as f64 / 1000.0,
+                drop_name: true,
+                ..e
+            })
             .collect(),
         "sort" | "sort_desc" => {
             let mut out = std::mem::take(&mut v[0]);
@@ -165,11 +208,25 @@ fn call_step(
             classic_histogram::histogram_fraction(ev, lo, hi, vec)
         }
         // Native-histogram functions: float samples give no output.
-        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev" | "histogram_stdvar" => Vec::new(),
-        _ => return Err(QueryError::BadData(format!("function {name:?} is not supported"))),
+        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
+        | "histogram_stdvar" => Vec::new(),
+        _ => {
+            return Err(QueryError::BadData(format!(
+                "function {name:?} is not supported"
+            )));
+        }
     })
 }
 
 fn map_values(v: &Vector, f: impl Fn(f64) -> Option<f64>) -> Vector {
-    v.iter().filter_map(|e| Some(Elem { labels: e.labels.clone(), v: f(e.v)?, t: e.t, drop_name: true })).collect()
+    v.iter()
+        .filter_map(|e| {
+            Some(Elem {
+                labels: e.labels.clone(),
+                v: f(e.v)?,
+                t: e.t,
+                drop_name: true,
+            })
+        })
+        .collect()
 }
