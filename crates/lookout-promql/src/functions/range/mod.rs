@@ -5,10 +5,12 @@
 //! annotations and errors, and calls [`eval_range_fn`] per series and step.
 
 mod counter;
+mod extended;
 mod over_time;
 mod regression;
 
 pub use crate::functions::math::kahan_sum_inc;
+pub use extended::{RangeModifier, eval_extended_range_fn};
 pub use regression::predict_linear_at;
 
 use lookout_model::Sample;

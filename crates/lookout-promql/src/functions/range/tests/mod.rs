@@ -4,6 +4,7 @@
 use super::*;
 
 mod counter;
+mod extended;
 mod over_time;
 
 pub(super) const S: i64 = 1000;
