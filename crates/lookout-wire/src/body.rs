@@ -1,0 +1,192 @@
+//! Capped body decompression: every decoder stops at a hard output limit instead of trusting the sender.
+
+use std::io::Read;
+
+/// Why a body could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    /// The decoded body would exceed the cap.
+    #[error("body too large: decoded size exceeds the limit of {limit} bytes")]
+    BodyTooLarge {
+        /// The cap in bytes.
+        limit: usize,
+    },
+    /// A `Content-Encoding` this crate does not decode.
+    #[error(
+        "unsupported content encoding {encoding:?} (supported: identity, gzip, deflate, snappy)"
+    )]
+    UnsupportedEncoding {
+        /// The encoding as the client sent it.
+        encoding: String,
+    },
+    /// The compressed stream is corrupt or truncated.
+    #[error("corrupt {encoding} body: {reason}")]
+    Corrupt {
+        /// The encoding being decoded.
+        encoding: &'static str,
+        /// What the decoder reported.
+        reason: String,
+    },
+}
+
+/// Decodes `bytes` by its `Content-Encoding` (`identity`/none, `gzip`/`x-gzip`, `deflate` (zlib), `snappy`
+/// block format), never producing more than `max_bytes`: gzip and deflate stop reading at the cap, snappy checks
+/// the length in its header before allocating.
+pub fn decode_body(
+    bytes: &[u8],
+    content_encoding: Option<&str>,
+    max_bytes: usize,
+) -> Result<Vec<u8>, BodyError> {
+    let encoding = content_encoding.map(str::trim).unwrap_or("");
+    if encoding.is_empty() || encoding.eq_ignore_ascii_case("identity") {
+        if bytes.len() > max_bytes {
+            return Err(BodyError::BodyTooLarge { limit: max_bytes });
+        }
+        return Ok(bytes.to_vec());
+    }
+    if encoding.eq_ignore_ascii_case("gzip") || encoding.eq_ignore_ascii_case("x-gzip") {
+        return read_capped(flate2::read::MultiGzDecoder::new(bytes), "gzip", max_bytes);
+    }
+    if encoding.eq_ignore_ascii_case("deflate") {
+        return read_capped(flate2::read::ZlibDecoder::new(bytes), "deflate", max_bytes);
+    }
+    if encoding.eq_ignore_ascii_case("snappy") {
+        return decode_snappy(bytes, max_bytes);
+    }
+    Err(BodyError::UnsupportedEncoding {
+        encoding: encoding.to_owned(),
+    })
+}
+
+/// Snappy block format with the declared length checked against `max_bytes` before allocating.
+pub fn decode_snappy(bytes: &[u8], max_bytes: usize) -> Result<Vec<u8>, BodyError> {
+    let corrupt = |e: snap::Error| BodyError::Corrupt {
+        encoding: "snappy",
+        reason: e.to_string(),
+    };
+    let len = snap::raw::decompress_len(bytes).map_err(corrupt)?;
+    if len > max_bytes {
+        return Err(BodyError::BodyTooLarge { limit: max_bytes });
+    }
+    let mut out = vec![0; len];
+    let written = snap::raw::Decoder::new()
+        .decompress(bytes, &mut out)
+        .map_err(corrupt)?;
+    out.truncate(written);
+    Ok(out)
+}
+
+/// Reads at most `max_bytes + 1` bytes so an oversized stream is detected without buffering it.
+fn read_capped(
+    reader: impl Read,
+    encoding: &'static str,
+    max_bytes: usize,
+) -> Result<Vec<u8>, BodyError> {
+    let mut out = Vec::new();
+    let cap = u64::try_from(max_bytes)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    reader
+        .take(cap)
+        .read_to_end(&mut out)
+        .map_err(|e| BodyError::Corrupt {
+            encoding,
+            reason: e.to_string(),
+        })?;
+    if out.len() > max_bytes {
+        return Err(BodyError::BodyTooLarge { limit: max_bytes });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn decodes_each_encoding() {
+        let data = b"up 1\n".repeat(100);
+        assert_eq!(decode_body(&data, None, 1000).unwrap(), data);
+        assert_eq!(decode_body(&data, Some("identity"), 1000).unwrap(), data);
+        assert_eq!(decode_body(&gzip(&data), Some("gzip"), 1000).unwrap(), data);
+        assert_eq!(
+            decode_body(&gzip(&data), Some(" GZIP "), 500).unwrap(),
+            data
+        );
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(&data).unwrap();
+        assert_eq!(
+            decode_body(&z.finish().unwrap(), Some("deflate"), 1000).unwrap(),
+            data
+        );
+        let sn = snap::raw::Encoder::new().compress_vec(&data).unwrap();
+        assert_eq!(decode_body(&sn, Some("snappy"), 1000).unwrap(), data);
+    }
+
+    #[test]
+    fn caps_output_exactly() {
+        let data = vec![b'a'; 10_000];
+        assert_eq!(
+            decode_body(&gzip(&data), Some("gzip"), 10_000)
+                .unwrap()
+                .len(),
+            10_000
+        );
+        assert_eq!(
+            decode_body(&gzip(&data), Some("gzip"), 9_999),
+            Err(BodyError::BodyTooLarge { limit: 9_999 })
+        );
+        let sn = snap::raw::Encoder::new().compress_vec(&data).unwrap();
+        assert_eq!(
+            decode_body(&sn, Some("snappy"), 9_999),
+            Err(BodyError::BodyTooLarge { limit: 9_999 })
+        );
+        assert_eq!(
+            decode_body(&data, None, 9_999),
+            Err(BodyError::BodyTooLarge { limit: 9_999 })
+        );
+    }
+
+    #[test]
+    fn gzip_bomb_is_stopped_at_the_cap() {
+        // 64 MiB of zeros compresses to ~64 KiB; the decoder must stop after 1 MiB + 1 byte.
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let chunk = vec![0u8; 1 << 20];
+        for _ in 0..64 {
+            e.write_all(&chunk).unwrap();
+        }
+        let bomb = e.finish().unwrap();
+        assert_eq!(
+            decode_body(&bomb, Some("gzip"), 1 << 20),
+            Err(BodyError::BodyTooLarge { limit: 1 << 20 })
+        );
+    }
+
+    #[test]
+    fn garbage_and_unknown_encodings_are_errors() {
+        assert!(matches!(
+            decode_body(b"not gzip", Some("gzip"), 100),
+            Err(BodyError::Corrupt {
+                encoding: "gzip",
+                ..
+            })
+        ));
+        assert!(decode_body(b"\xff\xff\xff\xff\xff\x01", Some("snappy"), 100).is_err());
+        assert!(matches!(
+            decode_body(b"x", Some("br"), 100),
+            Err(BodyError::UnsupportedEncoding { .. })
+        ));
+        let truncated = &gzip(b"hello world hello world")[..10];
+        assert!(matches!(
+            decode_body(truncated, Some("gzip"), 100),
+            Err(BodyError::Corrupt { .. })
+        ));
+    }
+}
