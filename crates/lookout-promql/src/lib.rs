@@ -11,6 +11,9 @@ pub mod functions;
 mod limits;
 pub mod value;
 
+#[cfg(test)]
+mod tests;
+
 pub use engine::{Engine, parse_query};
 pub use error::QueryError;
 pub use value::{

@@ -82,10 +82,12 @@ impl Budget {
 
     /// Fails when the caller cancelled or the deadline passed; cheap enough to call per series or step.
     pub(crate) fn check(&self, phase: &'static str) -> Result<(), QueryError> {
-        if let Some(c) = &self.cancel {
-            if c.load(Ordering::Relaxed) {
-                return Err(QueryError::Canceled { phase });
-            }
+        if self
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            return Err(QueryError::Canceled { phase });
         }
         // Reading the clock on every call would dominate tight loops; every 64th call is often enough.
         let n = self.checks.get().wrapping_add(1);

@@ -408,16 +408,8 @@ fn accumulate(op: token::TokenId, acc: &mut Acc, f: f64, drop_name: bool) {
             let q = (acc.count - 1.0) / acc.count;
             (acc.mean, acc.kahan_c) = kahan_sum_inc(f / acc.count, q * acc.mean, q * acc.kahan_c);
         }
-        token::T_MAX => {
-            if acc.value < f || acc.value.is_nan() {
-                acc.value = f;
-            }
-        }
-        token::T_MIN => {
-            if acc.value > f || acc.value.is_nan() {
-                acc.value = f;
-            }
-        }
+        token::T_MAX if acc.value < f || acc.value.is_nan() => acc.value = f,
+        token::T_MIN if acc.value > f || acc.value.is_nan() => acc.value = f,
         token::T_COUNT => acc.count += 1.0,
         token::T_STDDEV | token::T_STDVAR => {
             acc.count += 1.0;

@@ -225,16 +225,16 @@ pub(crate) fn gather(ts: i64, m: &Matrix, cursors: &mut [usize], out: &mut Vecto
         while *c < s.points.len() && s.points[*c].t < ts {
             *c += 1;
         }
-        if let Some(p) = s.points.get(*c) {
-            if p.t == ts {
-                out.push(Elem {
-                    labels: s.labels.clone(),
-                    v: p.v,
-                    t: ts,
-                    drop_name: s.drop_name,
-                });
-                *c += 1;
-            }
+        if let Some(p) = s.points.get(*c)
+            && p.t == ts
+        {
+            out.push(Elem {
+                labels: s.labels.clone(),
+                v: p.v,
+                t: ts,
+                drop_name: s.drop_name,
+            });
+            *c += 1;
         }
     }
 }

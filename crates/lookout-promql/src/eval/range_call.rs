@@ -104,15 +104,15 @@ impl Evaluator<'_> {
                         points.push(Sample::new(ts, v));
                     }
                 }
-                if is_rate && !points.is_empty() {
-                    if let Some(metric) = labels.metric_name() {
-                        if !["_total", "_sum", "_count", "_bucket"]
-                            .iter()
-                            .any(|s| metric.ends_with(s))
-                        {
-                            self.env.annos.info(possible_non_counter(metric));
-                        }
-                    }
+                let metric = labels
+                    .metric_name()
+                    .filter(|_| is_rate && !points.is_empty());
+                if let Some(metric) = metric
+                    && !["_total", "_sum", "_count", "_bucket"]
+                        .iter()
+                        .any(|s| metric.ends_with(s))
+                {
+                    self.env.annos.info(possible_non_counter(metric));
                 }
                 if !points.is_empty() {
                     budget.acquire(points.len())?;

@@ -32,13 +32,13 @@ pub(crate) fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, Que
     let mut sets = Vec::new();
     let mut base: Vec<&PMatcher> = vs.matchers.matchers.iter().collect();
     let name_matcher;
-    if let Some(name) = &vs.name {
-        if !base.iter().any(|m| {
+    if let Some(name) = &vs.name
+        && !base.iter().any(|m| {
             m.name == lookout_model::METRIC_NAME && m.op == PMatchOp::Equal && m.value == *name
-        }) {
-            name_matcher = PMatcher::new(PMatchOp::Equal, lookout_model::METRIC_NAME, name);
-            base.push(&name_matcher);
-        }
+        })
+    {
+        name_matcher = PMatcher::new(PMatchOp::Equal, lookout_model::METRIC_NAME, name);
+        base.push(&name_matcher);
     }
     if vs.matchers.or_matchers.is_empty() {
         sets.push(

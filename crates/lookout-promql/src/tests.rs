@@ -1,0 +1,292 @@
+//! Engine-level tests over `MemStorage`: result shapes, limits, cancellation, errors and annotations.
+//! The conformance suite in `tests/` covers the semantics in breadth.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use lookout_model::{Labels, stale_nan};
+use lookout_storage::Storage;
+use lookout_storage::mem::MemStorage;
+
+use crate::{AnnotationKind, Engine, EngineOptions, QueryContext, QueryError, Value};
+
+/// Label pairs and the (t, v) points of one test series.
+type TestSeries<'a> = (&'a [(&'a str, &'a str)], &'a [(i64, f64)]);
+
+fn store(series: &[TestSeries]) -> MemStorage {
+    let s = MemStorage::new();
+    let mut a = s.appender();
+    for (labels, points) in series {
+        let l = Labels::from_pairs(labels).unwrap();
+        for &(t, v) in *points {
+            a.append(&l, t, v).unwrap();
+        }
+    }
+    a.commit().unwrap();
+    s
+}
+
+fn counter_store(n: usize, points: i64) -> MemStorage {
+    let s = MemStorage::new();
+    let mut a = s.appender();
+    for i in 0..n {
+        let l = Labels::from_pairs(&[("__name__", "req_total"), ("i", &i.to_string())]).unwrap();
+        for k in 0..points {
+            a.append(&l, k * 15_000, (k * (i as i64 + 1)) as f64)
+                .unwrap();
+        }
+    }
+    a.commit().unwrap();
+    s
+}
+
+fn instant(s: &dyn Storage, q: &str, t: i64) -> Result<crate::QueryOutput, QueryError> {
+    Engine::default().instant_query(s, q, t, &QueryContext::default())
+}
+
+fn vector(v: &Value) -> Vec<(String, f64)> {
+    match v {
+        Value::Vector(v) => v.iter().map(|s| (s.labels.to_string(), s.v)).collect(),
+        other => panic!("expected a vector, got {other:?}"),
+    }
+}
+
+#[test]
+fn instant_selector_uses_lookback_and_stops_at_staleness() {
+    let s = store(&[(
+        &[("__name__", "up"), ("job", "a")],
+        &[(0, 1.0), (60_000, 2.0), (120_000, stale_nan())],
+    )]);
+    assert_eq!(
+        vector(&instant(&s, "up", 90_000).unwrap().value),
+        vec![("up{job=\"a\"}".to_string(), 2.0)]
+    );
+    assert!(vector(&instant(&s, "up", 130_000).unwrap().value).is_empty());
+    // Past the 5 m lookback nothing is returned either.
+    assert!(
+        vector(
+            &instant(&s, "up offset 1m", 60_000 + 6 * 60_000)
+                .unwrap()
+                .value
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn rate_sum_and_name_dropping() {
+    let s = counter_store(3, 41);
+    let out = instant(&s, "sum(rate(req_total[5m]))", 600_000).unwrap();
+    let v = vector(&out.value);
+    assert_eq!(v.len(), 1);
+    // Series i grows by (i + 1) per 15 s: rates 1/15, 2/15, 3/15.
+    assert!((v[0].1 - 6.0 / 15.0).abs() < 1e-9, "{v:?}");
+    let by = vector(
+        &instant(&s, "rate(req_total{i=\"0\"}[5m])", 600_000)
+            .unwrap()
+            .value,
+    );
+    assert_eq!(by[0].0, "{i=\"0\"}");
+    assert!(out.stats.samples_loaded > 0);
+}
+
+#[test]
+fn range_query_matrix_and_scalar() {
+    let s = counter_store(1, 41);
+    let e = Engine::default();
+    let out = e
+        .range_query(
+            &s,
+            "req_total",
+            0,
+            300_000,
+            60_000,
+            &QueryContext::default(),
+        )
+        .unwrap();
+    let Value::Matrix(m) = out.value else {
+        panic!("matrix expected")
+    };
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].samples.len(), 6);
+    let out = e
+        .range_query(&s, "1 + 1", 0, 120_000, 60_000, &QueryContext::default())
+        .unwrap();
+    let Value::Matrix(m) = out.value else {
+        panic!("matrix expected")
+    };
+    assert_eq!(
+        m[0].samples.iter().map(|p| p.v).collect::<Vec<_>>(),
+        vec![2.0, 2.0, 2.0]
+    );
+    let err = e
+        .range_query(
+            &s,
+            "req_total[5m]",
+            0,
+            60_000,
+            60_000,
+            &QueryContext::default(),
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("invalid expression type \"range vector\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn scalar_and_string_results() {
+    let s = MemStorage::new();
+    assert_eq!(
+        instant(&s, "2 * 3", 1000).unwrap().value,
+        Value::Scalar { t: 1000, v: 6.0 }
+    );
+    assert_eq!(
+        instant(&s, "\"hi\"", 1000).unwrap().value,
+        Value::String {
+            t: 1000,
+            s: "hi".into()
+        }
+    );
+}
+
+#[test]
+fn too_many_samples_names_the_limit() {
+    // One series' 10 m window holds 40 samples: over a limit of 30 even though series are streamed.
+    let s = counter_store(20, 41);
+    let e = Engine::new(EngineOptions {
+        max_samples: 30,
+        ..EngineOptions::default()
+    });
+    let err = e
+        .instant_query(
+            &s,
+            "sum(rate(req_total[10m]))",
+            600_000,
+            &QueryContext::default(),
+        )
+        .unwrap_err();
+    match &err {
+        QueryError::TooManySamples { name, value } => {
+            assert_eq!(*name, "query.max_samples");
+            assert_eq!(*value, 30);
+        }
+        other => panic!("unexpected error {other:?}"),
+    }
+    assert_eq!(err.error_type(), "execution");
+}
+
+#[test]
+fn streaming_keeps_peak_near_one_series_window() {
+    // 200 series x 41 samples: evaluating series by series, the peak is far below the total.
+    let s = counter_store(200, 41);
+    let out = instant(&s, "sum(rate(req_total[10m]))", 600_000).unwrap();
+    // The window (0, 10m] holds 40 of each series' 41 samples.
+    assert_eq!(out.stats.samples_loaded, 200 * 40);
+    assert!(
+        out.stats.peak_samples < 1000,
+        "peak {}",
+        out.stats.peak_samples
+    );
+}
+
+#[test]
+fn points_per_series_limit() {
+    let s = MemStorage::new();
+    let e = Engine::default();
+    let err = e
+        .range_query(&s, "1", 0, 11_001_000, 1000, &QueryContext::default())
+        .unwrap_err();
+    match err {
+        QueryError::Limit { name, value, .. } => {
+            assert_eq!(name, "query.max_points_per_series");
+            assert_eq!(value, 11_000);
+        }
+        other => panic!("unexpected error {other:?}"),
+    }
+}
+
+#[test]
+fn cancellation_and_deadline() {
+    let s = counter_store(5, 41);
+    let e = Engine::default();
+    let flag = Arc::new(AtomicBool::new(true));
+    let ctx = QueryContext {
+        cancel: Some(flag),
+        deadline: None,
+    };
+    let err = e
+        .instant_query(&s, "sum(req_total)", 600_000, &ctx)
+        .unwrap_err();
+    assert_eq!(err.error_type(), "canceled");
+    let ctx = QueryContext {
+        cancel: None,
+        deadline: Some(Instant::now() - Duration::from_millis(1)),
+    };
+    let err = e
+        .instant_query(&s, "sum(req_total)", 600_000, &ctx)
+        .unwrap_err();
+    assert_eq!(err.error_type(), "timeout");
+}
+
+#[test]
+fn parse_errors_are_bad_data() {
+    let err = instant(&MemStorage::new(), "sum(", 0).unwrap_err();
+    assert!(matches!(err, QueryError::Parse { .. }));
+    assert_eq!(err.error_type(), "bad_data");
+}
+
+#[test]
+fn many_to_many_matching_is_refused() {
+    let s = store(&[
+        (&[("__name__", "a"), ("x", "1"), ("y", "1")], &[(0, 1.0)]),
+        (&[("__name__", "a"), ("x", "1"), ("y", "2")], &[(0, 1.0)]),
+        (&[("__name__", "b"), ("x", "1"), ("y", "3")], &[(0, 1.0)]),
+        (&[("__name__", "b"), ("x", "1"), ("y", "4")], &[(0, 1.0)]),
+    ]);
+    let err = instant(&s, "a + on(x) b", 0).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("found duplicate series for the match group {x=\"1\"}"),
+        "{err}"
+    );
+    let ok = instant(&s, "a + on(x) group_left b{y=\"3\"}", 0).unwrap();
+    assert_eq!(vector(&ok.value).len(), 2);
+}
+
+#[test]
+fn non_counter_rate_gives_an_info() {
+    let s = store(&[(
+        &[("__name__", "temperature")],
+        &[(0, 1.0), (15_000, 2.0), (30_000, 3.0)],
+    )]);
+    let out = instant(&s, "rate(temperature[1m])", 30_000).unwrap();
+    assert_eq!(out.annotations.len(), 1);
+    assert_eq!(out.annotations[0].kind, AnnotationKind::Info);
+    assert!(
+        out.annotations[0]
+            .message
+            .contains("metric might not be a counter"),
+        "{:?}",
+        out.annotations
+    );
+}
+
+#[test]
+fn topk_keeps_order_in_instant_queries() {
+    let s = store(&[
+        (&[("__name__", "m"), ("i", "1")], &[(0, 5.0)]),
+        (&[("__name__", "m"), ("i", "2")], &[(0, 9.0)]),
+        (&[("__name__", "m"), ("i", "3")], &[(0, 7.0)]),
+    ]);
+    let v = vector(&instant(&s, "topk(2, m)", 0).unwrap().value);
+    assert_eq!(v.iter().map(|x| x.1).collect::<Vec<_>>(), vec![9.0, 7.0]);
+    let v = vector(&instant(&s, "sort(m)", 0).unwrap().value);
+    assert_eq!(
+        v.iter().map(|x| x.1).collect::<Vec<_>>(),
+        vec![5.0, 7.0, 9.0]
+    );
+}
