@@ -17,6 +17,8 @@ mod segment;
 mod writer;
 
 #[cfg(test)]
+mod process_tests;
+#[cfg(test)]
 mod tests;
 
 use std::fs::{File, TryLockError};

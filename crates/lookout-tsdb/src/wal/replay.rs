@@ -9,7 +9,8 @@ use lookout_storage::StorageError;
 
 use super::record::{RecordDecoder, WalRecord};
 use super::segment::{
-    SEGMENT_HEADER, SegmentEnd, SegmentInfo, cut_segment, read_segment, segment_path, sync_dir,
+    SEGMENT_HEADER, SegmentEnd, SegmentInfo, cut_segment, read_segment, remove_segment,
+    segment_path, sync_dir,
 };
 use super::writer::Shared;
 
@@ -67,6 +68,7 @@ pub(crate) fn replay(
     let started = Instant::now();
     let segments: Vec<SegmentInfo> = {
         let mut st = shared.state.lock();
+        st.check_replay_allowed()?;
         // This replay looks at the last recovered segment itself; the writer need not.
         st.pending_tail_check = false;
         st.sealed
@@ -80,12 +82,11 @@ pub(crate) fn replay(
     let mut payload = Vec::new();
     for (i, seg) in segments.iter().enumerate() {
         if i > 0 && seg.number != segments[i - 1].number + 1 {
-            let missing = segment_path(&shared.dir, segments[i - 1].number + 1);
-            let detail = format!(
-                "segment {} is missing between its neighbours",
-                segments[i - 1].number + 1
-            );
+            let number = segments[i - 1].number + 1;
+            let missing = segment_path(&shared.dir, number);
+            let detail = format!("segment {number} is missing between its neighbours");
             let cut = Cut {
+                number,
                 path: missing,
                 offset: 0,
                 detail,
@@ -122,7 +123,7 @@ pub(crate) fn replay(
                     .counters
                     .tail_truncations
                     .fetch_add(1, Ordering::Relaxed);
-                update_after_cut(shared, seg.number, offset, &[]);
+                shared.state.lock().after_cut(seg.number, offset, &[]);
                 let path = seg.path.clone();
                 stats.cut = Some(WalCut {
                     path,
@@ -134,6 +135,7 @@ pub(crate) fn replay(
             }
             SegmentEnd::Corrupt { offset, detail } => {
                 let cut = Cut {
+                    number: seg.number,
                     path: seg.path.clone(),
                     offset,
                     detail,
@@ -149,6 +151,7 @@ pub(crate) fn replay(
 }
 
 struct Cut {
+    number: u64,
     path: PathBuf,
     offset: u64,
     detail: String,
@@ -178,20 +181,15 @@ fn handle_corruption(
         cut_segment(&cut.path, cut.offset)?;
     }
     for seg in lost {
-        cut_segment(&seg.path, 0)?;
+        remove_segment(&seg.path)?;
     }
     sync_dir(&shared.dir)?;
     shared.counters.repairs.fetch_add(1, Ordering::Relaxed);
-    let cut_number = segments
-        .iter()
-        .find(|s| s.path == cut.path)
-        .map(|s| s.number);
     let lost_numbers: Vec<u64> = lost.iter().map(|s| s.number).collect();
-    if let Some(number) = cut_number {
-        update_after_cut(shared, number, cut.offset, &lost_numbers);
-    } else {
-        update_after_cut(shared, u64::MAX, 0, &lost_numbers);
-    }
+    shared
+        .state
+        .lock()
+        .after_cut(cut.number, cut.offset, &lost_numbers);
     Ok(WalCut {
         path: cut.path,
         offset: cut.offset,
@@ -199,17 +197,4 @@ fn handle_corruption(
         detail: cut.detail,
         segments_deleted: lost.len(),
     })
-}
-
-/// Brings the writer's segment list in line with a cut: new size of the cut segment (gone if only its header
-/// would remain), deleted segments removed.
-fn update_after_cut(shared: &Shared, number: u64, offset: u64, deleted: &[u64]) {
-    let mut st = shared.state.lock();
-    st.sealed.retain_mut(|s| {
-        if s.number == number {
-            s.bytes = offset;
-            return offset > SEGMENT_HEADER.len() as u64;
-        }
-        !deleted.contains(&s.number)
-    });
 }

@@ -226,21 +226,30 @@ fn zeros_to_end(file: &File, from: u64, len: u64) -> Result<bool, StorageError> 
     Ok(true)
 }
 
-/// Cuts a segment at `offset`: removes the file when nothing but (part of) a header would remain, else truncates
-/// it and makes the new length durable.
+/// Cuts a segment at `offset` and makes the new length durable. A cut inside the header leaves a fresh header, so
+/// the segment keeps its place in the numbering (a missing number would read as a lost segment).
 pub(crate) fn cut_segment(path: &Path, offset: u64) -> Result<(), StorageError> {
-    if offset <= SEGMENT_HEADER.len() as u64 {
-        return match std::fs::remove_file(path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err(path, e)),
-            _ => Ok(()),
-        };
-    }
     let file = File::options()
         .write(true)
         .open(path)
         .map_err(|e| io_err(path, e))?;
-    file.set_len(offset).map_err(|e| io_err(path, e))?;
+    let header_len = SEGMENT_HEADER.len() as u64;
+    if offset < header_len {
+        file.set_len(0).map_err(|e| io_err(path, e))?;
+        file.write_all_at(&SEGMENT_HEADER, 0)
+            .map_err(|e| io_err(path, e))?;
+    } else {
+        file.set_len(offset).map_err(|e| io_err(path, e))?;
+    }
     file.sync_all().map_err(|e| io_err(path, e))
+}
+
+/// Deletes a whole segment; one already gone is fine.
+pub(crate) fn remove_segment(path: &Path) -> Result<(), StorageError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err(path, e)),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -330,6 +339,10 @@ mod tests {
             SegmentEnd::Corrupt { offset: 0, .. }
         ));
         cut_segment(&path, 0).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), SEGMENT_HEADER);
+        assert_eq!(read(&path, false), (SegmentEnd::Clean, 0));
+        remove_segment(&path).unwrap();
+        remove_segment(&path).unwrap();
         assert!(!path.exists());
     }
 

@@ -54,6 +54,36 @@ pub(crate) struct WriterState {
     written_seq: u64,
 }
 
+impl WriterState {
+    /// Replay may only cut the log before this process wrote to it: a recovered segment deleted under a live
+    /// writer would leave a gap in the numbering.
+    pub(crate) fn check_replay_allowed(&self) -> Result<(), StorageError> {
+        if let Some(active) = &self.active {
+            return Err(StorageError::Other(format!(
+                "wal replay must run before the first append or rotate (segment {} is already being written)",
+                active.number
+            )));
+        }
+        Ok(())
+    }
+
+    /// Brings the segment list in line with a cut made by replay: the cut segment's new size, later segments
+    /// deleted, and new segments numbered right after the cut so the numbering has no gap.
+    pub(crate) fn after_cut(&mut self, cut_number: u64, offset: u64, deleted: &[u64]) {
+        let header_len = SEGMENT_HEADER.len() as u64;
+        self.sealed.retain_mut(|s| {
+            if s.number == cut_number {
+                s.bytes = offset.max(header_len);
+            }
+            !deleted.contains(&s.number)
+        });
+        if !deleted.is_empty() {
+            self.next_segment = self.sealed.last().map_or(cut_number, |s| s.number + 1);
+            self.recovered_end = self.next_segment;
+        }
+    }
+}
+
 struct ActiveSegment {
     number: u64,
     path: PathBuf,
@@ -236,10 +266,7 @@ impl Shared {
             self.counters
                 .tail_truncations
                 .fetch_add(1, Ordering::Relaxed);
-            last.bytes = offset;
-            if offset <= SEGMENT_HEADER.len() as u64 {
-                st.sealed.pop();
-            }
+            last.bytes = offset.max(SEGMENT_HEADER.len() as u64);
         }
         Ok(())
     }
