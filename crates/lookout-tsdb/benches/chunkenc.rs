@@ -2,6 +2,9 @@
 //!
 //! `cargo bench -p lookout-tsdb --bench chunkenc -- --warm-up-time 1 --measurement-time 3`
 
+// criterion_group! and criterion_main! generate undocumented functions.
+#![allow(missing_docs)]
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use lookout_model::Sample;
 use lookout_storage::SampleIter;
@@ -41,7 +44,7 @@ fn nodegen_like() -> Vec<Vec<Sample>> {
                 .map(|k| {
                     let t = t0 + k * 15_000;
                     let v = match kind {
-                        0 | 1 | 2 => (base * 100 + k * 1275 + rng.below(6) as i64) as f64 / 100.0,
+                        0..=2 => (base * 100 + k * 1275 + rng.below(6) as i64) as f64 / 100.0,
                         3 => {
                             (4096 * (base + (200.0 * ((k as f64) / 5.0 + idx as f64).sin()) as i64))
                                 as f64

@@ -199,7 +199,7 @@ impl<B: AsRef<[u8]>> BitReader<B> {
     pub(crate) fn read_exp_golomb(&mut self, k: u32) -> Option<u64> {
         let window = self.peek_window();
         let zeros = window.leading_zeros();
-        let high = if zeros <= 28 && self.pos + 2 * zeros as usize + 1 <= self.total_bits() {
+        let high = if zeros <= 28 && self.pos + 2 * (zeros as usize) < self.total_bits() {
             // Fast path: the whole prefix and number lie inside the window.
             self.pos += 2 * zeros as usize + 1;
             (window >> (63 - 2 * zeros)) - 1
@@ -285,7 +285,7 @@ mod tests {
     fn prefix_ones_stop_at_max() {
         let mut buf = Vec::new();
         let mut w = BitWriter::new(&mut buf, 0);
-        w.write(0b0_10_110_1111, 10);
+        w.write(0b01_0110_1111, 10);
         let mut r = BitReader::new(&buf[..]);
         assert_eq!(r.read_ones(4), Some(0));
         assert_eq!(r.read_ones(4), Some(1));

@@ -266,7 +266,8 @@ mod tests {
         }
         let shared: Arc<[u8]> = Arc::from(c.bytes());
         let from_arc = collect(HeadChunkIter::new(shared, c.len() as u16));
-        let from_vec = collect(HeadChunkIter::new(c.bytes().to_vec(), c.len() as u16));
+        let owned: Vec<u8> = c.bytes().to_vec();
+        let from_vec = collect(HeadChunkIter::new(owned, c.len() as u16));
         let direct = collect(c.iter());
         assert_eq!(direct.len(), 120);
         assert_eq!(from_arc, direct);

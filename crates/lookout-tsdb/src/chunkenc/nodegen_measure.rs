@@ -11,10 +11,11 @@ use lookout_storage::SampleIter;
 
 use super::{HeadChunk, decode_sealed, encode_sealed};
 
-/// Parses `name{labels} value timestamp_seconds` lines into series, in file order.
-fn read_series(path: &str) -> Vec<Vec<Sample>> {
+/// Parses `name{labels} value timestamp_seconds` lines into (metric name, samples) per series, in file order.
+fn read_series(path: &str) -> (Vec<String>, Vec<Vec<Sample>>) {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {path}: {e}"));
     let mut series: Vec<Vec<Sample>> = Vec::new();
+    let mut names = Vec::new();
     let mut last_key = String::new();
     for line in std::io::BufReader::with_capacity(1 << 20, file).lines() {
         let line = line.unwrap();
@@ -29,11 +30,12 @@ fn read_series(path: &str) -> Vec<Vec<Sample>> {
         let v: f64 = v.parse().unwrap();
         if key != last_key {
             series.push(Vec::new());
+            names.push(key.split('{').next().unwrap_or(key).to_string());
             last_key = key.to_string();
         }
         series.last_mut().unwrap().push(Sample::new(t, v));
     }
-    series
+    (names, series)
 }
 
 /// Chunks of `size` samples of every series, `[window][series]`.
@@ -71,7 +73,7 @@ fn nodegen_bytes_per_sample() {
         );
         return;
     };
-    let series = read_series(&path);
+    let (names, series) = read_series(&path);
     let samples: usize = series.iter().map(Vec::len).sum();
     assert!(samples > 0, "no samples in {path}");
     println!("{} series, {samples} samples", series.len());
@@ -99,6 +101,9 @@ fn nodegen_bytes_per_sample() {
                 "chunk {size:>3}: zstd(3) over groups of {group:>3} series' chunks {:.4} B/sample",
                 grouped as f64 / samples as f64
             );
+        }
+        if size == 120 {
+            print_by_metric(&names, &series, &chunks);
         }
         let kinds = chunks.iter().flatten().fold([0usize; 16], |mut k, c| {
             k[(c[0] >> 4) as usize] += 1;
@@ -135,4 +140,25 @@ fn nodegen_bytes_per_sample() {
         head_bytes as f64 / samples as f64,
         head_heap as f64 / samples as f64
     );
+}
+
+/// Sealed bytes per sample by metric name, largest share first: where the bytes go.
+fn print_by_metric(names: &[String], series: &[Vec<Sample>], chunks: &[Vec<Vec<u8>>]) {
+    let mut by_name: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+    for (i, name) in names.iter().enumerate() {
+        let bytes: usize = chunks.iter().filter_map(|w| w.get(i)).map(Vec::len).sum();
+        let e = by_name.entry(name).or_default();
+        e.0 += bytes;
+        e.1 += series[i].len();
+    }
+    let total: usize = by_name.values().map(|v| v.0).sum();
+    let mut rows: Vec<_> = by_name.into_iter().collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1.0));
+    for (name, (bytes, samples)) in rows.iter().take(12) {
+        println!(
+            "  {name:<40} {:>5.1}% of bytes, {:.3} B/sample",
+            100.0 * *bytes as f64 / total as f64,
+            *bytes as f64 / *samples as f64
+        );
+    }
 }

@@ -107,7 +107,8 @@ proptest! {
         c.iter().collect_into(&mut got);
         assert_bits_eq(&got, &s)?;
         let mut owned = Vec::new();
-        HeadChunkIter::new(c.bytes().to_vec(), c.len() as u16).collect_into(&mut owned);
+        let copy: Vec<u8> = c.bytes().to_vec();
+        HeadChunkIter::new(copy, c.len() as u16).collect_into(&mut owned);
         assert_bits_eq(&owned, &s)?;
         prop_assert!(c.heap_bytes() >= c.bytes().len());
     }

@@ -20,7 +20,7 @@ use super::varint::{ByteCursor, put_ivarint, put_uvarint};
 use super::xor::{XorDecoder, XorEncoder};
 
 /// The most samples one sealed chunk may hold; bounds what decoding garbage can allocate.
-pub const MAX_SEALED_SAMPLES: usize = u16::MAX as usize;
+pub const MAX_SEALED_SAMPLES: usize = 1 << 20;
 
 const VERSION: u8 = 1;
 const TS_REGULAR: u8 = 1 << 3;
@@ -398,7 +398,7 @@ mod tests {
 
     #[test]
     fn two_decimal_counter_uses_scale_two() {
-        let s = regular((0..120).map(|i| (12_345_67 + i * 1275) as f64 / 100.0));
+        let s = regular((0..120).map(|i| (1_234_567 + i * 1275) as f64 / 100.0));
         let buf = round_trip(&s);
         assert_eq!(buf[0] >> 4, 2, "scale 10^2");
         assert!(buf.len() <= 20, "{} bytes", buf.len());
