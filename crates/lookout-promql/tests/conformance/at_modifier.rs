@@ -3,11 +3,14 @@
 //!
 //! The rewrite goes through `promql-parser`'s AST printer. A printer that does not round-trip a query would make
 //! the runner test its own rewrite instead of the engine, so a query whose printed form parses to a different
-//! AST gets no variants (it is still run as written and in range mode).
+//! AST (compared with label matchers in a canonical order, since the printer sorts them) gets no variants; it is
+//! still run as written and in range mode. In v3.14.0's files that skips 3 of 1,615 parseable instant queries
+//! (`by ()`, `ignoring()` and `fill()` print differently but mean the same).
 
 use std::time::{Duration, SystemTime};
 
-use promql_parser::parser::{self, AtModifier, Expr};
+use promql_parser::label::Matcher;
+use promql_parser::parser::{self, AtModifier, Expr, VectorSelector};
 
 /// Functions whose result depends on the evaluation time even with step-invariant arguments (upstream's
 /// `AtModifierUnsafeFunctions`): queries calling them get no variants.
@@ -69,13 +72,51 @@ fn pin(expr: &mut Expr, at: &AtModifier) -> bool {
     }
 }
 
+/// Calls `f` on every vector selector, including those of matrix selectors and inside subqueries.
+fn for_each_selector(expr: &mut Expr, f: &mut dyn FnMut(&mut VectorSelector)) {
+    match expr {
+        Expr::VectorSelector(vs) => f(vs),
+        Expr::MatrixSelector(ms) => f(&mut ms.vs),
+        Expr::Subquery(sq) => for_each_selector(&mut sq.expr, f),
+        Expr::Aggregate(a) => {
+            for_each_selector(&mut a.expr, f);
+            if let Some(p) = a.param.as_mut() {
+                for_each_selector(p, f);
+            }
+        }
+        Expr::Unary(u) => for_each_selector(&mut u.expr, f),
+        Expr::Binary(b) => {
+            for_each_selector(&mut b.lhs, f);
+            for_each_selector(&mut b.rhs, f);
+        }
+        Expr::Paren(p) => for_each_selector(&mut p.expr, f),
+        Expr::Call(c) => c.args.args.iter_mut().for_each(|a| for_each_selector(a, f)),
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
+/// Parses `query` with label matchers in a canonical order: the printer sorts them, and their order does not
+/// change what a selector means.
+fn parse_canonical(query: &str) -> Option<Expr> {
+    let mut expr = parser::parse(query).ok()?;
+    let key = |m: &Matcher| (m.name.clone(), m.op.to_string(), m.value.clone());
+    for_each_selector(&mut expr, &mut |vs| {
+        vs.matchers.matchers.sort_by_key(key);
+        vs.matchers
+            .or_matchers
+            .iter_mut()
+            .for_each(|group| group.sort_by_key(key));
+    });
+    Some(expr)
+}
+
 /// The rewritten query and the evaluation times to run it at; empty when upstream would skip the query or when
 /// the query does not survive a print/parse round trip.
 pub fn at_modifier_variants(query: &str, eval_ms: i64) -> Vec<(String, i64)> {
-    let Ok(mut expr) = parser::parse(query) else {
+    let Some(mut expr) = parse_canonical(query) else {
         return vec![];
     };
-    if parser::parse(&expr.to_string()).ok().as_ref() != Some(&expr) {
+    if parse_canonical(&expr.to_string()).as_ref() != Some(&expr) {
         return vec![];
     }
     // Evaluation times in the files are never negative, so the pinned time is representable.
@@ -87,7 +128,7 @@ pub fn at_modifier_variants(query: &str, eval_ms: i64) -> Vec<(String, i64)> {
         return vec![];
     }
     let rewritten = expr.to_string();
-    if parser::parse(&rewritten).ok().as_ref() != Some(&expr) {
+    if parse_canonical(&rewritten).as_ref() != Some(&expr) {
         return vec![];
     }
     let times = if eval_ms == 0 {
@@ -143,5 +184,14 @@ mod tests {
         let v = at_modifier_variants("m @ start()", 1000);
         assert!(v[0].0.contains("m @ 1.000"), "{}", v[0].0);
         assert!(at_modifier_variants("m{", 1000).is_empty());
+        // The printer sorts matchers; that is no reason to skip the variants.
+        let v = at_modifier_variants(r#"m{job="a", instance="b"}"#, 1000);
+        assert!(
+            v[0].0.contains(r#"m{instance="b",job="a"} @ 1.000"#),
+            "{}",
+            v[0].0
+        );
+        // A pre-epoch `@` is printed as 0 by promql-parser: the round-trip guard must refuse the rewrite.
+        assert!(at_modifier_variants("m @ -100", 1000).is_empty());
     }
 }

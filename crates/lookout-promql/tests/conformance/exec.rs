@@ -155,7 +155,7 @@ pub fn run_commands(
                     query: eval.query.clone(),
                     outcome,
                     native_histograms: eval.expects_histograms
-                        || mentions_any(&eval.query, &state.histogram_metrics),
+                        || may_select(&eval.query, &state.histogram_metrics),
                     start_timestamps: state.start_timestamps,
                     parse_error: trace.parse_error,
                     queries: trace.queries,
@@ -186,11 +186,21 @@ fn note_load(state: &mut DataState, load: &Load) {
     }
 }
 
-/// True when `query` contains one of `names` as a whole identifier.
-fn mentions_any(query: &str, names: &HashSet<String>) -> bool {
-    query
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
-        .any(|word| names.contains(word))
+/// True when `query` may select one of the metrics `names`: it names one as a whole identifier, or it has a
+/// selector without a literal metric name (`{job="x"}`, `{__name__=~"..."}`).
+fn may_select(query: &str, names: &HashSet<String>) -> bool {
+    if names.is_empty() {
+        return false;
+    }
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let mentions = query
+        .split(|c: char| !is_ident(c))
+        .any(|word| names.contains(word));
+    let nameless_selector = query.contains("__name__")
+        || query
+            .match_indices('{')
+            .any(|(i, _)| !query[..i].trim_end().ends_with(is_ident));
+    mentions || nameless_selector
 }
 
 /// Appends a load block's float points (native histograms cannot be stored and are left out).

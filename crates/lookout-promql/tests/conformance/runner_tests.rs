@@ -337,6 +337,16 @@ fn real_engine_reports_a_wrong_expectation() {
 }
 
 #[test]
+fn cases_that_may_read_native_histograms_are_marked() {
+    let script = "load 1m\n  h {{count:1}}\n  f 1\n\neval instant at 0 f\n\neval instant at 0 h\n\n\
+                  eval instant at 0 max({job=\"x\"})\n\neval instant at 0 f\n  f {{count:1}}\n\nclear\n\n\
+                  eval instant at 0 h\n";
+    let (cases, _) = run_commands(&parse_script(script).unwrap(), &FakeBackend);
+    let marks: Vec<bool> = cases.iter().map(|c| c.native_histograms).collect();
+    assert_eq!(marks, vec![false, true, true, true, false]);
+}
+
+#[test]
 fn parse_errors_from_the_backend_are_recorded() {
     let cases = run(
         "eval instant at 0 m{a=\"1\"}\n  m{a=\"1\"} 1\n",
