@@ -1,4 +1,4 @@
-//! Parsing a nodegen-like exposition of 10,000 series (100 hosts × 100 series, the shape
+//! Parsing a nodegen-like exposition of 10,900 series (100 hosts × 109 series, the shape
 //! `shared/bench/nodegen.py serve` exposes), plus a 2,000-sample remote_write request.
 //!
 //! Run: `cargo bench -p lookout-wire -- --warm-up-time 1 --measurement-time 3`; throughput is in lines
@@ -19,7 +19,7 @@ const MODES: [&str; 8] = [
     "idle", "user", "system", "iowait", "irq", "softirq", "steal", "nice",
 ];
 
-/// The 100 (name, extra labels) pairs of one nodegen host.
+/// The 109 (name, extra labels) pairs of one nodegen host.
 fn host_series() -> Vec<(String, Vec<(&'static str, String)>)> {
     let mut out = Vec::new();
     for cpu in 0..4 {
@@ -110,7 +110,7 @@ fn host_series() -> Vec<(String, Vec<(&'static str, String)>)> {
     ] {
         out.push((n.to_owned(), vec![]));
     }
-    assert_eq!(out.len(), 100);
+    assert_eq!(out.len(), 109);
     out
 }
 
@@ -127,7 +127,7 @@ fn value(i: u64) -> String {
     }
 }
 
-/// 100 hosts × 100 series; OpenMetrics variant adds seconds timestamps and `# EOF`, as `nodegen.py dataset`.
+/// `hosts` × 109 series; OpenMetrics variant adds seconds timestamps and `# EOF`, as `nodegen.py dataset`.
 fn exposition(hosts: usize, openmetrics: bool) -> (String, u64) {
     let mut body = String::new();
     let mut lines = 0;
