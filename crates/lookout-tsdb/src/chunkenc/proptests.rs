@@ -38,9 +38,47 @@ fn value() -> impl Strategy<Value = f64> {
     ]
 }
 
+/// The values that need bit-exact care.
+fn special() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        Just(f64::NAN),
+        Just(f64::from_bits(STALE_NAN_BITS)),
+        Just(f64::INFINITY),
+        Just(f64::NEG_INFINITY),
+        Just(-0.0),
+        (0x7ff0_0000_0000_0001u64..0x7fff_ffff_ffff_ffff).prop_map(f64::from_bits),
+        any::<f64>(),
+    ]
+}
+
 /// Values a chunk holds: all of one kind (as real series are), or anything mixed.
 fn values(len: usize) -> impl Strategy<Value = Vec<f64>> {
     prop_oneof![
+        // Decimals with a few specials (stale markers, NaN payloads, ±Inf, −0.0, stray floats) sprinkled in.
+        (
+            (-1_000_000i64..1_000_000),
+            0u32..=6,
+            proptest::collection::vec(-50i64..50, len),
+            proptest::collection::vec((any::<prop::sample::Index>(), special()), 0..4),
+        )
+            .prop_map(move |(start, k, steps, specials)| {
+                let scale = 10f64.powi(k as i32);
+                let mut m = start;
+                let mut v: Vec<f64> = steps
+                    .iter()
+                    .map(|s| {
+                        m += s;
+                        m as f64 / scale
+                    })
+                    .collect();
+                if !v.is_empty() {
+                    for (at, x) in specials {
+                        let i = at.index(v.len());
+                        v[i] = x;
+                    }
+                }
+                v
+            }),
         proptest::collection::vec(value(), len),
         (value(), proptest::collection::vec(-3i64..4, len)).prop_map(|(start, steps)| steps
             .iter()
