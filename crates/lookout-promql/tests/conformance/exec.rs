@@ -59,7 +59,7 @@ impl QueryBackend for EngineBackend {
         query: &str,
         t_ms: i64,
     ) -> Result<QueryOutput, QueryError> {
-        self.0.instant_query(storage, query, t_ms, &deadline_ctx())
+        contain_panic(|| self.0.instant_query(storage, query, t_ms, &deadline_ctx()))
     }
 
     fn range(
@@ -70,9 +70,27 @@ impl QueryBackend for EngineBackend {
         end: i64,
         step: i64,
     ) -> Result<QueryOutput, QueryError> {
-        self.0
-            .range_query(storage, query, start, end, step, &deadline_ctx())
+        contain_panic(|| {
+            self.0
+                .range_query(storage, query, start, end, step, &deadline_ctx())
+        })
     }
+}
+
+/// Turns an engine panic into a failed query, so one panicking case cannot stop the rest of the suite.
+pub fn contain_panic(
+    query: impl FnOnce() -> Result<QueryOutput, QueryError>,
+) -> Result<QueryOutput, QueryError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(query)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("non-string panic payload");
+        Err(QueryError::Execution(format!(
+            "the engine panicked: {message}"
+        )))
+    })
 }
 
 /// What happened to one eval case.

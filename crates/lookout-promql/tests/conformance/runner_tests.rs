@@ -10,7 +10,9 @@ use lookout_storage::mem::MemStorage;
 use lookout_storage::{SelectHints, Storage};
 
 use crate::compare::{EPSILON, almost_equal};
-use crate::exec::{CaseResult, EngineBackend, QueryBackend, apply_load, run_commands, stored};
+use crate::exec::{
+    CaseResult, EngineBackend, QueryBackend, apply_load, contain_panic, run_commands, stored,
+};
 use crate::script::{Command, parse_number, parse_script};
 
 /// Understands `<name>`, `<name> @ <secs>`, `sort_desc(<that>)`, numbers, `"strings"`, `fail_me`, `warn_me`.
@@ -344,6 +346,18 @@ fn cases_that_may_read_native_histograms_are_marked() {
     let (cases, _) = run_commands(&parse_script(script).unwrap(), &FakeBackend);
     let marks: Vec<bool> = cases.iter().map(|c| c.native_histograms).collect();
     assert_eq!(marks, vec![false, true, true, true, false]);
+}
+
+#[test]
+fn an_engine_panic_fails_only_its_query() {
+    let err = contain_panic(|| panic!("index out of bounds")).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the engine panicked: index out of bounds"),
+        "{err}"
+    );
+    let err = contain_panic(|| std::panic::panic_any(7_u8)).unwrap_err();
+    assert!(err.to_string().contains("panicked"), "{err}");
 }
 
 #[test]
