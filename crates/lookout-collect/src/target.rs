@@ -148,10 +148,10 @@ fn discovered_labels(
     }
     for (name, values) in &config.params {
         let label = format!("{PARAM_LABEL_PREFIX}{name}");
-        if let Some(first) = values.first() {
-            if b.get(&label).is_empty() {
-                b.set(&label, first);
-            }
+        if let Some(first) = values.first()
+            && b.get(&label).is_empty()
+        {
+            b.set(&label, first);
         }
     }
     b.build()

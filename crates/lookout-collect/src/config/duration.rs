@@ -123,7 +123,7 @@ impl fmt::Display for PromDuration {
         }
         for (i, (unit, size)) in UNITS.iter().enumerate() {
             let exact_only = i < 2;
-            if exact_only && ms % size != 0 {
+            if exact_only && !ms.is_multiple_of(*size) {
                 continue;
             }
             let n = ms / size;

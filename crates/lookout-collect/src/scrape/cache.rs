@@ -85,6 +85,7 @@ impl ScrapeCache {
     }
 
     /// Number of cached series (kept and dropped).
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.series.len() + self.dropped.len()
     }

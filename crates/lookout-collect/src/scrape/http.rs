@@ -262,4 +262,61 @@ mod tests {
         assert_eq!(format_seconds(Duration::from_secs(10)), "10");
         assert_eq!(format_seconds(Duration::from_millis(2500)), "2.5");
     }
+
+    fn client(extra: &str) -> JobClient {
+        let yaml = format!("job_name: a\n{extra}");
+        let mut c: ScrapeConfig = serde_yaml_ng::from_str(&yaml).unwrap();
+        c.resolve(0, &crate::config::GlobalConfig::default())
+            .unwrap();
+        JobClient::new(std::sync::Arc::new(c)).unwrap()
+    }
+
+    #[test]
+    fn authorization_headers() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "from-file\n").unwrap();
+        let secret = secret.display().to_string();
+        let cases = [
+            (
+                "basic_auth: {username: user, password: pass}".to_string(),
+                Some("Basic dXNlcjpwYXNz".to_string()),
+            ),
+            (
+                format!("basic_auth: {{username: u, password_file: '{secret}'}}"),
+                Some(format!("Basic {}", base64_encode(b"u:from-file"))),
+            ),
+            (
+                "authorization: {credentials: tok}".to_string(),
+                Some("Bearer tok".to_string()),
+            ),
+            (
+                format!("authorization: {{type: Token, credentials_file: '{secret}'}}"),
+                Some("Token from-file".to_string()),
+            ),
+            (
+                "bearer_token: abc".to_string(),
+                Some("Bearer abc".to_string()),
+            ),
+            (
+                format!("bearer_token_file: '{secret}'"),
+                Some("Bearer from-file".to_string()),
+            ),
+            (String::new(), None),
+        ];
+        for (yaml, want) in cases {
+            assert_eq!(
+                client(&yaml).authorization_header().unwrap(),
+                want,
+                "{yaml}"
+            );
+        }
+        let missing = client("bearer_token_file: /nonexistent/token")
+            .authorization_header()
+            .unwrap_err();
+        assert!(
+            missing.to_string().contains("/nonexistent/token"),
+            "{missing}"
+        );
+    }
 }

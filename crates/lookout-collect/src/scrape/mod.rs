@@ -12,3 +12,13 @@ pub use cache::ScrapeCache;
 pub use error::ScrapeError;
 pub use http::{FetchedBody, JobClient, SCRAPE_TIMEOUT_HEADER, SCRAPE_USER_AGENT};
 pub use labels::{EXPORTED_LABEL_PREFIX, LabelLimits, check_series_labels, mutate_sample_labels};
+pub mod manager;
+pub mod metrics;
+pub mod target_loop;
+
+pub use manager::{
+    DroppedTargetStatus, STATIC_PROVIDER, ScrapeManager, ScrapeOptions, TargetStatus,
+    TargetsSnapshot,
+};
+pub use metrics::ScrapeMetrics;
+pub use target_loop::{Health, TargetHealth};
