@@ -7,7 +7,7 @@ use lookout_storage::Storage;
 use promql_parser::parser::{self, Expr, value::ValueType};
 
 use crate::annotations::AnnotationSink;
-use crate::eval::{Evaluator, Matrix, QueryEnv, Val, cleanup_names};
+use crate::eval::{Evaluator, Matrix, QueryEnv, Val, cleanup_names, time_bounds};
 use crate::limits::Budget;
 use crate::{
     EngineOptions, MatrixSeries, QueryContext, QueryError, QueryOutput, QueryStats, Value,
@@ -149,7 +149,8 @@ impl Engine {
             deadline = deadline.min(d);
         }
         let timeout_ms = deadline.saturating_duration_since(now).as_millis() as u64;
-        let querier = storage.querier(TimeRange::ALL)?;
+        let (lo, hi) = time_bounds(expr, start, end, self.opts.lookback_delta_ms, (start, end));
+        let querier = storage.querier(TimeRange::new(lo, hi))?;
         let env = QueryEnv {
             querier: querier.as_ref(),
             opts: &self.opts,

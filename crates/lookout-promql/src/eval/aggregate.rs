@@ -71,6 +71,7 @@ impl Evaluator<'_> {
     fn scalar_param(&self, e: Option<&Expr>) -> Result<Vec<f64>, QueryError> {
         let Some(e) = e else { return Ok(Vec::new()) };
         let m = self.eval(e)?.into_matrix()?;
+        self.env.budget.release(super::points(&m));
         Ok(match m.first() {
             Some(s) => s.points.iter().map(|p| p.v).collect(),
             None => vec![f64::NAN; self.num_steps()],
@@ -169,6 +170,7 @@ impl Evaluator<'_> {
                 result[gi].points.push(Sample::new(ts, v));
             }
         }
+        self.env.budget.release(super::points(&input));
         result.retain(|s| !s.points.is_empty());
         let n: usize = result.iter().map(|s| s.points.len()).sum();
         self.env.budget.acquire(n)?;
@@ -292,6 +294,7 @@ impl Evaluator<'_> {
             }
             out.add_step(ts, step_out)?;
         }
+        self.env.budget.release(super::points(input));
         let m = out.finish();
         let n: usize = m.iter().map(|s| s.points.len()).sum();
         self.env.budget.acquire(n)?;

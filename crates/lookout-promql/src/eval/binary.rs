@@ -238,10 +238,11 @@ fn set_unless(l: Vector, r: &Vector, m: &Matching) -> Vector {
 }
 
 fn result_metric(lhs: &Labels, rhs: &Labels, op: token::TokenId, m: &Matching) -> Labels {
-    let mut b: LabelsBuilder = lhs.to_builder();
-    if changes_metric_schema(op) {
-        b.remove(METRIC_NAME);
-    }
+    let mut b: LabelsBuilder = if changes_metric_schema(op) {
+        super::drop_metric_labels(lhs).to_builder()
+    } else {
+        lhs.to_builder()
+    };
     if matches!(m.card, VectorMatchCardinality::OneToOne) {
         if m.on {
             b.retain(|l| m.names.iter().any(|n| *n == *l.name));

@@ -9,6 +9,7 @@ mod selector;
 mod subquery;
 
 pub(crate) use aggregate::cmp_value_nan_last;
+pub(crate) use subquery::time_bounds;
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -157,7 +158,10 @@ impl<'a> Evaluator<'a> {
         }
         match expr {
             Expr::Paren(p) => self.eval(&p.expr),
-            Expr::NumberLiteral(n) => Ok(Val::Matrix(self.constant(n.val))),
+            Expr::NumberLiteral(n) => {
+                self.env.budget.acquire(self.num_steps())?;
+                Ok(Val::Matrix(self.constant(n.val)))
+            }
             Expr::StringLiteral(s) => Ok(Val::Str(s.val.clone())),
             Expr::VectorSelector(vs) => Ok(Val::Matrix(self.eval_vector_selector(vs)?)),
             Expr::MatrixSelector(ms) => Ok(Val::Matrix(self.eval_matrix_selector(ms)?)),
@@ -213,8 +217,18 @@ impl<'a> Evaluator<'a> {
             out.add_step(ts, result)?;
         }
         let m = out.finish();
+        // The inputs are consumed; the output is what stays in memory.
+        self.env
+            .budget
+            .release(inputs.iter().map(|m| points(m)).sum());
+        self.env.budget.acquire(points(&m))?;
         Ok(m)
     }
+}
+
+/// Number of points in a matrix (what it costs against the samples budget).
+pub(crate) fn points(m: &Matrix) -> usize {
+    m.iter().map(|s| s.points.len()).sum()
 }
 
 /// Collects the samples of step `ts` from series whose next point is at `ts`.
@@ -309,12 +323,18 @@ pub(crate) fn changes_metric_schema(op: token::TokenId) -> bool {
     )
 }
 
+/// The labels without `__name__` and the metric metadata labels `__type__` and `__unit__`, which describe
+/// the metric and lose their meaning with it.
+pub(crate) fn drop_metric_labels(l: &Labels) -> Labels {
+    l.drop_names(&[lookout_model::METRIC_NAME, "__type__", "__unit__"])
+}
+
 /// Drops `__name__` where the delayed removal asks for it, then merges series that became equal
 /// (an error if they overlap in time, or at all for an instant vector).
 pub(crate) fn cleanup_names(mut m: Matrix, instant_vector: bool) -> Result<Matrix, QueryError> {
     for s in &mut m {
         if s.drop_name {
-            s.labels = s.labels.without_metric_name();
+            s.labels = drop_metric_labels(&s.labels);
             s.drop_name = false;
         }
     }

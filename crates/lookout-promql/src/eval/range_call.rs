@@ -44,6 +44,7 @@ impl Evaluator<'_> {
                 Some(s) => s.points.iter().map(|p| p.v).collect(),
                 None => vec![f64::NAN; self.num_steps()],
             };
+            self.env.budget.release(super::points(&m));
             params.push(per_step);
         }
 
@@ -153,9 +154,11 @@ impl Evaluator<'_> {
                     range: dur_ms(&sq.range),
                 };
                 let inner = self.eval_subquery_inner(sq)?;
+                let held = super::points(&inner);
                 for s in inner {
                     per_series(s.labels, &s.points, s.drop_name, &spec)?;
                 }
+                budget.release(held);
             }
             other => {
                 return Err(QueryError::BadData(format!(

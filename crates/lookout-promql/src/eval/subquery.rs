@@ -1,6 +1,6 @@
 //! Subqueries: the inner expression runs on its own step grid, aligned to multiples of the subquery step.
 
-use promql_parser::parser::SubqueryExpr;
+use promql_parser::parser::{AtModifier, Expr, SubqueryExpr};
 
 use super::{Evaluator, Matrix, dur_ms, offset_ms};
 use crate::QueryError;
@@ -54,5 +54,98 @@ impl<'a> Evaluator<'a> {
             ));
         }
         self.eval_subquery_inner(sq)
+    }
+}
+
+/// The time range an expression reads when evaluated over `[start, end]`: what the querier is opened for.
+pub(crate) fn time_bounds(
+    expr: &Expr,
+    start: i64,
+    end: i64,
+    lookback: i64,
+    q: (i64, i64),
+) -> (i64, i64) {
+    let mut lo = i64::MAX;
+    let mut hi = i64::MIN;
+    walk_bounds(expr, start, end, lookback, q, &mut lo, &mut hi);
+    if lo > hi { (start, end) } else { (lo, hi) }
+}
+
+fn at_of(at: &Option<AtModifier>, q: (i64, i64)) -> Option<i64> {
+    match at {
+        None => None,
+        Some(AtModifier::Start) => Some(q.0),
+        Some(AtModifier::End) => Some(q.1),
+        Some(AtModifier::At(t)) => Some(super::system_time_ms(t)),
+    }
+}
+
+fn walk_bounds(
+    e: &Expr,
+    start: i64,
+    end: i64,
+    lookback: i64,
+    q: (i64, i64),
+    lo: &mut i64,
+    hi: &mut i64,
+) {
+    let mut window = |at: &Option<AtModifier>, offset: i64, range: i64| {
+        let (s, e) = at_of(at, q).map_or((start, end), |a| (a, a));
+        *lo = (*lo).min(s - offset - range);
+        *hi = (*hi).max(e - offset);
+    };
+    match e {
+        Expr::VectorSelector(vs) => window(&vs.at, offset_ms(&vs.offset), lookback),
+        Expr::MatrixSelector(ms) => window(&ms.vs.at, offset_ms(&ms.vs.offset), dur_ms(&ms.range)),
+        Expr::Subquery(sq) => {
+            let (s, e2) = at_of(&sq.at, q).map_or((start, end), |a| (a, a));
+            let off = offset_ms(&sq.offset);
+            walk_bounds(
+                &sq.expr,
+                s - off - dur_ms(&sq.range),
+                e2 - off,
+                lookback,
+                q,
+                lo,
+                hi,
+            );
+        }
+        Expr::Paren(p) => walk_bounds(&p.expr, start, end, lookback, q, lo, hi),
+        Expr::Unary(u) => walk_bounds(&u.expr, start, end, lookback, q, lo, hi),
+        Expr::Binary(b) => {
+            walk_bounds(&b.lhs, start, end, lookback, q, lo, hi);
+            walk_bounds(&b.rhs, start, end, lookback, q, lo, hi);
+        }
+        Expr::Aggregate(a) => {
+            walk_bounds(&a.expr, start, end, lookback, q, lo, hi);
+            if let Some(p) = &a.param {
+                walk_bounds(p, start, end, lookback, q, lo, hi);
+            }
+        }
+        Expr::Call(c) => {
+            for a in &c.args.args {
+                walk_bounds(a, start, end, lookback, q, lo, hi);
+            }
+        }
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_cover_ranges_offsets_and_subqueries() {
+        let e = promql_parser::parser::parse("rate(x[5m] offset 1m) + max_over_time(y[10m:1m])")
+            .unwrap();
+        let (lo, hi) = time_bounds(&e, 3_600_000, 7_200_000, 300_000, (3_600_000, 7_200_000));
+        assert_eq!(lo, 3_600_000 - 600_000 - 300_000);
+        assert_eq!(hi, 7_200_000);
+        let e = promql_parser::parser::parse("x @ 100").unwrap();
+        assert_eq!(
+            time_bounds(&e, 0, 1, 300_000, (0, 1)),
+            (100_000 - 300_000, 100_000)
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use lookout_model::Labels;
 
 use super::histogram::{Bucket, bucket_fraction, bucket_quantile};
-use crate::annotations::{bad_bucket_label, forced_monotonicity, invalid_quantile};
+use crate::annotations::{bad_bucket_label, forced_monotonicity, go_g, invalid_quantile};
 use crate::eval::{Elem, Evaluator, Vector};
 
 /// Buckets of one histogram at one step.
@@ -89,6 +89,54 @@ pub(crate) fn histogram_quantile(ev: &Evaluator<'_>, q: f64, vec: Vector) -> Vec
     out
 }
 
+/// A quantile as OpenMetrics writes floats: `0.0`, `0.25`, `1.0`, `NaN`, `+Inf`.
+fn openmetrics_float(q: f64) -> String {
+    let s = go_g(q);
+    if s.contains(['.', 'e', 'I', 'N']) {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
+/// `histogram_quantiles(buckets, label, q...)` for one step: one series per histogram and quantile,
+/// the quantile in `label`.
+pub(crate) fn histogram_quantiles(
+    ev: &Evaluator<'_>,
+    vec: Vector,
+    label: &str,
+    qs: &[f64],
+) -> Vector {
+    for &q in qs {
+        if q.is_nan() || !(0.0..=1.0).contains(&q) {
+            ev.env.annos.warn(invalid_quantile(q));
+        }
+    }
+    let t = vec.first().map(|e| e.t).unwrap_or(0);
+    let mut groups = group_buckets(ev, vec);
+    let mut out = Vec::new();
+    for &q in qs {
+        let q_str = openmetrics_float(q);
+        for g in groups.iter_mut().filter(|g| !g.buckets.is_empty()) {
+            let r = bucket_quantile(q, &mut g.buckets);
+            if r.forced_monotonic {
+                ev.env
+                    .annos
+                    .info(forced_monotonicity(g.labels.metric_name().unwrap_or("")));
+            }
+            let mut b = g.labels.to_builder();
+            b.set(label, &q_str);
+            out.push(Elem {
+                labels: b.build_unchecked(),
+                v: r.value,
+                t,
+                drop_name: true,
+            });
+        }
+    }
+    out
+}
+
 /// `histogram_fraction(lower, upper, buckets)` for one step.
 pub(crate) fn histogram_fraction(
     ev: &Evaluator<'_>,
@@ -124,5 +172,14 @@ mod tests {
         assert_eq!(parse_go_float("1e3"), Ok(1000.0));
         assert!(parse_go_float("").is_err());
         assert!(parse_go_float("Hello World").is_err());
+    }
+
+    #[test]
+    fn quantile_labels_look_like_openmetrics() {
+        assert_eq!(openmetrics_float(0.0), "0.0");
+        assert_eq!(openmetrics_float(1.0), "1.0");
+        assert_eq!(openmetrics_float(0.25), "0.25");
+        assert_eq!(openmetrics_float(-0.1), "-0.1");
+        assert_eq!(openmetrics_float(f64::NAN), "NaN");
     }
 }

@@ -202,6 +202,12 @@ fn call_step(
             let vec = std::mem::take(&mut v[1]);
             classic_histogram::histogram_quantile(ev, q, vec)
         }
+        "histogram_quantiles" => {
+            let qs: Vec<f64> = v[2..].iter().map(scalar).collect();
+            let vec = std::mem::take(&mut v[0]);
+            let label = strs.first().map(String::as_str).unwrap_or("quantile");
+            classic_histogram::histogram_quantiles(ev, vec, label, &qs)
+        }
         "histogram_fraction" => {
             let (lo, hi) = (scalar(&v[0]), scalar(&v[1]));
             let vec = std::mem::take(&mut v[2]);
