@@ -37,7 +37,7 @@ pub(crate) struct LabelSpan {
 }
 
 /// A sample as read from an exposition line. Borrowed from the parser: valid until the next sample is pulled.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct ParsedSample<'p> {
     /// The series exactly as written, `name{...}` (no leading whitespace, no value): a scrape cache key that
     /// maps to a series reference without rebuilding [`Labels`].
@@ -102,8 +102,21 @@ impl<'p> ParsedSample<'p> {
     }
 }
 
+impl std::fmt::Debug for ParsedSample<'_> {
+    /// Shows the series and value, not the whole body the sample borrows from.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParsedSample")
+            .field("series_text", &String::from_utf8_lossy(self.series_text))
+            .field("value", &self.value)
+            .field("timestamp_ms", &self.timestamp_ms)
+            .field("line", &self.line)
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
 /// Iterator over a sample's `(name, value)` pairs; see [`ParsedSample::labels`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LabelIter<'p> {
     spans: std::slice::Iter<'p, LabelSpan>,
     body: &'p str,
@@ -126,6 +139,12 @@ impl<'p> Iterator for LabelIter<'p> {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.spans.size_hint()
+    }
+}
+
+impl std::fmt::Debug for LabelIter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.clone()).finish()
     }
 }
 

@@ -65,7 +65,6 @@ struct SampleLine {
 }
 
 /// A pull parser over one exposition body; see [`super::parse`] for the push form.
-#[derive(Debug)]
 pub struct Parser<'b> {
     body: &'b str,
     bytes: &'b [u8],
@@ -82,6 +81,18 @@ pub struct Parser<'b> {
     metadata: MetadataCollector,
     stats: ParseStats,
     done: bool,
+}
+
+impl std::fmt::Debug for Parser<'_> {
+    /// Shows the position, not the body.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parser")
+            .field("format", &self.format)
+            .field("line", &self.line)
+            .field("pos", &self.pos)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
 }
 
 impl<'b> Parser<'b> {

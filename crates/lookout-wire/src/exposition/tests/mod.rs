@@ -434,5 +434,10 @@ fn samples_borrow_label_values_without_escapes() {
     assert!(matches!(labels[0].1, std::borrow::Cow::Borrowed("plain")));
     assert_eq!(labels[1].1, "esc\"aped");
     assert_eq!(s.metric_name(), "a");
+    let shown = format!("{s:?}");
+    assert!(
+        shown.contains("series_text") && !shown.contains("body"),
+        "{shown}"
+    );
     assert_eq!(s.label_count(), 2);
 }
