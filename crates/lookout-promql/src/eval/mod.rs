@@ -218,9 +218,7 @@ impl<'a> Evaluator<'a> {
         }
         let m = out.finish();
         // The inputs are consumed; the output is what stays in memory.
-        self.env
-            .budget
-            .release(inputs.iter().map(|m| points(m)).sum());
+        self.env.budget.release(inputs.iter().map(points).sum());
         self.env.budget.acquire(points(&m))?;
         Ok(m)
     }
