@@ -44,7 +44,10 @@ fn fill(db: &Tsdb, refs: &mut Vec<SeriesRef>, from: i64, steps: i64) {
 }
 
 fn opts() -> TsdbOptions {
-    TsdbOptions { maintenance_interval: None, ..TsdbOptions::default() }
+    TsdbOptions {
+        maintenance_interval: None,
+        ..TsdbOptions::default()
+    }
 }
 
 fn bench(c: &mut Criterion) {
@@ -65,7 +68,10 @@ fn bench(c: &mut Criterion) {
     let select = |db: &Tsdb| {
         let q = db.querier(TimeRange::ALL).unwrap();
         let mut n = 0usize;
-        for s in q.select(&all, SelectHints::samples(TimeRange::ALL)).unwrap() {
+        for s in q
+            .select(&all, SelectHints::samples(TimeRange::ALL))
+            .unwrap()
+        {
             let mut s = s.unwrap();
             while s.samples.next().is_some() {
                 n += 1;
@@ -75,7 +81,9 @@ fn bench(c: &mut Criterion) {
     };
     g.bench_function("select_head_1k_series_x_240", |b| b.iter(|| select(&db)));
     db.persist_now().unwrap();
-    g.bench_function("select_persisted_1k_series_x_240", |b| b.iter(|| select(&db)));
+    g.bench_function("select_persisted_1k_series_x_240", |b| {
+        b.iter(|| select(&db))
+    });
     g.finish();
 }
 

@@ -23,7 +23,8 @@ pub fn read_dataset(r: impl BufRead) -> std::io::Result<Vec<DatasetSeries>> {
         if line.starts_with('#') || line.is_empty() {
             continue;
         }
-        let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad line: {line}"));
+        let bad =
+            || std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad line: {line}"));
         let mut parts = line.rsplitn(3, ' ');
         let ts: i64 = parts.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
         let v: f64 = parts.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
@@ -32,7 +33,10 @@ pub fn read_dataset(r: impl BufRead) -> std::io::Result<Vec<DatasetSeries>> {
             Some(&i) => i,
             None => {
                 let labels = parse_series(key).ok_or_else(bad)?;
-                out.push(DatasetSeries { labels, samples: Vec::new() });
+                out.push(DatasetSeries {
+                    labels,
+                    samples: Vec::new(),
+                });
                 index.insert(key.to_string(), out.len() - 1);
                 out.len() - 1
             }

@@ -24,17 +24,27 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 const BATCH_SERIES: usize = 100;
 
 fn options() -> TsdbOptions {
-    TsdbOptions { maintenance_interval: None, memory_budget_bytes: 4 << 30, ..TsdbOptions::default() }
+    TsdbOptions {
+        maintenance_interval: None,
+        memory_budget_bytes: 4 << 30,
+        ..TsdbOptions::default()
+    }
 }
 
 fn load(path: &Path) -> Vec<DatasetSeries> {
-    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("cannot open dataset {}: {e}", path.display()));
+    let f = std::fs::File::open(path)
+        .unwrap_or_else(|e| panic!("cannot open dataset {}: {e}", path.display()));
     read_dataset(BufReader::with_capacity(1 << 20, f)).expect("dataset parses")
 }
 
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    statm.split(' ').nth(1).and_then(|p| p.parse::<u64>().ok()).unwrap_or(0) * 4096
+    statm
+        .split(' ')
+        .nth(1)
+        .and_then(|p| p.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 4096
 }
 
 /// Child mode: ingest scrape by scrape on one thread, report, then abort without any shutdown.
@@ -51,7 +61,9 @@ fn crash_writer(dir: &Path, dataset: &Path) -> ! {
         for (c, chunk) in data.chunks(BATCH_SERIES).enumerate() {
             let mut a = db.appender();
             for (i, s) in chunk.iter().enumerate() {
-                let Some(&(t, v)) = s.samples.get(k) else { continue };
+                let Some(&(t, v)) = s.samples.get(k) else {
+                    continue;
+                };
                 let idx = c * BATCH_SERIES + i;
                 if k == 0 {
                     refs[idx] = a.append(&s.labels, t, v).expect("append");
@@ -74,7 +86,8 @@ fn crash_writer(dir: &Path, dataset: &Path) -> ! {
     }
     let secs = started.elapsed().as_secs_f64();
     let change = region.change();
-    let heap = change.bytes_allocated as i64 - change.bytes_deallocated as i64 + change.bytes_reallocated as i64;
+    let heap = change.bytes_allocated as i64 - change.bytes_deallocated as i64
+        + change.bytes_reallocated as i64;
     let m = db.metrics();
     println!("series {}", data.len());
     println!("samples {samples}");
@@ -93,7 +106,10 @@ fn select_all(db: &Tsdb) -> (u64, f64, f64) {
     let m = Matcher::new(MatchOp::Regex, "__name__", ".+").expect("matcher");
     let mut n = 0u64;
     let mut sum = 0f64;
-    for s in q.select(&[m], SelectHints::samples(TimeRange::ALL)).expect("select") {
+    for s in q
+        .select(&[m], SelectHints::samples(TimeRange::ALL))
+        .expect("select")
+    {
         let mut s = s.expect("series");
         while let Some(x) = s.samples.next() {
             n += 1;
@@ -108,11 +124,15 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("--crash-writer") {
         crash_writer(Path::new(&args[2]), Path::new(&args[3]));
     }
-    let dataset = PathBuf::from(args.get(1).expect("usage: tsdb_bench DATASET.om [--workdir DIR]"));
-    let tmp = tempfile::tempdir_in(args.iter().position(|a| a == "--workdir").map_or_else(
-        std::env::temp_dir,
-        |i| PathBuf::from(&args[i + 1]),
-    ))
+    let dataset = PathBuf::from(
+        args.get(1)
+            .expect("usage: tsdb_bench DATASET.om [--workdir DIR]"),
+    );
+    let tmp = tempfile::tempdir_in(
+        args.iter()
+            .position(|a| a == "--workdir")
+            .map_or_else(std::env::temp_dir, |i| PathBuf::from(&args[i + 1])),
+    )
     .expect("temp dir");
     let dir = tmp.path().join("data");
 
@@ -140,22 +160,38 @@ fn main() {
     println!("dataset                       {}", dataset.display());
     println!("series                        {series}");
     println!("samples                       {samples}");
-    println!("append (1 thread, 100/batch)  {:.2} M samples/s ({append_secs:.2} s)", samples / append_secs / 1e6);
-    println!("head heap per series          {:.0} B (counting allocator; engine estimate {:.0} B, RSS delta {:.0} B)",
-        report["heap_bytes"] / series, report["head_estimate_bytes"] / series, report["rss_delta_bytes"] / series);
-    println!("WAL after ingest              {:.2} bytes/sample", report["wal_bytes"] / samples);
+    println!(
+        "append (1 thread, 100/batch)  {:.2} M samples/s ({append_secs:.2} s)",
+        samples / append_secs / 1e6
+    );
+    println!(
+        "head heap per series          {:.0} B (counting allocator; engine estimate {:.0} B, RSS delta {:.0} B)",
+        report["heap_bytes"] / series,
+        report["head_estimate_bytes"] / series,
+        report["rss_delta_bytes"] / series
+    );
+    println!(
+        "WAL after ingest              {:.2} bytes/sample",
+        report["wal_bytes"] / samples
+    );
 
     // 2. Reopen after the crash: WAL replay.
     let started = Instant::now();
     let db = Tsdb::open(&dir, options()).expect("reopen");
     let replay = started.elapsed().as_secs_f64();
     let m = db.metrics();
-    println!("open + replay after crash     {replay:.2} s ({} samples, {} series)", m.replayed_samples, m.head_series);
+    println!(
+        "open + replay after crash     {replay:.2} s ({} samples, {} series)",
+        m.replayed_samples, m.head_series
+    );
     assert_eq!(m.replayed_samples as f64, samples);
 
     let (n, secs, _) = select_all(&db);
     assert_eq!(n as f64, samples);
-    println!("select+decode (head)          {:.1} M samples/s ({secs:.2} s)", n as f64 / secs / 1e6);
+    println!(
+        "select+decode (head)          {:.1} M samples/s ({secs:.2} s)",
+        n as f64 / secs / 1e6
+    );
 
     // 3. Persist everything and measure the directory.
     let started = Instant::now();
@@ -166,19 +202,35 @@ fn main() {
     let disk = dir_size(&dir);
     let sled_dir = dir_size(&dir.join("sled"));
     println!("persist                       {persist:.2} s");
-    println!("on disk after persistence     {:.3} bytes/sample ({disk} bytes: sled {sled_dir}, wal {})", disk as f64 / samples, disk - sled_dir);
-    println!("  of which chunk data + dirs  {:.3} bytes/sample ({} bytes)", m.persisted_data_bytes as f64 / samples, m.persisted_data_bytes);
-    println!("  sled overhead               {:.3} bytes/sample (sled files minus chunk data, series table and postings included)",
-        (sled_dir as f64 - m.persisted_data_bytes as f64) / samples);
+    println!(
+        "on disk after persistence     {:.3} bytes/sample ({disk} bytes: sled {sled_dir}, wal {})",
+        disk as f64 / samples,
+        disk - sled_dir
+    );
+    println!(
+        "  of which chunk data + dirs  {:.3} bytes/sample ({} bytes)",
+        m.persisted_data_bytes as f64 / samples,
+        m.persisted_data_bytes
+    );
+    println!(
+        "  sled overhead               {:.3} bytes/sample (sled files minus chunk data, series table and postings included)",
+        (sled_dir as f64 - m.persisted_data_bytes as f64) / samples
+    );
 
     // 4. Read everything back from sled.
     let started = Instant::now();
     let db = Tsdb::open(&dir, options()).expect("reopen persisted");
-    println!("open (persisted only)         {:.2} s", started.elapsed().as_secs_f64());
+    println!(
+        "open (persisted only)         {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     for pass in ["cold", "warm"] {
         let (n, secs, _) = select_all(&db);
         assert_eq!(n as f64, samples);
-        println!("select+decode (sled, {pass})    {:.1} M samples/s ({secs:.2} s)", n as f64 / secs / 1e6);
+        println!(
+            "select+decode (sled, {pass})    {:.1} M samples/s ({secs:.2} s)",
+            n as f64 / secs / 1e6
+        );
     }
     db.close().expect("close");
 }

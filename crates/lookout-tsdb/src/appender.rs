@@ -207,10 +207,10 @@ impl Appender for TsdbAppender<'_> {
                     }
                 }
             };
-            if let Some(id) = id {
-                if created.last().is_some_and(|c| c.0 == id) {
-                    series_records.push((u64::from(id), ns.labels.clone()));
-                }
+            if let Some(id) = id
+                && created.last().is_some_and(|c| c.0 == id)
+            {
+                series_records.push((u64::from(id), ns.labels.clone()));
             }
             ids.push(id);
         }

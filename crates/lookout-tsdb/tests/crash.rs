@@ -24,7 +24,8 @@ fn value(batch: i64, series: usize) -> f64 {
 fn write_batch(db: &Tsdb, batch: i64) {
     let mut a = db.appender();
     for s in 0..SERIES {
-        a.append(&labels(s), batch * 1_000, value(batch, s)).unwrap();
+        a.append(&labels(s), batch * 1_000, value(batch, s))
+            .unwrap();
     }
     a.commit().unwrap();
 }
@@ -33,7 +34,13 @@ fn write_batch(db: &Tsdb, batch: i64) {
 fn read_all(db: &Tsdb) -> Vec<Vec<Sample>> {
     let q = db.querier(TimeRange::ALL).unwrap();
     let mut out = Vec::new();
-    for s in q.select(&[Matcher::equal("__name__", "crash_test")], SelectHints::samples(TimeRange::ALL)).unwrap() {
+    for s in q
+        .select(
+            &[Matcher::equal("__name__", "crash_test")],
+            SelectHints::samples(TimeRange::ALL),
+        )
+        .unwrap()
+    {
         let mut s = s.unwrap();
         let mut v = Vec::new();
         s.samples.collect_into(&mut v);
@@ -45,7 +52,9 @@ fn read_all(db: &Tsdb) -> Vec<Vec<Sample>> {
 /// The child: commits batches forever (bounded), printing each acknowledged batch number.
 #[test]
 fn crash_writer_child() {
-    let Ok(dir) = std::env::var(WRITER_ENV) else { return };
+    let Ok(dir) = std::env::var(WRITER_ENV) else {
+        return;
+    };
     let db = Tsdb::open(&dir, TsdbOptions::for_test()).unwrap();
     for batch in 0..200_000 {
         write_batch(&db, batch);
@@ -61,7 +70,12 @@ fn crash_writer_child() {
 fn sigkill_loses_no_acknowledged_batch() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_writer_child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "crash_writer_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(WRITER_ENV, dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -86,27 +100,50 @@ fn sigkill_loses_no_acknowledged_batch() {
     for (s, samples) in got.iter().enumerate() {
         // Series sort by label text: "0", "1", "10", ...; recover the number from the values instead.
         let series = (samples[0].v as i64 % 1000) as usize;
-        assert!(samples.len() as i64 > acked, "series {s}: {} samples, {acked} batches acknowledged", samples.len());
+        assert!(
+            samples.len() as i64 > acked,
+            "series {s}: {} samples, {acked} batches acknowledged",
+            samples.len()
+        );
         for (batch, sample) in samples.iter().enumerate() {
-            assert_eq!(*sample, Sample::new(batch as i64 * 1_000, value(batch as i64, series)));
+            assert_eq!(
+                *sample,
+                Sample::new(batch as i64 * 1_000, value(batch as i64, series))
+            );
         }
     }
     let m = db.metrics();
-    assert!(m.persisted_boundary_ms > 0 && m.replayed_samples > 0, "{m:?}");
+    assert!(
+        m.persisted_boundary_ms > 0 && m.replayed_samples > 0,
+        "{m:?}"
+    );
 }
 
 fn wal_segments(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join("wal"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_str().unwrap().bytes().all(|b| b.is_ascii_digit()))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
         .collect();
     v.sort();
     v
 }
 
 fn small_segments() -> TsdbOptions {
-    TsdbOptions { wal: WalOptions { segment_bytes: 64 * 1024, ..WalOptions::default() }, ..TsdbOptions::for_test() }
+    TsdbOptions {
+        wal: WalOptions {
+            segment_bytes: 64 * 1024,
+            ..WalOptions::default()
+        },
+        ..TsdbOptions::for_test()
+    }
 }
 
 #[test]
@@ -118,13 +155,24 @@ fn torn_wal_tail_is_cut_and_the_rest_recovered() {
             write_batch(&db, batch);
         }
     }
-    let last = wal_segments(dir.path()).into_iter().filter(|p| std::fs::metadata(p).unwrap().len() > 8).last().unwrap();
+    let last = wal_segments(dir.path())
+        .into_iter()
+        .rfind(|p| std::fs::metadata(p).unwrap().len() > 8)
+        .unwrap();
     let len = std::fs::metadata(&last).unwrap().len();
-    std::fs::OpenOptions::new().write(true).open(&last).unwrap().set_len(len - 3).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&last)
+        .unwrap()
+        .set_len(len - 3)
+        .unwrap();
     let db = Tsdb::open(dir.path(), small_segments()).unwrap();
     let got = read_all(&db);
     assert_eq!(got.len(), SERIES);
-    assert!(got.iter().all(|s| s.len() == 19), "the torn last batch goes, the 19 before it stay");
+    assert!(
+        got.iter().all(|s| s.len() == 19),
+        "the torn last batch goes, the 19 before it stay"
+    );
 }
 
 #[test]
@@ -136,8 +184,10 @@ fn corrupt_wal_middle_stops_startup_with_file_and_offset() {
             write_batch(&db, batch);
         }
     }
-    let segs: Vec<PathBuf> =
-        wal_segments(dir.path()).into_iter().filter(|p| std::fs::metadata(p).unwrap().len() > 8).collect();
+    let segs: Vec<PathBuf> = wal_segments(dir.path())
+        .into_iter()
+        .filter(|p| std::fs::metadata(p).unwrap().len() > 8)
+        .collect();
     assert!(segs.len() >= 3, "need several segments, got {segs:?}");
     let victim = &segs[0];
     let mut bytes = std::fs::read(victim).unwrap();
@@ -145,15 +195,31 @@ fn corrupt_wal_middle_stops_startup_with_file_and_offset() {
     bytes[at] ^= 0x5a;
     std::fs::write(victim, &bytes).unwrap();
     match Tsdb::open(dir.path(), small_segments()) {
-        Err(StorageError::Corruption { path, offset, detail }) => {
+        Err(StorageError::Corruption {
+            path,
+            offset,
+            detail,
+        }) => {
             assert_eq!(Path::new(&path), victim.as_path());
-            assert!(offset > 0 && offset <= at as u64, "offset {offset}, flipped byte at {at}");
+            assert!(
+                offset > 0 && offset <= at as u64,
+                "offset {offset}, flipped byte at {at}"
+            );
             assert!(detail.contains("wal-repair"), "{detail}");
         }
         other => panic!("expected corruption, got {other:?}"),
     }
-    let repair = TsdbOptions { wal: WalOptions { repair: true, ..small_segments().wal }, ..small_segments() };
+    let repair = TsdbOptions {
+        wal: WalOptions {
+            repair: true,
+            ..small_segments().wal
+        },
+        ..small_segments()
+    };
     let db = Tsdb::open(dir.path(), repair).unwrap();
     let got = read_all(&db);
-    assert!(!got.is_empty() && got[0].len() < 400, "repair keeps the records before the damage only");
+    assert!(
+        !got.is_empty() && got[0].len() < 400,
+        "repair keeps the records before the damage only"
+    );
 }

@@ -8,6 +8,9 @@ use roaring::RoaringBitmap;
 
 use crate::query::postings::PostingsIndex;
 
+/// Names (or `name=value` pairs) with a count, largest first.
+pub(crate) type Counts = Vec<(String, u64)>;
+
 /// Postings of head series.
 #[derive(Debug, Default)]
 pub(crate) struct HeadPostings {
@@ -62,7 +65,7 @@ impl HeadPostings {
     }
 
     /// Label names with the number of values each has, and the number of series per label pair (for stats).
-    pub(crate) fn top_pairs(&self, n: usize) -> (Vec<(String, u64)>, Vec<(String, u64)>) {
+    pub(crate) fn top_pairs(&self, n: usize) -> (Counts, Counts) {
         let mut names: Vec<(String, u64)> = self
             .by_name
             .iter()

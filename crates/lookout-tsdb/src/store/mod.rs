@@ -32,6 +32,9 @@ const MAX_VALUE: usize = 256 << 20;
 /// Bytes of a part header before its compressed directory.
 const PART_HEADER_LEN: usize = 40;
 
+/// Decoded series-table segment: (id, labels) sorted by id.
+type SeriesSegment = Vec<(u32, Labels)>;
+
 /// Summary of one persisted part, kept in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PartInfo {
@@ -109,7 +112,7 @@ pub(crate) struct Store {
     view: RwLock<Arc<PartsView>>,
     dirs: Mutex<BoundedCache<PartKey, Arc<Vec<DirEntry>>>>,
     groups: Mutex<BoundedCache<(PartKey, u32), Arc<Group>>>,
-    segments: Mutex<BoundedCache<u32, Arc<Vec<(u32, Labels)>>>>,
+    segments: Mutex<BoundedCache<u32, Arc<SeriesSegment>>>,
 }
 
 fn corrupt(path: &Path, what: &str, detail: impl std::fmt::Display) -> StorageError {
@@ -360,7 +363,7 @@ impl Store {
         Ok(g)
     }
 
-    fn segment(&self, seg: u32) -> Result<Arc<Vec<(u32, Labels)>>, StorageError> {
+    fn segment(&self, seg: u32) -> Result<Arc<SeriesSegment>, StorageError> {
         if let Some(s) = self.segments.lock().get(&seg) {
             return Ok(s);
         }
