@@ -290,3 +290,19 @@ fn topk_keeps_order_in_instant_queries() {
         vec![5.0, 7.0, 9.0]
     );
 }
+
+/// Measures an instant `sum(rate(x[5m]))` over 100,000 series (run with `--ignored --nocapture`).
+#[test]
+#[ignore]
+fn large_sum_rate_figures() {
+    let s = counter_store(100_000, 21);
+    let started = Instant::now();
+    let out = instant(&s, "sum(rate(req_total[5m]))", 300_000).unwrap();
+    let took = started.elapsed();
+    println!(
+        "sum(rate(req_total[5m])) over 100000 series: {took:?}, samples loaded {}, peak held {}",
+        out.stats.samples_loaded, out.stats.peak_samples
+    );
+    assert_eq!(vector(&out.value).len(), 1);
+    assert!(out.stats.peak_samples < 200_000);
+}
