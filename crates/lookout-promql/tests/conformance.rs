@@ -23,6 +23,9 @@ mod duration;
 mod exec;
 #[path = "conformance/expected.rs"]
 mod expected;
+#[cfg(test)]
+#[path = "conformance/mutation.rs"]
+mod mutation;
 #[path = "conformance/report.rs"]
 mod report;
 #[cfg(test)]
