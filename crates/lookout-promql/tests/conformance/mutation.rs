@@ -89,10 +89,10 @@ fn no_passing_case_survives_a_wrong_expectation() {
         let mut mutated = commands.clone();
         let mut mutated_lines = Vec::new();
         for cmd in &mut mutated {
-            if let Command::Eval(eval) = cmd {
-                if mutate(eval) {
-                    mutated_lines.push(eval.line);
-                }
+            if let Command::Eval(eval) = cmd
+                && mutate(eval)
+            {
+                mutated_lines.push(eval.line);
             }
         }
         let (after, _) = run_commands(&mutated, &backend);
