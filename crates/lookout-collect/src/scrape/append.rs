@@ -144,6 +144,8 @@ fn append_body(
     };
     let mut parser = Parser::new(&body.body, format, opts)?;
     let iter = cache.iter;
+    let mut append_attempts = 0u64;
+    let mut over_limit = false;
     while let Some(sample) = parser.next_sample()? {
         report.samples_scraped += 1;
         let key = sample.series_text;
@@ -183,16 +185,18 @@ fn append_body(
             cache.added_this_scrape.push(key.into());
         }
         report.samples_post_relabel += 1;
-        if ctx.sample_limit > 0 && report.samples_post_relabel > ctx.sample_limit {
-            return Err(ScrapeError::SampleLimit {
-                limit: ctx.sample_limit,
-            });
-        }
         let entry = cache.series.get_mut(key).expect("inserted above");
         entry.last_iter = iter;
         if explicit_ts.is_none() && cache.current.contains_key(&entry.hash) {
             // The same series twice in one exposition: Prometheus keeps the first.
             report.duplicates += 1;
+            continue;
+        }
+        // Like Prometheus, count every append attempt against the limit and, once over it, keep parsing without
+        // appending so the report still gives the exposition's full size.
+        append_attempts += 1;
+        if ctx.sample_limit > 0 && append_attempts > ctx.sample_limit {
+            over_limit = true;
             continue;
         }
         match append_sample(app, &entry.labels, &mut entry.series_ref, t, sample.value) {
@@ -213,6 +217,11 @@ fn append_body(
             }
             Err(e) => count_refusal(report, &e),
         }
+    }
+    if over_limit {
+        return Err(ScrapeError::SampleLimit {
+            limit: ctx.sample_limit,
+        });
     }
     Ok(())
 }

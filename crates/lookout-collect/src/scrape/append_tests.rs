@@ -180,6 +180,9 @@ fn sample_limit_fails_the_scrape() {
     let mut cache = ScrapeCache::default();
     let r = run(&storage, &c, &mut cache, "a 1\nb 2\nc 3\n", 1000);
     assert_eq!(r.error, Some(ScrapeError::SampleLimit { limit: 2 }));
+    // The report still gives the whole exposition's size.
+    assert_eq!((r.samples_scraped, r.samples_post_relabel), (3, 3));
+    assert_eq!(value(&storage, "scrape_samples_scraped"), vec![(1000, 3.0)]);
     assert_eq!(value(&storage, "a"), vec![]);
     assert_eq!(value(&storage, "up"), vec![(1000, 0.0)]);
     // Dropped by metric relabeling does not count.
