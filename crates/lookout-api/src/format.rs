@@ -95,6 +95,41 @@ pub fn write_point(out: &mut String, t_ms: i64, v: f64) {
     out.push_str("\"]");
 }
 
+/// Formats a ms timestamp as RFC 3339 in UTC with milliseconds (`2015-07-01T20:10:51.781Z`).
+pub fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86400);
+    let sod = secs.rem_euclid(86400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +168,12 @@ mod tests {
         for (v, want) in cases {
             assert_eq!(format_value(v), want, "{v}");
         }
+    }
+
+    #[test]
+    fn rfc3339_formats_utc_millis() {
+        assert_eq!(rfc3339(1435781451781), "2015-07-01T20:10:51.781Z");
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! rest of the appliance is reached through [`services::Services`], implemented by the binary.
 
 pub mod error;
+mod federate;
 pub mod format;
 mod lifecycle;
 mod meta;
@@ -15,6 +16,7 @@ mod query;
 mod respond;
 pub mod services;
 mod status;
+mod write;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,6 +30,8 @@ use lookout_storage::Storage;
 pub use error::ApiError;
 pub use pool::BlockingPool;
 pub use services::{NoServices, Services};
+pub use status::PROMETHEUS_COMPAT_VERSION;
+pub use write::WriteMetrics;
 
 /// Limits on what clients control, each configurable (`limits.*` in the config file).
 #[derive(Debug, Clone)]
@@ -133,6 +137,8 @@ pub struct ApiState {
     pub ingest_pool: BlockingPool,
     /// Self-metrics.
     pub metrics: Arc<ApiMetrics>,
+    /// Write-path self-metrics.
+    pub write_metrics: Arc<WriteMetrics>,
 }
 
 impl ApiState {
@@ -154,6 +160,7 @@ impl ApiState {
             query_pool,
             ingest_pool,
             metrics: Arc::new(ApiMetrics::default()),
+            write_metrics: Arc::new(WriteMetrics::default()),
         }
     }
 }
@@ -194,5 +201,8 @@ pub fn router(state: ApiState) -> Router {
                 .get(lifecycle::reload_wrong_method),
         )
         .route("/metrics", get(lifecycle::metrics))
+        .route("/federate", get(federate::federate))
+        .route("/api/v1/write", post(write::remote_write))
+        .route("/api/v1/import/prometheus", post(write::import))
         .with_state(state)
 }

@@ -9,47 +9,13 @@ use axum::response::Response;
 
 use crate::ApiState;
 use crate::error::ApiError;
-use crate::format::{write_json_str, write_labels};
+use crate::format::{rfc3339, write_json_str, write_labels};
 use crate::respond::{read_params, string_list, success};
 
 /// The Prometheus version Lookout reports. Grafana maps it onto its list of known Prometheus versions (which ends at
 /// 2.50.x) to switch features on; every feature it gates (labels match API, etc.) needs ≥ 2.24, and Lookout serves
 /// the 2.50 API surface, so 2.50.1 turns everything on without claiming Prometheus 3's newer endpoints.
 pub const PROMETHEUS_COMPAT_VERSION: &str = "2.50.1";
-
-fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86400);
-    let sod = secs.rem_euclid(86400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60
-    )
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
-}
 
 /// `GET /api/v1/targets` (`state=active|dropped|any`, `scrapePool`)
 pub async fn targets(
@@ -251,15 +217,4 @@ pub async fn tsdb(State(state): State<ApiState>, req: Request<Body>) -> Result<R
     );
     s.push('}');
     Ok(success(&s, &Vec::new(), &[]))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::rfc3339;
-
-    #[test]
-    fn rfc3339_formats_utc_millis() {
-        assert_eq!(rfc3339(1435781451781), "2015-07-01T20:10:51.781Z");
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
-    }
 }

@@ -1,0 +1,184 @@
+//! `POST /api/v1/write` (remote_write 1.0 and 2.0) and `POST /api/v1/import/prometheus` (text lines with optional
+//! millisecond timestamps, as VictoriaMetrics accepts).
+//!
+//! Acknowledgement: a 2xx answer means the whole request was committed as one batch — written to the TSDB's WAL
+//! (page cache at least) and visible to queries — so a killed process loses none of it. A request with one bad
+//! series or sample is rolled back whole and answered 400 naming it (senders drop 4xx); storage failures answer 500
+//! and overload 503/429-like `unavailable` (senders retry 5xx).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use lookout_storage::{AppendError, Storage};
+use lookout_wire::remote_write::{
+    self, ErrorClass, InvalidSeriesPolicy, SAMPLES_WRITTEN_HEADER, WireError, WireLimits, WriteBatch,
+};
+use lookout_wire::{BodyError, ParseOptions, decode_body, parse_import};
+
+use crate::ApiState;
+use crate::error::ApiError;
+use crate::query::now_ms;
+use crate::respond::read_body;
+
+/// Counters for the write paths (`lookout_api_write_*`).
+#[derive(Debug, Default)]
+pub struct WriteMetrics {
+    /// Requests committed.
+    pub requests: AtomicU64,
+    /// Samples committed.
+    pub samples: AtomicU64,
+    /// Requests refused as invalid (4xx).
+    pub rejected: AtomicU64,
+    /// Requests failed by storage (5xx).
+    pub failed: AtomicU64,
+}
+
+impl WriteMetrics {
+    /// Appends the counters in Prometheus text format.
+    pub fn write_metrics(&self, out: &mut String) {
+        let rows = [
+            ("lookout_api_write_requests_total", "Write requests committed (remote_write and import).", &self.requests),
+            ("lookout_api_write_samples_total", "Samples committed by write requests.", &self.samples),
+            ("lookout_api_write_rejected_total", "Write requests refused as invalid or too large.", &self.rejected),
+            ("lookout_api_write_failed_total", "Write requests failed by storage.", &self.failed),
+        ];
+        for (name, help, v) in rows {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n", v.load(Ordering::Relaxed)));
+        }
+    }
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn wire_error(e: WireError) -> ApiError {
+    let message = format!("remote write: {e}");
+    match e.class() {
+        ErrorClass::TooLarge => {
+            ApiError { error_type: "bad_data", message, status: StatusCode::PAYLOAD_TOO_LARGE }
+        }
+        ErrorClass::Unsupported => {
+            ApiError { error_type: "bad_data", message, status: StatusCode::UNSUPPORTED_MEDIA_TYPE }
+        }
+        ErrorClass::Invalid => ApiError::bad_data(message),
+    }
+}
+
+/// Appends every sample as one batch; the first refused sample rolls the batch back.
+fn commit_all<'a>(
+    storage: &dyn Storage,
+    series: impl Iterator<Item = (&'a lookout_model::Labels, &'a [lookout_model::Sample])>,
+) -> Result<usize, ApiError> {
+    let mut app = storage.appender();
+    for (labels, samples) in series {
+        for s in samples {
+            if let Err(e) = app.append(labels, s.t, s.v) {
+                app.rollback();
+                return Err(append_error(labels, s.t, e));
+            }
+        }
+    }
+    let stats = app.commit().map_err(|e| ApiError::internal(format!("storage commit failed: {e}")))?;
+    Ok(stats.samples)
+}
+
+fn append_error(labels: &lookout_model::Labels, t: i64, e: AppendError) -> ApiError {
+    ApiError::bad_data(format!("series {labels} sample at {t}: {e}; the whole request was rejected"))
+}
+
+/// `POST /api/v1/write`
+pub async fn remote_write(State(state): State<ApiState>, req: Request<Body>) -> Result<Response, ApiError> {
+    let headers = req.headers().clone();
+    let result = remote_write_inner(&state, &headers, req.into_body()).await;
+    let wm = &state.write_metrics;
+    match &result {
+        Ok(_) => wm.requests.fetch_add(1, Ordering::Relaxed),
+        Err(e) if e.status.is_server_error() => wm.failed.fetch_add(1, Ordering::Relaxed),
+        Err(_) => wm.rejected.fetch_add(1, Ordering::Relaxed),
+    };
+    let written = result?;
+    wm.samples.fetch_add(written as u64, Ordering::Relaxed);
+    Ok((StatusCode::NO_CONTENT, [(SAMPLES_WRITTEN_HEADER, written.to_string())]).into_response())
+}
+
+async fn remote_write_inner(state: &ApiState, headers: &HeaderMap, body: Body) -> Result<usize, ApiError> {
+    let version = remote_write::remote_write_version(header(headers, "content-type")).map_err(wire_error)?;
+    remote_write::check_content_encoding(header(headers, "content-encoding")).map_err(wire_error)?;
+    let raw = read_body(state, body, state.limits.max_write_body_bytes, "limits.max_write_body").await?;
+    let limits = WireLimits { max_decompressed_bytes: state.limits.max_write_decoded_bytes, ..WireLimits::default() };
+    let storage = state.storage.clone();
+    state
+        .ingest_pool
+        .run(move || -> Result<usize, ApiError> {
+            let batch: WriteBatch =
+                remote_write::decode_write_request(&raw, version, &limits, InvalidSeriesPolicy::Reject)
+                    .map_err(wire_error)?;
+            commit_all(storage.as_ref(), batch.series.iter().map(|s| (&s.labels, s.samples.as_slice())))
+        })
+        .await?
+}
+
+/// `POST /api/v1/import/prometheus`
+pub async fn import(State(state): State<ApiState>, req: Request<Body>) -> Result<Response, ApiError> {
+    let headers = req.headers().clone();
+    let raw = read_body(&state, req.into_body(), state.limits.max_write_body_bytes, "limits.max_write_body").await?;
+    let max_decoded = state.limits.max_write_decoded_bytes;
+    let storage = state.storage.clone();
+    let now = now_ms();
+    let result = state
+        .ingest_pool
+        .run(move || -> Result<usize, ApiError> {
+            let body = decode_body(&raw, header(&headers, "content-encoding"), max_decoded).map_err(|e| match e {
+                BodyError::BodyTooLarge { limit } => ApiError::too_large("limits.max_write_decoded", limit),
+                other => ApiError::bad_data(format!("import: {other}")),
+            })?;
+            let mut app = storage.appender();
+            let mut refused: Option<ApiError> = None;
+            let parsed = parse_import(&body, header(&headers, "content-type"), &ParseOptions::default(), &mut |s| {
+                if refused.is_some() {
+                    return;
+                }
+                let labels = match s.to_labels() {
+                    Ok(l) => l,
+                    Err(e) => {
+                        refused = Some(ApiError::bad_data(format!("import: {e}")));
+                        return;
+                    }
+                };
+                let t = s.timestamp_ms.unwrap_or(now);
+                if let Err(e) = app.append(&labels, t, s.value) {
+                    refused = Some(append_error(&labels, t, e));
+                }
+            });
+            if let Err(e) = parsed {
+                app.rollback();
+                return Err(ApiError::bad_data(format!("import: {e}; nothing was stored")));
+            }
+            if let Some(e) = refused {
+                app.rollback();
+                return Err(e);
+            }
+            let stats = app.commit().map_err(|e| ApiError::internal(format!("storage commit failed: {e}")))?;
+            Ok(stats.samples)
+        })
+        .await;
+    let wm = &state.write_metrics;
+    match &result {
+        Ok(Ok(n)) => {
+            wm.requests.fetch_add(1, Ordering::Relaxed);
+            wm.samples.fetch_add(*n as u64, Ordering::Relaxed);
+        }
+        Ok(Err(e)) | Err(e) if e.status.is_server_error() => {
+            wm.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        _ => {
+            wm.rejected.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    result??;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,150 @@
+//! The memory budget: one limit (flag, config, or 80 % of the cgroup limit, else 1 GiB) split among the components
+//! that hold data. No component sizes itself; each gets its share from here.
+
+use std::path::Path;
+
+/// Fallback when neither a flag nor a cgroup limit gives one.
+pub const DEFAULT_BUDGET_BYTES: u64 = 1 << 30;
+
+/// Where the total came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetSource {
+    /// `--memory-limit` or `server.memory_limit`.
+    Configured,
+    /// 80 % of the cgroup's memory limit.
+    Cgroup,
+    /// No limit found: the 1 GiB default.
+    Default,
+}
+
+/// The split of the budget, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryBudget {
+    /// The whole budget.
+    pub total: u64,
+    /// Where it came from.
+    pub source: BudgetSource,
+    /// TSDB head (series, open chunks, postings): 45 %.
+    pub head: u64,
+    /// sled's page cache (`cache_capacity`): 10 %.
+    pub sled_cache: u64,
+    /// Query evaluation (samples held by running queries): 30 %.
+    pub queries: u64,
+    /// Ingest buffers (request bodies being decoded, scrape bodies): 10 %.
+    pub ingest: u64,
+    /// Everything else (runtime, code, allocator slack): 5 %.
+    pub other: u64,
+}
+
+impl MemoryBudget {
+    /// Splits `total` bytes.
+    pub fn split(total: u64, source: BudgetSource) -> Self {
+        let pct = |p: u64| total / 100 * p;
+        MemoryBudget {
+            total,
+            source,
+            head: pct(45),
+            sled_cache: pct(10),
+            queries: pct(30),
+            ingest: pct(10),
+            other: pct(5),
+        }
+    }
+
+    /// The budget from a configured value, else the cgroup, else the default.
+    pub fn resolve(configured: Option<u64>) -> Self {
+        if let Some(b) = configured {
+            return Self::split(b, BudgetSource::Configured);
+        }
+        match cgroup_limit(Path::new("/sys/fs/cgroup")) {
+            Some(limit) => Self::split(limit / 10 * 8, BudgetSource::Cgroup),
+            None => Self::split(DEFAULT_BUDGET_BYTES, BudgetSource::Default),
+        }
+    }
+
+    /// Samples one query may hold at once: its share of the query budget at 16 bytes a sample.
+    pub fn query_samples(&self, concurrency: usize) -> usize {
+        (self.queries / concurrency.max(1) as u64 / 16) as usize
+    }
+
+    /// Name/value rows for the status endpoint and self-metrics.
+    pub fn rows(&self) -> [(&'static str, u64); 6] {
+        [
+            ("total", self.total),
+            ("head", self.head),
+            ("sled_cache", self.sled_cache),
+            ("queries", self.queries),
+            ("ingest", self.ingest),
+            ("other", self.other),
+        ]
+    }
+}
+
+/// The memory limit of the cgroup this process runs in (v2 `memory.max`, else v1), if one is set.
+pub fn cgroup_limit(root: &Path) -> Option<u64> {
+    let read = |p: &Path| std::fs::read_to_string(p).ok().map(|s| s.trim().to_string());
+    if let Some(v) = read(&root.join("memory.max")) {
+        return v.parse::<u64>().ok();
+    }
+    let v1 = read(&root.join("memory/memory.limit_in_bytes"))?.parse::<u64>().ok()?;
+    // cgroup v1 reports "no limit" as a huge page-aligned number.
+    (v1 < (1 << 60)).then_some(v1)
+}
+
+/// Parses `512MiB`, `1GiB`, `2GB`, `1000000` into bytes.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("invalid size {s:?}: expected a number with an optional unit"))?;
+    let mult: f64 = match unit.trim() {
+        "" | "B" => 1.0,
+        "KB" | "kB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "TB" => 1e12,
+        "KiB" | "Ki" => 1024.0,
+        "MiB" | "Mi" => 1048576.0,
+        "GiB" | "Gi" => 1073741824.0,
+        "TiB" | "Ti" => 1099511627776.0,
+        u => return Err(format!("invalid size {s:?}: unknown unit {u:?} (use B, KB, MB, GB, KiB, MiB, GiB)")),
+    };
+    Ok((n * mult) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_adds_up_to_at_most_the_total() {
+        let b = MemoryBudget::split(1 << 30, BudgetSource::Default);
+        let sum: u64 = b.rows()[1..].iter().map(|r| r.1).sum();
+        assert!(sum <= b.total && sum > b.total / 100 * 99);
+        assert_eq!(b.query_samples(4), ((1u64 << 30) / 100 * 30 / 4 / 16) as usize);
+    }
+
+    #[test]
+    fn cgroup_v2_and_v1_limits_are_read() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("memory.max"), "max\n").unwrap();
+        assert_eq!(cgroup_limit(d.path()), None);
+        std::fs::write(d.path().join("memory.max"), "8589934592\n").unwrap();
+        assert_eq!(cgroup_limit(d.path()), Some(8589934592));
+        let d1 = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d1.path().join("memory")).unwrap();
+        std::fs::write(d1.path().join("memory/memory.limit_in_bytes"), "9223372036854771712").unwrap();
+        assert_eq!(cgroup_limit(d1.path()), None);
+        std::fs::write(d1.path().join("memory/memory.limit_in_bytes"), "1073741824").unwrap();
+        assert_eq!(cgroup_limit(d1.path()), Some(1073741824));
+    }
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_bytes("1GiB").unwrap(), 1 << 30);
+        assert_eq!(parse_bytes("512MiB").unwrap(), 512 << 20);
+        assert_eq!(parse_bytes("2GB").unwrap(), 2_000_000_000);
+        assert_eq!(parse_bytes("1000").unwrap(), 1000);
+        assert!(parse_bytes("1XB").is_err());
+    }
+}

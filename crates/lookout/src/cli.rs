@@ -1,0 +1,75 @@
+//! Command line: `lookout serve`, `lookout check config FILE`, `lookout version`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config;
+use crate::serve::{ServeArgs, run_blocking};
+
+/// Lookout: a single-binary, memory-bounded monitoring appliance.
+#[derive(Debug, Parser)]
+#[command(name = "lookout", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the appliance (embedded default configuration when no --config is given).
+    Serve(ServeArgs),
+    /// Validate files without running anything.
+    Check {
+        /// What to check.
+        #[command(subcommand)]
+        what: CheckCommand,
+    },
+    /// Print the version.
+    Version,
+}
+
+/// `lookout check …`
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// Parse and validate a configuration file.
+    Config {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+/// Runs the CLI; the exit code reports success.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Version => {
+            println!(
+                "lookout {} (Prometheus API compatible with {})",
+                env!("CARGO_PKG_VERSION"),
+                lookout_api::PROMETHEUS_COMPAT_VERSION
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Check { what: CheckCommand::Config { file } } => match config::load(Some(&file), "localhost:9090") {
+            Ok((cfg, _)) => {
+                println!("{}: ok ({} scrape configs)", file.display(), cfg.scrape_configs.len());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Serve(args) => match run_blocking(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}

@@ -1,0 +1,288 @@
+//! The configuration file: Prometheus's `global` and `scrape_configs`, plus Lookout's `storage`, `limits` and
+//! `server` sections. Unknown keys are errors naming their path; Prometheus sections Lookout does not support yet
+//! are refused by name rather than ignored.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use lookout_collect::config::{ByteSize, GlobalConfig, PromDuration, ScrapeConfig, resolve_all};
+use serde::{Deserialize, Serialize};
+
+/// The embedded default: scrape Lookout's own `/metrics` every 15 s. `{{SELF}}` becomes the listen address.
+pub const DEFAULT_CONFIG: &str = r#"# Lookout's embedded default configuration.
+global:
+  scrape_interval: 15s
+  scrape_timeout: 10s
+scrape_configs:
+  - job_name: lookout
+    static_configs:
+      - targets: ["{{SELF}}"]
+"#;
+
+/// Prometheus's top-level keys that Lookout does not implement yet; named in the error instead of "unknown field".
+const UNSUPPORTED_PROMETHEUS_KEYS: &[&str] =
+    &["rule_files", "alerting", "remote_write", "remote_read", "storage.tsdb", "tracing", "scrape_config_files", "otlp"];
+
+/// `global:` as Prometheus has it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalSection {
+    /// Default scrape interval (Prometheus default 1m).
+    #[serde(default = "default_interval")]
+    pub scrape_interval: PromDuration,
+    /// Default scrape timeout (10s).
+    #[serde(default = "default_timeout")]
+    pub scrape_timeout: PromDuration,
+    /// Rule evaluation interval (1m); kept for compatibility until rules land.
+    #[serde(default = "default_interval")]
+    pub evaluation_interval: PromDuration,
+    /// Labels added to federated and forwarded series.
+    #[serde(default)]
+    pub external_labels: BTreeMap<String, String>,
+    /// Default scrape body size limit (0 = none).
+    #[serde(default)]
+    pub body_size_limit: ByteSize,
+    /// Default per-scrape sample limit (0 = none).
+    #[serde(default)]
+    pub sample_limit: u64,
+}
+
+fn default_interval() -> PromDuration {
+    PromDuration::from_secs(60)
+}
+fn default_timeout() -> PromDuration {
+    PromDuration::from_secs(10)
+}
+
+impl Default for GlobalSection {
+    fn default() -> Self {
+        GlobalSection {
+            scrape_interval: default_interval(),
+            scrape_timeout: default_timeout(),
+            evaluation_interval: default_interval(),
+            external_labels: BTreeMap::new(),
+            body_size_limit: ByteSize(0),
+            sample_limit: 0,
+        }
+    }
+}
+
+/// `storage:` (Lookout).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSection {
+    /// Data directory (the `--data-dir` flag wins).
+    pub path: Option<String>,
+    /// Keep samples this long (default 15d).
+    pub retention_time: PromDuration,
+    /// Keep at most this many bytes on disk (0 = no size limit).
+    pub retention_size: ByteSize,
+    /// WAL fsync interval; `0s` = fsync every commit (default 1s).
+    pub wal_fsync_interval: PromDuration,
+    /// Cut a WAL at the first damaged record instead of refusing to start.
+    pub wal_repair: bool,
+    /// Refuse new series beyond this many active ones (0 = derived from the memory budget).
+    pub max_active_series: u64,
+    /// Accept samples up to this much older than a series' newest (default 0: none).
+    pub out_of_order_window: PromDuration,
+}
+
+impl Default for StorageSection {
+    fn default() -> Self {
+        StorageSection {
+            path: None,
+            retention_time: PromDuration::from_secs(15 * 86400),
+            retention_size: ByteSize(0),
+            wal_fsync_interval: PromDuration::from_secs(1),
+            wal_repair: false,
+            max_active_series: 0,
+            out_of_order_window: PromDuration::from_secs(0),
+        }
+    }
+}
+
+/// `limits:` (Lookout): everything a client controls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    /// Samples one query may load (default 50,000,000, lowered to the query memory share).
+    pub query_max_samples: u64,
+    /// Query timeout (default 2m).
+    pub query_timeout: PromDuration,
+    /// Queries evaluated at once (default 4).
+    pub query_max_concurrency: u64,
+    /// Instant-vector lookback (default 5m).
+    pub lookback_delta: PromDuration,
+    /// Form body limit for query endpoints (default 1MiB).
+    pub max_form_body: ByteSize,
+    /// Compressed remote_write/import body limit (default 32MiB).
+    pub max_write_body: ByteSize,
+    /// Decompressed remote_write/import body limit (default 128MiB).
+    pub max_write_decoded: ByteSize,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        LimitsSection {
+            query_max_samples: 50_000_000,
+            query_timeout: PromDuration::from_secs(120),
+            query_max_concurrency: 4,
+            lookback_delta: PromDuration::from_secs(300),
+            max_form_body: ByteSize(1 << 20),
+            max_write_body: ByteSize(32 << 20),
+            max_write_decoded: ByteSize(128 << 20),
+        }
+    }
+}
+
+/// `server:` (Lookout).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Listen address (the `--listen` flag wins; default `:9090`).
+    pub listen: Option<String>,
+    /// Memory budget (the `--memory-limit` flag wins; default 80 % of the cgroup limit, else 1GiB).
+    pub memory_limit: Option<ByteSize>,
+    /// `text` or `json` logs.
+    pub log_format: String,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection { listen: None, memory_limit: None, log_format: "text".into() }
+    }
+}
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Prometheus `global`.
+    #[serde(default)]
+    pub global: GlobalSection,
+    /// Prometheus `scrape_configs`.
+    #[serde(default)]
+    pub scrape_configs: Vec<ScrapeConfig>,
+    /// Lookout `storage`.
+    #[serde(default)]
+    pub storage: StorageSection,
+    /// Lookout `limits`.
+    #[serde(default)]
+    pub limits: LimitsSection,
+    /// Lookout `server`.
+    #[serde(default)]
+    pub server: ServerSection,
+}
+
+impl Config {
+    /// The scrape defaults handed to the collector.
+    pub fn scrape_global(&self) -> GlobalConfig {
+        GlobalConfig {
+            scrape_interval: self.global.scrape_interval,
+            scrape_timeout: self.global.scrape_timeout,
+            body_size_limit: self.global.body_size_limit,
+            sample_limit: self.global.sample_limit,
+        }
+    }
+}
+
+/// Parses and validates YAML text; `source` names it in errors.
+pub fn parse(text: &str, source: &str) -> Result<Config> {
+    let value: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(text).with_context(|| format!("{source}: not valid YAML"))?;
+    if let serde_yaml_ng::Value::Mapping(m) = &value {
+        for key in UNSUPPORTED_PROMETHEUS_KEYS {
+            if m.contains_key(*key) {
+                bail!("{source}: {key}: this Prometheus setting is not supported by Lookout yet; remove it to load");
+            }
+        }
+    }
+    let mut cfg: Config = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        anyhow::anyhow!("{source}: {path}: {}", e.into_inner())
+    })?;
+    let global = cfg.scrape_global();
+    resolve_all(&mut cfg.scrape_configs, &global).map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
+    if !matches!(cfg.server.log_format.as_str(), "text" | "json") {
+        bail!("{source}: server.log_format: must be \"text\" or \"json\", got {:?}", cfg.server.log_format);
+    }
+    if cfg.limits.query_max_concurrency == 0 {
+        bail!("{source}: limits.query_max_concurrency: must be at least 1");
+    }
+    Ok(cfg)
+}
+
+/// Loads a file, or the embedded default with `self_addr` as its own scrape target.
+pub fn load(path: Option<&Path>, self_addr: &str) -> Result<(Config, String)> {
+    match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading config file {}", p.display()))?;
+            Ok((parse(&text, &p.display().to_string())?, text))
+        }
+        None => {
+            let text = DEFAULT_CONFIG.replace("{{SELF}}", self_addr);
+            Ok((parse(&text, "embedded default config")?, text))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_loads() {
+        let (cfg, _) = load(None, "localhost:9090").unwrap();
+        assert_eq!(cfg.scrape_configs.len(), 1);
+        assert_eq!(cfg.scrape_configs[0].job_name, "lookout");
+        assert_eq!(cfg.global.scrape_interval, PromDuration::from_secs(15));
+    }
+
+    #[test]
+    fn misspelled_key_names_its_path() {
+        let err = parse("global:\n  scrape_intervl: 15s\n", "t.yml").unwrap_err().to_string();
+        assert!(err.contains("global") && err.contains("scrape_intervl"), "{err}");
+        let err = parse("scrape_configs:\n  - job_name: a\n    static_configs:\n      - targetz: []\n", "t.yml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("scrape_configs[0]") && err.contains("targetz"), "{err}");
+    }
+
+    #[test]
+    fn unsupported_prometheus_sections_are_named() {
+        let err = parse("rule_files: [a.yml]\n", "t.yml").unwrap_err().to_string();
+        assert!(err.contains("rule_files") && err.contains("not supported"), "{err}");
+    }
+
+    #[test]
+    fn prometheus_style_file_loads() {
+        let text = r#"
+global:
+  scrape_interval: 30s
+  external_labels: {cluster: home}
+scrape_configs:
+  - job_name: node
+    scrape_interval: 10s
+    static_configs:
+      - targets: ["a:9100", "b:9100"]
+        labels: {env: lab}
+    relabel_configs:
+      - source_labels: [__address__]
+        regex: "(.*):9100"
+        target_label: host
+    metric_relabel_configs:
+      - action: drop
+        source_labels: [__name__]
+        regex: go_.*
+storage:
+  retention_time: 7d
+limits:
+  query_timeout: 30s
+"#;
+        let cfg = parse(text, "t.yml").unwrap();
+        assert_eq!(cfg.global.external_labels.get("cluster").map(String::as_str), Some("home"));
+        assert_eq!(cfg.storage.retention_time, PromDuration::from_secs(7 * 86400));
+        assert_eq!(cfg.limits.query_timeout, PromDuration::from_secs(30));
+    }
+}

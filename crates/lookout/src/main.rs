@@ -1,0 +1,5 @@
+//! The `lookout` binary.
+
+fn main() -> std::process::ExitCode {
+    lookout::cli::main()
+}

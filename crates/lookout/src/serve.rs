@@ -1,0 +1,230 @@
+//! `lookout serve`: resolve settings, open the TSDB, start scraping and the HTTP API, handle signals.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use lookout_api::{ApiLimits, ApiState};
+use lookout_collect::scrape::{ScrapeManager, ScrapeOptions};
+use lookout_promql::{Engine, EngineOptions};
+use lookout_storage::Storage;
+use lookout_tsdb::{Tsdb, TsdbOptions};
+use parking_lot::RwLock;
+use tokio::net::TcpListener;
+
+use crate::budget::{MemoryBudget, parse_bytes};
+use crate::config::{self, Config};
+use crate::services::{AppServices, LoadedConfig};
+
+/// Flags of `lookout serve`; each wins over the config file.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Configuration file (Prometheus-compatible YAML); the embedded default when absent.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Data directory (default ./data, or storage.path).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Listen address, e.g. `:9090` or `127.0.0.1:0` (default :9090, or server.listen).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Memory budget, e.g. `512MiB` (default 80 % of the cgroup limit, else 1GiB).
+    #[arg(long)]
+    pub memory_limit: Option<String>,
+    /// `text` or `json` logs (default text, or server.log_format).
+    #[arg(long)]
+    pub log_format: Option<String>,
+    /// Cut a damaged WAL at the first bad record instead of refusing to start (loses what follows it).
+    #[arg(long)]
+    pub wal_repair: bool,
+}
+
+/// Turns `:9090` into `0.0.0.0:9090`.
+fn listen_addr(s: &str) -> Result<SocketAddr> {
+    let full = if s.starts_with(':') { format!("0.0.0.0{s}") } else { s.to_string() };
+    full.parse().with_context(|| format!("invalid listen address {s:?} (expected host:port or :port)"))
+}
+
+/// The address Lookout scrapes itself on: loopback when listening on all interfaces.
+fn self_target(bound: SocketAddr) -> String {
+    if bound.ip().is_unspecified() { format!("localhost:{}", bound.port()) } else { bound.to_string() }
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sled=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if format == "json" { builder.json().try_init() } else { builder.try_init() };
+}
+
+fn tsdb_options(cfg: &Config, budget: &MemoryBudget, repair: bool) -> TsdbOptions {
+    let mut o = TsdbOptions::default();
+    o.retention_time = cfg.storage.retention_time.as_duration();
+    o.retention_bytes = (cfg.storage.retention_size.0 > 0).then_some(cfg.storage.retention_size.0);
+    o.out_of_order_window = cfg.storage.out_of_order_window.as_duration();
+    o.memory_budget_bytes = budget.head + budget.sled_cache;
+    o.sled_cache_fraction = budget.sled_cache as f64 / (budget.head + budget.sled_cache).max(1) as f64;
+    if cfg.storage.max_active_series > 0 {
+        o.max_active_series = cfg.storage.max_active_series as usize;
+    } else {
+        // About 1 KiB per head series (measured in BENCHMARKS.md): the head share decides the default.
+        o.max_active_series = (budget.head / 1024).max(1000) as usize;
+    }
+    let fsync = cfg.storage.wal_fsync_interval.as_duration();
+    o.wal.fsync_interval = (!fsync.is_zero()).then_some(fsync);
+    o.wal.repair = repair || cfg.storage.wal_repair;
+    o
+}
+
+/// A running appliance (used by `serve` and by the end-to-end tests).
+pub struct Server {
+    /// The bound HTTP address.
+    pub addr: SocketAddr,
+    services: Arc<AppServices>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    http: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Starts everything; returns once the HTTP listener is bound and the TSDB is open.
+    pub async fn start(args: ServeArgs) -> Result<Server> {
+        let started = SystemTime::now();
+        // Load the file first (without the self address) to learn listen settings; reloaded below with it.
+        let (probe_cfg, _) = config::load(args.config.as_deref(), "localhost:9090")?;
+        let log_format = args.log_format.clone().unwrap_or_else(|| probe_cfg.server.log_format.clone());
+        init_logging(&log_format);
+        let listen = args.listen.clone().or(probe_cfg.server.listen.clone()).unwrap_or_else(|| ":9090".into());
+        let listener = TcpListener::bind(listen_addr(&listen)?).await.with_context(|| format!("binding {listen}"))?;
+        let addr = listener.local_addr()?;
+        let self_addr = self_target(addr);
+        let (cfg, text) = config::load(args.config.as_deref(), &self_addr)?;
+
+        let configured = match &args.memory_limit {
+            Some(s) => Some(parse_bytes(s).map_err(anyhow::Error::msg).context("--memory-limit")?),
+            None => cfg.server.memory_limit.map(|b| b.0),
+        };
+        let budget = MemoryBudget::resolve(configured);
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or_else(|| cfg.storage.path.clone().map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("data"));
+        tracing::info!(listen = %addr, data = %data_dir.display(), budget = budget.total, "starting lookout");
+
+        let opts = tsdb_options(&cfg, &budget, args.wal_repair);
+        let dir = data_dir.clone();
+        let tsdb = tokio::task::spawn_blocking(move || Tsdb::open(&dir, opts))
+            .await?
+            .with_context(|| format!("opening the TSDB in {}", data_dir.display()))?;
+        let tsdb = Arc::new(tsdb);
+        let storage: Arc<dyn Storage> = tsdb.clone();
+
+        let concurrency = cfg.limits.query_max_concurrency as usize;
+        let query_max_samples = (cfg.limits.query_max_samples as usize).min(budget.query_samples(concurrency));
+        let engine = Engine::new(EngineOptions {
+            lookback_delta_ms: cfg.limits.lookback_delta.as_millis() as i64,
+            max_samples: query_max_samples,
+            timeout: cfg.limits.query_timeout.as_duration(),
+            ..EngineOptions::default()
+        });
+
+        let scrape = ScrapeManager::new(
+            storage.clone(),
+            ScrapeOptions { max_concurrent_appends: 2, default_max_body_bytes: (budget.ingest / 4).max(1 << 20) as usize },
+        );
+        scrape.apply_config(cfg.scrape_configs.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+
+        let flags = vec![
+            ("config.file".to_string(), args.config.as_ref().map(|p| p.display().to_string()).unwrap_or_default()),
+            ("storage.tsdb.path".to_string(), data_dir.display().to_string()),
+            ("web.listen-address".to_string(), addr.to_string()),
+            ("memory-limit".to_string(), budget.total.to_string()),
+            ("query.max-samples".to_string(), query_max_samples.to_string()),
+            ("query.timeout".to_string(), cfg.limits.query_timeout.to_string()),
+            ("query.lookback-delta".to_string(), cfg.limits.lookback_delta.to_string()),
+            ("storage.tsdb.retention.time".to_string(), cfg.storage.retention_time.to_string()),
+        ];
+        let limits = ApiLimits {
+            max_form_body_bytes: cfg.limits.max_form_body.0 as usize,
+            max_write_body_bytes: cfg.limits.max_write_body.0 as usize,
+            max_write_decoded_bytes: (cfg.limits.max_write_decoded.0).min(budget.ingest.max(1 << 20)) as usize,
+            query_concurrency: concurrency,
+            ..ApiLimits::default()
+        };
+        let services = Arc::new(AppServices {
+            tsdb: tsdb.clone(),
+            scrape,
+            config: RwLock::new(LoadedConfig { config: cfg, text }),
+            config_path: args.config.clone(),
+            self_addr,
+            flags,
+            budget,
+            query_max_samples,
+            started,
+            last_reload_ok: RwLock::new((true, started)),
+        });
+        let state = ApiState::new(storage, Arc::new(engine), services.clone(), limits);
+        let app = lookout_api::router(state);
+        let (shutdown, mut rx) = tokio::sync::watch::channel(false);
+        let http = tokio::spawn(async move {
+            let wait = async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            };
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(wait).await {
+                tracing::error!(error = %e, "http server failed");
+            }
+        });
+        Ok(Server { addr, services, shutdown, http })
+    }
+
+    /// Re-reads the configuration (SIGHUP).
+    pub fn reload(&self) -> Result<(), String> {
+        lookout_api::Services::reload(self.services.as_ref())
+    }
+
+    /// Stops HTTP and scraping, then closes the TSDB (final WAL fsync).
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.shutdown.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.http).await;
+        self.services.scrape.shutdown(Duration::from_secs(5)).await;
+        let tsdb = self.services.tsdb.clone();
+        drop(self.services);
+        tokio::task::spawn_blocking(move || match Arc::try_unwrap(tsdb) {
+            Ok(t) => t.close().map_err(|e| anyhow::anyhow!("closing the TSDB: {e}")),
+            // Something still holds the store (e.g. a query finishing); its Drop closes it.
+            Err(_) => Ok(()),
+        })
+        .await?
+    }
+}
+
+async fn run(args: ServeArgs) -> Result<()> {
+    let server = Server::start(args).await?;
+    tracing::info!(addr = %server.addr, "ready");
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hup = signal(SignalKind::hangup())?;
+        let mut term = signal(SignalKind::terminate())?;
+        loop {
+            tokio::select! {
+                _ = hup.recv() => { let _ = server.reload(); }
+                _ = term.recv() => break,
+                _ = tokio::signal::ctrl_c() => break,
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await?;
+    tracing::info!("shutting down");
+    server.stop().await
+}
+
+/// Builds the runtime and serves until SIGTERM/SIGINT.
+pub fn run_blocking(args: ServeArgs) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(64).build()?;
+    rt.block_on(run(args))
+}

@@ -1,0 +1,188 @@
+//! The binary's implementation of the API's `Services`: targets from the scrape manager, configuration and reload,
+//! runtime facts (incl. the memory budget split) and everyone's self-metrics.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use lookout_api::services::{
+    ActiveTarget, DroppedTarget, MetricMetadata, Services, TargetsSnapshot, TsdbStatus,
+};
+use lookout_collect::scrape::{Health, ScrapeManager};
+use lookout_model::Labels;
+use lookout_tsdb::Tsdb;
+use parking_lot::RwLock;
+
+use crate::budget::MemoryBudget;
+use crate::config::{self, Config};
+
+/// The loaded configuration and the text it came from.
+pub struct LoadedConfig {
+    /// Parsed.
+    pub config: Config,
+    /// As written (for `/api/v1/status/config`).
+    pub text: String,
+}
+
+/// Everything the API asks the appliance for.
+pub struct AppServices {
+    pub(crate) tsdb: Arc<Tsdb>,
+    pub(crate) scrape: ScrapeManager,
+    pub(crate) config: RwLock<LoadedConfig>,
+    pub(crate) config_path: Option<PathBuf>,
+    pub(crate) self_addr: String,
+    pub(crate) flags: Vec<(String, String)>,
+    pub(crate) budget: MemoryBudget,
+    pub(crate) query_max_samples: usize,
+    pub(crate) started: SystemTime,
+    pub(crate) last_reload_ok: RwLock<(bool, SystemTime)>,
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    let ms = t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    lookout_api::format::rfc3339(ms)
+}
+
+impl AppServices {
+    fn reload_inner(&self) -> Result<(), String> {
+        let (cfg, text) = config::load(self.config_path.as_deref(), &self.self_addr).map_err(|e| format!("{e:#}"))?;
+        self.scrape.apply_config(cfg.scrape_configs.clone()).map_err(|e| e.to_string())?;
+        let old = self.config.read();
+        if old.config.storage != cfg.storage || old.config.server != cfg.server || old.config.limits != cfg.limits {
+            tracing::warn!("storage, limits and server settings changed: they take effect at the next restart");
+        }
+        drop(old);
+        *self.config.write() = LoadedConfig { config: cfg, text };
+        Ok(())
+    }
+}
+
+impl Services for AppServices {
+    fn targets(&self) -> TargetsSnapshot {
+        let snap = self.scrape.targets();
+        let active = snap
+            .active
+            .into_iter()
+            .map(|t| ActiveTarget {
+                discovered_labels: t.target.discovered_labels.clone(),
+                labels: t.target.labels.clone(),
+                scrape_pool: t.target.job.clone(),
+                scrape_url: t.target.url.clone(),
+                last_error: t.health.last_error.clone(),
+                last_scrape_ms: t.health.last_scrape_ms,
+                last_scrape_duration_s: t.health.last_scrape_duration.as_secs_f64(),
+                health: match t.health.health {
+                    Health::Up => "up",
+                    Health::Down => "down",
+                    Health::Unknown => "unknown",
+                },
+                scrape_interval: t.target.interval.to_string(),
+                scrape_timeout: t.target.timeout.to_string(),
+            })
+            .collect();
+        let dropped = snap
+            .dropped
+            .into_iter()
+            .map(|d| DroppedTarget { discovered_labels: d.dropped.discovered_labels, scrape_pool: d.job })
+            .collect();
+        TargetsSnapshot { active, dropped }
+    }
+
+    fn metadata(&self) -> Vec<MetricMetadata> {
+        Vec::new()
+    }
+
+    fn config_yaml(&self) -> String {
+        self.config.read().text.clone()
+    }
+
+    fn flags(&self) -> Vec<(String, String)> {
+        self.flags.clone()
+    }
+
+    fn runtime_info(&self) -> Vec<(String, serde_json::Value)> {
+        use serde_json::json;
+        let cfg = self.config.read();
+        let (ok, at) = *self.last_reload_ok.read();
+        let mut rows = vec![
+            ("startTime".to_string(), json!(rfc3339(self.started))),
+            ("CWD".to_string(), json!(std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default())),
+            ("reloadConfigSuccess".to_string(), json!(ok)),
+            ("lastConfigTime".to_string(), json!(rfc3339(at))),
+            ("storageRetention".to_string(), json!(cfg.config.storage.retention_time.to_string())),
+            ("headBytes".to_string(), json!(self.tsdb.head_bytes())),
+            ("diskBytes".to_string(), json!(self.tsdb.disk_bytes())),
+            ("queryMaxSamples".to_string(), json!(self.query_max_samples)),
+        ];
+        let mut budget = serde_json::Map::new();
+        for (name, bytes) in self.budget.rows() {
+            budget.insert(name.to_string(), json!(bytes));
+        }
+        budget.insert("source".into(), json!(format!("{:?}", self.budget.source).to_lowercase()));
+        rows.push(("memoryBudget".to_string(), serde_json::Value::Object(budget)));
+        rows
+    }
+
+    fn reload(&self) -> Result<(), String> {
+        let r = self.reload_inner();
+        *self.last_reload_ok.write() = (r.is_ok(), SystemTime::now());
+        match &r {
+            Ok(()) => tracing::info!("configuration reloaded"),
+            Err(e) => tracing::error!(error = %e, "configuration reload failed; the previous configuration stays"),
+        }
+        r
+    }
+
+    fn is_ready(&self) -> bool {
+        true
+    }
+
+    fn write_metrics(&self, out: &mut String) {
+        self.tsdb.write_metrics(out);
+        self.scrape.write_metrics(out);
+        out.push_str("# HELP lookout_memory_budget_bytes The memory budget and its split by component.\n");
+        out.push_str("# TYPE lookout_memory_budget_bytes gauge\n");
+        for (name, bytes) in self.budget.rows() {
+            out.push_str(&format!("lookout_memory_budget_bytes{{component=\"{name}\"}} {bytes}\n"));
+        }
+        out.push_str("# HELP lookout_memory_used_bytes Memory in use by component (head: accounted bytes).\n");
+        out.push_str("# TYPE lookout_memory_used_bytes gauge\n");
+        out.push_str(&format!("lookout_memory_used_bytes{{component=\"head\"}} {}\n", self.tsdb.head_bytes()));
+        let (ok, at) = *self.last_reload_ok.read();
+        out.push_str("# HELP lookout_config_last_reload_successful Whether the last configuration reload succeeded.\n");
+        out.push_str("# TYPE lookout_config_last_reload_successful gauge\n");
+        out.push_str(&format!("lookout_config_last_reload_successful {}\n", u8::from(ok)));
+        let secs = at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        out.push_str("# HELP lookout_config_last_reload_success_timestamp_seconds Time of the last reload attempt.\n");
+        out.push_str("# TYPE lookout_config_last_reload_success_timestamp_seconds gauge\n");
+        out.push_str(&format!("lookout_config_last_reload_success_timestamp_seconds {secs}\n"));
+    }
+
+    fn tsdb_status(&self, limit: usize) -> TsdbStatus {
+        let st = self.tsdb.stats(limit);
+        let metric_names = st
+            .top_label_pairs
+            .iter()
+            .filter_map(|(pair, n)| pair.strip_prefix("__name__=").map(|name| (name.to_string(), *n)))
+            .take(limit)
+            .collect();
+        TsdbStatus {
+            num_series: st.head_series,
+            num_label_pairs: st.top_label_pairs.len() as u64,
+            chunk_count: 0,
+            min_time: st.persisted_boundary.max(0),
+            max_time: st.head_max_time.max(0),
+            series_count_by_metric_name: metric_names,
+            label_value_count_by_label_name: st.top_label_names.clone(),
+            memory_in_bytes_by_label_name: Vec::new(),
+            series_count_by_label_value_pair: st.top_label_pairs,
+        }
+    }
+
+    fn external_labels(&self) -> Labels {
+        let cfg = self.config.read();
+        let pairs: Vec<(&str, &str)> =
+            cfg.config.global.external_labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Labels::from_pairs_unchecked(&pairs)
+    }
+}

@@ -1,0 +1,124 @@
+//! Helpers for the end-to-end tests: start Lookout in-process on 127.0.0.1, run peer processes, talk HTTP.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lookout::serve::{ServeArgs, Server};
+
+/// A running Lookout and its data directory.
+pub struct Lookout {
+    /// The server.
+    pub server: Server,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Lookout {
+    /// Starts Lookout on an ephemeral loopback port with `config` (YAML) or the embedded default.
+    pub async fn start(config: Option<&str>) -> Lookout {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config_path = config.map(|text| {
+            let p = dir.path().join("lookout.yml");
+            std::fs::write(&p, text).expect("write config");
+            p
+        });
+        let args = ServeArgs {
+            config: config_path,
+            data_dir: Some(dir.path().join("data")),
+            listen: Some("127.0.0.1:0".into()),
+            memory_limit: Some("512MiB".into()),
+            log_format: None,
+            wal_repair: false,
+        };
+        let server = Server::start(args).await.expect("lookout starts");
+        let url = format!("http://{}", server.addr);
+        Lookout { server, url, _dir: dir }
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released; peers bind it right after).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// A child process killed when dropped.
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a peer program; panics with a clear message when it is not installed.
+pub fn spawn_peer(program: &str, args: &[&str], cwd: &Path) -> ChildGuard {
+    let child = Command::new(program)
+        .args(args)
+        .current_dir(cwd)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} is needed for this test (.ci/run installs it): {e}"));
+    ChildGuard(child)
+}
+
+/// Polls `check` every 250 ms until it returns Some or `timeout` passes.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// GETs a URL and parses JSON (non-JSON bodies become a JSON string).
+pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
+    let resp = reqwest::get(url).await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let code = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    (code, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}
+
+/// POSTs a form and parses JSON.
+pub async fn post_form(url: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    let resp = reqwest::Client::new().post(url).form(form).send().await.unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    let code = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    (code, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}
+
+/// POSTs raw bytes with headers.
+pub async fn post_bytes(url: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    let mut req = reqwest::Client::new().post(url).body(body);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    let code = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    (code, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}
+
+/// Percent-encodes a query parameter value.
+pub fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests (one test binary). Tests that need real peers are `#[ignore]`d; `.ci/run` installs the peers
+//! and runs them with `--include-ignored`.
+
+mod bad_input;
+mod default_config;
+mod grafana;
+mod peer_prometheus;
+mod peer_promtool;
