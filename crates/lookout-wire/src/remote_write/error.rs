@@ -109,6 +109,18 @@ pub enum WireError {
 }
 
 impl WireError {
+    /// The [`super::WireLimits`] field a limit error refers to, `None` for other errors.
+    pub fn limit_name(&self) -> Option<&'static str> {
+        Some(match self {
+            WireError::BodyTooLarge { .. } => "max_decompressed_bytes",
+            WireError::TooManySeries { .. } => "max_series_per_request",
+            WireError::TooManyLabels { .. } => "max_labels_per_series",
+            WireError::LabelNameTooLong { .. } => "max_label_name_len",
+            WireError::LabelValueTooLong { .. } => "max_label_value_len",
+            _ => return None,
+        })
+    }
+
     /// The answer class: invalid data, too large, or unsupported.
     pub fn class(&self) -> ErrorClass {
         match self {

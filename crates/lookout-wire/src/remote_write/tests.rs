@@ -289,6 +289,7 @@ fn each_limit_has_its_own_error() {
     assert_eq!(e, WireError::TooManySeries { limit: 2, count: 3 });
     assert_eq!(e.class(), ErrorClass::TooLarge);
     assert!(e.to_string().contains("max_series_per_request = 2"));
+    assert_eq!(e.limit_name(), Some("max_series_per_request"));
 
     let e = run(&raw_v1(&[&[
         ("__name__", "a"),
@@ -350,6 +351,7 @@ fn each_limit_has_its_own_error() {
             size: 20_000
         }
     );
+    assert_eq!(e.limit_name(), Some("max_decompressed_bytes"));
     assert_eq!(e.class(), ErrorClass::TooLarge);
 }
 

@@ -28,7 +28,7 @@ proptest! {
     #[test]
     fn write_then_parse_round_trips(
         name in "[a-zA-Z_:][a-zA-Z0-9_:]{0,20}",
-        pairs in proptest::collection::btree_map(label_name(), "\\PC{1,12}|[\"\\\\\n]{1,4}", 0..6),
+        pairs in proptest::collection::btree_map(label_name(), "\\PC{1,12}|[\"\\\\\n\t\r]{1,4}", 0..6),
         values in proptest::collection::vec((any_value(), proptest::option::of(0i64..4_000_000_000_000)), 1..5),
     ) {
         let mut all: Vec<(String, String)> = pairs.into_iter().collect();
