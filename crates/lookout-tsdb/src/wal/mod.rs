@@ -153,7 +153,8 @@ impl Wal {
         })
     }
 
-    /// Reads the segments that were on disk at open, in order, calling `visit` per record.
+    /// Reads the segments that were on disk at open, in order, calling `visit` per record. Call it before the
+    /// first append or rotate; afterwards it is refused, since cutting the log under a live writer is unsafe.
     ///
     /// A torn or damaged tail of the last segment is cut at the last good record, with a warning naming file and
     /// offset. Damage anywhere else returns [`StorageError::Corruption`] naming the file, the offset of the first

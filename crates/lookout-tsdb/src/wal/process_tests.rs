@@ -154,3 +154,107 @@ fn append_throughput() {
         );
     }
 }
+
+/// WAL bytes per sample and append rate on the nodegen data set (`LOOKOUT_NODEGEN_FILE`), replayed in scrape order:
+/// one batch per host and timestamp, the series record with each host's first scrape.
+///
+/// `python3 ../shared/bench/nodegen.py dataset --hosts 100 --hours 2 --step 15 > /tmp/nodegen.om`
+/// `LOOKOUT_NODEGEN_FILE=/tmp/nodegen.om cargo test -p lookout-tsdb wal::process_tests::nodegen -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement on a generated data set"]
+fn nodegen_wal_bytes_per_sample() {
+    let Ok(path) = std::env::var("LOOKOUT_NODEGEN_FILE") else {
+        eprintln!(
+            "skipped: set LOOKOUT_NODEGEN_FILE to a nodegen.py dataset file (see the doc comment)"
+        );
+        return;
+    };
+    // Series in file order; each series' samples follow one another.
+    let mut labels: Vec<lookout_model::Labels> = Vec::new();
+    let mut hosts: Vec<String> = Vec::new();
+    let mut samples: Vec<Vec<(i64, f64)>> = Vec::new();
+    let mut last_key = String::new();
+    let file = std::fs::File::open(&path).unwrap();
+    for line in BufReader::with_capacity(1 << 20, file).lines() {
+        let line = line.unwrap();
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let mut parts = line.rsplitn(3, ' ');
+        let (Some(ts), Some(v), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+            panic!("bad line {line:?}");
+        };
+        if key != last_key {
+            let (name, rest) = key.split_once('{').unwrap_or((key, "}"));
+            let mut pairs = vec![("__name__".to_string(), name.to_string())];
+            for pair in rest
+                .trim_end_matches('}')
+                .split("\",")
+                .filter(|p| !p.is_empty())
+            {
+                let (n, v) = pair.split_once("=\"").unwrap();
+                pairs.push((n.to_string(), v.trim_end_matches('"').to_string()));
+            }
+            let host = pairs
+                .iter()
+                .find(|p| p.0 == "instance")
+                .map_or(String::new(), |p| p.1.clone());
+            labels.push(lookout_model::Labels::from_pairs(&pairs).unwrap());
+            hosts.push(host);
+            samples.push(Vec::new());
+            last_key = key.to_string();
+        }
+        let t = (ts.parse::<f64>().unwrap() * 1000.0).round() as i64;
+        samples.last_mut().unwrap().push((t, v.parse().unwrap()));
+    }
+    let mut by_host: Vec<(String, Vec<u64>)> = Vec::new();
+    for (series_ref, host) in hosts.iter().enumerate() {
+        match by_host.last_mut() {
+            Some((h, refs)) if h == host => refs.push(series_ref as u64),
+            _ => by_host.push((host.clone(), vec![series_ref as u64])),
+        }
+    }
+    let steps = samples.iter().map(Vec::len).max().unwrap_or(0);
+
+    let dir = tempfile::tempdir().unwrap();
+    let wal = Wal::open(dir.path(), WalOptions::default()).unwrap();
+    let (mut total, mut batch) = (0u64, Vec::new());
+    let started = Instant::now();
+    for step in 0..steps {
+        for (_, refs) in &by_host {
+            batch.clear();
+            batch.extend(
+                refs.iter()
+                    .filter_map(|&r| samples[r as usize].get(step).map(|&(t, v)| (r, t, v))),
+            );
+            total += batch.len() as u64;
+            let record = WalRecord::Samples(std::mem::take(&mut batch));
+            if step == 0 {
+                let series = refs
+                    .iter()
+                    .map(|&r| (r, labels[r as usize].clone()))
+                    .collect();
+                wal.append(&[WalRecord::Series(series), record]).unwrap();
+            } else {
+                wal.append(std::slice::from_ref(&record)).unwrap();
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    let m = wal.metrics();
+    println!(
+        "nodegen wal: {} series, {total} samples, {:.2} M samples/s appended, {:.2} bytes/sample ({} bytes on disk)",
+        labels.len(),
+        total as f64 / elapsed.as_secs_f64() / 1e6,
+        m.size_on_disk_bytes as f64 / total as f64,
+        m.size_on_disk_bytes
+    );
+    wal.close().unwrap();
+    let wal = Wal::open(dir.path(), WalOptions::default()).unwrap();
+    let stats = wal.replay(&mut |_| {}).unwrap();
+    assert_eq!(stats.samples, total);
+    println!(
+        "nodegen wal replay: {:.2} M samples/s",
+        total as f64 / stats.seconds / 1e6
+    );
+}

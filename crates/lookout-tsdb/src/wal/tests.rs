@@ -136,7 +136,8 @@ fn round_trip_across_segments() {
     let wal = Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap();
     assert_eq!(replay_all(&wal).unwrap().0.len(), 0, "a new wal is empty");
     let mut written = Vec::new();
-    for i in 0..300 {
+    const BATCHES: u64 = 800;
+    for i in 0..BATCHES {
         let records = batch(i, 1 + i % 90);
         wal.append(&records).unwrap();
         written.extend(records);
@@ -146,8 +147,8 @@ fn round_trip_across_segments() {
     assert!(segments.iter().all(|s| s.bytes <= MIN_SEGMENT_BYTES));
     assert!(segments.windows(2).all(|w| w[1].number == w[0].number + 1));
     let metrics = wal.metrics();
-    assert_eq!(metrics.records_written, 600);
-    assert_eq!(metrics.batches_written, 300);
+    assert_eq!(metrics.records_written, 2 * BATCHES);
+    assert_eq!(metrics.batches_written, BATCHES);
     assert_eq!(metrics.segments, segments.len());
     assert_eq!(
         metrics.size_on_disk_bytes,
@@ -159,19 +160,19 @@ fn round_trip_across_segments() {
     let (replayed, stats) = replay_all(&wal).unwrap();
     assert_eq!(fingerprint(&replayed), fingerprint(&written));
     assert_eq!(stats.segments, segments.len());
-    assert_eq!(stats.records, 600);
+    assert_eq!(stats.records, 2 * BATCHES);
     assert_eq!(stats.cut, None);
     assert_eq!(stats.bytes, segments.iter().map(|s| s.bytes).sum::<u64>());
 
     // Appends after a restart go to a new segment and replay after the old ones.
-    wal.append(&batch(300, 5)).unwrap();
+    wal.append(&batch(BATCHES, 5)).unwrap();
     assert_eq!(
         wal.segments().last().unwrap().number,
         segments.last().unwrap().number + 1
     );
     drop(wal);
     let wal = Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap();
-    written.extend(batch(300, 5));
+    written.extend(batch(BATCHES, 5));
     assert_eq!(
         fingerprint(&replay_all(&wal).unwrap().0),
         fingerprint(&written)
@@ -273,7 +274,7 @@ fn flip_payload_byte(dir: &Path, starts: &[(u64, u64)], index: usize) -> (std::p
 #[test]
 fn corruption_in_an_older_segment_is_refused_then_repaired() {
     let dir = tempfile::tempdir().unwrap();
-    let (written, starts) = write_batches(dir.path(), opts(MIN_SEGMENT_BYTES), 500);
+    let (written, starts) = write_batches(dir.path(), opts(MIN_SEGMENT_BYTES), 700);
     let segments = segment::list_segments(dir.path()).unwrap();
     assert!(segments.len() >= 3);
     // A record in the middle of the first segment.
@@ -382,7 +383,7 @@ fn corruption_mid_file_followed_by_valid_records_is_not_a_torn_tail() {
 #[test]
 fn a_missing_middle_segment_is_corruption() {
     let dir = tempfile::tempdir().unwrap();
-    write_batches(dir.path(), opts(MIN_SEGMENT_BYTES), 500);
+    write_batches(dir.path(), opts(MIN_SEGMENT_BYTES), 700);
     let segments = segment::list_segments(dir.path()).unwrap();
     std::fs::remove_file(&segments[1].path).unwrap();
     let wal = Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap();
