@@ -1,10 +1,12 @@
 //! Decoding: snappy (length checked before allocating), protobuf (strings sliced, not copied), then one
 //! validated [`Labels`] per series with every client-controlled size checked against [`WireLimits`].
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use lookout_model::{Labels, LabelsBuilder, Sample};
 use prost::Message;
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::error::render_raw_labels;
 use super::proto;
@@ -90,10 +92,30 @@ fn invalid(series: usize, pairs: &[(&[u8], &[u8])], reason: impl Into<String>) -
 }
 
 /// Checks limits, UTF-8 and names, and builds the sorted label set of series `index`.
-fn build_labels(
+/// Shares one `Arc<str>` per distinct string within a request: names and common values repeat across series,
+/// so this saves an allocation and a UTF-8 check per repeat.
+#[derive(Default)]
+struct Interner<'a> {
+    strings: FxHashMap<&'a [u8], Arc<str>>,
+}
+
+impl<'a> Interner<'a> {
+    /// The shared string for `bytes`, `None` when they are not UTF-8.
+    fn get(&mut self, bytes: &'a [u8]) -> Option<Arc<str>> {
+        if let Some(s) = self.strings.get(bytes) {
+            return Some(Arc::clone(s));
+        }
+        let s: Arc<str> = Arc::from(std::str::from_utf8(bytes).ok()?);
+        self.strings.insert(bytes, Arc::clone(&s));
+        Some(s)
+    }
+}
+
+fn build_labels<'a>(
     index: usize,
-    pairs: &[(&[u8], &[u8])],
+    pairs: &[(&'a [u8], &'a [u8])],
     limits: &WireLimits,
+    interner: &mut Interner<'a>,
 ) -> Result<Labels, WireError> {
     if pairs.len() > limits.max_labels_per_series {
         return Err(WireError::TooManyLabels {
@@ -127,10 +149,10 @@ fn build_labels(
     }
     let mut builder = LabelsBuilder::with_capacity(pairs.len());
     for &(name, value) in pairs {
-        let Ok(name_text) = std::str::from_utf8(name) else {
+        let Some(name_text) = interner.get(name) else {
             return Err(invalid(index, pairs, "label name is not valid utf-8"));
         };
-        let Ok(value_text) = std::str::from_utf8(value) else {
+        let Some(value_text) = interner.get(value) else {
             return Err(invalid(
                 index,
                 pairs,
@@ -168,10 +190,11 @@ fn decode_v1(
     };
     let mut series = Vec::with_capacity(request.timeseries.len());
     let mut pairs: Vec<(&[u8], &[u8])> = Vec::new();
+    let mut interner = Interner::default();
     for (index, ts) in request.timeseries.iter().enumerate() {
         pairs.clear();
         pairs.extend(ts.labels.iter().map(|l| (&l.name[..], &l.value[..])));
-        match build_labels(index, &pairs, limits) {
+        match build_labels(index, &pairs, limits, &mut interner) {
             Ok(labels) => series.push(WriteSeries {
                 labels,
                 samples: ts
@@ -228,9 +251,10 @@ fn decode_v2(
     let mut metadata = Vec::new();
     let mut families_seen = FxHashSet::default();
     let mut pairs: Vec<(&[u8], &[u8])> = Vec::new();
+    let mut interner = Interner::default();
     for (index, ts) in request.timeseries.iter().enumerate() {
         match resolve_refs(index, &ts.labels_refs, symbols, &mut pairs)
-            .and_then(|()| build_labels(index, &pairs, limits))
+            .and_then(|()| build_labels(index, &pairs, limits, &mut interner))
         {
             Ok(labels) => {
                 if let Some(m) = ts
