@@ -9,6 +9,8 @@ mod selector;
 mod subquery;
 
 pub(crate) use aggregate::cmp_value_nan_last;
+pub(crate) use binary::labels_string;
+pub(crate) use selector::{PointValue, matcher_sets};
 pub(crate) use subquery::time_bounds;
 
 use std::collections::HashMap;

@@ -10,6 +10,17 @@ use promql_parser::parser::{MatrixSelector, VectorSelector};
 use super::{Evaluator, Matrix, Series, dur_ms, offset_ms};
 use crate::QueryError;
 
+/// What an instant selection reports per point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PointValue {
+    /// The sample value.
+    Value,
+    /// The sample's timestamp in seconds (`timestamp()`).
+    TimestampSeconds,
+    /// The sample's timestamp in milliseconds (info series: newest one wins).
+    TimestampMs,
+}
+
 /// One selected series with its samples in the requested range.
 pub(crate) struct Loaded {
     pub labels: Labels,
@@ -66,9 +77,20 @@ impl Evaluator<'_> {
         vs: &VectorSelector,
         mint: i64,
         maxt: i64,
-        mut f: impl FnMut(Loaded) -> Result<(), QueryError>,
+        f: impl FnMut(Loaded) -> Result<(), QueryError>,
     ) -> Result<(), QueryError> {
         let sets = matcher_sets(vs)?;
+        self.for_each_selected(&sets, mint, maxt, f)
+    }
+
+    /// Like [`Self::for_each_series`] for explicit matcher sets (their union).
+    pub(crate) fn for_each_selected(
+        &self,
+        sets: &[Vec<Matcher>],
+        mint: i64,
+        maxt: i64,
+        mut f: impl FnMut(Loaded) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
         let hints = SelectHints::samples(TimeRange::new(mint, maxt));
         let budget = &self.env.budget;
         if sets.len() == 1 {
@@ -88,7 +110,7 @@ impl Evaluator<'_> {
         }
         // Alternatives may select the same series; union them by labels.
         let mut all: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
-        for m in &sets {
+        for m in sets {
             for series in self.env.querier.select(m, hints)? {
                 let mut series = series?;
                 if all.contains_key(&series.labels) {
@@ -126,13 +148,33 @@ impl Evaluator<'_> {
         vs: &VectorSelector,
         sample_times: bool,
     ) -> Result<Matrix, QueryError> {
-        let at = self.at_ms(&vs.at);
-        let offset = offset_ms(&vs.offset);
+        let mode = if sample_times {
+            PointValue::TimestampSeconds
+        } else {
+            PointValue::Value
+        };
+        self.instant_points(
+            &matcher_sets(vs)?,
+            self.at_ms(&vs.at),
+            offset_ms(&vs.offset),
+            mode,
+        )
+    }
+
+    /// Instant-vector points of the series the matcher sets select, per step the newest sample in the
+    /// lookback window before `at` (or the step) minus `offset`.
+    pub(crate) fn instant_points(
+        &self,
+        sets: &[Vec<Matcher>],
+        at: Option<i64>,
+        offset: i64,
+        mode: PointValue,
+    ) -> Result<Matrix, QueryError> {
         let lookback = self.env.opts.lookback_delta_ms;
         let (lo, hi) = self.ref_bounds(at, offset);
         let budget = &self.env.budget;
         let mut out = Vec::new();
-        self.for_each_series(vs, lo - lookback + 1, hi, |loaded| {
+        self.for_each_selected(sets, lo - lookback + 1, hi, |loaded| {
             budget.acquire(loaded.samples.len())?;
             let samples = &loaded.samples;
             let mut points = Vec::new();
@@ -149,10 +191,10 @@ impl Evaluator<'_> {
                 if s.t <= r - lookback || s.is_stale() {
                     continue;
                 }
-                let v = if sample_times {
-                    s.t as f64 / 1000.0
-                } else {
-                    s.v
+                let v = match mode {
+                    PointValue::Value => s.v,
+                    PointValue::TimestampSeconds => s.t as f64 / 1000.0,
+                    PointValue::TimestampMs => s.t as f64,
                 };
                 points.push(Sample::new(ts, v));
             }

@@ -6,6 +6,7 @@ pub mod math;
 pub mod range;
 
 mod classic_histogram;
+mod info;
 mod label_fns;
 
 use lookout_model::{Labels, LabelsBuilder, METRIC_NAME};
@@ -94,7 +95,7 @@ pub(crate) fn eval_call(ev: &Evaluator<'_>, call: &Call) -> Result<Matrix, Query
         }
         "label_replace" => return label_fns::label_replace(ev, args),
         "label_join" => return label_fns::label_join(ev, args),
-        "info" => return ev.eval(&args[0])?.into_matrix(),
+        "info" => return info::info(ev, args),
         "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" if !ev.is_instant() => {
             ev.env.annos.warn(
                 "sort is ineffective for range queries since results are always ordered by labels",
