@@ -81,8 +81,11 @@ fn first_selector_timing(
     }
 }
 
-/// Signature joining a series with an info metric: the info metric's name and the identifying labels.
-fn signature(info_name: &str, l: &Labels) -> (String, Vec<(String, String)>) {
+/// Joins a series with an info metric: the info metric's name and the identifying label pairs.
+type InfoSignature = (String, Vec<(String, String)>);
+
+/// The signature of `l` for the info metric `info_name`.
+fn signature(info_name: &str, l: &Labels) -> InfoSignature {
     let ids = IDENTIFYING
         .iter()
         .filter_map(|n| l.get(n).map(|v| (n.to_string(), v.to_string())))
@@ -186,7 +189,7 @@ fn combine(
         crate::eval::gather(ts, &base, &mut cursors_base, &mut base_vec);
         crate::eval::gather(ts, &info_mat, &mut cursors_info, &mut info_vec);
         // Per signature, the info series with the newest sample.
-        let mut by_sig: HashMap<(String, Vec<(String, String)>), &Elem> = HashMap::new();
+        let mut by_sig: HashMap<InfoSignature, &Elem> = HashMap::new();
         for e in &info_vec {
             let sig = signature(e.labels.metric_name().unwrap_or(""), &e.labels);
             match by_sig.get(&sig) {
