@@ -23,9 +23,38 @@ pub struct Engine {
 /// Parses a query, mapping the parser's message to [`QueryError::Parse`] with a position when it names one.
 pub fn parse_query(query: &str) -> Result<Expr, QueryError> {
     parser::parse(query).map_err(|message| {
-        let position = parse_position(&message).unwrap_or(0);
+        let position = parse_position(&message)
+            .or_else(|| offending_char_position(query, &message))
+            .unwrap_or(0);
         QueryError::Parse { message, position }
     })
+}
+
+/// For lexer messages naming an unexpected character (`unexpected character: '$'`), the byte offset of
+/// that character's first occurrence in the query: the parser gives no position of its own.
+fn offending_char_position(query: &str, msg: &str) -> Option<usize> {
+    if !msg.contains("unexpected character") {
+        return None;
+    }
+    let quoted = msg.rsplit_once(": ")?.1.trim();
+    let inner = quoted.strip_prefix('\'')?.strip_suffix('\'')?;
+    let mut chars = inner.chars();
+    let c = chars.next()?;
+    if chars.next().is_some() {
+        return None;
+    }
+    query.find(c)
+}
+
+/// Pretty-prints a query (Prometheus's `/api/v1/format_query`).
+pub fn format_query(query: &str) -> Result<String, QueryError> {
+    Ok(parse_query(query)?.prettify())
+}
+
+/// Parses a PromQL duration such as `5m`, `1h30m` or `250ms`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, QueryError> {
+    promql_parser::util::duration::parse_duration(s)
+        .map_err(|e| QueryError::BadData(format!("invalid duration {s:?}: {e}")))
 }
 
 /// Finds a byte position in a parser message such as "... at position 12 ..." or "1:12".
@@ -246,5 +275,19 @@ mod tests {
         assert_eq!(with_separators(999), "999");
         assert_eq!(parse_position("unexpected token at position 7"), Some(7));
         assert_eq!(parse_position("nothing here"), None);
+        assert_eq!(
+            offending_char_position("up{a=\"b\"} $ 1", "unexpected character: '$'"),
+            Some(10)
+        );
+        match parse_query("sum(x[5m+1m])") {
+            Err(QueryError::Parse { position, .. }) => assert_eq!(position, 8),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            format_query("sum(rate(x[5m]))by(job)").unwrap(),
+            "sum by (job) (rate(x[5m]))"
+        );
+        assert_eq!(parse_duration("1h30m").unwrap().as_secs(), 5400);
+        assert!(parse_duration("xyz").is_err());
     }
 }
