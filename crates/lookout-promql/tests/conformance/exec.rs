@@ -172,8 +172,7 @@ pub fn run_commands(
                     line: eval.line,
                     query: eval.query.clone(),
                     outcome,
-                    native_histograms: eval.expects_histograms
-                        || may_select(&eval.query, &state.histogram_metrics),
+                    native_histograms: depends_on_histograms(eval, &state),
                     start_timestamps: state.start_timestamps,
                     parse_error: trace.parse_error,
                     queries: trace.queries,
@@ -202,6 +201,32 @@ fn note_load(state: &mut DataState, load: &Load) {
             }
         }
     }
+}
+
+/// Whether a failure of this case is put down to native histograms: its expectations hold histogram literals,
+/// or it reads metrics that had histogram samples - unless it must fail with an error that is not about
+/// histograms (such errors do not depend on the samples' type).
+fn depends_on_histograms(eval: &Eval, state: &DataState) -> bool {
+    if eval.expects_histograms {
+        return true;
+    }
+    if !may_select(&eval.query, &state.histogram_metrics) {
+        return false;
+    }
+    if !eval.must_fail() {
+        return true;
+    }
+    let expected_error = [
+        eval.expected_fail_message.clone(),
+        eval.expected_fail_regexp
+            .as_ref()
+            .map(|r| r.as_str().to_string()),
+        eval.expect_fail.as_ref().map(|m| m.to_string()),
+    ];
+    expected_error
+        .iter()
+        .flatten()
+        .any(|text| text.to_ascii_lowercase().contains("histogram"))
 }
 
 /// True when `query` may select one of the metrics `names`: it names one as a whole identifier, or it has a

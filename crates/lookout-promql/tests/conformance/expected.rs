@@ -2,6 +2,9 @@
 //! The suite fails on any difference, so the list can only shrink as the engine improves.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use crate::exec::CaseResult;
 
@@ -87,6 +90,31 @@ fn brief(text: &str, max: usize) -> String {
     format!("{cut}...")
 }
 
+/// Newer syntax a query uses, by a textual look (only to word a reason; the parser had the last word).
+fn syntax_feature(query: &str) -> &'static str {
+    static FEATURES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+        [
+            (
+                r"\b(anchored|smoothed)\b",
+                "anchored/smoothed range selectors",
+            ),
+            (r"\binfo\s*\(", "info() with a label selector"),
+            (
+                r"(?i)offset\s*[-+]?\s*(\(|\w+\()|@\s*\(|\[[^\]]*[-+*/%^()]",
+                "duration expressions",
+            ),
+            (r"\bfill(_left|_right)?\s*\(", "fill modifiers"),
+        ]
+        .into_iter()
+        .map(|(pattern, name)| (Regex::new(pattern).expect("valid feature regex"), name))
+        .collect()
+    });
+    FEATURES
+        .iter()
+        .find(|(re, _)| re.is_match(query))
+        .map_or("this query", |(_, name)| name)
+}
+
 /// Picks a reason for a newly failing case.
 pub fn classify(case: &CaseResult) -> String {
     if case.native_histograms {
@@ -96,9 +124,10 @@ pub fn classify(case: &CaseResult) -> String {
         return START_TIMESTAMPS.to_string();
     }
     if let Some(msg) = &case.parse_error {
+        let feature = syntax_feature(&case.query);
         return format!(
-            "parser: promql-parser 0.11 cannot parse this query ({})",
-            brief(msg, 90)
+            "parser: promql-parser 0.11 cannot parse {feature} ({})",
+            brief(msg, 80)
         );
     }
     let why = case.outcome.as_ref().err().map_or("passed", String::as_str);
@@ -160,11 +189,30 @@ mod tests {
     }
 
     #[test]
+    fn names_newer_syntax() {
+        assert_eq!(syntax_feature("m offset (2 ^ 2)"), "duration expressions");
+        assert_eq!(syntax_feature("m offset -step()*2"), "duration expressions");
+        assert_eq!(
+            syntax_feature("m offset -min_of(step(), 1s)^0"),
+            "duration expressions"
+        );
+        assert_eq!(syntax_feature("m offset 5m"), "this query");
+        assert_eq!(syntax_feature("rate(m[5m+1m])"), "duration expressions");
+        assert_eq!(syntax_feature("max_over_time(m[5m:1m])"), "this query");
+        assert_eq!(syntax_feature("a + fill(0) b"), "fill modifiers");
+        assert_eq!(
+            syntax_feature(r#"info(m, {a=~".*"})"#),
+            "info() with a label selector"
+        );
+    }
+
+    #[test]
     fn classifies_and_keeps_existing_reasons() {
         let mut hist = case(1, Err("x".into()));
         hist.native_histograms = true;
         let mut parse = case(2, Err("query failed".into()));
         parse.parse_error = Some("unexpected token".into());
+        parse.query = "rate(m[5m] anchored)".into();
         let wrong = case(3, Err("expected 1 for {} got 2".into()));
         let kept = case(4, Err("whatever".into()));
         let passing = case(5, Ok(()));
@@ -184,6 +232,7 @@ mod tests {
         };
         assert_eq!(reason(1).as_deref(), Some("native-histograms"));
         assert_eq!(reason(2).as_deref(), Some("parser"));
+        assert!(new[&("f.test".to_string(), 2)].contains("anchored/smoothed"));
         assert_eq!(reason(3).as_deref(), Some("engine"));
         assert_eq!(
             new[&("f.test".to_string(), 4)],

@@ -342,10 +342,13 @@ fn real_engine_reports_a_wrong_expectation() {
 fn cases_that_may_read_native_histograms_are_marked() {
     let script = "load 1m\n  h {{count:1}}\n  f 1\n\neval instant at 0 f\n\neval instant at 0 h\n\n\
                   eval instant at 0 max({job=\"x\"})\n\neval instant at 0 f\n  f {{count:1}}\n\nclear\n\n\
-                  eval instant at 0 h\n";
+                  eval instant at 0 h\n\nload 1m\n  h {{count:1}}\n\n\
+                  eval instant at 0 count_values(\"a-b\", h)\n  expect fail msg: invalid label name\n\n\
+                  eval instant at 0 rate(h[1m])\n  expect fail regex: histogram\n";
     let (cases, _) = run_commands(&parse_script(script).unwrap(), &FakeBackend);
     let marks: Vec<bool> = cases.iter().map(|c| c.native_histograms).collect();
-    assert_eq!(marks, vec![false, true, true, true, false]);
+    // An expected error that is not about histograms does not depend on the samples' type.
+    assert_eq!(marks, vec![false, true, true, true, false, false, true]);
 }
 
 #[test]
