@@ -19,6 +19,8 @@ mod writer;
 #[cfg(test)]
 mod process_tests;
 #[cfg(test)]
+mod recovery_tests;
+#[cfg(test)]
 mod tests;
 
 use std::fs::{File, TryLockError};
