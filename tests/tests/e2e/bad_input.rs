@@ -30,7 +30,7 @@ scrape_configs:
       - targets: ["{bad}"]
 limits:
   query_max_samples: 50
-  max_write_body: 2KiB
+  max_write_body: 8KiB
 "#
     );
     let lo = Lookout::start(Some(&config)).await;
@@ -59,7 +59,7 @@ limits:
     let rw = [("content-type", "application/x-protobuf"), ("content-encoding", "snappy")];
     let (code, j) = post_bytes(&format!("{u}/api/v1/write"), vec![0xff; 100], &rw).await;
     assert_eq!(code, 400, "{j}");
-    let (code, j) = post_bytes(&format!("{u}/api/v1/write"), vec![0; 4096], &rw).await;
+    let (code, j) = post_bytes(&format!("{u}/api/v1/write"), vec![0; 16384], &rw).await;
     assert_eq!(code, 413, "{j}");
     assert!(j["error"].as_str().unwrap().contains("limits.max_write_body"), "{j}");
 

@@ -93,7 +93,9 @@ async fn grafana_data_source_sequence() {
     assert_eq!(series.len(), 2);
     assert_eq!(series[0]["metric"], serde_json::json!({"instance":"a:9100"}));
     assert_eq!(series[0]["values"].as_array().unwrap().len(), 6);
-    assert_eq!(series[0]["values"][0], serde_json::json!([1700000300, "0.2"]));
+    assert_eq!(series[0]["values"][0][0], serde_json::json!(1700000300));
+    let v: f64 = series[0]["values"][0][1].as_str().unwrap().parse().unwrap();
+    assert!((v - 0.2).abs() < 1e-9, "3 per 15 s is 0.2/s, got {v}");
 
     // 10. An instant query at an unaligned float time (the dashboard's range end).
     let (code, j) =
