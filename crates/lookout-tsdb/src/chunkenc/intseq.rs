@@ -66,6 +66,10 @@ pub(crate) fn encode_ints(xs: &[i64], out: &mut Vec<u8>) {
         if best.as_ref().is_none_or(|b| plan.bits < b.bits) {
             best = Some(plan);
         }
+        if best.as_ref().is_some_and(|b| b.code == Code::Zero) {
+            // Residuals all zero: a higher order only adds warm-up values.
+            break;
+        }
     }
     let Some(plan) = best else { return };
     write_plan(&plan, &levels, out);
@@ -77,11 +81,33 @@ fn median(v: &[i64]) -> i64 {
     *s.select_nth_unstable(mid).1
 }
 
-fn gcd(mut a: u64, mut b: u64) -> u64 {
-    while b != 0 {
-        (a, b) = (b, a % b);
+/// Greatest common divisor (binary method: shifts instead of divisions).
+fn gcd(a: u64, b: u64) -> u64 {
+    if a == 0 || b == 0 {
+        return a | b;
     }
-    a
+    let shift = (a | b).trailing_zeros();
+    let (mut a, mut b) = (a >> a.trailing_zeros(), b >> b.trailing_zeros());
+    while a != b {
+        if a > b {
+            (a, b) = (b, a);
+        }
+        b -= a;
+        b >>= b.trailing_zeros();
+    }
+    a << shift
+}
+
+/// The common factor of all values, stopping early once it is 1 (the usual case).
+fn common_factor(values: &[i64]) -> u64 {
+    let mut g = 0u64;
+    for v in values {
+        g = gcd(g, v.unsigned_abs());
+        if g == 1 {
+            break;
+        }
+    }
+    g
 }
 
 fn plan(order: usize, offset: i64, levels: &[Vec<i64>]) -> Plan {
@@ -89,7 +115,7 @@ fn plan(order: usize, offset: i64, levels: &[Vec<i64>]) -> Plan {
         .iter()
         .map(|d| d.wrapping_sub(offset))
         .collect();
-    let mut factor = raw.iter().fold(0u64, |g, r| gcd(g, r.unsigned_abs()));
+    let mut factor = common_factor(&raw);
     if factor > i64::MAX as u64 || factor <= 1 {
         factor = 1;
     }
@@ -150,18 +176,23 @@ fn choose_code(z: &[u64]) -> (Code, u64) {
 
 /// The exponential-Golomb order that codes `values` in the fewest bits, and that size.
 fn best_golomb_k(values: impl Iterator<Item = u64> + Clone) -> (u32, u64) {
-    // Bit-length histogram: a value of bit length b costs about k + 1 + 2·max(b − k, 0) bits at order k.
+    // Bit-length histogram: a value of bit length b costs about k + 1 + 2·max(b − k, 0) bits at order k, so
+    // cost(k) = count·(k + 1) + 2·Σ_{b>k} h[b]·(b − k), updated in O(1) per k from running sums.
     let mut hist = [0u64; 65];
     for v in values.clone() {
         hist[(64 - v.leading_zeros()) as usize] += 1;
     }
+    let count: u64 = hist.iter().sum();
     let max_len = hist.iter().rposition(|&c| c > 0).unwrap_or(0) as u32;
+    let (mut above_count, mut above_bits) = (count - hist[0], (1..=64).map(|b| hist[b] * b as u64).sum::<u64>());
     let mut best = (0u32, u64::MAX);
     for k in 0..=max_len.min(63) {
-        let est: u64 = (0..=64u32)
-            .filter(|&b| hist[b as usize] > 0)
-            .map(|b| hist[b as usize] * (k as u64 + 1 + 2 * b.saturating_sub(k) as u64))
-            .sum();
+        // Invariant: above_* cover the bit lengths b > k.
+        if k > 0 {
+            above_count -= hist[k as usize];
+            above_bits -= hist[k as usize] * k as u64;
+        }
+        let est = count * (k as u64 + 1) + 2 * (above_bits - above_count * k as u64);
         if est < best.1 {
             best = (k, est);
         }
@@ -405,6 +436,19 @@ mod tests {
             .collect();
         let bytes = round_trip(&xs);
         assert!(bytes < 120 * 12 / 8, "{bytes} bytes");
+    }
+
+    #[test]
+    fn gcd_matches_euclid() {
+        let euclid = |mut a: u64, mut b: u64| {
+            while b != 0 {
+                (a, b) = (b, a % b);
+            }
+            a
+        };
+        for (a, b) in [(0, 0), (0, 7), (12, 18), (4096 * 3, 4096 * 5), (u64::MAX, 1 << 63), (1 << 63, 1 << 62)] {
+            assert_eq!(gcd(a, b), euclid(a, b), "gcd({a}, {b})");
+        }
     }
 
     #[test]
