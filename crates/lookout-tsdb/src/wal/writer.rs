@@ -213,8 +213,9 @@ impl Shared {
 
     /// Seals the active segment (fsynced) and starts the next one; returns its number.
     pub(crate) fn rotate_locked(&self, st: &mut WriterState) -> Result<u64, StorageError> {
-        if std::mem::take(&mut st.pending_tail_check) {
+        if st.pending_tail_check {
             self.cut_torn_tail_before_writing(st)?;
+            st.pending_tail_check = false;
         }
         if let Some(old) = st.active.take() {
             let target = st.written_seq;
@@ -235,20 +236,25 @@ impl Shared {
             .create_new(true)
             .open(&path)
             .map_err(|e| io_err(&path, e))?;
-        st.next_segment += 1;
         if let Err(e) = file.write_all_at(&SEGMENT_HEADER, 0) {
-            // Leave no headerless file behind to be mistaken for a torn segment later.
+            // Leave no headerless file behind, so the next attempt can reuse the number (no gap).
             let _ = std::fs::remove_file(&path);
             return Err(io_err(&path, e));
         }
-        sync_dir(&self.dir)?;
+        st.next_segment += 1;
         let bytes = SEGMENT_HEADER.len() as u64;
+        let dir_synced = sync_dir(&self.dir);
         st.active = Some(ActiveSegment {
             number,
             path,
             file: Arc::new(file),
             bytes,
         });
+        if let Err(e) = dir_synced {
+            // The segment may vanish on power loss along with everything fsynced into it.
+            self.fail(format!("fsync of the wal directory failed: {e}"));
+            return Err(e);
+        }
         Ok(number)
     }
 
