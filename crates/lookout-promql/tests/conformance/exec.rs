@@ -420,7 +420,7 @@ fn range_mode_check(
     compared.map_err(|e| format!("range mode (middle step of [t-1m, t+1m]): {e}"))
 }
 
-/// Labels of every stored series (for the runner's own tests).
+/// Every stored series with its samples (for the runner's own tests).
 #[cfg(test)]
 pub fn stored(storage: &MemStorage) -> Vec<(Labels, Vec<lookout_model::Sample>)> {
     use lookout_model::{Matcher, TimeRange};

@@ -1,7 +1,7 @@
 //! The expected-failures list: one `<file>:<line> <category>: <reason>` per known-failing case.
 //! The suite fails on any difference, so the list can only shrink as the engine improves.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -135,11 +135,17 @@ pub fn classify(case: &CaseResult) -> String {
 }
 
 /// The new list from this run's results: failing cases keep their listed reason or get a classified one.
+/// Entries of files that did not run (a filtered run) are kept as they are.
 pub fn regenerate(
     old: &ExpectedFailures,
     results: &[(String, Vec<CaseResult>)],
 ) -> ExpectedFailures {
-    let mut new = ExpectedFailures::new();
+    let ran: HashSet<&str> = results.iter().map(|(file, _)| file.as_str()).collect();
+    let mut new: ExpectedFailures = old
+        .iter()
+        .filter(|((file, _), _)| !ran.contains(file.as_str()))
+        .map(|(id, reason)| (id.clone(), reason.clone()))
+        .collect();
     for (file, cases) in results {
         for case in cases.iter().filter(|c| c.outcome.is_err()) {
             let id = (file.clone(), case.line);
@@ -222,6 +228,7 @@ mod tests {
             "experimental: hand-written reason".into(),
         );
         old.insert(("f.test".into(), 5), "engine: used to fail".into());
+        old.insert(("other.test".into(), 9), "engine: not run this time".into());
         let new = regenerate(
             &old,
             &[("f.test".into(), vec![hist, parse, wrong, kept, passing])],
@@ -239,6 +246,10 @@ mod tests {
             "experimental: hand-written reason"
         );
         assert_eq!(reason(5), None);
+        assert_eq!(
+            new[&("other.test".to_string(), 9)],
+            "engine: not run this time"
+        );
         assert!(new[&("f.test".to_string(), 3)].contains("expected 1"));
     }
 }

@@ -27,7 +27,12 @@ impl Diff {
 }
 
 /// Compares results with the list.
-pub fn diff(listed: &ExpectedFailures, results: &[(String, Vec<CaseResult>)]) -> Diff {
+/// Entries of files that did not run count as stale only when `all_files_ran`.
+pub fn diff(
+    listed: &ExpectedFailures,
+    results: &[(String, Vec<CaseResult>)],
+    all_files_ran: bool,
+) -> Diff {
     let mut d = Diff::default();
     let mut seen: HashSet<CaseId> = HashSet::new();
     for (file, cases) in results {
@@ -50,6 +55,7 @@ pub fn diff(listed: &ExpectedFailures, results: &[(String, Vec<CaseResult>)]) ->
     d.stale_entries = listed
         .keys()
         .filter(|id| !seen.contains(*id))
+        .filter(|(file, _)| all_files_ran || results.iter().any(|(ran, _)| ran == file))
         .cloned()
         .collect();
     d
@@ -150,4 +156,55 @@ pub fn print_summary(
         .map(|(d, id)| format!("{id} {:.0} ms", d.as_secs_f64() * 1e3))
         .collect();
     eprintln!("slowest cases: {}\n", top.join(", "));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(line: usize, ok: bool) -> CaseResult {
+        CaseResult {
+            line,
+            query: "q".into(),
+            outcome: if ok { Ok(()) } else { Err("wrong".into()) },
+            native_histograms: false,
+            start_timestamps: false,
+            parse_error: None,
+            queries: 1,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn finds_every_kind_of_difference() {
+        let mut listed = ExpectedFailures::new();
+        listed.insert(("a.test".into(), 2), "engine: x".into());
+        listed.insert(("a.test".into(), 3), "engine: y".into());
+        listed.insert(("a.test".into(), 99), "engine: gone".into());
+        listed.insert(("b.test".into(), 1), "engine: other file".into());
+        let results = vec![(
+            "a.test".to_string(),
+            vec![case(1, false), case(2, false), case(3, true)],
+        )];
+        let d = diff(&listed, &results, true);
+        assert_eq!(d.unexpected_failures.len(), 1);
+        assert_eq!(d.unexpected_failures[0].1, 1);
+        assert_eq!(d.now_passing.len(), 1);
+        assert_eq!(d.now_passing[0].1, 3);
+        assert_eq!(
+            d.stale_entries,
+            vec![("a.test".to_string(), 99), ("b.test".to_string(), 1)]
+        );
+        // A filtered run leaves the other files' entries alone.
+        let d = diff(&listed, &results, false);
+        assert_eq!(d.stale_entries, vec![("a.test".to_string(), 99)]);
+        assert!(!d.is_empty());
+        let clean = vec![(
+            "a.test".to_string(),
+            vec![case(1, true), case(2, false), case(3, false)],
+        )];
+        let mut exact = listed.clone();
+        exact.retain(|(f, l), _| f == "a.test" && *l != 99);
+        assert!(diff(&exact, &clean, true).is_empty());
+    }
 }
