@@ -35,13 +35,26 @@ impl Lookout {
         };
         let server = Server::start(args).await.expect("lookout starts");
         let url = format!("http://{}", server.addr);
-        Lookout { server, url, _dir: dir }
+        Lookout {
+            server,
+            url,
+            _dir: dir,
+        }
+    }
+
+    /// The configuration file written at start, if any.
+    pub fn config_path(&self) -> Option<std::path::PathBuf> {
+        let p = self._dir.path().join("lookout.yml");
+        p.exists().then_some(p)
     }
 }
 
 /// A free TCP port on 127.0.0.1 (bound and released; peers bind it right after).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// A child process killed when dropped.
@@ -77,37 +90,63 @@ where
         if let Some(v) = check().await {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
 /// GETs a URL and parses JSON (non-JSON bodies become a JSON string).
 pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
-    let resp = reqwest::get(url).await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let resp = reqwest::get(url)
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
     let code = resp.status().as_u16();
     let text = resp.text().await.unwrap_or_default();
-    (code, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    (
+        code,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
 }
 
 /// POSTs a form and parses JSON.
 pub async fn post_form(url: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
-    let resp = reqwest::Client::new().post(url).form(form).send().await.unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    let resp = reqwest::Client::new()
+        .post(url)
+        .form(form)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
     let code = resp.status().as_u16();
     let text = resp.text().await.unwrap_or_default();
-    (code, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    (
+        code,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
 }
 
 /// POSTs raw bytes with headers.
-pub async fn post_bytes(url: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> (u16, serde_json::Value) {
+pub async fn post_bytes(
+    url: &str,
+    body: Vec<u8>,
+    headers: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
     let mut req = reqwest::Client::new().post(url).body(body);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let resp = req.send().await.unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    let resp = req
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
     let code = resp.status().as_u16();
     let text = resp.text().await.unwrap_or_default();
-    (code, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    (
+        code,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
 }
 
 /// Percent-encodes a query parameter value.

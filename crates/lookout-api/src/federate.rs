@@ -8,7 +8,9 @@ use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lookout_model::{Labels, TimeRange};
 use lookout_storage::SelectHints;
-use lookout_wire::exposition::{MetricKind, TEXT_CONTENT_TYPE, write_family_header, write_sample_line};
+use lookout_wire::exposition::{
+    MetricKind, TEXT_CONTENT_TYPE, write_family_header, write_sample_line,
+};
 
 use crate::ApiState;
 use crate::error::ApiError;
@@ -17,9 +19,16 @@ use crate::query::now_ms;
 use crate::respond::read_params;
 
 /// `GET /federate?match[]=…`
-pub async fn federate(State(state): State<ApiState>, req: Request<Body>) -> Result<Response, ApiError> {
+pub async fn federate(
+    State(state): State<ApiState>,
+    req: Request<Body>,
+) -> Result<Response, ApiError> {
     let p = read_params(&state, req).await?;
-    let selectors = p.get_all("match[]").into_iter().map(parse_match).collect::<Result<Vec<_>, _>>()?;
+    let selectors = p
+        .get_all("match[]")
+        .into_iter()
+        .map(parse_match)
+        .collect::<Result<Vec<_>, _>>()?;
     if selectors.is_empty() {
         return Err(ApiError::bad_data("no match[] parameter provided"));
     }

@@ -14,7 +14,8 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lookout_storage::{AppendError, Storage};
 use lookout_wire::remote_write::{
-    self, ErrorClass, InvalidSeriesPolicy, SAMPLES_WRITTEN_HEADER, WireError, WireLimits, WriteBatch,
+    self, ErrorClass, InvalidSeriesPolicy, SAMPLES_WRITTEN_HEADER, WireError, WireLimits,
+    WriteBatch,
 };
 use lookout_wire::{BodyError, ParseOptions, decode_body, parse_import};
 
@@ -40,13 +41,32 @@ impl WriteMetrics {
     /// Appends the counters in Prometheus text format.
     pub fn write_metrics(&self, out: &mut String) {
         let rows = [
-            ("lookout_api_write_requests_total", "Write requests committed (remote_write and import).", &self.requests),
-            ("lookout_api_write_samples_total", "Samples committed by write requests.", &self.samples),
-            ("lookout_api_write_rejected_total", "Write requests refused as invalid or too large.", &self.rejected),
-            ("lookout_api_write_failed_total", "Write requests failed by storage.", &self.failed),
+            (
+                "lookout_api_write_requests_total",
+                "Write requests committed (remote_write and import).",
+                &self.requests,
+            ),
+            (
+                "lookout_api_write_samples_total",
+                "Samples committed by write requests.",
+                &self.samples,
+            ),
+            (
+                "lookout_api_write_rejected_total",
+                "Write requests refused as invalid or too large.",
+                &self.rejected,
+            ),
+            (
+                "lookout_api_write_failed_total",
+                "Write requests failed by storage.",
+                &self.failed,
+            ),
         ];
         for (name, help, v) in rows {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n", v.load(Ordering::Relaxed)));
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+                v.load(Ordering::Relaxed)
+            ));
         }
     }
 }
@@ -58,12 +78,16 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
 fn wire_error(e: WireError) -> ApiError {
     let message = format!("remote write: {e}");
     match e.class() {
-        ErrorClass::TooLarge => {
-            ApiError { error_type: "bad_data", message, status: StatusCode::PAYLOAD_TOO_LARGE }
-        }
-        ErrorClass::Unsupported => {
-            ApiError { error_type: "bad_data", message, status: StatusCode::UNSUPPORTED_MEDIA_TYPE }
-        }
+        ErrorClass::TooLarge => ApiError {
+            error_type: "bad_data",
+            message,
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+        },
+        ErrorClass::Unsupported => ApiError {
+            error_type: "bad_data",
+            message,
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        },
         ErrorClass::Invalid => ApiError::bad_data(message),
     }
 }
@@ -82,16 +106,23 @@ fn commit_all<'a>(
             }
         }
     }
-    let stats = app.commit().map_err(|e| ApiError::internal(format!("storage commit failed: {e}")))?;
+    let stats = app
+        .commit()
+        .map_err(|e| ApiError::internal(format!("storage commit failed: {e}")))?;
     Ok(stats.samples)
 }
 
 fn append_error(labels: &lookout_model::Labels, t: i64, e: AppendError) -> ApiError {
-    ApiError::bad_data(format!("series {labels} sample at {t}: {e}; the whole request was rejected"))
+    ApiError::bad_data(format!(
+        "series {labels} sample at {t}: {e}; the whole request was rejected"
+    ))
 }
 
 /// `POST /api/v1/write`
-pub async fn remote_write(State(state): State<ApiState>, req: Request<Body>) -> Result<Response, ApiError> {
+pub async fn remote_write(
+    State(state): State<ApiState>,
+    req: Request<Body>,
+) -> Result<Response, ApiError> {
     let headers = req.headers().clone();
     let result = remote_write_inner(&state, &headers, req.into_body()).await;
     let wm = &state.write_metrics;
@@ -102,67 +133,117 @@ pub async fn remote_write(State(state): State<ApiState>, req: Request<Body>) -> 
     };
     let written = result?;
     wm.samples.fetch_add(written as u64, Ordering::Relaxed);
-    Ok((StatusCode::NO_CONTENT, [(SAMPLES_WRITTEN_HEADER, written.to_string())]).into_response())
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(SAMPLES_WRITTEN_HEADER, written.to_string())],
+    )
+        .into_response())
 }
 
-async fn remote_write_inner(state: &ApiState, headers: &HeaderMap, body: Body) -> Result<usize, ApiError> {
-    let version = remote_write::remote_write_version(header(headers, "content-type")).map_err(wire_error)?;
-    remote_write::check_content_encoding(header(headers, "content-encoding")).map_err(wire_error)?;
-    let raw = read_body(state, body, state.limits.max_write_body_bytes, "limits.max_write_body").await?;
-    let limits = WireLimits { max_decompressed_bytes: state.limits.max_write_decoded_bytes, ..WireLimits::default() };
+async fn remote_write_inner(
+    state: &ApiState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<usize, ApiError> {
+    let version =
+        remote_write::remote_write_version(header(headers, "content-type")).map_err(wire_error)?;
+    remote_write::check_content_encoding(header(headers, "content-encoding"))
+        .map_err(wire_error)?;
+    let raw = read_body(
+        state,
+        body,
+        state.limits.max_write_body_bytes,
+        "limits.max_write_body",
+    )
+    .await?;
+    let limits = WireLimits {
+        max_decompressed_bytes: state.limits.max_write_decoded_bytes,
+        ..WireLimits::default()
+    };
     let storage = state.storage.clone();
     state
         .ingest_pool
         .run(move || -> Result<usize, ApiError> {
-            let batch: WriteBatch =
-                remote_write::decode_write_request(&raw, version, &limits, InvalidSeriesPolicy::Reject)
-                    .map_err(wire_error)?;
-            commit_all(storage.as_ref(), batch.series.iter().map(|s| (&s.labels, s.samples.as_slice())))
+            let batch: WriteBatch = remote_write::decode_write_request(
+                &raw,
+                version,
+                &limits,
+                InvalidSeriesPolicy::Reject,
+            )
+            .map_err(wire_error)?;
+            commit_all(
+                storage.as_ref(),
+                batch
+                    .series
+                    .iter()
+                    .map(|s| (&s.labels, s.samples.as_slice())),
+            )
         })
         .await?
 }
 
 /// `POST /api/v1/import/prometheus`
-pub async fn import(State(state): State<ApiState>, req: Request<Body>) -> Result<Response, ApiError> {
+pub async fn import(
+    State(state): State<ApiState>,
+    req: Request<Body>,
+) -> Result<Response, ApiError> {
     let headers = req.headers().clone();
-    let raw = read_body(&state, req.into_body(), state.limits.max_write_body_bytes, "limits.max_write_body").await?;
+    let raw = read_body(
+        &state,
+        req.into_body(),
+        state.limits.max_write_body_bytes,
+        "limits.max_write_body",
+    )
+    .await?;
     let max_decoded = state.limits.max_write_decoded_bytes;
     let storage = state.storage.clone();
     let now = now_ms();
     let result = state
         .ingest_pool
         .run(move || -> Result<usize, ApiError> {
-            let body = decode_body(&raw, header(&headers, "content-encoding"), max_decoded).map_err(|e| match e {
-                BodyError::BodyTooLarge { limit } => ApiError::too_large("limits.max_write_decoded", limit),
-                other => ApiError::bad_data(format!("import: {other}")),
-            })?;
+            let body = decode_body(&raw, header(&headers, "content-encoding"), max_decoded)
+                .map_err(|e| match e {
+                    BodyError::BodyTooLarge { limit } => {
+                        ApiError::too_large("limits.max_write_decoded", limit)
+                    }
+                    other => ApiError::bad_data(format!("import: {other}")),
+                })?;
             let mut app = storage.appender();
             let mut refused: Option<ApiError> = None;
-            let parsed = parse_import(&body, header(&headers, "content-type"), &ParseOptions::default(), &mut |s| {
-                if refused.is_some() {
-                    return;
-                }
-                let labels = match s.to_labels() {
-                    Ok(l) => l,
-                    Err(e) => {
-                        refused = Some(ApiError::bad_data(format!("import: {e}")));
+            let parsed = parse_import(
+                &body,
+                header(&headers, "content-type"),
+                &ParseOptions::default(),
+                &mut |s| {
+                    if refused.is_some() {
                         return;
                     }
-                };
-                let t = s.timestamp_ms.unwrap_or(now);
-                if let Err(e) = app.append(&labels, t, s.value) {
-                    refused = Some(append_error(&labels, t, e));
-                }
-            });
+                    let labels = match s.to_labels() {
+                        Ok(l) => l,
+                        Err(e) => {
+                            refused = Some(ApiError::bad_data(format!("import: {e}")));
+                            return;
+                        }
+                    };
+                    let t = s.timestamp_ms.unwrap_or(now);
+                    if let Err(e) = app.append(&labels, t, s.value) {
+                        refused = Some(append_error(&labels, t, e));
+                    }
+                },
+            );
             if let Err(e) = parsed {
                 app.rollback();
-                return Err(ApiError::bad_data(format!("import: {e}; nothing was stored")));
+                return Err(ApiError::bad_data(format!(
+                    "import: {e}; nothing was stored"
+                )));
             }
             if let Some(e) = refused {
                 app.rollback();
                 return Err(e);
             }
-            let stats = app.commit().map_err(|e| ApiError::internal(format!("storage commit failed: {e}")))?;
+            let stats = app
+                .commit()
+                .map_err(|e| ApiError::internal(format!("storage commit failed: {e}")))?;
             Ok(stats.samples)
         })
         .await;

@@ -212,12 +212,14 @@ async fn lifecycle_endpoints_answer_like_prometheus() {
 fn write_request(series: &[(Labels, Vec<lookout_model::Sample>)]) -> Vec<u8> {
     let v: Vec<lookout_wire::remote_write::WriteSeries> = series
         .iter()
-        .map(|(labels, samples)| lookout_wire::remote_write::WriteSeries {
-            labels: labels.clone(),
-            samples: samples.clone(),
-            exemplars: 0,
-            histograms: 0,
-        })
+        .map(
+            |(labels, samples)| lookout_wire::remote_write::WriteSeries {
+                labels: labels.clone(),
+                samples: samples.clone(),
+                exemplars: 0,
+                histograms: 0,
+            },
+        )
         .collect();
     lookout_wire::remote_write::encode_write_request(&v, &[])
 }
@@ -227,7 +229,10 @@ async fn remote_write_commits_whole_requests_or_names_the_bad_series() {
     use lookout_model::Sample;
     let st = state_with_data();
     let good = Labels::from_pairs(&[("__name__", "rw_metric"), ("job", "rw")]).unwrap();
-    let body = write_request(&[(good.clone(), vec![Sample::new(1000, 1.0), Sample::new(2000, 2.0)])]);
+    let body = write_request(&[(
+        good.clone(),
+        vec![Sample::new(1000, 1.0), Sample::new(2000, 2.0)],
+    )]);
     let req = Request::post("/api/v1/write")
         .header("content-type", "application/x-protobuf")
         .header("content-encoding", "snappy")
@@ -241,7 +246,10 @@ async fn remote_write_commits_whole_requests_or_names_the_bad_series() {
 
     // An out-of-order sample in the second series rejects the request whole: the first series' sample is not kept.
     let other = Labels::from_pairs(&[("__name__", "rw_other"), ("job", "rw")]).unwrap();
-    let body = write_request(&[(other, vec![Sample::new(5000, 1.0)]), (good, vec![Sample::new(1500, 9.0)])]);
+    let body = write_request(&[
+        (other, vec![Sample::new(5000, 1.0)]),
+        (good, vec![Sample::new(1500, 9.0)]),
+    ]);
     let req = Request::post("/api/v1/write")
         .header("content-type", "application/x-protobuf")
         .header("content-encoding", "snappy")
@@ -266,12 +274,24 @@ async fn remote_write_commits_whole_requests_or_names_the_bad_series() {
 async fn import_accepts_text_with_ms_timestamps_and_rejects_bad_lines() {
     let st = state_with_data();
     let body = "imp_metric{a=\"1\"} 5 1000\nimp_metric{a=\"1\"} 6 2000\n";
-    let (code, j) = call(&st, Request::post("/api/v1/import/prometheus").body(Body::from(body)).unwrap()).await;
+    let (code, j) = call(
+        &st,
+        Request::post("/api/v1/import/prometheus")
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
     assert_eq!(code, StatusCode::NO_CONTENT, "{j}");
     let (_, j) = call(&st, get("/api/v1/query?query=imp_metric&time=2")).await;
     assert_eq!(j["data"]["result"][0]["value"], serde_json::json!([2, "6"]));
     let bad = "imp_bad 1 1000\nimp_bad{ 2 2000\n";
-    let (code, j) = call(&st, Request::post("/api/v1/import/prometheus").body(Body::from(bad)).unwrap()).await;
+    let (code, j) = call(
+        &st,
+        Request::post("/api/v1/import/prometheus")
+            .body(Body::from(bad))
+            .unwrap(),
+    )
+    .await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
     assert!(j["error"].as_str().unwrap().contains("line 2"), "{j}");
     let (_, j) = call(&st, get("/api/v1/series?match[]=imp_bad")).await;

@@ -82,11 +82,17 @@ impl MemoryBudget {
 
 /// The memory limit of the cgroup this process runs in (v2 `memory.max`, else v1), if one is set.
 pub fn cgroup_limit(root: &Path) -> Option<u64> {
-    let read = |p: &Path| std::fs::read_to_string(p).ok().map(|s| s.trim().to_string());
+    let read = |p: &Path| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
     if let Some(v) = read(&root.join("memory.max")) {
         return v.parse::<u64>().ok();
     }
-    let v1 = read(&root.join("memory/memory.limit_in_bytes"))?.parse::<u64>().ok()?;
+    let v1 = read(&root.join("memory/memory.limit_in_bytes"))?
+        .parse::<u64>()
+        .ok()?;
     // cgroup v1 reports "no limit" as a huge page-aligned number.
     (v1 < (1 << 60)).then_some(v1)
 }
@@ -94,9 +100,13 @@ pub fn cgroup_limit(root: &Path) -> Option<u64> {
 /// Parses `512MiB`, `1GiB`, `2GB`, `1000000` into bytes.
 pub fn parse_bytes(s: &str) -> Result<u64, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("invalid size {s:?}: expected a number with an optional unit"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid size {s:?}: expected a number with an optional unit"))?;
     let mult: f64 = match unit.trim() {
         "" | "B" => 1.0,
         "KB" | "kB" => 1e3,
@@ -107,7 +117,11 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
         "MiB" | "Mi" => 1048576.0,
         "GiB" | "Gi" => 1073741824.0,
         "TiB" | "Ti" => 1099511627776.0,
-        u => return Err(format!("invalid size {s:?}: unknown unit {u:?} (use B, KB, MB, GB, KiB, MiB, GiB)")),
+        u => {
+            return Err(format!(
+                "invalid size {s:?}: unknown unit {u:?} (use B, KB, MB, GB, KiB, MiB, GiB)"
+            ));
+        }
     };
     Ok((n * mult) as u64)
 }
@@ -121,7 +135,10 @@ mod tests {
         let b = MemoryBudget::split(1 << 30, BudgetSource::Default);
         let sum: u64 = b.rows()[1..].iter().map(|r| r.1).sum();
         assert!(sum <= b.total && sum > b.total / 100 * 99);
-        assert_eq!(b.query_samples(4), ((1u64 << 30) / 100 * 30 / 4 / 16) as usize);
+        assert_eq!(
+            b.query_samples(4),
+            ((1u64 << 30) / 100 * 30 / 4 / 16) as usize
+        );
     }
 
     #[test]
@@ -133,7 +150,11 @@ mod tests {
         assert_eq!(cgroup_limit(d.path()), Some(8589934592));
         let d1 = tempfile::tempdir().unwrap();
         std::fs::create_dir(d1.path().join("memory")).unwrap();
-        std::fs::write(d1.path().join("memory/memory.limit_in_bytes"), "9223372036854771712").unwrap();
+        std::fs::write(
+            d1.path().join("memory/memory.limit_in_bytes"),
+            "9223372036854771712",
+        )
+        .unwrap();
         assert_eq!(cgroup_limit(d1.path()), None);
         std::fs::write(d1.path().join("memory/memory.limit_in_bytes"), "1073741824").unwrap();
         assert_eq!(cgroup_limit(d1.path()), Some(1073741824));

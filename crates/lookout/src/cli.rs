@@ -54,9 +54,15 @@ pub fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Command::Check { what: CheckCommand::Config { file } } => match config::load(Some(&file), "localhost:9090") {
+        Command::Check {
+            what: CheckCommand::Config { file },
+        } => match config::load(Some(&file), "localhost:9090") {
             Ok((cfg, _)) => {
-                println!("{}: ok ({} scrape configs)", file.display(), cfg.scrape_configs.len());
+                println!(
+                    "{}: ok ({} scrape configs)",
+                    file.display(),
+                    cfg.scrape_configs.len()
+                );
                 ExitCode::SUCCESS
             }
             Err(e) => {

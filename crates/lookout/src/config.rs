@@ -21,8 +21,16 @@ scrape_configs:
 "#;
 
 /// Prometheus's top-level keys that Lookout does not implement yet; named in the error instead of "unknown field".
-const UNSUPPORTED_PROMETHEUS_KEYS: &[&str] =
-    &["rule_files", "alerting", "remote_write", "remote_read", "storage.tsdb", "tracing", "scrape_config_files", "otlp"];
+const UNSUPPORTED_PROMETHEUS_KEYS: &[&str] = &[
+    "rule_files",
+    "alerting",
+    "remote_write",
+    "remote_read",
+    "storage.tsdb",
+    "tracing",
+    "scrape_config_files",
+    "otlp",
+];
 
 /// `global:` as Prometheus has it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,7 +158,11 @@ pub struct ServerSection {
 
 impl Default for ServerSection {
     fn default() -> Self {
-        ServerSection { listen: None, memory_limit: None, log_format: "text".into() }
+        ServerSection {
+            listen: None,
+            memory_limit: None,
+            log_format: "text".into(),
+        }
     }
 }
 
@@ -194,7 +206,9 @@ pub fn parse(text: &str, source: &str) -> Result<Config> {
     if let serde_yaml_ng::Value::Mapping(m) = &value {
         for key in UNSUPPORTED_PROMETHEUS_KEYS {
             if m.contains_key(*key) {
-                bail!("{source}: {key}: this Prometheus setting is not supported by Lookout yet; remove it to load");
+                bail!(
+                    "{source}: {key}: this Prometheus setting is not supported by Lookout yet; remove it to load"
+                );
             }
         }
     }
@@ -205,7 +219,10 @@ pub fn parse(text: &str, source: &str) -> Result<Config> {
     let global = cfg.scrape_global();
     resolve_all(&mut cfg.scrape_configs, &global).map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
     if !matches!(cfg.server.log_format.as_str(), "text" | "json") {
-        bail!("{source}: server.log_format: must be \"text\" or \"json\", got {:?}", cfg.server.log_format);
+        bail!(
+            "{source}: server.log_format: must be \"text\" or \"json\", got {:?}",
+            cfg.server.log_format
+        );
     }
     if cfg.limits.query_max_concurrency == 0 {
         bail!("{source}: limits.query_max_concurrency: must be at least 1");
@@ -217,7 +234,8 @@ pub fn parse(text: &str, source: &str) -> Result<Config> {
 pub fn load(path: Option<&Path>, self_addr: &str) -> Result<(Config, String)> {
     match path {
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading config file {}", p.display()))?;
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading config file {}", p.display()))?;
             Ok((parse(&text, &p.display().to_string())?, text))
         }
         None => {
@@ -241,18 +259,34 @@ mod tests {
 
     #[test]
     fn misspelled_key_names_its_path() {
-        let err = parse("global:\n  scrape_intervl: 15s\n", "t.yml").unwrap_err().to_string();
-        assert!(err.contains("global") && err.contains("scrape_intervl"), "{err}");
-        let err = parse("scrape_configs:\n  - job_name: a\n    static_configs:\n      - targetz: []\n", "t.yml")
+        let err = parse("global:\n  scrape_intervl: 15s\n", "t.yml")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("scrape_configs[0]") && err.contains("targetz"), "{err}");
+        assert!(
+            err.contains("global") && err.contains("scrape_intervl"),
+            "{err}"
+        );
+        let err = parse(
+            "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targetz: []\n",
+            "t.yml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("scrape_configs[0]") && err.contains("targetz"),
+            "{err}"
+        );
     }
 
     #[test]
     fn unsupported_prometheus_sections_are_named() {
-        let err = parse("rule_files: [a.yml]\n", "t.yml").unwrap_err().to_string();
-        assert!(err.contains("rule_files") && err.contains("not supported"), "{err}");
+        let err = parse("rule_files: [a.yml]\n", "t.yml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("rule_files") && err.contains("not supported"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -281,8 +315,17 @@ limits:
   query_timeout: 30s
 "#;
         let cfg = parse(text, "t.yml").unwrap();
-        assert_eq!(cfg.global.external_labels.get("cluster").map(String::as_str), Some("home"));
-        assert_eq!(cfg.storage.retention_time, PromDuration::from_secs(7 * 86400));
+        assert_eq!(
+            cfg.global
+                .external_labels
+                .get("cluster")
+                .map(String::as_str),
+            Some("home")
+        );
+        assert_eq!(
+            cfg.storage.retention_time,
+            PromDuration::from_secs(7 * 86400)
+        );
         assert_eq!(cfg.limits.query_timeout, PromDuration::from_secs(30));
     }
 }

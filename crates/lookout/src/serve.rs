@@ -44,20 +44,35 @@ pub struct ServeArgs {
 
 /// Turns `:9090` into `0.0.0.0:9090`.
 fn listen_addr(s: &str) -> Result<SocketAddr> {
-    let full = if s.starts_with(':') { format!("0.0.0.0{s}") } else { s.to_string() };
-    full.parse().with_context(|| format!("invalid listen address {s:?} (expected host:port or :port)"))
+    let full = if s.starts_with(':') {
+        format!("0.0.0.0{s}")
+    } else {
+        s.to_string()
+    };
+    full.parse()
+        .with_context(|| format!("invalid listen address {s:?} (expected host:port or :port)"))
 }
 
 /// The address Lookout scrapes itself on: loopback when listening on all interfaces.
 fn self_target(bound: SocketAddr) -> String {
-    if bound.ip().is_unspecified() { format!("localhost:{}", bound.port()) } else { bound.to_string() }
+    if bound.ip().is_unspecified() {
+        format!("localhost:{}", bound.port())
+    } else {
+        bound.to_string()
+    }
 }
 
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sled=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if format == "json" { builder.json().try_init() } else { builder.try_init() };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 fn tsdb_options(cfg: &Config, budget: &MemoryBudget, repair: bool) -> TsdbOptions {
@@ -66,7 +81,8 @@ fn tsdb_options(cfg: &Config, budget: &MemoryBudget, repair: bool) -> TsdbOption
     o.retention_bytes = (cfg.storage.retention_size.0 > 0).then_some(cfg.storage.retention_size.0);
     o.out_of_order_window = cfg.storage.out_of_order_window.as_duration();
     o.memory_budget_bytes = budget.head + budget.sled_cache;
-    o.sled_cache_fraction = budget.sled_cache as f64 / (budget.head + budget.sled_cache).max(1) as f64;
+    o.sled_cache_fraction =
+        budget.sled_cache as f64 / (budget.head + budget.sled_cache).max(1) as f64;
     if cfg.storage.max_active_series > 0 {
         o.max_active_series = cfg.storage.max_active_series as usize;
     } else {
@@ -94,16 +110,29 @@ impl Server {
         let started = SystemTime::now();
         // Load the file first (without the self address) to learn listen settings; reloaded below with it.
         let (probe_cfg, _) = config::load(args.config.as_deref(), "localhost:9090")?;
-        let log_format = args.log_format.clone().unwrap_or_else(|| probe_cfg.server.log_format.clone());
+        let log_format = args
+            .log_format
+            .clone()
+            .unwrap_or_else(|| probe_cfg.server.log_format.clone());
         init_logging(&log_format);
-        let listen = args.listen.clone().or(probe_cfg.server.listen.clone()).unwrap_or_else(|| ":9090".into());
-        let listener = TcpListener::bind(listen_addr(&listen)?).await.with_context(|| format!("binding {listen}"))?;
+        let listen = args
+            .listen
+            .clone()
+            .or(probe_cfg.server.listen.clone())
+            .unwrap_or_else(|| ":9090".into());
+        let listener = TcpListener::bind(listen_addr(&listen)?)
+            .await
+            .with_context(|| format!("binding {listen}"))?;
         let addr = listener.local_addr()?;
         let self_addr = self_target(addr);
         let (cfg, text) = config::load(args.config.as_deref(), &self_addr)?;
 
         let configured = match &args.memory_limit {
-            Some(s) => Some(parse_bytes(s).map_err(anyhow::Error::msg).context("--memory-limit")?),
+            Some(s) => Some(
+                parse_bytes(s)
+                    .map_err(anyhow::Error::msg)
+                    .context("--memory-limit")?,
+            ),
             None => cfg.server.memory_limit.map(|b| b.0),
         };
         let budget = MemoryBudget::resolve(configured);
@@ -123,7 +152,8 @@ impl Server {
         let storage: Arc<dyn Storage> = tsdb.clone();
 
         let concurrency = cfg.limits.query_max_concurrency as usize;
-        let query_max_samples = (cfg.limits.query_max_samples as usize).min(budget.query_samples(concurrency));
+        let query_max_samples =
+            (cfg.limits.query_max_samples as usize).min(budget.query_samples(concurrency));
         let engine = Engine::new(EngineOptions {
             lookback_delta_ms: cfg.limits.lookback_delta.as_millis() as i64,
             max_samples: query_max_samples,
@@ -133,24 +163,51 @@ impl Server {
 
         let scrape = ScrapeManager::new(
             storage.clone(),
-            ScrapeOptions { max_concurrent_appends: 2, default_max_body_bytes: (budget.ingest / 4).max(1 << 20) as usize },
+            ScrapeOptions {
+                max_concurrent_appends: 2,
+                default_max_body_bytes: (budget.ingest / 4).max(1 << 20) as usize,
+            },
         );
-        scrape.apply_config(cfg.scrape_configs.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        scrape
+            .apply_config(cfg.scrape_configs.clone())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
 
         let flags = vec![
-            ("config.file".to_string(), args.config.as_ref().map(|p| p.display().to_string()).unwrap_or_default()),
-            ("storage.tsdb.path".to_string(), data_dir.display().to_string()),
+            (
+                "config.file".to_string(),
+                args.config
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            ),
+            (
+                "storage.tsdb.path".to_string(),
+                data_dir.display().to_string(),
+            ),
             ("web.listen-address".to_string(), addr.to_string()),
             ("memory-limit".to_string(), budget.total.to_string()),
-            ("query.max-samples".to_string(), query_max_samples.to_string()),
-            ("query.timeout".to_string(), cfg.limits.query_timeout.to_string()),
-            ("query.lookback-delta".to_string(), cfg.limits.lookback_delta.to_string()),
-            ("storage.tsdb.retention.time".to_string(), cfg.storage.retention_time.to_string()),
+            (
+                "query.max-samples".to_string(),
+                query_max_samples.to_string(),
+            ),
+            (
+                "query.timeout".to_string(),
+                cfg.limits.query_timeout.to_string(),
+            ),
+            (
+                "query.lookback-delta".to_string(),
+                cfg.limits.lookback_delta.to_string(),
+            ),
+            (
+                "storage.tsdb.retention.time".to_string(),
+                cfg.storage.retention_time.to_string(),
+            ),
         ];
         let limits = ApiLimits {
             max_form_body_bytes: cfg.limits.max_form_body.0 as usize,
             max_write_body_bytes: cfg.limits.max_write_body.0 as usize,
-            max_write_decoded_bytes: (cfg.limits.max_write_decoded.0).min(budget.ingest.max(1 << 20)) as usize,
+            max_write_decoded_bytes: (cfg.limits.max_write_decoded.0)
+                .min(budget.ingest.max(1 << 20)) as usize,
             query_concurrency: concurrency,
             ..ApiLimits::default()
         };
@@ -173,11 +230,19 @@ impl Server {
             let wait = async move {
                 let _ = rx.wait_for(|stop| *stop).await;
             };
-            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(wait).await {
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(wait)
+                .await
+            {
                 tracing::error!(error = %e, "http server failed");
             }
         });
-        Ok(Server { addr, services, shutdown, http })
+        Ok(Server {
+            addr,
+            services,
+            shutdown,
+            http,
+        })
     }
 
     /// Re-reads the configuration (SIGHUP).
@@ -193,7 +258,9 @@ impl Server {
         let tsdb = self.services.tsdb.clone();
         drop(self.services);
         tokio::task::spawn_blocking(move || match Arc::try_unwrap(tsdb) {
-            Ok(t) => t.close().map_err(|e| anyhow::anyhow!("closing the TSDB: {e}")),
+            Ok(t) => t
+                .close()
+                .map_err(|e| anyhow::anyhow!("closing the TSDB: {e}")),
             // Something still holds the store (e.g. a query finishing); its Drop closes it.
             Err(_) => Ok(()),
         })
@@ -225,6 +292,9 @@ async fn run(args: ServeArgs) -> Result<()> {
 
 /// Builds the runtime and serves until SIGTERM/SIGINT.
 pub fn run_blocking(args: ServeArgs) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(64).build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(64)
+        .build()?;
     rt.block_on(run(args))
 }

@@ -39,17 +39,28 @@ pub struct AppServices {
 }
 
 fn rfc3339(t: SystemTime) -> String {
-    let ms = t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    let ms = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
     lookout_api::format::rfc3339(ms)
 }
 
 impl AppServices {
     fn reload_inner(&self) -> Result<(), String> {
-        let (cfg, text) = config::load(self.config_path.as_deref(), &self.self_addr).map_err(|e| format!("{e:#}"))?;
-        self.scrape.apply_config(cfg.scrape_configs.clone()).map_err(|e| e.to_string())?;
+        let (cfg, text) = config::load(self.config_path.as_deref(), &self.self_addr)
+            .map_err(|e| format!("{e:#}"))?;
+        self.scrape
+            .apply_config(cfg.scrape_configs.clone())
+            .map_err(|e| e.to_string())?;
         let old = self.config.read();
-        if old.config.storage != cfg.storage || old.config.server != cfg.server || old.config.limits != cfg.limits {
-            tracing::warn!("storage, limits and server settings changed: they take effect at the next restart");
+        if old.config.storage != cfg.storage
+            || old.config.server != cfg.server
+            || old.config.limits != cfg.limits
+        {
+            tracing::warn!(
+                "storage, limits and server settings changed: they take effect at the next restart"
+            );
         }
         drop(old);
         *self.config.write() = LoadedConfig { config: cfg, text };
@@ -83,7 +94,10 @@ impl Services for AppServices {
         let dropped = snap
             .dropped
             .into_iter()
-            .map(|d| DroppedTarget { discovered_labels: d.dropped.discovered_labels, scrape_pool: d.job })
+            .map(|d| DroppedTarget {
+                discovered_labels: d.dropped.discovered_labels,
+                scrape_pool: d.job,
+            })
             .collect();
         TargetsSnapshot { active, dropped }
     }
@@ -106,10 +120,20 @@ impl Services for AppServices {
         let (ok, at) = *self.last_reload_ok.read();
         let mut rows = vec![
             ("startTime".to_string(), json!(rfc3339(self.started))),
-            ("CWD".to_string(), json!(std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default())),
+            (
+                "CWD".to_string(),
+                json!(
+                    std::env::current_dir()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                ),
+            ),
             ("reloadConfigSuccess".to_string(), json!(ok)),
             ("lastConfigTime".to_string(), json!(rfc3339(at))),
-            ("storageRetention".to_string(), json!(cfg.config.storage.retention_time.to_string())),
+            (
+                "storageRetention".to_string(),
+                json!(cfg.config.storage.retention_time.to_string()),
+            ),
             ("headBytes".to_string(), json!(self.tsdb.head_bytes())),
             ("diskBytes".to_string(), json!(self.tsdb.disk_bytes())),
             ("queryMaxSamples".to_string(), json!(self.query_max_samples)),
@@ -118,8 +142,14 @@ impl Services for AppServices {
         for (name, bytes) in self.budget.rows() {
             budget.insert(name.to_string(), json!(bytes));
         }
-        budget.insert("source".into(), json!(format!("{:?}", self.budget.source).to_lowercase()));
-        rows.push(("memoryBudget".to_string(), serde_json::Value::Object(budget)));
+        budget.insert(
+            "source".into(),
+            json!(format!("{:?}", self.budget.source).to_lowercase()),
+        );
+        rows.push((
+            "memoryBudget".to_string(),
+            serde_json::Value::Object(budget),
+        ));
         rows
     }
 
@@ -128,7 +158,9 @@ impl Services for AppServices {
         *self.last_reload_ok.write() = (r.is_ok(), SystemTime::now());
         match &r {
             Ok(()) => tracing::info!("configuration reloaded"),
-            Err(e) => tracing::error!(error = %e, "configuration reload failed; the previous configuration stays"),
+            Err(e) => {
+                tracing::error!(error = %e, "configuration reload failed; the previous configuration stays")
+            }
         }
         r
     }
@@ -140,22 +172,37 @@ impl Services for AppServices {
     fn write_metrics(&self, out: &mut String) {
         self.tsdb.write_metrics(out);
         self.scrape.write_metrics(out);
-        out.push_str("# HELP lookout_memory_budget_bytes The memory budget and its split by component.\n");
+        out.push_str(
+            "# HELP lookout_memory_budget_bytes The memory budget and its split by component.\n",
+        );
         out.push_str("# TYPE lookout_memory_budget_bytes gauge\n");
         for (name, bytes) in self.budget.rows() {
-            out.push_str(&format!("lookout_memory_budget_bytes{{component=\"{name}\"}} {bytes}\n"));
+            out.push_str(&format!(
+                "lookout_memory_budget_bytes{{component=\"{name}\"}} {bytes}\n"
+            ));
         }
         out.push_str("# HELP lookout_memory_used_bytes Memory in use by component (head: accounted bytes).\n");
         out.push_str("# TYPE lookout_memory_used_bytes gauge\n");
-        out.push_str(&format!("lookout_memory_used_bytes{{component=\"head\"}} {}\n", self.tsdb.head_bytes()));
+        out.push_str(&format!(
+            "lookout_memory_used_bytes{{component=\"head\"}} {}\n",
+            self.tsdb.head_bytes()
+        ));
         let (ok, at) = *self.last_reload_ok.read();
         out.push_str("# HELP lookout_config_last_reload_successful Whether the last configuration reload succeeded.\n");
         out.push_str("# TYPE lookout_config_last_reload_successful gauge\n");
-        out.push_str(&format!("lookout_config_last_reload_successful {}\n", u8::from(ok)));
-        let secs = at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        out.push_str(&format!(
+            "lookout_config_last_reload_successful {}\n",
+            u8::from(ok)
+        ));
+        let secs = at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         out.push_str("# HELP lookout_config_last_reload_success_timestamp_seconds Time of the last reload attempt.\n");
         out.push_str("# TYPE lookout_config_last_reload_success_timestamp_seconds gauge\n");
-        out.push_str(&format!("lookout_config_last_reload_success_timestamp_seconds {secs}\n"));
+        out.push_str(&format!(
+            "lookout_config_last_reload_success_timestamp_seconds {secs}\n"
+        ));
     }
 
     fn tsdb_status(&self, limit: usize) -> TsdbStatus {
@@ -163,7 +210,10 @@ impl Services for AppServices {
         let metric_names = st
             .top_label_pairs
             .iter()
-            .filter_map(|(pair, n)| pair.strip_prefix("__name__=").map(|name| (name.to_string(), *n)))
+            .filter_map(|(pair, n)| {
+                pair.strip_prefix("__name__=")
+                    .map(|name| (name.to_string(), *n))
+            })
             .take(limit)
             .collect();
         TsdbStatus {
@@ -181,8 +231,13 @@ impl Services for AppServices {
 
     fn external_labels(&self) -> Labels {
         let cfg = self.config.read();
-        let pairs: Vec<(&str, &str)> =
-            cfg.config.global.external_labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let pairs: Vec<(&str, &str)> = cfg
+            .config
+            .global
+            .external_labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         Labels::from_pairs_unchecked(&pairs)
     }
 }

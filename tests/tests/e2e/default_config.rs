@@ -8,18 +8,26 @@ use lookout_e2e::{Lookout, get_json, wait_for};
 async fn embedded_default_config_scrapes_itself_within_30s() {
     let lo = Lookout::start(None).await;
     let url = format!("{}/api/v1/query?query=up", lo.url);
-    let sample = wait_for("up{job=\"lookout\"} = 1", Duration::from_secs(30), || async {
-        let (code, j) = get_json(&url).await;
-        assert_eq!(code, 200, "{j}");
-        let r = j["data"]["result"].as_array()?.first()?.clone();
-        Some(r)
-    })
+    let sample = wait_for(
+        "up{job=\"lookout\"} = 1",
+        Duration::from_secs(30),
+        || async {
+            let (code, j) = get_json(&url).await;
+            assert_eq!(code, 200, "{j}");
+            let r = j["data"]["result"].as_array()?.first()?.clone();
+            Some(r)
+        },
+    )
     .await;
     assert_eq!(sample["metric"]["job"], "lookout");
     assert_eq!(sample["metric"]["instance"], lo.server.addr.to_string());
     assert_eq!(sample["value"][1], "1");
     // The self-scrape stored the self-metrics too.
-    let (_, j) = get_json(&format!("{}/api/v1/query?query=lookout_api_queries_total", lo.url)).await;
+    let (_, j) = get_json(&format!(
+        "{}/api/v1/query?query=lookout_api_queries_total",
+        lo.url
+    ))
+    .await;
     assert_eq!(j["data"]["result"].as_array().map(Vec::len), Some(1), "{j}");
     lo.server.stop().await.unwrap();
 }

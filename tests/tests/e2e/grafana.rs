@@ -9,11 +9,22 @@ async fn seeded() -> Lookout {
     for i in 0..60i64 {
         let t = 1_700_000_000_000 + i * 15_000;
         for (inst, rate) in [("a:9100", 3), ("b:9100", 5)] {
-            body.push_str(&format!("gf_requests_total{{job=\"node\",instance=\"{inst}\"}} {} {t}\n", i * rate));
-            body.push_str(&format!("gf_temp_celsius{{job=\"node\",instance=\"{inst}\"}} {}.5 {t}\n", 20 + i % 7));
+            body.push_str(&format!(
+                "gf_requests_total{{job=\"node\",instance=\"{inst}\"}} {} {t}\n",
+                i * rate
+            ));
+            body.push_str(&format!(
+                "gf_temp_celsius{{job=\"node\",instance=\"{inst}\"}} {}.5 {t}\n",
+                20 + i % 7
+            ));
         }
     }
-    let (code, j) = post_bytes(&format!("{}/api/v1/import/prometheus", lo.url), body.into_bytes(), &[]).await;
+    let (code, j) = post_bytes(
+        &format!("{}/api/v1/import/prometheus", lo.url),
+        body.into_bytes(),
+        &[],
+    )
+    .await;
     assert_eq!(code, 204, "{j}");
     lo
 }
@@ -24,9 +35,16 @@ async fn grafana_data_source_sequence() {
     let u = &lo.url;
 
     // 1. "Save & test": instant query 1+1 at time 4, form POST.
-    let (code, j) = post_form(&format!("{u}/api/v1/query"), &[("query", "1+1"), ("time", "4")]).await;
+    let (code, j) = post_form(
+        &format!("{u}/api/v1/query"),
+        &[("query", "1+1"), ("time", "4")],
+    )
+    .await;
     assert_eq!(code, 200);
-    assert_eq!(j, serde_json::json!({"status":"success","data":{"resultType":"scalar","result":[4,"2"]}}));
+    assert_eq!(
+        j,
+        serde_json::json!({"status":"success","data":{"resultType":"scalar","result":[4,"2"]}})
+    );
 
     // 2. Version detection: Prometheus shape, semver, no `features`.
     let (_, j) = get_json(&format!("{u}/api/v1/status/buildinfo")).await;
@@ -40,25 +58,44 @@ async fn grafana_data_source_sequence() {
     ))
     .await;
     assert_eq!(code, 200, "{j}");
-    assert_eq!(j["data"], serde_json::json!(["gf_requests_total", "gf_temp_celsius"]));
+    assert_eq!(
+        j["data"],
+        serde_json::json!(["gf_requests_total", "gf_temp_celsius"])
+    );
 
     // 4. Label names for a selector (POST form with match[]).
     let (code, j) = post_form(
         &format!("{u}/api/v1/labels"),
-        &[("match[]", "gf_temp_celsius"), ("start", "1699999000"), ("end", "1700001000")],
+        &[
+            ("match[]", "gf_temp_celsius"),
+            ("start", "1699999000"),
+            ("end", "1700001000"),
+        ],
     )
     .await;
     assert_eq!(code, 200, "{j}");
-    assert_eq!(j["data"], serde_json::json!(["__name__", "instance", "job"]));
+    assert_eq!(
+        j["data"],
+        serde_json::json!(["__name__", "instance", "job"])
+    );
 
     // 5. Label values for a selector.
-    let (_, j) = get_json(&format!("{u}/api/v1/label/instance/values?match[]={}", enc("gf_temp_celsius{job=\"node\"}"))).await;
+    let (_, j) = get_json(&format!(
+        "{u}/api/v1/label/instance/values?match[]={}",
+        enc("gf_temp_celsius{job=\"node\"}")
+    ))
+    .await;
     assert_eq!(j["data"], serde_json::json!(["a:9100", "b:9100"]));
 
     // 6. Series for "everything".
     let (code, j) = post_form(
         &format!("{u}/api/v1/series"),
-        &[("match[]", "{__name__!=\"\"}"), ("start", "1699999000"), ("end", "1700001000"), ("limit", "40000")],
+        &[
+            ("match[]", "{__name__!=\"\"}"),
+            ("start", "1699999000"),
+            ("end", "1700001000"),
+            ("limit", "40000"),
+        ],
     )
     .await;
     assert_eq!(code, 200, "{j}");
@@ -70,9 +107,15 @@ async fn grafana_data_source_sequence() {
     assert!(j["data"].is_object(), "{j}");
 
     // 8. Exemplar probe with millisecond start/end.
-    let (code, j) =
-        post_form(&format!("{u}/api/v1/query_exemplars"), &[("query", "test"), ("start", "1699998200000"), ("end", "1700000000000")])
-            .await;
+    let (code, j) = post_form(
+        &format!("{u}/api/v1/query_exemplars"),
+        &[
+            ("query", "test"),
+            ("start", "1699998200000"),
+            ("end", "1700000000000"),
+        ],
+    )
+    .await;
     assert_eq!(code, 200, "{j}");
     assert_eq!(j["status"], "success");
 
@@ -91,17 +134,26 @@ async fn grafana_data_source_sequence() {
     assert_eq!(j["data"]["resultType"], "matrix");
     let series = j["data"]["result"].as_array().unwrap();
     assert_eq!(series.len(), 2);
-    assert_eq!(series[0]["metric"], serde_json::json!({"instance":"a:9100"}));
+    assert_eq!(
+        series[0]["metric"],
+        serde_json::json!({"instance":"a:9100"})
+    );
     assert_eq!(series[0]["values"].as_array().unwrap().len(), 6);
     assert_eq!(series[0]["values"][0][0], serde_json::json!(1700000300));
     let v: f64 = series[0]["values"][0][1].as_str().unwrap().parse().unwrap();
     assert!((v - 0.2).abs() < 1e-9, "3 per 15 s is 0.2/s, got {v}");
 
     // 10. An instant query at an unaligned float time (the dashboard's range end).
-    let (code, j) =
-        post_form(&format!("{u}/api/v1/query"), &[("query", "gf_temp_celsius"), ("time", "1700000600.123")]).await;
+    let (code, j) = post_form(
+        &format!("{u}/api/v1/query"),
+        &[("query", "gf_temp_celsius"), ("time", "1700000600.123")],
+    )
+    .await;
     assert_eq!(code, 200, "{j}");
-    assert_eq!(j["data"]["result"][0]["value"][0], serde_json::json!(1700000600.123));
+    assert_eq!(
+        j["data"]["result"][0]["value"][0],
+        serde_json::json!(1700000600.123)
+    );
 
     lo.server.stop().await.unwrap();
 }

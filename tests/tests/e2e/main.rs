@@ -6,3 +6,4 @@ mod default_config;
 mod grafana;
 mod peer_prometheus;
 mod peer_promtool;
+mod reload;

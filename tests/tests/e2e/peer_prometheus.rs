@@ -74,7 +74,10 @@ fn exposition(start: Instant) -> String {
     for (i, path) in ["/a", "/b", "/c"].iter().enumerate() {
         for (j, code) in ["200", "500"].iter().enumerate() {
             let rate = (i as f64 + 1.0) * if j == 0 { 7.0 } else { 0.5 };
-            out.push_str(&format!("synth_requests_total{{path=\"{path}\",code=\"{code}\"}} {}\n", (s * rate).floor()));
+            out.push_str(&format!(
+                "synth_requests_total{{path=\"{path}\",code=\"{code}\"}} {}\n",
+                (s * rate).floor()
+            ));
         }
     }
     for (i, room) in ["kitchen", "attic", "cellar"].iter().enumerate() {
@@ -83,11 +86,23 @@ fn exposition(start: Instant) -> String {
     }
     let count = (s * 10.0).floor();
     let mut cum = 0.0;
-    for (le, share) in [("0.01", 0.1), ("0.05", 0.3), ("0.1", 0.3), ("0.5", 0.2), ("+Inf", 0.1)] {
+    for (le, share) in [
+        ("0.01", 0.1),
+        ("0.05", 0.3),
+        ("0.1", 0.3),
+        ("0.5", 0.2),
+        ("+Inf", 0.1),
+    ] {
         cum += share;
-        out.push_str(&format!("synth_latency_seconds_bucket{{le=\"{le}\"}} {}\n", (count * cum).floor()));
+        out.push_str(&format!(
+            "synth_latency_seconds_bucket{{le=\"{le}\"}} {}\n",
+            (count * cum).floor()
+        ));
     }
-    out.push_str(&format!("synth_latency_seconds_sum {:.3}\nsynth_latency_seconds_count {count}\n", count * 0.07));
+    out.push_str(&format!(
+        "synth_latency_seconds_sum {:.3}\nsynth_latency_seconds_count {count}\n",
+        count * 0.07
+    ));
     out.push_str("synth_info{version=\"1.2.3\"} 1\n");
     out
 }
@@ -109,7 +124,10 @@ fn normalize(data: &serde_json::Value) -> BTreeMap<String, Vec<(f64, String)>> {
     match data["resultType"].as_str() {
         Some("scalar") | Some("string") => {
             let p = &data["result"];
-            out.insert("scalar".into(), vec![(p[0].as_f64().unwrap(), p[1].as_str().unwrap().to_string())]);
+            out.insert(
+                "scalar".into(),
+                vec![(p[0].as_f64().unwrap(), p[1].as_str().unwrap().to_string())],
+            );
         }
         _ => {
             for s in data["result"].as_array().cloned().unwrap_or_default() {
@@ -118,7 +136,10 @@ fn normalize(data: &serde_json::Value) -> BTreeMap<String, Vec<(f64, String)>> {
                     Some(v) => v.as_array().cloned().unwrap_or_default(),
                     None => vec![s["value"].clone()],
                 };
-                let pts = points.iter().map(|p| (p[0].as_f64().unwrap(), p[1].as_str().unwrap().to_string())).collect();
+                let pts = points
+                    .iter()
+                    .map(|p| (p[0].as_f64().unwrap(), p[1].as_str().unwrap().to_string()))
+                    .collect();
                 out.insert(key, pts);
             }
         }
@@ -140,7 +161,12 @@ fn values_match(a: &str, b: &str) -> bool {
     }
 }
 
-fn compare(query: &str, mode: &str, prom: &serde_json::Value, lookout: &serde_json::Value) -> Option<String> {
+fn compare(
+    query: &str,
+    mode: &str,
+    prom: &serde_json::Value,
+    lookout: &serde_json::Value,
+) -> Option<String> {
     if prom["status"] != "success" {
         return Some(format!("{mode} {query}: Prometheus failed: {prom}"));
     }
@@ -152,14 +178,23 @@ fn compare(query: &str, mode: &str, prom: &serde_json::Value, lookout: &serde_js
     }
     let (p, l) = (normalize(&prom["data"]), normalize(&lookout["data"]));
     if p.keys().ne(l.keys()) {
-        return Some(format!("{mode} {query}: series differ:\n  prometheus {:?}\n  lookout    {:?}", p.keys(), l.keys()));
+        return Some(format!(
+            "{mode} {query}: series differ:\n  prometheus {:?}\n  lookout    {:?}",
+            p.keys(),
+            l.keys()
+        ));
     }
     for (k, pp) in &p {
         let lp = &l[k];
         let same = pp.len() == lp.len()
-            && pp.iter().zip(lp).all(|(a, b)| (a.0 - b.0).abs() < 1e-6 && values_match(&a.1, &b.1));
+            && pp
+                .iter()
+                .zip(lp)
+                .all(|(a, b)| (a.0 - b.0).abs() < 1e-6 && values_match(&a.1, &b.1));
         if !same {
-            return Some(format!("{mode} {query}: {k} differs:\n  prometheus {pp:?}\n  lookout    {lp:?}"));
+            return Some(format!(
+                "{mode} {query}: {k} differs:\n  prometheus {pp:?}\n  lookout    {lp:?}"
+            ));
         }
     }
     None
@@ -186,26 +221,48 @@ async fn prometheus_and_lookout_answer_the_same() {
     let listen = format!("--web.listen-address=127.0.0.1:{prom_port}");
     let _prom = spawn_peer(
         "prometheus",
-        &["--config.file=prometheus.yml", "--storage.tsdb.path=data", &listen],
+        &[
+            "--config.file=prometheus.yml",
+            "--storage.tsdb.path=data",
+            &listen,
+        ],
         tmp.path(),
     );
     let prom = format!("http://127.0.0.1:{prom_port}");
 
     // Let ~30 s of data accumulate, then compare at a time both have completely.
     tokio::time::sleep(Duration::from_secs(30)).await;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let t = now - 6;
     let r = receiver.url.clone();
-    wait_for("remote-written samples past the comparison time", Duration::from_secs(30), || async {
-        let (_, j) = get_json(&format!("{r}/api/v1/query?query=max(timestamp(synth_info))&time={}", t + 3)).await;
-        let v: f64 = j["data"]["result"][0]["value"][1].as_str()?.parse().ok()?;
-        (v >= t as f64 + 1.0).then_some(())
-    })
+    wait_for(
+        "remote-written samples past the comparison time",
+        Duration::from_secs(30),
+        || async {
+            let (_, j) = get_json(&format!(
+                "{r}/api/v1/query?query=max(timestamp(synth_info))&time={}",
+                t + 3
+            ))
+            .await;
+            let v: f64 = j["data"]["result"][0]["value"][1].as_str()?.parse().ok()?;
+            (v >= t as f64 + 1.0).then_some(())
+        },
+    )
     .await;
 
     // Lookout #1 scraped the same target: same series, healthy.
-    let (_, j) = get_json(&format!("{}/api/v1/query?query=count(synth_requests_total)&time={t}", scraper.url)).await;
-    assert_eq!(j["data"]["result"][0]["value"][1], "6", "Lookout's own scrape: {j}");
+    let (_, j) = get_json(&format!(
+        "{}/api/v1/query?query=count(synth_requests_total)&time={t}",
+        scraper.url
+    ))
+    .await;
+    assert_eq!(
+        j["data"]["result"][0]["value"][1], "6",
+        "Lookout's own scrape: {j}"
+    );
 
     let mut failures = Vec::new();
     for q in QUERIES {
@@ -213,12 +270,22 @@ async fn prometheus_and_lookout_answer_the_same() {
         let (_, p) = get_json(&format!("{prom}{instant}")).await;
         let (_, l) = get_json(&format!("{}{instant}", receiver.url)).await;
         failures.extend(compare(q, "instant", &p, &l));
-        let range = format!("/api/v1/query_range?query={}&start={}&end={t}&step=2", enc(q), t - 20);
+        let range = format!(
+            "/api/v1/query_range?query={}&start={}&end={t}&step=2",
+            enc(q),
+            t - 20
+        );
         let (_, p) = get_json(&format!("{prom}{range}")).await;
         let (_, l) = get_json(&format!("{}{range}", receiver.url)).await;
         failures.extend(compare(q, "range", &p, &l));
     }
-    assert!(failures.is_empty(), "{} of {} comparisons differ:\n{}", failures.len(), QUERIES.len() * 2, failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} comparisons differ:\n{}",
+        failures.len(),
+        QUERIES.len() * 2,
+        failures.join("\n")
+    );
     scraper.server.stop().await.unwrap();
     receiver.server.stop().await.unwrap();
 }
