@@ -76,23 +76,27 @@ fn init_logging(format: &str) {
 }
 
 fn tsdb_options(cfg: &Config, budget: &MemoryBudget, repair: bool) -> TsdbOptions {
-    let mut o = TsdbOptions::default();
-    o.retention_time = cfg.storage.retention_time.as_duration();
-    o.retention_bytes = (cfg.storage.retention_size.0 > 0).then_some(cfg.storage.retention_size.0);
-    o.out_of_order_window = cfg.storage.out_of_order_window.as_duration();
-    o.memory_budget_bytes = budget.head + budget.sled_cache;
-    o.sled_cache_fraction =
-        budget.sled_cache as f64 / (budget.head + budget.sled_cache).max(1) as f64;
-    if cfg.storage.max_active_series > 0 {
-        o.max_active_series = cfg.storage.max_active_series as usize;
+    let data_share = budget.head + budget.sled_cache;
+    let max_active_series = if cfg.storage.max_active_series > 0 {
+        cfg.storage.max_active_series as usize
     } else {
         // About 1 KiB per head series (measured in BENCHMARKS.md): the head share decides the default.
-        o.max_active_series = (budget.head / 1024).max(1000) as usize;
-    }
+        (budget.head / 1024).max(1000) as usize
+    };
+    let mut wal = lookout_tsdb::wal::WalOptions::default();
     let fsync = cfg.storage.wal_fsync_interval.as_duration();
-    o.wal.fsync_interval = (!fsync.is_zero()).then_some(fsync);
-    o.wal.repair = repair || cfg.storage.wal_repair;
-    o
+    wal.fsync_interval = (!fsync.is_zero()).then_some(fsync);
+    wal.repair = repair || cfg.storage.wal_repair;
+    TsdbOptions {
+        retention_time: cfg.storage.retention_time.as_duration(),
+        retention_bytes: (cfg.storage.retention_size.0 > 0).then_some(cfg.storage.retention_size.0),
+        out_of_order_window: cfg.storage.out_of_order_window.as_duration(),
+        memory_budget_bytes: data_share,
+        sled_cache_fraction: budget.sled_cache as f64 / data_share.max(1) as f64,
+        max_active_series,
+        wal,
+        ..TsdbOptions::default()
+    }
 }
 
 /// A running appliance (used by `serve` and by the end-to-end tests).
