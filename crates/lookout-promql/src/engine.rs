@@ -117,7 +117,7 @@ impl Engine {
         ctx: &QueryContext,
     ) -> Result<QueryOutput, QueryError> {
         let expr = parse_query(query)?;
-        self.run(storage, &expr, (t_ms, t_ms, 1), true, ctx)
+        self.run(storage, query, &expr, (t_ms, t_ms, 1), true, ctx)
     }
 
     /// Evaluates `query` at every step from `start_ms` to `end_ms` inclusive; the result is a matrix
@@ -161,12 +161,20 @@ impl Engine {
                 documented_type(t)
             )));
         }
-        self.run(storage, &expr, (start_ms, end_ms, step_ms), false, ctx)
+        self.run(
+            storage,
+            query,
+            &expr,
+            (start_ms, end_ms, step_ms),
+            false,
+            ctx,
+        )
     }
 
     fn run(
         &self,
         storage: &dyn Storage,
+        query: &str,
         expr: &Expr,
         (start, end, interval): (i64, i64, i64),
         instant: bool,
@@ -193,6 +201,7 @@ impl Engine {
                 ctx.cancel.clone(),
             ),
             annos: AnnotationSink::default(),
+            invalid_literals: crate::literals::invalid_utf8_literals(query),
         };
         let ev = Evaluator {
             env: &env,

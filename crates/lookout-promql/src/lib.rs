@@ -9,6 +9,7 @@ pub mod error;
 mod eval;
 pub mod functions;
 mod limits;
+mod literals;
 pub mod value;
 
 #[cfg(test)]

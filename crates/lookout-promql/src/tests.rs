@@ -306,3 +306,20 @@ fn large_sum_rate_figures() {
     assert_eq!(vector(&out.value).len(), 1);
     assert!(out.stats.peak_samples < 200_000);
 }
+
+#[test]
+fn label_names_with_invalid_utf8_escapes_are_refused() {
+    let s = store(&[(&[("__name__", "version")], &[(0, 1.0)])]);
+    let err = instant(&s, r#"count_values("a\xc5z", version)"#, 0).unwrap_err();
+    assert_eq!(err.to_string(), r#"invalid label name "a\xc5z""#);
+    let err = instant(
+        &s,
+        r#"label_replace(version, "\xff", "", "src", "(.*)")"#,
+        0,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("invalid destination label name"),
+        "{err}"
+    );
+}

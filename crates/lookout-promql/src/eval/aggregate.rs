@@ -315,8 +315,8 @@ impl Evaluator<'_> {
                 ));
             }
         };
-        if label.is_empty() {
-            return Err(QueryError::BadData(format!("invalid label name {label:?}")));
+        if let Some(shown) = self.env.invalid_label_name(&label) {
+            return Err(QueryError::BadData(format!("invalid label name {shown}")));
         }
         let by = by.map(|mut b| {
             b.push(label.clone());

@@ -86,7 +86,19 @@ pub(crate) struct QueryEnv<'a> {
     /// Step of the whole query, 0 for an instant query (for `step()`).
     pub query_step: i64,
     pub budget: Budget,
+    /// Literals that are invalid UTF-8 as Prometheus decodes them (refused as label names).
+    pub invalid_literals: crate::literals::InvalidUtf8Literals,
     pub annos: AnnotationSink,
+}
+
+impl QueryEnv<'_> {
+    /// Why `name` cannot be a label name, as the literal was written, or `None` when it can.
+    pub(crate) fn invalid_label_name(&self, name: &str) -> Option<String> {
+        if name.is_empty() {
+            return Some(format!("{name:?}"));
+        }
+        self.invalid_literals.get(name).cloned()
+    }
 }
 
 /// Evaluates expressions over the steps `start, start + interval, …, end`.

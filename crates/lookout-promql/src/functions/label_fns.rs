@@ -10,11 +10,6 @@ use super::string_arg;
 use crate::QueryError;
 use crate::eval::{Evaluator, Matrix, Vector, cleanup_merge};
 
-/// Label names are valid when non-empty (Prometheus 3 accepts any UTF-8 name).
-fn valid_label_name(n: &str) -> bool {
-    !n.is_empty()
-}
-
 /// `label_replace(v, dst, replacement, src, regex)`.
 pub(crate) fn label_replace(ev: &Evaluator<'_>, args: &[Box<Expr>]) -> Result<Matrix, QueryError> {
     let dst = string_arg(&args[1])?;
@@ -26,7 +21,7 @@ pub(crate) fn label_replace(ev: &Evaluator<'_>, args: &[Box<Expr>]) -> Result<Ma
             "invalid regular expression in label_replace(): {re_src}"
         ))
     })?;
-    if !valid_label_name(&dst) {
+    if ev.env.invalid_label_name(&dst).is_some() {
         return Err(QueryError::BadData(format!(
             "invalid destination label name in label_replace(): {dst}"
         )));
@@ -55,14 +50,14 @@ pub(crate) fn label_join(ev: &Evaluator<'_>, args: &[Box<Expr>]) -> Result<Matri
     let mut srcs = Vec::new();
     for a in &args[3..] {
         let s = string_arg(a)?;
-        if !valid_label_name(&s) {
+        if ev.env.invalid_label_name(&s).is_some() {
             return Err(QueryError::BadData(format!(
                 "invalid source label name in label_join(): {s}"
             )));
         }
         srcs.push(s);
     }
-    if !valid_label_name(&dst) {
+    if ev.env.invalid_label_name(&dst).is_some() {
         return Err(QueryError::BadData(format!(
             "invalid destination label name in label_join(): {dst}"
         )));
