@@ -334,3 +334,48 @@ fn bad_options_are_refused() {
     };
     assert!(Wal::open(dir.path(), zero).is_err());
 }
+
+#[test]
+fn concurrent_appenders_each_keep_their_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = Arc::new(Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap());
+    let threads: Vec<_> = (0..4u64)
+        .map(|thread| {
+            let wal = wal.clone();
+            std::thread::spawn(move || {
+                for i in 0..200u64 {
+                    let record =
+                        WalRecord::Samples(vec![
+                            (thread, i as i64, (thread * 1000 + i) as f64);
+                            10
+                        ]);
+                    wal.append(&[record]).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    drop(wal);
+    let wal = Wal::open(dir.path(), opts(MIN_SEGMENT_BYTES)).unwrap();
+    let mut next = [0i64; 4];
+    let stats = wal
+        .replay(&mut |record| {
+            let WalRecord::Samples(samples) = record else {
+                panic!("unexpected series record")
+            };
+            assert_eq!(samples.len(), 10);
+            let (thread, t, v) = samples[0];
+            assert_eq!(t, next[thread as usize], "thread {thread} out of order");
+            assert_eq!(v, (thread * 1000 + t as u64) as f64);
+            assert!(
+                samples.iter().all(|s| *s == samples[0]),
+                "a batch mixed with another"
+            );
+            next[thread as usize] += 1;
+        })
+        .unwrap();
+    assert_eq!(next, [200; 4]);
+    assert_eq!(stats.records, 800);
+}
