@@ -154,6 +154,8 @@ pub struct ServerSection {
     pub memory_limit: Option<ByteSize>,
     /// `text` or `json` logs.
     pub log_format: String,
+    /// Also serve every route under this path prefix (e.g. `/prometheus`), for proxies and Grafana URLs with a path.
+    pub route_prefix: String,
 }
 
 impl Default for ServerSection {
@@ -162,6 +164,7 @@ impl Default for ServerSection {
             listen: None,
             memory_limit: None,
             log_format: "text".into(),
+            route_prefix: String::new(),
         }
     }
 }
@@ -222,6 +225,12 @@ pub fn parse(text: &str, source: &str) -> Result<Config> {
         bail!(
             "{source}: server.log_format: must be \"text\" or \"json\", got {:?}",
             cfg.server.log_format
+        );
+    }
+    let prefix = &cfg.server.route_prefix;
+    if !prefix.is_empty() && (!prefix.starts_with('/') || prefix.ends_with('/')) {
+        bail!(
+            "{source}: server.route_prefix: must start with '/' and not end with one, got {prefix:?}"
         );
     }
     if cfg.limits.query_max_concurrency == 0 {

@@ -227,8 +227,12 @@ impl Server {
             started,
             last_reload_ok: RwLock::new((true, started)),
         });
+        let prefix = services.config.read().config.server.route_prefix.clone();
         let state = ApiState::new(storage, Arc::new(engine), services.clone(), limits);
-        let app = lookout_api::router(state);
+        let mut app = lookout_api::router(state);
+        if !prefix.is_empty() {
+            app = app.clone().merge(axum::Router::new().nest(&prefix, app));
+        }
         let (shutdown, mut rx) = tokio::sync::watch::channel(false);
         let http = tokio::spawn(async move {
             let wait = async move {

@@ -4,7 +4,10 @@
 use lookout_e2e::{Lookout, enc, get_json, post_bytes, post_form};
 
 async fn seeded() -> Lookout {
-    let lo = Lookout::start(Some("scrape_configs: []\n")).await;
+    let lo = Lookout::start(Some(
+        "scrape_configs: []\nserver:\n  route_prefix: /prometheus\n",
+    ))
+    .await;
     let mut body = String::new();
     for i in 0..60i64 {
         let t = 1_700_000_000_000 + i * 15_000;
@@ -45,6 +48,11 @@ async fn grafana_data_source_sequence() {
         j,
         serde_json::json!({"status":"success","data":{"resultType":"scalar","result":[4,"2"]}})
     );
+
+    // A data source URL with a path prefix reaches the same API.
+    let (code, j) = get_json(&format!("{u}/prometheus/api/v1/query?query=1%2B1&time=4")).await;
+    assert_eq!(code, 200, "{j}");
+    assert_eq!(j["data"]["result"][1], "2");
 
     // 2. Version detection: Prometheus shape, semver, no `features`.
     let (_, j) = get_json(&format!("{u}/api/v1/status/buildinfo")).await;
