@@ -7,12 +7,13 @@
 //! `LOOKOUT_PROMQL_UPDATE_EXPECTED=1` rewrites that list from the current results instead.
 //! `LOOKOUT_PROMQL_ONLY=<part of a file name>` runs only matching files (the list's other entries are left alone).
 //!
-//! What runs per case, as upstream's runner does: range evals as given; instant evals as given, then (unless the
-//! expectation is a string or a range vector, the result is ordered, or the query uses `start()`/`end()`/
-//! `range()`/`step()`) once more as a range query over [t-1m, t+1m] step 1m whose middle step must give the same
-//! answer; then upstream's `@`-modifier variants (selectors pinned with `@ t`, evaluated at other times, see
-//! `at_modifier.rs`), each with the same range-mode check. Every query has a 10 s deadline; a watchdog ends the
-//! process if a case runs far past that.
+//! What runs per case, as upstream's runner does: a range eval as given. An instant eval as given, then (unless
+//! the expectation is a string or a range vector, or the query uses `start()`/`end()`/`range()`/`step()`) once
+//! more as a range query over [t-1m, t+1m] step 1m whose middle step must give the same answer (not compared
+//! for ordered results); then upstream's `@`-modifier variants (selectors pinned with `@ t`, evaluated at other
+//! times, see `at_modifier.rs`), each with the same range-mode check. Engine settings are upstream's test
+//! engine's: 5 m lookback, 1 m default subquery step, at most 10,000 samples per query. Every query has a 10 s
+//! deadline; a watchdog ends the process if a case runs far past that.
 
 #[path = "conformance/at_modifier.rs"]
 mod at_modifier;
@@ -41,8 +42,6 @@ mod watchdog;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-use lookout_promql::{Engine, EngineOptions};
 
 use crate::exec::{CaseResult, EngineBackend, run_commands};
 use crate::expected::{parse_expected, regenerate, render_expected};
@@ -97,7 +96,7 @@ fn promql_conformance() {
     let update = std::env::var("LOOKOUT_PROMQL_UPDATE_EXPECTED").is_ok_and(|v| v == "1");
     let started = Instant::now();
     let watchdog = watchdog::Watchdog::start(CASE_LIMIT, Duration::from_secs(3600));
-    let backend = EngineBackend(Engine::new(EngineOptions::default()));
+    let backend = EngineBackend::upstream_test_settings();
     let mut hard_errors = Vec::new();
     let mut results: Vec<(String, Vec<CaseResult>)> = Vec::new();
     let only = std::env::var("LOOKOUT_PROMQL_ONLY").ok();

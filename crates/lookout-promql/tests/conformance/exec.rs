@@ -6,7 +6,9 @@ use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use lookout_model::Labels;
-use lookout_promql::{Engine, QueryContext, QueryError, QueryOutput, Value, VectorSample};
+use lookout_promql::{
+    Engine, EngineOptions, QueryContext, QueryError, QueryOutput, Value, VectorSample,
+};
 use lookout_storage::Storage;
 use lookout_storage::mem::MemStorage;
 use regex::Regex;
@@ -44,6 +46,20 @@ pub trait QueryBackend {
 
 /// The real engine, each query bounded by [`QUERY_TIMEOUT`].
 pub struct EngineBackend(pub Engine);
+
+/// Upstream's test engine allows 10,000 samples per query (`DefaultMaxSamplesPerQuery`, what `promql_test.go`
+/// passes to `NewTestEngine`); no file expects that limit to be hit, so every case must fit in it.
+pub const MAX_SAMPLES_PER_QUERY: usize = 10_000;
+
+impl EngineBackend {
+    /// The engine with upstream's test settings: 5 m lookback, 1 m default subquery step, 10,000 samples.
+    pub fn upstream_test_settings() -> Self {
+        EngineBackend(Engine::new(EngineOptions {
+            max_samples: MAX_SAMPLES_PER_QUERY,
+            ..EngineOptions::default()
+        }))
+    }
+}
 
 fn deadline_ctx() -> QueryContext {
     QueryContext {

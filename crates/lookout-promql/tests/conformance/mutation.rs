@@ -5,7 +5,6 @@
 use std::path::Path;
 
 use lookout_model::Labels;
-use lookout_promql::{Engine, EngineOptions};
 
 use crate::exec::{EngineBackend, run_commands};
 use crate::script::{Command, Eval, ExpectedSeries, TextMatch, parse_script};
@@ -73,7 +72,7 @@ fn no_passing_case_survives_a_wrong_expectation() {
         eprintln!("skipped: no PromQL test files at {}", dir.display());
         return;
     }
-    let backend = EngineBackend(Engine::new(EngineOptions::default()));
+    let backend = EngineBackend::upstream_test_settings();
     let mut survivors = Vec::new();
     let mut checked = 0;
     for path in crate::list_test_files(&dir) {

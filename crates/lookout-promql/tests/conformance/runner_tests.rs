@@ -3,8 +3,8 @@
 
 use lookout_model::{Labels, Matcher, Sample, TimeRange, is_stale_nan, stale_nan};
 use lookout_promql::{
-    Annotation, AnnotationKind, Engine, EngineOptions, MatrixSeries, QueryError, QueryOutput,
-    QueryStats, Value, VectorSample,
+    Annotation, AnnotationKind, MatrixSeries, QueryError, QueryOutput, QueryStats, Value,
+    VectorSample,
 };
 use lookout_storage::mem::MemStorage;
 use lookout_storage::{SelectHints, Storage};
@@ -329,7 +329,7 @@ fn wrong_expectations_fail() {
 
 #[test]
 fn real_engine_reports_a_wrong_expectation() {
-    let backend = EngineBackend(Engine::new(EngineOptions::default()));
+    let backend = EngineBackend::upstream_test_settings();
     let cases = run(
         "eval instant at 1m m\n  m{a=\"1\"} 100\n\neval instant at 0 vector(1)\n  {} 2\n",
         &backend,
