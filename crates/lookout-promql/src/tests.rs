@@ -323,3 +323,33 @@ fn label_names_with_invalid_utf8_escapes_are_refused() {
         "{err}"
     );
 }
+
+/// Measures range queries over 1,000 series x 1,000 steps (run with `--ignored --nocapture`).
+#[test]
+#[ignore]
+fn large_range_query_figures() {
+    let s = counter_store(1000, 1100);
+    let e = Engine::default();
+    for q in [
+        "sum(rate(req_total[5m]))",
+        "req_total / on(i) req_total",
+        "max by (i) (req_total)",
+    ] {
+        let started = Instant::now();
+        let out = e
+            .range_query(
+                &s,
+                q,
+                600_000,
+                600_000 + 999 * 15_000,
+                15_000,
+                &QueryContext::default(),
+            )
+            .unwrap();
+        println!(
+            "{q}: {:?}, peak held {}",
+            started.elapsed(),
+            out.stats.peak_samples
+        );
+    }
+}

@@ -1,6 +1,6 @@
 //! Aggregation operators with `by`/`without`: the reductions, the k-selectors and `count_values`.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use lookout_model::{Labels, METRIC_NAME, Sample};
 use promql_parser::parser::{AggregateExpr, Expr, LabelModifier, token};
@@ -100,7 +100,7 @@ impl Evaluator<'_> {
         let input = self.eval(&a.expr)?.into_matrix()?;
 
         // Map every input series to its group once.
-        let mut group_index: HashMap<Labels, usize> = HashMap::new();
+        let mut group_index: HashMap<Labels, usize> = HashMap::default();
         let mut groups: Vec<Labels> = Vec::new();
         let series_group: Vec<usize> = input
             .iter()
@@ -325,7 +325,7 @@ impl Evaluator<'_> {
         let input = self.eval(&a.expr)?.into_matrix()?;
         self.range_eval(&[input], |ts, v| {
             let mut counts: Vec<(Labels, f64)> = Vec::new();
-            let mut index: HashMap<Labels, usize> = HashMap::new();
+            let mut index: HashMap<Labels, usize> = HashMap::default();
             for e in v[0].iter() {
                 let mut b = e.labels.to_builder();
                 b.set(&label, &format_value(e.v));

@@ -1,6 +1,8 @@
 //! Binary operators: scalar/scalar, vector/scalar and vector/vector with Prometheus's vector matching.
 
-use std::collections::{HashMap, HashSet};
+use std::cell::RefCell;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use lookout_model::{Labels, LabelsBuilder, METRIC_NAME};
 use promql_parser::parser::value::ValueType;
@@ -14,12 +16,22 @@ use crate::QueryError;
 /// How two vectors are matched.
 struct Matching<'m> {
     card: &'m VectorMatchCardinality,
-    /// `Some(true)` for `on(...)`, `Some(false)` for `ignoring(...)`, `None` without a clause.
+    /// True for `on(...)`, false for `ignoring(...)` or no clause.
     on: bool,
     names: Vec<String>,
     include: Vec<String>,
     fill_lhs: Option<f64>,
     fill_rhs: Option<f64>,
+    /// Signatures by label-set identity: the same input label set recurs at every step.
+    sig_cache: RefCell<HashMap<usize, (Labels, Labels)>>,
+    /// Result label sets by the identities of both sides' label sets.
+    result_cache: RefCell<HashMap<(usize, usize), (Labels, Labels, Labels)>>,
+}
+
+/// The identity of a label set's shared storage. Cache entries keep a clone of the label set, so the
+/// address cannot be reused by another set while the entry exists.
+fn identity(l: &Labels) -> usize {
+    l.as_slice().as_ptr() as usize
 }
 
 fn matching_of<'m>(
@@ -40,6 +52,8 @@ fn matching_of<'m>(
         include,
         fill_lhs: m.and_then(|m| m.fill_values.lhs),
         fill_rhs: m.and_then(|m| m.fill_values.rhs),
+        sig_cache: RefCell::default(),
+        result_cache: RefCell::default(),
     }
 }
 
@@ -49,6 +63,18 @@ static MANY_TO_MANY: VectorMatchCardinality = VectorMatchCardinality::ManyToMany
 impl Matching<'_> {
     /// The labels two series must share to match.
     fn signature(&self, l: &Labels) -> Labels {
+        let key = identity(l);
+        if let Some((_, sig)) = self.sig_cache.borrow().get(&key) {
+            return sig.clone();
+        }
+        let sig = self.compute_signature(l);
+        self.sig_cache
+            .borrow_mut()
+            .insert(key, (l.clone(), sig.clone()));
+        sig
+    }
+
+    fn compute_signature(&self, l: &Labels) -> Labels {
         if self.on {
             l.keep_only(&self.names)
         } else {
@@ -238,6 +264,18 @@ fn set_unless(l: Vector, r: &Vector, m: &Matching) -> Vector {
 }
 
 fn result_metric(lhs: &Labels, rhs: &Labels, op: token::TokenId, m: &Matching) -> Labels {
+    let key = (identity(lhs), identity(rhs));
+    if let Some((_, _, r)) = m.result_cache.borrow().get(&key) {
+        return r.clone();
+    }
+    let r = compute_result_metric(lhs, rhs, op, m);
+    m.result_cache
+        .borrow_mut()
+        .insert(key, (lhs.clone(), rhs.clone(), r.clone()));
+    r
+}
+
+fn compute_result_metric(lhs: &Labels, rhs: &Labels, op: token::TokenId, m: &Matching) -> Labels {
     let mut b: LabelsBuilder = if changes_metric_schema(op) {
         super::drop_metric_labels(lhs).to_builder()
     } else {
@@ -282,7 +320,7 @@ fn vector_binop(
     // As upstream, the fill values are not swapped with the sides.
     let (fill_for_lhs_unmatched, fill_for_rhs_unmatched) = (m.fill_rhs, m.fill_lhs);
 
-    let mut right: HashMap<Labels, usize> = HashMap::with_capacity(rhs.len());
+    let mut right: HashMap<Labels, usize> = HashMap::default();
     for (i, rs) in rhs.iter().enumerate() {
         let sig = m.signature(&rs.labels);
         if let Some(&j) = right.get(&sig) {
@@ -306,8 +344,8 @@ fn vector_binop(
         one_to_one,
         one_to_many,
         return_bool,
-        matched_one: HashSet::new(),
-        matched_many: HashMap::new(),
+        matched_one: HashSet::default(),
+        matched_many: HashMap::default(),
         out: Vec::new(),
     };
     for ls in &lhs {

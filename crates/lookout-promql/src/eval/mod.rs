@@ -13,7 +13,7 @@ pub(crate) use binary::labels_string;
 pub(crate) use selector::{PointValue, matcher_sets};
 pub(crate) use subquery::time_bounds;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lookout_model::{Labels, Sample};
@@ -270,6 +270,9 @@ pub(crate) struct OutputBuilder {
     instant: bool,
     series: Vec<Series>,
     index: HashMap<Labels, usize>,
+    /// Output index by label-set identity (the same shared label set recurs at every step); each entry
+    /// keeps its label set alive so the address cannot be reused.
+    by_identity: HashMap<usize, (Labels, usize)>,
 }
 
 pub(crate) const DUPLICATE_LABELSET: &str = "vector cannot contain metrics with the same labelset";
@@ -279,7 +282,8 @@ impl OutputBuilder {
         OutputBuilder {
             instant,
             series: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
+            by_identity: HashMap::default(),
         }
     }
 
@@ -295,8 +299,19 @@ impl OutputBuilder {
             return Ok(());
         }
         for e in v {
-            match self.index.get(&e.labels) {
-                Some(&i) => {
+            let id = e.labels.as_slice().as_ptr() as usize;
+            let known = match self.by_identity.get(&id) {
+                Some(&(_, i)) => Some(i),
+                None => {
+                    let i = self.index.get(&e.labels).copied();
+                    if let Some(i) = i {
+                        self.by_identity.insert(id, (e.labels.clone(), i));
+                    }
+                    i
+                }
+            };
+            match known {
+                Some(i) => {
                     let s = &mut self.series[i];
                     if s.points.last().is_some_and(|p| p.t == ts) {
                         return Err(QueryError::Execution(DUPLICATE_LABELSET.into()));
@@ -305,6 +320,8 @@ impl OutputBuilder {
                 }
                 None => {
                     self.index.insert(e.labels.clone(), self.series.len());
+                    self.by_identity
+                        .insert(id, (e.labels.clone(), self.series.len()));
                     self.series.push(Series {
                         labels: e.labels,
                         points: vec![Sample::new(ts, e.v)],
@@ -351,7 +368,7 @@ pub(crate) fn cleanup_names(mut m: Matrix, instant_vector: bool) -> Result<Matri
         }
     }
     if instant_vector {
-        let mut seen = std::collections::HashSet::with_capacity(m.len());
+        let mut seen = rustc_hash::FxHashSet::default();
         if m.iter().any(|s| !seen.insert(&s.labels)) {
             return Err(QueryError::Execution(DUPLICATE_LABELSET.into()));
         }
@@ -363,7 +380,7 @@ pub(crate) fn cleanup_names(mut m: Matrix, instant_vector: bool) -> Result<Matri
 /// Merges series with equal label sets; an error when two of them have a point at the same time.
 pub(crate) fn cleanup_merge(m: Matrix) -> Result<Matrix, QueryError> {
     let mut out: Matrix = Vec::with_capacity(m.len());
-    let mut index: HashMap<Labels, usize> = HashMap::new();
+    let mut index: HashMap<Labels, usize> = HashMap::default();
     let mut merged = false;
     for s in m {
         match index.get(&s.labels) {

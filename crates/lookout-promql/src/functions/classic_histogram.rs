@@ -1,7 +1,7 @@
 //! `histogram_quantile` and `histogram_fraction` over classic histograms: buckets grouped by their labels
 //! without `le`, then handed to the kernels in `histogram`.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use lookout_model::Labels;
 
@@ -18,7 +18,7 @@ struct Group {
 /// Groups the bucket series of `vec` by their labels without `le`, warning about unusable `le` values.
 fn group_buckets(ev: &Evaluator<'_>, vec: Vector) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
-    let mut index: HashMap<Labels, usize> = HashMap::new();
+    let mut index: HashMap<Labels, usize> = HashMap::default();
     for e in vec {
         let le = e.labels.get("le").unwrap_or("");
         let Ok(upper_bound) = parse_go_float(le) else {
