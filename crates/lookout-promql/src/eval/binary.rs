@@ -25,8 +25,11 @@ struct Matching<'m> {
     /// Signatures by label-set identity: the same input label set recurs at every step.
     sig_cache: RefCell<HashMap<usize, (Labels, Labels)>>,
     /// Result label sets by the identities of both sides' label sets.
-    result_cache: RefCell<HashMap<(usize, usize), (Labels, Labels, Labels)>>,
+    result_cache: RefCell<HashMap<(usize, usize), CachedResult>>,
 }
+
+/// Both sides' label sets (kept alive) and the result label set.
+type CachedResult = (Labels, Labels, Labels);
 
 /// The identity of a label set's shared storage. Cache entries keep a clone of the label set, so the
 /// address cannot be reused by another set while the entry exists.
