@@ -1,0 +1,138 @@
+//! Scraping `https` targets: a private CA via `tls_config.ca_file`, an untrusted certificate, and
+//! `insecure_skip_verify`. The server is a minimal TLS listener on 127.0.0.1 answering every request alike.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lookout_collect::config::{GlobalConfig, parse_scrape_configs};
+use lookout_collect::scrape::{Health, ScrapeManager, ScrapeOptions};
+use lookout_storage::Storage;
+use lookout_storage::mem::MemStorage;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Starts the TLS server; returns its address and the certificate's PEM.
+async fn serve_tls() -> (String, String) {
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let cert_pem = certified.cert.pem();
+    let cert = CertificateDer::from(certified.cert.der().to_vec());
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        certified.signing_key.serialize_der(),
+    ));
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 64 * 1024 {
+                    match tls.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = "tls_metric 42\n";
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(response.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (addr, cert_pem)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_targets_honor_tls_config() {
+    let (addr, cert_pem) = serve_tls().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, cert_pem).unwrap();
+    let job = |name: &str, tls: &str| {
+        format!(
+            "- job_name: {name}\n  scheme: https\n  scrape_interval: 100ms\n  scrape_timeout: 100ms\n  tls_config: {tls}\n  static_configs: [{{targets: ['{addr}']}}]\n"
+        )
+    };
+    let yaml = [
+        job("trusted", &format!("{{ca_file: '{}'}}", ca.display())),
+        job("untrusted", "{}"),
+        job("insecure", "{insecure_skip_verify: true}"),
+        job("missing_ca", "{ca_file: /nonexistent/ca.pem}"),
+    ]
+    .concat();
+    let storage = Arc::new(MemStorage::new());
+    let m = ScrapeManager::new(
+        storage.clone() as Arc<dyn Storage>,
+        ScrapeOptions::default(),
+    );
+    m.apply_config(parse_scrape_configs(&yaml, &GlobalConfig::default()).unwrap())
+        .unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while m
+        .targets()
+        .active
+        .iter()
+        .any(|t| t.health.health == Health::Unknown)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "targets were not scraped in time"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let health = |job: &str| {
+        m.targets()
+            .active
+            .into_iter()
+            .find(|t| t.target.job == job)
+            .unwrap()
+            .health
+    };
+    assert_eq!(
+        health("trusted").health,
+        Health::Up,
+        "{:?}",
+        health("trusted")
+    );
+    assert_eq!(
+        health("insecure").health,
+        Health::Up,
+        "{:?}",
+        health("insecure")
+    );
+    let untrusted = health("untrusted");
+    assert_eq!(untrusted.health, Health::Down);
+    assert!(
+        untrusted.last_error.to_lowercase().contains("certificate"),
+        "{}",
+        untrusted.last_error
+    );
+    let missing = health("missing_ca");
+    assert_eq!(missing.health, Health::Down);
+    assert!(
+        missing.last_error.contains("/nonexistent/ca.pem"),
+        "{}",
+        missing.last_error
+    );
+    m.shutdown(Duration::from_secs(2)).await;
+}
