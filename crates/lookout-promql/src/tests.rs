@@ -333,6 +333,8 @@ fn large_range_query_figures() {
     for q in [
         "sum(rate(req_total[5m]))",
         "req_total / on(i) req_total",
+        "req_total and req_total",
+        "req_total * 2",
         "max by (i) (req_total)",
     ] {
         let started = Instant::now();

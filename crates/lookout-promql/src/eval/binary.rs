@@ -22,8 +22,10 @@ struct Matching<'m> {
     include: Vec<String>,
     fill_lhs: Option<f64>,
     fill_rhs: Option<f64>,
-    /// Signatures by label-set identity: the same input label set recurs at every step.
-    sig_cache: RefCell<HashMap<usize, (Labels, Labels)>>,
+    /// Signatures and their ordinals by label-set identity: the same input label set recurs at every step.
+    sig_cache: RefCell<HashMap<usize, (Labels, Labels, usize)>>,
+    /// Ordinal of each distinct signature, so that per-step matching hashes integers, not label sets.
+    ordinals: RefCell<HashMap<Labels, usize>>,
     /// Result label sets by the identities of both sides' label sets.
     result_cache: RefCell<HashMap<(usize, usize), CachedResult>>,
 }
@@ -56,6 +58,7 @@ fn matching_of<'m>(
         fill_lhs: m.and_then(|m| m.fill_values.lhs),
         fill_rhs: m.and_then(|m| m.fill_values.rhs),
         sig_cache: RefCell::default(),
+        ordinals: RefCell::default(),
         result_cache: RefCell::default(),
     }
 }
@@ -64,17 +67,27 @@ static ONE_TO_ONE: VectorMatchCardinality = VectorMatchCardinality::OneToOne;
 static MANY_TO_MANY: VectorMatchCardinality = VectorMatchCardinality::ManyToMany;
 
 impl Matching<'_> {
-    /// The labels two series must share to match.
-    fn signature(&self, l: &Labels) -> Labels {
+    /// The labels two series must share to match, and the ordinal of that signature.
+    fn signature(&self, l: &Labels) -> (Labels, usize) {
         let key = identity(l);
-        if let Some((_, sig)) = self.sig_cache.borrow().get(&key) {
-            return sig.clone();
+        if let Some((_, sig, ord)) = self.sig_cache.borrow().get(&key) {
+            return (sig.clone(), *ord);
         }
         let sig = self.compute_signature(l);
+        let ord = {
+            let mut ords = self.ordinals.borrow_mut();
+            let next = ords.len();
+            *ords.entry(sig.clone()).or_insert(next)
+        };
         self.sig_cache
             .borrow_mut()
-            .insert(key, (l.clone(), sig.clone()));
-        sig
+            .insert(key, (l.clone(), sig.clone(), ord));
+        (sig, ord)
+    }
+
+    /// Just the ordinal of the signature.
+    fn ord(&self, l: &Labels) -> usize {
+        self.signature(l).1
     }
 
     fn compute_signature(&self, l: &Labels) -> Labels {
@@ -234,9 +247,9 @@ fn set_and(l: Vector, r: &Vector, m: &Matching) -> Vector {
     if l.is_empty() || r.is_empty() {
         return Vec::new();
     }
-    let sigs: HashSet<Labels> = r.iter().map(|e| m.signature(&e.labels)).collect();
+    let sigs: HashSet<usize> = r.iter().map(|e| m.ord(&e.labels)).collect();
     l.into_iter()
-        .filter(|e| sigs.contains(&m.signature(&e.labels)))
+        .filter(|e| sigs.contains(&m.ord(&e.labels)))
         .collect()
 }
 
@@ -247,12 +260,9 @@ fn set_or(l: Vector, r: Vector, m: &Matching) -> Vector {
     if r.is_empty() {
         return l;
     }
-    let sigs: HashSet<Labels> = l.iter().map(|e| m.signature(&e.labels)).collect();
+    let sigs: HashSet<usize> = l.iter().map(|e| m.ord(&e.labels)).collect();
     let mut out = l;
-    out.extend(
-        r.into_iter()
-            .filter(|e| !sigs.contains(&m.signature(&e.labels))),
-    );
+    out.extend(r.into_iter().filter(|e| !sigs.contains(&m.ord(&e.labels))));
     out
 }
 
@@ -260,9 +270,9 @@ fn set_unless(l: Vector, r: &Vector, m: &Matching) -> Vector {
     if l.is_empty() || r.is_empty() {
         return l;
     }
-    let sigs: HashSet<Labels> = r.iter().map(|e| m.signature(&e.labels)).collect();
+    let sigs: HashSet<usize> = r.iter().map(|e| m.ord(&e.labels)).collect();
     l.into_iter()
-        .filter(|e| !sigs.contains(&m.signature(&e.labels)))
+        .filter(|e| !sigs.contains(&m.ord(&e.labels)))
         .collect()
 }
 
@@ -323,10 +333,10 @@ fn vector_binop(
     // As upstream, the fill values are not swapped with the sides.
     let (fill_for_lhs_unmatched, fill_for_rhs_unmatched) = (m.fill_rhs, m.fill_lhs);
 
-    let mut right: HashMap<Labels, usize> = HashMap::default();
+    let mut right: HashMap<usize, usize> = HashMap::default();
     for (i, rs) in rhs.iter().enumerate() {
-        let sig = m.signature(&rs.labels);
-        if let Some(&j) = right.get(&sig) {
+        let (sig, ord) = m.signature(&rs.labels);
+        if let Some(&j) = right.get(&ord) {
             let side = if one_to_many { "left" } else { "right" };
             let (mut a, mut b) = (labels_string(&rs.labels), labels_string(&rhs[j].labels));
             if a > b {
@@ -337,7 +347,7 @@ fn vector_binop(
                 labels_string(&sig)
             )));
         }
-        right.insert(sig, i);
+        right.insert(ord, i);
     }
 
     let one_to_one = matches!(m.card, VectorMatchCardinality::OneToOne);
@@ -352,24 +362,23 @@ fn vector_binop(
         out: Vec::new(),
     };
     for ls in &lhs {
-        let sig = m.signature(&ls.labels);
-        match right.get(&sig) {
-            Some(&j) => st.apply(ls, &rhs[j].labels, rhs[j].v, sig)?,
+        let (sig, ord) = m.signature(&ls.labels);
+        match right.get(&ord) {
+            Some(&j) => st.apply(ls, &rhs[j].labels, rhs[j].v, ord)?,
             None => {
                 if let Some(fill) = fill_for_lhs_unmatched {
-                    let filler = sig.clone();
-                    st.apply(ls, &filler, fill, sig)?;
+                    st.apply(ls, &sig, fill, ord)?;
                 }
             }
         }
     }
     if let Some(fill) = fill_for_rhs_unmatched {
         for rs in &rhs {
-            let sig = m.signature(&rs.labels);
+            let (sig, ord) = m.signature(&rs.labels);
             let already = if one_to_one {
-                st.matched_one.contains(&sig)
+                st.matched_one.contains(&ord)
             } else {
-                st.matched_many.get(&sig).is_some_and(|s| !s.is_empty())
+                st.matched_many.get(&ord).is_some_and(|s| !s.is_empty())
             };
             if already {
                 continue;
@@ -380,7 +389,7 @@ fn vector_binop(
                 t: rs.t,
                 drop_name: false,
             };
-            st.apply(&filler, &rs.labels, rs.v, sig)?;
+            st.apply(&filler, &rs.labels, rs.v, ord)?;
         }
     }
     Ok(st.out)
@@ -392,8 +401,8 @@ struct BinopState<'m> {
     one_to_one: bool,
     one_to_many: bool,
     return_bool: bool,
-    matched_one: HashSet<Labels>,
-    matched_many: HashMap<Labels, HashSet<Labels>>,
+    matched_one: HashSet<usize>,
+    matched_many: HashMap<usize, HashSet<Labels>>,
     out: Vector,
 }
 
@@ -404,7 +413,7 @@ impl BinopState<'_> {
         ls: &Elem,
         rs_labels: &Labels,
         rs_v: f64,
-        sig: Labels,
+        sig: usize,
     ) -> Result<(), QueryError> {
         let (fl, fr) = if self.one_to_many {
             (rs_v, ls.v)
