@@ -442,3 +442,60 @@ fn finish(op: token::TokenId, acc: &mut Acc, q: f64) -> f64 {
         _ => acc.value,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(op: token::TokenId, values: &[f64]) -> f64 {
+        let mut acc = Acc::default();
+        for &v in values {
+            accumulate(op, &mut acc, v, false);
+        }
+        finish(op, &mut acc, 0.5)
+    }
+
+    #[test]
+    fn reductions() {
+        assert_eq!(run(token::T_SUM, &[1.0, 2.0, 3.0]), 6.0);
+        assert_eq!(run(token::T_AVG, &[1.0, 2.0, 3.0]), 2.0);
+        assert_eq!(run(token::T_COUNT, &[1.0, 2.0, 3.0]), 3.0);
+        assert_eq!(run(token::T_MAX, &[f64::NAN, 2.0, 1.0]), 2.0);
+        assert_eq!(run(token::T_MIN, &[3.0, f64::NAN, 1.0]), 1.0);
+        assert_eq!(run(token::T_GROUP, &[3.0, 4.0]), 1.0);
+        assert_eq!(
+            run(token::T_STDVAR, &[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]),
+            4.0
+        );
+        assert_eq!(
+            run(token::T_STDDEV, &[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]),
+            2.0
+        );
+        assert_eq!(run(token::T_QUANTILE, &[1.0, 2.0, 3.0]), 2.0);
+    }
+
+    #[test]
+    fn kahan_sum_and_overflowing_average() {
+        // Plain summation would lose the small terms next to the large ones.
+        assert_eq!(run(token::T_SUM, &[1e100, 1.0, -1e100, 1.0]), 2.0);
+        // The sum overflows; the incremental mean does not.
+        assert_eq!(run(token::T_AVG, &[f64::MAX, f64::MAX]), f64::MAX);
+        assert!(run(token::T_STDDEV, &[f64::INFINITY, 1.0]).is_nan());
+    }
+
+    #[test]
+    fn grouping_and_value_labels() {
+        let l = Labels::from_pairs_unchecked(&[("__name__", "m"), ("a", "1"), ("b", "2")]);
+        let by = vec!["a".to_string()];
+        assert_eq!(
+            group_labels(&l, Some(&by), None),
+            Labels::from_pairs_unchecked(&[("a", "1")])
+        );
+        let g = group_labels(&l, None, Some(&by));
+        assert_eq!(g, Labels::from_pairs_unchecked(&[("b", "2")]));
+        assert!(group_labels(&l, None, None).is_empty());
+        assert_eq!(format_value(f64::INFINITY), "+Inf");
+        assert_eq!(format_value(0.1), "0.1");
+        assert_eq!(format_value(1e21), "1000000000000000000000");
+    }
+}

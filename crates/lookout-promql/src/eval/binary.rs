@@ -453,3 +453,115 @@ impl BinopState<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn elem(pairs: &[(&str, &str)], v: f64) -> Elem {
+        Elem {
+            labels: Labels::from_pairs_unchecked(pairs),
+            v,
+            t: 0,
+            drop_name: false,
+        }
+    }
+
+    #[test]
+    fn comparisons_filter_and_arithmetic_keeps_all() {
+        assert_eq!(float_binop(token::T_GTR, 2.0, 1.0), (2.0, true));
+        assert_eq!(float_binop(token::T_LSS, 2.0, 1.0), (2.0, false));
+        assert_eq!(float_binop(token::T_MOD, -7.0, 3.0), (-1.0, true));
+        assert!(float_binop(token::T_DIV, 0.0, 0.0).0.is_nan());
+        assert_eq!(float_binop(token::T_POW, 2.0, 10.0), (1024.0, true));
+    }
+
+    #[test]
+    fn vector_scalar_comparison_keeps_the_vector_value_when_swapped() {
+        let v = vec![
+            elem(&[("__name__", "m")], 5.0),
+            elem(&[("__name__", "n")], 1.0),
+        ];
+        let out = vector_scalar(token::T_LSS, &v, 2.0, true, false);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].v, 5.0);
+        assert!(!out[0].drop_name);
+        let out = vector_scalar(token::T_LSS, &v, 2.0, true, true);
+        assert_eq!(out.iter().map(|e| e.v).collect::<Vec<_>>(), vec![1.0, 0.0]);
+        assert!(out.iter().all(|e| e.drop_name));
+    }
+
+    #[test]
+    fn set_operators_match_on_signatures() {
+        let m = matching_of(None, &MANY_TO_MANY);
+        let l = vec![
+            elem(&[("__name__", "a"), ("x", "1")], 1.0),
+            elem(&[("__name__", "a"), ("x", "2")], 2.0),
+        ];
+        let r = vec![
+            elem(&[("__name__", "b"), ("x", "2")], 9.0),
+            elem(&[("__name__", "b"), ("x", "3")], 9.0),
+        ];
+        assert_eq!(
+            set_and(l.clone(), &r, &m)
+                .iter()
+                .map(|e| e.v)
+                .collect::<Vec<_>>(),
+            vec![2.0]
+        );
+        assert_eq!(
+            set_unless(l.clone(), &r, &m)
+                .iter()
+                .map(|e| e.v)
+                .collect::<Vec<_>>(),
+            vec![1.0]
+        );
+        let or = set_or(l, r, &m);
+        assert_eq!(or.len(), 3);
+        assert_eq!(or[2].labels.get("x"), Some("3"));
+    }
+
+    #[test]
+    fn one_to_one_drops_name_and_refuses_ambiguous_matches() {
+        let m = matching_of(None, &ONE_TO_ONE);
+        let l = vec![elem(&[("__name__", "a"), ("x", "1")], 6.0)];
+        let r = vec![elem(&[("__name__", "b"), ("x", "1")], 3.0)];
+        let out = vector_binop(token::T_DIV, l, r, &m, false).unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].v, 2.0);
+        assert_eq!(labels_string(&out[0].labels), r#"{x="1"}"#);
+        let l = vec![
+            elem(&[("x", "1"), ("y", "a")], 1.0),
+            elem(&[("x", "1"), ("y", "b")], 1.0),
+        ];
+        let r = vec![elem(&[("x", "1"), ("y", "c")], 1.0)];
+        let on = BinModifier::default().with_matching(Some(LabelModifier::include(vec!["x"])));
+        let m = matching_of(Some(&on), &ONE_TO_ONE);
+        let err = vector_binop(token::T_ADD, l, r, &m, false).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("multiple matches for labels: many-to-one"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn group_left_copies_included_labels_from_the_one_side() {
+        let on = BinModifier::default()
+            .with_matching(Some(LabelModifier::include(vec!["x"])))
+            .with_card(VectorMatchCardinality::many_to_one(vec!["owner"]));
+        let m = matching_of(Some(&on), &ONE_TO_ONE);
+        let l = vec![
+            elem(&[("x", "1"), ("y", "a")], 2.0),
+            elem(&[("x", "1"), ("y", "b")], 3.0),
+        ];
+        let r = vec![elem(&[("x", "1"), ("owner", "team")], 10.0)];
+        let out = vector_binop(token::T_MUL, l, r, &m, false).unwrap();
+        assert_eq!(out.len(), 2);
+        assert!(out.iter().all(|e| e.labels.get("owner") == Some("team")));
+        assert_eq!(
+            out.iter().map(|e| e.v).collect::<Vec<_>>(),
+            vec![20.0, 30.0]
+        );
+    }
+}
