@@ -189,7 +189,7 @@ impl Evaluator<'_> {
         let min = params.iter().copied().fold(f64::INFINITY, f64::min);
         if op == token::T_LIMIT_RATIO {
             if params.iter().any(|p| p.is_nan()) {
-                return Err(QueryError::BadData("Ratio value is NaN".into()));
+                return Err(QueryError::Execution("Ratio value is NaN".into()));
             }
             if max == 0.0 && min == 0.0 {
                 return Ok(Vec::new());
@@ -208,19 +208,19 @@ impl Evaluator<'_> {
             }
         } else {
             if params.iter().any(|p| p.is_nan()) {
-                return Err(QueryError::BadData("Parameter value is NaN".into()));
+                return Err(QueryError::Execution("Parameter value is NaN".into()));
             }
             if max < 1.0 {
                 return Ok(Vec::new());
             }
             if min <= i64::MIN as f64 {
-                return Err(QueryError::BadData(format!(
+                return Err(QueryError::Execution(format!(
                     "Scalar value {} underflows int64",
                     go_g(min)
                 )));
             }
             if max >= i64::MAX as f64 {
-                return Err(QueryError::BadData(format!(
+                return Err(QueryError::Execution(format!(
                     "Scalar value {} overflows int64",
                     go_g(max)
                 )));
@@ -310,13 +310,13 @@ impl Evaluator<'_> {
         let label = match a.param.as_deref() {
             Some(e) => crate::functions::string_arg(e)?,
             None => {
-                return Err(QueryError::BadData(
+                return Err(QueryError::Execution(
                     "count_values expects a string parameter".into(),
                 ));
             }
         };
         if let Some(shown) = self.env.invalid_label_name(&label) {
-            return Err(QueryError::BadData(format!("invalid label name {shown}")));
+            return Err(QueryError::Execution(format!("invalid label name {shown}")));
         }
         let by = by.map(|mut b| {
             b.push(label.clone());

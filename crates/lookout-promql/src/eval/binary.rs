@@ -200,7 +200,7 @@ impl Evaluator<'_> {
                     }
                 })
             }
-            _ => Err(QueryError::BadData(format!(
+            _ => Err(QueryError::Execution(format!(
                 "binary operator on {lt} and {rt} is not supported"
             ))),
         }

@@ -68,7 +68,7 @@ impl Val {
     pub(crate) fn into_matrix(self) -> Result<Matrix, QueryError> {
         match self {
             Val::Matrix(m) => Ok(m),
-            Val::Str(_) => Err(QueryError::BadData(
+            Val::Str(_) => Err(QueryError::Execution(
                 "expected a vector or scalar, got a string".into(),
             )),
         }
@@ -197,7 +197,7 @@ impl<'a> Evaluator<'a> {
             Expr::Binary(b) => Ok(Val::Matrix(self.eval_binary(b)?)),
             Expr::Aggregate(a) => Ok(Val::Matrix(self.eval_aggregate(a)?)),
             Expr::Call(c) => Ok(Val::Matrix(crate::functions::eval_call(self, c)?)),
-            Expr::Extension(_) => Err(QueryError::BadData(
+            Expr::Extension(_) => Err(QueryError::Execution(
                 "extension expressions are not supported".into(),
             )),
         }

@@ -28,7 +28,7 @@ impl Evaluator<'_> {
             None
         } else {
             Some(RangeFn::from_name(name).ok_or_else(|| {
-                QueryError::BadData(format!(
+                QueryError::Execution(format!(
                     "function {name:?} over a range vector is not supported"
                 ))
             })?)
@@ -91,7 +91,7 @@ impl Evaluator<'_> {
                         None => Some(1.0),
                         Some(k) => {
                             if let Err(e) = check_range_fn_args(k, &args_buf) {
-                                return Err(QueryError::BadData(e.to_string()));
+                                return Err(QueryError::Execution(e.to_string()));
                             }
                             if k == RangeFn::PredictLinear {
                                 // The line is anchored at the evaluation time, not at the offset window end.
@@ -161,7 +161,7 @@ impl Evaluator<'_> {
                 budget.release(held);
             }
             other => {
-                return Err(QueryError::BadData(format!(
+                return Err(QueryError::Execution(format!(
                     "expected a range vector argument to {name}, got {}",
                     other.value_type()
                 )));

@@ -215,7 +215,7 @@ impl Evaluator<'_> {
     /// A range vector selector evaluated once (instant query): raw samples in `(ref - range, ref]`.
     pub(crate) fn eval_matrix_selector(&self, ms: &MatrixSelector) -> Result<Matrix, QueryError> {
         if !self.is_instant() {
-            return Err(QueryError::BadData(
+            return Err(QueryError::Execution(
                 "cannot do range evaluation of matrix selector".into(),
             ));
         }

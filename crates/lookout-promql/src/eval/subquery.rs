@@ -49,7 +49,7 @@ impl<'a> Evaluator<'a> {
     /// A subquery evaluated once (instant query): the inner points in its window.
     pub(crate) fn eval_subquery_matrix(&self, sq: &SubqueryExpr) -> Result<Matrix, QueryError> {
         if !self.is_instant() {
-            return Err(QueryError::BadData(
+            return Err(QueryError::Execution(
                 "cannot do range evaluation of a subquery".into(),
             ));
         }

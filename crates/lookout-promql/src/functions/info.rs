@@ -103,7 +103,7 @@ pub(crate) fn info(ev: &Evaluator<'_>, args: &[Box<Expr>]) -> Result<Matrix, Que
     let mut name_matchers = Vec::new();
     if let Some(sel) = args.get(1) {
         let Expr::VectorSelector(vs) = unwrap_parens(sel) else {
-            return Err(QueryError::BadData(
+            return Err(QueryError::Execution(
                 "info() expects a label selector as second argument".into(),
             ));
         };

@@ -17,12 +17,12 @@ pub(crate) fn label_replace(ev: &Evaluator<'_>, args: &[Box<Expr>]) -> Result<Ma
     let src = string_arg(&args[3])?;
     let re_src = string_arg(&args[4])?;
     let re = Regex::new(&format!("^(?s:{re_src})$")).map_err(|_| {
-        QueryError::BadData(format!(
+        QueryError::Execution(format!(
             "invalid regular expression in label_replace(): {re_src}"
         ))
     })?;
     if ev.env.invalid_label_name(&dst).is_some() {
-        return Err(QueryError::BadData(format!(
+        return Err(QueryError::Execution(format!(
             "invalid destination label name in label_replace(): {dst}"
         )));
     }
@@ -51,14 +51,14 @@ pub(crate) fn label_join(ev: &Evaluator<'_>, args: &[Box<Expr>]) -> Result<Matri
     for a in &args[3..] {
         let s = string_arg(a)?;
         if ev.env.invalid_label_name(&s).is_some() {
-            return Err(QueryError::BadData(format!(
+            return Err(QueryError::Execution(format!(
                 "invalid source label name in label_join(): {s}"
             )));
         }
         srcs.push(s);
     }
     if ev.env.invalid_label_name(&dst).is_some() {
-        return Err(QueryError::BadData(format!(
+        return Err(QueryError::Execution(format!(
             "invalid destination label name in label_join(): {dst}"
         )));
     }

@@ -56,7 +56,7 @@ pub(crate) fn string_arg(e: &Expr) -> Result<String, QueryError> {
     match e {
         Expr::StringLiteral(s) => Ok(s.val.clone()),
         Expr::Paren(p) => string_arg(&p.expr),
-        other => Err(QueryError::BadData(format!(
+        other => Err(QueryError::Execution(format!(
             "expected a string argument, got {}",
             other.value_type()
         ))),
@@ -218,7 +218,7 @@ fn call_step(
         "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
         | "histogram_stdvar" => Vec::new(),
         _ => {
-            return Err(QueryError::BadData(format!(
+            return Err(QueryError::Execution(format!(
                 "function {name:?} is not supported"
             )));
         }
