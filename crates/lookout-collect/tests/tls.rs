@@ -1,5 +1,6 @@
-//! Scraping `https` targets: a private CA via `tls_config.ca_file`, an untrusted certificate, and
-//! `insecure_skip_verify`. The server is a minimal TLS listener on 127.0.0.1 answering every request alike.
+//! Scraping `https` targets: a private CA via `tls_config.ca_file`, an untrusted certificate,
+//! `insecure_skip_verify` and `server_name`. The servers are minimal TLS listeners on 127.0.0.1 answering every
+//! request alike.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,9 +12,9 @@ use lookout_storage::mem::MemStorage;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Starts the TLS server; returns its address and the certificate's PEM.
-async fn serve_tls() -> (String, String) {
-    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+/// Starts a TLS server whose self-signed certificate names `san`; returns its address and the certificate's PEM.
+async fn serve_tls(san: &str) -> (String, String) {
+    let certified = rcgen::generate_simple_self_signed(vec![san.to_string()]).unwrap();
     let cert_pem = certified.cert.pem();
     let cert = CertificateDer::from(certified.cert.der().to_vec());
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
@@ -63,20 +64,31 @@ async fn serve_tls() -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_targets_honor_tls_config() {
-    let (addr, cert_pem) = serve_tls().await;
+    let (addr, cert_pem) = serve_tls("127.0.0.1").await;
+    let (named_addr, named_pem) = serve_tls("metrics.internal").await;
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, cert_pem).unwrap();
-    let job = |name: &str, tls: &str| {
+    let named_ca = dir.path().join("named.pem");
+    std::fs::write(&named_ca, named_pem).unwrap();
+    let job_at = |name: &str, tls: &str, addr: &str| {
         format!(
             "- job_name: {name}\n  scheme: https\n  scrape_interval: 100ms\n  scrape_timeout: 100ms\n  tls_config: {tls}\n  static_configs: [{{targets: ['{addr}']}}]\n"
         )
     };
+    let job = |name: &str, tls: &str| job_at(name, tls, &addr);
+    let named = format!(
+        "{{ca_file: '{}', server_name: metrics.internal}}",
+        named_ca.display()
+    );
+    let named_without_override = format!("{{ca_file: '{}'}}", named_ca.display());
     let yaml = [
         job("trusted", &format!("{{ca_file: '{}'}}", ca.display())),
         job("untrusted", "{}"),
         job("insecure", "{insecure_skip_verify: true}"),
         job("missing_ca", "{ca_file: /nonexistent/ca.pem}"),
+        job_at("server_name", &named, &named_addr),
+        job_at("wrong_name", &named_without_override, &named_addr),
     ]
     .concat();
     let storage = Arc::new(MemStorage::new());
@@ -126,6 +138,19 @@ async fn https_targets_honor_tls_config() {
         untrusted.last_error.to_lowercase().contains("certificate"),
         "{}",
         untrusted.last_error
+    );
+    assert_eq!(
+        health("server_name").health,
+        Health::Up,
+        "{:?}",
+        health("server_name")
+    );
+    let wrong = health("wrong_name");
+    assert_eq!(wrong.health, Health::Down);
+    assert!(
+        wrong.last_error.to_lowercase().contains("certificate"),
+        "{}",
+        wrong.last_error
     );
     let missing = health("missing_ca");
     assert_eq!(missing.health, Health::Down);

@@ -50,7 +50,8 @@ pub struct TlsConfig {
     /// PEM client key (with `cert_file`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_file: Option<String>,
-    /// Name to verify the server certificate against instead of the target host.
+    /// Name the server certificate must carry, instead of the target host. Lookout verifies against it; the SNI
+    /// sent is still the target host (none for an IP address), unlike Prometheus, which also sends it as SNI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_name: Option<String>,
     /// Accept any server certificate.
@@ -136,12 +137,11 @@ impl TlsConfig {
                 "cert_file and key_file must be set together",
             ));
         }
-        if self.server_name.is_some() {
-            // reqwest offers no way to verify against another name than the URL host.
+        if self.server_name.as_ref().is_some_and(String::is_empty) {
             return Err(ConfigError::field(
                 path,
                 "tls_config.server_name",
-                "is not supported yet",
+                "must not be empty when set",
             ));
         }
         Ok(())

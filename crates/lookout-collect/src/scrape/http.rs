@@ -32,40 +32,15 @@ pub struct JobClient {
     config: std::sync::Arc<ScrapeConfig>,
 }
 
-fn read_pem(what: &'static str, path: &str) -> Result<Vec<u8>, ScrapeError> {
-    std::fs::read(path).map_err(|e| ScrapeError::Credentials {
-        what,
-        path: path.to_string(),
-        reason: e.to_string(),
-    })
-}
-
 impl JobClient {
     /// Builds the client: TLS roots and identity are read now (at configuration time); credential files are read
     /// at each scrape so rotated secrets take effect, as in Prometheus.
     pub fn new(config: std::sync::Arc<ScrapeConfig>) -> Result<Self, ScrapeError> {
-        let tls = &config.tls_config;
-        let mut builder = reqwest::Client::builder()
+        let tls = super::tls::client_config(&config.tls_config)?;
+        let builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::limited(10))
             .pool_max_idle_per_host(2)
-            .danger_accept_invalid_certs(tls.insecure_skip_verify);
-        if let Some(ca) = &tls.ca_file {
-            let pem = read_pem("tls_config.ca_file", ca)?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| ScrapeError::Client(format!("tls_config.ca_file {ca}: {e}")))?;
-            builder = builder.tls_built_in_root_certs(false);
-            for c in certs {
-                builder = builder.add_root_certificate(c);
-            }
-        }
-        if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
-            let mut pem = read_pem("tls_config.cert_file", cert)?;
-            pem.push(b'\n');
-            pem.extend(read_pem("tls_config.key_file", key)?);
-            let identity = reqwest::Identity::from_pem(&pem)
-                .map_err(|e| ScrapeError::Client(format!("tls_config.cert_file/key_file: {e}")))?;
-            builder = builder.identity(identity);
-        }
+            .use_preconfigured_tls(tls);
         let client = builder
             .build()
             .map_err(|e| ScrapeError::Client(e.to_string()))?;

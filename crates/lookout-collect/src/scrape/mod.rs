@@ -6,6 +6,7 @@ pub(crate) mod cache;
 pub mod error;
 pub mod http;
 pub mod labels;
+mod tls;
 
 pub use append::{REPORT_SERIES, ScrapeContext, ScrapeReport, store_end_of_run, store_scrape};
 pub use cache::ScrapeCache;
