@@ -1,5 +1,5 @@
 //! Scraping `https` targets: a private CA via `tls_config.ca_file`, an untrusted certificate,
-//! `insecure_skip_verify` and `server_name`. The servers are minimal TLS listeners on 127.0.0.1 answering every
+//! `insecure_skip_verify`, `server_name` and a client certificate. The servers are minimal TLS listeners on 127.0.0.1 answering every
 //! request alike.
 
 use std::sync::Arc;
@@ -13,21 +13,33 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Starts a TLS server whose self-signed certificate names `san`; returns its address and the certificate's PEM.
-async fn serve_tls(san: &str) -> (String, String) {
+/// With `client_ca` (a DER certificate), clients must present a certificate it signed.
+async fn serve_tls(san: &str, client_ca: Option<CertificateDer<'static>>) -> (String, String) {
     let certified = rcgen::generate_simple_self_signed(vec![san.to_string()]).unwrap();
     let cert_pem = certified.cert.pem();
     let cert = CertificateDer::from(certified.cert.der().to_vec());
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
         certified.signing_key.serialize_der(),
     ));
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(vec![cert], key)
-    .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap();
+    let builder = match client_ca {
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(ca).unwrap();
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let config = builder.with_single_cert(vec![cert], key).unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -64,8 +76,11 @@ async fn serve_tls(san: &str) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_targets_honor_tls_config() {
-    let (addr, cert_pem) = serve_tls("127.0.0.1").await;
-    let (named_addr, named_pem) = serve_tls("metrics.internal").await;
+    let (addr, cert_pem) = serve_tls("127.0.0.1", None).await;
+    let (named_addr, named_pem) = serve_tls("metrics.internal", None).await;
+    let client = rcgen::generate_simple_self_signed(vec!["lookout-client".to_string()]).unwrap();
+    let client_der = CertificateDer::from(client.cert.der().to_vec());
+    let (mtls_addr, mtls_pem) = serve_tls("127.0.0.1", Some(client_der)).await;
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, cert_pem).unwrap();
@@ -77,6 +92,18 @@ async fn https_targets_honor_tls_config() {
         )
     };
     let job = |name: &str, tls: &str| job_at(name, tls, &addr);
+    let mtls_ca = dir.path().join("mtls.pem");
+    std::fs::write(&mtls_ca, mtls_pem).unwrap();
+    let (client_cert, client_key) = (dir.path().join("client.pem"), dir.path().join("client.key"));
+    std::fs::write(&client_cert, client.cert.pem()).unwrap();
+    std::fs::write(&client_key, client.signing_key.serialize_pem()).unwrap();
+    let mtls = format!(
+        "{{ca_file: '{}', cert_file: '{}', key_file: '{}'}}",
+        mtls_ca.display(),
+        client_cert.display(),
+        client_key.display()
+    );
+    let mtls_without_cert = format!("{{ca_file: '{}'}}", mtls_ca.display());
     let named = format!(
         "{{ca_file: '{}', server_name: metrics.internal}}",
         named_ca.display()
@@ -89,6 +116,8 @@ async fn https_targets_honor_tls_config() {
         job("missing_ca", "{ca_file: /nonexistent/ca.pem}"),
         job_at("server_name", &named, &named_addr),
         job_at("wrong_name", &named_without_override, &named_addr),
+        job_at("client_cert", &mtls, &mtls_addr),
+        job_at("no_client_cert", &mtls_without_cert, &mtls_addr),
     ]
     .concat();
     let storage = Arc::new(MemStorage::new());
@@ -152,6 +181,13 @@ async fn https_targets_honor_tls_config() {
         "{}",
         wrong.last_error
     );
+    assert_eq!(
+        health("client_cert").health,
+        Health::Up,
+        "{:?}",
+        health("client_cert")
+    );
+    assert_eq!(health("no_client_cert").health, Health::Down);
     let missing = health("missing_ca");
     assert_eq!(missing.health, Health::Down);
     assert!(
