@@ -187,7 +187,8 @@ fn streaming_keeps_peak_near_one_series_window() {
     // The window (0, 10m] holds 40 of each series' 41 samples.
     assert_eq!(out.stats.samples_loaded, 200 * 40);
     assert!(
-        out.stats.peak_samples < 1000,
+        // The sum folds series as they are computed: one window plus one accumulator.
+        out.stats.peak_samples <= 41,
         "peak {}",
         out.stats.peak_samples
     );
@@ -304,7 +305,7 @@ fn large_sum_rate_figures() {
         out.stats.samples_loaded, out.stats.peak_samples
     );
     assert_eq!(vector(&out.value).len(), 1);
-    assert!(out.stats.peak_samples < 200_000);
+    assert!(out.stats.peak_samples < 100);
 }
 
 #[test]
@@ -353,5 +354,32 @@ fn large_range_query_figures() {
             started.elapsed(),
             out.stats.peak_samples
         );
+    }
+}
+
+#[test]
+fn streamed_and_materialised_aggregations_agree() {
+    let s = counter_store(30, 81);
+    let e = Engine::default();
+    let ctx = QueryContext::default();
+    for (streamed, materialised) in [
+        ("sum(rate(req_total[5m]))", "sum(rate(req_total[5m]) * 1)"),
+        ("avg(req_total)", "avg(req_total * 1)"),
+        (
+            "stddev(increase(req_total[2m]))",
+            "stddev(increase(req_total[2m]) + 0)",
+        ),
+        ("max by (i) (req_total)", "max by (i) (req_total + 0)"),
+    ] {
+        let a = e
+            .range_query(&s, streamed, 300_000, 1_200_000, 30_000, &ctx)
+            .unwrap();
+        let b = e
+            .range_query(&s, materialised, 300_000, 1_200_000, 30_000, &ctx)
+            .unwrap();
+        assert_eq!(a.value, b.value, "{streamed}");
+        let a = e.instant_query(&s, streamed, 900_000, &ctx).unwrap();
+        let b = e.instant_query(&s, materialised, 900_000, &ctx).unwrap();
+        assert_eq!(a.value, b.value, "{streamed}");
     }
 }

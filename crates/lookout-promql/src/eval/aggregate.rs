@@ -97,6 +97,9 @@ impl Evaluator<'_> {
             | token::T_QUANTILE => self.scalar_param(a.param.as_deref())?,
             _ => Vec::new(),
         };
+        if let Some(folded) = self.fold_streaming(a, op, by.as_deref(), without.as_deref())? {
+            return Ok(folded);
+        }
         let input = self.eval(&a.expr)?.into_matrix()?;
 
         // Map every input series to its group once.
@@ -175,6 +178,100 @@ impl Evaluator<'_> {
         let n: usize = result.iter().map(|s| s.points.len()).sum();
         self.env.budget.acquire(n)?;
         Ok(result)
+    }
+
+    /// Folds the input series by series, never holding the input matrix, when that is cheap: the
+    /// operator reduces values one at a time, the input is a selector or a range function, and the
+    /// accumulators are few (one evaluation step, or a single group). Returns `None` otherwise.
+    fn fold_streaming(
+        &self,
+        a: &AggregateExpr,
+        op: token::TokenId,
+        by: Option<&[String]>,
+        without: Option<&[String]>,
+    ) -> Result<Option<Matrix>, QueryError> {
+        let foldable = matches!(
+            op,
+            token::T_SUM
+                | token::T_AVG
+                | token::T_COUNT
+                | token::T_MIN
+                | token::T_MAX
+                | token::T_GROUP
+                | token::T_STDDEV
+                | token::T_STDVAR
+        );
+        let single_group = without.is_none() && by.is_none_or(|b| b.is_empty());
+        let steps = self.num_steps();
+        if !foldable || !(steps == 1 || single_group) {
+            return Ok(None);
+        }
+        let (start, interval) = (self.start, self.interval);
+        let budget = &self.env.budget;
+        let mut groups: Vec<(Labels, Vec<Acc>)> = Vec::new();
+        let mut index: HashMap<Labels, usize> = HashMap::default();
+        let mut sink = |s: Series| -> Result<(), QueryError> {
+            let g = group_labels(&s.labels, by, without);
+            let gi = match index.get(&g) {
+                Some(&i) => i,
+                None => {
+                    budget.acquire(steps)?;
+                    index.insert(g.clone(), groups.len());
+                    groups.push((g, vec![Acc::default(); steps]));
+                    groups.len() - 1
+                }
+            };
+            let accs = &mut groups[gi].1;
+            for p in &s.points {
+                let step = ((p.t - start) / interval) as usize;
+                accumulate(op, &mut accs[step], p.v, s.drop_name);
+            }
+            Ok(())
+        };
+        match crate::functions::unwrap_parens(&a.expr) {
+            Expr::VectorSelector(vs) => {
+                let sets = super::matcher_sets(vs)?;
+                let (at, offset) = (self.at_ms(&vs.at), super::offset_ms(&vs.offset));
+                self.instant_points_into(&sets, at, offset, super::PointValue::Value, &mut sink)?;
+            }
+            Expr::Call(c) => {
+                let idx = c.args.args.iter().position(|x| {
+                    matches!(
+                        crate::functions::unwrap_parens(x),
+                        Expr::MatrixSelector(_) | Expr::Subquery(_)
+                    )
+                });
+                match idx {
+                    Some(idx) if c.func.name != "absent_over_time" => {
+                        self.range_call_into(c.func.name, c, idx, &mut sink)?;
+                    }
+                    _ => return Ok(None),
+                }
+            }
+            _ => return Ok(None),
+        }
+        let mut result = Vec::with_capacity(groups.len());
+        budget.release(groups.len() * steps);
+        for (labels, mut accs) in groups {
+            let mut points = Vec::new();
+            let mut drop_name = false;
+            for (step, acc) in accs.iter_mut().enumerate() {
+                if acc.seen {
+                    drop_name = acc.drop_name;
+                    let t = start + step as i64 * interval;
+                    points.push(Sample::new(t, finish(op, acc, f64::NAN)));
+                }
+            }
+            if !points.is_empty() {
+                budget.acquire(points.len())?;
+                result.push(Series {
+                    labels,
+                    points,
+                    drop_name,
+                });
+            }
+        }
+        Ok(Some(result))
     }
 
     fn aggregate_k(

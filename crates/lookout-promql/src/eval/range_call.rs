@@ -24,6 +24,29 @@ impl Evaluator<'_> {
         call: &Call,
         matrix_idx: usize,
     ) -> Result<Matrix, QueryError> {
+        let mut out: Matrix = Vec::new();
+        let budget = &self.env.budget;
+        self.range_call_into(name, call, matrix_idx, &mut |s| {
+            budget.acquire(s.points.len())?;
+            out.push(s);
+            Ok(())
+        })?;
+        if name == "absent_over_time" {
+            return Ok(self.absent_over_time(out, call));
+        }
+        Ok(out)
+    }
+
+    /// Like [`Self::eval_range_call`], handing each output series to `sink` as soon as it is computed
+    /// (for aggregations that fold series without holding them). `absent_over_time` yields the
+    /// per-series presence here; [`Self::eval_range_call`] turns it into absence.
+    pub(crate) fn range_call_into(
+        &self,
+        name: &str,
+        call: &Call,
+        matrix_idx: usize,
+        sink: &mut dyn FnMut(Series) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
         let kernel = if name == "absent_over_time" {
             None
         } else {
@@ -51,7 +74,6 @@ impl Evaluator<'_> {
         // last/first_over_time act like an offset and keep the name; everything else drops it.
         let drop_name = !matches!(name, "last_over_time" | "first_over_time");
         let is_rate = matches!(name, "rate" | "increase");
-        let mut out: Matrix = Vec::new();
         let budget = &self.env.budget;
         let mut args_buf: Vec<f64> = Vec::with_capacity(params.len());
         let mut warned_quantile = false;
@@ -116,12 +138,11 @@ impl Evaluator<'_> {
                     self.env.annos.info(possible_non_counter(metric));
                 }
                 if !points.is_empty() {
-                    budget.acquire(points.len())?;
-                    out.push(Series {
+                    sink(Series {
                         labels,
                         points,
                         drop_name: drop_name || input_drop,
-                    });
+                    })?;
                 }
                 Ok::<(), QueryError>(())
             };
@@ -168,10 +189,7 @@ impl Evaluator<'_> {
             }
         }
 
-        if name == "absent_over_time" {
-            return Ok(self.absent_over_time(out, call));
-        }
-        Ok(out)
+        Ok(())
     }
 
     /// Turns the per-series presence of `absent_over_time` into one series that is 1 where no series had data.

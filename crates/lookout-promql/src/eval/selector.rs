@@ -170,10 +170,28 @@ impl Evaluator<'_> {
         offset: i64,
         mode: PointValue,
     ) -> Result<Matrix, QueryError> {
+        let mut out = Vec::new();
+        let budget = &self.env.budget;
+        self.instant_points_into(sets, at, offset, mode, &mut |s| {
+            budget.acquire(s.points.len())?;
+            out.push(s);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Like [`Self::instant_points`], handing each series to `sink` as soon as it is computed.
+    pub(crate) fn instant_points_into(
+        &self,
+        sets: &[Vec<Matcher>],
+        at: Option<i64>,
+        offset: i64,
+        mode: PointValue,
+        sink: &mut dyn FnMut(Series) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
         let lookback = self.env.opts.lookback_delta_ms;
         let (lo, hi) = self.ref_bounds(at, offset);
         let budget = &self.env.budget;
-        let mut out = Vec::new();
         self.for_each_selected(sets, lo - lookback + 1, hi, |loaded| {
             budget.acquire(loaded.samples.len())?;
             let samples = &loaded.samples;
@@ -200,16 +218,14 @@ impl Evaluator<'_> {
             }
             budget.release(loaded.samples.len());
             if !points.is_empty() {
-                budget.acquire(points.len())?;
-                out.push(Series {
+                sink(Series {
                     labels: loaded.labels,
                     points,
                     drop_name: false,
-                });
+                })?;
             }
             Ok(())
-        })?;
-        Ok(out)
+        })
     }
 
     /// A range vector selector evaluated once (instant query): raw samples in `(ref - range, ref]`.
