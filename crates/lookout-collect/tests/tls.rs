@@ -1,6 +1,6 @@
 //! Scraping `https` targets: a private CA via `tls_config.ca_file`, an untrusted certificate,
-//! `insecure_skip_verify`, `server_name` and a client certificate. The servers are minimal TLS listeners on 127.0.0.1 answering every
-//! request alike.
+//! `insecure_skip_verify`, `server_name` and a client certificate. The servers are minimal TLS listeners on
+//! 127.0.0.1 answering every request alike.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -339,3 +339,67 @@ fn hashmod_spreads_values() {
     }
     assert!(buckets.iter().all(|&n| n > 60), "{buckets:?}");
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn label_name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("a".to_string()),
+            Just("b".to_string()),
+            Just("__meta_x".to_string()),
+            "[a-z_][a-z0-9_]{0,6}"
+        ]
+    }
+
+    fn rule() -> impl Strategy<Value = String> {
+        let regex = prop_oneof![
+            Just("(.*)"),
+            Just("(a+)(.*)"),
+            Just("__meta_(.+)"),
+            Just("(?P<n>[a-z]*)"),
+            Just("")
+        ];
+        let replacement = prop_oneof![
+            Just("$1"),
+            Just("${2}x"),
+            Just("$n"),
+            Just("lit"),
+            Just(""),
+            Just("$1$$")
+        ];
+        (0..8usize, label_name(), label_name(), regex, replacement, 1..10u64).prop_map(|(kind, src, target, re, rep, m)| {
+            match kind {
+                0 => format!("{{source_labels: [{src}], regex: '{re}', target_label: {target}, replacement: '{rep}'}}"),
+                1 => format!("{{source_labels: [{src}], regex: '{re}', action: keep}}"),
+                2 => format!("{{source_labels: [{src}, {target}], regex: '{re}', action: drop}}"),
+                3 => format!("{{source_labels: [{src}], target_label: {target}, modulus: {m}, action: hashmod}}"),
+                4 => format!("{{regex: '{re}', replacement: '{}', action: labelmap}}", if rep.is_empty() { "$1" } else { "${1}_c" }),
+                5 => format!("{{regex: '{re}', action: labeldrop}}"),
+                6 => format!("{{source_labels: [{src}], target_label: {target}, action: uppercase}}"),
+                _ => format!("{{source_labels: [{src}], target_label: {target}, action: dropequal}}"),
+            }
+        })
+    }
+
+    proptest! {
+        /// Whatever valid rules do to a valid label set, the result is a valid label set (or a drop).
+        #[test]
+        fn results_stay_valid(
+            pairs in proptest::collection::vec((label_name(), "[a-zA-Z0-9 _:;-]{0,8}"), 0..6),
+            rules in proptest::collection::vec(rule(), 1..5),
+        ) {
+            let input = Labels::from_pairs_unchecked(&pairs);
+            let yaml = rules.iter().map(|r| format!("- {r}\n")).collect::<String>();
+            let configs: Vec<RelabelConfig> = serde_yaml_ng::from_str(&yaml).unwrap();
+            if RelabelConfig::validate_all(&configs).is_ok() {
+                if let Some(out) = relabel(&input, &configs) {
+                    prop_assert!(out.validate().is_ok(), "{out:?} from {input:?} with {yaml}");
+                    prop_assert!(out.iter().all(|l| !l.value.is_empty()));
+                }
+            }
+        }
+    }
+}
