@@ -394,11 +394,11 @@ mod properties {
             let input = Labels::from_pairs_unchecked(&pairs);
             let yaml = rules.iter().map(|r| format!("- {r}\n")).collect::<String>();
             let configs: Vec<RelabelConfig> = serde_yaml_ng::from_str(&yaml).unwrap();
-            if RelabelConfig::validate_all(&configs).is_ok() {
-                if let Some(out) = relabel(&input, &configs) {
-                    prop_assert!(out.validate().is_ok(), "{out:?} from {input:?} with {yaml}");
-                    prop_assert!(out.iter().all(|l| !l.value.is_empty()));
-                }
+            if RelabelConfig::validate_all(&configs).is_ok()
+                && let Some(out) = relabel(&input, &configs)
+            {
+                prop_assert!(out.validate().is_ok(), "{out:?} from {input:?} with {yaml}");
+                prop_assert!(out.iter().all(|l| !l.value.is_empty()));
             }
         }
     }
