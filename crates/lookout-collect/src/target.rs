@@ -9,8 +9,8 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use lookout_model::relabel::{RelabelBuilder, relabel_builder};
-use lookout_model::{Labels, TargetGroup};
+use lookout_model::relabel::relabel_builder;
+use lookout_model::{Labels, LabelsBuilder, TargetGroup};
 
 use crate::config::{PromDuration, ScrapeConfig};
 
@@ -104,7 +104,7 @@ pub fn build_target(
     group_labels: &Labels,
 ) -> TargetBuild {
     let discovered = discovered_labels(config, target_labels, group_labels);
-    let mut b = RelabelBuilder::new(&discovered);
+    let mut b = discovered.to_builder();
     if !relabel_builder(&mut b, &config.relabel_configs) {
         return TargetBuild::Dropped(DroppedTarget {
             discovered_labels: discovered,
@@ -128,7 +128,7 @@ fn discovered_labels(
     target_labels: &Labels,
     group_labels: &Labels,
 ) -> Labels {
-    let mut b = RelabelBuilder::new(target_labels);
+    let mut b = target_labels.to_builder();
     for l in group_labels {
         if target_labels.get(&l.name).is_none() {
             b.set(&l.name, &l.value);
@@ -141,24 +141,29 @@ fn discovered_labels(
         (METRICS_PATH_LABEL, config.metrics_path.clone()),
         (SCHEME_LABEL, config.scheme.clone()),
     ];
-    for (name, value) in defaults {
-        if b.get(name).is_empty() {
-            b.set(name, &value);
+    for (name, default) in defaults {
+        if value(&b, name).is_empty() {
+            b.set(name, &default);
         }
     }
     for (name, values) in &config.params {
         let label = format!("{PARAM_LABEL_PREFIX}{name}");
         if let Some(first) = values.first()
-            && b.get(&label).is_empty()
+            && value(&b, &label).is_empty()
         {
             b.set(&label, first);
         }
     }
-    b.build()
+    b.build_unchecked()
 }
 
-fn parse_duration_label(b: &RelabelBuilder, name: &str) -> Result<PromDuration, String> {
-    let text = b.get(name);
+/// The value of `name`, `""` when absent.
+fn value<'a>(b: &'a LabelsBuilder, name: &str) -> &'a str {
+    b.get(name).unwrap_or("")
+}
+
+fn parse_duration_label(b: &LabelsBuilder, name: &str) -> Result<PromDuration, String> {
+    let text = value(b, name);
     let d: PromDuration = text
         .parse()
         .map_err(|e| format!("error parsing {name}: {e}"))?;
@@ -168,8 +173,8 @@ fn parse_duration_label(b: &RelabelBuilder, name: &str) -> Result<PromDuration, 
     Ok(d)
 }
 
-fn finish_target(config: &ScrapeConfig, mut b: RelabelBuilder) -> Result<Target, String> {
-    let address = b.get(ADDRESS_LABEL).to_string();
+fn finish_target(config: &ScrapeConfig, mut b: LabelsBuilder) -> Result<Target, String> {
+    let address = value(&b, ADDRESS_LABEL).to_string();
     if address.is_empty() {
         return Err("no address".to_string());
     }
@@ -184,7 +189,7 @@ fn finish_target(config: &ScrapeConfig, mut b: RelabelBuilder) -> Result<Target,
         ));
     }
     b.retain(|l| !l.name.starts_with(META_LABEL_PREFIX));
-    if b.get(INSTANCE_LABEL).is_empty() {
+    if value(&b, INSTANCE_LABEL).is_empty() {
         b.set(INSTANCE_LABEL, &address);
     }
     let url = build_url(config, &b, &address)?;
@@ -193,15 +198,15 @@ fn finish_target(config: &ScrapeConfig, mut b: RelabelBuilder) -> Result<Target,
     Ok(Target {
         job: config.job_name.clone(),
         discovered_labels: Labels::empty(),
-        labels: public.build(),
+        labels: public.build_unchecked(),
         url,
         interval,
         timeout,
     })
 }
 
-fn build_url(config: &ScrapeConfig, b: &RelabelBuilder, address: &str) -> Result<String, String> {
-    let scheme = b.get(SCHEME_LABEL);
+fn build_url(config: &ScrapeConfig, b: &LabelsBuilder, address: &str) -> Result<String, String> {
+    let scheme = value(b, SCHEME_LABEL);
     if scheme != "http" && scheme != "https" {
         return Err(format!("unsupported scheme {scheme:?}"));
     }
@@ -210,9 +215,9 @@ fn build_url(config: &ScrapeConfig, b: &RelabelBuilder, address: &str) -> Result
     if url.host_str().is_none_or(str::is_empty) {
         return Err(format!("{address:?} is not a valid address"));
     }
-    url.set_path(b.get(METRICS_PATH_LABEL));
+    url.set_path(value(b, METRICS_PATH_LABEL));
     let mut params = config.params.clone();
-    for l in b.labels() {
+    for l in b.labels().iter().filter(|l| !l.value.is_empty()) {
         if let Some(key) = l.name.strip_prefix(PARAM_LABEL_PREFIX) {
             match params.get_mut(key).and_then(|v| v.first_mut()) {
                 Some(first) => *first = l.value.to_string(),

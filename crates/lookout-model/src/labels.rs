@@ -335,6 +335,11 @@ impl LabelsBuilder {
         self
     }
 
+    /// The labels collected so far, in insertion order (a label set to `""` may still be listed).
+    pub fn labels(&self) -> &[Label] {
+        &self.labels
+    }
+
     fn finish(mut self) -> Vec<Label> {
         self.labels.retain(|l| !l.value.is_empty());
         if !self.sorted {

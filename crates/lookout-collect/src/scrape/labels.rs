@@ -2,7 +2,7 @@
 //! relabeling, then the label limits.
 
 use lookout_model::Labels;
-use lookout_model::relabel::{RelabelBuilder, RelabelConfig, relabel_builder};
+use lookout_model::relabel::{RelabelConfig, relabel_builder};
 
 use super::error::ScrapeError;
 
@@ -30,7 +30,7 @@ pub fn mutate_sample_labels(
     honor_labels: bool,
     rules: &[RelabelConfig],
 ) -> Option<Labels> {
-    let mut b = RelabelBuilder::new(scraped);
+    let mut b = scraped.to_builder();
     if honor_labels {
         for l in target {
             if scraped.get(&l.name).is_none() {
@@ -50,7 +50,7 @@ pub fn mutate_sample_labels(
             let mut new_name = name.to_string();
             loop {
                 new_name.insert_str(0, EXPORTED_LABEL_PREFIX);
-                if b.get(&new_name).is_empty() {
+                if b.get(&new_name).is_none_or(str::is_empty) {
                     b.set(&new_name, &value);
                     break;
                 }
@@ -60,7 +60,7 @@ pub fn mutate_sample_labels(
     if !relabel_builder(&mut b, rules) {
         return None;
     }
-    let labels = b.build();
+    let labels = b.build_unchecked();
     (!labels.is_empty()).then_some(labels)
 }
 

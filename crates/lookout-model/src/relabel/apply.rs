@@ -1,70 +1,14 @@
 //! Applying relabel rules to a label set.
 
-use std::sync::Arc;
-
 use md5::{Digest, Md5};
 
 use super::config::{RelabelAction, RelabelConfig};
 use super::expand::{expand, expand_into};
-use crate::labels::{Label, Labels, LabelsBuilder, is_valid_label_name};
+use crate::labels::{Labels, LabelsBuilder, is_valid_label_name};
 
-/// A mutable label set for relabeling: names unique, order unspecified, an empty value means absent.
-#[derive(Debug, Clone, Default)]
-pub struct RelabelBuilder {
-    labels: Vec<Label>,
-}
-
-impl RelabelBuilder {
-    /// A builder holding `labels`.
-    pub fn new(labels: &Labels) -> Self {
-        RelabelBuilder {
-            labels: labels.as_slice().to_vec(),
-        }
-    }
-
-    /// The value of `name`, or `""` when absent.
-    pub fn get(&self, name: &str) -> &str {
-        self.labels
-            .iter()
-            .find(|l| &*l.name == name)
-            .map_or("", |l| &*l.value)
-    }
-
-    /// Sets `name` to `value`; an empty value removes the label.
-    pub fn set(&mut self, name: &str, value: &str) {
-        if value.is_empty() {
-            self.remove(name);
-            return;
-        }
-        match self.labels.iter_mut().find(|l| &*l.name == name) {
-            Some(l) => l.value = Arc::from(value),
-            None => self.labels.push(Label::new(name, value)),
-        }
-    }
-
-    /// Removes `name` if present.
-    pub fn remove(&mut self, name: &str) {
-        self.labels.retain(|l| &*l.name != name);
-    }
-
-    /// Keeps only the labels for which `keep` returns true.
-    pub fn retain(&mut self, keep: impl FnMut(&Label) -> bool) {
-        self.labels.retain(keep);
-    }
-
-    /// The labels currently held, in no particular order.
-    pub fn labels(&self) -> &[Label] {
-        &self.labels
-    }
-
-    /// The sorted label set (names are not re-validated: rules only ever write valid names).
-    pub fn build(&self) -> Labels {
-        let mut b = LabelsBuilder::with_capacity(self.labels.len());
-        for l in &self.labels {
-            b.push(l.name.clone(), l.value.clone());
-        }
-        b.build_unchecked()
-    }
+/// The value of `name` in `builder`, `""` when absent (relabeling treats both alike).
+fn value_of<'a>(builder: &'a LabelsBuilder, name: &str) -> &'a str {
+    builder.get(name).unwrap_or("")
 }
 
 /// Applies `configs` in order; `None` when a keep/drop rule dropped the label set.
@@ -72,22 +16,23 @@ pub fn relabel(labels: &Labels, configs: &[RelabelConfig]) -> Option<Labels> {
     if configs.is_empty() {
         return Some(labels.clone());
     }
-    let mut builder = RelabelBuilder::new(labels);
-    relabel_builder(&mut builder, configs).then(|| builder.build())
+    let mut builder = labels.to_builder();
+    relabel_builder(&mut builder, configs).then(|| builder.build_unchecked())
 }
 
 /// Applies `configs` in order to `builder`; false when the label set is dropped (the builder is then partial).
-pub fn relabel_builder(builder: &mut RelabelBuilder, configs: &[RelabelConfig]) -> bool {
+/// Rules only write valid names, so `builder.build_unchecked()` is safe afterwards.
+pub fn relabel_builder(builder: &mut LabelsBuilder, configs: &[RelabelConfig]) -> bool {
     configs.iter().all(|c| apply_one(c, builder))
 }
 
-fn joined_source_value(config: &RelabelConfig, builder: &RelabelBuilder) -> String {
+fn joined_source_value(config: &RelabelConfig, builder: &LabelsBuilder) -> String {
     let mut value = String::new();
     for (i, name) in config.source_labels.iter().enumerate() {
         if i > 0 {
             value.push_str(&config.separator);
         }
-        value.push_str(builder.get(name));
+        value.push_str(value_of(builder, name));
     }
     value
 }
@@ -100,16 +45,16 @@ pub(crate) fn hashmod(value: &str, modulus: u64) -> u64 {
     u64::from_be_bytes(tail) % modulus
 }
 
-fn apply_one(config: &RelabelConfig, builder: &mut RelabelBuilder) -> bool {
+fn apply_one(config: &RelabelConfig, builder: &mut LabelsBuilder) -> bool {
     let regex = config.regex.regex();
     match config.action {
         RelabelAction::Keep => regex.is_match(&joined_source_value(config, builder)),
         RelabelAction::Drop => !regex.is_match(&joined_source_value(config, builder)),
         RelabelAction::KeepEqual => {
-            builder.get(&config.target_label) == joined_source_value(config, builder)
+            value_of(builder, &config.target_label) == joined_source_value(config, builder)
         }
         RelabelAction::DropEqual => {
-            builder.get(&config.target_label) != joined_source_value(config, builder)
+            value_of(builder, &config.target_label) != joined_source_value(config, builder)
         }
         RelabelAction::Replace => {
             let value = joined_source_value(config, builder);
@@ -150,9 +95,10 @@ fn apply_one(config: &RelabelConfig, builder: &mut RelabelBuilder) -> bool {
         RelabelAction::LabelMap => {
             let names: Vec<Option<&str>> = regex.capture_names().collect();
             // Rules see the labels as they were before this rule: new names are not matched again.
-            let snapshot = builder.labels.clone();
+            let snapshot = builder.labels().to_vec();
             let mut new_name = String::new();
-            for label in &snapshot {
+            // Labels set to "" by earlier rules are absent and must not be copied.
+            for label in snapshot.iter().filter(|l| !l.value.is_empty()) {
                 if let Some(caps) = regex.captures(&label.name) {
                     new_name.clear();
                     expand_into(&mut new_name, &config.replacement, &caps, &names);

@@ -8,7 +8,7 @@ mod apply;
 mod config;
 mod expand;
 
-pub use apply::{RelabelBuilder, relabel, relabel_builder};
+pub use apply::{relabel, relabel_builder};
 pub use config::{RelabelAction, RelabelConfig, RelabelError, RelabelRegex};
 
 #[cfg(test)]
