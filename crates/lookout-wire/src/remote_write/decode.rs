@@ -13,6 +13,7 @@ use super::proto;
 use super::{
     InvalidSeriesPolicy, RemoteWriteVersion, WireError, WireLimits, WriteBatch, WriteSeries,
 };
+use crate::body::{BodyError, decode_snappy};
 use crate::exposition::{MetricKind, MetricMetadata};
 
 /// How many skipped-series reasons a batch keeps.
@@ -32,23 +33,20 @@ pub fn decode_write_request(
     }
 }
 
+/// Snappy through the shared capped decoder, with its errors in remote_write terms.
 fn decompress(body: &[u8], limits: &WireLimits) -> Result<Bytes, WireError> {
-    let bad = |e: snap::Error| WireError::BadSnappy {
-        reason: e.to_string(),
-    };
-    let size = snap::raw::decompress_len(body).map_err(bad)?;
-    if size > limits.max_decompressed_bytes {
-        return Err(WireError::BodyTooLarge {
-            limit: limits.max_decompressed_bytes,
-            size,
-        });
-    }
-    let mut out = vec![0; size];
-    let written = snap::raw::Decoder::new()
-        .decompress(body, &mut out)
-        .map_err(bad)?;
-    out.truncate(written);
-    Ok(Bytes::from(out))
+    decode_snappy(body, limits.max_decompressed_bytes)
+        .map(Bytes::from)
+        .map_err(|e| match e {
+            BodyError::BodyTooLarge { limit } => WireError::BodyTooLarge {
+                limit,
+                size: snap::raw::decompress_len(body).unwrap_or(0),
+            },
+            BodyError::Corrupt { reason, .. } => WireError::BadSnappy { reason },
+            other => WireError::BadSnappy {
+                reason: other.to_string(),
+            },
+        })
 }
 
 /// Applies the [`InvalidSeriesPolicy`]: only `InvalidSeries` can be skipped; limits always fail.
