@@ -4,14 +4,16 @@
 
 mod aggregate;
 mod binary;
+mod matching;
 mod range_call;
 mod selector;
 mod subquery;
+mod topk;
 
-pub(crate) use aggregate::cmp_value_nan_last;
-pub(crate) use binary::labels_string;
+pub(crate) use matching::labels_string;
 pub(crate) use selector::{PointValue, matcher_sets};
 pub(crate) use subquery::time_bounds;
+pub(crate) use topk::cmp_value_nan_last;
 
 use rustc_hash::FxHashMap as HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
