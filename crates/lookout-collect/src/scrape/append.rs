@@ -17,7 +17,7 @@ use super::http::FetchedBody;
 use super::labels::{LabelLimits, check_series_labels, mutate_sample_labels};
 use lookout_model::relabel::RelabelConfig;
 
-/// Names of the synthetic series written for every scrape, in the order of [`ScrapeCache::report_refs`].
+/// Names of the synthetic series written for every scrape (labels: the target's labels plus `__name__`).
 pub const REPORT_SERIES: [&str; 5] = [
     "up",
     "scrape_duration_seconds",
