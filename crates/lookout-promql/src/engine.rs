@@ -46,6 +46,25 @@ fn offending_char_position(query: &str, msg: &str) -> Option<usize> {
     query.find(c)
 }
 
+/// Parses a series selector such as `up{job="node"}` (the API's `match[]` parameter) into matchers,
+/// the metric name included.
+pub fn parse_metric_selector(selector: &str) -> Result<Vec<lookout_model::Matcher>, QueryError> {
+    match parse_query(selector)? {
+        Expr::VectorSelector(vs) if vs.offset.is_none() && vs.at.is_none() => {
+            let mut sets = crate::eval::matcher_sets(&vs)?;
+            if sets.len() != 1 {
+                return Err(QueryError::BadData(format!(
+                    "unsupported \"or\" in series selector {selector:?}"
+                )));
+            }
+            Ok(sets.remove(0))
+        }
+        _ => Err(QueryError::BadData(format!(
+            "invalid series selector {selector:?}: expected a vector selector without offset or @"
+        ))),
+    }
+}
+
 /// Pretty-prints a query (Prometheus's `/api/v1/format_query`).
 pub fn format_query(query: &str) -> Result<String, QueryError> {
     Ok(parse_query(query)?.prettify())
@@ -298,5 +317,9 @@ mod tests {
         );
         assert_eq!(parse_duration("1h30m").unwrap().as_secs(), 5400);
         assert!(parse_duration("xyz").is_err());
+        let m = parse_metric_selector(r#"up{job=~"n.*"}"#).unwrap();
+        assert_eq!(m.len(), 2);
+        assert!(m.iter().any(|m| m.name == "__name__" && m.value == "up"));
+        assert!(parse_metric_selector("sum(up)").is_err());
     }
 }

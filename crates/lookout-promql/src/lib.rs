@@ -15,7 +15,7 @@ pub mod value;
 #[cfg(test)]
 mod tests;
 
-pub use engine::{Engine, format_query, parse_duration, parse_query};
+pub use engine::{Engine, format_query, parse_duration, parse_metric_selector, parse_query};
 pub use error::QueryError;
 pub use value::{
     Annotation, AnnotationKind, Annotations, MatrixSeries, QueryOutput, QueryStats, Value,
