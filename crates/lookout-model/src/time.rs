@@ -11,7 +11,10 @@ pub struct TimeRange {
 
 impl TimeRange {
     /// The range covering all representable times.
-    pub const ALL: TimeRange = TimeRange { min: i64::MIN, max: i64::MAX };
+    pub const ALL: TimeRange = TimeRange {
+        min: i64::MIN,
+        max: i64::MAX,
+    };
 
     /// Builds `[min, max]`.
     pub fn new(min: i64, max: i64) -> Self {
