@@ -6,7 +6,7 @@ use lookout_storage::{AppendError, Appender, CommitStats, SeriesRef, StorageErro
 use rustc_hash::FxHashMap;
 
 use crate::db::Inner;
-use crate::head::{Lookup, Verdict, classify};
+use crate::head::{ApplyTotals, Lookup, Verdict, classify};
 use crate::metrics::Counters;
 use crate::wal::WalRecord;
 
@@ -245,8 +245,9 @@ impl Appender for TsdbAppender<'_> {
         let Some(WalRecord::Samples(samples)) = records.pop() else {
             unreachable!("samples record pushed last")
         };
+        let mut totals = ApplyTotals::default();
         for (r, t, v) in samples {
-            match head.apply(r as u32, t, v) {
+            match head.apply_into(r as u32, t, v, &mut totals) {
                 Ok(Verdict::InOrder) => stats.samples += 1,
                 Ok(Verdict::OutOfOrder) => {
                     stats.samples += 1;
@@ -256,6 +257,7 @@ impl Appender for TsdbAppender<'_> {
                 Err(e) => self_count(db, &e),
             }
         }
+        head.finish_apply(totals);
         Counters::add(&db.counters.samples_appended, stats.samples as u64);
         Counters::add(&db.counters.series_created, stats.series_created as u64);
         Counters::add(&db.counters.commits, 1);

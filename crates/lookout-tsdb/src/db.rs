@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use roaring::RoaringBitmap;
 
 use crate::appender::TsdbAppender;
-use crate::head::Head;
+use crate::head::{ApplyTotals, Head};
 use crate::metrics::{Counters, TsdbMetrics};
 use crate::options::TsdbOptions;
 use crate::query::TsdbQuerier;
@@ -116,6 +116,7 @@ impl Tsdb {
                 }
             }
             WalRecord::Samples(samples) => {
+                let mut totals = ApplyTotals::default();
                 for (id, t, v) in samples {
                     let id = id as u32;
                     if t < boundary {
@@ -138,11 +139,12 @@ impl Tsdb {
                             }
                         }
                     }
-                    match head.apply(id, t, v) {
+                    match head.apply_into(id, t, v, &mut totals) {
                         Ok(_) => replayed += 1,
                         Err(_) => skipped += 1,
                     }
                 }
+                head.finish_apply(totals);
             }
         })?;
         if let Some(e) = replay_error {

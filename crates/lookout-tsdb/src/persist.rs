@@ -133,10 +133,7 @@ impl Inner {
                 if !s.in_sled {
                     not_in_sled.push((id, s.labels.clone()));
                 }
-                let has_old = s
-                    .chunks
-                    .first()
-                    .is_some_and(|c| !c.is_empty() && c.min_t() < boundary)
+                let has_old = s.min_t().is_some_and(|t| t < boundary)
                     || s.ooo.first().is_some_and(|o| o.t < boundary);
                 if has_old {
                     with_data.push((s.labels.clone(), id));

@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 
 use crate::symbols::Symbols;
 use postings::HeadPostings;
-pub(crate) use series::{HeadSnapshot, MemSeries, Verdict, classify};
+pub(crate) use series::{HeadSnapshot, MemSeries, SnapChunk, Verdict, classify};
 
 /// Number of lock shards.
 pub(crate) const SHARDS: usize = 64;
@@ -29,6 +29,20 @@ pub(crate) struct Shard {
     by_hash: FxHashMap<u64, u32>,
     /// Further ids for hashes shared by several label sets.
     collisions: FxHashMap<u64, Vec<u32>>,
+}
+
+/// Gauge changes accumulated while applying a batch.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ApplyTotals {
+    bytes: isize,
+    chunks: isize,
+    max_t: i64,
+}
+
+impl Default for ApplyTotals {
+    fn default() -> Self {
+        ApplyTotals { bytes: 0, chunks: 0, max_t: i64::MIN }
+    }
 }
 
 /// Result of looking a label set up.
@@ -216,24 +230,37 @@ impl Head {
         self.shard(id).series.get(&id).map(|s| s.labels.clone())
     }
 
-    /// Checks and applies one sample to a head series; returns what was done and whether a chunk was cut.
-    pub(crate) fn apply(&self, id: u32, t: i64, v: f64) -> Result<Verdict, AppendError> {
+    /// Checks and applies one sample to a head series, adding its effect on the gauges to `totals`.
+    pub(crate) fn apply_into(&self, id: u32, t: i64, v: f64, totals: &mut ApplyTotals) -> Result<Verdict, AppendError> {
         let mut shard = self.shard(id);
-        let series = shard
-            .series
-            .get_mut(&id)
-            .ok_or(AppendError::UnknownRef(id as u64))?;
+        let series = shard.series.get_mut(&id).ok_or(AppendError::UnknownRef(id as u64))?;
         let verdict = classify(series.last, t, v, self.min_valid_t(), self.ooo_window_ms)?;
-        let (delta, cut) = series.apply(t, v, verdict, self.block_ms);
+        let (bytes, chunks) = series.apply(t, v, verdict, self.block_ms);
         drop(shard);
-        if delta != 0 {
-            self.bytes.fetch_add(delta, Ordering::Relaxed);
-        }
-        if cut {
-            self.chunks.fetch_add(1, Ordering::Relaxed);
-        }
-        self.max_t.fetch_max(t, Ordering::SeqCst);
+        totals.bytes += bytes;
+        totals.chunks += chunks;
+        totals.max_t = totals.max_t.max(t);
         Ok(verdict)
+    }
+
+    /// Publishes what a run of [`Head::apply_into`] calls changed (one atomic update per batch, not per sample).
+    pub(crate) fn finish_apply(&self, totals: ApplyTotals) {
+        if totals.bytes != 0 {
+            self.bytes.fetch_add(totals.bytes, Ordering::Relaxed);
+        }
+        if totals.chunks != 0 {
+            self.chunks.fetch_add(totals.chunks, Ordering::Relaxed);
+        }
+        self.max_t.fetch_max(totals.max_t, Ordering::SeqCst);
+    }
+
+    /// Checks and applies one sample.
+    #[cfg(test)]
+    pub(crate) fn apply(&self, id: u32, t: i64, v: f64) -> Result<Verdict, AppendError> {
+        let mut totals = ApplyTotals::default();
+        let r = self.apply_into(id, t, v, &mut totals);
+        self.finish_apply(totals);
+        r
     }
 
     /// Copies the labels and data of a head series overlapping `[mint, maxt]`.
@@ -261,7 +288,7 @@ impl Head {
                 let keep = !(s.is_empty() && s.last.is_none_or(|(t, _)| t < boundary) && s.in_sled);
                 if !keep {
                     bytes -= s.heap_bytes() as isize + 48;
-                    chunks -= s.chunks.len() as isize;
+                    chunks -= s.chunk_count() as isize;
                     gone.push((id, s.labels.clone()));
                 }
                 keep

@@ -1,9 +1,11 @@
 //! One head series: its labels, in-order Gorilla chunks, the out-of-order buffer and the append checks.
 
-use lookout_model::{Labels, Sample};
-use lookout_storage::AppendError;
+use std::sync::Arc;
 
-use crate::chunkenc::HeadChunk;
+use lookout_model::{Labels, Sample};
+use lookout_storage::{AppendError, SampleIter};
+
+use crate::chunkenc::{HeadChunk, decode_sealed, encode_sealed};
 
 /// Samples per head chunk before a new one is cut (Gorilla's sweet spot).
 pub(crate) const CHUNK_SAMPLES: usize = 120;
@@ -52,16 +54,67 @@ pub(crate) fn classify(
     Err(AppendError::OutOfOrder { t, last_t })
 }
 
+/// A closed head chunk, re-encoded in the compact sealed form (about a tenth of its Gorilla size).
+#[derive(Debug, Clone)]
+pub(crate) struct SealedChunk {
+    pub(crate) bytes: Arc<[u8]>,
+    pub(crate) min_t: i64,
+    pub(crate) max_t: i64,
+    pub(crate) len: u32,
+}
+
+impl SealedChunk {
+    fn from_head(c: &HeadChunk) -> Self {
+        let mut samples = Vec::with_capacity(c.len());
+        let mut it = c.iter();
+        it.collect_into(&mut samples);
+        Self::from_samples(&samples)
+    }
+
+    fn from_samples(samples: &[Sample]) -> Self {
+        let mut out = Vec::with_capacity(samples.len() / 2 + 16);
+        encode_sealed(samples, &mut out);
+        SealedChunk {
+            bytes: Arc::from(out),
+            min_t: samples.first().map_or(0, |s| s.t),
+            max_t: samples.last().map_or(0, |s| s.t),
+            len: samples.len() as u32,
+        }
+    }
+
+    fn decode(&self, out: &mut Vec<Sample>) {
+        if let Err(e) = decode_sealed(&self.bytes, out) {
+            // Bytes we encoded a moment ago; failure is a bug in the codec, not bad input.
+            tracing::error!(error = %e, "sealed head chunk does not decode");
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.bytes.len() + 16
+    }
+}
+
+/// A chunk copied out of the head for a query.
+#[derive(Debug, Clone)]
+pub(crate) enum SnapChunk {
+    /// The open Gorilla chunk's bytes and sample count.
+    Open(Vec<u8>, u16),
+    /// A closed chunk in sealed form (shared, not copied).
+    Sealed(Arc<[u8]>),
+}
+
 /// A series held in memory.
 #[derive(Debug)]
 pub(crate) struct MemSeries {
     /// Interned labels.
     pub(crate) labels: Labels,
-    /// In-order chunks, oldest first; the last one is open for appends.
-    pub(crate) chunks: Vec<HeadChunk>,
+    /// Closed chunks in sealed form, oldest first.
+    pub(crate) sealed: Vec<SealedChunk>,
+    /// The open Gorilla chunk taking appends (empty when the series has no open chunk).
+    pub(crate) open: HeadChunk,
     /// Newest in-order timestamp and value bits.
     pub(crate) last: Option<(i64, u64)>,
-    /// Samples accepted inside the out-of-order window, sorted by time, none sharing a timestamp with `chunks`.
+    /// Samples accepted inside the out-of-order window, sorted by time, none sharing a timestamp with the chunks.
     pub(crate) ooo: Vec<Sample>,
     /// True once the label set is in sled's series table (so the WAL may forget its creation record).
     pub(crate) in_sled: bool,
@@ -70,8 +123,8 @@ pub(crate) struct MemSeries {
 /// A copy of a series' head data taken under the shard lock, decoded later without it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HeadSnapshot {
-    /// Encoded chunk bytes with their sample counts, oldest first.
-    pub(crate) chunks: Vec<(Vec<u8>, u16)>,
+    /// Chunks overlapping the range, oldest first.
+    pub(crate) chunks: Vec<SnapChunk>,
     /// Out-of-order samples inside the requested range.
     pub(crate) ooo: Vec<Sample>,
     /// Upper bound of samples in the requested range.
@@ -80,13 +133,7 @@ pub(crate) struct HeadSnapshot {
 
 impl MemSeries {
     pub(crate) fn new(labels: Labels) -> Self {
-        MemSeries {
-            labels,
-            chunks: Vec::new(),
-            last: None,
-            ooo: Vec::new(),
-            in_sled: false,
-        }
+        MemSeries { labels, sealed: Vec::new(), open: HeadChunk::new(), last: None, ooo: Vec::new(), in_sled: false }
     }
 
     /// Heap bytes held by this series (chunks, buffers and the label slots; strings are interned and shared).
@@ -94,83 +141,93 @@ impl MemSeries {
         std::mem::size_of::<Self>()
             + self.labels.len() * 32
             + 16
-            + self.chunks.capacity() * std::mem::size_of::<HeadChunk>()
-            + self.chunks.iter().map(HeadChunk::heap_bytes).sum::<usize>()
+            + self.sealed.capacity() * std::mem::size_of::<SealedChunk>()
+            + self.sealed.iter().map(SealedChunk::heap_bytes).sum::<usize>()
+            + self.open.heap_bytes()
             + self.ooo.capacity() * std::mem::size_of::<Sample>()
     }
 
-    /// Applies a sample already classified; returns the change in heap bytes and whether a chunk was cut.
-    pub(crate) fn apply(
-        &mut self,
-        t: i64,
-        v: f64,
-        verdict: Verdict,
-        block_ms: i64,
-    ) -> (isize, bool) {
-        let before = self.heap_bytes() as isize;
-        let mut cut = false;
+    /// Number of chunks (sealed and open).
+    pub(crate) fn chunk_count(&self) -> usize {
+        self.sealed.len() + usize::from(!self.open.is_empty())
+    }
+
+    /// Oldest in-order timestamp held.
+    pub(crate) fn min_t(&self) -> Option<i64> {
+        match self.sealed.first() {
+            Some(c) => Some(c.min_t),
+            None => (!self.open.is_empty()).then(|| self.open.min_t()),
+        }
+    }
+
+    /// Applies a sample already classified; returns the change in heap bytes and the change in chunk count.
+    pub(crate) fn apply(&mut self, t: i64, v: f64, verdict: Verdict, block_ms: i64) -> (isize, isize) {
         match verdict {
-            Verdict::DuplicateIgnored => return (0, false),
+            Verdict::DuplicateIgnored => (0, 0),
             Verdict::InOrder => {
-                let need_new = match self.chunks.last() {
-                    None => true,
-                    Some(c) => {
-                        c.len() >= CHUNK_SAMPLES
-                            || t.div_euclid(block_ms) != c.min_t().div_euclid(block_ms)
-                    }
-                };
-                if need_new {
-                    self.chunks.push(HeadChunk::new());
-                    cut = true;
+                let mut delta = 0isize;
+                let mut chunks = 0isize;
+                let cut = !self.open.is_empty()
+                    && (self.open.len() >= CHUNK_SAMPLES
+                        || t.div_euclid(block_ms) != self.open.min_t().div_euclid(block_ms));
+                if cut {
+                    let cap = self.sealed.capacity();
+                    let sealed = SealedChunk::from_head(&self.open);
+                    delta += sealed.heap_bytes() as isize - self.open.heap_bytes() as isize;
+                    self.sealed.push(sealed);
+                    self.open = HeadChunk::new();
+                    delta += ((self.sealed.capacity() - cap) * std::mem::size_of::<SealedChunk>()) as isize;
                 }
-                self.chunks
-                    .last_mut()
-                    .expect("a chunk was just ensured")
-                    .append(t, v);
+                if self.open.is_empty() {
+                    chunks += 1;
+                }
+                let before = self.open.heap_bytes();
+                self.open.append(t, v);
+                delta += self.open.heap_bytes() as isize - before as isize;
                 self.last = Some((t, v.to_bits()));
+                (delta, chunks)
             }
             Verdict::OutOfOrder => {
+                let before = self.heap_bytes() as isize;
                 if self.in_order_has(t) {
-                    return (0, false);
+                    return (0, 0);
                 }
                 let pos = self.ooo.partition_point(|s| s.t < t);
                 match self.ooo.get(pos) {
-                    Some(s) if s.t == t => return (0, false),
+                    Some(s) if s.t == t => return (0, 0),
                     _ => self.ooo.insert(pos, Sample::new(t, v)),
                 }
+                (self.heap_bytes() as isize - before, 0)
             }
         }
-        (self.heap_bytes() as isize - before, cut)
     }
 
     /// True when an in-order chunk already holds timestamp `t` (out-of-order duplicates keep the first value).
     fn in_order_has(&self, t: i64) -> bool {
-        self.chunks
-            .iter()
-            .filter(|c| !c.is_empty() && c.min_t() <= t && t <= c.max_t())
-            .any(|c| {
-                let mut it = c.iter();
-                lookout_storage::SampleIter::seek(&mut it, t).is_some_and(|s| s.t == t)
-            })
+        if !self.open.is_empty() && self.open.min_t() <= t && t <= self.open.max_t() {
+            let mut it = self.open.iter();
+            return it.seek(t).is_some_and(|s| s.t == t);
+        }
+        self.sealed.iter().filter(|c| c.min_t <= t && t <= c.max_t).any(|c| {
+            let mut buf = Vec::new();
+            c.decode(&mut buf);
+            buf.binary_search_by_key(&t, |s| s.t).is_ok()
+        })
     }
 
     /// Copies the data overlapping `[mint, maxt]`.
     pub(crate) fn snapshot(&self, mint: i64, maxt: i64) -> HeadSnapshot {
         let mut snap = HeadSnapshot::default();
-        for c in self
-            .chunks
-            .iter()
-            .filter(|c| !c.is_empty() && c.min_t() <= maxt && c.max_t() >= mint)
-        {
-            snap.estimated += c.len();
-            snap.chunks.push((c.bytes().to_vec(), c.len() as u16));
+        for c in self.sealed.iter().filter(|c| c.min_t <= maxt && c.max_t >= mint) {
+            snap.estimated += c.len as usize;
+            snap.chunks.push(SnapChunk::Sealed(c.bytes.clone()));
         }
-        snap.ooo = self
-            .ooo
-            .iter()
-            .filter(|s| s.t >= mint && s.t <= maxt)
-            .copied()
-            .collect();
+        let o = &self.open;
+        if !o.is_empty() && o.min_t() <= maxt && o.max_t() >= mint {
+            snap.estimated += o.len();
+            snap.chunks.push(SnapChunk::Open(o.bytes().to_vec(), o.len() as u16));
+        }
+        snap.ooo = self.ooo.iter().filter(|s| s.t >= mint && s.t <= maxt).copied().collect();
         snap.estimated += snap.ooo.len();
         snap
     }
@@ -178,66 +235,66 @@ impl MemSeries {
     /// All samples before `boundary`, in time order (in-order and out-of-order merged), appended to `out`.
     pub(crate) fn samples_before(&self, boundary: i64, out: &mut Vec<Sample>) {
         let start = out.len();
-        for c in self
-            .chunks
-            .iter()
-            .filter(|c| !c.is_empty() && c.min_t() < boundary)
-        {
-            let mut it = c.iter();
-            while let Some(s) = lookout_storage::SampleIter::next(&mut it) {
+        for c in self.sealed.iter().filter(|c| c.min_t < boundary) {
+            let from = out.len();
+            c.decode(out);
+            let keep = from + out[from..].partition_point(|s| s.t < boundary);
+            out.truncate(keep);
+        }
+        if !self.open.is_empty() && self.open.min_t() < boundary {
+            let mut it = self.open.iter();
+            while let Some(s) = it.next() {
                 if s.t >= boundary {
                     break;
                 }
                 out.push(s);
             }
         }
-        let ooo: Vec<Sample> = self
-            .ooo
-            .iter()
-            .filter(|s| s.t < boundary)
-            .copied()
-            .collect();
+        let ooo: Vec<Sample> = self.ooo.iter().filter(|s| s.t < boundary).copied().collect();
         if !ooo.is_empty() {
             out.extend(ooo);
             out[start..].sort_by_key(|s| s.t);
         }
     }
 
-    /// Drops every sample before `boundary`; returns the change in heap bytes and chunks removed.
+    /// Drops every sample before `boundary`; returns the change in heap bytes and in chunk count.
     pub(crate) fn truncate_before(&mut self, boundary: i64) -> (isize, isize) {
         let before = self.heap_bytes() as isize;
-        let chunks_before = self.chunks.len() as isize;
-        let mut kept = Vec::with_capacity(self.chunks.len());
-        for c in self.chunks.drain(..) {
-            if c.is_empty() || c.max_t() < boundary {
+        let chunks_before = self.chunk_count() as isize;
+        let mut kept = Vec::with_capacity(self.sealed.len());
+        for c in self.sealed.drain(..) {
+            if c.max_t < boundary {
                 continue;
             }
-            if c.min_t() >= boundary {
+            if c.min_t >= boundary {
                 kept.push(c);
                 continue;
             }
             // A chunk straddling the boundary (only after an unaligned persist_now): keep its newer part.
+            let mut samples = Vec::new();
+            c.decode(&mut samples);
+            samples.retain(|s| s.t >= boundary);
+            kept.push(SealedChunk::from_samples(&samples));
+        }
+        self.sealed = kept;
+        if !self.open.is_empty() && self.open.min_t() < boundary {
             let mut rebuilt = HeadChunk::new();
-            let mut it = c.iter();
-            while let Some(s) = lookout_storage::SampleIter::next(&mut it) {
+            let mut it = self.open.iter();
+            while let Some(s) = it.next() {
                 if s.t >= boundary {
                     rebuilt.append(s.t, s.v);
                 }
             }
-            kept.push(rebuilt);
+            self.open = rebuilt;
         }
-        self.chunks = kept;
         self.ooo.retain(|s| s.t >= boundary);
         self.ooo.shrink_to_fit();
-        (
-            self.heap_bytes() as isize - before,
-            self.chunks.len() as isize - chunks_before,
-        )
+        (self.heap_bytes() as isize - before, self.chunk_count() as isize - chunks_before)
     }
 
     /// True when the head holds no sample of this series.
     pub(crate) fn is_empty(&self) -> bool {
-        self.chunks.iter().all(HeadChunk::is_empty) && self.ooo.is_empty()
+        self.sealed.is_empty() && self.open.is_empty() && self.ooo.is_empty()
     }
 }
 
@@ -277,31 +334,30 @@ mod tests {
     }
 
     #[test]
-    fn chunks_cut_by_count_and_block_and_truncate() {
+    fn chunks_cut_by_count_and_block_seal_and_truncate() {
         let mut s = series();
         for i in 0..300 {
             s.apply(i * 10, i as f64, Verdict::InOrder, 1_000);
         }
-        // 1000 ms blocks hold 100 samples each: cut at 100 and 200, never at 120.
-        assert_eq!(
-            s.chunks.iter().map(HeadChunk::len).collect::<Vec<_>>(),
-            vec![100, 100, 100]
-        );
+        // 1000 ms blocks hold 100 samples each: cut at 100 and 200, never at 120; closed chunks are sealed.
+        assert_eq!(s.sealed.iter().map(|c| c.len).collect::<Vec<_>>(), vec![100, 100]);
+        assert_eq!(s.open.len(), 100);
+        assert_eq!(s.chunk_count(), 3);
         s.apply(55, -1.0, Verdict::OutOfOrder, 1_000);
         s.apply(50, -1.0, Verdict::OutOfOrder, 1_000);
         assert_eq!(s.ooo, vec![Sample::new(55, -1.0)]);
         let mut out = Vec::new();
         s.samples_before(70, &mut out);
-        assert_eq!(
-            out.iter().map(|s| s.t).collect::<Vec<_>>(),
-            vec![0, 10, 20, 30, 40, 50, 55, 60]
-        );
+        assert_eq!(out.iter().map(|s| s.t).collect::<Vec<_>>(), vec![0, 10, 20, 30, 40, 50, 55, 60]);
+        let mut all = Vec::new();
+        s.samples_before(i64::MAX, &mut all);
+        assert_eq!(all.len(), 301);
+        assert!(all.iter().filter(|x| x.t != 55).enumerate().all(|(i, x)| x.t == i as i64 * 10 && x.v == i as f64));
         s.truncate_before(1_500);
-        assert_eq!(
-            s.chunks.iter().map(HeadChunk::len).collect::<Vec<_>>(),
-            vec![50, 100]
-        );
+        assert_eq!(s.sealed.iter().map(|c| c.len).collect::<Vec<_>>(), vec![50]);
+        assert_eq!(s.open.len(), 100);
         assert!(s.ooo.is_empty());
         assert_eq!(s.snapshot(2_000, 2_050).estimated, 100);
+        assert_eq!(s.min_t(), Some(1_500));
     }
 }

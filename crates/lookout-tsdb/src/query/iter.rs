@@ -7,6 +7,7 @@ use lookout_model::{Sample, TimeRange};
 use lookout_storage::SampleIter;
 
 use crate::chunkenc::{HeadChunkIter, decode_sealed};
+use crate::head::SnapChunk;
 use crate::store::Store;
 use crate::store::codec::PartKey;
 
@@ -86,40 +87,64 @@ impl SampleIter for PersistedIter<'_> {
     }
 }
 
-/// Decodes copied head chunks.
+/// Decodes head chunks copied out of their shard: sealed ones into a buffer, the open one bit by bit.
 pub(crate) struct HeadIter {
-    chunks: VecDeque<(Vec<u8>, u16)>,
-    current: Option<HeadChunkIter<Vec<u8>>>,
+    chunks: VecDeque<SnapChunk>,
+    open: Option<HeadChunkIter<Vec<u8>>>,
+    buf: Vec<Sample>,
+    pos: usize,
     range: TimeRange,
 }
 
 impl HeadIter {
-    pub(crate) fn new(chunks: Vec<(Vec<u8>, u16)>, range: TimeRange) -> Self {
-        HeadIter {
-            chunks: chunks.into(),
-            current: None,
-            range,
-        }
+    pub(crate) fn new(chunks: Vec<SnapChunk>, range: TimeRange) -> Self {
+        HeadIter { chunks: chunks.into(), open: None, buf: Vec::new(), pos: 0, range }
+    }
+
+    fn end(&mut self) -> Option<Sample> {
+        self.chunks.clear();
+        self.open = None;
+        self.buf.clear();
+        None
     }
 }
 
 impl SampleIter for HeadIter {
     fn next(&mut self) -> Option<Sample> {
         loop {
-            if let Some(it) = self.current.as_mut() {
-                match it.next() {
-                    Some(s) if s.t < self.range.min => continue,
-                    Some(s) if s.t > self.range.max => {
-                        self.chunks.clear();
-                        self.current = None;
-                        return None;
+            let next = if let Some(&s) = self.buf.get(self.pos) {
+                self.pos += 1;
+                Some(s)
+            } else if let Some(it) = self.open.as_mut() {
+                let s = it.next();
+                if s.is_none() {
+                    self.open = None;
+                }
+                s
+            } else {
+                None
+            };
+            match next {
+                Some(s) if s.t < self.range.min => continue,
+                Some(s) if s.t > self.range.max => return self.end(),
+                Some(s) => return Some(s),
+                None => {}
+            }
+            match self.chunks.pop_front()? {
+                SnapChunk::Open(bytes, len) => {
+                    self.buf.clear();
+                    self.pos = 0;
+                    self.open = Some(HeadChunkIter::new(bytes, len));
+                }
+                SnapChunk::Sealed(bytes) => {
+                    self.buf.clear();
+                    if let Err(e) = decode_sealed(&bytes, &mut self.buf) {
+                        tracing::error!(error = %e, "sealed head chunk does not decode; the series is cut short");
+                        return self.end();
                     }
-                    Some(s) => return Some(s),
-                    None => self.current = None,
+                    self.pos = self.buf.partition_point(|s| s.t < self.range.min);
                 }
             }
-            let (bytes, len) = self.chunks.pop_front()?;
-            self.current = Some(HeadChunkIter::new(bytes, len));
         }
     }
 }
