@@ -159,7 +159,11 @@ pub(crate) fn info(ev: &Evaluator<'_>, args: &[Box<Expr>]) -> Result<Matrix, Que
         set.extend(effective_name_matchers(&data_name)?);
         ev.instant_points(&[set], at, offset, PointValue::TimestampMs)?
     };
-    combine(ev, base, &ignored, info_mat, &data)
+    let held = crate::eval::points(&base) + crate::eval::points(&info_mat);
+    let out = combine(ev, base, &ignored, info_mat, &data)?;
+    ev.env.budget.release(held);
+    ev.env.budget.acquire(crate::eval::points(&out))?;
+    Ok(out)
 }
 
 fn combine(
