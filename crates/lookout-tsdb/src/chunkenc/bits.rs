@@ -80,7 +80,7 @@ impl<'a> BitWriter<'a> {
 }
 
 /// Bits an order-`k` exponential-Golomb code of `v` takes.
-#[inline]
+#[cfg(test)]
 pub(crate) fn exp_golomb_len(v: u64, k: u32) -> u32 {
     let q = (v >> k) as u128 + 1;
     2 * (128 - q.leading_zeros()) - 1 + k

@@ -113,6 +113,11 @@ impl HeadChunk {
         self.buf.capacity()
     }
 
+    /// Releases spare buffer capacity, e.g. once the chunk is full and will take no more appends.
+    pub fn shrink_to_fit(&mut self) {
+        self.buf.shrink_to_fit();
+    }
+
     /// The encoded bytes; [`HeadChunkIter::new`] decodes them given [`HeadChunk::len`].
     pub fn bytes(&self) -> &[u8] {
         &self.buf
@@ -287,6 +292,15 @@ mod tests {
             c.heap_bytes() <= c.bytes().len() + 64,
             "grows in small steps: {}",
             c.heap_bytes()
+        );
+        c.shrink_to_fit();
+        assert_eq!(c.heap_bytes(), c.bytes().len());
+        c.append(1_700_000_000_000 + 120 * 15_000, 1120.0);
+        let last = collect(c.iter()).pop();
+        assert_eq!(
+            last,
+            Some(Sample::new(1_700_000_000_000 + 120 * 15_000, 1120.0)),
+            "appends work after shrinking"
         );
     }
 

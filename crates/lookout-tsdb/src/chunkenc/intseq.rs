@@ -14,7 +14,7 @@
 //! sequence round-trips.
 
 use super::ChunkError;
-use super::bits::{BitReader, BitWriter, exp_golomb_len};
+use super::bits::{BitReader, BitWriter};
 use super::varint::{ByteCursor, put_ivarint, put_uvarint, unzigzag, uvarint_len, zigzag};
 
 const CODE_ZERO: u8 = 0;
@@ -146,27 +146,30 @@ fn plan(order: usize, offset: i64, levels: &[Vec<i64>]) -> Plan {
     }
 }
 
-/// The cheapest residual code and its size in bits.
+/// The cheapest residual code and its estimated size in bits.
 fn choose_code(z: &[u64]) -> (Code, u64) {
-    if z.iter().all(|&v| v == 0) {
-        return (Code::Zero, 0);
-    }
-    let (k, golomb_bits) = best_golomb_k(z.iter().copied());
-    let mut runs = Vec::new();
-    let mut values = Vec::new();
+    // Bit-length histograms of the residuals, and of the zero runs and non-zero values the run code would write.
+    let mut all = [0u64; 65];
+    let mut runs = [0u64; 65];
+    let mut values = [0u64; 65];
     let mut last = 0usize;
     for (i, &v) in z.iter().enumerate() {
+        all[bit_len(v)] += 1;
         if v != 0 {
-            runs.push((i - last) as u64);
-            values.push(v - 1);
+            runs[bit_len((i - last) as u64)] += 1;
+            values[bit_len(v - 1)] += 1;
             last = i + 1;
         }
     }
-    if last < z.len() {
-        runs.push((z.len() - last) as u64);
+    if all[0] == z.len() as u64 {
+        return (Code::Zero, 0);
     }
-    let (k_run, run_bits) = best_golomb_k(runs.iter().copied());
-    let (k_value, value_bits) = best_golomb_k(values.iter().copied());
+    if last < z.len() {
+        runs[bit_len((z.len() - last) as u64)] += 1;
+    }
+    let (k, golomb_bits) = best_golomb_k(&all);
+    let (k_run, run_bits) = best_golomb_k(&runs);
+    let (k_value, value_bits) = best_golomb_k(&values);
     if run_bits + value_bits + 8 < golomb_bits {
         (Code::Runs { k_run, k_value }, run_bits + value_bits + 8)
     } else {
@@ -174,17 +177,22 @@ fn choose_code(z: &[u64]) -> (Code, u64) {
     }
 }
 
-/// The exponential-Golomb order that codes `values` in the fewest bits, and that size.
-fn best_golomb_k(values: impl Iterator<Item = u64> + Clone) -> (u32, u64) {
-    // Bit-length histogram: a value of bit length b costs about k + 1 + 2·max(b − k, 0) bits at order k, so
+#[inline]
+fn bit_len(v: u64) -> usize {
+    (64 - v.leading_zeros()) as usize
+}
+
+/// The exponential-Golomb order that codes values with this bit-length histogram in the fewest bits, and about
+/// how many bits that is (exact unless `v >> k` is all ones, where the code is 2 bits longer).
+fn best_golomb_k(hist: &[u64; 65]) -> (u32, u64) {
+    // A value of bit length b costs k + 1 + 2·max(b − k, 0) bits at order k, so
     // cost(k) = count·(k + 1) + 2·Σ_{b>k} h[b]·(b − k), updated in O(1) per k from running sums.
-    let mut hist = [0u64; 65];
-    for v in values.clone() {
-        hist[(64 - v.leading_zeros()) as usize] += 1;
-    }
     let count: u64 = hist.iter().sum();
     let max_len = hist.iter().rposition(|&c| c > 0).unwrap_or(0) as u32;
-    let (mut above_count, mut above_bits) = (count - hist[0], (1..=64).map(|b| hist[b] * b as u64).sum::<u64>());
+    let (mut above_count, mut above_bits) = (
+        count - hist[0],
+        (1..=64).map(|b| hist[b] * b as u64).sum::<u64>(),
+    );
     let mut best = (0u32, u64::MAX);
     for k in 0..=max_len.min(63) {
         // Invariant: above_* cover the bit lengths b > k.
@@ -197,8 +205,7 @@ fn best_golomb_k(values: impl Iterator<Item = u64> + Clone) -> (u32, u64) {
             best = (k, est);
         }
     }
-    let exact = values.map(|v| exp_golomb_len(v, best.0) as u64).sum();
-    (best.0, exact)
+    best
 }
 
 fn write_plan(plan: &Plan, levels: &[Vec<i64>], out: &mut Vec<u8>) {
@@ -446,7 +453,14 @@ mod tests {
             }
             a
         };
-        for (a, b) in [(0, 0), (0, 7), (12, 18), (4096 * 3, 4096 * 5), (u64::MAX, 1 << 63), (1 << 63, 1 << 62)] {
+        for (a, b) in [
+            (0, 0),
+            (0, 7),
+            (12, 18),
+            (4096 * 3, 4096 * 5),
+            (u64::MAX, 1 << 63),
+            (1 << 63, 1 << 62),
+        ] {
             assert_eq!(gcd(a, b), euclid(a, b), "gcd({a}, {b})");
         }
     }
