@@ -80,7 +80,7 @@ fn manager(storage: &Arc<MemStorage>, yaml: &str) -> ScrapeManager {
 
 fn job(addr: &str, extra: &str) -> String {
     format!(
-        "- job_name: test\n  scrape_interval: 100ms\n  scrape_timeout: 100ms\n  static_configs: [{{targets: ['{addr}']}}]\n{extra}"
+        "- job_name: test\n  scrape_interval: 250ms\n  scrape_timeout: 250ms\n  static_configs: [{{targets: ['{addr}']}}]\n{extra}"
     )
 }
 
@@ -108,9 +108,9 @@ fn values(storage: &MemStorage, name: &str) -> Vec<f64> {
         .collect()
 }
 
-/// Polls `cond` every 20 ms for at most 5 s.
+/// Polls `cond` every 20 ms for at most 10 s.
 async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(10);
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -168,11 +168,15 @@ async fn scrape_stores_samples_and_synthetic_series() {
             .unwrap()
             .starts_with("application/openmetrics-text")
     );
-    assert_eq!(headers["x-prometheus-scrape-timeout-seconds"], "0.1");
+    assert_eq!(headers["x-prometheus-scrape-timeout-seconds"], "0.25");
     assert_eq!(headers[header::ACCEPT_ENCODING], "gzip");
 
+    // Health is updated just after the batch commits.
+    wait_for("target health", || {
+        only_target(&m).health.health == Health::Up
+    })
+    .await;
     let t = only_target(&m);
-    assert_eq!(t.health.health, Health::Up);
     assert_eq!(t.health.last_error, "");
     assert_eq!(t.target.url, format!("http://{addr}/metrics"));
     let mut text = String::new();
@@ -284,8 +288,8 @@ async fn http_failures_are_reported() {
     let (addr, state) = serve(&"padding_metric 1\n".repeat(200)).await;
     let storage = Arc::new(MemStorage::new());
     let yaml = format!(
-        "{}- job_name: small\n  scrape_interval: 100ms\n  scrape_timeout: 100ms\n  body_size_limit: 1KB\n  static_configs: [{{targets: ['{addr}']}}]\n\
-         - job_name: status\n  scrape_interval: 100ms\n  scrape_timeout: 100ms\n  metrics_path: /broken\n  static_configs: [{{targets: ['{addr}']}}]\n",
+        "{}- job_name: small\n  scrape_interval: 250ms\n  scrape_timeout: 250ms\n  body_size_limit: 1KB\n  static_configs: [{{targets: ['{addr}']}}]\n\
+         - job_name: status\n  scrape_interval: 250ms\n  scrape_timeout: 250ms\n  metrics_path: /broken\n  static_configs: [{{targets: ['{addr}']}}]\n",
         job(&addr, "  basic_auth: {username: user, password: secret}\n")
     );
     let m = manager(&storage, &yaml);
@@ -318,7 +322,7 @@ async fn http_failures_are_reported() {
     assert_eq!(by_job("test").health, Health::Up);
 
     // A slow target times out.
-    state.lock().delay = Duration::from_millis(400);
+    state.lock().delay = Duration::from_millis(1000);
     wait_for("a timeout", || {
         by_job("test").last_error.contains("timed out")
     })

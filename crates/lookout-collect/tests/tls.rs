@@ -88,7 +88,7 @@ async fn https_targets_honor_tls_config() {
     std::fs::write(&named_ca, named_pem).unwrap();
     let job_at = |name: &str, tls: &str, addr: &str| {
         format!(
-            "- job_name: {name}\n  scheme: https\n  scrape_interval: 100ms\n  scrape_timeout: 100ms\n  tls_config: {tls}\n  static_configs: [{{targets: ['{addr}']}}]\n"
+            "- job_name: {name}\n  scheme: https\n  scrape_interval: 250ms\n  scrape_timeout: 250ms\n  tls_config: {tls}\n  static_configs: [{{targets: ['{addr}']}}]\n"
         )
     };
     let job = |name: &str, tls: &str| job_at(name, tls, &addr);
@@ -128,7 +128,7 @@ async fn https_targets_honor_tls_config() {
     m.apply_config(parse_scrape_configs(&yaml, &GlobalConfig::default()).unwrap())
         .unwrap();
 
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(10);
     while m
         .targets()
         .active
