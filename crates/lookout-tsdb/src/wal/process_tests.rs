@@ -55,7 +55,7 @@ fn acknowledged_batches_survive_sigkill() {
         .args(["--exact", SIGKILL_TEST, "--nocapture", "--test-threads=1"])
         .env(SIGKILL_CHILD_DIR, dir.path())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
