@@ -293,13 +293,6 @@ async fn http_failures_are_reported() {
         job(&addr, "  basic_auth: {username: user, password: secret}\n")
     );
     let m = manager(&storage, &yaml);
-    wait_for("three scrapes", || {
-        m.targets()
-            .active
-            .iter()
-            .all(|t| t.health.health != Health::Unknown)
-    })
-    .await;
     let by_job = |j: &str| {
         m.targets()
             .active
@@ -308,18 +301,20 @@ async fn http_failures_are_reported() {
             .unwrap()
             .health
     };
-    assert!(
+    wait_for("the body size limit", || {
         by_job("small")
             .last_error
-            .contains("body size limit exceeded"),
-        "{:?}",
-        by_job("small")
-    );
-    assert_eq!(
-        by_job("status").last_error,
-        "server returned HTTP status 500 Internal Server Error"
-    );
-    assert_eq!(by_job("test").health, Health::Up);
+            .contains("body size limit exceeded")
+    })
+    .await;
+    wait_for("the HTTP status", || {
+        by_job("status").last_error == "server returned HTTP status 500 Internal Server Error"
+    })
+    .await;
+    wait_for("the authenticated job to be up", || {
+        by_job("test").health == Health::Up
+    })
+    .await;
 
     // A slow target times out.
     state.lock().delay = Duration::from_millis(1000);
