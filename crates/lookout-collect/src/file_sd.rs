@@ -241,10 +241,8 @@ mod tests {
             r#"[{"targets": ["j:9"], "labels": {"team": "x"}}]"#,
         );
         write(dir.path(), "ignored.txt", "- targets: ['no:1']");
-        let pattern = format!("{}/*.*", dir.path().display());
         let json_pattern = format!("{}/*.json", dir.path().display());
         let yml_pattern = format!("{}/*.yml", dir.path().display());
-        let _ = pattern;
         let mut sd = FileSd::new(FileSdConfig {
             files: vec![yml_pattern, json_pattern],
             refresh_interval: PromDuration::from_secs(1),
