@@ -7,6 +7,7 @@ use lookout_storage::Storage;
 use promql_parser::parser::{self, Expr, value::ValueType};
 
 use crate::annotations::AnnotationSink;
+use crate::duration_expr::QueryTiming;
 use crate::eval::{Evaluator, Matrix, QueryEnv, Val, cleanup_names, time_bounds};
 use crate::limits::Budget;
 use crate::{
@@ -62,6 +63,18 @@ pub fn parse_metric_selector(selector: &str) -> Result<Vec<lookout_model::Matche
         _ => Err(QueryError::BadData(format!(
             "invalid series selector {selector:?}: expected a vector selector without offset or @"
         ))),
+    }
+}
+
+/// Parses a query; when the parser refuses it, retries with its duration expressions evaluated
+/// (`[5m+30s]`, `offset (1h/2)`, `[step()]`), reporting the original error if that does not help.
+fn parse_with_duration_exprs(query: &str, timing: QueryTiming) -> Result<Expr, QueryError> {
+    match parse_query(query) {
+        Ok(e) => Ok(e),
+        Err(err) => match crate::duration_expr::rewrite(query, timing) {
+            Some(rewritten) => parse_query(&rewritten).map_err(|_| err),
+            None => Err(err),
+        },
     }
 }
 
@@ -135,7 +148,13 @@ impl Engine {
         t_ms: i64,
         ctx: &QueryContext,
     ) -> Result<QueryOutput, QueryError> {
-        let expr = parse_query(query)?;
+        let expr = parse_with_duration_exprs(
+            query,
+            QueryTiming {
+                step_ms: 0,
+                range_ms: 0,
+            },
+        )?;
         self.run(storage, query, &expr, (t_ms, t_ms, 1), true, ctx)
     }
 
@@ -172,7 +191,11 @@ impl Engine {
                 ),
             });
         }
-        let expr = parse_query(query)?;
+        let timing = QueryTiming {
+            step_ms,
+            range_ms: end_ms - start_ms,
+        };
+        let expr = parse_with_duration_exprs(query, timing)?;
         let t = expr.value_type();
         if t != ValueType::Scalar && t != ValueType::Vector {
             return Err(QueryError::BadData(format!(

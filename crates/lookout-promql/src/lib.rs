@@ -4,6 +4,7 @@
 //! does no I/O, and knows nothing about HTTP or the TSDB.
 
 mod annotations;
+mod duration_expr;
 pub mod engine;
 pub mod error;
 mod eval;
