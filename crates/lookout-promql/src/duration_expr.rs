@@ -337,7 +337,12 @@ pub(crate) fn rewrite(query: &str, timing: QueryTiming) -> Option<String> {
                     if let Some(end) = offset_operand_end(b, j) {
                         let ms = eval_ms(&query[j..end], timing)?;
                         out.push_str(&query[copied..j]);
-                        out.push_str(&format!("{ms}ms"));
+                        // The parser refuses a zero duration literal but takes a plain 0.
+                        if ms == 0 {
+                            out.push('0');
+                        } else {
+                            out.push_str(&format!("{ms}ms"));
+                        }
                         copied = end;
                         changed = true;
                         i = end;
@@ -402,5 +407,13 @@ mod tests {
         );
         assert_eq!(rewrite(r#"x{a="[1+1]"} offset 5m"#, T), None);
         assert_eq!(rewrite("rate(x[5m])", T), None);
+        let instant = QueryTiming {
+            step_ms: 0,
+            range_ms: 0,
+        };
+        assert_eq!(
+            rewrite("x offset range()", instant).as_deref(),
+            Some("x offset 0")
+        );
     }
 }
