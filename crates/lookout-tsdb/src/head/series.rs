@@ -7,8 +7,10 @@ use lookout_storage::{AppendError, SampleIter};
 
 use crate::chunkenc::{HeadChunk, decode_sealed, encode_sealed};
 
-/// Samples per head chunk before a new one is cut (Gorilla's sweet spot).
+/// Samples per open head chunk before it is sealed (Gorilla's sweet spot).
 pub(crate) const CHUNK_SAMPLES: usize = 120;
+/// Largest sealed head chunk that closed chunks are merged into (one block at 15 s is 480).
+const MAX_SEALED_HEAD_SAMPLES: usize = 1024;
 
 /// What to do with a sample that passed the checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,13 +66,6 @@ pub(crate) struct SealedChunk {
 }
 
 impl SealedChunk {
-    fn from_head(c: &HeadChunk) -> Self {
-        let mut samples = Vec::with_capacity(c.len());
-        let mut it = c.iter();
-        it.collect_into(&mut samples);
-        Self::from_samples(&samples)
-    }
-
     fn from_samples(samples: &[Sample]) -> Self {
         let mut out = Vec::with_capacity(samples.len() / 2 + 16);
         encode_sealed(samples, &mut out);
@@ -171,12 +166,7 @@ impl MemSeries {
                     && (self.open.len() >= CHUNK_SAMPLES
                         || t.div_euclid(block_ms) != self.open.min_t().div_euclid(block_ms));
                 if cut {
-                    let cap = self.sealed.capacity();
-                    let sealed = SealedChunk::from_head(&self.open);
-                    delta += sealed.heap_bytes() as isize - self.open.heap_bytes() as isize;
-                    self.sealed.push(sealed);
-                    self.open = HeadChunk::new();
-                    delta += ((self.sealed.capacity() - cap) * std::mem::size_of::<SealedChunk>()) as isize;
+                    delta += self.seal_open(block_ms);
                 }
                 if self.open.is_empty() {
                     chunks += 1;
@@ -200,6 +190,29 @@ impl MemSeries {
                 (self.heap_bytes() as isize - before, 0)
             }
         }
+    }
+
+    /// Moves the open chunk into sealed form, merged into the previous sealed chunk of the same block (one sealed
+    /// chunk per block keeps per-chunk overhead low and compresses better); returns the change in heap bytes.
+    fn seal_open(&mut self, block_ms: i64) -> isize {
+        let cap = self.sealed.capacity();
+        let mut delta = -(self.open.heap_bytes() as isize);
+        let mut samples = Vec::with_capacity(self.open.len());
+        let open_block = self.open.min_t().div_euclid(block_ms);
+        if self.sealed.last().is_some_and(|c| {
+            c.min_t.div_euclid(block_ms) == open_block && c.len as usize + self.open.len() <= MAX_SEALED_HEAD_SAMPLES
+        }) {
+            let prev = self.sealed.pop().expect("checked above");
+            delta -= prev.heap_bytes() as isize;
+            prev.decode(&mut samples);
+        }
+        let mut it = self.open.iter();
+        it.collect_into(&mut samples);
+        let sealed = SealedChunk::from_samples(&samples);
+        delta += sealed.heap_bytes() as isize;
+        self.sealed.push(sealed);
+        self.open = HeadChunk::new();
+        delta + ((self.sealed.capacity() - cap) * std::mem::size_of::<SealedChunk>()) as isize
     }
 
     /// True when an in-order chunk already holds timestamp `t` (out-of-order duplicates keep the first value).
@@ -341,6 +354,13 @@ mod tests {
         }
         // 1000 ms blocks hold 100 samples each: cut at 100 and 200, never at 120; closed chunks are sealed.
         assert_eq!(s.sealed.iter().map(|c| c.len).collect::<Vec<_>>(), vec![100, 100]);
+        let mut long = series();
+        for i in 0..500 {
+            long.apply(i * 10, i as f64, Verdict::InOrder, 1_000_000);
+        }
+        // Closed chunks of one block merge into one sealed chunk.
+        assert_eq!(long.sealed.iter().map(|c| c.len).collect::<Vec<_>>(), vec![480]);
+        assert_eq!(long.open.len(), 20);
         assert_eq!(s.open.len(), 100);
         assert_eq!(s.chunk_count(), 3);
         s.apply(55, -1.0, Verdict::OutOfOrder, 1_000);
