@@ -1,5 +1,5 @@
 //! PromQL query figures on a nodegen dataset: for each query of [`QUERIES`], the median wall time of a few runs and
-//! the peak heap the query allocated, both as an instant query (at the last sample) and as a range query (over the
+//! the peak heap the query allocated (medians of a few runs after a warm-up), both as an instant query (at the last sample) and as a range query (over the
 //! whole dataset at 15 s step). Prints a markdown table.
 //!
 //! `query_bench DATASET.om [--workdir DIR] [--runs N]`: the dataset (nodegen's `dataset` output, timestamps in
@@ -59,7 +59,8 @@ fn options() -> TsdbOptions {
     }
 }
 
-/// Appends steps `from..to` of every series, scrape by scrape; `refs` caches each series' id after its first step.
+/// Appends steps `from..to` of every series, scrape by scrape; `refs` caches each series' id after step `from`
+/// (ids are looked up again per call: persistence may drop series from the head).
 fn ingest_steps(db: &Tsdb, data: &[DatasetSeries], refs: &mut [SeriesRef], from: usize, to: usize) {
     for k in from..to {
         for (c, chunk) in data.chunks(BATCH_SERIES).enumerate() {
@@ -69,18 +70,18 @@ fn ingest_steps(db: &Tsdb, data: &[DatasetSeries], refs: &mut [SeriesRef], from:
                     continue;
                 };
                 let idx = c * BATCH_SERIES + i;
-                if k == 0 {
+                if k == from {
                     a.append(&s.labels, t, v).expect("append");
                 } else {
                     a.append_ref(refs[idx], t, v).expect("append_ref");
                 }
             }
             a.commit().expect("commit");
-            if k == 0 {
+            if k == from {
                 // Ids handed out before a commit are provisional: look the committed series up again.
                 let mut a = db.appender();
                 for (i, s) in chunk.iter().enumerate() {
-                    if let Some(&(t, v)) = s.samples.first() {
+                    if let Some(&(t, v)) = s.samples.get(k) {
                         refs[c * BATCH_SERIES + i] = a.append(&s.labels, t, v).expect("ref lookup");
                     }
                 }
@@ -99,17 +100,19 @@ fn result_series(out: &QueryOutput) -> usize {
     }
 }
 
-/// One measured query: median milliseconds, highest peak heap bytes over the runs, result series.
+/// One measured query: median milliseconds, median peak heap bytes over the runs, result series.
 struct Measurement {
     median_ms: f64,
     peak_bytes: usize,
     series: usize,
 }
 
-/// Runs `query` `runs` times; every run's peak is the allocator's high-water mark minus the live bytes before it.
+/// Runs `query` once to warm caches (sled's page cache would otherwise count as the first query's memory), then
+/// `runs` times; a run's peak is the allocator's high-water mark during it minus the live bytes before it.
 fn measure(runs: usize, query: impl Fn() -> QueryOutput) -> Measurement {
+    drop(query());
     let mut times = Vec::with_capacity(runs);
-    let mut peak_bytes = 0;
+    let mut peaks = Vec::with_capacity(runs);
     let mut series = 0;
     for _ in 0..runs {
         let before = HEAP.current_usage();
@@ -117,14 +120,15 @@ fn measure(runs: usize, query: impl Fn() -> QueryOutput) -> Measurement {
         let started = Instant::now();
         let out = query();
         times.push(started.elapsed().as_secs_f64() * 1e3);
-        peak_bytes = peak_bytes.max(HEAP.peak_usage().saturating_sub(before));
+        peaks.push(HEAP.peak_usage().saturating_sub(before));
         series = result_series(&out);
         drop(out);
     }
     times.sort_by(f64::total_cmp);
+    peaks.sort_unstable();
     Measurement {
         median_ms: times[times.len() / 2],
-        peak_bytes,
+        peak_bytes: peaks[peaks.len() / 2],
         series,
     }
 }
@@ -153,8 +157,16 @@ fn main() {
     let data = load(&dataset);
     let samples: usize = data.iter().map(|s| s.samples.len()).sum();
     let steps = data.iter().map(|s| s.samples.len()).max().unwrap_or(0);
-    let first_t = data.iter().filter_map(|s| s.samples.first()).map(|s| s.0).min();
-    let last_t = data.iter().filter_map(|s| s.samples.last()).map(|s| s.0).max();
+    let first_t = data
+        .iter()
+        .filter_map(|s| s.samples.first())
+        .map(|s| s.0)
+        .min();
+    let last_t = data
+        .iter()
+        .filter_map(|s| s.samples.last())
+        .map(|s| s.0)
+        .max();
     let (Some(first_t), Some(last_t)) = (first_t, last_t) else {
         panic!("dataset {} has no samples", dataset.display());
     };
@@ -183,7 +195,7 @@ fn main() {
     let storage: &dyn Storage = &db;
     println!(
         "{series} series, {samples} samples; instant at the last sample, range over {:.1} h at {} s step; \
-         median of {runs} runs; peak = heap high-water mark during the query minus live heap before",
+         one warm-up run, then median of {runs} runs; peak = heap high-water mark during the query minus live heap before (median run)",
         (last_t - first_t) as f64 / 3.6e6,
         STEP_MS / 1000
     );
@@ -243,7 +255,11 @@ mod tests {
                 stats: Default::default(),
             }
         });
-        assert!(m.peak_bytes >= 4 << 20, "peak {} misses the buffer", m.peak_bytes);
+        assert!(
+            m.peak_bytes >= 4 << 20,
+            "peak {} misses the buffer",
+            m.peak_bytes
+        );
         assert!(m.median_ms >= 0.0);
         assert_eq!(m.series, 0);
     }
