@@ -2,7 +2,7 @@
 //!
 //! - [`HeadChunk`] / [`HeadChunkIter`]: an append-only bit stream, delta-of-delta timestamps and XOR floats, cheap
 //!   to append to and to iterate; its bytes can be copied out of a lock and decoded from an owned buffer.
-//! - [`encode_sealed`] / [`decode_sealed`] / [`sealed_info`]: the at-rest form, several times smaller. Values that
+//! - [`encode_sealed`] / [`decode_sealed`] / [`sealed_info`] / [`SealedIter`]: the at-rest form, several times smaller. Values that
 //!   are short decimals (integers, 2-decimal counters, multiples of 4096…) become integers coded by the differencing
 //!   order and bit code that suit each chunk; others fall back to XOR. Timestamps on a fixed step cost nothing.
 //!
@@ -13,6 +13,7 @@ mod bits;
 mod head;
 mod intseq;
 mod sealed;
+mod sealed_iter;
 mod varint;
 mod xor;
 
@@ -23,6 +24,7 @@ mod proptests;
 
 pub use head::{HeadChunk, HeadChunkIter};
 pub use sealed::{MAX_SEALED_SAMPLES, SealedInfo, decode_sealed, encode_sealed, sealed_info};
+pub use sealed_iter::SealedIter;
 
 /// A chunk could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
