@@ -80,10 +80,10 @@ impl<'a> BitWriter<'a> {
 }
 
 /// Bits an order-`k` exponential-Golomb code of `v` takes.
-#[cfg(test)]
-pub(crate) fn exp_golomb_len(v: u64, k: u32) -> u32 {
+#[inline]
+pub(crate) fn exp_golomb_len(v: u64, k: u32) -> u64 {
     let q = (v >> k) as u128 + 1;
-    2 * (128 - q.leading_zeros()) - 1 + k
+    (2 * (128 - q.leading_zeros()) - 1 + k) as u64
 }
 
 /// Reads bits written by [`BitWriter`]; every read checks the end and returns `None` past it.

@@ -179,7 +179,6 @@ pub struct HeadChunkIter<B> {
     i: u16,
     t: i64,
     delta: i64,
-    v_bits: u64,
     xor: XorDecoder,
 }
 
@@ -192,17 +191,17 @@ impl<B: AsRef<[u8]>> HeadChunkIter<B> {
             i: 0,
             t: 0,
             delta: 0,
-            v_bits: 0,
             xor: XorDecoder::new(0),
         }
     }
 
     #[inline]
     fn decode_next(&mut self) -> Option<Sample> {
-        if self.i == 0 {
+        let bits = if self.i == 0 {
             self.t = self.r.read(64)? as i64;
-            self.v_bits = self.r.read(64)?;
-            self.xor = XorDecoder::new(self.v_bits);
+            let bits = self.r.read(64)?;
+            self.xor = XorDecoder::new(bits);
+            bits
         } else {
             let prefix = self.r.read_ones(4)?;
             let dod = match prefix {
@@ -214,10 +213,10 @@ impl<B: AsRef<[u8]>> HeadChunkIter<B> {
             };
             self.delta = self.delta.wrapping_add(dod);
             self.t = self.t.wrapping_add(self.delta);
-            self.v_bits = self.xor.read(&mut self.r)?;
-        }
+            self.xor.read(&mut self.r)?
+        };
         self.i += 1;
-        Some(Sample::new(self.t, f64::from_bits(self.v_bits)))
+        Some(Sample::new(self.t, f64::from_bits(bits)))
     }
 }
 

@@ -17,7 +17,7 @@
 //! sequence round-trips.
 
 use super::ChunkError;
-use super::bits::{BitReader, BitWriter};
+use super::bits::{BitReader, BitWriter, exp_golomb_len};
 use super::varint::{ByteCursor, put_ivarint, put_uvarint, unzigzag, uvarint_len, zigzag};
 
 const CODE_ZERO: u8 = 0;
@@ -201,7 +201,7 @@ fn choose_code(z: &[u64]) -> (Code, u64) {
     }
     // The histograms pick the orders; exact sizes (the estimate is off for small values) settle the choice.
     let (k, _) = best_golomb_k(&all);
-    let (k, golomb_bits) = refine(k, |k| z.iter().map(|&v| golomb_len(v, k)).sum());
+    let (k, golomb_bits) = refine(k, |k| z.iter().map(|&v| exp_golomb_len(v, k)).sum());
     let (k_run, _) = best_golomb_k(&runs);
     let (k_value, _) = best_golomb_k(&values);
     let (k_run, _) = refine(k_run, |k_run| runs_len(z, k_run, k_value));
@@ -221,25 +221,18 @@ fn refine(k: u32, size: impl Fn(u32) -> u64) -> (u32, u64) {
         .unwrap_or((k, u64::MAX))
 }
 
-/// Bits of an order-`k` exponential-Golomb code of `v`.
-#[inline]
-fn golomb_len(v: u64, k: u32) -> u64 {
-    let q = (v >> k) as u128 + 1;
-    (2 * (128 - q.leading_zeros()) - 1 + k) as u64
-}
-
 /// Bits of the zero-run code of `z`.
 fn runs_len(z: &[u64], k_run: u32, k_value: u32) -> u64 {
     let mut bits = 0;
     let mut last = 0usize;
     for (i, &v) in z.iter().enumerate() {
         if v != 0 {
-            bits += golomb_len((i - last) as u64, k_run) + golomb_len(v - 1, k_value);
+            bits += exp_golomb_len((i - last) as u64, k_run) + exp_golomb_len(v - 1, k_value);
             last = i + 1;
         }
     }
     if last < z.len() {
-        bits += golomb_len((z.len() - last) as u64, k_run);
+        bits += exp_golomb_len((z.len() - last) as u64, k_run);
     }
     bits
 }
