@@ -66,15 +66,21 @@ pub fn parse_metric_selector(selector: &str) -> Result<Vec<lookout_model::Matche
     }
 }
 
-/// Parses a query; when the parser refuses it, retries with its duration expressions evaluated
-/// (`[5m+30s]`, `offset (1h/2)`, `[step()]`), reporting the original error if that does not help.
+/// Parses a query; when the parser refuses it, retries with the experimental syntax it lacks rewritten:
+/// `anchored`/`smoothed` modifiers as marker matchers and duration expressions (`[5m+30s]`,
+/// `offset (1h/2)`, `[step()]`) as literals. Reports the original error if that does not help.
 fn parse_with_duration_exprs(query: &str, timing: QueryTiming) -> Result<Expr, QueryError> {
     match parse_query(query) {
         Ok(e) => Ok(e),
-        Err(err) => match crate::duration_expr::rewrite(query, timing) {
-            Some(rewritten) => parse_query(&rewritten).map_err(|_| err),
-            None => Err(err),
-        },
+        Err(err) => {
+            let modifiers = crate::extended_syntax::rewrite(query);
+            let text = modifiers.as_deref().unwrap_or(query);
+            let durations = crate::duration_expr::rewrite(text, timing);
+            match durations.as_deref().or(modifiers.as_deref()) {
+                Some(rewritten) => parse_query(rewritten).map_err(|_| err),
+                None => Err(err),
+            }
+        }
     }
 }
 

@@ -8,6 +8,7 @@ mod duration_expr;
 pub mod engine;
 pub mod error;
 mod eval;
+mod extended_syntax;
 pub mod functions;
 mod limits;
 mod literals;

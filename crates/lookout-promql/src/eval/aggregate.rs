@@ -215,7 +215,7 @@ impl Evaluator<'_> {
             Ok(())
         };
         match crate::functions::unwrap_parens(&a.expr) {
-            Expr::VectorSelector(vs) => {
+            Expr::VectorSelector(vs) if super::selector::modifier_of(vs).is_none() => {
                 let sets = super::matcher_sets(vs)?;
                 let (at, offset) = (self.at_ms(&vs.at), super::offset_ms(&vs.offset));
                 self.instant_points_into(&sets, at, offset, super::PointValue::Value, &mut sink)?;

@@ -4,6 +4,7 @@
 
 mod aggregate;
 mod binary;
+mod extended;
 mod matching;
 mod range_call;
 mod selector;

@@ -4,9 +4,12 @@
 use lookout_model::{Labels, Sample};
 use promql_parser::parser::{Call, Expr};
 
+use super::extended::{anchored_first, extended_rate};
+use super::selector::modifier_of;
 use super::{Evaluator, Matrix, Series, dur_ms, offset_ms};
 use crate::QueryError;
 use crate::annotations::{invalid_quantile, possible_non_counter};
+use crate::extended_syntax::Modifier;
 use crate::functions::range::{RangeFn, check_range_fn_args, eval_range_fn, predict_linear_at};
 
 /// Where the windows come from and how they are placed.
@@ -14,6 +17,40 @@ struct WindowSpec {
     at: Option<i64>,
     offset: i64,
     range: i64,
+    /// The `anchored`/`smoothed` modifier, which widens the window by `extra_before`/`extra_after`.
+    modifier: Option<Modifier>,
+    extra_before: i64,
+    extra_after: i64,
+}
+
+/// Functions each modifier supports, in the order the error message lists them.
+const ANCHORED_FUNCS: &[&str] = &["changes", "delta", "increase", "rate", "resets"];
+const SMOOTHED_FUNCS: &[&str] = &["delta", "increase", "rate"];
+
+/// A range function over an anchored or smoothed window.
+fn eval_modified(
+    k: RangeFn,
+    m: Modifier,
+    window: &[Sample],
+    (start, end): (i64, i64),
+    range_ms: i64,
+) -> Option<f64> {
+    match k {
+        RangeFn::Rate | RangeFn::Increase | RangeFn::Delta => {
+            let per_second = (k == RangeFn::Rate).then_some(range_ms as f64 / 1000.0);
+            extended_rate(
+                window,
+                (start, end),
+                m == Modifier::Smoothed,
+                k != RangeFn::Delta,
+                per_second,
+            )
+        }
+        _ => {
+            let first = anchored_first(window, start)?;
+            eval_range_fn(k, &window[first..], start, end, &[])
+        }
+    }
 }
 
 impl Evaluator<'_> {
@@ -86,10 +123,10 @@ impl Evaluator<'_> {
                 for (step, ts) in self.steps().enumerate() {
                     let r = spec.at.unwrap_or(ts) - spec.offset;
                     let from = r - spec.range;
-                    while hi < samples.len() && samples[hi].t <= r {
+                    while hi < samples.len() && samples[hi].t <= r + spec.extra_after {
                         hi += 1;
                     }
-                    while lo < hi && samples[lo].t <= from {
+                    while lo < hi && samples[lo].t <= from - spec.extra_before {
                         lo += 1;
                     }
                     let window = &samples[lo..hi.max(lo)];
@@ -115,7 +152,9 @@ impl Evaluator<'_> {
                             if let Err(e) = check_range_fn_args(k, &args_buf) {
                                 return Err(QueryError::Execution(e.to_string()));
                             }
-                            if k == RangeFn::PredictLinear {
+                            if let Some(m) = spec.modifier {
+                                eval_modified(k, m, window, (from, r), spec.range)
+                            } else if k == RangeFn::PredictLinear {
                                 // The line is anchored at the evaluation time, not at the offset window end.
                                 predict_linear_at(window, ts, args_buf[0])
                             } else {
@@ -149,13 +188,36 @@ impl Evaluator<'_> {
 
         match crate::functions::unwrap_parens(&call.args.args[matrix_idx]) {
             Expr::MatrixSelector(ms) => {
+                let modifier = modifier_of(&ms.vs);
+                let lookback = self.env.opts.lookback_delta_ms;
+                let (extra_before, extra_after) = match modifier {
+                    None => (0, 0),
+                    Some(Modifier::Anchored) => (lookback, 0),
+                    Some(Modifier::Smoothed) => (lookback, lookback),
+                };
+                if let Some(m) = modifier {
+                    let (word, allowed) = match m {
+                        Modifier::Anchored => ("anchored", ANCHORED_FUNCS),
+                        Modifier::Smoothed => ("smoothed", SMOOTHED_FUNCS),
+                    };
+                    if !allowed.contains(&name) {
+                        return Err(QueryError::Execution(format!(
+                            "{word} modifier can only be used with: {} - not with {name}",
+                            allowed.join(", ")
+                        )));
+                    }
+                }
                 let spec = WindowSpec {
                     at: self.at_ms(&ms.vs.at),
                     offset: offset_ms(&ms.vs.offset),
                     range: dur_ms(&ms.range),
+                    modifier,
+                    extra_before,
+                    extra_after,
                 };
                 let (lo, hi) = self.ref_bounds(spec.at, spec.offset);
-                self.for_each_series(&ms.vs, lo - spec.range + 1, hi, |loaded| {
+                let (mint, maxt) = (lo - spec.range - extra_before + 1, hi + extra_after);
+                self.for_each_series(&ms.vs, mint, maxt, |loaded| {
                     let n = loaded.samples.len();
                     budget.acquire(n)?;
                     let samples: Vec<Sample> = loaded
@@ -173,6 +235,9 @@ impl Evaluator<'_> {
                     at: self.at_ms(&sq.at),
                     offset: offset_ms(&sq.offset),
                     range: dur_ms(&sq.range),
+                    modifier: None,
+                    extra_before: 0,
+                    extra_after: 0,
                 };
                 let inner = self.eval_subquery_inner(sq)?;
                 let held = super::points(&inner);

@@ -7,8 +7,10 @@ use lookout_storage::SelectHints;
 use promql_parser::label::{MatchOp as PMatchOp, Matcher as PMatcher};
 use promql_parser::parser::{MatrixSelector, VectorSelector};
 
+use super::extended::{extend_floats, smoothed_value};
 use super::{Evaluator, Matrix, Series, dur_ms, offset_ms};
 use crate::QueryError;
+use crate::extended_syntax::Modifier;
 
 /// What an instant selection reports per point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +69,15 @@ pub(crate) fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, Que
             sets.push(set);
         }
     }
+    for set in &mut sets {
+        set.retain(|m| !crate::extended_syntax::is_marker(m));
+    }
     Ok(sets)
+}
+
+/// The `anchored`/`smoothed` modifier of a selector.
+pub(crate) fn modifier_of(vs: &VectorSelector) -> Option<Modifier> {
+    crate::extended_syntax::selector_modifier(&vs.matchers.matchers)
 }
 
 impl Evaluator<'_> {
@@ -148,6 +158,9 @@ impl Evaluator<'_> {
         vs: &VectorSelector,
         sample_times: bool,
     ) -> Result<Matrix, QueryError> {
+        if modifier_of(vs) == Some(Modifier::Smoothed) && !sample_times {
+            return self.smoothed_selector(vs);
+        }
         let mode = if sample_times {
             PointValue::TimestampSeconds
         } else {
@@ -228,6 +241,46 @@ impl Evaluator<'_> {
         })
     }
 
+    /// A `smoothed` instant selector: per step the value interpolated at the reference time from the
+    /// samples within one lookback on either side.
+    fn smoothed_selector(&self, vs: &VectorSelector) -> Result<Matrix, QueryError> {
+        let at = self.at_ms(&vs.at);
+        let offset = offset_ms(&vs.offset);
+        let lookback = self.env.opts.lookback_delta_ms;
+        let (lo, hi) = self.ref_bounds(at, offset);
+        let budget = &self.env.budget;
+        let mut out = Vec::new();
+        self.for_each_series(vs, lo - lookback + 1, hi + lookback, |loaded| {
+            budget.acquire(loaded.samples.len())?;
+            let samples: Vec<Sample> = loaded
+                .samples
+                .iter()
+                .copied()
+                .filter(|s| !s.is_stale())
+                .collect();
+            let mut points = Vec::new();
+            for ts in self.steps() {
+                let r = at.unwrap_or(ts) - offset;
+                let from = samples.partition_point(|s| s.t <= r - lookback);
+                let to = samples.partition_point(|s| s.t <= r + lookback);
+                if let Some(v) = smoothed_value(&samples[from..to], r) {
+                    points.push(Sample::new(ts, v));
+                }
+            }
+            budget.release(loaded.samples.len());
+            if !points.is_empty() {
+                budget.acquire(points.len())?;
+                out.push(Series {
+                    labels: loaded.labels,
+                    points,
+                    drop_name: false,
+                });
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
     /// A range vector selector evaluated once (instant query): raw samples in `(ref - range, ref]`.
     pub(crate) fn eval_matrix_selector(&self, ms: &MatrixSelector) -> Result<Matrix, QueryError> {
         if !self.is_instant() {
@@ -240,13 +293,24 @@ impl Evaluator<'_> {
         let range = dur_ms(&ms.range);
         let r = at.unwrap_or(self.start) - offset;
         let budget = &self.env.budget;
+        let modifier = modifier_of(&ms.vs);
+        let lookback = self.env.opts.lookback_delta_ms;
+        let (lo, hi) = match modifier {
+            None => (r - range, r),
+            Some(Modifier::Anchored) => (r - range - lookback, r),
+            Some(Modifier::Smoothed) => (r - range - lookback, r + lookback),
+        };
         let mut out = Vec::new();
-        self.for_each_series(&ms.vs, r - range + 1, r, |loaded| {
-            let points: Vec<Sample> = loaded
+        self.for_each_series(&ms.vs, lo + 1, hi, |loaded| {
+            let window: Vec<Sample> = loaded
                 .samples
                 .into_iter()
-                .filter(|s| s.t > r - range && s.t <= r && !s.is_stale())
+                .filter(|s| s.t > lo && s.t <= hi && !s.is_stale())
                 .collect();
+            let points = match modifier {
+                None => window,
+                Some(m) => extend_floats(&window, r - range, r, m == Modifier::Smoothed),
+            };
             if !points.is_empty() {
                 budget.acquire(points.len())?;
                 out.push(Series {

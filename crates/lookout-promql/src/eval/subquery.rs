@@ -89,14 +89,32 @@ fn walk_bounds(
     lo: &mut i64,
     hi: &mut i64,
 ) {
-    let mut window = |at: &Option<AtModifier>, offset: i64, range: i64| {
+    // `after` covers smoothed selectors, which read one lookback past the evaluation time.
+    let mut window = |at: &Option<AtModifier>, offset: i64, range: i64, after: i64| {
         let (s, e) = at_of(at, q).map_or((start, end), |a| (a, a));
         *lo = (*lo).min(s - offset - range);
-        *hi = (*hi).max(e - offset);
+        *hi = (*hi).max(e - offset + after);
+    };
+    let extra = |vs: &promql_parser::parser::VectorSelector| match super::selector::modifier_of(vs)
+    {
+        None => (0, 0),
+        Some(crate::extended_syntax::Modifier::Anchored) => (lookback, 0),
+        Some(crate::extended_syntax::Modifier::Smoothed) => (lookback, lookback),
     };
     match e {
-        Expr::VectorSelector(vs) => window(&vs.at, offset_ms(&vs.offset), lookback),
-        Expr::MatrixSelector(ms) => window(&ms.vs.at, offset_ms(&ms.vs.offset), dur_ms(&ms.range)),
+        Expr::VectorSelector(vs) => {
+            let after = extra(vs).1;
+            window(&vs.at, offset_ms(&vs.offset), lookback, after)
+        }
+        Expr::MatrixSelector(ms) => {
+            let (before, after) = extra(&ms.vs);
+            window(
+                &ms.vs.at,
+                offset_ms(&ms.vs.offset),
+                dur_ms(&ms.range) + before,
+                after,
+            )
+        }
         Expr::Subquery(sq) => {
             let (s, e2) = at_of(&sq.at, q).map_or((start, end), |a| (a, a));
             let off = offset_ms(&sq.offset);
