@@ -75,8 +75,14 @@ fn parse_with_duration_exprs(query: &str, timing: QueryTiming) -> Result<Expr, Q
         Err(err) => {
             let modifiers = crate::extended_syntax::rewrite(query);
             let text = modifiers.as_deref().unwrap_or(query);
+            let info = crate::extended_syntax::rewrite_info(text);
+            let text = info.as_deref().unwrap_or(text);
             let durations = crate::duration_expr::rewrite(text, timing);
-            match durations.as_deref().or(modifiers.as_deref()) {
+            match durations
+                .as_deref()
+                .or(info.as_deref())
+                .or(modifiers.as_deref())
+            {
                 Some(rewritten) => parse_query(rewritten).map_err(|_| err),
                 None => Err(err),
             }

@@ -12,6 +12,10 @@ pub(crate) const ANCHORED: &str = "__lookout_anchored__";
 /// Marker label for `smoothed`.
 pub(crate) const SMOOTHED: &str = "__lookout_smoothed__";
 
+/// Marker label making `info(v, {data=~".*"})`'s label selector acceptable to the parser, which wants
+/// at least one matcher that cannot match the empty string.
+pub(crate) const INFO_SELECTOR: &str = "__lookout_info_selector__";
+
 /// A selector modifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Modifier {
@@ -32,7 +36,94 @@ pub(crate) fn selector_modifier(matchers: &[promql_parser::label::Matcher]) -> O
 
 /// True for the marker matchers, which must not reach storage.
 pub(crate) fn is_marker(m: &Matcher) -> bool {
-    m.name == ANCHORED || m.name == SMOOTHED
+    m.name == ANCHORED || m.name == SMOOTHED || m.name == INFO_SELECTOR
+}
+
+/// Index of the byte closing the parenthesis opened at `open`, skipping strings and nested pairs.
+fn closing_paren(b: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'"' | b'\'' | b'`') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += if b[i] == b'\\' && q != b'`' { 2 } else { 1 };
+                }
+            }
+            b'(' | b'{' | b'[' => depth += 1,
+            b')' | b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Adds a marker matcher to the label selector of `info(v, {...})`; `None` when there is none.
+pub(crate) fn rewrite_info(query: &str) -> Option<String> {
+    let b = query.as_bytes();
+    let mut inserts: Vec<usize> = Vec::new();
+    let mut from = 0;
+    while let Some(pos) = query[from..].find("info(").map(|p| p + from) {
+        from = pos + 5;
+        if pos > 0 && is_word(b[pos - 1]) {
+            continue;
+        }
+        let open = pos + 4;
+        let Some(close) = closing_paren(b, open) else {
+            continue;
+        };
+        // The second argument starts after the first top-level comma.
+        let mut depth = 0i32;
+        let mut i = open + 1;
+        let mut comma = None;
+        while i < close {
+            match b[i] {
+                q @ (b'"' | b'\'' | b'`') => {
+                    i += 1;
+                    while i < close && b[i] != q {
+                        i += if b[i] == b'\\' && q != b'`' { 2 } else { 1 };
+                    }
+                }
+                b'(' | b'{' | b'[' => depth += 1,
+                b')' | b'}' | b']' => depth -= 1,
+                b',' if depth == 0 => {
+                    comma = Some(i);
+                    break;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        let Some(comma) = comma else { continue };
+        let mut j = comma + 1;
+        while j < close && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if j < close && b[j] == b'{' {
+            inserts.push(j + 1);
+        }
+    }
+    if inserts.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(query.len() + 40 * inserts.len());
+    let mut pos = 0;
+    for at in inserts {
+        out.push_str(&query[pos..at]);
+        let rest = query[at..].trim_start();
+        let sep = if rest.starts_with('}') { "" } else { "," };
+        out.push_str(&format!("{INFO_SELECTOR}=~\".+\"{sep}"));
+        pos = at;
+    }
+    out.push_str(&query[pos..]);
+    Some(out)
 }
 
 fn is_word(b: u8) -> bool {
@@ -182,6 +273,11 @@ mod tests {
             Some(r#"metric{__lookout_smoothed__=""} "#)
         );
         assert_eq!(rewrite(r#"x{a="anchored"}"#), None);
+        assert_eq!(
+            rewrite_info(r#"info(metric, {data=~".*"})"#).as_deref(),
+            Some(r#"info(metric, {__lookout_info_selector__=~".+",data=~".*"})"#)
+        );
+        assert_eq!(rewrite_info("sum(info(rate(x[5m])))"), None);
         assert_eq!(
             rewrite("metric @ 100 smoothed + 0").as_deref(),
             Some(r#"metric{__lookout_smoothed__=""} @ 100  + 0"#)
