@@ -2,6 +2,18 @@
 //!
 //! Architecture invariant: this crate parses with `promql-parser`, reads through `lookout-storage` traits only,
 //! does no I/O, and knows nothing about HTTP or the TSDB.
+//!
+//! How a query runs: [`Engine`] parses it (rewriting experimental syntax the parser lacks, see
+//! `duration_expr` and `extended_syntax`), opens one querier for the time range the expression reads, and
+//! evaluates it with an `eval::Evaluator` over the query's steps (one step for an instant query).
+//! Every expression evaluates to a matrix over those steps: selectors and range functions work series by
+//! series (`eval/selector.rs`, `eval/range_call.rs`, `eval/subquery.rs`), holding the raw samples of one
+//! series at a time; aggregations, binary operators and the other functions work step by step on instant
+//! vectors (`eval/aggregate.rs`, `eval/topk.rs`, `eval/binary.rs` with `eval/matching.rs`, `functions`).
+//! Aggregations over a selector or a range function fold series as they are computed when their
+//! accumulators are few. `__name__` removal is delayed to the end, as Prometheus 3 does. A per-query
+//! `limits::Budget` tracks the samples held (`query.max_samples`), the deadline and cancellation; warnings
+//! and infos are collected with Prometheus's wording.
 
 mod annotations;
 mod duration_expr;
