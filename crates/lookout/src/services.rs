@@ -103,7 +103,16 @@ impl Services for AppServices {
     }
 
     fn metadata(&self) -> Vec<MetricMetadata> {
-        Vec::new()
+        self.scrape
+            .metadata()
+            .into_iter()
+            .map(|(metric, kind, help, unit)| MetricMetadata {
+                metric,
+                kind,
+                help,
+                unit,
+            })
+            .collect()
     }
 
     fn config_yaml(&self) -> String {

@@ -4,6 +4,7 @@
 mod bad_input;
 mod default_config;
 mod grafana;
+mod metadata;
 mod peer_prometheus;
 mod peer_promtool;
 mod reload;

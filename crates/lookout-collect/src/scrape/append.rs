@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use lookout_model::{Labels, LabelsBuilder, METRIC_NAME, stale_nan};
 use lookout_storage::{AppendError, Appender, SeriesRef, Storage};
+use lookout_wire::MetricMetadata;
 use lookout_wire::exposition::{Format, ParseOptions, Parser};
 
 use super::cache::{CacheEntry, ScrapeCache, SeenSeries};
@@ -128,7 +129,8 @@ fn count_refusal(report: &mut ScrapeReport, e: &AppendError) {
     }
 }
 
-/// Parses `body` and appends its samples at `scrape_ms`; any error fails the whole scrape.
+/// Parses `body` and appends its samples at `scrape_ms`; any error fails the whole scrape. Returns the
+/// exposition's metadata (`# TYPE`/`# HELP`/`# UNIT`), one entry per family.
 fn append_body(
     app: &mut dyn Appender,
     ctx: &ScrapeContext,
@@ -136,13 +138,9 @@ fn append_body(
     body: &FetchedBody,
     scrape_ms: i64,
     report: &mut ScrapeReport,
-) -> Result<(), ScrapeError> {
+) -> Result<Vec<MetricMetadata>, ScrapeError> {
     let format = Format::from_content_type(body.content_type.as_deref());
-    let opts = ParseOptions {
-        skip_metadata: true,
-        ..ParseOptions::default()
-    };
-    let mut parser = Parser::new(&body.body, format, opts)?;
+    let mut parser = Parser::new(&body.body, format, ParseOptions::default())?;
     let iter = cache.iter;
     let mut append_attempts = 0u64;
     let mut over_limit = false;
@@ -223,7 +221,7 @@ fn append_body(
             limit: ctx.sample_limit,
         });
     }
-    Ok(())
+    Ok(parser.finish().metadata)
 }
 
 /// Writes staleness markers at `t` for every series in `previous` that is not in `current`.
@@ -283,14 +281,18 @@ pub fn store_scrape(
         Ok(body) => append_body(&mut *app, ctx, cache, body, scrape_ms, &mut report),
         Err(e) => Err(e.clone()),
     };
-    if let Err(e) = result {
-        app.rollback();
-        app = storage.appender();
-        report.error = Some(e);
-        report.samples_appended = 0;
-        report.series_added = 0;
-        cache.current.clear();
-    }
+    let metadata = match result {
+        Ok(metadata) => Some(metadata),
+        Err(e) => {
+            app.rollback();
+            app = storage.appender();
+            report.error = Some(e);
+            report.samples_appended = 0;
+            report.series_added = 0;
+            cache.current.clear();
+            None
+        }
+    };
     append_stale_markers(&mut *app, cache, scrape_ms, &mut report);
     append_report(&mut *app, ctx, cache, scrape_ms, duration, &report);
     if report.error.is_some() {
@@ -305,6 +307,12 @@ pub fn store_scrape(
         report
             .error
             .get_or_insert(ScrapeError::Commit(e.to_string()));
+    }
+    // A failed scrape keeps the previous metadata, as Prometheus's scrape cache does.
+    if let Some(metadata) = metadata
+        && report.error.is_none()
+    {
+        cache.set_metadata(metadata);
     }
     report
 }

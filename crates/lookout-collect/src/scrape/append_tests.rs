@@ -301,3 +301,31 @@ fn fetch_errors_report_down_and_end_of_run_marks_everything_stale() {
         assert!(last.0 == 4000 && is_stale_nan(last.1), "{name}: {v:?}");
     }
 }
+
+#[test]
+fn metadata_is_kept_from_successful_scrapes_and_flagged_only_when_it_changes() {
+    let storage = MemStorage::new();
+    let ctx = ctx();
+    let mut cache = ScrapeCache::default();
+    let text = "# HELP a_total Things.\n# TYPE a_total counter\na_total 1\n";
+    let families = |c: &ScrapeCache| {
+        c.metadata
+            .iter()
+            .map(|m| format!("{}/{}/{}", m.family, m.kind.openmetrics_word(), m.help))
+            .collect::<Vec<_>>()
+    };
+    run(&storage, &ctx, &mut cache, text, 1000);
+    assert!(cache.metadata_changed);
+    assert_eq!(families(&cache), ["a_total/counter/Things."]);
+    cache.metadata_changed = false;
+    run(&storage, &ctx, &mut cache, text, 2000);
+    assert!(!cache.metadata_changed, "same metadata, no change");
+    // A failed scrape keeps the previous metadata.
+    let r = run(&storage, &ctx, &mut cache, "# TYPE b gauge\nb{ 1\n", 3000);
+    assert!(r.error.is_some());
+    assert!(!cache.metadata_changed);
+    assert_eq!(families(&cache), ["a_total/counter/Things."]);
+    run(&storage, &ctx, &mut cache, "# TYPE b gauge\nb 1\n", 4000);
+    assert!(cache.metadata_changed);
+    assert_eq!(families(&cache), ["b/gauge/"]);
+}

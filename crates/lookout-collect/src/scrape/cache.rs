@@ -4,8 +4,11 @@
 //! label merging, metric relabeling and the storage's label index. The staleness sets remember which series the
 //! previous successful scrape wrote, so those that vanished get a staleness marker.
 
+use std::sync::Arc;
+
 use lookout_model::Labels;
 use lookout_storage::SeriesRef;
+use lookout_wire::MetricMetadata;
 use rustc_hash::FxHashMap;
 
 /// What the cache knows about one exposed series.
@@ -44,6 +47,10 @@ pub struct ScrapeCache {
     pub(crate) report_refs: [Option<SeriesRef>; 5],
     /// Incremented at each scrape.
     pub(crate) iter: u64,
+    /// Metadata of the last successful scrape (one entry per family, in exposition order).
+    pub(crate) metadata: Arc<[MetricMetadata]>,
+    /// Set when a successful scrape's metadata differed from the previous one; the loop publishes and clears it.
+    pub(crate) metadata_changed: bool,
 }
 
 impl ScrapeCache {
@@ -70,6 +77,14 @@ impl ScrapeCache {
         }
         self.current.clear();
         self.previous.clear();
+    }
+
+    /// Keeps a successful scrape's metadata, flagging a change; an unchanged list is compared, not copied.
+    pub(crate) fn set_metadata(&mut self, metadata: Vec<MetricMetadata>) {
+        if *self.metadata != *metadata {
+            self.metadata = metadata.into();
+            self.metadata_changed = true;
+        }
     }
 
     /// Drops entries not seen in the last scrape once they make up a third of the cache, so churn cannot grow

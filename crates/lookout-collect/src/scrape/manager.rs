@@ -1,5 +1,5 @@
 //! The scrape manager: holds the jobs, their discovered target groups and one loop per target; starts and stops
-//! loops as configuration and discovery change, and answers the targets API and `/metrics`.
+//! loops as configuration and discovery change, and answers the targets API, the metadata API and `/metrics`.
 //!
 //! All methods but [`ScrapeManager::shutdown`] are synchronous and quick: they take a short lock and spawn or
 //! signal tasks on the runtime captured at construction. Loops whose target disappears write staleness markers
@@ -20,6 +20,7 @@ use super::append::ScrapeContext;
 use super::error::ScrapeError;
 use super::http::JobClient;
 use super::labels::LabelLimits;
+use super::metadata::{MAX_METADATA_ENTRIES, MetadataStore};
 use super::metrics::ScrapeMetrics;
 use super::target_loop::{Health, LoopEnv, LoopSpec, StopMode, TargetHealth, run_target_loop};
 use crate::config::{ConfigError, ScrapeConfig};
@@ -132,6 +133,7 @@ impl ScrapeManager {
             storage,
             storage_slots: Arc::new(Semaphore::new(options.max_concurrent_appends.max(1))),
             metrics: Arc::new(ScrapeMetrics::default()),
+            metadata: Arc::new(MetadataStore::new(MAX_METADATA_ENTRIES)),
             default_max_body_bytes: options.default_max_body_bytes,
         };
         ScrapeManager {
@@ -355,6 +357,13 @@ impl ScrapeManager {
             )
         };
         self.inner.env.metrics.write(out, active, dropped);
+        self.inner.env.metadata.write_metrics(out);
+    }
+
+    /// Metric metadata of the active targets' last successful scrapes as (family, type, help, unit),
+    /// deduplicated across targets and sorted; the type is spelled as Prometheus's metadata API does.
+    pub fn metadata(&self) -> Vec<(String, String, String, String)> {
+        self.inner.env.metadata.snapshot()
     }
 
     /// The public labels of every active target, for callers that need them without health.

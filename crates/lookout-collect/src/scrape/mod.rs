@@ -4,7 +4,8 @@
 //! - [`http`]: fetching one exposition (headers, auth, timeout, body cap); TLS settings live in a private module.
 //! - [`append`]: the storage side of a scrape (parse, labels, limits, staleness, report series, commit).
 //! - [`labels`]: `honor_labels`, metric relabeling and label limits for one series.
-//! - [`target_loop`] and [`manager`]: the tasks and their lifecycle; [`metrics`]: `lookout_scrape_*`.
+//! - [`target_loop`] and [`manager`]: the tasks and their lifecycle; [`metrics`]: `lookout_scrape_*`;
+//!   `metadata`: the bounded store of the targets' metric metadata.
 
 pub mod append;
 pub(crate) mod cache;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod labels;
 pub mod manager;
+pub(crate) mod metadata;
 pub mod metrics;
 pub mod target_loop;
 mod tls;
@@ -25,5 +27,6 @@ pub use manager::{
     DroppedTargetStatus, STATIC_PROVIDER, ScrapeManager, ScrapeOptions, TargetStatus,
     TargetsSnapshot,
 };
+pub use metadata::MAX_METADATA_ENTRIES;
 pub use metrics::ScrapeMetrics;
 pub use target_loop::{Health, TargetHealth};

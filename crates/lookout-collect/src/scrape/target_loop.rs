@@ -13,6 +13,7 @@ use super::append::{ScrapeContext, store_end_of_run, store_scrape};
 use super::cache::ScrapeCache;
 use super::error::ScrapeError;
 use super::http::JobClient;
+use super::metadata::MetadataStore;
 use super::metrics::ScrapeMetrics;
 use crate::target::Target;
 
@@ -60,6 +61,8 @@ pub(crate) struct LoopEnv {
     /// Bounds the storage work running on the blocking pool at once.
     pub(crate) storage_slots: Arc<Semaphore>,
     pub(crate) metrics: Arc<ScrapeMetrics>,
+    /// Metric metadata of every loop's last successful scrape.
+    pub(crate) metadata: Arc<MetadataStore>,
     /// Body cap for jobs without `body_size_limit`.
     pub(crate) default_max_body_bytes: usize,
 }
@@ -109,6 +112,10 @@ pub(crate) async fn run_target_loop(
     let mut ticker = tokio::time::interval_at(Instant::now() + delay, interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut cache = Some(ScrapeCache::default());
+    // Dropped when the loop ends (or its task is dropped), taking the target's metadata with it.
+    let metadata_slot = env.metadata.slot();
+    // Whether the last publish was cut short by the store's cap (then retried after each successful scrape).
+    let mut metadata_incomplete = false;
     let mode = loop {
         tokio::select! {
             biased;
@@ -149,10 +156,14 @@ pub(crate) async fn run_target_loop(
             (owned_cache, report)
         })
         .await;
-        let Ok((back, report)) = joined else {
+        let Ok((mut back, report)) = joined else {
             tracing::error!(target = %spec.target.url, "scrape storage task panicked");
             break StopMode::Quiet;
         };
+        if back.metadata_changed || (metadata_incomplete && report.error.is_none()) {
+            back.metadata_changed = false;
+            metadata_incomplete = !metadata_slot.set(&back.metadata);
+        }
         cache = Some(back);
         env.metrics.record(&report, fetch_duration, storage_wait);
         let mut h = spec.health.write();
@@ -170,6 +181,7 @@ pub(crate) async fn run_target_loop(
         h.last_scrape_duration = started.elapsed();
         h.last_samples = report.samples_scraped;
     };
+    drop(metadata_slot);
     if mode == StopMode::TargetGone
         && let Some(mut cache) = cache.filter(|c| c.iter > 0)
     {
