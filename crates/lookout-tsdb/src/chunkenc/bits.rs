@@ -82,8 +82,12 @@ impl<'a> BitWriter<'a> {
 /// Bits an order-`k` exponential-Golomb code of `v` takes.
 #[inline]
 pub(crate) fn exp_golomb_len(v: u64, k: u32) -> u64 {
-    let q = (v >> k) as u128 + 1;
-    (2 * (128 - q.leading_zeros()) - 1 + k) as u64
+    // (v >> k) + 1 overflows only for v = u64::MAX at k = 0: a 65-bit number.
+    let q_len = match (v >> k).checked_add(1) {
+        Some(q) => 64 - q.leading_zeros(),
+        None => 65,
+    };
+    (2 * q_len - 1 + k) as u64
 }
 
 /// Reads bits written by [`BitWriter`]; every read checks the end and returns `None` past it.

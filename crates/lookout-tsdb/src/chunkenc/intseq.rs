@@ -69,15 +69,22 @@ pub(crate) fn encode_ints(xs: &[i64], out: &mut Vec<u8>) {
         let offset = if o == 1 { median(&levels[1]) } else { 0 };
         let warmups: Vec<i64> = levels[1..o].iter().map(|l| l[0]).collect();
         let plan = plan(o, warmups, offset, &levels[o]);
-        if best.as_ref().is_none_or(|b| plan.bits < b.bits) {
-            best = Some(plan);
+        if best.as_ref().is_some_and(|b| plan.bits >= b.bits) {
+            // Differencing made it worse: differencing more will not help.
+            break;
         }
-        if best.as_ref().is_some_and(|b| b.code == Code::Zero) {
-            // Residuals all zero: a higher order only adds warm-up values.
+        let all_zero = plan.code == Code::Zero;
+        best = Some(plan);
+        if all_zero {
+            // A higher order would only add warm-up values.
             break;
         }
     }
-    if best.as_ref().is_some_and(|b| b.code != Code::Zero) {
+    // Noise around a trend is where order 1 beats order 2; only then is a line worth trying.
+    if best
+        .as_ref()
+        .is_some_and(|b| b.order == 1 && b.code != Code::Zero)
+    {
         // The line through the end points, and the median step: the first is exact for jitter around a grid
         // (whose median step can be off by one), the second for noisy but steady counters.
         let n = xs.len() as i128;
@@ -202,6 +209,10 @@ fn choose_code(z: &[u64]) -> (Code, u64) {
     // The histograms pick the orders; exact sizes (the estimate is off for small values) settle the choice.
     let (k, _) = best_golomb_k(&all);
     let (k, golomb_bits) = refine(k, |k| z.iter().map(|&v| exp_golomb_len(v, k)).sum());
+    if all[0] * 4 < z.len() as u64 {
+        // Few zeros: zero runs cannot beat the plain code.
+        return (Code::Golomb { k }, golomb_bits);
+    }
     let (k_run, _) = best_golomb_k(&runs);
     let (k_value, _) = best_golomb_k(&values);
     let (k_run, _) = refine(k_run, |k_run| runs_len(z, k_run, k_value));
