@@ -16,14 +16,8 @@ pub(crate) const SMOOTHED: &str = "__lookout_smoothed__";
 /// at least one matcher that cannot match the empty string.
 pub(crate) const INFO_SELECTOR: &str = "__lookout_info_selector__";
 
-/// A selector modifier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Modifier {
-    /// Windows start at the last sample at or before their start.
-    Anchored,
-    /// Values are interpolated at the window bounds (or at the evaluation time).
-    Smoothed,
-}
+/// A selector modifier (the kernels' type).
+pub(crate) use crate::functions::range::RangeModifier as Modifier;
 
 /// The modifier a selector's matchers carry, if any.
 pub(crate) fn selector_modifier(matchers: &[promql_parser::label::Matcher]) -> Option<Modifier> {

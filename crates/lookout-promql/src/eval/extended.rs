@@ -1,5 +1,6 @@
-//! Kernels of the `anchored` and `smoothed` modifiers: windows that start at the last sample before
-//! them, or whose bounds are interpolated between the samples around them.
+//! Vector-level parts of the `anchored` and `smoothed` modifiers (the range-function kernels are in
+//! `functions::range`): range vectors bounded by picked or interpolated edge points, and smoothed
+//! instant values.
 
 use lookout_model::Sample;
 
@@ -26,78 +27,6 @@ fn pick_right(f: &[Sample], last: usize, end: i64, smoothed: bool, is_counter: b
         return interpolate(f[last - 1], f[last], end, is_counter);
     }
     f[last].v
-}
-
-fn counter_reset_correction(left: f64, right: f64, points: &[Sample]) -> f64 {
-    let mut correction = 0.0;
-    let mut prev = left;
-    for p in points {
-        if p.v < prev {
-            correction += prev;
-        }
-        prev = p.v;
-    }
-    if right < prev {
-        correction += prev;
-    }
-    correction
-}
-
-/// rate/increase/delta over an anchored or smoothed window: `f` holds the samples from one lookback
-/// before `start` to `end` (plus one lookback after it when smoothed).
-pub(crate) fn extended_rate(
-    f: &[Sample],
-    (start, end): (i64, i64),
-    smoothed: bool,
-    is_counter: bool,
-    per_second: Option<f64>,
-) -> Option<f64> {
-    if f.is_empty() {
-        return None;
-    }
-    let mut last = f.len() - 1;
-    let first = search(last, |i| f[i].t > start).saturating_sub(1);
-    if smoothed {
-        last = search(last, |i| f[i].t >= end);
-    }
-    if f[last].t <= start || (smoothed && f[first].t > end) {
-        return None;
-    }
-    let left = pick_left(f, first, start, smoothed, is_counter);
-    let right = pick_right(f, last, end, smoothed, is_counter);
-    let mut result = right - left;
-    if is_counter {
-        let lo = if f[first].t <= start {
-            first + 1
-        } else {
-            first
-        };
-        let hi = if f[last].t >= end {
-            last as isize - 1
-        } else {
-            last as isize
-        };
-        let inner = if (lo as isize) <= hi {
-            &f[lo..=hi as usize]
-        } else {
-            &[][..]
-        };
-        result += counter_reset_correction(left, right, inner);
-    }
-    Some(match per_second {
-        Some(secs) => result / secs,
-        None => result,
-    })
-}
-
-/// For anchored `changes`/`resets`: where the window starts (the last sample at or before `start`),
-/// or `None` when no sample lies after `start`.
-pub(crate) fn anchored_first(f: &[Sample], start: i64) -> Option<usize> {
-    let after = f.partition_point(|s| s.t <= start);
-    if after >= f.len() {
-        return None;
-    }
-    Some(after.saturating_sub(1))
 }
 
 /// The samples of a range vector with anchored/smoothed modifier, bounded by synthetic points at
@@ -152,18 +81,8 @@ mod tests {
     }
 
     #[test]
-    fn anchored_increase_uses_the_sample_before_the_window() {
-        let f = s(&[(0, 1.0), (30, 4.0), (60, 10.0)]);
-        assert_eq!(extended_rate(&f, (10, 60), false, true, None), Some(9.0));
-        // A reset inside the window is corrected.
-        let f = s(&[(0, 5.0), (30, 2.0), (60, 4.0)]);
-        assert_eq!(extended_rate(&f, (10, 60), false, true, None), Some(4.0));
-    }
-
-    #[test]
     fn smoothed_bounds_are_interpolated() {
         let f = s(&[(0, 0.0), (20, 20.0), (40, 40.0), (80, 80.0)]);
-        assert_eq!(extended_rate(&f, (10, 60), true, true, None), Some(50.0));
         assert_eq!(smoothed_value(&f, 30), Some(30.0));
         assert_eq!(smoothed_value(&f, 90), Some(80.0));
         assert_eq!(smoothed_value(&f[1..], 10), None);

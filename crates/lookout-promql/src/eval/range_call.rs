@@ -4,13 +4,14 @@
 use lookout_model::{Labels, Sample};
 use promql_parser::parser::{Call, Expr};
 
-use super::extended::{anchored_first, extended_rate};
 use super::selector::modifier_of;
 use super::{Evaluator, Matrix, Series, dur_ms, offset_ms};
 use crate::QueryError;
 use crate::annotations::{invalid_quantile, possible_non_counter};
-use crate::extended_syntax::Modifier;
-use crate::functions::range::{RangeFn, check_range_fn_args, eval_range_fn, predict_linear_at};
+use crate::functions::range::{
+    RangeFn, RangeModifier, check_range_fn_args, eval_extended_range_fn, eval_range_fn,
+    predict_linear_at,
+};
 
 /// Where the windows come from and how they are placed.
 struct WindowSpec {
@@ -18,39 +19,9 @@ struct WindowSpec {
     offset: i64,
     range: i64,
     /// The `anchored`/`smoothed` modifier, which widens the window by `extra_before`/`extra_after`.
-    modifier: Option<Modifier>,
+    modifier: Option<RangeModifier>,
     extra_before: i64,
     extra_after: i64,
-}
-
-/// Functions each modifier supports, in the order the error message lists them.
-const ANCHORED_FUNCS: &[&str] = &["changes", "delta", "increase", "rate", "resets"];
-const SMOOTHED_FUNCS: &[&str] = &["delta", "increase", "rate"];
-
-/// A range function over an anchored or smoothed window.
-fn eval_modified(
-    k: RangeFn,
-    m: Modifier,
-    window: &[Sample],
-    (start, end): (i64, i64),
-    range_ms: i64,
-) -> Option<f64> {
-    match k {
-        RangeFn::Rate | RangeFn::Increase | RangeFn::Delta => {
-            let per_second = (k == RangeFn::Rate).then_some(range_ms as f64 / 1000.0);
-            extended_rate(
-                window,
-                (start, end),
-                m == Modifier::Smoothed,
-                k != RangeFn::Delta,
-                per_second,
-            )
-        }
-        _ => {
-            let first = anchored_first(window, start)?;
-            eval_range_fn(k, &window[first..], start, end, &[])
-        }
-    }
 }
 
 impl Evaluator<'_> {
@@ -153,7 +124,7 @@ impl Evaluator<'_> {
                                 return Err(QueryError::Execution(e.to_string()));
                             }
                             if let Some(m) = spec.modifier {
-                                eval_modified(k, m, window, (from, r), spec.range)
+                                eval_extended_range_fn(k, window, from, r, m)
                             } else if k == RangeFn::PredictLinear {
                                 // The line is anchored at the evaluation time, not at the offset window end.
                                 predict_linear_at(window, ts, args_buf[0])
@@ -192,20 +163,17 @@ impl Evaluator<'_> {
                 let lookback = self.env.opts.lookback_delta_ms;
                 let (extra_before, extra_after) = match modifier {
                     None => (0, 0),
-                    Some(Modifier::Anchored) => (lookback, 0),
-                    Some(Modifier::Smoothed) => (lookback, lookback),
+                    Some(RangeModifier::Anchored) => (lookback, 0),
+                    Some(RangeModifier::Smoothed) => (lookback, lookback),
                 };
-                if let Some(m) = modifier {
-                    let (word, allowed) = match m {
-                        Modifier::Anchored => ("anchored", ANCHORED_FUNCS),
-                        Modifier::Smoothed => ("smoothed", SMOOTHED_FUNCS),
-                    };
-                    if !allowed.contains(&name) {
-                        return Err(QueryError::Execution(format!(
-                            "{word} modifier can only be used with: {} - not with {name}",
-                            allowed.join(", ")
-                        )));
-                    }
+                if let Some(m) = modifier
+                    && !m.allowed_functions().contains(&name)
+                {
+                    return Err(QueryError::Execution(format!(
+                        "{} modifier can only be used with: {} - not with {name}",
+                        m.keyword(),
+                        m.allowed_functions().join(", ")
+                    )));
                 }
                 let spec = WindowSpec {
                     at: self.at_ms(&ms.vs.at),
