@@ -199,6 +199,7 @@ fn main() {
     db.persist_now().expect("persist");
     let persist = started.elapsed().as_secs_f64();
     let m = db.metrics();
+    let usage = db.sled_usage().expect("sled usage");
     db.close().expect("close");
     let disk = dir_size(&dir);
     let sled_dir = dir_size(&dir.join("sled"));
@@ -214,8 +215,19 @@ fn main() {
         m.persisted_data_bytes
     );
     println!(
-        "  sled overhead               {:.3} bytes/sample (sled files minus chunk data, series table and postings included)",
+        "  rest of sled                {:.3} bytes/sample (series table, postings, sled overhead)",
         (sled_dir as f64 - m.persisted_data_bytes as f64) / samples
+    );
+
+    let stored = usage.chunk_groups + usage.parts_and_meta + usage.series_table + usage.postings;
+    println!(
+        "  sled by tree (keys+values)  groups {} B, parts+meta {} B, series table {} B, postings {} B",
+        usage.chunk_groups, usage.parts_and_meta, usage.series_table, usage.postings
+    );
+    println!(
+        "  sled's own overhead         {:.3} bytes/sample (files {} B − stored keys and values {stored} B)",
+        (sled_dir as f64 - stored as f64) / samples,
+        sled_dir
     );
 
     // 4. Read everything back from sled.
@@ -228,7 +240,11 @@ fn main() {
     for pass in ["cold", "warm"] {
         let (n, secs, sum) = select_all(&db);
         assert_eq!(n as f64, samples);
-        assert_eq!(sum.to_bits(), head_sum.to_bits(), "sled returns the values the head held");
+        assert_eq!(
+            sum.to_bits(),
+            head_sum.to_bits(),
+            "sled returns the values the head held"
+        );
         println!(
             "select+decode (sled, {pass})    {:.1} M samples/s ({secs:.2} s)",
             n as f64 / secs / 1e6

@@ -18,7 +18,7 @@ use crate::head::{ApplyTotals, Head};
 use crate::metrics::{Counters, TsdbMetrics};
 use crate::options::TsdbOptions;
 use crate::query::TsdbQuerier;
-use crate::store::Store;
+use crate::store::{SledUsage, Store};
 use crate::wal::{Wal, WalRecord};
 
 /// Rotation points of the WAL: segments before `segment` hold only samples up to `max_t`.
@@ -251,6 +251,11 @@ impl Tsdb {
     /// Estimated heap bytes of the head (series, chunks, postings, symbols).
     pub fn head_bytes(&self) -> usize {
         self.inner.head_bytes()
+    }
+
+    /// What sled holds, by tree, and its size on disk (scans every key: for benchmarks and diagnostics).
+    pub fn sled_usage(&self) -> Result<SledUsage, StorageError> {
+        self.inner.store.usage()
     }
 
     /// Bytes of everything in the data directory (sled files and WAL segments), measured on disk.

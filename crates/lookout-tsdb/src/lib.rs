@@ -25,3 +25,4 @@ pub use appender::TsdbAppender;
 pub use db::{Tsdb, TsdbStats, dir_size};
 pub use metrics::TsdbMetrics;
 pub use options::TsdbOptions;
+pub use store::SledUsage;

@@ -32,6 +32,21 @@ const MAX_VALUE: usize = 256 << 20;
 /// Bytes of a part header before its compressed directory.
 const PART_HEADER_LEN: usize = 40;
 
+/// What sled holds, by tree, next to its size on disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SledUsage {
+    /// Keys and values of the zstd chunk groups.
+    pub chunk_groups: u64,
+    /// Part headers with their compressed directories, and meta keys.
+    pub parts_and_meta: u64,
+    /// The series table (compressed segments of labels).
+    pub series_table: u64,
+    /// Postings (roaring bitmaps per label pair).
+    pub postings: u64,
+    /// `Db::size_on_disk()`: sled's files, overhead included.
+    pub size_on_disk: u64,
+}
+
 /// Decoded series-table segment: (id, labels) sorted by id.
 type SeriesSegment = Vec<(u32, Labels)>;
 
@@ -310,6 +325,25 @@ impl Store {
     pub(crate) fn flush(&self) -> Result<(), StorageError> {
         self.db.flush().map_err(|e| self.err(e))?;
         Ok(())
+    }
+
+    /// Bytes of keys and values we keep in each tree, and sled's size on disk (to tell its overhead apart).
+    pub(crate) fn usage(&self) -> Result<SledUsage, StorageError> {
+        let sum = |t: &sled::Tree| -> Result<u64, StorageError> {
+            let mut n = 0u64;
+            for kv in t.iter() {
+                let (k, v) = kv.map_err(|e| self.err(e))?;
+                n += (k.len() + v.len()) as u64;
+            }
+            Ok(n)
+        };
+        Ok(SledUsage {
+            chunk_groups: sum(&self.chunks)?,
+            parts_and_meta: sum(&self.db)?,
+            series_table: sum(&self.series)?,
+            postings: sum(&self.postings)?,
+            size_on_disk: self.size_on_disk(),
+        })
     }
 
     /// sled's size on disk.
