@@ -69,7 +69,7 @@ pub fn parse_metric_selector(selector: &str) -> Result<Vec<lookout_model::Matche
 /// Parses a query; when the parser refuses it, retries with the experimental syntax it lacks rewritten:
 /// `anchored`/`smoothed` modifiers as marker matchers and duration expressions (`[5m+30s]`,
 /// `offset (1h/2)`, `[step()]`) as literals. Reports the original error if that does not help.
-fn parse_with_duration_exprs(query: &str, timing: QueryTiming) -> Result<Expr, QueryError> {
+fn parse_with_extensions(query: &str, timing: QueryTiming) -> Result<Expr, QueryError> {
     match parse_query(query) {
         Ok(e) => Ok(e),
         Err(err) => {
@@ -160,7 +160,7 @@ impl Engine {
         t_ms: i64,
         ctx: &QueryContext,
     ) -> Result<QueryOutput, QueryError> {
-        let expr = parse_with_duration_exprs(
+        let expr = parse_with_extensions(
             query,
             QueryTiming {
                 step_ms: 0,
@@ -207,7 +207,7 @@ impl Engine {
             step_ms,
             range_ms: end_ms - start_ms,
         };
-        let expr = parse_with_duration_exprs(query, timing)?;
+        let expr = parse_with_extensions(query, timing)?;
         let t = expr.value_type();
         if t != ValueType::Scalar && t != ValueType::Vector {
             return Err(QueryError::BadData(format!(
