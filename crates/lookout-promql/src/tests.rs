@@ -383,3 +383,95 @@ fn streamed_and_materialised_aggregations_agree() {
         assert_eq!(a.value, b.value, "{streamed}");
     }
 }
+
+#[test]
+fn subquery_steps_align_to_multiples_of_the_step() {
+    // Samples every 10 s; a [1m:20s] subquery at t=70s evaluates at 20, 40, 60 (aligned, after 10s).
+    let pts: Vec<(i64, f64)> = (0..10).map(|k| (k * 10_000, k as f64)).collect();
+    let s = store(&[(&[("__name__", "m")], &pts)]);
+    let out = instant(&s, "m[1m:20s]", 70_000).unwrap();
+    let Value::Matrix(m) = out.value else {
+        panic!("matrix expected")
+    };
+    let times: Vec<i64> = m[0].samples.iter().map(|p| p.t).collect();
+    assert_eq!(times, vec![20_000, 40_000, 60_000]);
+    let v = vector(
+        &instant(&s, "count_over_time(m[1m:20s])", 70_000)
+            .unwrap()
+            .value,
+    );
+    assert_eq!(v[0].1, 3.0);
+    // With @, every step sees the same window.
+    let e = Engine::default();
+    let out = e
+        .range_query(
+            &s,
+            "max_over_time(m[30s:10s] @ 50)",
+            60_000,
+            90_000,
+            10_000,
+            &QueryContext::default(),
+        )
+        .unwrap();
+    let Value::Matrix(m) = out.value else {
+        panic!("matrix expected")
+    };
+    assert!(m[0].samples.iter().all(|p| p.v == 5.0), "{m:?}");
+}
+
+#[test]
+fn offsets_and_negative_offsets_shift_the_reference_time() {
+    let pts: Vec<(i64, f64)> = (0..10).map(|k| (k * 10_000, k as f64)).collect();
+    let s = store(&[(&[("__name__", "m")], &pts)]);
+    assert_eq!(
+        vector(&instant(&s, "m offset 20s", 50_000).unwrap().value)[0].1,
+        3.0
+    );
+    assert_eq!(
+        vector(&instant(&s, "m offset -20s", 50_000).unwrap().value)[0].1,
+        7.0
+    );
+    assert_eq!(
+        vector(&instant(&s, "m @ 30", 90_000).unwrap().value)[0].1,
+        3.0
+    );
+    let v = vector(
+        &instant(&s, "timestamp(m offset 15s)", 50_000)
+            .unwrap()
+            .value,
+    );
+    assert_eq!(v[0].1, 30.0);
+}
+
+#[test]
+fn experimental_syntax_is_rewritten_only_when_the_parser_refuses_it() {
+    let pts: Vec<(i64, f64)> = (0..10).map(|k| (k * 10_000, k as f64)).collect();
+    let s = store(&[(&[("__name__", "m")], &pts)]);
+    let a = vector(
+        &instant(&s, "count_over_time(m[20s+10s])", 90_000)
+            .unwrap()
+            .value,
+    );
+    let b = vector(
+        &instant(&s, "count_over_time(m[30s])", 90_000)
+            .unwrap()
+            .value,
+    );
+    assert_eq!(a, b);
+    let v = vector(
+        &instant(&s, "increase(m[30s] anchored)", 90_000)
+            .unwrap()
+            .value,
+    );
+    assert_eq!(v[0].1, 3.0);
+    let err = instant(&s, "max_over_time(m[30s] anchored)", 90_000).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("anchored modifier can only be used with"),
+        "{err}"
+    );
+    assert!(matches!(
+        instant(&s, "m[30s+]", 0),
+        Err(QueryError::Parse { .. })
+    ));
+}
