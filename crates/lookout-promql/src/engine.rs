@@ -191,7 +191,8 @@ impl Engine {
                 "end timestamp must not be before start time".into(),
             ));
         }
-        let points = ((end_ms - start_ms) / step_ms) as u64 + 1;
+        // As Prometheus: the number of step intervals (points - 1) may not exceed the limit.
+        let points = ((end_ms - start_ms) / step_ms) as u64;
         let max_points = self.opts.max_points_per_series;
         if points > max_points as u64 {
             return Err(QueryError::Limit {

@@ -61,6 +61,11 @@ impl QueryError {
     pub fn error_type(&self) -> &'static str {
         match self {
             QueryError::Parse { .. } | QueryError::BadData(_) => "bad_data",
+            // Prometheus refuses too fine a resolution as a bad request, before evaluating.
+            QueryError::Limit {
+                name: "query.max_points_per_series",
+                ..
+            } => "bad_data",
             QueryError::Execution(_)
             | QueryError::TooManySamples { .. }
             | QueryError::Limit { .. } => "execution",

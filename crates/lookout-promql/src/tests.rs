@@ -198,9 +198,15 @@ fn streaming_keeps_peak_near_one_series_window() {
 fn points_per_series_limit() {
     let s = MemStorage::new();
     let e = Engine::default();
+    // 11,001 points (11,000 intervals) are allowed, as in Prometheus; one more is not.
+    assert!(
+        e.range_query(&s, "1", 0, 11_000_000, 1000, &QueryContext::default())
+            .is_ok()
+    );
     let err = e
         .range_query(&s, "1", 0, 11_001_000, 1000, &QueryContext::default())
         .unwrap_err();
+    assert_eq!(err.error_type(), "bad_data");
     match err {
         QueryError::Limit { name, value, .. } => {
             assert_eq!(name, "query.max_points_per_series");
