@@ -84,7 +84,8 @@ impl Evaluator<'_> {
         let is_rate = matches!(name, "rate" | "increase");
         let budget = &self.env.budget;
         let mut args_buf: Vec<f64> = Vec::with_capacity(params.len());
-        let mut warned_quantile = false;
+        // The last out-of-range quantile warned about, so a constant φ is not re-formatted per step.
+        let mut warned_quantile: Option<u64> = None;
 
         let mut per_series =
             |labels: Labels, samples: &[Sample], input_drop: bool, spec: &WindowSpec| {
@@ -110,11 +111,13 @@ impl Evaluator<'_> {
                             .iter()
                             .map(|p| p.get(step).copied().unwrap_or(f64::NAN)),
                     );
-                    if name == "quantile_over_time" && !warned_quantile {
+                    if name == "quantile_over_time" {
                         let q = args_buf[0];
-                        if q.is_nan() || !(0.0..=1.0).contains(&q) {
+                        if (q.is_nan() || !(0.0..=1.0).contains(&q))
+                            && warned_quantile != Some(q.to_bits())
+                        {
                             self.env.annos.warn(invalid_quantile(q));
-                            warned_quantile = true;
+                            warned_quantile = Some(q.to_bits());
                         }
                     }
                     let v = match kernel {
