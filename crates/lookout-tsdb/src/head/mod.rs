@@ -41,7 +41,11 @@ pub(crate) struct ApplyTotals {
 
 impl Default for ApplyTotals {
     fn default() -> Self {
-        ApplyTotals { bytes: 0, chunks: 0, max_t: i64::MIN }
+        ApplyTotals {
+            bytes: 0,
+            chunks: 0,
+            max_t: i64::MIN,
+        }
     }
 }
 
@@ -231,9 +235,18 @@ impl Head {
     }
 
     /// Checks and applies one sample to a head series, adding its effect on the gauges to `totals`.
-    pub(crate) fn apply_into(&self, id: u32, t: i64, v: f64, totals: &mut ApplyTotals) -> Result<Verdict, AppendError> {
+    pub(crate) fn apply_into(
+        &self,
+        id: u32,
+        t: i64,
+        v: f64,
+        totals: &mut ApplyTotals,
+    ) -> Result<Verdict, AppendError> {
         let mut shard = self.shard(id);
-        let series = shard.series.get_mut(&id).ok_or(AppendError::UnknownRef(id as u64))?;
+        let series = shard
+            .series
+            .get_mut(&id)
+            .ok_or(AppendError::UnknownRef(id as u64))?;
         let verdict = classify(series.last, t, v, self.min_valid_t(), self.ooo_window_ms)?;
         let (bytes, chunks) = series.apply(t, v, verdict, self.block_ms);
         drop(shard);

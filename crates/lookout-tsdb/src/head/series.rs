@@ -128,7 +128,14 @@ pub(crate) struct HeadSnapshot {
 
 impl MemSeries {
     pub(crate) fn new(labels: Labels) -> Self {
-        MemSeries { labels, sealed: Vec::new(), open: HeadChunk::new(), last: None, ooo: Vec::new(), in_sled: false }
+        MemSeries {
+            labels,
+            sealed: Vec::new(),
+            open: HeadChunk::new(),
+            last: None,
+            ooo: Vec::new(),
+            in_sled: false,
+        }
     }
 
     /// Heap bytes held by this series (chunks, buffers and the label slots; strings are interned and shared).
@@ -137,7 +144,11 @@ impl MemSeries {
             + self.labels.len() * 32
             + 16
             + self.sealed.capacity() * std::mem::size_of::<SealedChunk>()
-            + self.sealed.iter().map(SealedChunk::heap_bytes).sum::<usize>()
+            + self
+                .sealed
+                .iter()
+                .map(SealedChunk::heap_bytes)
+                .sum::<usize>()
             + self.open.heap_bytes()
             + self.ooo.capacity() * std::mem::size_of::<Sample>()
     }
@@ -156,7 +167,13 @@ impl MemSeries {
     }
 
     /// Applies a sample already classified; returns the change in heap bytes and the change in chunk count.
-    pub(crate) fn apply(&mut self, t: i64, v: f64, verdict: Verdict, block_ms: i64) -> (isize, isize) {
+    pub(crate) fn apply(
+        &mut self,
+        t: i64,
+        v: f64,
+        verdict: Verdict,
+        block_ms: i64,
+    ) -> (isize, isize) {
         match verdict {
             Verdict::DuplicateIgnored => (0, 0),
             Verdict::InOrder => {
@@ -200,7 +217,8 @@ impl MemSeries {
         let mut samples = Vec::with_capacity(self.open.len());
         let open_block = self.open.min_t().div_euclid(block_ms);
         if self.sealed.last().is_some_and(|c| {
-            c.min_t.div_euclid(block_ms) == open_block && c.len as usize + self.open.len() <= MAX_SEALED_HEAD_SAMPLES
+            c.min_t.div_euclid(block_ms) == open_block
+                && c.len as usize + self.open.len() <= MAX_SEALED_HEAD_SAMPLES
         }) {
             let prev = self.sealed.pop().expect("checked above");
             delta -= prev.heap_bytes() as isize;
@@ -221,26 +239,39 @@ impl MemSeries {
             let mut it = self.open.iter();
             return it.seek(t).is_some_and(|s| s.t == t);
         }
-        self.sealed.iter().filter(|c| c.min_t <= t && t <= c.max_t).any(|c| {
-            let mut buf = Vec::new();
-            c.decode(&mut buf);
-            buf.binary_search_by_key(&t, |s| s.t).is_ok()
-        })
+        self.sealed
+            .iter()
+            .filter(|c| c.min_t <= t && t <= c.max_t)
+            .any(|c| {
+                let mut buf = Vec::new();
+                c.decode(&mut buf);
+                buf.binary_search_by_key(&t, |s| s.t).is_ok()
+            })
     }
 
     /// Copies the data overlapping `[mint, maxt]`.
     pub(crate) fn snapshot(&self, mint: i64, maxt: i64) -> HeadSnapshot {
         let mut snap = HeadSnapshot::default();
-        for c in self.sealed.iter().filter(|c| c.min_t <= maxt && c.max_t >= mint) {
+        for c in self
+            .sealed
+            .iter()
+            .filter(|c| c.min_t <= maxt && c.max_t >= mint)
+        {
             snap.estimated += c.len as usize;
             snap.chunks.push(SnapChunk::Sealed(c.bytes.clone()));
         }
         let o = &self.open;
         if !o.is_empty() && o.min_t() <= maxt && o.max_t() >= mint {
             snap.estimated += o.len();
-            snap.chunks.push(SnapChunk::Open(o.bytes().to_vec(), o.len() as u16));
+            snap.chunks
+                .push(SnapChunk::Open(o.bytes().to_vec(), o.len() as u16));
         }
-        snap.ooo = self.ooo.iter().filter(|s| s.t >= mint && s.t <= maxt).copied().collect();
+        snap.ooo = self
+            .ooo
+            .iter()
+            .filter(|s| s.t >= mint && s.t <= maxt)
+            .copied()
+            .collect();
         snap.estimated += snap.ooo.len();
         snap
     }
@@ -263,7 +294,12 @@ impl MemSeries {
                 out.push(s);
             }
         }
-        let ooo: Vec<Sample> = self.ooo.iter().filter(|s| s.t < boundary).copied().collect();
+        let ooo: Vec<Sample> = self
+            .ooo
+            .iter()
+            .filter(|s| s.t < boundary)
+            .copied()
+            .collect();
         if !ooo.is_empty() {
             out.extend(ooo);
             out[start..].sort_by_key(|s| s.t);
@@ -302,7 +338,10 @@ impl MemSeries {
         }
         self.ooo.retain(|s| s.t >= boundary);
         self.ooo.shrink_to_fit();
-        (self.heap_bytes() as isize - before, self.chunk_count() as isize - chunks_before)
+        (
+            self.heap_bytes() as isize - before,
+            self.chunk_count() as isize - chunks_before,
+        )
     }
 
     /// True when the head holds no sample of this series.
@@ -353,13 +392,19 @@ mod tests {
             s.apply(i * 10, i as f64, Verdict::InOrder, 1_000);
         }
         // 1000 ms blocks hold 100 samples each: cut at 100 and 200, never at 120; closed chunks are sealed.
-        assert_eq!(s.sealed.iter().map(|c| c.len).collect::<Vec<_>>(), vec![100, 100]);
+        assert_eq!(
+            s.sealed.iter().map(|c| c.len).collect::<Vec<_>>(),
+            vec![100, 100]
+        );
         let mut long = series();
         for i in 0..500 {
             long.apply(i * 10, i as f64, Verdict::InOrder, 1_000_000);
         }
         // Closed chunks of one block merge into one sealed chunk.
-        assert_eq!(long.sealed.iter().map(|c| c.len).collect::<Vec<_>>(), vec![480]);
+        assert_eq!(
+            long.sealed.iter().map(|c| c.len).collect::<Vec<_>>(),
+            vec![480]
+        );
         assert_eq!(long.open.len(), 20);
         assert_eq!(s.open.len(), 100);
         assert_eq!(s.chunk_count(), 3);
@@ -368,11 +413,19 @@ mod tests {
         assert_eq!(s.ooo, vec![Sample::new(55, -1.0)]);
         let mut out = Vec::new();
         s.samples_before(70, &mut out);
-        assert_eq!(out.iter().map(|s| s.t).collect::<Vec<_>>(), vec![0, 10, 20, 30, 40, 50, 55, 60]);
+        assert_eq!(
+            out.iter().map(|s| s.t).collect::<Vec<_>>(),
+            vec![0, 10, 20, 30, 40, 50, 55, 60]
+        );
         let mut all = Vec::new();
         s.samples_before(i64::MAX, &mut all);
         assert_eq!(all.len(), 301);
-        assert!(all.iter().filter(|x| x.t != 55).enumerate().all(|(i, x)| x.t == i as i64 * 10 && x.v == i as f64));
+        assert!(
+            all.iter()
+                .filter(|x| x.t != 55)
+                .enumerate()
+                .all(|(i, x)| x.t == i as i64 * 10 && x.v == i as f64)
+        );
         s.truncate_before(1_500);
         assert_eq!(s.sealed.iter().map(|c| c.len).collect::<Vec<_>>(), vec![50]);
         assert_eq!(s.open.len(), 100);

@@ -98,7 +98,13 @@ pub(crate) struct HeadIter {
 
 impl HeadIter {
     pub(crate) fn new(chunks: Vec<SnapChunk>, range: TimeRange) -> Self {
-        HeadIter { chunks: chunks.into(), open: None, buf: Vec::new(), pos: 0, range }
+        HeadIter {
+            chunks: chunks.into(),
+            open: None,
+            buf: Vec::new(),
+            pos: 0,
+            range,
+        }
     }
 
     fn end(&mut self) -> Option<Sample> {
