@@ -133,7 +133,7 @@ fn assert_bits_eq(got: &[Sample], want: &[Sample]) -> Result<(), TestCaseError> 
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
     #[test]
     fn head_chunk_round_trips(s in samples()) {
