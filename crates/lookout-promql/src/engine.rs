@@ -236,7 +236,10 @@ impl Engine {
         ctx: &QueryContext,
     ) -> Result<QueryOutput, QueryError> {
         let now = Instant::now();
-        let mut deadline = now + self.opts.timeout;
+        // A timeout too large to represent means no practical limit: cap it at a year.
+        let mut deadline = now
+            .checked_add(self.opts.timeout)
+            .unwrap_or(now + std::time::Duration::from_secs(365 * 24 * 3600));
         if let Some(d) = ctx.deadline {
             deadline = deadline.min(d);
         }

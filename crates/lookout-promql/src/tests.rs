@@ -240,6 +240,19 @@ fn cancellation_and_deadline() {
 }
 
 #[test]
+fn an_unrepresentable_timeout_means_no_limit() {
+    let s = counter_store(1, 5);
+    let e = Engine::new(EngineOptions {
+        timeout: Duration::MAX,
+        ..EngineOptions::default()
+    });
+    assert!(
+        e.instant_query(&s, "req_total", 30_000, &QueryContext::default())
+            .is_ok()
+    );
+}
+
+#[test]
 fn parse_errors_are_bad_data() {
     let err = instant(&MemStorage::new(), "sum(", 0).unwrap_err();
     assert!(matches!(err, QueryError::Parse { .. }));
