@@ -8,7 +8,7 @@ use promql_parser::parser::{self, Expr, value::ValueType};
 
 use crate::annotations::AnnotationSink;
 use crate::duration_expr::QueryTiming;
-use crate::eval::{Evaluator, Matrix, QueryEnv, Val, cleanup_names, time_bounds};
+use crate::eval::{Evaluator, Matrix, QueryEnv, Val, check_times, cleanup_names, time_bounds};
 use crate::limits::Budget;
 use crate::{
     EngineOptions, MatrixSeries, QueryContext, QueryError, QueryOutput, QueryStats, Value,
@@ -90,6 +90,17 @@ fn parse_with_extensions(query: &str, timing: QueryTiming) -> Result<Expr, Query
     }
 }
 
+/// Refuses evaluation times so far from the epoch that window arithmetic could overflow.
+fn check_timestamp(t_ms: i64) -> Result<(), QueryError> {
+    const LIMIT_MS: i64 = 1 << 53;
+    if t_ms.abs() > LIMIT_MS {
+        return Err(QueryError::BadData(format!(
+            "timestamp {t_ms} ms is out of range"
+        )));
+    }
+    Ok(())
+}
+
 /// Pretty-prints a query (Prometheus's `/api/v1/format_query`).
 pub fn format_query(query: &str) -> Result<String, QueryError> {
     Ok(parse_query(query)?.prettify())
@@ -160,6 +171,7 @@ impl Engine {
         t_ms: i64,
         ctx: &QueryContext,
     ) -> Result<QueryOutput, QueryError> {
+        check_timestamp(t_ms)?;
         let expr = parse_with_extensions(
             query,
             QueryTiming {
@@ -186,6 +198,8 @@ impl Engine {
                 "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
             ));
         }
+        check_timestamp(start_ms)?;
+        check_timestamp(end_ms)?;
         if end_ms < start_ms {
             return Err(QueryError::BadData(
                 "end timestamp must not be before start time".into(),
@@ -244,6 +258,7 @@ impl Engine {
             deadline = deadline.min(d);
         }
         let timeout_ms = deadline.saturating_duration_since(now).as_millis() as u64;
+        check_times(expr)?;
         let (lo, hi) = time_bounds(expr, start, end, self.opts.lookback_delta_ms, (start, end));
         let querier = storage.querier(TimeRange::new(lo, hi))?;
         let env = QueryEnv {

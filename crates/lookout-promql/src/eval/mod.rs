@@ -13,7 +13,7 @@ mod topk;
 
 pub(crate) use matching::labels_string;
 pub(crate) use selector::{PointValue, matcher_sets};
-pub(crate) use subquery::time_bounds;
+pub(crate) use subquery::{check_times, time_bounds};
 pub(crate) use topk::cmp_value_nan_last;
 
 use rustc_hash::FxHashMap as HashMap;

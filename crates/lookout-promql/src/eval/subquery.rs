@@ -149,6 +149,59 @@ fn walk_bounds(
     }
 }
 
+/// Largest offset, range, step or `@` time accepted, in ms (about 300 years): beyond it the evaluator's
+/// millisecond arithmetic could overflow.
+const MAX_TIME_MS: i64 = 1 << 53;
+
+/// Refuses durations and `@` times too large to evaluate safely.
+pub(crate) fn check_times(e: &Expr) -> Result<(), QueryError> {
+    let ok = |ms: i128| ms.abs() <= MAX_TIME_MS as i128;
+    let dur = |d: &std::time::Duration| d.as_millis() as i128;
+    let off = |o: &Option<promql_parser::parser::Offset>| match o {
+        None => 0,
+        Some(promql_parser::parser::Offset::Pos(d) | promql_parser::parser::Offset::Neg(d)) => {
+            dur(d)
+        }
+    };
+    let at = |a: &Option<AtModifier>| match a {
+        Some(AtModifier::At(t)) => match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => d.as_millis() as i128,
+            Err(e) => e.duration().as_millis() as i128,
+        },
+        _ => 0,
+    };
+    let fits = match e {
+        Expr::VectorSelector(vs) => ok(off(&vs.offset)) && ok(at(&vs.at)),
+        Expr::MatrixSelector(ms) => {
+            ok(off(&ms.vs.offset)) && ok(at(&ms.vs.at)) && ok(dur(&ms.range))
+        }
+        Expr::Subquery(sq) => {
+            ok(off(&sq.offset))
+                && ok(at(&sq.at))
+                && ok(dur(&sq.range))
+                && sq.step.as_ref().is_none_or(|s| ok(dur(s)))
+        }
+        _ => true,
+    };
+    if !fits {
+        return Err(QueryError::BadData(format!(
+            "time or duration out of range in {e}"
+        )));
+    }
+    match e {
+        Expr::Subquery(sq) => check_times(&sq.expr),
+        Expr::Paren(p) => check_times(&p.expr),
+        Expr::Unary(u) => check_times(&u.expr),
+        Expr::Binary(b) => check_times(&b.lhs).and_then(|_| check_times(&b.rhs)),
+        Expr::Aggregate(a) => {
+            check_times(&a.expr)?;
+            a.param.as_deref().map_or(Ok(()), check_times)
+        }
+        Expr::Call(c) => c.args.args.iter().try_for_each(|a| check_times(a)),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +218,8 @@ mod tests {
             time_bounds(&e, 0, 1, 300_000, (0, 1)),
             (100_000 - 300_000, 100_000)
         );
+        assert!(check_times(&e).is_ok());
+        let far = promql_parser::parser::parse("rate(x[5m] offset 100000000y)").unwrap();
+        assert!(check_times(&far).is_err());
     }
 }
