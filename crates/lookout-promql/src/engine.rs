@@ -93,7 +93,7 @@ fn parse_with_extensions(query: &str, timing: QueryTiming) -> Result<Expr, Query
 /// Refuses evaluation times so far from the epoch that window arithmetic could overflow.
 fn check_timestamp(t_ms: i64) -> Result<(), QueryError> {
     const LIMIT_MS: i64 = 1 << 53;
-    if t_ms.abs() > LIMIT_MS {
+    if t_ms.unsigned_abs() > LIMIT_MS as u64 {
         return Err(QueryError::BadData(format!(
             "timestamp {t_ms} ms is out of range"
         )));

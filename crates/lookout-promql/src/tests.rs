@@ -253,6 +253,15 @@ fn an_unrepresentable_timeout_means_no_limit() {
 }
 
 #[test]
+fn extreme_times_are_refused() {
+    let s = MemStorage::new();
+    let err = instant(&s, "1", i64::MIN).unwrap_err();
+    assert_eq!(err.error_type(), "bad_data");
+    let err = instant(&s, "x offset 100000000y", 0).unwrap_err();
+    assert_eq!(err.error_type(), "bad_data");
+}
+
+#[test]
 fn parse_errors_are_bad_data() {
     let err = instant(&MemStorage::new(), "sum(", 0).unwrap_err();
     assert!(matches!(err, QueryError::Parse { .. }));
