@@ -103,6 +103,7 @@ impl Tsdb {
             persisted_ids.insert(id);
         })?;
         let boundary = store.view().boundary;
+        check_boundary_marker(&dir, boundary)?;
         head.set_min_valid_t(boundary);
         let wal = Wal::open(&dir.join("wal"), opts.wal.clone())?;
         let counters = Counters::default();
@@ -290,6 +291,47 @@ impl Drop for Tsdb {
             tracing::error!(error = %e, "closing the tsdb failed");
         }
     }
+}
+
+/// File next to sled recording the last persisted boundary, so a sled database that silently lost data (sled
+/// treats unreadable segments as empty) is caught instead of being taken for an empty one.
+const BOUNDARY_MARKER: &str = "PERSISTED_BOUNDARY";
+
+/// Records `boundary` after sled committed and flushed it (written to a temporary file, fsynced, renamed).
+pub(crate) fn write_boundary_marker(dir: &Path, boundary: i64) -> Result<(), StorageError> {
+    let tmp = dir.join(format!("{BOUNDARY_MARKER}.tmp"));
+    let path = dir.join(BOUNDARY_MARKER);
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        std::io::Write::write_all(&mut f, boundary.to_string().as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        std::fs::File::open(dir)?.sync_all()
+    };
+    write().map_err(|e| io(&path, e))
+}
+
+fn check_boundary_marker(dir: &Path, boundary: i64) -> Result<(), StorageError> {
+    let path = dir.join(BOUNDARY_MARKER);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let Ok(marked) = text.trim().parse::<i64>() else {
+        return Ok(());
+    };
+    if boundary >= marked {
+        return Ok(());
+    }
+    Err(StorageError::Corruption {
+        path: dir.join("sled").display().to_string(),
+        offset: 0,
+        detail: format!(
+            "sled holds data persisted up to {boundary} but {} records {marked}: persisted chunks were lost; \
+             restore the directory from a backup, or delete {} to start with what is left",
+            path.display(),
+            path.display()
+        ),
+    })
 }
 
 /// Total size of the regular files under `dir`.

@@ -187,6 +187,7 @@ impl Inner {
             parts.push(p);
         }
         self.store.commit_persist(parts, boundary, seq + 1)?;
+        crate::db::write_boundary_marker(&self.dir, boundary)?;
         for (id, _) in &not_in_sled {
             if let Some(s) = self.head.shard(*id).series.get_mut(id) {
                 s.in_sled = true;

@@ -363,3 +363,98 @@ fn metrics_render_in_prometheus_text() {
     assert_eq!(st.head_series, 4);
     assert_eq!(st.top_label_names[0], ("cpu".to_string(), 4));
 }
+
+#[test]
+fn background_thread_persists_blocks_and_truncates_the_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = TsdbOptions {
+        maintenance_interval: Some(Duration::from_millis(20)),
+        ..TsdbOptions::for_test()
+    };
+    let db = Tsdb::open(dir.path(), opts.clone()).unwrap();
+    // 3.5 hours in 1 h blocks; a block is persisted half a block after its end: [0,1h) and [1h,2h) here.
+    for half_hour in 0..7 {
+        ingest(&db, half_hour * 120 * 15_000, 120, 2);
+        let last = (half_hour * 120 + 119) * 15_000;
+        let due = (last - HOUR / 2).div_euclid(HOUR) * HOUR;
+        // Give the thread a bounded chance to catch up.
+        for _ in 0..200 {
+            if due <= 0 || db.metrics().persisted_boundary_ms as i64 >= due {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    let m = db.metrics();
+    assert_eq!(m.persisted_boundary_ms as i64, 2 * HOUR, "{m:?}");
+    assert!(m.wal_truncations >= 1, "{m:?}");
+    assert!(
+        m.head_chunks <= 8 * 3,
+        "only the unpersisted 1.5 hours stay in the head: {m:?}"
+    );
+    let before = dump(&db, &all_cpu(), TimeRange::ALL);
+    assert!(before.values().all(|v| v.len() == 840));
+    drop(db);
+    let db = Tsdb::open(dir.path(), opts).unwrap();
+    assert_eq!(dump(&db, &all_cpu(), TimeRange::ALL), before);
+}
+
+#[test]
+fn memory_share_refuses_new_series_when_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = TsdbOptions {
+        memory_budget_bytes: 1 << 20,
+        ..TsdbOptions::for_test()
+    };
+    let db = Tsdb::open(dir.path(), opts).unwrap();
+    let mut refused = None;
+    for i in 0..100_000 {
+        let mut a = db.appender();
+        match a.append(&labels("m", i, 0), 1_000, 1.0) {
+            Ok(_) => {
+                a.commit().unwrap();
+            }
+            Err(e) => {
+                refused = Some((i, e));
+                break;
+            }
+        }
+    }
+    let (created, e) = refused.expect("the head share must run out");
+    assert!(
+        matches!(e, AppendError::MemoryLimit { .. }),
+        "{e:?} after {created} series"
+    );
+    assert!(created > 100, "only {created} series fit in ~900 KiB");
+    let mut a = db.appender();
+    a.append(&labels("m", 0, 0), 2_000, 2.0).unwrap();
+    assert_eq!(
+        a.commit().unwrap().samples,
+        1,
+        "existing series keep ingesting"
+    );
+    assert_eq!(db.metrics().memory_limit_rejected, 1);
+}
+
+#[test]
+fn damaged_sled_database_is_reported_as_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
+        ingest(&db, 0, 10, 1);
+        db.persist_now().unwrap();
+    }
+    let sled_db = dir.path().join("sled").join("db");
+    let len = std::fs::metadata(&sled_db).unwrap().len() as usize;
+    std::fs::write(&sled_db, vec![0xa5u8; len]).unwrap();
+    match Tsdb::open(dir.path(), TsdbOptions::for_test()) {
+        Err(lookout_storage::StorageError::Corruption { path, detail, .. }) => {
+            assert!(path.ends_with("sled"), "{path}");
+            assert!(
+                detail.contains("lost") || detail.contains("move the directory away"),
+                "{detail}"
+            );
+        }
+        other => panic!("expected corruption, got {other:?}"),
+    }
+}

@@ -178,21 +178,18 @@ impl MemSeries {
             Verdict::DuplicateIgnored => (0, 0),
             Verdict::InOrder => {
                 let mut delta = 0isize;
-                let mut chunks = 0isize;
+                let chunks_before = self.chunk_count() as isize;
                 let cut = !self.open.is_empty()
                     && (self.open.len() >= CHUNK_SAMPLES
                         || t.div_euclid(block_ms) != self.open.min_t().div_euclid(block_ms));
                 if cut {
                     delta += self.seal_open(block_ms);
                 }
-                if self.open.is_empty() {
-                    chunks += 1;
-                }
                 let before = self.open.heap_bytes();
                 self.open.append(t, v);
                 delta += self.open.heap_bytes() as isize - before as isize;
                 self.last = Some((t, v.to_bits()));
-                (delta, chunks)
+                (delta, self.chunk_count() as isize - chunks_before)
             }
             Verdict::OutOfOrder => {
                 let before = self.heap_bytes() as isize;
