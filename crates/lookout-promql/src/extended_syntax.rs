@@ -239,6 +239,9 @@ pub(crate) fn rewrite(query: &str) -> Option<String> {
     let mut out = String::with_capacity(query.len() + 32 * edits.len());
     let mut pos = 0;
     for (at, text, kw_start, kw_end) in edits {
+        if at < pos || at > kw_start {
+            return None;
+        }
         out.push_str(&query[pos..at]);
         out.push_str(&text);
         out.push_str(&query[at..kw_start]);
@@ -267,6 +270,16 @@ mod tests {
             Some(r#"metric{__lookout_smoothed__=""} "#)
         );
         assert_eq!(rewrite(r#"x{a="anchored"}"#), None);
+        // Nonsense stays nonsense (and does not panic).
+        for q in [
+            "anchored",
+            "(x) smoothed",
+            "x smoothed smoothed",
+            "x{a=\"b\"} anchored[5m]",
+            "] anchored",
+        ] {
+            let _ = rewrite(q);
+        }
         assert_eq!(
             rewrite_info(r#"info(metric, {data=~".*"})"#).as_deref(),
             Some(r#"info(metric, {__lookout_info_selector__=~".+",data=~".*"})"#)

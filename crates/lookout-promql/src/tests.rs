@@ -503,3 +503,31 @@ fn experimental_syntax_is_rewritten_only_when_the_parser_refuses_it() {
         Err(QueryError::Parse { .. })
     ));
 }
+
+#[test]
+fn odd_query_texts_fail_cleanly() {
+    let s = MemStorage::new();
+    for q in [
+        "x[",
+        "x[5m",
+        "x offset (",
+        "x offset -(",
+        "\"unterminated",
+        "x{a=\"\\",
+        "é[1m+]",
+        "x[1m:]]",
+        "info(",
+        "info(x, {",
+        "x offset step(",
+        "x @ 100 smoothed smoothed",
+        "rate(x[5m] anchored",
+        "count_values(\"\\xff",
+        "x[1h/0]",
+        "x offset (1/0)",
+    ] {
+        match instant(&s, q, 0) {
+            Ok(_) | Err(QueryError::Parse { .. }) | Err(QueryError::BadData(_)) => {}
+            Err(other) => panic!("{q}: unexpected error {other:?}"),
+        }
+    }
+}
