@@ -66,9 +66,10 @@ pub(crate) fn encode_ints(xs: &[i64], out: &mut Vec<u8>) {
             .collect();
         levels.push(next);
     }
+    let median_step = median(&levels[1]);
     let mut best: Option<Plan> = None;
     for o in 1..levels.len() {
-        let offset = if o == 1 { median(&levels[1]) } else { 0 };
+        let offset = if o == 1 { median_step } else { 0 };
         let warmups: Vec<i64> = levels[1..o].iter().map(|l| l[0]).collect();
         let plan = plan(o, warmups, offset, &levels[o]);
         if best.as_ref().is_some_and(|b| plan.bits >= b.bits) {
@@ -92,14 +93,8 @@ pub(crate) fn encode_ints(xs: &[i64], out: &mut Vec<u8>) {
         let n = xs.len() as i128;
         let span = xs[xs.len() - 1] as i128 - xs[0] as i128;
         let through_ends = ((2 * span + (n - 1)).div_euclid(2 * (n - 1))) as i64;
-        let median_step = median(&levels[1]);
-        for slope in [through_ends, median_step] {
-            if slope == median_step
-                && slope == through_ends
-                && best.as_ref().is_some_and(|b| b.order == 0)
-            {
-                break;
-            }
+        let distinct = if through_ends == median_step { 1 } else { 2 };
+        for slope in [through_ends, median_step].into_iter().take(distinct) {
             let deviations: Vec<i64> = (1..xs.len())
                 .map(|i| {
                     xs[i]
