@@ -214,6 +214,8 @@ fn call_step(
             let vec = std::mem::take(&mut v[2]);
             classic_histogram::histogram_fraction(ev, lo, hi, vec)
         }
+        // Storage keeps no start timestamps, so there is nothing to report (as Prometheus without them).
+        "start_timestamp" => Vec::new(),
         // Native-histogram functions: float samples give no output.
         "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
         | "histogram_stdvar" => Vec::new(),
