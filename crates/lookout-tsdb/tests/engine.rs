@@ -245,6 +245,9 @@ fn retention_by_time_deletes_whole_old_parts() {
         ..TsdbOptions::for_test()
     };
     let db = Tsdb::open(dir.path(), opts).unwrap();
+    let mut a = db.appender();
+    a.append(&labels("gone_soon", 0, 0), 1_000, 1.0).unwrap();
+    a.commit().unwrap();
     ingest(&db, 0, 4 * 240, 1); // four hours, 1 h blocks
     db.persist_now().unwrap();
     assert_eq!(db.metrics().persisted_parts, 4);
@@ -260,8 +263,17 @@ fn retention_by_time_deletes_whole_old_parts() {
     let m = db.metrics();
     assert_eq!(
         (m.retention_deleted_parts, m.retention_deleted_samples),
-        (1, 240 * 4)
+        (1, 240 * 4 + 1)
     );
+    // The series that only lived in the deleted block no longer shows up in label listings.
+    let q = db.querier(TimeRange::ALL).unwrap();
+    assert_eq!(
+        q.label_values("__name__", &[]).unwrap(),
+        vec!["cpu_seconds"]
+    );
+    let q = db.querier(TimeRange::new(0, HOUR - 1)).unwrap();
+    assert!(q.label_values("__name__", &[]).unwrap().is_empty());
+    assert!(q.label_names(&[]).unwrap().is_empty());
 }
 
 #[test]

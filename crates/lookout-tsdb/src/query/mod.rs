@@ -115,6 +115,22 @@ impl<'a> TsdbQuerier<'a> {
     }
 }
 
+impl TsdbQuerier<'_> {
+    /// Ids with persisted samples in the querier's range (`None` when no part overlaps it). Lets label listings
+    /// skip series whose data retention deleted, whose postings stay behind.
+    fn persisted_live(&self) -> Result<Option<RoaringBitmap>, StorageError> {
+        let parts = PartsSnapshot::take(self.inner, self.range)?;
+        if parts.dirs.is_empty() {
+            return Ok(None);
+        }
+        let mut live = RoaringBitmap::new();
+        for (_, dir) in &parts.dirs {
+            live |= RoaringBitmap::from_sorted_iter(dir.iter().map(|e| e.id)).unwrap_or_default();
+        }
+        Ok(Some(live))
+    }
+}
+
 impl Querier for TsdbQuerier<'_> {
     fn select(
         &self,
@@ -184,16 +200,17 @@ impl Querier for TsdbQuerier<'_> {
             names.extend(postings::PostingsIndex::names(
                 &*self.inner.head.postings.read(),
             ));
-            if self
-                .inner
-                .store
-                .view()
-                .overlapping(self.range.min, self.range.max)
-                .next()
-                .is_some()
-            {
+            if let Some(live) = self.persisted_live()? {
                 let sp = self.inner.store.postings();
-                names.extend(postings::PostingsIndex::names(&sp));
+                for name in postings::PostingsIndex::names(&sp) {
+                    let mut used = false;
+                    postings::PostingsIndex::for_each_value(&sp, &name, "", &mut |_, bm| {
+                        used |= !bm.is_disjoint(&live);
+                    });
+                    if used {
+                        names.insert(name);
+                    }
+                }
                 sp.finish()?;
             }
             return Ok(names.into_iter().collect());
@@ -207,27 +224,27 @@ impl Querier for TsdbQuerier<'_> {
     fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
         let mut values = BTreeSet::new();
         if matchers.is_empty() {
-            let mut add = |v: &str, bm: &RoaringBitmap| {
-                if !bm.is_empty() {
-                    values.insert(v.to_string());
-                }
+            let live = self.persisted_live()?;
+            let mut add = |v: &str| {
+                values.insert(v.to_string());
             };
             postings::PostingsIndex::for_each_value(
                 &*self.inner.head.postings.read(),
                 name,
                 "",
-                &mut add,
+                &mut |v, bm| {
+                    if !bm.is_empty() {
+                        add(v);
+                    }
+                },
             );
-            if self
-                .inner
-                .store
-                .view()
-                .overlapping(self.range.min, self.range.max)
-                .next()
-                .is_some()
-            {
+            if let Some(live) = live {
                 let sp = self.inner.store.postings();
-                postings::PostingsIndex::for_each_value(&sp, name, "", &mut add);
+                postings::PostingsIndex::for_each_value(&sp, name, "", &mut |v, bm| {
+                    if !bm.is_disjoint(&live) {
+                        add(v);
+                    }
+                });
                 sp.finish()?;
             }
             return Ok(values.into_iter().collect());
