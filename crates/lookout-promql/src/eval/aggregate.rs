@@ -168,7 +168,9 @@ impl Evaluator<'_> {
 
     /// Folds the input series by series, never holding the input matrix, when that is cheap: the
     /// operator reduces values one at a time, the input is a selector or a range function, and the
-    /// accumulators are few (one evaluation step, or a single group). Returns `None` otherwise.
+    /// accumulators are likely fewer than the input points: one evaluation step, or grouping `by` a
+    /// few labels (a `without` grouping usually keeps nearly one group per series, where holding
+    /// per-step accumulators would cost more than the input). Returns `None` otherwise.
     fn fold_streaming(
         &self,
         a: &AggregateExpr,
@@ -187,9 +189,8 @@ impl Evaluator<'_> {
                 | token::T_STDDEV
                 | token::T_STDVAR
         );
-        let single_group = without.is_none() && by.is_none_or(|b| b.is_empty());
         let steps = self.num_steps();
-        if !foldable || !(steps == 1 || single_group) {
+        if !foldable || !(steps == 1 || without.is_none()) {
             return Ok(None);
         }
         let (start, interval) = (self.start, self.interval);
