@@ -531,3 +531,41 @@ fn odd_query_texts_fail_cleanly() {
         }
     }
 }
+
+/// A dashboard-shaped range query, `sum by (instance) (rate(...[5m]))` over 20 instances x 20 series,
+/// 2 h at 15 s (run with `--ignored --nocapture`): folded versus materialised.
+#[test]
+#[ignore]
+fn dashboard_query_figures() {
+    let s = MemStorage::new();
+    let mut a = s.appender();
+    for inst in 0..20 {
+        for cpu in 0..20 {
+            let l = Labels::from_pairs(&[
+                ("__name__", "cpu_seconds_total"),
+                ("instance", &format!("host{inst}")),
+                ("cpu", &cpu.to_string()),
+            ])
+            .unwrap();
+            for k in 0..481i64 {
+                a.append(&l, k * 15_000, (k * (cpu + 1)) as f64).unwrap();
+            }
+        }
+    }
+    a.commit().unwrap();
+    let e = Engine::default();
+    for q in [
+        "sum by (instance) (rate(cpu_seconds_total[5m]))",
+        "sum by (instance) (rate(cpu_seconds_total[5m]) * 1)",
+    ] {
+        let started = Instant::now();
+        let out = e
+            .range_query(&s, q, 300_000, 7_200_000, 15_000, &QueryContext::default())
+            .unwrap();
+        println!(
+            "{q}: {:?}, peak held {}",
+            started.elapsed(),
+            out.stats.peak_samples
+        );
+    }
+}
