@@ -14,12 +14,13 @@ use parking_lot::Mutex;
 use roaring::RoaringBitmap;
 
 use crate::appender::TsdbAppender;
-use crate::head::{ApplyTotals, Head};
+use crate::head::Head;
 use crate::metrics::{Counters, TsdbMetrics};
 use crate::options::TsdbOptions;
 use crate::query::TsdbQuerier;
+use crate::replay::{ReplayOutcome, replay_wal};
 use crate::store::{SledUsage, Store};
-use crate::wal::{Wal, WalRecord};
+use crate::wal::Wal;
 
 /// Rotation points of the WAL: segments before `segment` hold only samples up to `max_t`.
 #[derive(Debug, Default)]
@@ -107,50 +108,11 @@ impl Tsdb {
         head.set_min_valid_t(boundary);
         let wal = Wal::open(&dir.join("wal"), opts.wal.clone())?;
         let counters = Counters::default();
-        let mut replay_error = None;
-        let (mut replayed, mut skipped) = (0u64, 0u64);
-        let stats = wal.replay(&mut |rec| match rec {
-            WalRecord::Series(series) => {
-                for (id, labels) in series {
-                    let id = id as u32;
-                    head.create(id, &labels, persisted_ids.contains(id));
-                }
-            }
-            WalRecord::Samples(samples) => {
-                let mut totals = ApplyTotals::default();
-                for (id, t, v) in samples {
-                    let id = id as u32;
-                    if t < boundary {
-                        skipped += 1;
-                        continue;
-                    }
-                    if head.last(id).is_none() {
-                        match store.labels(id) {
-                            Ok(Some(labels)) => {
-                                head.create(id, &labels, true);
-                            }
-                            Ok(None) => {
-                                skipped += 1;
-                                continue;
-                            }
-                            Err(e) => {
-                                replay_error.get_or_insert(e);
-                                skipped += 1;
-                                continue;
-                            }
-                        }
-                    }
-                    match head.apply_into(id, t, v, &mut totals) {
-                        Ok(_) => replayed += 1,
-                        Err(_) => skipped += 1,
-                    }
-                }
-                head.finish_apply(totals);
-            }
-        })?;
-        if let Some(e) = replay_error {
-            return Err(e);
-        }
+        let ReplayOutcome {
+            replayed,
+            skipped,
+            stats,
+        } = replay_wal(&wal, &head, &store, &persisted_ids, boundary)?;
         Counters::set(&counters.replayed_samples, replayed);
         Counters::set(&counters.replay_skipped_samples, skipped);
         let rotation = wal.rotate()?;

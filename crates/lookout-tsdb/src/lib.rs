@@ -16,6 +16,7 @@ mod metrics;
 mod options;
 mod persist;
 mod query;
+mod replay;
 mod retention;
 mod store;
 mod symbols;
