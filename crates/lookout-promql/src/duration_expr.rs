@@ -303,13 +303,7 @@ pub(crate) fn rewrite(query: &str, timing: QueryTiming) -> Option<String> {
     let mut copied = 0;
     while i < b.len() {
         match b[i] {
-            q @ (b'"' | b'\'' | b'`') => {
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    i += if b[i] == b'\\' && q != b'`' { 2 } else { 1 };
-                }
-                i += 1;
-            }
+            b'"' | b'\'' | b'`' => i = crate::literals::skip_quoted(b, i),
             b'[' => {
                 let close = matching_close(b, i, (b'[', b']'))?;
                 let inner = &query[i + 1..close];

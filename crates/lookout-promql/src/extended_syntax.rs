@@ -39,11 +39,9 @@ fn closing_paren(b: &[u8], open: usize) -> Option<usize> {
     let mut i = open;
     while i < b.len() {
         match b[i] {
-            q @ (b'"' | b'\'' | b'`') => {
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    i += if b[i] == b'\\' && q != b'`' { 2 } else { 1 };
-                }
+            b'"' | b'\'' | b'`' => {
+                i = crate::literals::skip_quoted(b, i);
+                continue;
             }
             b'(' | b'{' | b'[' => depth += 1,
             b')' | b'}' | b']' => {
@@ -79,11 +77,9 @@ pub(crate) fn rewrite_info(query: &str) -> Option<String> {
         let mut comma = None;
         while i < close {
             match b[i] {
-                q @ (b'"' | b'\'' | b'`') => {
-                    i += 1;
-                    while i < close && b[i] != q {
-                        i += if b[i] == b'\\' && q != b'`' { 2 } else { 1 };
-                    }
+                b'"' | b'\'' | b'`' => {
+                    i = crate::literals::skip_quoted(b, i);
+                    continue;
                 }
                 b'(' | b'{' | b'[' => depth += 1,
                 b')' | b'}' | b']' => depth -= 1,
@@ -202,13 +198,7 @@ pub(crate) fn rewrite(query: &str) -> Option<String> {
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            q @ (b'"' | b'\'' | b'`') => {
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    i += if b[i] == b'\\' && q != b'`' { 2 } else { 1 };
-                }
-                i += 1;
-            }
+            b'"' | b'\'' | b'`' => i = crate::literals::skip_quoted(b, i),
             c if c.is_ascii_alphabetic() || c == b'_' => {
                 let start = i;
                 while i < b.len() && is_word(b[i]) {

@@ -83,6 +83,17 @@ fn decode(body: &[u8]) -> Option<(Vec<u8>, String)> {
     Some((go, ours))
 }
 
+/// The index just past the string literal whose opening quote is at `open` (the end of `b` when it is
+/// unterminated). Backquoted strings have no escapes.
+pub(crate) fn skip_quoted(b: &[u8], open: usize) -> usize {
+    let q = b[open];
+    let mut i = open + 1;
+    while i < b.len() && b[i] != q {
+        i += if b[i] == b'\\' && q != b'`' { 2 } else { 1 };
+    }
+    (i + 1).min(b.len())
+}
+
 /// Scans `query` for quoted literals that Go would decode to invalid UTF-8.
 pub(crate) fn invalid_utf8_literals(query: &str) -> InvalidUtf8Literals {
     let bytes = query.as_bytes();

@@ -55,13 +55,7 @@ fn format_value(v: f64) -> String {
 
 impl Evaluator<'_> {
     fn scalar_param(&self, e: Option<&Expr>) -> Result<Vec<f64>, QueryError> {
-        let Some(e) = e else { return Ok(Vec::new()) };
-        let m = self.eval(e)?.into_matrix()?;
-        self.env.budget.release(super::points(&m));
-        Ok(match m.first() {
-            Some(s) => s.points.iter().map(|p| p.v).collect(),
-            None => vec![f64::NAN; self.num_steps()],
-        })
+        e.map_or(Ok(Vec::new()), |e| self.scalar_per_step(e))
     }
 
     /// Evaluates an aggregation.

@@ -206,6 +206,16 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// Evaluates a scalar expression to one value per step (NaN where it has none).
+    pub(crate) fn scalar_per_step(&self, e: &Expr) -> Result<Vec<f64>, QueryError> {
+        let m = self.eval(e)?.into_matrix()?;
+        self.env.budget.release(points(&m));
+        Ok(match m.first() {
+            Some(s) => s.points.iter().map(|p| p.v).collect(),
+            None => vec![f64::NAN; self.num_steps()],
+        })
+    }
+
     /// A scalar with the same value at every step.
     pub(crate) fn constant(&self, v: f64) -> Matrix {
         vec![Series {

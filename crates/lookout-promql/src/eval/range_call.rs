@@ -70,13 +70,7 @@ impl Evaluator<'_> {
             if i == matrix_idx {
                 continue;
             }
-            let m = self.eval(a)?.into_matrix()?;
-            let per_step: Vec<f64> = match m.first() {
-                Some(s) => s.points.iter().map(|p| p.v).collect(),
-                None => vec![f64::NAN; self.num_steps()],
-            };
-            self.env.budget.release(super::points(&m));
-            params.push(per_step);
+            params.push(self.scalar_per_step(a)?);
         }
 
         // last/first_over_time act like an offset and keep the name; everything else drops it.
