@@ -220,22 +220,6 @@ fn is_plain_duration(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'.')
 }
 
-/// Index of the byte closing the bracket or parenthesis opened at `open`, skipping nested pairs.
-fn matching_close(b: &[u8], open: usize, (o, c): (u8, u8)) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, &x) in b.iter().enumerate().skip(open) {
-        if x == o {
-            depth += 1;
-        } else if x == c {
-            depth -= 1;
-            if depth == 0 {
-                return Some(i);
-            }
-        }
-    }
-    None
-}
-
 /// Rewrites the contents of one `[...]`: each `:`-separated part that is not a literal.
 fn rewrite_brackets(inner: &str, timing: QueryTiming) -> Option<String> {
     let mut parts = Vec::new();
@@ -274,7 +258,7 @@ fn offset_operand_end(b: &[u8], mut i: usize) -> Option<usize> {
         i += 1;
     }
     if i < b.len() && b[i] == b'(' {
-        return matching_close(b, i, (b'(', b')')).map(|e| e + 1);
+        return crate::literals::closing_bracket(b, i).map(|e| e + 1);
     }
     let start = i;
     while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
@@ -288,7 +272,7 @@ fn offset_operand_end(b: &[u8], mut i: usize) -> Option<usize> {
         i += 1;
     }
     if i < b.len() && b[i] == b'(' {
-        return matching_close(b, i, (b'(', b')')).map(|e| e + 1);
+        return crate::literals::closing_bracket(b, i).map(|e| e + 1);
     }
     None
 }
@@ -305,7 +289,7 @@ pub(crate) fn rewrite(query: &str, timing: QueryTiming) -> Option<String> {
         match b[i] {
             b'"' | b'\'' | b'`' => i = crate::literals::skip_quoted(b, i),
             b'[' => {
-                let close = matching_close(b, i, (b'[', b']'))?;
+                let close = crate::literals::closing_bracket(b, i)?;
                 let inner = &query[i + 1..close];
                 let new = rewrite_brackets(inner, timing)?;
                 if new != inner {

@@ -33,30 +33,6 @@ pub(crate) fn is_marker(m: &Matcher) -> bool {
     m.name == ANCHORED || m.name == SMOOTHED || m.name == INFO_SELECTOR
 }
 
-/// Index of the byte closing the parenthesis opened at `open`, skipping strings and nested pairs.
-fn closing_paren(b: &[u8], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut i = open;
-    while i < b.len() {
-        match b[i] {
-            b'"' | b'\'' | b'`' => {
-                i = crate::literals::skip_quoted(b, i);
-                continue;
-            }
-            b'(' | b'{' | b'[' => depth += 1,
-            b')' | b'}' | b']' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
 /// Adds a marker matcher to the label selector of `info(v, {...})`; `None` when there is none.
 pub(crate) fn rewrite_info(query: &str) -> Option<String> {
     let b = query.as_bytes();
@@ -68,7 +44,7 @@ pub(crate) fn rewrite_info(query: &str) -> Option<String> {
             continue;
         }
         let open = pos + 4;
-        let Some(close) = closing_paren(b, open) else {
+        let Some(close) = crate::literals::closing_bracket(b, open) else {
             continue;
         };
         // The second argument starts after the first top-level comma.

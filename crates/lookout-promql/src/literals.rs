@@ -94,6 +94,31 @@ pub(crate) fn skip_quoted(b: &[u8], open: usize) -> usize {
     (i + 1).min(b.len())
 }
 
+/// Index of the byte closing the bracket, brace or parenthesis opened at `open`, skipping string
+/// literals and nested pairs.
+pub(crate) fn closing_bracket(b: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < b.len() {
+        match b[i] {
+            b'"' | b'\'' | b'`' => {
+                i = skip_quoted(b, i);
+                continue;
+            }
+            b'(' | b'{' | b'[' => depth += 1,
+            b')' | b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Scans `query` for quoted literals that Go would decode to invalid UTF-8.
 pub(crate) fn invalid_utf8_literals(query: &str) -> InvalidUtf8Literals {
     let bytes = query.as_bytes();
