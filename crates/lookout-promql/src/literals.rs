@@ -1,4 +1,5 @@
-//! String literals whose escapes spell invalid UTF-8.
+//! Scanning the query text around string literals: skipping them, matching brackets outside them, and
+//! finding literals whose escapes spell invalid UTF-8.
 //!
 //! In Prometheus a literal such as `"a\xc5z"` holds the raw byte 0xC5, which makes it an invalid label
 //! name. Our parser decodes `\xC5` to the character U+00C5 instead, so the evaluator cannot tell; this
