@@ -125,6 +125,18 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("--crash-writer") {
         crash_writer(Path::new(&args[2]), Path::new(&args[3]));
     }
+    if args.get(1).map(String::as_str) == Some("--open-only") {
+        // Times one open (replay) of an existing directory, for profiling start-up.
+        let started = Instant::now();
+        let db = Tsdb::open(&args[2], options()).expect("open");
+        let m = db.metrics();
+        println!(
+            "open {:.2} s, {} samples replayed",
+            started.elapsed().as_secs_f64(),
+            m.replayed_samples
+        );
+        return;
+    }
     let dataset = PathBuf::from(
         args.get(1)
             .expect("usage: tsdb_bench DATASET.om [--workdir DIR]"),

@@ -59,11 +59,14 @@ pub(crate) fn replay_wal(
             });
         }
         let mut not_applied = 0u64;
+        // Ids known to be in the head, so the reader checks membership without taking shard locks.
+        let mut in_head = RoaringBitmap::new();
         let result = wal.replay(&mut |rec| match rec {
             WalRecord::Series(series) => {
                 for (id, labels) in series {
                     let id = id as u32;
                     head.create(id, &labels, persisted.contains(id));
+                    in_head.insert(id);
                 }
             }
             WalRecord::Samples(samples) => {
@@ -74,10 +77,11 @@ pub(crate) fn replay_wal(
                         not_applied += 1;
                         continue;
                     }
-                    if head.last(id).is_none() {
+                    if !in_head.contains(id) {
                         match store.labels(id) {
                             Ok(Some(labels)) => {
                                 head.create(id, &labels, true);
+                                in_head.insert(id);
                             }
                             Ok(None) => {
                                 not_applied += 1;
