@@ -73,6 +73,13 @@ fn parse_with_extensions(query: &str, timing: QueryTiming) -> Result<Expr, Query
     match parse_query(query) {
         Ok(e) => Ok(e),
         Err(err) => {
+            let aliased = crate::aliases::rewrite_function_aliases(query);
+            if let Some(text) = &aliased
+                && let Ok(e) = parse_query(text)
+            {
+                return Ok(e);
+            }
+            let query = aliased.as_deref().unwrap_or(query);
             let modifiers = crate::extended_syntax::rewrite(query);
             let text = modifiers.as_deref().unwrap_or(query);
             let info = crate::extended_syntax::rewrite_info(text);

@@ -15,6 +15,7 @@
 //! `limits::Budget` tracks the samples held (`query.max_samples`), the deadline and cancellation; warnings
 //! and infos are collected with Prometheus's wording.
 
+mod aliases;
 mod annotations;
 mod duration_expr;
 pub mod engine;
