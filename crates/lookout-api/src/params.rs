@@ -1,8 +1,6 @@
 //! Request parameters: URL query and form body merged with Go's `FormValue` semantics, times, durations, `match[]`.
 
-use lookout_model::{MatchOp, Matcher};
-use promql_parser::label::MatchOp as PMatchOp;
-use promql_parser::parser::{Expr, parse};
+use lookout_model::Matcher;
 
 use crate::error::ApiError;
 
@@ -201,34 +199,14 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
 /// Parses one `match[]` selector into matchers; it must match at least one non-empty value.
 pub fn parse_match(selector: &str) -> Result<Vec<Matcher>, ApiError> {
     let bad = |e: String| ApiError::bad_data(format!("invalid parameter \"match[]\": {e}"));
-    let expr = parse(selector).map_err(bad)?;
-    let Expr::VectorSelector(vs) = expr else {
-        return Err(bad(format!("{selector:?} is not a series selector")));
-    };
-    if !vs.matchers.or_matchers.is_empty() {
-        return Err(bad("\"or\" selectors are not supported in match[]".into()));
-    }
-    let mut out = Vec::new();
-    if let Some(name) = &vs.name {
-        out.push(Matcher::equal("__name__", name.clone()));
-    }
-    for m in &vs.matchers.matchers {
-        let op = match m.op {
-            PMatchOp::Equal => MatchOp::Equal,
-            PMatchOp::NotEqual => MatchOp::NotEqual,
-            PMatchOp::Re(_) => MatchOp::Regex,
-            PMatchOp::NotRe(_) => MatchOp::NotRegex,
-        };
-        out.push(
-            Matcher::new(op, m.name.clone(), m.value.clone()).map_err(|e| bad(e.to_string()))?,
-        );
-    }
-    if out.iter().all(|m| m.matches_empty()) {
+    let matchers =
+        lookout_promql::parse_metric_selector(selector).map_err(|e| bad(e.to_string()))?;
+    if matchers.iter().all(|m| m.matches_empty()) {
         return Err(bad(
             "match[] must contain at least one non-empty matcher".into()
         ));
     }
-    Ok(out)
+    Ok(matchers)
 }
 
 #[cfg(test)]

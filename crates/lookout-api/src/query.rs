@@ -221,7 +221,7 @@ pub async fn exemplars(
 ) -> Result<Response, ApiError> {
     let p = read_params(&state, req).await?;
     let q = p.require("query")?;
-    promql_parser::parser::parse(q)
+    lookout_promql::parse_query(q)
         .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
     Ok(success("[]", &Vec::new(), &[]))
 }
@@ -233,9 +233,9 @@ pub async fn format_query(
 ) -> Result<Response, ApiError> {
     let p = read_params(&state, req).await?;
     let q = p.require("query")?;
-    let expr = promql_parser::parser::parse(q)
+    let formatted = lookout_promql::format_query(q)
         .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
     let mut data = String::new();
-    write_json_str(&mut data, &expr.prettify());
+    write_json_str(&mut data, &formatted);
     Ok(success(&data, &Vec::new(), &[]))
 }
