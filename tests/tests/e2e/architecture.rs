@@ -1,0 +1,102 @@
+//! Architecture invariant: internal crates depend only on the edges ARCHITECTURE.md allows (checked with
+//! `cargo metadata`, so a new edge fails here before it spreads).
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+/// crate → the internal crates it may depend on (normal and dev dependencies alike).
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("lookout-model", &[]),
+    ("lookout-storage", &["lookout-model"]),
+    ("lookout-wire", &["lookout-model"]),
+    ("lookout-tsdb", &["lookout-model", "lookout-storage"]),
+    ("lookout-promql", &["lookout-model", "lookout-storage"]),
+    (
+        "lookout-collect",
+        &["lookout-model", "lookout-storage", "lookout-wire"],
+    ),
+    (
+        "lookout-api",
+        &[
+            "lookout-model",
+            "lookout-storage",
+            "lookout-promql",
+            "lookout-wire",
+        ],
+    ),
+    (
+        "lookout",
+        &[
+            "lookout-model",
+            "lookout-storage",
+            "lookout-tsdb",
+            "lookout-promql",
+            "lookout-api",
+            "lookout-collect",
+            "lookout-wire",
+        ],
+    ),
+];
+
+/// Crates that only the binary and the test/bench crates may name.
+const STORE_ONLY_DEPS: &[(&str, &str)] = &[
+    ("sled", "lookout-tsdb"),
+    ("anyhow", "lookout"),
+    ("clap", "lookout"),
+];
+
+#[test]
+fn crate_dependencies_follow_the_layering() {
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
+    let mut violations = Vec::new();
+    for pkg in meta["packages"].as_array().unwrap() {
+        let name = pkg["name"].as_str().unwrap();
+        let deps: Vec<&str> = pkg["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["name"].as_str().unwrap())
+            .collect();
+        if let Some(ok) = allowed.get(name) {
+            for d in deps.iter().filter(|d| d.starts_with("lookout")) {
+                if !ok.contains(d) {
+                    violations.push(format!(
+                        "{name} depends on {d}, which ARCHITECTURE.md does not allow"
+                    ));
+                }
+            }
+        } else if name.starts_with("lookout-") && name != "lookout-benches" && name != "lookout-e2e"
+        {
+            violations.push(format!(
+                "{name} is not in the layering table: add it to ARCHITECTURE.md and this test"
+            ));
+        }
+        for (dep, owner) in STORE_ONLY_DEPS {
+            if deps.contains(dep)
+                && name != *owner
+                && name != "lookout-benches"
+                && name != "lookout-e2e"
+            {
+                violations.push(format!("{name} depends on {dep}; only {owner} may"));
+            }
+        }
+    }
+    assert!(violations.is_empty(), "{}", violations.join("\n"));
+}
