@@ -186,11 +186,12 @@ impl Appender for TsdbAppender<'_> {
         for ns in &self.new_series {
             let id = match (head.lookup(&ns.labels), ns.known_id) {
                 (Lookup::Head(id), _) => Some(id),
-                (_, Some(id)) => {
+                // Retention may have forgotten the series since `append` found it: check again under the lock.
+                (_, Some(id)) if self.find_persisted(&[id], &ns.labels).is_some() => {
                     created.push((id, ns.labels.clone(), true));
                     Some(id)
                 }
-                (lookup, None) => {
+                (lookup, _) => {
                     let known = match lookup {
                         Lookup::Persisted(c) => self.find_persisted(&c, &ns.labels),
                         _ => None,

@@ -88,6 +88,7 @@ tsdb_metrics! {
     retention_deleted_parts: "counter", "Parts deleted by retention.";
     retention_deleted_samples: "counter", "Samples deleted by retention.";
     retention_deleted_bytes: "counter", "Compressed bytes deleted by retention.";
+    retention_deleted_series: "counter", "Series forgotten after retention deleted all their data.";
     replayed_samples: "counter", "Samples restored from the WAL at start-up.";
     replay_skipped_samples: "counter", "WAL samples skipped at replay (already persisted or unknown series).";
 }

@@ -2,6 +2,7 @@
 //! data exceeds the byte limit.
 
 use lookout_storage::StorageError;
+use roaring::RoaringBitmap;
 
 use crate::db::Inner;
 use crate::metrics::Counters;
@@ -56,12 +57,51 @@ impl Inner {
             Counters::add(&c.retention_deleted_bytes, p.bytes);
         }
         if !doomed.is_empty() {
+            let series = self.forget_dead_series()?;
             tracing::info!(
                 parts = doomed.len(),
+                series,
                 cutoff,
                 "retention deleted persisted parts"
             );
         }
         Ok(doomed.len())
+    }
+
+    /// Removes series left without data (not in the head, in no remaining part) from sled's series table and
+    /// postings and from the labels index; returns how many. Runs under the persistence lock.
+    fn forget_dead_series(&self) -> Result<usize, StorageError> {
+        let view = self.store.view();
+        let mut alive = self.head.postings.read().all_ids();
+        for p in &view.parts {
+            let dir = self.store.dir(p)?;
+            alive |= RoaringBitmap::from_sorted_iter(dir.iter().map(|e| e.id)).unwrap_or_default();
+        }
+        let dead = self.store.all_series_ids()? - alive;
+        if dead.is_empty() {
+            return Ok(0);
+        }
+        let mut entries = Vec::with_capacity(dead.len() as usize);
+        for id in &dead {
+            if let Some(labels) = self.store.labels(id)? {
+                entries.push((id, labels));
+            }
+        }
+        self.store.remove_series(&entries, self.opts.zstd_level)?;
+        // Under the commit lock no batch is creating series: a series brought back into the head meanwhile (it
+        // was found in sled just before the removal) must have its labels written to sled again.
+        let _commit = self.commit_lock.lock();
+        for (id, labels) in &entries {
+            if self.head.forget_known(labels, *id)
+                && let Some(s) = self.head.shard(*id).series.get_mut(id)
+            {
+                s.in_sled = false;
+            }
+        }
+        Counters::add(
+            &self.counters.retention_deleted_series,
+            entries.len() as u64,
+        );
+        Ok(entries.len())
     }
 }

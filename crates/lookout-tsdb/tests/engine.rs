@@ -271,9 +271,38 @@ fn retention_by_time_deletes_whole_old_parts() {
         q.label_values("__name__", &[]).unwrap(),
         vec!["cpu_seconds"]
     );
+    drop(q);
     let q = db.querier(TimeRange::new(0, HOUR - 1)).unwrap();
     assert!(q.label_values("__name__", &[]).unwrap().is_empty());
     assert!(q.label_names(&[]).unwrap().is_empty());
+    drop(q);
+    // Its labels left sled and the index; the same labels coming back make a new series that persists normally.
+    assert_eq!(db.metrics().retention_deleted_series, 1);
+    let created_before = db.metrics().series_created;
+    let mut a = db.appender();
+    a.append(&labels("gone_soon", 0, 0), 5 * HOUR, 2.0).unwrap();
+    a.commit().unwrap();
+    assert_eq!(db.metrics().series_created, created_before + 1);
+    db.persist_now().unwrap();
+    let back = dump(
+        &db,
+        &[Matcher::equal("__name__", "gone_soon")],
+        TimeRange::ALL,
+    );
+    assert_eq!(
+        back.values().next().unwrap(),
+        &vec![(5 * HOUR, 2f64.to_bits())]
+    );
+    drop(db);
+    let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
+    assert_eq!(
+        dump(
+            &db,
+            &[Matcher::equal("__name__", "gone_soon")],
+            TimeRange::ALL
+        ),
+        back
+    );
 }
 
 #[test]

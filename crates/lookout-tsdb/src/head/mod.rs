@@ -205,6 +205,35 @@ impl Head {
         self.observe_id(id);
     }
 
+    /// Forgets that `labels` belong to `id` (the series is gone from sled); returns true when `id` is in the head.
+    pub(crate) fn forget_known(&self, labels: &Labels, id: u32) -> bool {
+        let hash = labels.hash64();
+        let mut shard = self.shards[shard_of_hash(hash)].lock();
+        let Shard {
+            by_hash,
+            collisions,
+            ..
+        } = &mut *shard;
+        if let Some(more) = collisions.get_mut(&hash) {
+            more.retain(|&i| i != id);
+            if more.is_empty() {
+                collisions.remove(&hash);
+            }
+        }
+        if by_hash.get(&hash) == Some(&id) {
+            by_hash.remove(&hash);
+            if let Some(mut more) = collisions.remove(&hash) {
+                let next = more.remove(0);
+                by_hash.insert(hash, next);
+                if !more.is_empty() {
+                    collisions.insert(hash, more);
+                }
+            }
+        }
+        drop(shard);
+        self.shard(id).series.contains_key(&id)
+    }
+
     /// Puts series `id` in the head (no-op when it is already there). Returns false when it already existed.
     pub(crate) fn create(&self, id: u32, labels: &Labels, in_sled: bool) -> bool {
         let labels = self.symbols.intern_labels(labels);

@@ -50,6 +50,11 @@ impl HeadPostings {
         self.all.remove(id);
     }
 
+    /// Ids of every head series.
+    pub(crate) fn all_ids(&self) -> RoaringBitmap {
+        self.all.clone()
+    }
+
     /// Approximate heap bytes of the index.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.by_name

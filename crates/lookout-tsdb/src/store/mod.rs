@@ -20,6 +20,7 @@ use lookout_storage::StorageError;
 use parking_lot::{Mutex, RwLock};
 use roaring::RoaringBitmap;
 
+use crate::query::postings::PostingsIndex;
 use cache::BoundedCache;
 use codec::{DirEntry, Group, PartKey, Reader};
 
@@ -448,6 +449,74 @@ impl Store {
                 codec::decode_series(&raw).map_err(|d| corrupt(&self.path, "series segment", d))?
             {
                 f(id, &labels);
+            }
+        }
+        Ok(())
+    }
+
+    /// Every id in the series table (the "all" postings).
+    pub(crate) fn all_series_ids(&self) -> Result<RoaringBitmap, StorageError> {
+        let sp = self.postings();
+        let all = PostingsIndex::all(&sp);
+        sp.finish()?;
+        Ok(all)
+    }
+
+    /// Removes series from the series table and postings (after retention deleted all their data).
+    pub(crate) fn remove_series(
+        &self,
+        entries: &[(u32, Labels)],
+        level: i32,
+    ) -> Result<(), StorageError> {
+        let mut by_seg: BTreeMap<u32, RoaringBitmap> = BTreeMap::new();
+        let mut pairs: HashMap<Vec<u8>, RoaringBitmap> = HashMap::new();
+        for (id, labels) in entries {
+            by_seg.entry(id / SERIES_SEGMENT).or_default().insert(*id);
+            for l in labels {
+                pairs
+                    .entry(pair_key(&l.name, &l.value))
+                    .or_default()
+                    .insert(*id);
+            }
+            pairs
+                .entry(ALL_POSTINGS_KEY.to_vec())
+                .or_default()
+                .insert(*id);
+        }
+        for (seg, gone) in by_seg {
+            let kept: Vec<(u32, Labels)> = self
+                .segment(seg)?
+                .iter()
+                .filter(|(id, _)| !gone.contains(*id))
+                .cloned()
+                .collect();
+            if kept.is_empty() {
+                self.series
+                    .remove(seg.to_be_bytes())
+                    .map_err(|e| self.err(e))?;
+            } else {
+                let mut raw = Vec::new();
+                codec::encode_series(&kept, &mut raw);
+                self.series
+                    .insert(seg.to_be_bytes(), codec::compress(&raw, level)?)
+                    .map_err(|e| self.err(e))?;
+            }
+            self.segments.lock().remove(&seg);
+        }
+        for (k, gone) in pairs {
+            let Some(b) = self.postings.get(&k).map_err(|e| self.err(e))? else {
+                continue;
+            };
+            let mut bm = RoaringBitmap::deserialize_from(&b[..])
+                .map_err(|e| corrupt(&self.path, "postings", e))?;
+            bm -= gone;
+            if bm.is_empty() {
+                self.postings.remove(&k).map_err(|e| self.err(e))?;
+            } else {
+                let mut v = Vec::with_capacity(bm.serialized_size());
+                bm.serialize_into(&mut v)
+                    .map_err(|e| StorageError::Other(format!("postings serialisation: {e}")))?;
+                self.postings.insert(k, v).map_err(|e| self.err(e))?;
             }
         }
         Ok(())
