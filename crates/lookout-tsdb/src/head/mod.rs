@@ -255,7 +255,7 @@ impl Head {
 
     /// The last in-order sample of a head series (`None` when `id` is not in the head).
     pub(crate) fn last(&self, id: u32) -> Option<Option<(i64, u64)>> {
-        self.shard(id).series.get(&id).map(|s| s.last)
+        self.shard(id).series.get(&id).map(MemSeries::last)
     }
 
     /// The labels of a head series.
@@ -276,7 +276,7 @@ impl Head {
             .series
             .get_mut(&id)
             .ok_or(AppendError::UnknownRef(id as u64))?;
-        let verdict = classify(series.last, t, v, self.min_valid_t(), self.ooo_window_ms)?;
+        let verdict = classify(series.last(), t, v, self.min_valid_t(), self.ooo_window_ms)?;
         let (bytes, chunks) = series.apply(t, v, verdict, self.block_ms);
         drop(shard);
         totals.bytes += bytes;
@@ -327,7 +327,8 @@ impl Head {
                 let (db, dc) = s.truncate_before(boundary);
                 bytes += db;
                 chunks += dc;
-                let keep = !(s.is_empty() && s.last.is_none_or(|(t, _)| t < boundary) && s.in_sled);
+                let keep =
+                    !(s.is_empty() && s.last().is_none_or(|(t, _)| t < boundary) && s.in_sled);
                 if !keep {
                     bytes -= s.heap_bytes() as isize + 48;
                     chunks -= s.chunk_count() as isize;

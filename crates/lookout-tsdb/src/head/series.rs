@@ -107,10 +107,12 @@ pub(crate) struct MemSeries {
     pub(crate) sealed: Vec<SealedChunk>,
     /// The open Gorilla chunk taking appends (empty when the series has no open chunk).
     pub(crate) open: HeadChunk,
-    /// Newest in-order timestamp and value bits.
-    pub(crate) last: Option<(i64, u64)>,
-    /// Samples accepted inside the out-of-order window, sorted by time, none sharing a timestamp with the chunks.
-    pub(crate) ooo: Vec<Sample>,
+    /// Newest in-order timestamp (`i64::MIN`: none yet) and value bits; two words instead of an `Option`'s three.
+    last_t: i64,
+    last_v: u64,
+    /// Samples accepted inside the out-of-order window, sorted by time, none sharing a timestamp with the chunks
+    /// (a boxed slice: two words, and the window is rarely used).
+    pub(crate) ooo: Box<[Sample]>,
     /// True once the label set is in sled's series table (so the WAL may forget its creation record).
     pub(crate) in_sled: bool,
 }
@@ -132,8 +134,9 @@ impl MemSeries {
             labels,
             sealed: Vec::new(),
             open: HeadChunk::new(),
-            last: None,
-            ooo: Vec::new(),
+            last_t: i64::MIN,
+            last_v: 0,
+            ooo: Box::default(),
             in_sled: false,
         }
     }
@@ -150,7 +153,13 @@ impl MemSeries {
                 .map(SealedChunk::heap_bytes)
                 .sum::<usize>()
             + self.open.heap_bytes()
-            + self.ooo.capacity() * std::mem::size_of::<Sample>()
+            + self.ooo.len() * std::mem::size_of::<Sample>()
+    }
+
+    /// Newest in-order timestamp and value bits.
+    pub(crate) fn last(&self) -> Option<(i64, u64)> {
+        (self.last_t != i64::MIN || !self.open.is_empty() || !self.sealed.is_empty())
+            .then_some((self.last_t, self.last_v))
     }
 
     /// Number of chunks (sealed and open).
@@ -188,7 +197,7 @@ impl MemSeries {
                 let before = self.open.heap_bytes();
                 self.open.append(t, v);
                 delta += self.open.heap_bytes() as isize - before as isize;
-                self.last = Some((t, v.to_bits()));
+                (self.last_t, self.last_v) = (t, v.to_bits());
                 (delta, self.chunk_count() as isize - chunks_before)
             }
             Verdict::OutOfOrder => {
@@ -197,10 +206,12 @@ impl MemSeries {
                     return (0, 0);
                 }
                 let pos = self.ooo.partition_point(|s| s.t < t);
-                match self.ooo.get(pos) {
-                    Some(s) if s.t == t => return (0, 0),
-                    _ => self.ooo.insert(pos, Sample::new(t, v)),
+                if self.ooo.get(pos).is_some_and(|s| s.t == t) {
+                    return (0, 0);
                 }
+                let mut ooo = std::mem::take(&mut self.ooo).into_vec();
+                ooo.insert(pos, Sample::new(t, v));
+                self.ooo = ooo.into_boxed_slice();
                 (self.heap_bytes() as isize - before, 0)
             }
         }
@@ -333,8 +344,10 @@ impl MemSeries {
             }
             self.open = rebuilt;
         }
-        self.ooo.retain(|s| s.t >= boundary);
-        self.ooo.shrink_to_fit();
+        if self.ooo.first().is_some_and(|s| s.t < boundary) {
+            let keep = self.ooo.partition_point(|s| s.t < boundary);
+            self.ooo = self.ooo[keep..].into();
+        }
         (
             self.heap_bytes() as isize - before,
             self.chunk_count() as isize - chunks_before,
@@ -407,7 +420,7 @@ mod tests {
         assert_eq!(s.chunk_count(), 3);
         s.apply(55, -1.0, Verdict::OutOfOrder, 1_000);
         s.apply(50, -1.0, Verdict::OutOfOrder, 1_000);
-        assert_eq!(s.ooo, vec![Sample::new(55, -1.0)]);
+        assert_eq!(&*s.ooo, &[Sample::new(55, -1.0)]);
         let mut out = Vec::new();
         s.samples_before(70, &mut out);
         assert_eq!(
