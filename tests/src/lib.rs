@@ -98,33 +98,24 @@ where
     }
 }
 
-/// GETs a URL and parses JSON (non-JSON bodies become a JSON string).
-pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
-    let resp = reqwest::get(url)
-        .await
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+/// The status and the body as JSON (non-JSON bodies become a JSON string).
+async fn status_and_json(resp: reqwest::Response) -> (u16, serde_json::Value) {
     let code = resp.status().as_u16();
     let text = resp.text().await.unwrap_or_default();
-    (
-        code,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
-    )
+    let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    (code, json)
+}
+
+/// GETs a URL and parses JSON.
+pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
+    let resp = reqwest::get(url).await;
+    status_and_json(resp.unwrap_or_else(|e| panic!("GET {url}: {e}"))).await
 }
 
 /// POSTs a form and parses JSON.
 pub async fn post_form(url: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
-    let resp = reqwest::Client::new()
-        .post(url)
-        .form(form)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
-    let code = resp.status().as_u16();
-    let text = resp.text().await.unwrap_or_default();
-    (
-        code,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
-    )
+    let resp = reqwest::Client::new().post(url).form(form).send().await;
+    status_and_json(resp.unwrap_or_else(|e| panic!("POST {url}: {e}"))).await
 }
 
 /// POSTs raw bytes with headers.
@@ -137,16 +128,26 @@ pub async fn post_bytes(
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let resp = req
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
-    let code = resp.status().as_u16();
-    let text = resp.text().await.unwrap_or_default();
-    (
-        code,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    status_and_json(
+        req.send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {url}: {e}")),
     )
+    .await
+}
+
+/// Serves a fixed exposition at `http://ADDR/metrics` on 127.0.0.1 for the rest of the test.
+pub async fn serve_fixed(body: &'static str) -> std::net::SocketAddr {
+    let app =
+        axum::Router::new().route("/metrics", axum::routing::get(move || async move { body }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("bound address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
 }
 
 /// Percent-encodes a query parameter value.

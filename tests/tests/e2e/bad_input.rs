@@ -2,19 +2,7 @@
 
 use std::time::Duration;
 
-use axum::Router;
-use axum::routing::get;
-use lookout_e2e::{Lookout, get_json, post_bytes, post_form, wait_for};
-
-async fn serve_fixed(body: &'static str) -> std::net::SocketAddr {
-    let app = Router::new().route("/metrics", get(move || async move { body }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    addr
-}
+use lookout_e2e::{Lookout, get_json, post_bytes, post_form, serve_fixed, wait_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_clearly_and_nothing_is_lost() {

@@ -2,20 +2,8 @@
 
 use std::time::Duration;
 
-use axum::Router;
-use axum::routing::get;
-use lookout_e2e::{Lookout, get_json, wait_for};
+use lookout_e2e::{Lookout, get_json, serve_fixed, wait_for};
 use serde_json::json;
-
-async fn serve_fixed(body: &'static str) -> std::net::SocketAddr {
-    let app = Router::new().route("/metrics", get(move || async move { body }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    addr
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metadata_lists_scraped_families() {
