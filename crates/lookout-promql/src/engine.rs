@@ -26,6 +26,7 @@ pub fn parse_query(query: &str) -> Result<Expr, QueryError> {
     parser::parse(query).map_err(|message| {
         let position = parse_position(&message)
             .or_else(|| offending_char_position(query, &message))
+            .or_else(|| crate::parse_position::locate(query, &message))
             .unwrap_or(0);
         QueryError::Parse { message, position }
     })
