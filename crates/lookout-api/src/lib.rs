@@ -69,15 +69,29 @@ impl Default for ApiLimits {
 /// Counters the API exposes about itself (`lookout_api_*`).
 #[derive(Debug, Default)]
 pub struct ApiMetrics {
-    /// Requests answered with an error, by limit hit: body too large.
-    pub body_too_large: AtomicU64,
-    /// Queries that failed.
-    pub query_errors: AtomicU64,
     /// Queries that succeeded.
     pub queries: AtomicU64,
+    /// Failed queries by Prometheus error type.
+    query_errors: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
+    /// Requests refused by a client limit, by the limit's configuration name.
+    limit_hits: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 impl ApiMetrics {
+    /// Counts a failed query by its error type.
+    pub fn query_error(&self, error_type: &'static str) {
+        if let Ok(mut m) = self.query_errors.lock() {
+            *m.entry(error_type).or_default() += 1;
+        }
+    }
+
+    /// Counts a request refused by the limit `name`.
+    pub fn limit_hit(&self, name: &str) {
+        if let Ok(mut m) = self.limit_hits.lock() {
+            *m.entry(name.to_string()).or_default() += 1;
+        }
+    }
+
     /// Appends the counters in Prometheus text format.
     pub fn write_metrics(
         &self,
@@ -85,38 +99,55 @@ impl ApiMetrics {
         query_pool: &BlockingPool,
         ingest_pool: &BlockingPool,
     ) {
-        let rows: [(&str, &str, u64); 5] = [
-            (
-                "lookout_api_queries_total",
-                "Queries answered successfully.",
-                self.queries.load(Ordering::Relaxed),
-            ),
-            (
-                "lookout_api_query_errors_total",
-                "Queries answered with an error.",
-                self.query_errors.load(Ordering::Relaxed),
-            ),
-            (
-                "lookout_api_body_too_large_total",
-                "Requests refused because the body exceeded its limit.",
-                self.body_too_large.load(Ordering::Relaxed),
-            ),
-            (
-                "lookout_api_query_pool_rejected_total",
-                "Queries refused because the query pool stayed full.",
-                query_pool.rejected(),
-            ),
-            (
-                "lookout_api_ingest_pool_rejected_total",
-                "Writes refused because the ingest pool stayed full.",
-                ingest_pool.rejected(),
-            ),
-        ];
-        for (name, help, v) in rows {
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"
-            ));
+        let counter = |out: &mut String, name: &str, help: &str| {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
+        };
+        counter(
+            out,
+            "lookout_api_queries_total",
+            "Queries answered successfully.",
+        );
+        out.push_str(&format!(
+            "lookout_api_queries_total {}\n",
+            self.queries.load(Ordering::Relaxed)
+        ));
+        counter(
+            out,
+            "lookout_api_query_errors_total",
+            "Queries answered with an error, by Prometheus error type.",
+        );
+        if let Ok(m) = self.query_errors.lock() {
+            for (t, n) in m.iter() {
+                out.push_str(&format!(
+                    "lookout_api_query_errors_total{{type=\"{t}\"}} {n}\n"
+                ));
+            }
         }
+        counter(
+            out,
+            "lookout_api_limit_hits_total",
+            "Requests refused by a client limit, by limit name.",
+        );
+        if let Ok(m) = self.limit_hits.lock() {
+            for (l, n) in m.iter() {
+                out.push_str(&format!(
+                    "lookout_api_limit_hits_total{{limit=\"{l}\"}} {n}\n"
+                ));
+            }
+        }
+        counter(
+            out,
+            "lookout_api_pool_rejected_total",
+            "Requests refused because their pool stayed full.",
+        );
+        out.push_str(&format!(
+            "lookout_api_pool_rejected_total{{pool=\"query\"}} {}\n",
+            query_pool.rejected()
+        ));
+        out.push_str(&format!(
+            "lookout_api_pool_rejected_total{{pool=\"ingest\"}} {}\n",
+            ingest_pool.rejected()
+        ));
     }
 }
 

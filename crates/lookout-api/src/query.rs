@@ -133,7 +133,15 @@ fn answer(
     let out = match result {
         Ok(o) => o,
         Err(e) => {
-            state.metrics.query_errors.fetch_add(1, Ordering::Relaxed);
+            state.metrics.query_error(e.error_type());
+            match &e {
+                lookout_promql::QueryError::TooManySamples { name, .. }
+                | lookout_promql::QueryError::Limit { name, .. } => state.metrics.limit_hit(name),
+                lookout_promql::QueryError::Timeout { .. } => {
+                    state.metrics.limit_hit("query.timeout")
+                }
+                _ => {}
+            }
             return Err(ApiError::from_query(&e));
         }
     };

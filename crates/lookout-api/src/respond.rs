@@ -119,10 +119,7 @@ pub async fn read_body(
                 .is_some_and(|s| s.to_string().contains("length limit"))
                 || e.to_string().contains("length limit");
             if too_large {
-                state
-                    .metrics
-                    .body_too_large
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                state.metrics.limit_hit(limit_name);
                 Err(ApiError::too_large(limit_name, limit))
             } else {
                 Err(ApiError::bad_data(format!("cannot read request body: {e}")))

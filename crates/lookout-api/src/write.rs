@@ -161,6 +161,7 @@ async fn remote_write_inner(
         ..WireLimits::default()
     };
     let storage = state.storage.clone();
+    let metrics = state.metrics.clone();
     state
         .ingest_pool
         .run(move || -> Result<usize, ApiError> {
@@ -170,7 +171,12 @@ async fn remote_write_inner(
                 &limits,
                 InvalidSeriesPolicy::Reject,
             )
-            .map_err(wire_error)?;
+            .map_err(|e| {
+                if let Some(name) = e.limit_name() {
+                    metrics.limit_hit(&format!("remote_write.{name}"));
+                }
+                wire_error(e)
+            })?;
             commit_all(
                 storage.as_ref(),
                 batch
@@ -197,6 +203,7 @@ pub async fn import(
     .await?;
     let max_decoded = state.limits.max_write_decoded_bytes;
     let storage = state.storage.clone();
+    let metrics = state.metrics.clone();
     let now = now_ms();
     let result = state
         .ingest_pool
@@ -204,6 +211,7 @@ pub async fn import(
             let body = decode_body(&raw, header(&headers, "content-encoding"), max_decoded)
                 .map_err(|e| match e {
                     BodyError::BodyTooLarge { limit } => {
+                        metrics.limit_hit("limits.max_write_decoded");
                         ApiError::too_large("limits.max_write_decoded", limit)
                     }
                     other => ApiError::bad_data(format!("import: {other}")),

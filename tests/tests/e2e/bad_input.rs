@@ -117,6 +117,17 @@ limits:
         "{j}"
     );
 
+    // Each refusal is counted under its limit's name.
+    let (_, metrics) = get_json(&format!("{u}/metrics")).await;
+    let metrics = metrics.as_str().unwrap_or_default().to_string();
+    for line in [
+        "lookout_api_limit_hits_total{limit=\"limits.max_write_body\"} 1",
+        "lookout_api_limit_hits_total{limit=\"query.max_samples\"} 1",
+        "lookout_api_query_errors_total{type=\"bad_data\"} 1",
+    ] {
+        assert!(metrics.contains(line), "/metrics lacks {line:?}");
+    }
+
     // Still healthy, and the accepted data is intact.
     let (code, _) = get_json(&format!("{u}/-/healthy")).await;
     assert_eq!(code, 200);
