@@ -1,6 +1,6 @@
-//! PromQL query figures on a nodegen dataset: for each query of [`QUERIES`], the median wall time of a few runs and
-//! the peak heap the query allocated (medians of a few runs after a warm-up), both as an instant query (at the last sample) and as a range query (over the
-//! whole dataset at 15 s step). Prints a markdown table.
+//! PromQL query figures on a nodegen dataset: for each query of [`QUERIES`], as an instant query (at the last sample)
+//! and as a range query (over the whole dataset at 15 s step), the median wall time and the median peak heap of a
+//! few runs after a warm-up run. Prints a markdown table.
 //!
 //! `query_bench DATASET.om [--workdir DIR] [--runs N]`: the dataset (nodegen's `dataset` output, timestamps in
 //! seconds) is loaded into a `Tsdb` in a temp dir; the first three quarters of the steps are persisted to sled, the
