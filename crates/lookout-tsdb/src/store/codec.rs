@@ -258,14 +258,42 @@ pub(crate) fn compress(raw: &[u8], level: i32) -> Result<Vec<u8>, StorageError> 
         .map_err(|e| StorageError::Other(format!("zstd compression failed: {e}")))
 }
 
-/// Decompresses a zstd frame of at most `limit` bytes.
+/// Decompresses a zstd frame of at most `limit` bytes. The output buffer is sized from the size the frame
+/// declares (our frames always declare it), so a read reserves what it needs rather than `limit`.
 pub(crate) fn decompress(z: &[u8], limit: usize) -> Result<Vec<u8>, String> {
-    zstd::bulk::decompress(z, limit).map_err(|e| format!("zstd frame does not decompress: {e}"))
+    let declared = zstd::zstd_safe::get_frame_content_size(z)
+        .map_err(|e| format!("zstd frame header does not parse: {e}"))?;
+    let capacity = match declared {
+        Some(n) if n <= limit as u64 => n as usize,
+        Some(n) => {
+            return Err(format!(
+                "zstd frame declares {n} bytes, over the limit of {limit}"
+            ));
+        }
+        None => limit,
+    };
+    zstd::bulk::decompress(z, capacity).map_err(|e| format!("zstd frame does not decompress: {e}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decompress_sizes_from_the_frame_and_enforces_the_limit() {
+        let raw: Vec<u8> = (0..100_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        let z = compress(&raw, 3).unwrap();
+        let out = decompress(&z, 1 << 30).unwrap();
+        assert_eq!(out, raw);
+        assert!(
+            out.capacity() < 2 * raw.len(),
+            "buffer sized from the frame, not the limit"
+        );
+        assert!(decompress(&z, 1000).unwrap_err().contains("over the limit"));
+        assert!(decompress(b"not zstd", 1000).is_err());
+    }
 
     #[test]
     fn keys_sort_like_times_and_codecs_round_trip() {
