@@ -6,10 +6,10 @@
 
 use std::sync::Arc;
 
-use lookout_model::Labels;
+use lookout_model::{Label, Labels};
 use lookout_storage::SeriesRef;
 use lookout_wire::MetricMetadata;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// What the cache knows about one exposed series.
 #[derive(Debug, Clone)]
@@ -51,6 +51,9 @@ pub struct ScrapeCache {
     pub(crate) metadata: Arc<[MetricMetadata]>,
     /// Set when a successful scrape's metadata differed from the previous one; the loop publishes and clears it.
     pub(crate) metadata_changed: bool,
+    /// Label strings shared by the cached label sets: a target's series repeat a few names and values
+    /// (`job`, `mode="idle"`, …), and one copy of each instead of one per series is most of the cache's memory.
+    strings: FxHashSet<Arc<str>>,
 }
 
 impl ScrapeCache {
@@ -80,6 +83,32 @@ impl ScrapeCache {
     }
 
     /// Keeps a successful scrape's metadata, flagging a change; an unchanged list is compared, not copied.
+    /// The same label set, its strings shared with the other cached series of this target.
+    pub(crate) fn intern_labels(&mut self, labels: &Labels) -> Labels {
+        // Bounded: with heavy churn the set is restarted; label sets already built keep their strings.
+        if self.strings.len() > 4 * (self.series.len() + 1024) {
+            self.strings.clear();
+        }
+        let mut out = Vec::with_capacity(labels.len());
+        for l in labels.iter() {
+            out.push(Label {
+                name: self.intern(&l.name),
+                value: self.intern(&l.value),
+            });
+        }
+        Labels::from_sorted_unchecked(out)
+    }
+
+    fn intern(&mut self, s: &Arc<str>) -> Arc<str> {
+        match self.strings.get(&**s) {
+            Some(shared) => shared.clone(),
+            None => {
+                self.strings.insert(s.clone());
+                s.clone()
+            }
+        }
+    }
+
     pub(crate) fn set_metadata(&mut self, metadata: Vec<MetricMetadata>) {
         if *self.metadata != *metadata {
             self.metadata = metadata.into();
@@ -117,6 +146,21 @@ mod tests {
             series_ref: None,
             last_iter: iter,
         }
+    }
+
+    #[test]
+    fn interned_label_sets_share_their_strings() {
+        let mut c = ScrapeCache::default();
+        let a = c.intern_labels(
+            &Labels::from_pairs(&[("__name__", "m"), ("mode", "idle"), ("cpu", "0")]).unwrap(),
+        );
+        let b = c.intern_labels(
+            &Labels::from_pairs(&[("__name__", "m"), ("mode", "idle"), ("cpu", "1")]).unwrap(),
+        );
+        assert_eq!(a.get("cpu"), Some("0"));
+        assert_eq!(b.get("cpu"), Some("1"));
+        let mode = |l: &Labels| l.iter().find(|l| &*l.name == "mode").unwrap().value.clone();
+        assert!(Arc::ptr_eq(&mode(&a), &mode(&b)));
     }
 
     #[test]
