@@ -228,7 +228,7 @@ impl Services for AppServices {
         TsdbStatus {
             num_series: st.head_series,
             num_label_pairs: st.top_label_pairs.len() as u64,
-            chunk_count: 0,
+            chunk_count: self.tsdb.metrics().head_chunks,
             min_time: st.persisted_boundary.max(0),
             max_time: st.head_max_time.max(0),
             series_count_by_metric_name: metric_names,

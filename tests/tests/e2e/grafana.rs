@@ -163,5 +163,22 @@ async fn grafana_data_source_sequence() {
         serde_json::json!(1700000600.123)
     );
 
+    // Cardinality page (Prometheus UI and tools): head stats and top lists.
+    let (code, j) = get_json(&format!("{u}/api/v1/status/tsdb")).await;
+    assert_eq!(code, 200, "{j}");
+    assert_eq!(j["data"]["headStats"]["numSeries"], 4, "{j}");
+    assert!(
+        j["data"]["headStats"]["chunkCount"].as_u64().unwrap() >= 4,
+        "{j}"
+    );
+    assert!(
+        j["data"]["seriesCountByMetricName"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "gf_temp_celsius"),
+        "{j}"
+    );
+
     lo.server.stop().await.unwrap();
 }
