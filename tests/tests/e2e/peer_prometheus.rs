@@ -264,16 +264,34 @@ async fn prometheus_and_lookout_answer_the_same() {
         "Lookout's own scrape: {j}"
     );
 
+    // Prometheus 3 (and Lookout, checked by the conformance suite) select range windows left-open, (t - r, t];
+    // Prometheus 2.42 selects them closed, [t - r, t]. The two differ only when a point lies exactly on t - r, so
+    // compare at times no point can lie on: an odd second (subquery points sit on multiples of their 2 s step) plus
+    // a millisecond phase half a second away from the scrapes' phase.
+    let (_, j) = get_json(&format!(
+        "{prom}/api/v1/query?query=timestamp(synth_info)&time={t}"
+    ))
+    .await;
+    let scraped_at: f64 = j["data"]["result"][0]["value"][1]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .expect("a scrape timestamp");
+    let scrape_phase_ms = ((scraped_at * 1000.0).round() as i64).rem_euclid(1000);
+    let phase_ms = (scrape_phase_ms + 500) % 1000;
+    let base_s = if t.is_multiple_of(2) { t - 1 } else { t } as i64;
+    let at = |s: i64| format!("{s}.{phase_ms:03}");
+
     let mut failures = Vec::new();
     for q in QUERIES {
-        let instant = format!("/api/v1/query?query={}&time={t}", enc(q));
+        let instant = format!("/api/v1/query?query={}&time={}", enc(q), at(base_s));
         let (_, p) = get_json(&format!("{prom}{instant}")).await;
         let (_, l) = get_json(&format!("{}{instant}", receiver.url)).await;
         failures.extend(compare(q, "instant", &p, &l));
         let range = format!(
-            "/api/v1/query_range?query={}&start={}&end={t}&step=2",
+            "/api/v1/query_range?query={}&start={}&end={}&step=2",
             enc(q),
-            t - 20
+            at(base_s - 20),
+            at(base_s)
         );
         let (_, p) = get_json(&format!("{prom}{range}")).await;
         let (_, l) = get_json(&format!("{}{range}", receiver.url)).await;
