@@ -469,20 +469,10 @@ impl Store {
         level: i32,
     ) -> Result<(), StorageError> {
         let mut by_seg: BTreeMap<u32, RoaringBitmap> = BTreeMap::new();
-        let mut pairs: HashMap<Vec<u8>, RoaringBitmap> = HashMap::new();
-        for (id, labels) in entries {
+        for (id, _) in entries {
             by_seg.entry(id / SERIES_SEGMENT).or_default().insert(*id);
-            for l in labels {
-                pairs
-                    .entry(pair_key(&l.name, &l.value))
-                    .or_default()
-                    .insert(*id);
-            }
-            pairs
-                .entry(ALL_POSTINGS_KEY.to_vec())
-                .or_default()
-                .insert(*id);
         }
+        let pairs = postings_by_pair(entries);
         for (seg, gone) in by_seg {
             let kept: Vec<(u32, Labels)> = self
                 .segment(seg)?
@@ -551,19 +541,7 @@ impl Store {
                 .map_err(|e| self.err(e))?;
             self.segments.lock().remove(&seg);
         }
-        let mut pairs: HashMap<Vec<u8>, RoaringBitmap> = HashMap::new();
-        for (id, labels) in &entries {
-            for l in labels {
-                pairs
-                    .entry(pair_key(&l.name, &l.value))
-                    .or_default()
-                    .insert(*id);
-            }
-            pairs
-                .entry(ALL_POSTINGS_KEY.to_vec())
-                .or_default()
-                .insert(*id);
-        }
+        let pairs = postings_by_pair(&entries);
         for (k, add) in pairs {
             let mut bm = match self.postings.get(&k).map_err(|e| self.err(e))? {
                 Some(b) => RoaringBitmap::deserialize_from(&b[..])
@@ -583,4 +561,22 @@ impl Store {
     pub(crate) fn postings(&self) -> SledPostings<'_> {
         SledPostings::new(self)
     }
+}
+
+/// The postings a set of series contributes: every `name=value` pair and the all-series key, each with its ids.
+fn postings_by_pair(entries: &[(u32, Labels)]) -> HashMap<Vec<u8>, RoaringBitmap> {
+    let mut pairs: HashMap<Vec<u8>, RoaringBitmap> = HashMap::new();
+    for (id, labels) in entries {
+        for l in labels {
+            pairs
+                .entry(pair_key(&l.name, &l.value))
+                .or_default()
+                .insert(*id);
+        }
+        pairs
+            .entry(ALL_POSTINGS_KEY.to_vec())
+            .or_default()
+            .insert(*id);
+    }
+    pairs
 }
