@@ -36,7 +36,7 @@ pub async fn federate(
     let lookback = state.engine.options().lookback_delta_ms;
     let range = TimeRange::new(now - lookback, now);
     let storage = state.storage.clone();
-    let external = state.services.external_labels();
+    let external = state.services.config.external_labels();
     let body = state
         .query_pool
         .run(move || -> Result<String, ApiError> {

@@ -3,7 +3,7 @@
 //!
 //! Architecture invariant: this is the only crate that knows HTTP status codes and the Prometheus JSON shapes.
 //! Handlers parse parameters, call one engine or storage function on a bounded pool, and format the answer; the
-//! rest of the appliance is reached through [`services::Services`], implemented by the binary.
+//! rest of the appliance is reached through the role traits in [`services`], implemented by the binary.
 
 pub mod error;
 mod federate;
@@ -24,12 +24,15 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
+use lookout_model::{MetricKind, MetricsWriter};
 use lookout_promql::Engine;
 use lookout_storage::Storage;
 
 pub use error::ApiError;
 pub use pool::BlockingPool;
-pub use services::{NoServices, Services};
+pub use services::{
+    BuiltinExporter, ConfigControl, NoServices, RuntimeStatus, ScrapeStatus, SelfMetrics, Services,
+};
 pub use status::PROMETHEUS_COMPAT_VERSION;
 pub use write::WriteMetrics;
 
@@ -92,62 +95,45 @@ impl ApiMetrics {
         }
     }
 
-    /// Appends the counters in Prometheus text format.
+    /// Renders the counters through the shared self-metrics writer.
     pub fn write_metrics(
         &self,
-        out: &mut String,
+        out: &mut MetricsWriter,
         query_pool: &BlockingPool,
         ingest_pool: &BlockingPool,
     ) {
-        let counter = |out: &mut String, name: &str, help: &str| {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
-        };
-        counter(
-            out,
+        out.counter(
             "lookout_api_queries_total",
             "Queries answered successfully.",
+            self.queries.load(Ordering::Relaxed),
         );
-        out.push_str(&format!(
-            "lookout_api_queries_total {}\n",
-            self.queries.load(Ordering::Relaxed)
-        ));
-        counter(
-            out,
+        let mut errors = out.family(
             "lookout_api_query_errors_total",
+            MetricKind::Counter,
             "Queries answered with an error, by Prometheus error type.",
         );
         if let Ok(m) = self.query_errors.lock() {
             for (t, n) in m.iter() {
-                out.push_str(&format!(
-                    "lookout_api_query_errors_total{{type=\"{t}\"}} {n}\n"
-                ));
+                errors.sample(&[("type", t)], *n);
             }
         }
-        counter(
-            out,
+        let mut limits = out.family(
             "lookout_api_limit_hits_total",
+            MetricKind::Counter,
             "Requests refused by a client limit, by limit name.",
         );
         if let Ok(m) = self.limit_hits.lock() {
             for (l, n) in m.iter() {
-                out.push_str(&format!(
-                    "lookout_api_limit_hits_total{{limit=\"{l}\"}} {n}\n"
-                ));
+                limits.sample(&[("limit", l)], *n);
             }
         }
-        counter(
-            out,
+        out.family(
             "lookout_api_pool_rejected_total",
+            MetricKind::Counter,
             "Requests refused because their pool stayed full.",
-        );
-        out.push_str(&format!(
-            "lookout_api_pool_rejected_total{{pool=\"query\"}} {}\n",
-            query_pool.rejected()
-        ));
-        out.push_str(&format!(
-            "lookout_api_pool_rejected_total{{pool=\"ingest\"}} {}\n",
-            ingest_pool.rejected()
-        ));
+        )
+        .sample(&[("pool", "query")], query_pool.rejected())
+        .sample(&[("pool", "ingest")], ingest_pool.rejected());
     }
 }
 
@@ -159,7 +145,7 @@ pub struct ApiState {
     /// The PromQL engine.
     pub engine: Arc<Engine>,
     /// The rest of the appliance.
-    pub services: Arc<dyn Services>,
+    pub services: Services,
     /// Client limits.
     pub limits: ApiLimits,
     /// Pool for queries.
@@ -177,7 +163,7 @@ impl ApiState {
     pub fn new(
         storage: Arc<dyn Storage>,
         engine: Arc<Engine>,
-        services: Arc<dyn Services>,
+        services: Services,
         limits: ApiLimits,
     ) -> Self {
         let query_pool = BlockingPool::new("query", limits.query_concurrency, limits.queue_timeout);
@@ -232,6 +218,7 @@ pub fn router(state: ApiState) -> Router {
                 .get(lifecycle::reload_wrong_method),
         )
         .route("/metrics", get(lifecycle::metrics))
+        .route("/exporters/{name}/metrics", get(lifecycle::exporter))
         .route("/federate", get(federate::federate))
         .route("/api/v1/write", post(write::remote_write))
         .route("/api/v1/import/prometheus", post(write::import))

@@ -1,8 +1,10 @@
-//! `/-/healthy`, `/-/ready`, `/-/reload`, `/metrics`.
+//! `/-/healthy`, `/-/ready`, `/-/reload`, `/metrics`, `/exporters/<name>/metrics`.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+
+use lookout_model::MetricsWriter;
 
 use crate::ApiState;
 
@@ -13,7 +15,7 @@ pub async fn healthy() -> Response {
 
 /// `GET|HEAD /-/ready`
 pub async fn ready(State(state): State<ApiState>) -> Response {
-    if state.services.is_ready() {
+    if state.services.runtime.is_ready() {
         (StatusCode::OK, "Prometheus is Ready.\n").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response()
@@ -22,8 +24,8 @@ pub async fn ready(State(state): State<ApiState>) -> Response {
 
 /// `POST|PUT /-/reload`: a bad new configuration is refused and the old one keeps running.
 pub async fn reload(State(state): State<ApiState>) -> Response {
-    let services = state.services.clone();
-    match state.query_pool.run(move || services.reload()).await {
+    let config = state.services.config.clone();
+    match state.query_pool.run(move || config.reload()).await {
         Ok(Ok(())) => (StatusCode::OK, "").into_response(),
         Ok(Err(e)) => (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -45,15 +47,53 @@ pub async fn reload_wrong_method() -> Response {
 
 /// `GET /metrics`: every component's self-metrics in Prometheus text format.
 pub async fn metrics(State(state): State<ApiState>) -> Response {
-    let mut out = String::with_capacity(8192);
+    let mut w = MetricsWriter::new();
     state
         .metrics
-        .write_metrics(&mut out, &state.query_pool, &state.ingest_pool);
-    state.services.write_metrics(&mut out);
+        .write_metrics(&mut w, &state.query_pool, &state.ingest_pool);
+    state.write_metrics.write_metrics(&mut w);
+    for source in &state.services.self_metrics {
+        source.write_metrics(&mut w);
+    }
+    let out = w.finish();
     (
         StatusCode::OK,
         [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
         out,
     )
         .into_response()
+}
+
+/// `GET /exporters/{name}/metrics`: a built-in exporter's metrics, rendered on the query pool.
+pub async fn exporter(State(state): State<ApiState>, Path(name): Path<String>) -> Response {
+    let Some(exporter) = state
+        .services
+        .exporters
+        .iter()
+        .find(|e| e.name() == name)
+        .cloned()
+    else {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("no built-in exporter named {name:?}\n"),
+        )
+            .into_response();
+    };
+    let rendered = state
+        .query_pool
+        .run(move || {
+            let mut w = MetricsWriter::new();
+            exporter.render(&mut w);
+            w.finish()
+        })
+        .await;
+    match rendered {
+        Ok(out) => (
+            StatusCode::OK,
+            [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
+            out,
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
 }

@@ -189,7 +189,7 @@ pub async fn metadata(
             .map_err(|_| ApiError::bad_data("invalid parameter \"limit_per_metric\""))?,
     };
     let mut by_name: BTreeMap<String, Vec<(String, String, String)>> = BTreeMap::new();
-    for m in state.services.metadata() {
+    for m in state.services.scrape.metadata() {
         if metric.as_ref().is_some_and(|want| *want != m.metric) {
             continue;
         }

@@ -157,43 +157,11 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         }
         return Ok((f * 1000.0).round() as i64);
     }
-    let units: [(&str, i64); 8] = [
-        ("ms", 1),
-        ("s", 1000),
-        ("m", 60_000),
-        ("h", 3_600_000),
-        ("d", 86_400_000),
-        ("w", 604_800_000),
-        ("y", 31_536_000_000),
-        ("", 0),
-    ];
-    let mut rest = s;
-    let mut total: i64 = 0;
-    if rest.is_empty() {
-        return Err("empty duration".into());
-    }
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(|b| b.is_ascii_digit()).count();
-        if digits == 0 {
-            return Err(format!("cannot parse {s:?} to a valid duration"));
-        }
-        let n: i64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("cannot parse {s:?} to a valid duration"))?;
-        rest = &rest[digits..];
-        let (unit, mult) = units
-            .iter()
-            .find(|(u, _)| {
-                !u.is_empty() && rest.starts_with(u) && !(*u == "m" && rest.starts_with("ms"))
-            })
-            .ok_or_else(|| format!("cannot parse {s:?} to a valid duration: unknown unit"))?;
-        rest = &rest[unit.len()..];
-        total = n
-            .checked_mul(*mult)
-            .and_then(|v| total.checked_add(v))
-            .ok_or("duration overflows")?;
-    }
-    Ok(total)
+    let d: lookout_model::PromDuration = s
+        .parse()
+        .map_err(|e| format!("cannot parse {s:?} to a valid duration: {e}"))?;
+    i64::try_from(d.as_millis())
+        .map_err(|_| format!("cannot parse {s:?} to a valid duration. It overflows int64"))
 }
 
 /// Parses one `match[]` selector into matchers; it must match at least one non-empty value.

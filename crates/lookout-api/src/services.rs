@@ -1,6 +1,9 @@
-//! What the API needs from the rest of the appliance, as traits the binary implements (the API holds no logic).
+//! What the API needs from the rest of the appliance, as one trait per role that the binary implements (the API
+//! holds no logic).
 
-use lookout_model::Labels;
+use std::sync::Arc;
+
+use lookout_model::{Labels, MetricsWriter};
 
 /// One active scrape target as `/api/v1/targets` shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,61 +84,128 @@ pub struct TsdbStatus {
     pub series_count_by_label_value_pair: Vec<(String, u64)>,
 }
 
-/// The appliance as the API sees it. Methods may block briefly; `reload` may block longer (it runs on a pool).
-pub trait Services: Send + Sync + 'static {
+/// Scrape targets and what they expose (`/api/v1/targets`, `/api/v1/scrape_pools`, `/api/v1/metadata`).
+pub trait ScrapeStatus: Send + Sync + 'static {
     /// Scrape targets.
     fn targets(&self) -> TargetsSnapshot;
     /// Known metric metadata.
     fn metadata(&self) -> Vec<MetricMetadata>;
+}
+
+/// The configuration: shown, re-read, and the labels it adds (`/api/v1/status/config|flags`, `/-/reload`,
+/// `/federate`). `reload` may block (it runs on a pool).
+pub trait ConfigControl: Send + Sync + 'static {
     /// The loaded configuration as YAML.
     fn config_yaml(&self) -> String;
     /// Command-line flags and effective settings, name → value.
     fn flags(&self) -> Vec<(String, String)>;
-    /// Runtime facts for `/api/v1/status/runtimeinfo` (name → JSON value), incl. the memory budget split.
-    fn runtime_info(&self) -> Vec<(String, serde_json::Value)>;
     /// Re-reads the configuration; an error keeps the old one running.
     fn reload(&self) -> Result<(), String>;
-    /// True once storage is open and replayed.
-    fn is_ready(&self) -> bool;
-    /// Appends all self-metrics in Prometheus text format.
-    fn write_metrics(&self, out: &mut String);
-    /// Cardinality statistics, top `limit` per list.
-    fn tsdb_status(&self, limit: usize) -> TsdbStatus;
     /// Labels added to federated series (from `global.external_labels`).
     fn external_labels(&self) -> Labels;
 }
 
-/// A [`Services`] with nothing behind it, for tests of the query endpoints.
+/// Runtime facts (`/-/ready`, `/api/v1/status/runtimeinfo`, `/api/v1/status/tsdb`).
+pub trait RuntimeStatus: Send + Sync + 'static {
+    /// True once storage is open and replayed.
+    fn is_ready(&self) -> bool;
+    /// Runtime facts for `/api/v1/status/runtimeinfo` (name → JSON value), incl. the memory budget split.
+    fn runtime_info(&self) -> Vec<(String, serde_json::Value)>;
+    /// Cardinality statistics, top `limit` per list.
+    fn tsdb_status(&self, limit: usize) -> TsdbStatus;
+}
+
+/// A component that contributes to `/metrics`.
+pub trait SelfMetrics: Send + Sync + 'static {
+    /// Renders the component's self-metrics.
+    fn write_metrics(&self, out: &mut MetricsWriter);
+}
+
+/// An exporter built into Lookout (e.g. kube-state metrics), served at `/exporters/<name>/metrics` so Lookout's own
+/// scrape jobs, and any other Prometheus, can scrape it like a separate process.
+pub trait BuiltinExporter: Send + Sync + 'static {
+    /// The path segment and job-like name, e.g. `kube-state-metrics`.
+    fn name(&self) -> &str;
+    /// Renders the exporter's current metrics; may take a few milliseconds (it runs on the query pool).
+    fn render(&self, out: &mut MetricsWriter);
+}
+
+/// The appliance as the API sees it: one handle per role, implemented by the binary.
+#[derive(Clone)]
+pub struct Services {
+    /// Targets and metadata.
+    pub scrape: Arc<dyn ScrapeStatus>,
+    /// Configuration and reload.
+    pub config: Arc<dyn ConfigControl>,
+    /// Readiness and runtime facts.
+    pub runtime: Arc<dyn RuntimeStatus>,
+    /// Every component's self-metrics, rendered in this order.
+    pub self_metrics: Vec<Arc<dyn SelfMetrics>>,
+    /// Exporters served at `/exporters/<name>/metrics`.
+    pub exporters: Vec<Arc<dyn BuiltinExporter>>,
+}
+
+impl Services {
+    /// Every role filled by one object, no exporters.
+    pub fn from_one<T>(all: Arc<T>) -> Self
+    where
+        T: ScrapeStatus + ConfigControl + RuntimeStatus + SelfMetrics,
+    {
+        Services {
+            scrape: all.clone(),
+            config: all.clone(),
+            runtime: all.clone(),
+            self_metrics: vec![all],
+            exporters: Vec::new(),
+        }
+    }
+
+    /// Nothing behind any role, for tests of the query endpoints.
+    pub fn none() -> Self {
+        Services::from_one(Arc::new(NoServices))
+    }
+}
+
+/// Every role with nothing behind it, for tests of the query endpoints.
 #[derive(Debug, Default)]
 pub struct NoServices;
 
-impl Services for NoServices {
+impl ScrapeStatus for NoServices {
     fn targets(&self) -> TargetsSnapshot {
         TargetsSnapshot::default()
     }
     fn metadata(&self) -> Vec<MetricMetadata> {
         Vec::new()
     }
+}
+
+impl ConfigControl for NoServices {
     fn config_yaml(&self) -> String {
         String::new()
     }
     fn flags(&self) -> Vec<(String, String)> {
         Vec::new()
     }
-    fn runtime_info(&self) -> Vec<(String, serde_json::Value)> {
-        Vec::new()
-    }
     fn reload(&self) -> Result<(), String> {
         Ok(())
-    }
-    fn is_ready(&self) -> bool {
-        true
-    }
-    fn write_metrics(&self, _out: &mut String) {}
-    fn tsdb_status(&self, _limit: usize) -> TsdbStatus {
-        TsdbStatus::default()
     }
     fn external_labels(&self) -> Labels {
         Labels::empty()
     }
+}
+
+impl RuntimeStatus for NoServices {
+    fn is_ready(&self) -> bool {
+        true
+    }
+    fn runtime_info(&self) -> Vec<(String, serde_json::Value)> {
+        Vec::new()
+    }
+    fn tsdb_status(&self, _limit: usize) -> TsdbStatus {
+        TsdbStatus::default()
+    }
+}
+
+impl SelfMetrics for NoServices {
+    fn write_metrics(&self, _out: &mut MetricsWriter) {}
 }

@@ -25,7 +25,7 @@ pub async fn targets(
     let p = read_params(&state, req).await?;
     let which = p.get("state").unwrap_or("any").to_ascii_lowercase();
     let pool = p.get("scrapePool").map(str::to_owned);
-    let snap = state.services.targets();
+    let snap = state.services.scrape.targets();
     let show_active = which == "any" || which == "active";
     let show_dropped = which == "any" || which == "dropped";
     let in_pool = |p: &str| pool.as_deref().is_none_or(|want| want == p);
@@ -104,6 +104,7 @@ pub async fn targets(
 pub async fn scrape_pools(State(state): State<ApiState>) -> Result<Response, ApiError> {
     let mut pools: Vec<String> = state
         .services
+        .scrape
         .targets()
         .active
         .into_iter()
@@ -130,7 +131,7 @@ pub async fn buildinfo() -> Response {
 /// `GET /api/v1/status/config`
 pub async fn config(State(state): State<ApiState>) -> Response {
     let mut s = String::from(r#"{"yaml":"#);
-    write_json_str(&mut s, &state.services.config_yaml());
+    write_json_str(&mut s, &state.services.config.config_yaml());
     s.push('}');
     success(&s, &Vec::new(), &[])
 }
@@ -138,7 +139,7 @@ pub async fn config(State(state): State<ApiState>) -> Response {
 /// `GET /api/v1/status/flags`
 pub async fn flags(State(state): State<ApiState>) -> Response {
     let mut s = String::from("{");
-    for (i, (k, v)) in state.services.flags().iter().enumerate() {
+    for (i, (k, v)) in state.services.config.flags().iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
@@ -153,7 +154,7 @@ pub async fn flags(State(state): State<ApiState>) -> Response {
 /// `GET /api/v1/status/runtimeinfo`
 pub async fn runtimeinfo(State(state): State<ApiState>) -> Response {
     let map: serde_json::Map<String, serde_json::Value> =
-        state.services.runtime_info().into_iter().collect();
+        state.services.runtime.runtime_info().into_iter().collect();
     success(
         &serde_json::Value::Object(map).to_string(),
         &Vec::new(),
@@ -186,10 +187,10 @@ pub async fn tsdb(State(state): State<ApiState>, req: Request<Body>) -> Result<R
         }
         n => n,
     };
-    let services = state.services.clone();
+    let runtime = state.services.runtime.clone();
     let st = state
         .query_pool
-        .run(move || services.tsdb_status(limit))
+        .run(move || runtime.tsdb_status(limit))
         .await?;
     let mut s = format!(
         r#"{{"headStats":{{"numSeries":{},"numLabelPairs":{},"chunkCount":{},"minTime":{},"maxTime":{}}}"#,

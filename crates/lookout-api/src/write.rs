@@ -38,8 +38,8 @@ pub struct WriteMetrics {
 }
 
 impl WriteMetrics {
-    /// Appends the counters in Prometheus text format.
-    pub fn write_metrics(&self, out: &mut String) {
+    /// Renders the counters through the shared self-metrics writer.
+    pub fn write_metrics(&self, out: &mut lookout_model::MetricsWriter) {
         let rows = [
             (
                 "lookout_api_write_requests_total",
@@ -63,10 +63,7 @@ impl WriteMetrics {
             ),
         ];
         for (name, help, v) in rows {
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
-                v.load(Ordering::Relaxed)
-            ));
+            out.counter(name, help, v.load(Ordering::Relaxed));
         }
     }
 }

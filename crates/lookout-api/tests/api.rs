@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use lookout_api::{ApiLimits, ApiState, NoServices, router};
+use lookout_api::{ApiLimits, ApiState, Services, router};
 use lookout_model::Labels;
 use lookout_promql::{Engine, EngineOptions};
 use lookout_storage::Storage;
@@ -34,7 +34,7 @@ fn state_with_data() -> ApiState {
     ApiState::new(
         storage,
         Arc::new(Engine::new(EngineOptions::default())),
-        Arc::new(NoServices),
+        Services::none(),
         limits,
     )
 }

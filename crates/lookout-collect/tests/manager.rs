@@ -161,8 +161,9 @@ async fn external_groups_dropped_targets_and_reload() {
     .await;
 
     let metrics = || {
-        let mut text = String::new();
-        m.write_metrics(&mut text);
+        let mut w = lookout_model::MetricsWriter::new();
+        m.write_metrics(&mut w);
+        let text = w.finish();
         text
     };
     assert!(

@@ -41,8 +41,9 @@ async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 fn metric_line(m: &ScrapeManager, name: &str) -> Option<String> {
-    let mut text = String::new();
-    m.write_metrics(&mut text);
+    let mut w = lookout_model::MetricsWriter::new();
+    m.write_metrics(&mut w);
+    let text = w.finish();
     text.lines()
         .find_map(|l| l.strip_prefix(&format!("{name} ")).map(str::to_owned))
 }

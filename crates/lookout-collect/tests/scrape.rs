@@ -179,8 +179,9 @@ async fn scrape_stores_samples_and_synthetic_series() {
     let t = only_target(&m);
     assert_eq!(t.health.last_error, "");
     assert_eq!(t.target.url, format!("http://{addr}/metrics"));
-    let mut text = String::new();
-    m.write_metrics(&mut text);
+    let mut w = lookout_model::MetricsWriter::new();
+    m.write_metrics(&mut w);
+    let text = w.finish();
     assert!(
         text.lines().any(|l| l == "lookout_scrape_targets 1"),
         "{text}"

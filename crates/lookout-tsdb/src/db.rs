@@ -195,7 +195,7 @@ impl Tsdb {
     }
 
     /// Renders the self-metrics in Prometheus text format (`lookout_tsdb_*`).
-    pub fn write_metrics(&self, out: &mut String) {
+    pub fn write_metrics(&self, out: &mut lookout_model::MetricsWriter) {
         self.metrics().write_prometheus(out);
     }
 

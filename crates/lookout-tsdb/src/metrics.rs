@@ -1,6 +1,6 @@
-//! Self-metrics: atomic counters and gauges, a plain snapshot, and Prometheus text rendering.
+//! Self-metrics: atomic counters and gauges, a plain snapshot, rendered through the shared `MetricsWriter`.
 
-use std::fmt::Write as _;
+use lookout_model::self_metrics::{MetricKind, MetricValue, MetricsWriter};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 macro_rules! tsdb_metrics {
@@ -37,7 +37,7 @@ macro_rules! tsdb_metrics {
 
         impl TsdbMetrics {
             /// Renders the snapshot in Prometheus text format (HELP and TYPE lines, `lookout_tsdb_` names).
-            pub fn write_prometheus(&self, out: &mut String) {
+            pub fn write_prometheus(&self, out: &mut MetricsWriter) {
                 $( write_one(out, stringify!($field), $kind, $help, self.$field); )*
                 write_one(out, "wal_bytes_written_total", "counter", "Bytes appended to the WAL.", self.wal_bytes_written);
                 write_one(out, "wal_fsyncs_total", "counter", "WAL fsync calls.", self.wal_fsyncs);
@@ -50,15 +50,26 @@ macro_rules! tsdb_metrics {
     };
 }
 
-fn write_one(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
-    let suffix = if kind == "counter" && !name.ends_with("_total") && !name.ends_with("_sum") {
+fn write_one(
+    out: &mut MetricsWriter,
+    name: &str,
+    kind: &str,
+    help: &str,
+    value: impl Into<MetricValue>,
+) {
+    let is_counter = kind == "counter";
+    let suffix = if is_counter && !name.ends_with("_total") && !name.ends_with("_sum") {
         "_total"
     } else {
         ""
     };
-    let _ = writeln!(out, "# HELP lookout_tsdb_{name}{suffix} {help}");
-    let _ = writeln!(out, "# TYPE lookout_tsdb_{name}{suffix} {kind}");
-    let _ = writeln!(out, "lookout_tsdb_{name}{suffix} {value}");
+    let full = format!("lookout_tsdb_{name}{suffix}");
+    let kind = if is_counter {
+        MetricKind::Counter
+    } else {
+        MetricKind::Gauge
+    };
+    out.family(&full, kind, help).sample(&[], value);
 }
 
 tsdb_metrics! {
@@ -113,8 +124,9 @@ mod tests {
         Counters::add(&c.samples_appended, 7);
         let mut m = c.snapshot();
         m.wal_fsync_micros_sum = 1_500_000;
-        let mut out = String::new();
-        m.write_prometheus(&mut out);
+        let mut w = MetricsWriter::new();
+        m.write_prometheus(&mut w);
+        let out = w.finish();
         assert!(out.contains("# TYPE lookout_tsdb_samples_appended_total counter\nlookout_tsdb_samples_appended_total 7\n"));
         assert!(
             out.contains("# TYPE lookout_tsdb_head_series gauge\nlookout_tsdb_head_series 0\n")

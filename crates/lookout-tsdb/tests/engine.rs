@@ -392,8 +392,9 @@ fn metrics_render_in_prometheus_text() {
     let dir = tempfile::tempdir().unwrap();
     let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
     ingest(&db, 0, 3, 1);
-    let mut out = String::new();
-    db.write_metrics(&mut out);
+    let mut w = lookout_model::MetricsWriter::new();
+    db.write_metrics(&mut w);
+    let out = w.finish();
     assert!(
         out.contains("lookout_tsdb_samples_appended_total 12\n"),
         "{out}"

@@ -97,35 +97,6 @@ pub fn cgroup_limit(root: &Path) -> Option<u64> {
     (v1 < (1 << 60)).then_some(v1)
 }
 
-/// Parses `512MiB`, `1GiB`, `2GB`, `1000000` into bytes.
-pub fn parse_bytes(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid size {s:?}: expected a number with an optional unit"))?;
-    let mult: f64 = match unit.trim() {
-        "" | "B" => 1.0,
-        "KB" | "kB" => 1e3,
-        "MB" => 1e6,
-        "GB" => 1e9,
-        "TB" => 1e12,
-        "KiB" | "Ki" => 1024.0,
-        "MiB" | "Mi" => 1048576.0,
-        "GiB" | "Gi" => 1073741824.0,
-        "TiB" | "Ti" => 1099511627776.0,
-        u => {
-            return Err(format!(
-                "invalid size {s:?}: unknown unit {u:?} (use B, KB, MB, GB, KiB, MiB, GiB)"
-            ));
-        }
-    };
-    Ok((n * mult) as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,14 +129,5 @@ mod tests {
         assert_eq!(cgroup_limit(d1.path()), None);
         std::fs::write(d1.path().join("memory/memory.limit_in_bytes"), "1073741824").unwrap();
         assert_eq!(cgroup_limit(d1.path()), Some(1073741824));
-    }
-
-    #[test]
-    fn sizes_parse_with_units() {
-        assert_eq!(parse_bytes("1GiB").unwrap(), 1 << 30);
-        assert_eq!(parse_bytes("512MiB").unwrap(), 512 << 20);
-        assert_eq!(parse_bytes("2GB").unwrap(), 2_000_000_000);
-        assert_eq!(parse_bytes("1000").unwrap(), 1000);
-        assert!(parse_bytes("1XB").is_err());
     }
 }

@@ -15,7 +15,7 @@ use lookout_tsdb::{Tsdb, TsdbOptions};
 use parking_lot::RwLock;
 use tokio::net::TcpListener;
 
-use crate::budget::{MemoryBudget, parse_bytes};
+use crate::budget::MemoryBudget;
 use crate::config::{self, Config};
 use crate::services::{AppServices, LoadedConfig};
 
@@ -133,9 +133,9 @@ impl Server {
 
         let configured = match &args.memory_limit {
             Some(s) => Some(
-                parse_bytes(s)
-                    .map_err(anyhow::Error::msg)
-                    .context("--memory-limit")?,
+                s.parse::<lookout_model::ByteSize>()
+                    .context("--memory-limit")?
+                    .0,
             ),
             None => cfg.server.memory_limit.map(|b| b.0),
         };
@@ -228,7 +228,12 @@ impl Server {
             last_reload_ok: RwLock::new((true, started)),
         });
         let prefix = services.config.read().config.server.route_prefix.clone();
-        let state = ApiState::new(storage, Arc::new(engine), services.clone(), limits);
+        let state = ApiState::new(
+            storage,
+            Arc::new(engine),
+            lookout_api::Services::from_one(services.clone()),
+            limits,
+        );
         let mut app = lookout_api::router(state);
         if !prefix.is_empty() {
             app = app.clone().merge(axum::Router::new().nest(&prefix, app));
@@ -255,7 +260,7 @@ impl Server {
 
     /// Re-reads the configuration (SIGHUP).
     pub fn reload(&self) -> Result<(), String> {
-        lookout_api::Services::reload(self.services.as_ref())
+        lookout_api::ConfigControl::reload(self.services.as_ref())
     }
 
     /// Stops HTTP and scraping, then closes the TSDB (final WAL fsync).

@@ -1,4 +1,5 @@
-//! The binary's implementation of the API's `Services`: targets from the scrape manager, configuration and reload,
+//! The binary's implementation of the API's role traits (`ScrapeStatus`, `ConfigControl`, `RuntimeStatus`,
+//! `SelfMetrics`): targets from the scrape manager, configuration and reload,
 //! runtime facts (incl. the memory budget split) and everyone's self-metrics.
 
 use std::path::PathBuf;
@@ -6,10 +7,11 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use lookout_api::services::{
-    ActiveTarget, DroppedTarget, MetricMetadata, Services, TargetsSnapshot, TsdbStatus,
+    ActiveTarget, ConfigControl, DroppedTarget, MetricMetadata, RuntimeStatus, ScrapeStatus,
+    SelfMetrics, TargetsSnapshot, TsdbStatus,
 };
 use lookout_collect::scrape::{Health, ScrapeManager};
-use lookout_model::Labels;
+use lookout_model::{Labels, MetricKind, MetricsWriter};
 use lookout_tsdb::Tsdb;
 use parking_lot::RwLock;
 
@@ -68,7 +70,7 @@ impl AppServices {
     }
 }
 
-impl Services for AppServices {
+impl ScrapeStatus for AppServices {
     fn targets(&self) -> TargetsSnapshot {
         let snap = self.scrape.targets();
         let active = snap
@@ -114,7 +116,9 @@ impl Services for AppServices {
             })
             .collect()
     }
+}
 
+impl ConfigControl for AppServices {
     fn config_yaml(&self) -> String {
         self.config.read().text.clone()
     }
@@ -123,6 +127,32 @@ impl Services for AppServices {
         self.flags.clone()
     }
 
+    fn reload(&self) -> Result<(), String> {
+        let r = self.reload_inner();
+        *self.last_reload_ok.write() = (r.is_ok(), SystemTime::now());
+        match &r {
+            Ok(()) => tracing::info!("configuration reloaded"),
+            Err(e) => {
+                tracing::error!(error = %e, "configuration reload failed; the previous configuration stays")
+            }
+        }
+        r
+    }
+
+    fn external_labels(&self) -> Labels {
+        let cfg = self.config.read();
+        let pairs: Vec<(&str, &str)> = cfg
+            .config
+            .global
+            .external_labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        Labels::from_pairs_unchecked(&pairs)
+    }
+}
+
+impl RuntimeStatus for AppServices {
     fn runtime_info(&self) -> Vec<(String, serde_json::Value)> {
         use serde_json::json;
         let cfg = self.config.read();
@@ -162,56 +192,8 @@ impl Services for AppServices {
         rows
     }
 
-    fn reload(&self) -> Result<(), String> {
-        let r = self.reload_inner();
-        *self.last_reload_ok.write() = (r.is_ok(), SystemTime::now());
-        match &r {
-            Ok(()) => tracing::info!("configuration reloaded"),
-            Err(e) => {
-                tracing::error!(error = %e, "configuration reload failed; the previous configuration stays")
-            }
-        }
-        r
-    }
-
     fn is_ready(&self) -> bool {
         true
-    }
-
-    fn write_metrics(&self, out: &mut String) {
-        self.tsdb.write_metrics(out);
-        self.scrape.write_metrics(out);
-        out.push_str(
-            "# HELP lookout_memory_budget_bytes The memory budget and its split by component.\n",
-        );
-        out.push_str("# TYPE lookout_memory_budget_bytes gauge\n");
-        for (name, bytes) in self.budget.rows() {
-            out.push_str(&format!(
-                "lookout_memory_budget_bytes{{component=\"{name}\"}} {bytes}\n"
-            ));
-        }
-        out.push_str("# HELP lookout_memory_used_bytes Memory in use by component (head: accounted bytes).\n");
-        out.push_str("# TYPE lookout_memory_used_bytes gauge\n");
-        out.push_str(&format!(
-            "lookout_memory_used_bytes{{component=\"head\"}} {}\n",
-            self.tsdb.head_bytes()
-        ));
-        let (ok, at) = *self.last_reload_ok.read();
-        out.push_str("# HELP lookout_config_last_reload_successful Whether the last configuration reload succeeded.\n");
-        out.push_str("# TYPE lookout_config_last_reload_successful gauge\n");
-        out.push_str(&format!(
-            "lookout_config_last_reload_successful {}\n",
-            u8::from(ok)
-        ));
-        let secs = at
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        out.push_str("# HELP lookout_config_last_reload_success_timestamp_seconds Time of the last reload attempt.\n");
-        out.push_str("# TYPE lookout_config_last_reload_success_timestamp_seconds gauge\n");
-        out.push_str(&format!(
-            "lookout_config_last_reload_success_timestamp_seconds {secs}\n"
-        ));
     }
 
     fn tsdb_status(&self, limit: usize) -> TsdbStatus {
@@ -237,16 +219,40 @@ impl Services for AppServices {
             series_count_by_label_value_pair: st.top_label_pairs,
         }
     }
+}
 
-    fn external_labels(&self) -> Labels {
-        let cfg = self.config.read();
-        let pairs: Vec<(&str, &str)> = cfg
-            .config
-            .global
-            .external_labels
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        Labels::from_pairs_unchecked(&pairs)
+impl SelfMetrics for AppServices {
+    fn write_metrics(&self, out: &mut MetricsWriter) {
+        self.tsdb.write_metrics(out);
+        self.scrape.write_metrics(out);
+        let mut budget = out.family(
+            "lookout_memory_budget_bytes",
+            MetricKind::Gauge,
+            "The memory budget and its split by component.",
+        );
+        for (name, bytes) in self.budget.rows() {
+            budget.sample(&[("component", name)], bytes);
+        }
+        out.family(
+            "lookout_memory_used_bytes",
+            MetricKind::Gauge,
+            "Memory in use by component (head: accounted bytes).",
+        )
+        .sample(&[("component", "head")], self.tsdb.head_bytes());
+        let (ok, at) = *self.last_reload_ok.read();
+        out.gauge(
+            "lookout_config_last_reload_successful",
+            "Whether the last configuration reload succeeded.",
+            ok,
+        );
+        let secs = at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        out.gauge(
+            "lookout_config_last_reload_success_timestamp_seconds",
+            "Time of the last reload attempt.",
+            secs,
+        );
     }
 }

@@ -3,20 +3,17 @@
 //! Loading is two-phase: serde reads the YAML (unknown fields are errors), then [`ScrapeConfig::resolve`] fills the
 //! defaults inherited from [`GlobalConfig`] and validates, naming the field path of the first problem.
 
-pub mod duration;
 pub mod http;
 pub mod sd;
-pub mod size;
 
 use std::collections::{BTreeMap, HashSet};
 
 use lookout_model::relabel::{RelabelConfig, RelabelError};
 use serde::{Deserialize, Serialize};
 
-pub use duration::{DurationError, PromDuration};
 pub use http::{Authorization, BasicAuth, TlsConfig};
+pub use lookout_model::{ByteSize, DurationError, PromDuration, SizeError};
 pub use sd::{FileSdConfig, StaticConfig};
-pub use size::{ByteSize, SizeError};
 
 /// A configuration problem, with the dotted path of the offending field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

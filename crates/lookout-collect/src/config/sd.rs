@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
-use super::duration::PromDuration;
+use lookout_model::PromDuration;
 
 /// `static_configs` entry: fixed addresses with common labels.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

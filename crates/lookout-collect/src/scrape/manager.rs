@@ -348,7 +348,7 @@ impl ScrapeManager {
     }
 
     /// Appends the scraper's self-metrics in the Prometheus text format.
-    pub fn write_metrics(&self, out: &mut String) {
+    pub fn write_metrics(&self, out: &mut lookout_model::MetricsWriter) {
         let (active, dropped) = {
             let jobs = self.inner.jobs.lock();
             (

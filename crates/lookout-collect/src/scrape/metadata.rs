@@ -5,7 +5,6 @@
 //! slot is emptied when the loop ends. The store is bounded in entries (one per family per target); families that
 //! do not fit are left out and counted.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -99,17 +98,18 @@ impl MetadataStore {
     }
 
     /// Appends the store's self-metrics in the Prometheus text format.
-    pub(crate) fn write_metrics(&self, out: &mut String) {
+    pub(crate) fn write_metrics(&self, out: &mut lookout_model::MetricsWriter) {
         let entries = self.slots.lock().total;
         let dropped = self.dropped.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "# HELP lookout_scrape_metadata_entries Metric family metadata entries kept for scraped targets.\n\
-             # TYPE lookout_scrape_metadata_entries gauge\n\
-             lookout_scrape_metadata_entries {entries}\n\
-             # HELP lookout_scrape_metadata_dropped_total Metric family metadata entries left out because the metadata store was full, counted at each attempt to store them.\n\
-             # TYPE lookout_scrape_metadata_dropped_total counter\n\
-             lookout_scrape_metadata_dropped_total {dropped}"
+        out.gauge(
+            "lookout_scrape_metadata_entries",
+            "Metric family metadata entries kept for scraped targets.",
+            entries,
+        );
+        out.counter(
+            "lookout_scrape_metadata_dropped_total",
+            "Metric family metadata entries left out because the metadata store was full, counted at each attempt to store them.",
+            dropped,
         );
     }
 }
@@ -153,8 +153,9 @@ mod tests {
     }
 
     fn metric(store: &MetadataStore, name: &str) -> String {
-        let mut out = String::new();
-        store.write_metrics(&mut out);
+        let mut w = lookout_model::MetricsWriter::new();
+        store.write_metrics(&mut w);
+        let out = w.finish();
         out.lines()
             .find_map(|l| l.strip_prefix(&format!("{name} ")).map(str::to_owned))
             .unwrap_or_else(|| panic!("no {name} in\n{out}"))

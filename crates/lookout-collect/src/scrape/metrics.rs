@@ -1,6 +1,6 @@
-//! The scraper's own metrics, kept in atomics and rendered as Prometheus text (`lookout_scrape_*`).
+//! The scraper's own metrics, kept in atomics and rendered through the shared `MetricsWriter` (`lookout_scrape_*`).
 
-use std::fmt::Write as _;
+use lookout_model::MetricsWriter;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -62,7 +62,7 @@ impl ScrapeMetrics {
     }
 
     /// Appends the metrics in the Prometheus text format; `active` and `dropped` are the current target counts.
-    pub fn write(&self, out: &mut String, active: usize, dropped: usize) {
+    pub fn write(&self, out: &mut MetricsWriter, active: usize, dropped: usize) {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let gauges = [
             (
@@ -77,7 +77,7 @@ impl ScrapeMetrics {
             ),
         ];
         for (name, help, v) in gauges {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+            out.gauge(name, help, v);
         }
         let counters = [
             (
@@ -157,10 +157,7 @@ impl ScrapeMetrics {
             ),
         ];
         for (name, help, v) in counters {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
-            );
+            out.counter(name, help, v);
         }
     }
 }
@@ -186,8 +183,9 @@ mod tests {
             Duration::ZERO,
             Duration::ZERO,
         );
-        let mut out = String::new();
-        m.write(&mut out, 3, 1);
+        let mut w = MetricsWriter::new();
+        m.write(&mut w, 3, 1);
+        let out = w.finish();
         for line in [
             "lookout_scrape_targets 3",
             "lookout_scrape_dropped_targets 1",

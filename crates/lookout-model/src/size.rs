@@ -1,4 +1,6 @@
-//! Byte sizes as Prometheus writes them for `body_size_limit`: `512`, `100KB`, `10MiB`, `1GB` (all powers of 1024).
+//! Byte sizes, parsed once for every setting and flag: as Prometheus writes them for `body_size_limit` (`512`,
+//! `100KB`, `10MiB`, `1GB`, all powers of 1024) and as Kubernetes writes memory quantities (`512Mi`, `1Gi`), so a
+//! pod's memory limit can be passed through unchanged.
 
 use std::fmt;
 use std::str::FromStr;
@@ -12,15 +14,19 @@ pub struct ByteSize(pub u64);
 /// A size string could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "invalid size {text:?}: expected a whole number with an optional unit B, KB, KiB, MB, MiB, GB, GiB, TB or TiB"
+    "invalid size {text:?}: expected a whole number with an optional unit B, KB, KiB, Ki, MB, MiB, Mi, GB, GiB, Gi, TB, TiB or Ti"
 )]
 pub struct SizeError {
     /// The text as written.
     pub text: String,
 }
 
-const UNITS: [(&str, u64); 9] = [
+const UNITS: [(&str, u64); 13] = [
     ("KiB", 1 << 10),
+    ("Ki", 1 << 10),
+    ("Mi", 1 << 20),
+    ("Gi", 1 << 30),
+    ("Ti", 1 << 40),
     ("MiB", 1 << 20),
     ("GiB", 1 << 30),
     ("TiB", 1 << 40),
@@ -107,6 +113,8 @@ mod tests {
             ("10MiB", 10 << 20),
             ("1GB", 1 << 30),
             ("7B", 7),
+            ("512Mi", 512 << 20),
+            ("1Gi", 1 << 30),
         ] {
             assert_eq!(text.parse::<ByteSize>().unwrap().0, n, "{text}");
         }
