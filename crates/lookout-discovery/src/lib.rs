@@ -14,8 +14,15 @@
 //! or storage, and hands out target groups, scrape-config values and rendered metrics.
 
 pub mod cache;
+pub mod client;
 pub mod config;
 pub mod kube_state;
 pub mod operator;
 pub mod roles;
 pub mod settings;
+pub mod targets;
+pub mod watch;
+
+pub use config::{KubernetesSdConfig, Role};
+pub use settings::KubernetesSettings;
+pub use targets::KubernetesTargets;

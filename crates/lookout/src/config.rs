@@ -1,5 +1,5 @@
-//! The configuration file: Prometheus's `global` and `scrape_configs`, plus Lookout's `storage`, `limits` and
-//! `server` sections. Unknown keys are errors naming their path; Prometheus sections Lookout does not support yet
+//! The configuration file: Prometheus's `global` and `scrape_configs`, plus Lookout's `storage`, `limits`,
+//! `server` and `kubernetes` sections. Unknown keys are errors naming their path; Prometheus sections Lookout does not support yet
 //! are refused by name rather than ignored.
 
 use std::collections::BTreeMap;
@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use lookout_collect::config::{ByteSize, GlobalConfig, PromDuration, ScrapeConfig, resolve_all};
+use lookout_discovery::KubernetesSettings;
 use serde::{Deserialize, Serialize};
 
 /// The embedded default: scrape Lookout's own `/metrics` every 15 s. `{{SELF}}` becomes the listen address.
@@ -188,6 +189,9 @@ pub struct Config {
     /// Lookout `server`.
     #[serde(default)]
     pub server: ServerSection,
+    /// Lookout `kubernetes`: the cluster connection, default jobs, Operator monitors, kube-state metrics.
+    #[serde(default)]
+    pub kubernetes: KubernetesSettings,
 }
 
 impl Config {

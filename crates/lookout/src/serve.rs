@@ -170,6 +170,7 @@ impl Server {
             ScrapeOptions {
                 max_concurrent_appends: 2,
                 default_max_body_bytes: (budget.ingest / 4).max(1 << 20) as usize,
+                kubernetes: None,
             },
         );
         scrape

@@ -9,11 +9,17 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("lookout-model", &[]),
     ("lookout-storage", &["lookout-model"]),
     ("lookout-wire", &["lookout-model"]),
+    ("lookout-discovery", &["lookout-model"]),
     ("lookout-tsdb", &["lookout-model", "lookout-storage"]),
     ("lookout-promql", &["lookout-model", "lookout-storage"]),
     (
         "lookout-collect",
-        &["lookout-model", "lookout-storage", "lookout-wire"],
+        &[
+            "lookout-model",
+            "lookout-storage",
+            "lookout-wire",
+            "lookout-discovery",
+        ],
     ),
     (
         "lookout-api",
@@ -34,6 +40,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lookout-api",
             "lookout-collect",
             "lookout-wire",
+            "lookout-discovery",
         ],
     ),
 ];
@@ -43,6 +50,8 @@ const STORE_ONLY_DEPS: &[(&str, &str)] = &[
     ("sled", "lookout-tsdb"),
     ("anyhow", "lookout"),
     ("clap", "lookout"),
+    ("kube", "lookout-discovery"),
+    ("k8s-openapi", "lookout-discovery"),
 ];
 
 #[test]

@@ -8,6 +8,7 @@ pub mod sd;
 
 use std::collections::{BTreeMap, HashSet};
 
+use lookout_discovery::KubernetesSdConfig;
 use lookout_model::relabel::{RelabelConfig, RelabelError};
 use serde::{Deserialize, Serialize};
 
@@ -143,6 +144,9 @@ pub struct ScrapeConfig {
     /// Target lists read from files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub file_sd_configs: Vec<FileSdConfig>,
+    /// Targets discovered from a Kubernetes API server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kubernetes_sd_configs: Vec<KubernetesSdConfig>,
     /// Rules applied to discovered targets.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub relabel_configs: Vec<RelabelConfig>,
@@ -323,6 +327,13 @@ impl ScrapeConfig {
         }
         for (i, f) in self.file_sd_configs.iter().enumerate() {
             f.validate(&format!("{prefix}.file_sd_configs[{i}]"))?;
+        }
+        for (i, k) in self.kubernetes_sd_configs.iter().enumerate() {
+            k.validate(&format!("{prefix}.kubernetes_sd_configs[{i}]"))
+                .map_err(|e| ConfigError::Invalid {
+                    path: e.path,
+                    reason: e.reason,
+                })?;
         }
         RelabelConfig::validate_all(&self.relabel_configs)
             .map_err(|e| relabel_error(prefix, "relabel_configs", e))?;

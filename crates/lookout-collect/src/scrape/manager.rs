@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use lookout_discovery::KubernetesTargets;
 use lookout_model::{Labels, TargetGroup};
 use lookout_storage::Storage;
 use parking_lot::{Mutex, RwLock};
@@ -31,12 +32,24 @@ use crate::target::{DroppedTarget, Target, static_groups, targets_from_groups};
 pub const STATIC_PROVIDER: &str = "static";
 
 /// Knobs of the manager (the binary sets them from the memory budget).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ScrapeOptions {
     /// Scrapes whose storage work may run on the blocking pool at once.
     pub max_concurrent_appends: usize,
     /// Body cap for jobs that set no `body_size_limit`.
     pub default_max_body_bytes: usize,
+    /// Where `kubernetes_sd_configs` get their targets (None: such entries discover nothing, with an error logged).
+    pub kubernetes: Option<Arc<dyn KubernetesTargets>>,
+}
+
+impl std::fmt::Debug for ScrapeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScrapeOptions")
+            .field("max_concurrent_appends", &self.max_concurrent_appends)
+            .field("default_max_body_bytes", &self.default_max_body_bytes)
+            .field("kubernetes", &self.kubernetes.is_some())
+            .finish()
+    }
 }
 
 impl Default for ScrapeOptions {
@@ -44,6 +57,7 @@ impl Default for ScrapeOptions {
         ScrapeOptions {
             max_concurrent_appends: 2,
             default_max_body_bytes: 256 << 20,
+            kubernetes: None,
         }
     }
 }
@@ -97,12 +111,15 @@ struct Job {
     loops: HashMap<u64, RunningLoop>,
     dropped: Vec<DroppedTarget>,
     discovery_tasks: Vec<JoinHandle<()>>,
+    /// One task pair per `kubernetes_sd_configs` entry, restarted only when those entries change.
+    kubernetes_tasks: Vec<JoinHandle<()>>,
 }
 
 struct Inner {
     env: Arc<LoopEnv>,
     runtime: Handle,
     jobs: Mutex<BTreeMap<String, Job>>,
+    kubernetes: Option<Arc<dyn KubernetesTargets>>,
 }
 
 /// Runs the scrape loops of all jobs.
@@ -141,6 +158,7 @@ impl ScrapeManager {
                 env: Arc::new(env),
                 runtime: Handle::current(),
                 jobs: Mutex::new(BTreeMap::new()),
+                kubernetes: options.kubernetes,
             }),
         }
     }
@@ -162,6 +180,7 @@ impl ScrapeManager {
                 return true;
             }
             job.discovery_tasks.drain(..).for_each(|t| t.abort());
+            job.kubernetes_tasks.drain(..).for_each(|t| t.abort());
             for (_, l) in job.loops.drain() {
                 drop(l.stop(StopMode::TargetGone));
             }
@@ -176,6 +195,7 @@ impl ScrapeManager {
                 loops: HashMap::new(),
                 dropped: Vec::new(),
                 discovery_tasks: Vec::new(),
+                kubernetes_tasks: Vec::new(),
             });
             let changed = *job.config != *config;
             let fresh = job.discovery_tasks.is_empty() && job.groups.is_empty();
@@ -187,6 +207,20 @@ impl ScrapeManager {
                 job.groups
                     .retain(|(provider, _), _| !provider.starts_with("file/"));
                 job.discovery_tasks = self.spawn_file_sd(&name, &config);
+            }
+            let wants_kubernetes = !config.kubernetes_sd_configs.is_empty();
+            if (wants_kubernetes && job.kubernetes_tasks.is_empty())
+                || job.config.kubernetes_sd_configs != config.kubernetes_sd_configs
+            {
+                job.kubernetes_tasks.drain(..).for_each(|t| t.abort());
+                // Groups of entries that still exist stay until their new provider replaces them (no flapping).
+                let n = config.kubernetes_sd_configs.len();
+                job.groups.retain(|(provider, _), _| {
+                    provider
+                        .strip_prefix("kubernetes/")
+                        .is_none_or(|i| i.parse::<usize>().is_ok_and(|i| i < n))
+                });
+                job.kubernetes_tasks = self.spawn_kubernetes_sd(&name, &config);
             }
             job.groups
                 .retain(|(provider, _), _| provider != STATIC_PROVIDER);
@@ -212,6 +246,33 @@ impl ScrapeManager {
                 while let Some(groups) = rx.recv().await {
                     let Some(inner) = weak.upgrade() else { return };
                     ScrapeManager { inner }.update_target_groups(&job, &provider, groups);
+                }
+            }));
+        }
+        tasks
+    }
+
+    fn spawn_kubernetes_sd(&self, job: &str, config: &ScrapeConfig) -> Vec<JoinHandle<()>> {
+        let mut tasks = Vec::new();
+        if config.kubernetes_sd_configs.is_empty() {
+            return tasks;
+        }
+        let Some(source) = self.inner.kubernetes.clone() else {
+            tracing::error!(
+                job,
+                "kubernetes_sd_configs given but this scraper has no Kubernetes discovery; no targets"
+            );
+            return tasks;
+        };
+        for (i, sd) in config.kubernetes_sd_configs.iter().enumerate() {
+            let (tx, mut rx) = mpsc::channel::<Vec<TargetGroup>>(2);
+            tasks.push(self.inner.runtime.spawn(source.run(sd.clone(), tx)));
+            let weak: Weak<Inner> = Arc::downgrade(&self.inner);
+            let (job, provider) = (job.to_string(), format!("kubernetes/{i}"));
+            tasks.push(self.inner.runtime.spawn(async move {
+                while let Some(groups) = rx.recv().await {
+                    let Some(inner) = weak.upgrade() else { return };
+                    ScrapeManager { inner }.replace_target_groups(&job, &provider, groups);
                 }
             }));
         }
@@ -383,6 +444,7 @@ impl ScrapeManager {
             let mut tasks = Vec::new();
             for (_, mut job) in std::mem::take(&mut *jobs) {
                 job.discovery_tasks.drain(..).for_each(|t| t.abort());
+                job.kubernetes_tasks.drain(..).for_each(|t| t.abort());
                 tasks.extend(job.loops.drain().map(|(_, l)| l.stop(StopMode::Quiet)));
             }
             tasks
