@@ -3,6 +3,7 @@
 
 mod architecture;
 mod bad_input;
+mod chart;
 mod default_config;
 mod grafana;
 mod metadata;
