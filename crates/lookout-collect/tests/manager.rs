@@ -163,8 +163,7 @@ async fn external_groups_dropped_targets_and_reload() {
     let metrics = || {
         let mut w = lookout_model::MetricsWriter::new();
         m.write_metrics(&mut w);
-        let text = w.finish();
-        text
+        w.finish()
     };
     assert!(
         metrics().lines().any(|l| l == "lookout_scrape_targets 0"),

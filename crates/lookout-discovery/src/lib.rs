@@ -17,12 +17,16 @@ pub mod cache;
 pub mod client;
 pub mod config;
 pub mod kube_state;
+pub mod kube_state_watches;
+pub mod monitors;
 pub mod operator;
 pub mod roles;
+pub mod sd;
 pub mod settings;
 pub mod targets;
 pub mod watch;
 
 pub use config::{KubernetesSdConfig, Role};
+pub use sd::KubernetesDiscovery;
 pub use settings::KubernetesSettings;
 pub use targets::KubernetesTargets;

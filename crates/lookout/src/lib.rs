@@ -8,5 +8,6 @@
 pub mod budget;
 pub mod cli;
 pub mod config;
+pub mod kubernetes;
 pub mod serve;
 mod services;

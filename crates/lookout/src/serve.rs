@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 
 use crate::budget::MemoryBudget;
 use crate::config::{self, Config};
+use crate::kubernetes::KubernetesWiring;
 use crate::services::{AppServices, LoadedConfig};
 
 /// Flags of `lookout serve`; each wins over the config file.
@@ -165,16 +166,17 @@ impl Server {
             ..EngineOptions::default()
         });
 
+        let kubernetes = Arc::new(KubernetesWiring::start(&cfg.kubernetes, &data_dir));
         let scrape = ScrapeManager::new(
             storage.clone(),
             ScrapeOptions {
                 max_concurrent_appends: 2,
                 default_max_body_bytes: (budget.ingest / 4).max(1 << 20) as usize,
-                kubernetes: None,
+                kubernetes: Some(Arc::new(kubernetes.discovery.clone())),
             },
         );
         scrape
-            .apply_config(cfg.scrape_configs.clone())
+            .apply_config(kubernetes.scrape_configs(&cfg, &self_addr))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
 
         let flags = vec![
@@ -227,12 +229,29 @@ impl Server {
             query_max_samples,
             started,
             last_reload_ok: RwLock::new((true, started)),
+            kubernetes: kubernetes.clone(),
         });
+        if let Some(mut changes) = kubernetes.monitor_changes() {
+            let weak = Arc::downgrade(&services);
+            tokio::spawn(async move {
+                while changes.changed().await.is_ok() {
+                    let Some(services) = weak.upgrade() else {
+                        return;
+                    };
+                    services.apply_generated_jobs();
+                }
+            });
+        }
         let prefix = services.config.read().config.server.route_prefix.clone();
         let state = ApiState::new(
             storage,
             Arc::new(engine),
-            lookout_api::Services::from_one(services.clone()),
+            {
+                let mut roles = lookout_api::Services::from_one(services.clone());
+                roles.self_metrics.push(kubernetes.clone());
+                roles.exporters = kubernetes.exporters();
+                roles
+            },
             limits,
         );
         let mut app = lookout_api::router(state);

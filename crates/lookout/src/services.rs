@@ -17,6 +17,7 @@ use parking_lot::RwLock;
 
 use crate::budget::MemoryBudget;
 use crate::config::{self, Config};
+use crate::kubernetes::KubernetesWiring;
 
 /// The loaded configuration and the text it came from.
 pub struct LoadedConfig {
@@ -38,6 +39,7 @@ pub struct AppServices {
     pub(crate) query_max_samples: usize,
     pub(crate) started: SystemTime,
     pub(crate) last_reload_ok: RwLock<(bool, SystemTime)>,
+    pub(crate) kubernetes: Arc<KubernetesWiring>,
 }
 
 fn rfc3339(t: SystemTime) -> String {
@@ -49,19 +51,34 @@ fn rfc3339(t: SystemTime) -> String {
 }
 
 impl AppServices {
+    /// Re-applies the scrape jobs after the Operator monitors changed (the configuration file is unchanged).
+    pub(crate) fn apply_generated_jobs(&self) {
+        let configs = {
+            let cfg = self.config.read();
+            self.kubernetes.scrape_configs(&cfg.config, &self.self_addr)
+        };
+        match self.scrape.apply_config(configs) {
+            Ok(()) => tracing::info!("scrape jobs updated from ServiceMonitor/PodMonitor objects"),
+            Err(e) => {
+                tracing::error!(error = %e, "monitor jobs refused; the previous jobs keep running")
+            }
+        }
+    }
+
     fn reload_inner(&self) -> Result<(), String> {
         let (cfg, text) = config::load(self.config_path.as_deref(), &self.self_addr)
             .map_err(|e| format!("{e:#}"))?;
         self.scrape
-            .apply_config(cfg.scrape_configs.clone())
+            .apply_config(self.kubernetes.scrape_configs(&cfg, &self.self_addr))
             .map_err(|e| e.to_string())?;
         let old = self.config.read();
         if old.config.storage != cfg.storage
             || old.config.server != cfg.server
             || old.config.limits != cfg.limits
+            || old.config.kubernetes != cfg.kubernetes
         {
             tracing::warn!(
-                "storage, limits and server settings changed: they take effect at the next restart"
+                "storage, limits, server and kubernetes settings changed: they take effect at the next restart"
             );
         }
         drop(old);

@@ -1,0 +1,354 @@
+//! Pod and container families (`namespace`, `pod`, `uid` identity).
+
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use lookout_model::MetricsWriter;
+use lookout_model::self_metrics::MetricKind;
+
+use super::helpers::{
+    Ident, cond3, enumerate, gauge, labels_families, owners, put, quantities, ts,
+};
+use crate::cache::Snapshot;
+use crate::settings::KubeStateSettings;
+
+fn ident(p: &Pod) -> Ident<'static> {
+    vec![
+        (
+            "namespace",
+            p.metadata.namespace.clone().unwrap_or_default(),
+        ),
+        ("pod", p.metadata.name.clone().unwrap_or_default()),
+        ("uid", p.metadata.uid.clone().unwrap_or_default()),
+    ]
+}
+
+fn condition<'a>(p: &'a Pod, t: &str) -> Option<&'a k8s_openapi::api::core::v1::PodCondition> {
+    p.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == t)
+}
+
+fn statuses(p: &Pod) -> &[ContainerStatus] {
+    p.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_deref())
+        .unwrap_or_default()
+}
+
+/// Renders the pod and container families.
+pub fn render(s: &Snapshot, settings: &KubeStateSettings, out: &mut MetricsWriter) {
+    let pods = &s.pods;
+    let mut f = gauge(out, "kube_pod_info", "Information about pod.");
+    for p in pods {
+        let st = p.status.as_ref();
+        let spec = p.spec.as_ref();
+        let (ck, cn) = p
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .find(|o| o.controller == Some(true))
+            .map(|o| (o.kind.clone(), o.name.clone()))
+            .unwrap_or_default();
+        let host_ip = st.and_then(|s| s.host_ip.clone()).unwrap_or_default();
+        let pod_ip = st.and_then(|s| s.pod_ip.clone()).unwrap_or_default();
+        let node = spec.and_then(|s| s.node_name.clone()).unwrap_or_default();
+        let prio = spec
+            .and_then(|s| s.priority_class_name.clone())
+            .unwrap_or_default();
+        let host_net = spec
+            .and_then(|s| s.host_network)
+            .unwrap_or(false)
+            .to_string();
+        put(
+            &mut f,
+            &ident(p),
+            &[
+                ("host_ip", &host_ip),
+                ("pod_ip", &pod_ip),
+                ("node", &node),
+                ("created_by_kind", &ck),
+                ("created_by_name", &cn),
+                ("priority_class", &prio),
+                ("host_network", &host_net),
+            ],
+            1.0,
+        );
+    }
+    let mut f = gauge(out, "kube_pod_owner", "Information about the Pod's owner.");
+    for p in pods {
+        for (k, n, c) in owners(&p.metadata) {
+            put(
+                &mut f,
+                &ident(p),
+                &[
+                    ("owner_kind", &k),
+                    ("owner_name", &n),
+                    ("owner_is_controller", &c),
+                ],
+                1.0,
+            );
+        }
+    }
+    let mut f = gauge(out, "kube_pod_status_phase", "The pods current phase.");
+    for p in pods {
+        let phase = p
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.clone())
+            .unwrap_or_default();
+        enumerate(
+            &mut f,
+            &ident(p),
+            "phase",
+            &["Pending", "Succeeded", "Failed", "Unknown", "Running"],
+            &phase,
+        );
+    }
+    for (name, cond, help) in [
+        (
+            "kube_pod_status_ready",
+            "Ready",
+            "Describes whether the pod is ready to serve requests.",
+        ),
+        (
+            "kube_pod_status_scheduled",
+            "PodScheduled",
+            "Describes the status of the scheduling process for the pod.",
+        ),
+    ] {
+        let mut f = gauge(out, name, help);
+        for p in pods {
+            if let Some(c) = condition(p, cond) {
+                cond3(&mut f, &ident(p), &[], "condition", &c.status);
+            }
+        }
+    }
+    let mut f = gauge(
+        out,
+        "kube_pod_status_unschedulable",
+        "Describes the unschedulable status for the pod.",
+    );
+    for p in pods {
+        if condition(p, "PodScheduled").is_some_and(|c| c.status == "False") {
+            put(&mut f, &ident(p), &[], 1.0);
+        }
+    }
+    let mut f = gauge(
+        out,
+        "kube_pod_status_qos_class",
+        "The pods current qosClass.",
+    );
+    for p in pods {
+        let q = p
+            .status
+            .as_ref()
+            .and_then(|s| s.qos_class.clone())
+            .unwrap_or_default();
+        enumerate(
+            &mut f,
+            &ident(p),
+            "qos_class",
+            &["BestEffort", "Burstable", "Guaranteed"],
+            &q,
+        );
+    }
+    let mut f = gauge(out, "kube_pod_created", "Unix creation timestamp.");
+    for p in pods {
+        if let Some(t) = &p.metadata.creation_timestamp {
+            put(&mut f, &ident(p), &[], ts(t));
+        }
+    }
+    let mut f = gauge(
+        out,
+        "kube_pod_start_time",
+        "Start time in unix timestamp for a pod.",
+    );
+    for p in pods {
+        if let Some(t) = p.status.as_ref().and_then(|s| s.start_time.as_ref()) {
+            put(&mut f, &ident(p), &[], ts(t));
+        }
+    }
+    let mut f = gauge(
+        out,
+        "kube_pod_deletion_timestamp",
+        "Unix deletion timestamp.",
+    );
+    for p in pods {
+        if let Some(t) = &p.metadata.deletion_timestamp {
+            put(&mut f, &ident(p), &[], ts(t));
+        }
+    }
+    for (name, init, kind) in [
+        ("kube_pod_container_resource_requests", false, "requests"),
+        ("kube_pod_container_resource_limits", false, "limits"),
+        (
+            "kube_pod_init_container_resource_requests",
+            true,
+            "requests",
+        ),
+        ("kube_pod_init_container_resource_limits", true, "limits"),
+    ] {
+        let help = format!("The number of {kind} resource requested by a container.");
+        let mut f = gauge(out, name, &help);
+        for p in pods {
+            let Some(spec) = &p.spec else { continue };
+            let node = spec.node_name.clone().unwrap_or_default();
+            let list = if init {
+                spec.init_containers.as_deref().unwrap_or_default()
+            } else {
+                &spec.containers
+            };
+            for c in list {
+                let r = c.resources.as_ref();
+                let q = if kind == "requests" {
+                    r.and_then(|r| r.requests.as_ref())
+                } else {
+                    r.and_then(|r| r.limits.as_ref())
+                };
+                quantities(
+                    &mut f,
+                    &ident(p),
+                    &[("container", &c.name), ("node", &node)],
+                    q,
+                );
+            }
+        }
+    }
+    render_containers(s, out);
+    let objects: Vec<_> = pods.iter().map(|p| (ident(p), &p.metadata)).collect();
+    labels_families(out, settings, "pods", "pod", &objects);
+}
+
+/// Extra labels and a value for one container status.
+type ContainerSamples = Vec<(Vec<(&'static str, String)>, f64)>;
+
+fn render_containers(s: &Snapshot, out: &mut MetricsWriter) {
+    let pods = &s.pods;
+    let each = |out: &mut MetricsWriter,
+                name: &str,
+                help: &str,
+                kind: MetricKind,
+                f: &dyn Fn(&ContainerStatus) -> ContainerSamples| {
+        let mut fam = out.family(name, kind, help);
+        for p in pods {
+            for cs in statuses(p) {
+                for (extra, v) in f(cs) {
+                    let mut labels = vec![("container", cs.name.clone())];
+                    labels.extend(extra);
+                    let e: Vec<(&str, &str)> =
+                        labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    put(&mut fam, &ident(p), &e, v);
+                }
+            }
+        }
+    };
+    let g = MetricKind::Gauge;
+    each(
+        out,
+        "kube_pod_container_info",
+        "Information about a container in a pod.",
+        g,
+        &|cs| {
+            let spec_image = cs.image.clone();
+            vec![(
+                vec![
+                    ("image_spec", spec_image.clone()),
+                    ("image", spec_image),
+                    ("image_id", cs.image_id.clone()),
+                    ("container_id", cs.container_id.clone().unwrap_or_default()),
+                ],
+                1.0,
+            )]
+        },
+    );
+    each(
+        out,
+        "kube_pod_container_status_ready",
+        "Describes whether the containers readiness check succeeded.",
+        g,
+        &|cs| vec![(vec![], f64::from(u8::from(cs.ready)))],
+    );
+    for (name, which) in [
+        ("kube_pod_container_status_running", 0),
+        ("kube_pod_container_status_waiting", 1),
+        ("kube_pod_container_status_terminated", 2),
+    ] {
+        each(
+            out,
+            name,
+            "Describes whether the container is currently in this state.",
+            g,
+            &|cs| {
+                let st = cs.state.as_ref();
+                let set = match which {
+                    0 => st.and_then(|s| s.running.as_ref()).is_some(),
+                    1 => st.and_then(|s| s.waiting.as_ref()).is_some(),
+                    _ => st.and_then(|s| s.terminated.as_ref()).is_some(),
+                };
+                vec![(vec![], f64::from(u8::from(set)))]
+            },
+        );
+    }
+    each(
+        out,
+        "kube_pod_container_status_waiting_reason",
+        "Describes the reason the container is currently in waiting state.",
+        g,
+        &|cs| {
+            cs.state
+                .as_ref()
+                .and_then(|s| s.waiting.as_ref())
+                .map(|w| vec![(vec![("reason", w.reason.clone().unwrap_or_default())], 1.0)])
+                .unwrap_or_default()
+        },
+    );
+    each(
+        out,
+        "kube_pod_container_status_terminated_reason",
+        "Describes the reason the container is currently in terminated state.",
+        g,
+        &|cs| {
+            cs.state
+                .as_ref()
+                .and_then(|s| s.terminated.as_ref())
+                .map(|t| vec![(vec![("reason", t.reason.clone().unwrap_or_default())], 1.0)])
+                .unwrap_or_default()
+        },
+    );
+    each(
+        out,
+        "kube_pod_container_status_last_terminated_reason",
+        "Describes the last reason the container was in terminated state.",
+        g,
+        &|cs| {
+            cs.last_state
+                .as_ref()
+                .and_then(|s| s.terminated.as_ref())
+                .map(|t| vec![(vec![("reason", t.reason.clone().unwrap_or_default())], 1.0)])
+                .unwrap_or_default()
+        },
+    );
+    each(
+        out,
+        "kube_pod_container_status_last_terminated_exitcode",
+        "Describes the exit code for the last container in terminated state.",
+        g,
+        &|cs| {
+            cs.last_state
+                .as_ref()
+                .and_then(|s| s.terminated.as_ref())
+                .map(|t| vec![(vec![], f64::from(t.exit_code))])
+                .unwrap_or_default()
+        },
+    );
+    each(
+        out,
+        "kube_pod_container_status_restarts_total",
+        "The number of container restarts per container.",
+        MetricKind::Counter,
+        &|cs| vec![(vec![], f64::from(cs.restart_count))],
+    );
+}

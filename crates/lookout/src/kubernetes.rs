@@ -1,0 +1,229 @@
+//! Wiring of the `kubernetes:` section: the discovery handed to the scraper, the default jobs and the Operator
+//! monitors' jobs merged into the configured scrape jobs, the built-in kube-state-metrics exporter, and the
+//! discovery's self-metrics.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use lookout_api::{BuiltinExporter, SelfMetrics};
+use lookout_collect::config::{ScrapeConfig, resolve_all};
+use lookout_discovery::client::Connection;
+use lookout_discovery::kube_state_watches::LazyKubeState;
+use lookout_discovery::monitors::{MonitorAvailability, MonitorJobs, run_monitors};
+use lookout_discovery::{KubernetesDiscovery, KubernetesSettings, kube_state, operator};
+use lookout_model::{MetricKind, MetricsWriter};
+use tokio::sync::watch;
+
+use crate::config::Config;
+
+/// The name kube-state metrics are served under (`/exporters/kube-state-metrics/metrics`) and scraped as.
+pub const KUBE_STATE_EXPORTER: &str = "kube-state-metrics";
+
+/// Everything Kubernetes the running appliance holds.
+pub struct KubernetesWiring {
+    /// Shared connections and watches (also used by plain `kubernetes_sd_configs`).
+    pub discovery: KubernetesDiscovery,
+    monitors: Option<watch::Receiver<MonitorJobs>>,
+    kube_state: Option<Arc<KubeStateExporter>>,
+}
+
+impl KubernetesWiring {
+    /// Starts the monitor watcher and kube-state watches when `settings.enabled`; must run inside the runtime.
+    pub fn start(settings: &KubernetesSettings, data_dir: &Path) -> Self {
+        let discovery = KubernetesDiscovery::new();
+        let mut wiring = KubernetesWiring {
+            discovery: discovery.clone(),
+            monitors: None,
+            kube_state: None,
+        };
+        if !settings.enabled {
+            return wiring;
+        }
+        if settings.monitors.enabled {
+            let (tx, rx) = watch::channel(MonitorJobs::default());
+            tokio::spawn(run_monitors(
+                discovery.clone(),
+                settings.clone(),
+                data_dir.join("monitor-secrets"),
+                tx,
+            ));
+            wiring.monitors = Some(rx);
+        }
+        if settings.kube_state_metrics.enabled {
+            wiring.kube_state = Some(Arc::new(KubeStateExporter {
+                watches: LazyKubeState::start(discovery, Connection::of_settings(settings)),
+                settings: settings.clone(),
+            }));
+        }
+        wiring
+    }
+
+    /// A receiver that changes whenever the monitors' jobs do.
+    pub fn monitor_changes(&self) -> Option<watch::Receiver<MonitorJobs>> {
+        self.monitors.clone()
+    }
+
+    /// The built-in exporters to serve.
+    pub fn exporters(&self) -> Vec<Arc<dyn BuiltinExporter>> {
+        self.kube_state
+            .iter()
+            .map(|e| e.clone() as Arc<dyn BuiltinExporter>)
+            .collect()
+    }
+
+    /// The configured jobs, then the default jobs, then the monitors' jobs; a generated job whose name is taken
+    /// is skipped with a warning (the configuration file wins).
+    pub fn scrape_configs(&self, cfg: &Config, self_addr: &str) -> Vec<ScrapeConfig> {
+        let mut out = cfg.scrape_configs.clone();
+        if !cfg.kubernetes.enabled {
+            return out;
+        }
+        let mut generated = Vec::new();
+        if cfg.kubernetes.default_scrape_jobs {
+            generated.extend(operator::default_jobs(&cfg.kubernetes, self_addr));
+        }
+        if let Some(rx) = &self.monitors {
+            generated.extend(rx.borrow().jobs.iter().cloned());
+        }
+        let global = cfg.scrape_global();
+        for mut value in generated {
+            with_connection(&mut value, &cfg.kubernetes);
+            let name = value["job_name"].as_str().unwrap_or_default().to_string();
+            if out.iter().any(|c| c.job_name == name) {
+                tracing::warn!(job = %name, "a generated job has the name of a configured job; the configured one is kept");
+                continue;
+            }
+            let parsed = serde_json::from_value::<ScrapeConfig>(value).map_err(|e| e.to_string());
+            match parsed.and_then(|c| {
+                let mut one = [c];
+                resolve_all(&mut one, &global).map_err(|e| e.to_string())?;
+                let [c] = one;
+                Ok(c)
+            }) {
+                Ok(c) => out.push(c),
+                Err(e) => tracing::warn!(job = %name, error = %e, "generated scrape job refused"),
+            }
+        }
+        out
+    }
+}
+
+/// Gives generated `kubernetes_sd_configs` the `kubernetes:` section's connection when it is not in-cluster.
+fn with_connection(job: &mut serde_json::Value, settings: &KubernetesSettings) {
+    let Some(sds) = job
+        .get_mut("kubernetes_sd_configs")
+        .and_then(|v| v.as_array_mut())
+    else {
+        return;
+    };
+    for sd in sds {
+        let Some(sd) = sd.as_object_mut() else {
+            continue;
+        };
+        if sd.contains_key("api_server") || sd.contains_key("kubeconfig_file") {
+            continue;
+        }
+        if !settings.api_server.is_empty() {
+            sd.insert("api_server".into(), settings.api_server.clone().into());
+        } else if !settings.kubeconfig_file.is_empty() {
+            sd.insert(
+                "kubeconfig_file".into(),
+                settings.kubeconfig_file.clone().into(),
+            );
+        }
+    }
+}
+
+/// Kube-state metrics from the shared watches.
+pub struct KubeStateExporter {
+    watches: LazyKubeState,
+    settings: KubernetesSettings,
+}
+
+impl BuiltinExporter for KubeStateExporter {
+    fn name(&self) -> &str {
+        KUBE_STATE_EXPORTER
+    }
+
+    fn render(&self, out: &mut MetricsWriter) {
+        kube_state::render(
+            &self.watches.snapshot(),
+            &self.settings.kube_state_metrics,
+            out,
+        );
+    }
+}
+
+impl SelfMetrics for KubernetesWiring {
+    fn write_metrics(&self, out: &mut MetricsWriter) {
+        let hubs = self.discovery.hubs();
+        let mut objects = out.family(
+            "lookout_kubernetes_watch_objects",
+            MetricKind::Gauge,
+            "Objects held by a shared Kubernetes watch, by kind and namespace.",
+        );
+        let mut watches = 0usize;
+        for hub in &hubs {
+            for (key, n) in hub.watch_counts() {
+                watches += 1;
+                let ns = key.namespace.as_deref().unwrap_or("");
+                objects.sample(&[("kind", key.kind), ("namespace", ns)], n);
+            }
+        }
+        out.gauge(
+            "lookout_kubernetes_watches",
+            "Shared Kubernetes watches running (one per resource, namespace and selector).",
+            watches,
+        );
+        let mut errors = out.family(
+            "lookout_kubernetes_watch_errors_total",
+            MetricKind::Counter,
+            "Kubernetes watch errors, each retried with backoff, by kind.",
+        );
+        for hub in &hubs {
+            let mut by_kind: Vec<(&str, u64)> = hub
+                .stats()
+                .errors
+                .lock()
+                .iter()
+                .map(|(k, v)| (*k, *v))
+                .collect();
+            by_kind.sort();
+            for (kind, n) in by_kind {
+                errors.sample(&[("kind", kind)], n);
+            }
+        }
+        let relists: u64 = hubs
+            .iter()
+            .map(|h| h.stats().relists.load(std::sync::atomic::Ordering::Relaxed))
+            .sum();
+        out.counter(
+            "lookout_kubernetes_watch_lists_total",
+            "Complete (re)lists of Kubernetes watches.",
+            relists,
+        );
+        if let Some(rx) = &self.monitors {
+            let state = rx.borrow();
+            let mut avail = out.family(
+                "lookout_kubernetes_monitors_available",
+                MetricKind::Gauge,
+                "Whether ServiceMonitor/PodMonitor objects are watched (1) or not, by reason.",
+            );
+            for (reason, value) in [
+                ("watching", MonitorAvailability::Watching),
+                ("crds_absent", MonitorAvailability::CrdsAbsent),
+                ("forbidden", MonitorAvailability::Forbidden),
+                ("failed", MonitorAvailability::Failed),
+            ] {
+                avail.sample(&[("state", reason)], state.availability == value);
+            }
+            out.family(
+                "lookout_kubernetes_monitors",
+                MetricKind::Gauge,
+                "Operator monitors honoured or skipped for an error.",
+            )
+            .sample(&[("state", "honoured")], state.monitors)
+            .sample(&[("state", "invalid")], state.invalid);
+        }
+    }
+}
