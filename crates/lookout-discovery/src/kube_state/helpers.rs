@@ -83,9 +83,10 @@ pub fn parse_quantity(q: &str) -> Option<f64> {
     let n: f64 = num.parse().ok()?;
     let mult = match suffix {
         "" => 1.0,
-        "m" => 1e-3,
-        "u" => 1e-6,
-        "n" => 1e-9,
+        // Divided, not multiplied: 3800m must print as 3.8, not 3.8000000000000003.
+        "m" => return Some(n / 1e3),
+        "u" => return Some(n / 1e6),
+        "n" => return Some(n / 1e9),
         "k" => 1e3,
         "M" => 1e6,
         "G" => 1e9,
