@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use lookout::serve::{ServeArgs, Server};
 
+pub mod fake_kube;
+
 /// A running Lookout and its data directory.
 pub struct Lookout {
     /// The server.

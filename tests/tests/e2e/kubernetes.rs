@@ -1,0 +1,319 @@
+//! Kubernetes discovery, Operator monitors and kube-state metrics against the fake API server: add, update and
+//! delete propagate; a relist (410 Gone) or an API-server restart does not flap targets; ten users of pods share one
+//! watch; the appliance scrapes what it discovers and stops (with staleness) when a pod goes away.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lookout_discovery::{KubernetesDiscovery, KubernetesSdConfig, KubernetesTargets};
+use lookout_e2e::fake_kube::FakeKube;
+use lookout_e2e::fake_kube::objects::{self, Backend};
+use lookout_e2e::{Lookout, get_json, serve_fixed, wait_for};
+use lookout_model::TargetGroup;
+use parking_lot::Mutex;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Every message a discovery sent, in order.
+type Sent = Arc<Mutex<Vec<Vec<TargetGroup>>>>;
+
+fn discover(
+    fake: &FakeKube,
+    d: &KubernetesDiscovery,
+    yaml: &str,
+) -> (Sent, tokio::task::JoinHandle<()>) {
+    let mut cfg: KubernetesSdConfig = serde_yaml_ng::from_str(yaml).unwrap();
+    cfg.api_server = Some(fake.url());
+    let (tx, mut rx) = mpsc::channel(16);
+    let run = d.run(cfg, tx);
+    let sent: Sent = Arc::default();
+    let s = sent.clone();
+    let task = tokio::spawn(async move {
+        let collect = async move {
+            while let Some(groups) = rx.recv().await {
+                s.lock().push(groups);
+            }
+        };
+        tokio::join!(run, collect);
+    });
+    (sent, task)
+}
+
+fn sources(groups: &[TargetGroup]) -> Vec<String> {
+    groups.iter().map(|g| g.source.clone()).collect()
+}
+
+async fn until_last(sent: &Sent, what: &str, f: impl Fn(&[TargetGroup]) -> bool) {
+    wait_for(what, WAIT, || async {
+        sent.lock().last().is_some_and(|g| f(g)).then_some(())
+    })
+    .await;
+}
+
+fn pod(name: &str, labels: &[(&str, &str)]) -> serde_json::Value {
+    objects::pod(
+        "default",
+        name,
+        "127.0.0.1",
+        "n1",
+        labels,
+        &[("app", &[("metrics", 9)])],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_discovery_follows_the_cluster_without_flapping() {
+    let fake = FakeKube::start().await;
+    fake.apply("pods", pod("a", &[("app", "x")]));
+    let d = KubernetesDiscovery::new();
+    let (sent, task) = discover(&fake, &d, "role: pod\n");
+    until_last(&sent, "pod a", |g| sources(g) == ["pod/default/a"]).await;
+    assert_eq!(
+        sent.lock()[0].len(),
+        1,
+        "the first message is the complete list, not a partial one"
+    );
+
+    fake.apply("pods", pod("b", &[]));
+    until_last(&sent, "pod b", |g| {
+        sources(g) == ["pod/default/a", "pod/default/b"]
+    })
+    .await;
+    fake.apply("pods", pod("a", &[("app", "y")]));
+    until_last(&sent, "a's new label", |g| {
+        g[0].labels.get("__meta_kubernetes_pod_label_app") == Some("y")
+    })
+    .await;
+    fake.delete("pods", "default", "b");
+    until_last(&sent, "b deleted", |g| sources(g) == ["pod/default/a"]).await;
+
+    // A relist after 410 Gone, then an API-server restart: targets never go missing in between.
+    let before = sent.lock().len();
+    let lists = fake.list_requests("pods");
+    fake.expire_history();
+    wait_for("a relist", WAIT, || async {
+        (fake.list_requests("pods") > lists).then_some(())
+    })
+    .await;
+    let watches = fake.watch_requests("pods");
+    fake.disconnect_watches();
+    wait_for("a new watch", WAIT, || async {
+        (fake.watch_requests("pods") > watches).then_some(())
+    })
+    .await;
+    fake.apply("pods", pod("c", &[]));
+    until_last(&sent, "pod c after reconnects", |g| {
+        sources(g) == ["pod/default/a", "pod/default/c"]
+    })
+    .await;
+    for msg in &sent.lock()[before..] {
+        assert!(
+            sources(msg).contains(&"pod/default/a".to_string()),
+            "flapped: {:?}",
+            sources(msg)
+        );
+    }
+    task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_users_of_pods_share_one_watch() {
+    let fake = FakeKube::start().await;
+    fake.apply("pods", pod("a", &[]));
+    let d = KubernetesDiscovery::new();
+    let mut runs = Vec::new();
+    for _ in 0..10 {
+        runs.push(discover(&fake, &d, "role: pod\n"));
+    }
+    for (sent, _) in &runs {
+        until_last(sent, "pod a", |g| sources(g) == ["pod/default/a"]).await;
+    }
+    assert_eq!(
+        fake.list_requests("pods"),
+        1,
+        "one list for ten discoveries"
+    );
+    assert_eq!(
+        fake.watch_requests("pods"),
+        1,
+        "one watch for ten discoveries"
+    );
+    // A different selector is a different watch.
+    let (other, _t) = discover(
+        &fake,
+        &d,
+        "role: pod\nselectors: [{role: pod, label: app=none}]\n",
+    );
+    until_last(&other, "empty selection", |g| g.is_empty()).await;
+    assert_eq!(fake.list_requests("pods"), 2);
+    runs.into_iter().for_each(|(_, t)| t.abort());
+}
+
+async fn query(url: &str, q: &str) -> Vec<serde_json::Value> {
+    let (_, j) = get_json(&format!("{url}/api/v1/query?query={}", urlencode(q))).await;
+    j["data"]["result"].as_array().cloned().unwrap_or_default()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn pools(url: &str) -> Vec<String> {
+    let (_, j) = get_json(&format!("{url}/api/v1/scrape_pools")).await;
+    j["data"]["scrapePools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appliance_scrapes_discovered_targets_monitors_and_kube_state() {
+    let exporter = serve_fixed("demo_metric 1\n").await;
+    let port = exporter.port();
+    let fake = FakeKube::start().await;
+    fake.apply("nodes", objects::node("n1", "127.0.0.1", true));
+    fake.apply("namespaces", objects::namespace("default", &[]));
+    let demo = objects::with_annotations(
+        objects::pod(
+            "default",
+            "demo",
+            "127.0.0.1",
+            "n1",
+            &[("app", "demo")],
+            &[("app", &[("metrics", port)])],
+        ),
+        &[
+            ("prometheus.io/scrape", "true"),
+            ("prometheus.io/port", &port.to_string()),
+        ],
+    );
+    fake.apply("pods", demo);
+    fake.apply(
+        "services",
+        objects::service(
+            "default",
+            "demo",
+            &[("app", "demo")],
+            &[("app", "demo")],
+            &[("metrics", port)],
+        ),
+    );
+    fake.apply(
+        "endpoints",
+        objects::endpoints(
+            "default",
+            "demo",
+            &[Backend::ready("127.0.0.1", "demo", "n1")],
+            &[("metrics", port)],
+        ),
+    );
+
+    let config = format!(
+        "global: {{scrape_interval: 1s, scrape_timeout: 1s}}\nkubernetes: {{enabled: true, api_server: \"{}\"}}\n",
+        fake.url()
+    );
+    let lo = Lookout::start(Some(&config)).await;
+    let url = lo.url.clone();
+    wait_for("the annotated pod scraped", WAIT, || async {
+        let r = query(&url, r#"up{job="kubernetes-pods",pod="demo"} == 1"#).await;
+        (!r.is_empty()).then_some(())
+    })
+    .await;
+    wait_for("kube-state metrics scraped", WAIT, || async {
+        let r = query(
+            &url,
+            r#"kube_pod_info{job="kube-state-metrics",pod="demo",node="n1"}"#,
+        )
+        .await;
+        (!r.is_empty()).then_some(())
+    })
+    .await;
+    let (code, _) = get_json(&format!("{url}/exporters/kube-state-metrics/metrics")).await;
+    assert_eq!(code, 200);
+
+    // A ServiceMonitor becomes a job without a restart, labeled as the Operator does.
+    fake.apply(
+        "servicemonitors",
+        objects::service_monitor("default", "demo", json!({"selector": {"matchLabels": {"app": "demo"}}, "endpoints": [{"port": "metrics"}]})),
+    );
+    wait_for("the monitor's target scraped", WAIT, || async {
+        let r = query(&url, r#"up{job="demo",endpoint="metrics",service="demo",pod="demo",namespace="default"} == 1"#).await;
+        (!r.is_empty()).then_some(())
+    })
+    .await;
+    assert!(
+        pools(&url)
+            .await
+            .contains(&"serviceMonitor/default/demo/0".to_string())
+    );
+    let (_, metrics) = get_json(&format!("{url}/metrics")).await;
+    let metrics = metrics.as_str().unwrap_or_default().to_string();
+    assert!(
+        metrics.contains(r#"lookout_kubernetes_monitors_available{state="watching"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"lookout_kubernetes_monitors{state="honoured"} 1"#),
+        "{metrics}"
+    );
+
+    // Deleting the monitor removes its job; deleting the pod stops its target and marks its series stale.
+    fake.delete("servicemonitors", "default", "demo");
+    wait_for("the monitor's job removed", WAIT, || async {
+        (!pools(&url)
+            .await
+            .iter()
+            .any(|p| p.starts_with("serviceMonitor/")))
+        .then_some(())
+    })
+    .await;
+    fake.delete("pods", "default", "demo");
+    wait_for("the pod's series stale", WAIT, || async {
+        query(&url, r#"demo_metric{job="kubernetes-pods"}"#)
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    lo.server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absent_monitor_crds_are_a_condition_not_a_retry_storm() {
+    let fake = FakeKube::start().await;
+    fake.set_missing("servicemonitors");
+    fake.set_missing("podmonitors");
+    let config = format!(
+        "global: {{scrape_interval: 1s, scrape_timeout: 1s}}\nkubernetes: {{enabled: true, api_server: \"{}\", default_scrape_jobs: false}}\n",
+        fake.url()
+    );
+    let lo = Lookout::start(Some(&config)).await;
+    let url = lo.url.clone();
+    wait_for("the condition reported", WAIT, || async {
+        let (_, m) = get_json(&format!("{url}/metrics")).await;
+        m.as_str()
+            .is_some_and(|m| {
+                m.contains(r#"lookout_kubernetes_monitors_available{state="crds_absent"} 1"#)
+            })
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        fake.list_requests("servicemonitors"),
+        1,
+        "checked once, again only after minutes"
+    );
+    let (code, _) = get_json(&format!("{url}/-/ready")).await;
+    assert_eq!(code, 200);
+    lo.server.stop().await.unwrap();
+}
