@@ -13,6 +13,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, ObjectRef, Store, reflector};
@@ -278,13 +279,37 @@ impl Hub {
     }
 }
 
-/// Drops what no role, monitor or exporter reads, so the store holds the minimum: managed fields and the
-/// last-applied copy of the object.
-fn strip_unused_metadata<K: Resource>(obj: &mut K) {
+/// Drops what no role, monitor or exporter reads, so the store holds the minimum: managed fields, the
+/// last-applied copy of the object, and for pods (the bulk of any cluster) the container details no label or
+/// kube-state series is made from (environment, mounts, commands, probes, volumes).
+fn strip_unused_metadata<K: Resource + 'static>(obj: &mut K) {
     let meta = obj.meta_mut();
     meta.managed_fields = None;
     if let Some(a) = meta.annotations.as_mut() {
         a.remove(LAST_APPLIED);
+    }
+    if let Some(pod) = (obj as &mut dyn Any).downcast_mut::<Pod>()
+        && let Some(spec) = pod.spec.as_mut()
+    {
+        spec.volumes = None;
+        spec.affinity = None;
+        spec.tolerations = None;
+        for c in spec
+            .containers
+            .iter_mut()
+            .chain(spec.init_containers.iter_mut().flatten())
+        {
+            c.env = None;
+            c.env_from = None;
+            c.volume_mounts = None;
+            c.command = None;
+            c.args = None;
+            c.liveness_probe = None;
+            c.readiness_probe = None;
+            c.startup_probe = None;
+            c.lifecycle = None;
+            c.security_context = None;
+        }
     }
 }
 
