@@ -3,6 +3,7 @@
 //! `serde_json::Value`s, parsed by the scraper's configuration like any job from a file.
 
 mod defaults;
+mod http_fields;
 mod monitor;
 mod spec;
 #[cfg(test)]
