@@ -5,6 +5,7 @@
 //! give three series (`true`/`false`/`unknown`); enums one series per value; timestamps are whole Unix seconds;
 //! nil optional fields give no series.
 
+mod batch;
 mod helpers;
 mod pod;
 mod resources;
@@ -26,6 +27,7 @@ pub fn render(snapshot: &Snapshot, settings: &KubeStateSettings, out: &mut Metri
     pod::render(&s, settings, out);
     resources::render_nodes(&s, settings, out);
     workloads::render(&s, settings, out);
+    batch::render(&s, out);
     resources::render_storage(&s, settings, out);
     resources::render_namespaces(&s, settings, out);
     resources::render_services(&s, out);
