@@ -329,9 +329,20 @@ impl SecretSource for FetchedSecrets {
         let path = self
             .tls_dir
             .join(format!("{}_{}_{}", safe(namespace), safe(name), safe(key)));
-        std::fs::create_dir_all(&self.tls_dir)
-            .and_then(|()| std::fs::write(&path, bytes))
-            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+        // Key material: readable by this user only.
+        let write = || -> std::io::Result<()> {
+            use std::io::Write as _;
+            use std::os::unix::fs::OpenOptionsExt as _;
+            std::fs::create_dir_all(&self.tls_dir)?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&path)?;
+            f.write_all(&bytes)
+        };
+        write().map_err(|e| format!("writing {}: {e}", path.display()))?;
         Ok(path.display().to_string())
     }
 }
