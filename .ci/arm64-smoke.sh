@@ -58,7 +58,7 @@ start=$(date +%s)
 CARGO_PROFILE_RELEASE_DEBUG=0 cargo build --release --locked -p lookout --target "$TARGET"
 say "build took $(( $(date +%s) - start )) s"
 
-BIN="target/$TARGET/release/lookout"
+BIN="${CARGO_TARGET_DIR:-target}/$TARGET/release/lookout"
 [ -x "$BIN" ] || die "$BIN was not produced"
 hdr=$(aarch64-linux-gnu-readelf -h "$BIN")
 grep -Eq 'Class:[[:space:]]+ELF64' <<<"$hdr" && grep -Eq 'Machine:[[:space:]]+AArch64' <<<"$hdr" \
