@@ -1,31 +1,53 @@
-//! The ingress role: one target per rule host and path.
+//! The ingress role (Prometheus's `ingress.go`): one target per rule host × path.
 
-use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::networking::v1::{Ingress, IngressRule};
 use lookout_model::TargetGroup;
 
-use super::meta::{LabelSet, name_ns, namespace_labels, object_labels};
+use super::meta::{LabelSet, name_ns, namespace_metadata, object_meta_labels, opt};
 use crate::cache::{ObjectLookup, RoleOptions};
 
+/// Whether `host` matches a TLS host `pattern`: equal, or a pattern whose first dot-separated part is `*` and whose
+/// other parts equal the host's (same number of parts, so `*.example.org` does not match `a.b.example.org`).
 fn host_matches(pattern: &str, host: &str) -> bool {
-    match pattern.strip_prefix("*.") {
-        Some(suffix) => host.split_once('.').is_some_and(|(_, rest)| rest == suffix),
-        None => pattern == host,
+    if pattern == host {
+        return true;
+    }
+    let mut pattern_parts = pattern.split('.');
+    if pattern_parts.next() != Some("*") {
+        return false;
+    }
+    let mut host_parts = host.split('.');
+    host_parts.next();
+    pattern_parts.eq(host_parts)
+}
+
+/// The rule's paths: `/` for a rule without `http`, and for an empty path.
+fn rule_paths(rule: &IngressRule) -> Vec<&str> {
+    match &rule.http {
+        None => vec!["/"],
+        Some(http) => http
+            .paths
+            .iter()
+            .map(|p| match opt(&p.path) {
+                "" => "/",
+                path => path,
+            })
+            .collect(),
     }
 }
 
 /// The ingress role's group (`ingress/<ns>/<name>`).
 pub fn ingress_group(ing: &Ingress, opts: RoleOptions, lookup: &dyn ObjectLookup) -> TargetGroup {
     let (name, ns) = name_ns(&ing.metadata);
+    let spec = ing.spec.as_ref();
     let mut g = LabelSet::default();
     g.meta("namespace", ns);
-    g.meta("ingress_name", name);
-    object_labels(&mut g, "ingress", &ing.metadata);
-    if opts.attach_namespace {
-        namespace_labels(&mut g, lookup.namespace(ns).as_deref());
-    }
-    let spec = ing.spec.as_ref();
-    if let Some(class) = spec.and_then(|s| s.ingress_class_name.clone()) {
+    if let Some(class) = spec.and_then(|s| s.ingress_class_name.as_deref()) {
         g.meta("ingress_class_name", class);
+    }
+    object_meta_labels(&mut g, "ingress", &ing.metadata);
+    if opts.attach_namespace {
+        namespace_metadata(&mut g, lookup, ns);
     }
     let tls_hosts: Vec<&str> = spec
         .and_then(|s| s.tls.as_ref())
@@ -36,30 +58,13 @@ pub fn ingress_group(ing: &Ingress, opts: RoleOptions, lookup: &dyn ObjectLookup
         .collect();
     let mut targets = Vec::new();
     for rule in spec.and_then(|s| s.rules.as_ref()).into_iter().flatten() {
-        let host = rule.host.clone().unwrap_or_default();
-        let scheme = if tls_hosts.iter().any(|p| host_matches(p, &host)) {
-            "https"
-        } else {
-            "http"
-        };
-        let mut paths: Vec<String> = rule
-            .http
-            .as_ref()
-            .map(|h| {
-                h.paths
-                    .iter()
-                    .map(|p| p.path.clone().unwrap_or_else(|| "/".into()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if paths.is_empty() {
-            paths.push("/".into());
-        }
-        for path in paths {
+        let host = opt(&rule.host);
+        let https = tls_hosts.iter().any(|p| host_matches(p, host));
+        for path in rule_paths(rule) {
             let mut t = LabelSet::default();
-            t.raw("__address__", host.clone());
-            t.meta("ingress_scheme", scheme);
-            t.meta("ingress_host", host.clone());
+            t.address(host);
+            t.meta("ingress_scheme", if https { "https" } else { "http" });
+            t.meta("ingress_host", host);
             t.meta("ingress_path", path);
             targets.push(t.labels());
         }
