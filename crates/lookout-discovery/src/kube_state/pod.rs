@@ -30,6 +30,41 @@ fn condition<'a>(p: &'a Pod, t: &str) -> Option<&'a k8s_openapi::api::core::v1::
         .find(|c| c.type_ == t)
 }
 
+/// The reasons `kube_pod_status_reason` reports (KSM v2.20).
+const REASONS: [&str; 8] = [
+    "Evicted",
+    "NodeAffinity",
+    "NodeLost",
+    "PreemptionByScheduler",
+    "SchedulingGated",
+    "Shutdown",
+    "TerminationByKubelet",
+    "UnexpectedAdmissionError",
+];
+
+/// The known reasons found in the pod's status, a condition or a terminated container.
+fn pod_reasons(p: &Pod) -> Vec<&'static str> {
+    let st = p.status.as_ref();
+    let mut found: Vec<&str> = Vec::new();
+    found.extend(st.and_then(|s| s.reason.as_deref()));
+    found.extend(
+        st.and_then(|s| s.conditions.as_ref())
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.reason.as_deref()),
+    );
+    found.extend(
+        statuses(p)
+            .iter()
+            .filter_map(|cs| cs.state.as_ref()?.terminated.as_ref()?.reason.as_deref()),
+    );
+    REASONS
+        .iter()
+        .copied()
+        .filter(|r| found.contains(r))
+        .collect()
+}
+
 fn statuses(p: &Pod) -> &[ContainerStatus] {
     p.status
         .as_ref()
@@ -181,6 +216,65 @@ pub fn render(s: &Snapshot, settings: &KubeStateSettings, out: &mut MetricsWrite
             put(&mut f, &ident(p), &[], ts(t));
         }
     }
+    for (name, cond, help) in [
+        (
+            "kube_pod_status_scheduled_time",
+            "PodScheduled",
+            "Unix timestamp when pod moved into scheduled status.",
+        ),
+        (
+            "kube_pod_status_ready_time",
+            "Ready",
+            "Readiness achieved time in unix timestamp for a pod.",
+        ),
+        (
+            "kube_pod_status_initialized_time",
+            "Initialized",
+            "Initialized time in unix timestamp for a pod.",
+        ),
+        (
+            "kube_pod_status_container_ready_time",
+            "ContainersReady",
+            "Readiness achieved time in unix timestamp for a pod containers.",
+        ),
+    ] {
+        let mut f = gauge(out, name, help);
+        for p in pods {
+            if let Some(t) = condition(p, cond)
+                .filter(|c| c.status == "True")
+                .and_then(|c| c.last_transition_time.as_ref())
+            {
+                put(&mut f, &ident(p), &[], ts(t));
+            }
+        }
+    }
+    let mut f = gauge(out, "kube_pod_status_reason", "The pod status reasons.");
+    for p in pods {
+        let reasons = pod_reasons(p);
+        for r in REASONS {
+            put(
+                &mut f,
+                &ident(p),
+                &[("reason", r)],
+                f64::from(u8::from(reasons.contains(&r))),
+            );
+        }
+    }
+    let mut f = gauge(
+        out,
+        "kube_pod_completion_time",
+        "Completion time in unix timestamp for a pod.",
+    );
+    for p in pods {
+        let latest = statuses(p)
+            .iter()
+            .filter_map(|cs| cs.state.as_ref()?.terminated.as_ref()?.finished_at.as_ref())
+            .map(ts)
+            .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.max(t))));
+        if let Some(t) = latest {
+            put(&mut f, &ident(p), &[], t);
+        }
+    }
     for (name, init, kind) in [
         ("kube_pod_container_resource_requests", false, "requests"),
         ("kube_pod_container_resource_limits", false, "limits"),
@@ -328,6 +422,35 @@ fn render_containers(s: &Snapshot, out: &mut MetricsWriter) {
                 .as_ref()
                 .and_then(|s| s.terminated.as_ref())
                 .map(|t| vec![(vec![("reason", t.reason.clone().unwrap_or_default())], 1.0)])
+                .unwrap_or_default()
+        },
+    );
+    each(
+        out,
+        "kube_pod_container_status_last_terminated_timestamp",
+        "Last terminated time for a pod container in unix timestamp.",
+        g,
+        &|cs| {
+            cs.last_state
+                .as_ref()
+                .and_then(|s| s.terminated.as_ref())
+                .and_then(|t| t.finished_at.as_ref())
+                .map(|t| vec![(vec![], ts(t))])
+                .unwrap_or_default()
+        },
+    );
+    each(
+        out,
+        "kube_pod_container_state_started",
+        "Start time in unix timestamp for a pod container.",
+        g,
+        &|cs| {
+            let st = cs.state.as_ref();
+            st.and_then(|s| s.running.as_ref().and_then(|r| r.started_at.as_ref()))
+                .or_else(|| {
+                    st.and_then(|s| s.terminated.as_ref().and_then(|t| t.started_at.as_ref()))
+                })
+                .map(|t| vec![(vec![], ts(t))])
                 .unwrap_or_default()
         },
     );

@@ -86,6 +86,8 @@ fn fixed_objects_give_kube_state_metrics_lines() {
         format!(r#"kube_pod_container_status_restarts_total{{{pod},container="app"}} 7"#),
         format!(r#"kube_pod_container_status_running{{{pod},container="sidecar"}} 1"#),
         format!(r#"kube_pod_container_status_ready{{{pod},container="app"}} 0"#),
+        format!(r#"kube_pod_container_state_started{{{pod},container="sidecar"}} 1796083205"#),
+        format!(r#"kube_pod_status_reason{{{pod},reason="Evicted"}} 0"#),
         r#"kube_node_status_condition{node="n1",condition="Ready",status="true"} 1"#.into(),
         r#"kube_node_status_condition{node="n2",condition="Ready",status="unknown"} 1"#.into(),
         r#"kube_node_status_condition{node="n2",condition="Ready",status="true"} 0"#.into(),
