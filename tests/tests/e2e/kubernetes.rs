@@ -318,3 +318,90 @@ async fn absent_monitor_crds_are_a_condition_not_a_retry_storm() {
     assert_eq!(code, 200);
     lo.server.stop().await.unwrap();
 }
+
+/// Serves `auth_metric 1` only to requests carrying `Authorization: Basic base64(scraper:s3cret)`.
+async fn serve_with_basic_auth() -> std::net::SocketAddr {
+    use axum::http::{HeaderMap, StatusCode};
+    let expected = format!("Basic {}", objects::base64(b"scraper:s3cret"));
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move |headers: HeaderMap| {
+            let ok = headers
+                .get("authorization")
+                .is_some_and(|v| v.as_bytes() == expected.as_bytes());
+            async move {
+                if ok {
+                    (StatusCode::OK, "auth_metric 1\n")
+                } else {
+                    (StatusCode::UNAUTHORIZED, "")
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitors_use_secret_credentials_and_follow_the_selector() {
+    let exporter = serve_with_basic_auth().await;
+    let port = exporter.port();
+    let fake = FakeKube::start().await;
+    fake.apply(
+        "pods",
+        objects::pod(
+            "apps",
+            "db",
+            "127.0.0.1",
+            "",
+            &[("app", "db")],
+            &[("db", &[("metrics", port)])],
+        ),
+    );
+    fake.apply(
+        "secrets",
+        objects::secret(
+            "apps",
+            "db-auth",
+            &[("user", "scraper"), ("password", "s3cret")],
+        ),
+    );
+    let spec = |release: &str| {
+        objects::with_labels(
+            objects::pod_monitor(
+                "apps",
+                &format!("db-{release}"),
+                json!({"selector": {"matchLabels": {"app": "db"}}, "podMetricsEndpoints": [{"port": "metrics",
+                    "basicAuth": {"username": {"name": "db-auth", "key": "user"}, "password": {"name": "db-auth", "key": "password"}}}]}),
+            ),
+            &[("release", release)],
+        )
+    };
+    fake.apply("podmonitors", spec("lookout"));
+    fake.apply("podmonitors", spec("other"));
+    let config = format!(
+        "global: {{scrape_interval: 1s, scrape_timeout: 1s}}\nkubernetes: {{enabled: true, api_server: \"{}\", default_scrape_jobs: false, monitors: {{selector: release=lookout}}}}\n",
+        fake.url()
+    );
+    let lo = Lookout::start(Some(&config)).await;
+    let url = lo.url.clone();
+    wait_for("the monitor's target scraped with the Secret's credentials", WAIT, || async {
+        let r = query(&url, r#"auth_metric{job="apps/db-lookout",namespace="apps",pod="db",endpoint="metrics"}"#).await;
+        (!r.is_empty()).then_some(())
+    })
+    .await;
+    let pools = pools(&url).await;
+    assert!(
+        pools.contains(&"podMonitor/apps/db-lookout/0".to_string()),
+        "{pools:?}"
+    );
+    assert!(
+        !pools.iter().any(|p| p.contains("db-other")),
+        "the selector excludes release=other: {pools:?}"
+    );
+    lo.server.stop().await.unwrap();
+}
