@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lookout_model::Labels;
-use parking_lot::Mutex;
 
 use super::*;
 
@@ -67,9 +66,16 @@ pub(super) fn replay_all(wal: &Wal) -> Result<(Vec<WalRecord>, ReplayStats), Sto
     Ok((out, stats))
 }
 
-/// Collects the text of WARN and ERROR events on this thread.
-#[derive(Clone, Default)]
-struct Warnings(Arc<Mutex<Vec<String>>>);
+/// Collects the text of WARN and ERROR events of the threads that asked for it ([`with_warnings`]).
+///
+/// Installed once as the global default: tracing's global level filter and callsite interest are shared by all
+/// test threads, and a scoped subscriber races with other threads' scoped subscribers coming and going (an event
+/// could be filtered out by a level computed without it). A global one never goes away.
+struct Warnings;
+
+thread_local! {
+    static CAPTURED: std::cell::RefCell<Option<Vec<String>>> = const { std::cell::RefCell::new(None) };
+}
 
 struct EventText(String);
 
@@ -92,16 +98,25 @@ impl tracing::Subscriber for Warnings {
     fn event(&self, event: &tracing::Event<'_>) {
         let mut text = EventText(String::new());
         event.record(&mut text);
-        self.0.lock().push(text.0);
+        CAPTURED.with(|c| {
+            if let Some(lines) = c.borrow_mut().as_mut() {
+                lines.push(text.0);
+            }
+        });
     }
     fn enter(&self, _: &tracing::span::Id) {}
     fn exit(&self, _: &tracing::span::Id) {}
 }
 
 pub(super) fn with_warnings<T>(f: impl FnOnce() -> T) -> (T, Vec<String>) {
-    let warnings = Warnings::default();
-    let out = tracing::subscriber::with_default(warnings.clone(), f);
-    let lines = warnings.0.lock().clone();
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        tracing::subscriber::set_global_default(Warnings)
+            .expect("no other global subscriber in the tsdb unit tests");
+    });
+    CAPTURED.with(|c| *c.borrow_mut() = Some(Vec::new()));
+    let out = f();
+    let lines = CAPTURED.with(|c| c.borrow_mut().take()).unwrap_or_default();
     (out, lines)
 }
 
