@@ -169,8 +169,22 @@ impl Store {
             .cache_capacity(cache_bytes)
             .flush_every_ms(Some(flush_every_ms.max(1)))
             .use_compression(false);
-        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cfg.open()))
-            .map_err(|_| corrupt(path, "sled panicked while opening", "recovery failed"))?;
+        let open_once = || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cfg.open()))
+                .map_err(|_| corrupt(path, "sled panicked while opening", "recovery failed"))
+        };
+        let mut opened = open_once()?;
+        // A sled database closed a moment ago in this process (a test, an in-process restart) keeps its file lock
+        // until its flusher thread has exited: wait for it, boundedly, instead of failing.
+        for _ in 0..100 {
+            match &opened {
+                Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    opened = open_once()?;
+                }
+                _ => break,
+            }
+        }
         let db = opened.map_err(|e| match e {
             sled::Error::Io(source) => StorageError::Io {
                 path: path.display().to_string(),
