@@ -152,6 +152,17 @@ pub async fn serve_fixed(body: &'static str) -> std::net::SocketAddr {
     addr
 }
 
+/// The scrape pools (job names) of `/api/v1/scrape_pools`.
+pub async fn scrape_pools(url: &str) -> Vec<String> {
+    let (_, j) = get_json(&format!("{url}/api/v1/scrape_pools")).await;
+    j["data"]["scrapePools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
 /// Percent-encodes a query parameter value.
 pub fn enc(s: &str) -> String {
     let mut out = String::new();

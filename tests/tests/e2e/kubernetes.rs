@@ -8,7 +8,7 @@ use std::time::Duration;
 use lookout_discovery::{KubernetesDiscovery, KubernetesSdConfig, KubernetesTargets};
 use lookout_e2e::fake_kube::FakeKube;
 use lookout_e2e::fake_kube::objects::{self, Backend};
-use lookout_e2e::{Lookout, get_json, serve_fixed, wait_for};
+use lookout_e2e::{Lookout, get_json, scrape_pools, serve_fixed, wait_for};
 use lookout_model::TargetGroup;
 use parking_lot::Mutex;
 use serde_json::json;
@@ -166,16 +166,6 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-async fn pools(url: &str) -> Vec<String> {
-    let (_, j) = get_json(&format!("{url}/api/v1/scrape_pools")).await;
-    j["data"]["scrapePools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn appliance_scrapes_discovered_targets_monitors_and_kube_state() {
     let exporter = serve_fixed("demo_metric 1\n").await;
@@ -252,7 +242,7 @@ async fn appliance_scrapes_discovered_targets_monitors_and_kube_state() {
     })
     .await;
     assert!(
-        pools(&url)
+        scrape_pools(&url)
             .await
             .contains(&"serviceMonitor/default/demo/0".to_string())
     );
@@ -270,7 +260,7 @@ async fn appliance_scrapes_discovered_targets_monitors_and_kube_state() {
     // Deleting the monitor removes its job; deleting the pod stops its target and marks its series stale.
     fake.delete("servicemonitors", "default", "demo");
     wait_for("the monitor's job removed", WAIT, || async {
-        (!pools(&url)
+        (!scrape_pools(&url)
             .await
             .iter()
             .any(|p| p.starts_with("serviceMonitor/")))
@@ -394,7 +384,7 @@ async fn monitors_use_secret_credentials_and_follow_the_selector() {
         (!r.is_empty()).then_some(())
     })
     .await;
-    let pools = pools(&url).await;
+    let pools = scrape_pools(&url).await;
     assert!(
         pools.contains(&"podMonitor/apps/db-lookout/0".to_string()),
         "{pools:?}"

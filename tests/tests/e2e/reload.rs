@@ -2,25 +2,15 @@
 
 use std::time::Duration;
 
-use lookout_e2e::{Lookout, get_json, wait_for};
+use lookout_e2e::{Lookout, get_json, scrape_pools, wait_for};
 
 const GOOD: &str = "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: first\n    static_configs:\n      - targets: [\"127.0.0.1:9\"]\n";
-
-async fn pools(url: &str) -> Vec<String> {
-    let (_, j) = get_json(&format!("{url}/api/v1/scrape_pools")).await;
-    j["data"]["scrapePools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reload_keeps_old_config_on_error_and_applies_good_one() {
     let lo = Lookout::start(Some(GOOD)).await;
     let path = lo.config_path().unwrap();
-    assert_eq!(pools(&lo.url).await, vec!["first"]);
+    assert_eq!(scrape_pools(&lo.url).await, vec!["first"]);
 
     std::fs::write(&path, "global:\n  scrape_intervl: 1s\n").unwrap();
     let resp = reqwest::Client::new()
@@ -35,7 +25,7 @@ async fn reload_keeps_old_config_on_error_and_applies_good_one() {
         "{body}"
     );
     assert_eq!(
-        pools(&lo.url).await,
+        scrape_pools(&lo.url).await,
         vec!["first"],
         "the old configuration keeps running"
     );
@@ -49,7 +39,7 @@ async fn reload_keeps_old_config_on_error_and_applies_good_one() {
     assert_eq!(resp.status().as_u16(), 200);
     let url = lo.url.clone();
     wait_for("the new job", Duration::from_secs(5), || async {
-        (pools(&url).await == vec!["second"]).then_some(())
+        (scrape_pools(&url).await == vec!["second"]).then_some(())
     })
     .await;
     let (_, j) = get_json(&format!("{}/api/v1/status/config", lo.url)).await;

@@ -26,6 +26,26 @@ fn rule(source: &[&str], target: &str, regex: &str, replacement: &str, action: &
     Value::Object(m)
 }
 
+/// The keep rule of the deprecated `targetPort`: a container port number or name.
+fn target_port_rule(tp: &IntOrString) -> Value {
+    match tp {
+        IntOrString::Int(n) => rule(
+            &["__meta_kubernetes_pod_container_port_number"],
+            "",
+            &n.to_string(),
+            "",
+            "keep",
+        ),
+        IntOrString::Str(s) => rule(
+            &["__meta_kubernetes_pod_container_port_name"],
+            "",
+            s,
+            "",
+            "keep",
+        ),
+    }
+}
+
 /// The selector as keep/drop rules on `__meta_kubernetes_<kind>_label_*` (the Operator's RelabelConfig mechanism).
 fn selector_rules(sel: &LabelSelector, kind: &str, out: &mut Vec<Value>) -> Result<(), String> {
     let label = |k: &str| format!("__meta_kubernetes_{kind}_label_{}", sanitize(k));
@@ -140,22 +160,7 @@ pub fn service_monitor_jobs(
                 "keep",
             ));
         } else if let Some(tp) = &ep.target_port {
-            match tp {
-                IntOrString::Int(n) => r.push(rule(
-                    &["__meta_kubernetes_pod_container_port_number"],
-                    "",
-                    &n.to_string(),
-                    "",
-                    "keep",
-                )),
-                IntOrString::Str(s) => r.push(rule(
-                    &["__meta_kubernetes_pod_container_port_name"],
-                    "",
-                    s,
-                    "",
-                    "keep",
-                )),
-            }
+            r.push(target_port_rule(tp));
         }
         let kind_name = [
             format!("__meta_kubernetes_{ep_kind}_address_target_kind"),
@@ -289,22 +294,7 @@ pub fn pod_monitor_jobs(
                 "keep",
             ));
         } else if let Some(tp) = &ep.target_port {
-            match tp {
-                IntOrString::Int(n) => r.push(rule(
-                    &["__meta_kubernetes_pod_container_port_number"],
-                    "",
-                    &n.to_string(),
-                    "",
-                    "keep",
-                )),
-                IntOrString::Str(s) => r.push(rule(
-                    &["__meta_kubernetes_pod_container_port_name"],
-                    "",
-                    s,
-                    "",
-                    "keep",
-                )),
-            }
+            r.push(target_port_rule(tp));
         }
         r.push(rule(
             &["__meta_kubernetes_namespace"],
