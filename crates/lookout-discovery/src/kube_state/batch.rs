@@ -2,8 +2,8 @@
 
 use lookout_model::MetricsWriter;
 
-use super::helpers::{cond3, gauge, owners, put, ts};
-use super::workloads::{id, n, simple};
+use super::helpers::{cond3, gauge, owners, put, simple, ts};
+use super::workloads::{id, n};
 use crate::cache::Snapshot;
 
 /// Renders the Job and CronJob families.

@@ -197,3 +197,20 @@ pub fn labels_families(
         }
     }
 }
+
+/// One gauge family over `objects`, a sample per object whose `value` is Some.
+pub fn simple<T>(
+    out: &mut MetricsWriter,
+    name: &str,
+    help: &str,
+    objects: &[std::sync::Arc<T>],
+    ident: impl Fn(&T) -> Ident<'static>,
+    value: impl Fn(&T) -> Option<f64>,
+) {
+    let mut f = gauge(out, name, help);
+    for o in objects {
+        if let Some(v) = value(o) {
+            put(&mut f, &ident(o), &[], v);
+        }
+    }
+}

@@ -5,7 +5,7 @@ use lookout_model::MetricsWriter;
 use lookout_model::self_metrics::MetricKind;
 
 use super::helpers::{
-    Ident, cond3, enumerate, gauge, labels_families, owners, put, quantities, ts,
+    Ident, cond3, enumerate, gauge, labels_families, owners, put, quantities, simple, ts,
 };
 use crate::cache::Snapshot;
 use crate::settings::KubeStateSettings;
@@ -190,32 +190,35 @@ pub fn render(s: &Snapshot, settings: &KubeStateSettings, out: &mut MetricsWrite
             &q,
         );
     }
-    let mut f = gauge(out, "kube_pod_created", "Unix creation timestamp.");
-    for p in pods {
-        if let Some(t) = &p.metadata.creation_timestamp {
-            put(&mut f, &ident(p), &[], ts(t));
-        }
-    }
-    let mut f = gauge(
+    simple(
+        out,
+        "kube_pod_created",
+        "Unix creation timestamp.",
+        pods,
+        ident,
+        |p| p.metadata.creation_timestamp.as_ref().map(ts),
+    );
+    simple(
         out,
         "kube_pod_start_time",
         "Start time in unix timestamp for a pod.",
+        pods,
+        ident,
+        |p| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.start_time.as_ref())
+                .map(ts)
+        },
     );
-    for p in pods {
-        if let Some(t) = p.status.as_ref().and_then(|s| s.start_time.as_ref()) {
-            put(&mut f, &ident(p), &[], ts(t));
-        }
-    }
-    let mut f = gauge(
+    simple(
         out,
         "kube_pod_deletion_timestamp",
         "Unix deletion timestamp.",
+        pods,
+        ident,
+        |p| p.metadata.deletion_timestamp.as_ref().map(ts),
     );
-    for p in pods {
-        if let Some(t) = &p.metadata.deletion_timestamp {
-            put(&mut f, &ident(p), &[], ts(t));
-        }
-    }
     for (name, cond, help) in [
         (
             "kube_pod_status_scheduled_time",
@@ -314,6 +317,13 @@ pub fn render(s: &Snapshot, settings: &KubeStateSettings, out: &mut MetricsWrite
     render_containers(s, out);
     let objects: Vec<_> = pods.iter().map(|p| (ident(p), &p.metadata)).collect();
     labels_families(out, settings, "pods", "pod", &objects);
+}
+
+/// The container's previous termination, if it has one.
+fn last_terminated(
+    cs: &ContainerStatus,
+) -> Option<&k8s_openapi::api::core::v1::ContainerStateTerminated> {
+    cs.last_state.as_ref()?.terminated.as_ref()
 }
 
 /// Extra labels and a value for one container status.
@@ -418,9 +428,7 @@ fn render_containers(s: &Snapshot, out: &mut MetricsWriter) {
         "Describes the last reason the container was in terminated state.",
         g,
         &|cs| {
-            cs.last_state
-                .as_ref()
-                .and_then(|s| s.terminated.as_ref())
+            last_terminated(cs)
                 .map(|t| vec![(vec![("reason", t.reason.clone().unwrap_or_default())], 1.0)])
                 .unwrap_or_default()
         },
@@ -431,9 +439,7 @@ fn render_containers(s: &Snapshot, out: &mut MetricsWriter) {
         "Last terminated time for a pod container in unix timestamp.",
         g,
         &|cs| {
-            cs.last_state
-                .as_ref()
-                .and_then(|s| s.terminated.as_ref())
+            last_terminated(cs)
                 .and_then(|t| t.finished_at.as_ref())
                 .map(|t| vec![(vec![], ts(t))])
                 .unwrap_or_default()
@@ -460,9 +466,7 @@ fn render_containers(s: &Snapshot, out: &mut MetricsWriter) {
         "Describes the exit code for the last container in terminated state.",
         g,
         &|cs| {
-            cs.last_state
-                .as_ref()
-                .and_then(|s| s.terminated.as_ref())
+            last_terminated(cs)
                 .map(|t| vec![(vec![], f64::from(t.exit_code))])
                 .unwrap_or_default()
         },

@@ -3,7 +3,7 @@
 use lookout_model::MetricsWriter;
 
 use super::helpers::{
-    Ident, cond3, enumerate, gauge, labels_families, parse_quantity, put, quantities, ts,
+    Ident, cond3, enumerate, gauge, labels_families, parse_quantity, put, quantities, simple, ts,
 };
 use crate::cache::Snapshot;
 use crate::settings::KubeStateSettings;
@@ -149,12 +149,14 @@ pub fn render_nodes(s: &Snapshot, settings: &KubeStateSettings, out: &mut Metric
             );
         }
     }
-    let mut f = gauge(out, "kube_node_created", "Unix creation timestamp.");
-    for n in nodes {
-        if let Some(t) = &n.metadata.creation_timestamp {
-            put(&mut f, &named("node", &n.metadata), &[], ts(t));
-        }
-    }
+    simple(
+        out,
+        "kube_node_created",
+        "Unix creation timestamp.",
+        nodes,
+        |n| named("node", &n.metadata),
+        |n| n.metadata.creation_timestamp.as_ref().map(ts),
+    );
     let objects: Vec<_> = nodes
         .iter()
         .map(|n| (named("node", &n.metadata), &n.metadata))
@@ -361,12 +363,14 @@ pub fn render_namespaces(s: &Snapshot, settings: &KubeStateSettings, out: &mut M
             &phase,
         );
     }
-    let mut f = gauge(out, "kube_namespace_created", "Unix creation timestamp.");
-    for n in &s.namespaces {
-        if let Some(t) = &n.metadata.creation_timestamp {
-            put(&mut f, &id(&n.metadata), &[], ts(t));
-        }
-    }
+    simple(
+        out,
+        "kube_namespace_created",
+        "Unix creation timestamp.",
+        &s.namespaces,
+        |n| named("namespace", &n.metadata),
+        |n| n.metadata.creation_timestamp.as_ref().map(ts),
+    );
     let objects: Vec<_> = s
         .namespaces
         .iter()

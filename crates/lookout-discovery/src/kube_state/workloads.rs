@@ -2,7 +2,7 @@
 
 use lookout_model::MetricsWriter;
 
-use super::helpers::{Ident, cond3, gauge, labels_families, owners, put};
+use super::helpers::{Ident, cond3, gauge, labels_families, owners, put, simple};
 use crate::cache::Snapshot;
 use crate::settings::KubeStateSettings;
 
@@ -15,23 +15,6 @@ pub(super) fn id(
         ("namespace", meta.namespace.clone().unwrap_or_default()),
         (label, meta.name.clone().unwrap_or_default()),
     ]
-}
-
-/// One gauge family over `objects`, a sample per object whose `value` is Some.
-pub(super) fn simple<T>(
-    out: &mut MetricsWriter,
-    name: &str,
-    help: &str,
-    objects: &[std::sync::Arc<T>],
-    ident: impl Fn(&T) -> Ident<'static>,
-    value: impl Fn(&T) -> Option<f64>,
-) {
-    let mut f = gauge(out, name, help);
-    for o in objects {
-        if let Some(v) = value(o) {
-            put(&mut f, &ident(o), &[], v);
-        }
-    }
 }
 
 /// An optional count as a value.

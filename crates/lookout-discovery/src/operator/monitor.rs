@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::http_fields::{Ctx, user_rule};
-use super::spec::{IntOrString, LabelSelector, MonitorSpec};
+use super::spec::{Endpoint, IntOrString, LabelSelector, MonitorSpec};
 use super::{MonitorError, SecretSource};
 use crate::roles::meta::sanitize;
 
@@ -113,6 +113,27 @@ fn sd_config(role: &str, spec: &MonitorSpec, own_namespace: &str) -> Value {
         sd.insert("attach_metadata".into(), json!({"node": true}));
     }
     Value::Object(sd)
+}
+
+/// One generated job: its name, the endpoint's HTTP settings, the monitor's limits, discovery and relabel rules.
+fn job(
+    ctx: &Ctx<'_>,
+    spec: &MonitorSpec,
+    (ep, at): (&Endpoint, &str),
+    job_name: &str,
+    role: &str,
+    relabel: Vec<Value>,
+) -> Result<Value, MonitorError> {
+    let mut job = Map::new();
+    job.insert("job_name".into(), json!(job_name));
+    ctx.http_fields(&mut job, ep, at)?;
+    limits(&mut job, spec);
+    job.insert(
+        "kubernetes_sd_configs".into(),
+        json!([sd_config(role, spec, ctx.namespace)]),
+    );
+    job.insert("relabel_configs".into(), Value::Array(relabel));
+    Ok(Value::Object(job))
 }
 
 fn parse_spec(ctx: &Ctx<'_>, spec: &Value) -> Result<MonitorSpec, MonitorError> {
@@ -235,19 +256,8 @@ pub fn service_monitor_jobs(
             r.push(rule(&[], "endpoint", "", &e, "replace"));
         }
         r.extend(ep.relabelings.iter().map(user_rule));
-        let mut job = Map::new();
-        job.insert(
-            "job_name".into(),
-            json!(format!("serviceMonitor/{namespace}/{name}/{i}")),
-        );
-        ctx.http_fields(&mut job, ep, &at)?;
-        limits(&mut job, &spec);
-        job.insert(
-            "kubernetes_sd_configs".into(),
-            json!([sd_config(role, &spec, namespace)]),
-        );
-        job.insert("relabel_configs".into(), Value::Array(r));
-        jobs.push(Value::Object(job));
+        let job_name = format!("serviceMonitor/{namespace}/{name}/{i}");
+        jobs.push(job(&ctx, &spec, (ep, &at), &job_name, role, r)?);
     }
     Ok(jobs)
 }
@@ -349,19 +359,8 @@ pub fn pod_monitor_jobs(
             r.push(rule(&[], "endpoint", "", &e, "replace"));
         }
         r.extend(ep.relabelings.iter().map(user_rule));
-        let mut job = Map::new();
-        job.insert(
-            "job_name".into(),
-            json!(format!("podMonitor/{namespace}/{name}/{i}")),
-        );
-        ctx.http_fields(&mut job, ep, &at)?;
-        limits(&mut job, &spec);
-        job.insert(
-            "kubernetes_sd_configs".into(),
-            json!([sd_config("pod", &spec, namespace)]),
-        );
-        job.insert("relabel_configs".into(), Value::Array(r));
-        jobs.push(Value::Object(job));
+        let job_name = format!("podMonitor/{namespace}/{name}/{i}");
+        jobs.push(job(&ctx, &spec, (ep, &at), &job_name, "pod", r)?);
     }
     Ok(jobs)
 }
