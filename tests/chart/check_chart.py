@@ -56,6 +56,7 @@ EXPECTED_RULES = [
     {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets", "daemonsets", "replicasets"],
      "verbs": ["get", "list", "watch"]},
     {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": ["get", "list", "watch"]},
     {"apiGroups": ["monitoring.coreos.com"], "resources": ["servicemonitors", "podmonitors"],
      "verbs": ["get", "list", "watch"]},
     {"nonResourceURLs": ["/metrics", "/metrics/cadvisor"], "verbs": ["get"]},

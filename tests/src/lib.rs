@@ -114,6 +114,31 @@ pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
     status_and_json(resp.unwrap_or_else(|e| panic!("GET {url}: {e}"))).await
 }
 
+/// GETs a URL as text, with its status.
+pub async fn get_text(url: &str) -> (u16, String) {
+    let resp = reqwest::get(url)
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let code = resp.status().as_u16();
+    (code, resp.text().await.unwrap_or_default())
+}
+
+/// The result vector of an instant PromQL query (empty on any error).
+pub async fn instant_query(url: &str, q: &str) -> Vec<serde_json::Value> {
+    let (_, j) = get_json(&format!("{url}/api/v1/query?query={}", urlencode(q))).await;
+    j["data"]["result"].as_array().cloned().unwrap_or_default()
+}
+
+/// Percent-encodes everything but unreserved characters, for query strings.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// POSTs a form and parses JSON.
 pub async fn post_form(url: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
     let resp = reqwest::Client::new().post(url).form(form).send().await;

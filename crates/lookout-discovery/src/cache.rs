@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{
     Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Service,
@@ -56,4 +57,6 @@ pub struct Snapshot {
     pub persistent_volume_claims: Vec<Arc<PersistentVolumeClaim>>,
     /// PersistentVolumes.
     pub persistent_volumes: Vec<Arc<PersistentVolume>>,
+    /// HorizontalPodAutoscalers.
+    pub horizontal_pod_autoscalers: Vec<Arc<HorizontalPodAutoscaler>>,
 }

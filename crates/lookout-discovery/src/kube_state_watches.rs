@@ -4,6 +4,7 @@
 use std::sync::{Arc, OnceLock};
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{
     Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Service,
@@ -28,6 +29,7 @@ pub struct KubeStateWatches {
     cron_jobs: Arc<Watched<CronJob>>,
     persistent_volume_claims: Arc<Watched<PersistentVolumeClaim>>,
     persistent_volumes: Arc<Watched<PersistentVolume>>,
+    horizontal_pod_autoscalers: Arc<Watched<HorizontalPodAutoscaler>>,
 }
 
 impl KubeStateWatches {
@@ -46,6 +48,7 @@ impl KubeStateWatches {
             cron_jobs: hub.watch_namespaced(None, None, None),
             persistent_volume_claims: hub.watch_namespaced(None, None, None),
             persistent_volumes: hub.watch_cluster(None, None),
+            horizontal_pod_autoscalers: hub.watch_namespaced(None, None, None),
         }
     }
 
@@ -64,6 +67,7 @@ impl KubeStateWatches {
             cron_jobs: self.cron_jobs.objects(),
             persistent_volume_claims: self.persistent_volume_claims.objects(),
             persistent_volumes: self.persistent_volumes.objects(),
+            horizontal_pod_autoscalers: self.horizontal_pod_autoscalers.objects(),
         }
     }
 }

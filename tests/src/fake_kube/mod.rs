@@ -46,6 +46,12 @@ const BUILTIN: &[(&str, &str, &str, bool)] = &[
     ("/apis/batch/v1", "jobs", "Job", true),
     ("/apis/batch/v1", "cronjobs", "CronJob", true),
     (
+        "/apis/autoscaling/v2",
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        true,
+    ),
+    (
         "/apis/discovery.k8s.io/v1",
         "endpointslices",
         "EndpointSlice",

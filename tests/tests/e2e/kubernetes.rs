@@ -8,7 +8,7 @@ use std::time::Duration;
 use lookout_discovery::{KubernetesDiscovery, KubernetesSdConfig, KubernetesTargets};
 use lookout_e2e::fake_kube::FakeKube;
 use lookout_e2e::fake_kube::objects::{self, Backend};
-use lookout_e2e::{Lookout, get_json, scrape_pools, serve_fixed, wait_for};
+use lookout_e2e::{Lookout, get_json, instant_query, scrape_pools, serve_fixed, wait_for};
 use lookout_model::TargetGroup;
 use parking_lot::Mutex;
 use serde_json::json;
@@ -152,20 +152,6 @@ async fn ten_users_of_pods_share_one_watch() {
     runs.into_iter().for_each(|(_, t)| t.abort());
 }
 
-async fn query(url: &str, q: &str) -> Vec<serde_json::Value> {
-    let (_, j) = get_json(&format!("{url}/api/v1/query?query={}", urlencode(q))).await;
-    j["data"]["result"].as_array().cloned().unwrap_or_default()
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn appliance_scrapes_discovered_targets_monitors_and_kube_state() {
     let exporter = serve_fixed("demo_metric 1\n").await;
@@ -215,12 +201,12 @@ async fn appliance_scrapes_discovered_targets_monitors_and_kube_state() {
     let lo = Lookout::start(Some(&config)).await;
     let url = lo.url.clone();
     wait_for("the annotated pod scraped", WAIT, || async {
-        let r = query(&url, r#"up{job="kubernetes-pods",pod="demo"} == 1"#).await;
+        let r = instant_query(&url, r#"up{job="kubernetes-pods",pod="demo"} == 1"#).await;
         (!r.is_empty()).then_some(())
     })
     .await;
     wait_for("kube-state metrics scraped", WAIT, || async {
-        let r = query(
+        let r = instant_query(
             &url,
             r#"kube_pod_info{job="kube-state-metrics",pod="demo",node="n1"}"#,
         )
@@ -237,7 +223,7 @@ async fn appliance_scrapes_discovered_targets_monitors_and_kube_state() {
         objects::service_monitor("default", "demo", json!({"selector": {"matchLabels": {"app": "demo"}}, "endpoints": [{"port": "metrics"}]})),
     );
     wait_for("the monitor's target scraped", WAIT, || async {
-        let r = query(&url, r#"up{job="demo",endpoint="metrics",service="demo",pod="demo",namespace="default"} == 1"#).await;
+        let r = instant_query(&url, r#"up{job="demo",endpoint="metrics",service="demo",pod="demo",namespace="default"} == 1"#).await;
         (!r.is_empty()).then_some(())
     })
     .await;
@@ -269,7 +255,7 @@ async fn appliance_scrapes_discovered_targets_monitors_and_kube_state() {
     .await;
     fake.delete("pods", "default", "demo");
     wait_for("the pod's series stale", WAIT, || async {
-        query(&url, r#"demo_metric{job="kubernetes-pods"}"#)
+        instant_query(&url, r#"demo_metric{job="kubernetes-pods"}"#)
             .await
             .is_empty()
             .then_some(())
@@ -380,7 +366,7 @@ async fn monitors_use_secret_credentials_and_follow_the_selector() {
     let lo = Lookout::start(Some(&config)).await;
     let url = lo.url.clone();
     wait_for("the monitor's target scraped with the Secret's credentials", WAIT, || async {
-        let r = query(&url, r#"auth_metric{job="apps/db-lookout",namespace="apps",pod="db",endpoint="metrics"}"#).await;
+        let r = instant_query(&url, r#"auth_metric{job="apps/db-lookout",namespace="apps",pod="db",endpoint="metrics"}"#).await;
         (!r.is_empty()).then_some(())
     })
     .await;

@@ -7,6 +7,7 @@ mod chart;
 mod default_config;
 mod fake_kube;
 mod grafana;
+mod kube_state;
 mod kubernetes;
 mod metadata;
 mod peer_prometheus;

@@ -6,6 +6,9 @@ use super::helpers::{cond3, gauge, owners, put, simple, ts};
 use super::workloads::{id, n};
 use crate::cache::Snapshot;
 
+/// The failure reasons `kube_job_status_failed` reports one series each for.
+const JOB_FAILURE_REASONS: [&str; 3] = ["BackoffLimitExceeded", "DeadlineExceeded", "Evicted"];
+
 /// Renders the Job and CronJob families.
 pub fn render(s: &Snapshot, out: &mut MetricsWriter) {
     let jobs = &s.jobs;
@@ -66,14 +69,37 @@ pub fn render(s: &Snapshot, out: &mut MetricsWriter) {
         ji,
         |x| n(jst(x).succeeded.or(Some(0))),
     );
-    simple(
+    let mut f = gauge(
         out,
         "kube_job_status_failed",
-        "The number of pods which reached Phase Failed.",
-        jobs,
-        ji,
-        |x| n(jst(x).failed.or(Some(0))),
+        "The number of pods which reached Phase Failed and the reason for failure.",
     );
+    for x in jobs {
+        let st = jst(x);
+        let failed = f64::from(st.failed.unwrap_or(0));
+        if failed == 0.0 {
+            put(&mut f, &ji(x), &[], 0.0);
+            continue;
+        }
+        // As KSM: with a Failed condition, one 0/1 series per known reason; otherwise the count under reason="".
+        let failed_reason = st
+            .conditions
+            .iter()
+            .flatten()
+            .find(|c| c.type_ == "Failed")
+            .map(|c| c.reason.clone().unwrap_or_default());
+        let matched = failed_reason
+            .as_deref()
+            .is_some_and(|r| JOB_FAILURE_REASONS.contains(&r));
+        if !matched {
+            put(&mut f, &ji(x), &[("reason", "")], failed);
+            continue;
+        }
+        for r in JOB_FAILURE_REASONS {
+            let v = f64::from(u8::from(failed_reason.as_deref() == Some(r)));
+            put(&mut f, &ji(x), &[("reason", r)], v);
+        }
+    }
     simple(
         out,
         "kube_job_status_start_time",

@@ -6,7 +6,10 @@
 //! nil optional fields give no series.
 
 mod batch;
+mod common;
+mod containers;
 mod helpers;
+mod hpa;
 mod pod;
 mod resources;
 #[cfg(test)]
@@ -26,11 +29,13 @@ pub fn render(snapshot: &Snapshot, settings: &KubeStateSettings, out: &mut Metri
     sort(&mut s);
     pod::render(&s, settings, out);
     resources::render_nodes(&s, settings, out);
-    workloads::render(&s, settings, out);
+    workloads::render(&s, out);
     batch::render(&s, out);
-    resources::render_storage(&s, settings, out);
+    resources::render_storage(&s, out);
     resources::render_namespaces(&s, settings, out);
     resources::render_services(&s, out);
+    hpa::render(&s, out);
+    common::render(&s, settings, out);
 }
 
 fn sort(s: &mut Snapshot) {
@@ -53,4 +58,5 @@ fn sort(s: &mut Snapshot) {
     s.cron_jobs.sort_by_key(key);
     s.persistent_volume_claims.sort_by_key(key);
     s.persistent_volumes.sort_by_key(key);
+    s.horizontal_pod_autoscalers.sort_by_key(key);
 }

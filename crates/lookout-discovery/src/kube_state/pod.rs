@@ -2,7 +2,6 @@
 
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use lookout_model::MetricsWriter;
-use lookout_model::self_metrics::MetricKind;
 
 use super::helpers::{
     Ident, cond3, enumerate, gauge, labels_families, owners, put, quantities, simple, ts,
@@ -10,7 +9,7 @@ use super::helpers::{
 use crate::cache::Snapshot;
 use crate::settings::KubeStateSettings;
 
-fn ident(p: &Pod) -> Ident<'static> {
+pub(super) fn ident(p: &Pod) -> Ident<'static> {
     vec![
         (
             "namespace",
@@ -65,7 +64,7 @@ fn pod_reasons(p: &Pod) -> Vec<&'static str> {
         .collect()
 }
 
-fn statuses(p: &Pod) -> &[ContainerStatus] {
+pub(super) fn statuses(p: &Pod) -> &[ContainerStatus] {
     p.status
         .as_ref()
         .and_then(|s| s.container_statuses.as_deref())
@@ -314,168 +313,7 @@ pub fn render(s: &Snapshot, settings: &KubeStateSettings, out: &mut MetricsWrite
             }
         }
     }
-    render_containers(s, out);
+    super::containers::render(s, out);
     let objects: Vec<_> = pods.iter().map(|p| (ident(p), &p.metadata)).collect();
     labels_families(out, settings, "pods", "pod", &objects);
-}
-
-/// The container's previous termination, if it has one.
-fn last_terminated(
-    cs: &ContainerStatus,
-) -> Option<&k8s_openapi::api::core::v1::ContainerStateTerminated> {
-    cs.last_state.as_ref()?.terminated.as_ref()
-}
-
-/// Extra labels and a value for one container status.
-type ContainerSamples = Vec<(Vec<(&'static str, String)>, f64)>;
-
-fn render_containers(s: &Snapshot, out: &mut MetricsWriter) {
-    let pods = &s.pods;
-    let each = |out: &mut MetricsWriter,
-                name: &str,
-                help: &str,
-                kind: MetricKind,
-                f: &dyn Fn(&ContainerStatus) -> ContainerSamples| {
-        let mut fam = out.family(name, kind, help);
-        for p in pods {
-            for cs in statuses(p) {
-                for (extra, v) in f(cs) {
-                    let mut labels = vec![("container", cs.name.clone())];
-                    labels.extend(extra);
-                    let e: Vec<(&str, &str)> =
-                        labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                    put(&mut fam, &ident(p), &e, v);
-                }
-            }
-        }
-    };
-    let g = MetricKind::Gauge;
-    each(
-        out,
-        "kube_pod_container_info",
-        "Information about a container in a pod.",
-        g,
-        &|cs| {
-            let spec_image = cs.image.clone();
-            vec![(
-                vec![
-                    ("image_spec", spec_image.clone()),
-                    ("image", spec_image),
-                    ("image_id", cs.image_id.clone()),
-                    ("container_id", cs.container_id.clone().unwrap_or_default()),
-                ],
-                1.0,
-            )]
-        },
-    );
-    each(
-        out,
-        "kube_pod_container_status_ready",
-        "Describes whether the containers readiness check succeeded.",
-        g,
-        &|cs| vec![(vec![], f64::from(u8::from(cs.ready)))],
-    );
-    for (name, which) in [
-        ("kube_pod_container_status_running", 0),
-        ("kube_pod_container_status_waiting", 1),
-        ("kube_pod_container_status_terminated", 2),
-    ] {
-        each(
-            out,
-            name,
-            "Describes whether the container is currently in this state.",
-            g,
-            &|cs| {
-                let st = cs.state.as_ref();
-                let set = match which {
-                    0 => st.and_then(|s| s.running.as_ref()).is_some(),
-                    1 => st.and_then(|s| s.waiting.as_ref()).is_some(),
-                    _ => st.and_then(|s| s.terminated.as_ref()).is_some(),
-                };
-                vec![(vec![], f64::from(u8::from(set)))]
-            },
-        );
-    }
-    each(
-        out,
-        "kube_pod_container_status_waiting_reason",
-        "Describes the reason the container is currently in waiting state.",
-        g,
-        &|cs| {
-            cs.state
-                .as_ref()
-                .and_then(|s| s.waiting.as_ref())
-                .map(|w| vec![(vec![("reason", w.reason.clone().unwrap_or_default())], 1.0)])
-                .unwrap_or_default()
-        },
-    );
-    each(
-        out,
-        "kube_pod_container_status_terminated_reason",
-        "Describes the reason the container is currently in terminated state.",
-        g,
-        &|cs| {
-            cs.state
-                .as_ref()
-                .and_then(|s| s.terminated.as_ref())
-                .map(|t| vec![(vec![("reason", t.reason.clone().unwrap_or_default())], 1.0)])
-                .unwrap_or_default()
-        },
-    );
-    each(
-        out,
-        "kube_pod_container_status_last_terminated_reason",
-        "Describes the last reason the container was in terminated state.",
-        g,
-        &|cs| {
-            last_terminated(cs)
-                .map(|t| vec![(vec![("reason", t.reason.clone().unwrap_or_default())], 1.0)])
-                .unwrap_or_default()
-        },
-    );
-    each(
-        out,
-        "kube_pod_container_status_last_terminated_timestamp",
-        "Last terminated time for a pod container in unix timestamp.",
-        g,
-        &|cs| {
-            last_terminated(cs)
-                .and_then(|t| t.finished_at.as_ref())
-                .map(|t| vec![(vec![], ts(t))])
-                .unwrap_or_default()
-        },
-    );
-    each(
-        out,
-        "kube_pod_container_state_started",
-        "Start time in unix timestamp for a pod container.",
-        g,
-        &|cs| {
-            let st = cs.state.as_ref();
-            st.and_then(|s| s.running.as_ref().and_then(|r| r.started_at.as_ref()))
-                .or_else(|| {
-                    st.and_then(|s| s.terminated.as_ref().and_then(|t| t.started_at.as_ref()))
-                })
-                .map(|t| vec![(vec![], ts(t))])
-                .unwrap_or_default()
-        },
-    );
-    each(
-        out,
-        "kube_pod_container_status_last_terminated_exitcode",
-        "Describes the exit code for the last container in terminated state.",
-        g,
-        &|cs| {
-            last_terminated(cs)
-                .map(|t| vec![(vec![], f64::from(t.exit_code))])
-                .unwrap_or_default()
-        },
-    );
-    each(
-        out,
-        "kube_pod_container_status_restarts_total",
-        "The number of container restarts per container.",
-        MetricKind::Counter,
-        &|cs| vec![(vec![], f64::from(cs.restart_count))],
-    );
 }

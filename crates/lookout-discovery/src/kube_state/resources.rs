@@ -165,7 +165,7 @@ pub fn render_nodes(s: &Snapshot, settings: &KubeStateSettings, out: &mut Metric
 }
 
 /// PersistentVolumeClaim and PersistentVolume families.
-pub fn render_storage(s: &Snapshot, settings: &KubeStateSettings, out: &mut MetricsWriter) {
+pub fn render_storage(s: &Snapshot, out: &mut MetricsWriter) {
     let pvcs = &s.persistent_volume_claims;
     let id = |m| namespaced("persistentvolumeclaim", m);
     let mut f = gauge(
@@ -246,17 +246,6 @@ pub fn render_storage(s: &Snapshot, settings: &KubeStateSettings, out: &mut Metr
             put(&mut f, &id(&c.metadata), &[("access_mode", m)], 1.0);
         }
     }
-    let objects: Vec<_> = pvcs
-        .iter()
-        .map(|c| (id(&c.metadata), &c.metadata))
-        .collect();
-    labels_families(
-        out,
-        settings,
-        "persistentvolumeclaims",
-        "persistentvolumeclaim",
-        &objects,
-    );
 
     let pvs = &s.persistent_volumes;
     let id = |m| named("persistentvolume", m);

@@ -20,11 +20,14 @@ fn snapshot() -> Snapshot {
             "metadata": {"name": "web-1", "namespace": "shop", "uid": "u1", "labels": {"app": "web", "tier": "front"},
                 "creationTimestamp": "2026-12-01T00:00:00Z",
                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7d", "uid": "r", "controller": true}]},
-            "spec": {"nodeName": "n1", "containers": [
+            "spec": {"nodeName": "n1", "initContainers": [{"name": "migrate", "image": "migrate:1", "restartPolicy": "Always"}], "containers": [
                 {"name": "app", "image": "web:1", "resources": {"requests": {"cpu": "250m", "memory": "128Mi"}, "limits": {"memory": "1Gi"}}},
                 {"name": "sidecar", "image": "side:1"}]},
             "status": {"phase": "Running", "podIP": "10.1.0.5", "hostIP": "192.168.1.10", "qosClass": "Burstable",
                 "conditions": [{"type": "Ready", "status": "False"}],
+                "initContainerStatuses": [
+                    {"name": "migrate", "image": "migrate:1", "imageID": "sha3", "ready": true, "restartCount": 2,
+                     "state": {"terminated": {"reason": "Completed", "exitCode": 0}}}],
                 "containerStatuses": [
                     {"name": "app", "image": "web:1", "imageID": "sha", "containerID": "containerd://a", "ready": false, "restartCount": 7,
                      "state": {"waiting": {"reason": "CrashLoopBackOff"}},
@@ -46,10 +49,29 @@ fn snapshot() -> Snapshot {
         deployments: vec![from(
             json!({"metadata": {"name": "web", "namespace": "shop", "generation": 3},
             "spec": {"replicas": 3, "selector": {}, "template": {}},
-            "status": {"replicas": 3, "availableReplicas": 2, "updatedReplicas": 3, "observedGeneration": 3}}),
+            "status": {"replicas": 3, "availableReplicas": 2, "updatedReplicas": 3, "observedGeneration": 3,
+                "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"},
+                    {"type": "Available", "status": "True", "reason": "SomethingNew"}]}}),
+        )],
+        jobs: vec![
+            from(
+                json!({"metadata": {"name": "backup-1", "namespace": "shop", "creationTimestamp": "2026-12-01T00:00:00Z"},
+                "spec": {"template": {}}, "status": {"failed": 3,
+                "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}}),
+            ),
+            from(
+                json!({"metadata": {"name": "ok-1", "namespace": "shop"}, "spec": {"template": {}}, "status": {"succeeded": 1}}),
+            ),
+        ],
+        horizontal_pod_autoscalers: vec![from(
+            json!({"metadata": {"name": "web", "namespace": "shop", "generation": 2},
+            "spec": {"maxReplicas": 5, "scaleTargetRef": {"kind": "Deployment", "name": "web"},
+                "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]},
+            "status": {"currentReplicas": 3, "desiredReplicas": 4,
+                "conditions": [{"type": "ScalingLimited", "status": "False"}]}}),
         )],
         persistent_volume_claims: vec![from(
-            json!({"metadata": {"name": "data", "namespace": "shop"},
+            json!({"metadata": {"name": "data", "namespace": "shop", "labels": {"excluded-from-alerts": "true"}},
             "spec": {"storageClassName": "glusterfs-nfs", "volumeName": "pv-1", "accessModes": ["ReadWriteMany"],
                 "resources": {"requests": {"storage": "10Gi"}}}, "status": {"phase": "Bound"}}),
         )],
@@ -104,6 +126,24 @@ fn fixed_objects_give_kube_state_metrics_lines() {
         r#"kube_persistentvolumeclaim_resource_requests_storage_bytes{namespace="shop",persistentvolumeclaim="data"} 10737418240"#.into(),
         r#"kube_persistentvolumeclaim_access_mode{namespace="shop",persistentvolumeclaim="data",access_mode="ReadWriteMany"} 1"#.into(),
         r#"kube_namespace_status_phase{namespace="shop",phase="Active"} 1"#.into(),
+        format!(r#"kube_pod_init_container_info{{{pod},container="migrate",image_spec="migrate:1",image="migrate:1",image_id="sha3",container_id="",restart_policy="Always"}} 1"#),
+        format!(r#"kube_pod_init_container_status_terminated_reason{{{pod},container="migrate",reason="Completed"}} 1"#),
+        format!(r#"kube_pod_init_container_status_restarts_total{{{pod},container="migrate"}} 2"#),
+        format!(r#"kube_pod_init_container_status_ready{{{pod},container="migrate"}} 1"#),
+        r#"kube_deployment_status_condition{namespace="shop",deployment="web",reason="ProgressDeadlineExceeded",condition="Progressing",status="false"} 1"#.into(),
+        r#"kube_deployment_status_condition{namespace="shop",deployment="web",reason="unknown",condition="Available",status="true"} 1"#.into(),
+        r#"kube_job_status_failed{namespace="shop",job_name="backup-1",reason="BackoffLimitExceeded"} 1"#.into(),
+        r#"kube_job_status_failed{namespace="shop",job_name="backup-1",reason="DeadlineExceeded"} 0"#.into(),
+        r#"kube_job_status_failed{namespace="shop",job_name="ok-1"} 0"#.into(),
+        r#"kube_job_failed{namespace="shop",job_name="backup-1",condition="true"} 1"#.into(),
+        r#"kube_job_created{namespace="shop",job_name="backup-1"} 1796083200"#.into(),
+        r#"kube_horizontalpodautoscaler_spec_min_replicas{namespace="shop",horizontalpodautoscaler="web"} 1"#.into(),
+        r#"kube_horizontalpodautoscaler_spec_max_replicas{namespace="shop",horizontalpodautoscaler="web"} 5"#.into(),
+        r#"kube_horizontalpodautoscaler_status_current_replicas{namespace="shop",horizontalpodautoscaler="web"} 3"#.into(),
+        r#"kube_horizontalpodautoscaler_status_desired_replicas{namespace="shop",horizontalpodautoscaler="web"} 4"#.into(),
+        r#"kube_horizontalpodautoscaler_metadata_generation{namespace="shop",horizontalpodautoscaler="web"} 2"#.into(),
+        r#"kube_horizontalpodautoscaler_spec_target_metric{namespace="shop",horizontalpodautoscaler="web",metric_name="cpu",metric_target_type="utilization"} 80"#.into(),
+        r#"kube_horizontalpodautoscaler_status_condition{namespace="shop",horizontalpodautoscaler="web",condition="ScalingLimited",status="false"} 1"#.into(),
     ] {
         assert!(text.lines().any(|l| l == line), "missing {line}\nin\n{text}");
     }
@@ -141,11 +181,26 @@ fn labels_follow_the_allowlist() {
         "{text}"
     );
     assert!(!text.contains("label_tier"));
-    s.metric_labels_allowlist = BTreeMap::from([("pods".to_string(), vec!["*".to_string()])]);
+    s.metric_labels_allowlist = BTreeMap::from([
+        ("pods".to_string(), vec!["*".to_string()]),
+        (
+            "persistentvolumeclaims".to_string(),
+            vec!["excluded-from-alerts".to_string()],
+        ),
+    ]);
     let text = render_text(&s);
     assert!(
         text.contains(r#"label_app="web",label_tier="front"} 1"#),
         "{text}"
+    );
+    // The mixin's KubePersistentVolumeFillingUp reads this exact series.
+    assert!(
+        text.contains(r#"kube_persistentvolumeclaim_labels{namespace="shop",persistentvolumeclaim="data",label_excluded_from_alerts="true"} 1"#),
+        "{text}"
+    );
+    assert!(
+        !text.contains("kube_deployment_labels"),
+        "no allowlist for deployments"
     );
 }
 

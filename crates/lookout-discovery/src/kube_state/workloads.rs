@@ -2,9 +2,8 @@
 
 use lookout_model::MetricsWriter;
 
-use super::helpers::{Ident, cond3, gauge, labels_families, owners, put, simple};
+use super::helpers::{Ident, cond3, gauge, owners, put, simple};
 use crate::cache::Snapshot;
-use crate::settings::KubeStateSettings;
 
 /// `namespace` and the object's name under `label`.
 pub(super) fn id(
@@ -27,8 +26,23 @@ pub(super) fn n64(v: Option<i64>) -> Option<f64> {
     v.map(|v| v as f64)
 }
 
+/// The Deployment condition reasons KSM reports verbatim (the deployment controller's); others are `unknown`.
+const DEPLOYMENT_REASONS: [&str; 11] = [
+    "ReplicaSetUpdated",
+    "ReplicaSetCreateError",
+    "NewReplicaSetCreated",
+    "FoundNewReplicaSet",
+    "NewReplicaSetAvailable",
+    "ProgressDeadlineExceeded",
+    "DeploymentPaused",
+    "DeploymentResumed",
+    "MinimumReplicasAvailable",
+    "MinimumReplicasUnavailable",
+    "",
+];
+
 /// Renders the workload families.
-pub fn render(s: &Snapshot, settings: &KubeStateSettings, out: &mut MetricsWriter) {
+pub fn render(s: &Snapshot, out: &mut MetricsWriter) {
     let d = &s.deployments;
     let di = |x: &k8s_openapi::api::apps::v1::Deployment| id("deployment", &x.metadata);
     let st = |x: &k8s_openapi::api::apps::v1::Deployment| x.status.clone().unwrap_or_default();
@@ -121,17 +135,21 @@ pub fn render(s: &Snapshot, settings: &KubeStateSettings, out: &mut MetricsWrite
             .into_iter()
             .flatten()
         {
+            let reason = c
+                .reason
+                .as_deref()
+                .filter(|r| DEPLOYMENT_REASONS.contains(r))
+                .or(c.reason.is_none().then_some(""))
+                .unwrap_or("unknown");
             cond3(
                 &mut f,
                 &di(x),
-                &[("condition", &c.type_)],
+                &[("reason", reason), ("condition", &c.type_)],
                 "status",
                 &c.status,
             );
         }
     }
-    let objects: Vec<_> = d.iter().map(|x| (di(x), &x.metadata)).collect();
-    labels_families(out, settings, "deployments", "deployment", &objects);
 
     let ss = &s.stateful_sets;
     let si = |x: &k8s_openapi::api::apps::v1::StatefulSet| id("statefulset", &x.metadata);
