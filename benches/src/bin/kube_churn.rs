@@ -184,6 +184,12 @@ async fn main() {
             "  of which the target-group message handed to the scraper: {:.1} MiB",
             (with_groups - heap_bytes()) as f64 / 1048576.0
         );
+        let store_heap = heap_bytes() - before;
+        println!(
+            "  budget estimate of the watch stores (lookout_memory_used_bytes{{component=\"discovery\"}}): {:.1} MiB, counted heap without the message {:.1} MiB",
+            discovery.approx_bytes() as f64 / 1048576.0,
+            store_heap as f64 / 1048576.0
+        );
         run.abort();
         let _ = run.await;
     }

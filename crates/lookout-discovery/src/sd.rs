@@ -66,6 +66,11 @@ impl KubernetesDiscovery {
         }
     }
 
+    /// Estimated heap bytes of every hub's watch stores (the discovery's share of the memory budget).
+    pub fn approx_bytes(&self) -> u64 {
+        self.hubs().iter().map(|h| h.approx_bytes()).sum()
+    }
+
     /// Every hub, for self-metrics.
     pub fn hubs(&self) -> Vec<Arc<Hub>> {
         self.hubs.lock().values().cloned().collect()

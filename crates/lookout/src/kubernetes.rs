@@ -4,6 +4,8 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use lookout_api::{BuiltinExporter, SelfMetrics};
 use lookout_collect::config::{ScrapeConfig, resolve_all};
@@ -25,17 +27,32 @@ pub struct KubernetesWiring {
     pub discovery: KubernetesDiscovery,
     monitors: Option<watch::Receiver<MonitorJobs>>,
     kube_state: Option<Arc<KubeStateExporter>>,
+    /// Estimated heap of the watch stores, refreshed every [`MEMORY_CHECK`].
+    memory_used: Arc<AtomicU64>,
+    /// The discovery share of the memory budget.
+    memory_budget: u64,
 }
 
+/// How often the watch stores' memory is estimated and checked against the budget share.
+const MEMORY_CHECK: Duration = Duration::from_secs(15);
+
 impl KubernetesWiring {
-    /// Starts the monitor watcher and kube-state watches when `settings.enabled`; must run inside the runtime.
-    pub fn start(settings: &KubernetesSettings, data_dir: &Path) -> Self {
+    /// Starts the memory check, and the monitor watcher and kube-state watches when `settings.enabled`; must run
+    /// inside the runtime. `memory_budget` is discovery's share of the memory budget.
+    pub fn start(settings: &KubernetesSettings, data_dir: &Path, memory_budget: u64) -> Self {
         let discovery = KubernetesDiscovery::new();
         let mut wiring = KubernetesWiring {
             discovery: discovery.clone(),
             monitors: None,
             kube_state: None,
+            memory_used: Arc::new(AtomicU64::new(0)),
+            memory_budget,
         };
+        tokio::spawn(check_memory(
+            discovery.clone(),
+            wiring.memory_used.clone(),
+            memory_budget,
+        ));
         if !settings.enabled {
             return wiring;
         }
@@ -56,6 +73,12 @@ impl KubernetesWiring {
             }));
         }
         wiring
+    }
+
+    /// Estimated heap bytes of the watch stores, and whether that is above discovery's budget share.
+    pub fn memory_use(&self) -> (u64, bool) {
+        let used = self.memory_used.load(Ordering::Relaxed);
+        (used, used > self.memory_budget)
     }
 
     /// A receiver that changes whenever the monitors' jobs do.
@@ -151,6 +174,33 @@ impl BuiltinExporter for KubeStateExporter {
             &self.settings.kube_state_metrics,
             out,
         );
+    }
+}
+
+/// Re-estimates the watch stores' heap every [`MEMORY_CHECK`] (sooner at first) (on the blocking pool: it serialises a sample of
+/// every store) and warns when it crosses the budget share. Objects are kept either way: a dropped pod would be a
+/// lost target, so the remedy is the operator's (a larger limit, fewer watched namespaces).
+async fn check_memory(discovery: KubernetesDiscovery, used: Arc<AtomicU64>, budget: u64) {
+    let mut over = false;
+    // Early checks come sooner (1, 2, 4, 8 s) so the first figure appears once the initial lists are in.
+    let mut wait = Duration::from_secs(1);
+    loop {
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(MEMORY_CHECK);
+        let d = discovery.clone();
+        let Ok(bytes) = tokio::task::spawn_blocking(move || d.approx_bytes()).await else {
+            continue;
+        };
+        used.store(bytes, Ordering::Relaxed);
+        if bytes > budget && !over {
+            tracing::warn!(
+                used = bytes,
+                budget,
+                "kubernetes watch stores exceed their memory budget share; objects are kept (dropping one would \
+                 lose a target): raise --memory-limit or narrow the watched namespaces"
+            );
+        }
+        over = bytes > budget;
     }
 }
 

@@ -166,7 +166,11 @@ impl Server {
             ..EngineOptions::default()
         });
 
-        let kubernetes = Arc::new(KubernetesWiring::start(&cfg.kubernetes, &data_dir));
+        let kubernetes = Arc::new(KubernetesWiring::start(
+            &cfg.kubernetes,
+            &data_dir,
+            budget.discovery,
+        ));
         let scrape = ScrapeManager::new(
             storage.clone(),
             ScrapeOptions {

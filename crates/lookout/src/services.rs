@@ -250,12 +250,20 @@ impl SelfMetrics for AppServices {
         for (name, bytes) in self.budget.rows() {
             budget.sample(&[("component", name)], bytes);
         }
-        out.family(
+        let (discovery_bytes, discovery_over) = self.kubernetes.memory_use();
+        let mut used = out.family(
             "lookout_memory_used_bytes",
             MetricKind::Gauge,
-            "Memory in use by component (head: accounted bytes).",
+            "Memory in use by component (head: accounted bytes; discovery: estimated heap of the watch stores).",
+        );
+        used.sample(&[("component", "head")], self.tsdb.head_bytes());
+        used.sample(&[("component", "discovery")], discovery_bytes);
+        out.family(
+            "lookout_memory_over_budget",
+            MetricKind::Gauge,
+            "1 while a component that cannot shed data holds more than its budget share.",
         )
-        .sample(&[("component", "head")], self.tsdb.head_bytes());
+        .sample(&[("component", "discovery")], u64::from(discovery_over));
         let (ok, at) = *self.last_reload_ok.read();
         out.gauge(
             "lookout_config_last_reload_successful",

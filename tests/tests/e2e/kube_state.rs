@@ -119,6 +119,20 @@ async fn appliance_reports_kube_state_for_every_kind() {
     })
     .await;
 
+    // The watch stores are charged to discovery's share of the memory budget.
+    wait_for("discovery memory reported", WAIT, || async {
+        let (_, m) = get_text(&format!("{url}/metrics")).await;
+        let used = m
+            .lines()
+            .find_map(|l| l.strip_prefix(r#"lookout_memory_used_bytes{component="discovery"} "#))
+            .and_then(|v| v.parse::<f64>().ok())?;
+        let ok = used > 0.0
+            && m.contains(r#"lookout_memory_budget_bytes{component="discovery"}"#)
+            && m.contains(r#"lookout_memory_over_budget{component="discovery"} 0"#);
+        ok.then_some(())
+    })
+    .await;
+
     // An update changes the series without a restart.
     fake.apply("deployments", objects::deployment("shop", "web", 3, 3));
     wait_for("the updated deployment", WAIT, || async {
