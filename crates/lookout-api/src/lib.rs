@@ -9,6 +9,7 @@ pub mod error;
 mod federate;
 pub mod format;
 mod lifecycle;
+pub mod loki;
 mod meta;
 pub mod params;
 pub mod pool;
@@ -156,6 +157,8 @@ pub struct ApiState {
     pub metrics: Arc<ApiMetrics>,
     /// Write-path self-metrics.
     pub write_metrics: Arc<WriteMetrics>,
+    /// The log store behind the Loki API (None: the Loki routes answer 404).
+    pub logs: Option<Arc<lookout_logs::LogStore>>,
 }
 
 impl ApiState {
@@ -178,6 +181,7 @@ impl ApiState {
             ingest_pool,
             metrics: Arc::new(ApiMetrics::default()),
             write_metrics: Arc::new(WriteMetrics::default()),
+            logs: None,
         }
     }
 }
@@ -222,5 +226,21 @@ pub fn router(state: ApiState) -> Router {
         .route("/federate", get(federate::federate))
         .route("/api/v1/write", post(write::remote_write))
         .route("/api/v1/import/prometheus", post(write::import))
+        .route("/loki/api/v1/push", post(loki::push))
+        .route(
+            "/loki/api/v1/query_range",
+            get(loki::query_range).post(loki::query_range),
+        )
+        .route(
+            "/loki/api/v1/query",
+            get(loki::query_instant).post(loki::query_instant),
+        )
+        .route("/loki/api/v1/labels", get(loki::labels).post(loki::labels))
+        .route(
+            "/loki/api/v1/label/{name}/values",
+            get(loki::label_values).post(loki::label_values),
+        )
+        .route("/loki/api/v1/series", get(loki::series).post(loki::series))
+        .route("/loki/api/v1/status/buildinfo", get(loki::buildinfo))
         .with_state(state)
 }

@@ -3,6 +3,7 @@
 //! - [`exposition`]: the Prometheus text format and OpenMetrics parser (scrapes, imports) and the text writer
 //!   (`/federate`, `/metrics`).
 //! - [`body`]: capped decompression of request and response bodies (gzip, deflate, snappy).
+//! - [`loki`]: Loki's push protobuf.
 //! - [`remote_write`]: remote_write 1.0 and 2.0 decoding into validated label sets, and encoders for senders.
 //!
 //! Architecture invariant: this crate depends only on `lookout-model` and codec libraries; the scraper and the
@@ -10,6 +11,7 @@
 
 pub mod body;
 pub mod exposition;
+pub mod loki;
 pub mod remote_write;
 
 pub use body::{BodyError, decode_body};

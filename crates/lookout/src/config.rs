@@ -145,6 +145,34 @@ impl Default for LimitsSection {
     }
 }
 
+/// `logs:` (Lookout): the log store behind the Loki API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogsSection {
+    /// Serve the Loki push and query API from a log store under `<data>/logs` (default true).
+    pub enabled: bool,
+    /// Longest accepted line (default 256KiB, as Loki).
+    pub max_line_size: ByteSize,
+    /// Most labels per stream (default 15, as Loki).
+    pub max_labels_per_stream: usize,
+    /// Most streams held (default 100,000).
+    pub max_streams: usize,
+    /// Entries older than their stream's newest minus this are refused (default 1h).
+    pub out_of_order_window: PromDuration,
+}
+
+impl Default for LogsSection {
+    fn default() -> Self {
+        LogsSection {
+            enabled: true,
+            max_line_size: ByteSize(256 << 10),
+            max_labels_per_stream: 15,
+            max_streams: 100_000,
+            out_of_order_window: PromDuration::from_secs(3600),
+        }
+    }
+}
+
 /// `server:` (Lookout).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -192,6 +220,9 @@ pub struct Config {
     /// Lookout `kubernetes`: the cluster connection, default jobs, Operator monitors, kube-state metrics.
     #[serde(default)]
     pub kubernetes: KubernetesSettings,
+    /// Lookout `logs`: the log store and its limits.
+    #[serde(default)]
+    pub logs: LogsSection,
 }
 
 impl Config {

@@ -9,5 +9,6 @@ pub mod budget;
 pub mod cli;
 pub mod config;
 pub mod kubernetes;
+pub mod logs;
 pub mod serve;
 mod services;

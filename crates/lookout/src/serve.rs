@@ -105,6 +105,7 @@ pub struct Server {
     /// The bound HTTP address.
     pub addr: SocketAddr,
     services: Arc<AppServices>,
+    logs: Option<Arc<lookout_logs::LogStore>>,
     shutdown: tokio::sync::watch::Sender<bool>,
     http: tokio::task::JoinHandle<()>,
 }
@@ -165,6 +166,22 @@ impl Server {
             timeout: cfg.limits.query_timeout.as_duration(),
             ..EngineOptions::default()
         });
+
+        let logs = if cfg.logs.enabled {
+            let (section, dir, share) = (cfg.logs.clone(), data_dir.clone(), budget.logs);
+            let store =
+                tokio::task::spawn_blocking(move || crate::logs::open(&section, &dir, share))
+                    .await?
+                    .with_context(|| {
+                        format!(
+                            "opening the log store in {}",
+                            data_dir.join("logs").display()
+                        )
+                    })?;
+            Some(Arc::new(store))
+        } else {
+            None
+        };
 
         let kubernetes = Arc::new(KubernetesWiring::start(
             &cfg.kubernetes,
@@ -253,11 +270,18 @@ impl Server {
             {
                 let mut roles = lookout_api::Services::from_one(services.clone());
                 roles.self_metrics.push(kubernetes.clone());
+                if let Some(l) = &logs {
+                    roles
+                        .self_metrics
+                        .push(Arc::new(crate::logs::LogMetrics(l.clone())));
+                }
                 roles.exporters = kubernetes.exporters();
                 roles
             },
             limits,
         );
+        let mut state = state;
+        state.logs = logs.clone();
         let mut app = lookout_api::router(state);
         if !prefix.is_empty() {
             app = app.clone().merge(axum::Router::new().nest(&prefix, app));
@@ -277,6 +301,7 @@ impl Server {
         Ok(Server {
             addr,
             services,
+            logs,
             shutdown,
             http,
         })
@@ -292,6 +317,13 @@ impl Server {
         let _ = self.shutdown.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(10), self.http).await;
         self.services.scrape.shutdown(Duration::from_secs(5)).await;
+        if let Some(logs) = self.logs.clone() {
+            // Commits the index so the next start has nothing to replay.
+            let closed = tokio::task::spawn_blocking(move || logs.close()).await?;
+            if let Err(e) = closed {
+                tracing::error!(error = %e, "closing the log store; its WAL is replayed at the next start");
+            }
+        }
         let tsdb = self.services.tsdb.clone();
         drop(self.services);
         tokio::task::spawn_blocking(move || match Arc::try_unwrap(tsdb) {

@@ -76,9 +76,10 @@ impl AppServices {
             || old.config.server != cfg.server
             || old.config.limits != cfg.limits
             || old.config.kubernetes != cfg.kubernetes
+            || old.config.logs != cfg.logs
         {
             tracing::warn!(
-                "storage, limits, server and kubernetes settings changed: they take effect at the next restart"
+                "storage, limits, server, kubernetes and logs settings changed: they take effect at the next restart"
             );
         }
         drop(old);

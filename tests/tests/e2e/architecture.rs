@@ -10,6 +10,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("lookout-storage", &["lookout-model"]),
     ("lookout-wire", &["lookout-model"]),
     ("lookout-discovery", &["lookout-model"]),
+    ("lookout-logs", &["lookout-model"]),
     ("lookout-tsdb", &["lookout-model", "lookout-storage"]),
     ("lookout-promql", &["lookout-model", "lookout-storage"]),
     (
@@ -28,6 +29,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lookout-storage",
             "lookout-promql",
             "lookout-wire",
+            "lookout-logs",
         ],
     ),
     (
@@ -41,6 +43,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lookout-collect",
             "lookout-wire",
             "lookout-discovery",
+            "lookout-logs",
         ],
     ),
 ];
@@ -52,6 +55,7 @@ const STORE_ONLY_DEPS: &[(&str, &str)] = &[
     ("clap", "lookout"),
     ("kube", "lookout-discovery"),
     ("k8s-openapi", "lookout-discovery"),
+    ("tantivy", "lookout-logs"),
 ];
 
 #[test]

@@ -9,6 +9,7 @@ mod fake_kube;
 mod grafana;
 mod kube_state;
 mod kubernetes;
+mod loki;
 mod metadata;
 mod peer_prometheus;
 mod peer_promtool;

@@ -1,0 +1,91 @@
+//! Loki's HTTP API on the Prometheus API's port: push (protobuf + snappy, JSON), log range queries, labels, label
+//! values, series and build info. Errors are plain text as Loki sends them (Grafana shows the body).
+//!
+//! Acknowledgement: a 204 to a push means every entry of the request is in the log store's WAL (the OS page
+//! cache at least) and visible to queries; a 400 means none of it was stored.
+
+mod push;
+mod query;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::ApiError;
+
+pub use push::push;
+pub use query::{buildinfo, label_values, labels, query_instant, query_range, series};
+
+/// An error answered as Loki does: the status and a plain-text reason.
+pub struct LokiError(pub ApiError);
+
+impl From<ApiError> for LokiError {
+    fn from(e: ApiError) -> Self {
+        LokiError(e)
+    }
+}
+
+impl IntoResponse for LokiError {
+    fn into_response(self) -> Response {
+        (
+            self.0.status,
+            [("content-type", "text/plain; charset=utf-8")],
+            format!("{}\n", self.0.message),
+        )
+            .into_response()
+    }
+}
+
+fn no_log_store() -> LokiError {
+    LokiError(ApiError {
+        error_type: "unavailable",
+        message: "the log store is not enabled on this server".into(),
+        status: StatusCode::NOT_FOUND,
+    })
+}
+
+/// Parses a Loki timestamp parameter into Unix ns: a float with a `.` is seconds; an integer of at most 10
+/// digits is seconds, a longer one nanoseconds; anything else RFC 3339.
+pub fn parse_loki_time(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    if s.contains('.')
+        && let Ok(f) = s.parse::<f64>()
+    {
+        return Ok((f * 1e3).round() as i64 * 1_000_000);
+    }
+    if let Ok(i) = s.parse::<i64>() {
+        let digits = s.trim_start_matches('-').len();
+        return Ok(if digits <= 10 {
+            i.saturating_mul(1_000_000_000)
+        } else {
+            i
+        });
+    }
+    crate::params::parse_time(s)
+        .map(|ms| ms * 1_000_000)
+        .map_err(|_| {
+            format!("cannot parse {s:?} as a timestamp (Unix seconds, nanoseconds or RFC 3339)")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_loki_time;
+
+    #[test]
+    fn timestamps_parse_as_loki_reads_them() {
+        assert_eq!(parse_loki_time("1700000000"), Ok(1_700_000_000_000_000_000));
+        assert_eq!(
+            parse_loki_time("1700000000000000001"),
+            Ok(1_700_000_000_000_000_001)
+        );
+        assert_eq!(
+            parse_loki_time("1700000000.5"),
+            Ok(1_700_000_000_500_000_000)
+        );
+        assert_eq!(
+            parse_loki_time("2023-11-14T22:13:20Z"),
+            Ok(1_700_000_000_000_000_000)
+        );
+        assert!(parse_loki_time("yesterday").is_err());
+    }
+}

@@ -1,0 +1,232 @@
+//! `POST /loki/api/v1/push`: protobuf (snappy block) as Alloy and Promtail send it, or JSON; gzip/deflate content
+//! encoding; `service_name` derived as Loki 3 derives it. 204 when stored, 400 naming the stream and entry at
+//! fault (nothing stored), 413 too large, 5xx only for storage faults, so shippers retry exactly then.
+
+use std::sync::atomic::Ordering;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use lookout_logs::logql::parse_log_selector;
+use lookout_logs::{Entry, PushStream, StoreError};
+use lookout_model::{Labels, MatchOp};
+use lookout_wire::loki::PushRequest;
+use lookout_wire::{BodyError, decode_body};
+use prost::Message;
+
+use super::{LokiError, no_log_store};
+use crate::respond::read_body;
+use crate::{ApiError, ApiState};
+
+/// Labels Loki takes `service_name` from, in order, when a stream has none.
+const SERVICE_NAME_SOURCES: [&str; 13] = [
+    "service",
+    "app",
+    "application",
+    "app_name",
+    "name",
+    "app_kubernetes_io_name",
+    "container",
+    "container_name",
+    "k8s_container_name",
+    "component",
+    "workload",
+    "job",
+    "k8s_job_name",
+];
+
+fn body_error(e: BodyError) -> ApiError {
+    match e {
+        BodyError::BodyTooLarge { limit } => {
+            ApiError::too_large("limits.max_write_decoded_bytes", limit)
+        }
+        other => ApiError::bad_data(format!("push: {other}")),
+    }
+}
+
+/// Parses a stream's label string (`{job="x", level="info"}`) into labels, with `service_name` added.
+fn stream_labels(s: &str) -> Result<Labels, ApiError> {
+    let sel = parse_log_selector(s)
+        .map_err(|e| ApiError::bad_data(format!("push: invalid stream labels {s:?}: {e}")))?;
+    let mut pairs: Vec<(String, String)> = Vec::with_capacity(sel.matchers.len() + 1);
+    for m in &sel.matchers {
+        if m.op != MatchOp::Equal {
+            return Err(ApiError::bad_data(format!(
+                "push: invalid stream labels {s:?}: only name=\"value\" pairs are allowed"
+            )));
+        }
+        if pairs.iter().any(|(n, _)| *n == m.name) {
+            return Err(ApiError::bad_data(format!(
+                "push: invalid stream labels {s:?}: duplicate label name {:?}",
+                m.name
+            )));
+        }
+        pairs.push((m.name.clone(), m.value.clone()));
+    }
+    with_service_name(pairs, s)
+}
+
+fn with_service_name(mut pairs: Vec<(String, String)>, what: &str) -> Result<Labels, ApiError> {
+    if !pairs.iter().any(|(n, _)| n == "service_name") {
+        let from = SERVICE_NAME_SOURCES
+            .iter()
+            .find_map(|src| pairs.iter().find(|(n, v)| n == src && !v.is_empty()))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| "unknown_service".into());
+        pairs.push(("service_name".into(), from));
+    }
+    Labels::from_pairs(&pairs)
+        .map_err(|e| ApiError::bad_data(format!("push: invalid stream labels {what}: {e}")))
+}
+
+fn decode_protobuf(raw: &[u8], max: usize) -> Result<Vec<PushStream>, ApiError> {
+    let bytes = lookout_wire::body::decode_snappy(raw, max).map_err(body_error)?;
+    let req = PushRequest::decode(bytes.as_slice())
+        .map_err(|e| ApiError::bad_data(format!("push: invalid protobuf PushRequest: {e}")))?;
+    req.streams
+        .into_iter()
+        .map(|s| {
+            let labels = stream_labels(&s.labels)?;
+            let entries = s
+                .entries
+                .into_iter()
+                .map(|e| {
+                    let t = e.timestamp.unwrap_or_default();
+                    Entry {
+                        ts: t
+                            .seconds
+                            .saturating_mul(1_000_000_000)
+                            .saturating_add(i64::from(t.nanos)),
+                        line: e.line,
+                        metadata: e
+                            .structured_metadata
+                            .into_iter()
+                            .map(|p| (p.name, p.value))
+                            .collect(),
+                    }
+                })
+                .collect();
+            Ok(PushStream { labels, entries })
+        })
+        .collect()
+}
+
+fn decode_json(bytes: &[u8]) -> Result<Vec<PushStream>, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        streams: Vec<Stream>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Stream {
+        stream: std::collections::BTreeMap<String, String>,
+        values: Vec<Vec<serde_json::Value>>,
+    }
+    let body: Body = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_data(format!("push: invalid JSON body: {e}")))?;
+    body.streams
+        .into_iter()
+        .enumerate()
+        .map(|(si, s)| {
+            let what = format!("of stream {si}");
+            let labels = with_service_name(s.stream.into_iter().collect(), &what)?;
+            let entries =
+                s.values
+                    .into_iter()
+                    .enumerate()
+                    .map(|(ei, v)| {
+                        let bad = |why: &str| {
+                            ApiError::bad_data(format!("push: stream {labels} entry {ei}: {why}"))
+                        };
+                        let ts = v
+                            .first()
+                            .and_then(|t| t.as_str())
+                            .ok_or_else(|| {
+                                bad("the timestamp must be a string of integer nanoseconds")
+                            })?
+                            .parse::<i64>()
+                            .map_err(|_| {
+                                bad("the timestamp must be a string of integer nanoseconds")
+                            })?;
+                        let line = v
+                            .get(1)
+                            .and_then(|l| l.as_str())
+                            .ok_or_else(|| bad("the line must be a string"))?
+                            .to_string();
+                        let metadata = match v.get(2) {
+                            None => Vec::new(),
+                            Some(serde_json::Value::Object(m)) => m
+                                .iter()
+                                .map(|(k, v)| {
+                                    v.as_str().map(|s| (k.clone(), s.to_string())).ok_or_else(
+                                        || bad("structured metadata values must be strings"),
+                                    )
+                                })
+                                .collect::<Result<_, _>>()?,
+                            Some(_) => {
+                                return Err(bad(
+                                    "the third element must be an object of structured metadata",
+                                ));
+                            }
+                        };
+                        Ok(Entry { ts, line, metadata })
+                    })
+                    .collect::<Result<_, ApiError>>()?;
+            Ok(PushStream { labels, entries })
+        })
+        .collect()
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The push handler.
+pub async fn push(
+    State(state): State<ApiState>,
+    req: Request<Body>,
+) -> Result<Response, LokiError> {
+    let Some(store) = state.logs.clone() else {
+        return Err(no_log_store());
+    };
+    let headers = req.headers().clone();
+    let raw = read_body(
+        &state,
+        req.into_body(),
+        state.limits.max_write_body_bytes,
+        "limits.max_write_body",
+    )
+    .await?;
+    let max = state.limits.max_write_decoded_bytes;
+    let encoding = header(&headers, "content-encoding")
+        .filter(|e| !e.eq_ignore_ascii_case("snappy"))
+        .map(str::to_owned);
+    let is_json =
+        header(&headers, "content-type").is_some_and(|c| c.starts_with("application/json"));
+    let wm = state.write_metrics.clone();
+    let result = state
+        .ingest_pool
+        .run(move || -> Result<usize, ApiError> {
+            let body = decode_body(&raw, encoding.as_deref(), max).map_err(body_error)?;
+            let streams = if is_json {
+                decode_json(&body)?
+            } else {
+                decode_protobuf(&body, max)?
+            };
+            store.push(streams).map_err(|e| match e {
+                StoreError::Push(p) => {
+                    ApiError::bad_data(format!("push: {p}; nothing of this request was stored"))
+                }
+                other => ApiError::internal(format!("log store: {other}")),
+            })
+        })
+        .await
+        .and_then(|r| r);
+    match &result {
+        Ok(_) => wm.requests.fetch_add(1, Ordering::Relaxed),
+        Err(e) if e.status.is_server_error() => wm.failed.fetch_add(1, Ordering::Relaxed),
+        Err(_) => wm.rejected.fetch_add(1, Ordering::Relaxed),
+    };
+    result?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
