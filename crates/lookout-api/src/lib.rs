@@ -54,6 +54,8 @@ pub struct ApiLimits {
     pub ingest_concurrency: usize,
     /// How long a request waits for a pool slot.
     pub queue_timeout: Duration,
+    /// Longest time range of one log query, ns (Loki's `max_query_length`, default 721h).
+    pub max_log_query_range_ns: i64,
 }
 
 impl Default for ApiLimits {
@@ -66,6 +68,7 @@ impl Default for ApiLimits {
             query_concurrency: 4,
             ingest_concurrency: 2,
             queue_timeout: Duration::from_secs(30),
+            max_log_query_range_ns: 721 * 3_600_000_000_000,
         }
     }
 }
@@ -242,5 +245,6 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/loki/api/v1/series", get(loki::series).post(loki::series))
         .route("/loki/api/v1/status/buildinfo", get(loki::buildinfo))
+        .route("/ready", get(lifecycle::ready))
         .with_state(state)
 }

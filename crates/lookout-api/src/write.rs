@@ -38,6 +38,16 @@ pub struct WriteMetrics {
 }
 
 impl WriteMetrics {
+    /// Counts one write request by its outcome: committed, refused (4xx) or failed by storage (5xx).
+    pub fn count<T>(&self, result: &Result<T, ApiError>) {
+        let counter = match result {
+            Ok(_) => &self.requests,
+            Err(e) if e.status.is_server_error() => &self.failed,
+            Err(_) => &self.rejected,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Renders the counters through the shared self-metrics writer.
     pub fn write_metrics(&self, out: &mut lookout_model::MetricsWriter) {
         let rows = [
@@ -123,11 +133,7 @@ pub async fn remote_write(
     let headers = req.headers().clone();
     let result = remote_write_inner(&state, &headers, req.into_body()).await;
     let wm = &state.write_metrics;
-    match &result {
-        Ok(_) => wm.requests.fetch_add(1, Ordering::Relaxed),
-        Err(e) if e.status.is_server_error() => wm.failed.fetch_add(1, Ordering::Relaxed),
-        Err(_) => wm.rejected.fetch_add(1, Ordering::Relaxed),
-    };
+    wm.count(&result);
     let written = result?;
     wm.samples.fetch_add(written as u64, Ordering::Relaxed);
     Ok((
@@ -251,20 +257,11 @@ pub async fn import(
                 .map_err(|e| ApiError::internal(format!("storage commit failed: {e}")))?;
             Ok(stats.samples)
         })
-        .await;
+        .await
+        .and_then(|r| r);
     let wm = &state.write_metrics;
-    match &result {
-        Ok(Ok(n)) => {
-            wm.requests.fetch_add(1, Ordering::Relaxed);
-            wm.samples.fetch_add(*n as u64, Ordering::Relaxed);
-        }
-        Ok(Err(e)) | Err(e) if e.status.is_server_error() => {
-            wm.failed.fetch_add(1, Ordering::Relaxed);
-        }
-        _ => {
-            wm.rejected.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-    result??;
+    wm.count(&result);
+    let written = result?;
+    wm.samples.fetch_add(written as u64, Ordering::Relaxed);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

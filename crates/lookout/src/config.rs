@@ -159,6 +159,8 @@ pub struct LogsSection {
     pub max_streams: usize,
     /// Entries older than their stream's newest minus this are refused (default 1h).
     pub out_of_order_window: PromDuration,
+    /// Longest time range of one log query (default 721h, Loki's `max_query_length`).
+    pub max_query_range: PromDuration,
 }
 
 impl Default for LogsSection {
@@ -169,6 +171,7 @@ impl Default for LogsSection {
             max_labels_per_stream: 15,
             max_streams: 100_000,
             out_of_order_window: PromDuration::from_secs(3600),
+            max_query_range: PromDuration::from_secs(721 * 3600),
         }
     }
 }

@@ -237,6 +237,7 @@ impl Server {
             max_write_decoded_bytes: (cfg.limits.max_write_decoded.0)
                 .min(budget.ingest.max(1 << 20)) as usize,
             query_concurrency: concurrency,
+            max_log_query_range_ns: cfg.logs.max_query_range.as_millis() as i64 * 1_000_000,
             ..ApiLimits::default()
         };
         let services = Arc::new(AppServices {

@@ -47,8 +47,8 @@ async fn wait_ready(base: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_writes_survive_kill_9() {
+/// A data directory with an empty config, a free loopback port and its base URL, and the first process, ready.
+async fn first_start() -> (tempfile::TempDir, u16, String, Killed) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("lookout.yml"), "scrape_configs: []\n").unwrap();
     let port = TcpListener::bind("127.0.0.1:0")
@@ -57,10 +57,15 @@ async fn acknowledged_writes_survive_kill_9() {
         .unwrap()
         .port();
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-
-    let mut child = start(dir.path(), port);
+    let child = start(dir.path(), port);
     wait_ready(&base).await;
+    (dir, port, base, child)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_kill_9() {
+    let (dir, port, base, mut child) = first_start().await;
+    let client = reqwest::Client::new();
     let t0 = 1_700_000_000_000i64;
     let mut acked = 0;
     for batch in 0..40i64 {
@@ -99,4 +104,57 @@ async fn acknowledged_writes_survive_kill_9() {
         acked.to_string(),
         "every acknowledged sample survives: {j}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_log_pushes_survive_kill_9() {
+    let (dir, port, base, mut child) = first_start().await;
+    let client = reqwest::Client::new();
+    let t0 = 1_700_000_000_000_000_000i64;
+    let mut acked = 0;
+    // Pushes spread over more than one index commit (every second), so the kill finds entries both committed to
+    // the index and only in the log WAL.
+    for batch in 0..40i64 {
+        let values: Vec<serde_json::Value> = (0..25i64)
+            .map(|s| {
+                let i = batch * 25 + s;
+                serde_json::json!([(t0 + i * 1_000_000).to_string(), format!("line {i}")])
+            })
+            .collect();
+        let body = serde_json::json!({"streams": [{"stream": {"app": "kill9"}, "values": values}]});
+        let r = client
+            .post(format!("{base}/loki/api/v1/push"))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 204);
+        acked += 25;
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    drop(child);
+
+    let _child = start(dir.path(), port);
+    wait_ready(&base).await;
+    let q = format!(
+        "{base}/loki/api/v1/query_range?query=%7Bapp%3D%22kill9%22%7D&start={}&end={}&limit=5000",
+        t0,
+        t0 + 3_600_000_000_000
+    );
+    let j: serde_json::Value = client.get(q).send().await.unwrap().json().await.unwrap();
+    let mut got: Vec<String> = j["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["values"].as_array().unwrap().iter())
+        .map(|v| v[1].as_str().unwrap().to_string())
+        .collect();
+    let total = got.len();
+    got.sort();
+    got.dedup();
+    assert_eq!(got.len(), acked, "every acknowledged entry survives");
+    assert_eq!(total, acked, "and none is there twice");
 }

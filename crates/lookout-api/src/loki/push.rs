@@ -2,8 +2,6 @@
 //! encoding; `service_name` derived as Loki 3 derives it. 204 when stored, 400 naming the stream and entry at
 //! fault (nothing stored), 413 too large, 5xx only for storage faults, so shippers retry exactly then.
 
-use std::sync::atomic::Ordering;
-
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, Request, StatusCode};
@@ -222,11 +220,7 @@ pub async fn push(
         })
         .await
         .and_then(|r| r);
-    match &result {
-        Ok(_) => wm.requests.fetch_add(1, Ordering::Relaxed),
-        Err(e) if e.status.is_server_error() => wm.failed.fetch_add(1, Ordering::Relaxed),
-        Err(_) => wm.rejected.fetch_add(1, Ordering::Relaxed),
-    };
+    wm.count(&result);
     result?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

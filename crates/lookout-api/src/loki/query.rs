@@ -239,18 +239,26 @@ fn matchers_of(p: &Params, name: &str) -> Result<Vec<Matcher>, ApiError> {
     }
 }
 
+/// The store and the `[start, end)` range of a metadata request, read from its parameters.
+async fn metadata_request(
+    state: &ApiState,
+    req: Request<Body>,
+) -> Result<(std::sync::Arc<lookout_logs::LogStore>, Params, i64, i64), LokiError> {
+    let store = state.logs.clone().ok_or_else(no_log_store)?;
+    let p = read_params(state, req).await?;
+    let (start, end) = range(&p)?;
+    Ok((store, p, start, end))
+}
+
 /// `GET|POST /loki/api/v1/labels`.
 pub async fn labels(
     State(state): State<ApiState>,
     req: Request<Body>,
 ) -> Result<Response, LokiError> {
-    let store = state.logs.clone().ok_or_else(no_log_store)?;
-    let p = read_params(&state, req).await?;
-    let (start, end) = range(&p)?;
+    let (store, p, start, end) = metadata_request(&state, req).await?;
     let m = matchers_of(&p, "query")?;
-    Ok(json_ok(
-        json!({"status": "success", "data": store.label_names(&m, start, end)}),
-    ))
+    let names = store.label_names(&m, start, end);
+    Ok(json_ok(json!({"status": "success", "data": names})))
 }
 
 /// `GET|POST /loki/api/v1/label/<name>/values`.
@@ -259,13 +267,10 @@ pub async fn label_values(
     Path(name): Path<String>,
     req: Request<Body>,
 ) -> Result<Response, LokiError> {
-    let store = state.logs.clone().ok_or_else(no_log_store)?;
-    let p = read_params(&state, req).await?;
-    let (start, end) = range(&p)?;
+    let (store, p, start, end) = metadata_request(&state, req).await?;
     let m = matchers_of(&p, "query")?;
-    Ok(json_ok(
-        json!({"status": "success", "data": store.label_values(&name, &m, start, end)}),
-    ))
+    let values = store.label_values(&name, &m, start, end);
+    Ok(json_ok(json!({"status": "success", "data": values})))
 }
 
 /// `GET|POST /loki/api/v1/series` (`match[]` or `match`, repeated; none = all).
@@ -273,9 +278,7 @@ pub async fn series(
     State(state): State<ApiState>,
     req: Request<Body>,
 ) -> Result<Response, LokiError> {
-    let store = state.logs.clone().ok_or_else(no_log_store)?;
-    let p = read_params(&state, req).await?;
-    let (start, end) = range(&p)?;
+    let (store, p, start, end) = metadata_request(&state, req).await?;
     let mut selectors: Vec<&str> = p.get_all("match[]");
     selectors.extend(p.get_all("match"));
     let mut seen = std::collections::BTreeSet::new();
