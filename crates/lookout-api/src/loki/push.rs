@@ -4,7 +4,7 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, Request, StatusCode};
+use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lookout_logs::logql::parse_log_selector;
 use lookout_logs::{Entry, PushStream, StoreError};
@@ -15,6 +15,7 @@ use prost::Message;
 
 use super::{LokiError, no_log_store};
 use crate::respond::read_body;
+use crate::write::header;
 use crate::{ApiError, ApiState};
 
 /// Labels Loki takes `service_name` from, in order, when a stream has none.
@@ -173,10 +174,6 @@ fn decode_json(bytes: &[u8]) -> Result<Vec<PushStream>, ApiError> {
             Ok(PushStream { labels, entries })
         })
         .collect()
-}
-
-fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    h.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// The push handler.

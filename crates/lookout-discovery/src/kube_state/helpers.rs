@@ -41,6 +41,17 @@ pub fn cond3(
     }
 }
 
+/// `cond3` for every condition of an object, labelled `condition=<type>` and `status` (nodes, HPAs).
+pub fn each_condition<'c>(
+    f: &mut Family<'_>,
+    ident: &Ident<'_>,
+    conditions: impl IntoIterator<Item = (&'c str, &'c str)>,
+) {
+    for (type_, status) in conditions {
+        cond3(f, ident, &[("condition", type_)], "status", status);
+    }
+}
+
 /// One series per value of `all`, 1 for `current`; none when `current` is empty.
 pub fn enumerate(f: &mut Family<'_>, ident: &Ident<'_>, label: &str, all: &[&str], current: &str) {
     if current.is_empty() {

@@ -3,7 +3,7 @@
 use k8s_openapi::api::autoscaling::v2::{HorizontalPodAutoscaler, MetricSpec, MetricTarget};
 use lookout_model::MetricsWriter;
 
-use super::helpers::{cond3, gauge, parse_quantity, put, simple};
+use super::helpers::{each_condition, gauge, parse_quantity, put, simple};
 use super::workloads::{id, n, n64};
 use crate::cache::Snapshot;
 
@@ -117,20 +117,12 @@ pub fn render(s: &Snapshot, out: &mut MetricsWriter) {
         "The condition of this autoscaler.",
     );
     for x in h {
-        for c in x
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .into_iter()
-            .flatten()
-        {
-            cond3(
-                &mut f,
-                &hi(x),
-                &[("condition", &c.type_)],
-                "status",
-                &c.status,
-            );
-        }
+        let conds = x.status.as_ref().and_then(|s| s.conditions.as_ref());
+        let pairs = conds.into_iter().flatten();
+        each_condition(
+            &mut f,
+            &hi(x),
+            pairs.map(|c| (c.type_.as_str(), c.status.as_str())),
+        );
     }
 }

@@ -3,7 +3,8 @@
 use lookout_model::MetricsWriter;
 
 use super::helpers::{
-    Ident, cond3, enumerate, gauge, labels_families, parse_quantity, put, quantities, simple, ts,
+    Ident, each_condition, enumerate, gauge, labels_families, parse_quantity, put, quantities,
+    simple, ts,
 };
 use crate::cache::Snapshot;
 use crate::settings::KubeStateSettings;
@@ -82,21 +83,14 @@ pub fn render_nodes(s: &Snapshot, settings: &KubeStateSettings, out: &mut Metric
         "The condition of a cluster node.",
     );
     for n in nodes {
-        for c in n
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .into_iter()
-            .flatten()
-        {
-            cond3(
-                &mut f,
-                &named("node", &n.metadata),
-                &[("condition", &c.type_)],
-                "status",
-                &c.status,
-            );
-        }
+        let conds = n.status.as_ref().and_then(|s| s.conditions.as_ref());
+        let pairs = conds.into_iter().flatten();
+        let ident = named("node", &n.metadata);
+        each_condition(
+            &mut f,
+            &ident,
+            pairs.map(|c| (c.type_.as_str(), c.status.as_str())),
+        );
     }
     for (name, alloc) in [
         ("kube_node_status_capacity", false),
