@@ -10,6 +10,7 @@ mod grafana;
 mod kube_state;
 mod kubernetes;
 mod loki;
+mod loki_clients;
 mod metadata;
 mod peer_prometheus;
 mod peer_promtool;
