@@ -56,6 +56,8 @@ pub struct ApiLimits {
     pub queue_timeout: Duration,
     /// Longest time range of one log query, ns (Loki's `max_query_length`, default 721h).
     pub max_log_query_range_ns: i64,
+    /// LogQL limits (entries per query, series, lines read, time, points).
+    pub logql: lookout_logql::LogqlLimits,
 }
 
 impl Default for ApiLimits {
@@ -69,6 +71,7 @@ impl Default for ApiLimits {
             ingest_concurrency: 2,
             queue_timeout: Duration::from_secs(30),
             max_log_query_range_ns: 721 * 3_600_000_000_000,
+            logql: lookout_logql::LogqlLimits::default(),
         }
     }
 }
@@ -82,6 +85,8 @@ pub struct ApiMetrics {
     query_errors: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
     /// Requests refused by a client limit, by the limit's configuration name.
     limit_hits: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+    /// Live tails open now.
+    pub tails: std::sync::atomic::AtomicUsize,
 }
 
 impl ApiMetrics {
@@ -161,7 +166,7 @@ pub struct ApiState {
     /// Write-path self-metrics.
     pub write_metrics: Arc<WriteMetrics>,
     /// The log store behind the Loki API (None: the Loki routes answer 404).
-    pub logs: Option<Arc<lookout_logs::LogStore>>,
+    pub logs: Option<Arc<dyn lookout_storage::logs::LogStorage>>,
 }
 
 impl ApiState {
@@ -245,6 +250,39 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/loki/api/v1/series", get(loki::series).post(loki::series))
         .route("/loki/api/v1/status/buildinfo", get(loki::buildinfo))
+        .route(
+            "/loki/api/v1/index/stats",
+            get(loki::index_stats).post(loki::index_stats),
+        )
+        .route(
+            "/loki/api/v1/index/volume",
+            get(loki::index_volume).post(loki::index_volume),
+        )
+        .route(
+            "/loki/api/v1/index/volume_range",
+            get(loki::index_volume_range).post(loki::index_volume_range),
+        )
+        .route(
+            "/loki/api/v1/detected_labels",
+            get(loki::detected_labels).post(loki::detected_labels),
+        )
+        .route(
+            "/loki/api/v1/detected_fields",
+            get(loki::detected_fields).post(loki::detected_fields),
+        )
+        .route(
+            "/loki/api/v1/detected_field/{name}/values",
+            get(loki::detected_field_values).post(loki::detected_field_values),
+        )
+        .route(
+            "/loki/api/v1/patterns",
+            get(loki::patterns).post(loki::patterns),
+        )
+        .route(
+            "/loki/api/v1/format_query",
+            get(loki::format_query).post(loki::format_query),
+        )
+        .route("/loki/api/v1/tail", get(loki::tail))
         .route("/ready", get(lifecycle::ready))
         .with_state(state)
 }

@@ -14,7 +14,7 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 use tantivy::{
-    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc,
+    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term, doc,
 };
 
 use crate::entry::{Entry, LineFilter};
@@ -23,9 +23,11 @@ use crate::entry::{Entry, LineFilter};
 const MAX_TOKEN: usize = 256;
 const TOKENIZER: &str = "lookout_logs";
 
+#[derive(Clone, Copy)]
 struct Fields {
     stream: Field,
     ts: Field,
+    len: Field,
     line: Field,
     meta: Field,
 }
@@ -55,6 +57,7 @@ impl LineIndex {
         let mut b = Schema::builder();
         let stream = b.add_u64_field("stream", INDEXED | FAST);
         let ts = b.add_i64_field("ts", INDEXED | FAST);
+        let len = b.add_u64_field("len", FAST);
         let text = TextOptions::default()
             .set_indexing_options(
                 TextFieldIndexing::default()
@@ -79,6 +82,7 @@ impl LineIndex {
             f: Fields {
                 stream,
                 ts,
+                len,
                 line,
                 meta,
             },
@@ -105,6 +109,7 @@ impl LineIndex {
         self.writer.add_document(doc!(
             self.f.stream => stream,
             self.f.ts => e.ts,
+            self.f.len => e.line.len() as u64,
             self.f.line => e.line.as_str(),
             self.f.meta => meta,
         ))?;
@@ -119,6 +124,33 @@ impl LineIndex {
         self.reader.reload()
     }
 
+    /// A consistent view of the committed index, usable without the store's lock.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            searcher: self.reader.searcher(),
+            f: self.f,
+        }
+    }
+
+    /// Documents in the index (committed).
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Segments of the committed index.
+    pub fn segments(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
+    }
+}
+
+/// A point-in-time view of the committed index (a tantivy searcher): searches and reads run on it while pushes and
+/// commits go on.
+pub struct Snapshot {
+    searcher: Searcher,
+    f: Fields,
+}
+
+impl Snapshot {
     /// Committed entries of `streams` in `[start, end)` that may pass `filters` (a superset: check each line).
     pub fn search(
         &self,
@@ -130,19 +162,7 @@ impl LineIndex {
         if streams.is_empty() || start >= end {
             return Ok(Vec::new());
         }
-        let terms = streams
-            .iter()
-            .map(|s| Term::from_field_u64(self.f.stream, *s));
-        let mut must: Vec<(Occur, Box<dyn Query>)> = vec![
-            (Occur::Must, Box::new(TermSetQuery::new(terms))),
-            (
-                Occur::Must,
-                Box::new(RangeQuery::new(
-                    Bound::Included(Term::from_field_i64(self.f.ts, start)),
-                    Bound::Excluded(Term::from_field_i64(self.f.ts, end)),
-                )),
-            ),
-        ];
+        let mut must = self.selection_clauses(streams, start, end);
         for f in filters {
             if let LineFilter::Contains(lit) = f {
                 for q in self.literal_queries(lit)? {
@@ -150,7 +170,7 @@ impl LineIndex {
                 }
             }
         }
-        let searcher = self.reader.searcher();
+        let searcher = &self.searcher;
         let docs: HashSet<DocAddress> =
             searcher.search(&BooleanQuery::new(must), &DocSetCollector)?;
         let mut out = Vec::with_capacity(docs.len());
@@ -166,7 +186,7 @@ impl LineIndex {
 
     /// Reads a hit's line and structured metadata.
     pub fn read(&self, addr: DocAddress) -> tantivy::Result<(String, Vec<(String, String)>)> {
-        let doc: TantivyDocument = self.reader.searcher().doc(addr)?;
+        let doc: TantivyDocument = self.searcher.doc(addr)?;
         let line = doc
             .get_first(self.f.line)
             .and_then(|v| v.as_str())
@@ -181,14 +201,53 @@ impl LineIndex {
         Ok((line, meta))
     }
 
-    /// Documents in the index (committed).
-    pub fn num_docs(&self) -> u64 {
-        self.reader.searcher().num_docs()
+    /// (ts, stream, line bytes) of every committed entry of `streams` in `[start, end)`, from fast fields only.
+    pub fn volume(
+        &self,
+        streams: &[u64],
+        start: i64,
+        end: i64,
+        visit: &mut dyn FnMut(i64, u64, u64),
+    ) -> tantivy::Result<()> {
+        if streams.is_empty() || start >= end {
+            return Ok(());
+        }
+        let docs: HashSet<DocAddress> = self
+            .searcher
+            .search(&self.selection(streams, start, end), &DocSetCollector)?;
+        for addr in docs {
+            let ff = self.searcher.segment_reader(addr.segment_ord).fast_fields();
+            let ts = ff.i64("ts")?.first(addr.doc_id).unwrap_or(0);
+            let stream = ff.u64("stream")?.first(addr.doc_id).unwrap_or(0);
+            let len = ff.u64("len")?.first(addr.doc_id).unwrap_or(0);
+            visit(ts, stream, len);
+        }
+        Ok(())
     }
 
-    /// Segments of the committed index.
-    pub fn segments(&self) -> usize {
-        self.reader.searcher().segment_readers().len()
+    fn selection(&self, streams: &[u64], start: i64, end: i64) -> BooleanQuery {
+        BooleanQuery::new(self.selection_clauses(streams, start, end))
+    }
+
+    fn selection_clauses(
+        &self,
+        streams: &[u64],
+        start: i64,
+        end: i64,
+    ) -> Vec<(Occur, Box<dyn Query>)> {
+        let terms = streams
+            .iter()
+            .map(|s| Term::from_field_u64(self.f.stream, *s));
+        vec![
+            (Occur::Must, Box::new(TermSetQuery::new(terms))),
+            (
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Included(Term::from_field_i64(self.f.ts, start)),
+                    Bound::Excluded(Term::from_field_i64(self.f.ts, end)),
+                )),
+            ),
+        ]
     }
 
     /// The token queries a substring literal implies. A token inside the literal is a whole token of the line;

@@ -10,6 +10,7 @@ mod entry;
 mod index;
 mod limits;
 pub mod logql;
+mod source;
 mod store;
 mod streams;
 mod wal;

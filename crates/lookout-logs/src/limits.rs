@@ -78,3 +78,16 @@ pub enum PushError {
         window_ns: i64,
     },
 }
+
+impl PushError {
+    /// The limit or rule's name, as counted in `lookout_logs_refused_total{reason}`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            PushError::LineTooLong { .. } => "line_too_long",
+            PushError::TooManyLabels { .. } => "labels_per_stream",
+            PushError::NoLabels => "no_labels",
+            PushError::TooManyStreams { .. } => "streams",
+            PushError::TooOld { .. } => "too_old",
+        }
+    }
+}

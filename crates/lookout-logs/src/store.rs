@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use lookout_model::{Labels, Matcher};
 use parking_lot::Mutex;
 
-use crate::entry::{Entry, LogQuery, PushStream, QueryDirection, StreamEntries};
+use crate::entry::{Entry, LogQuery, PushStream, StreamEntries};
 use crate::index::LineIndex;
 use crate::limits::{LogLimits, PushError};
 use crate::streams::Streams;
@@ -62,6 +62,19 @@ pub enum StoreError {
     /// The index failed.
     #[error("log index error: {0}")]
     Index(#[from] tantivy::TantivyError),
+    /// A read failed.
+    #[error("{0}")]
+    Read(String),
+}
+
+/// A read's consistent view of the store (see [`LogStore::read_view`]).
+pub(crate) struct ReadView {
+    /// Selected streams by id.
+    pub streams: HashMap<u64, Labels>,
+    /// The committed index.
+    pub index: crate::index::Snapshot,
+    /// Buffered entries of the selected streams in range that pass the filters.
+    pub pending: Vec<(u64, Entry)>,
 }
 
 /// Counters (`lookout_logs_*`).
@@ -306,62 +319,37 @@ impl LogStore {
 
     /// Entries matching `q`, grouped by stream (streams in label order, entries in the query's direction).
     pub fn query(&self, q: &LogQuery) -> Result<Vec<StreamEntries>, StoreError> {
+        lookout_storage::logs::collect_streams(self, q).map_err(|e| StoreError::Read(e.to_string()))
+    }
+
+    /// What a read needs, taken under the lock: the selected streams, a searcher over the committed index and the
+    /// buffered entries that pass the selection (the lock is released before any line is read).
+    pub(crate) fn read_view(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+        pending_filter: &dyn Fn(&Entry) -> bool,
+    ) -> ReadView {
         let st = self.inner.state.lock();
-        let selected = st.streams.select(&q.matchers, q.start, q.end);
-        let ids: Vec<u64> = selected.iter().map(|(id, _)| *id).collect();
-        let mut hits = st.index.search(&ids, q.start, q.end, &q.filters)?;
-        let backward = q.direction == QueryDirection::Backward;
-        if backward {
-            hits.sort_by_key(|h| std::cmp::Reverse(h.0));
-        } else {
-            hits.sort_by_key(|h| h.0);
-        }
-        let wanted: std::collections::HashSet<u64> = ids.iter().copied().collect();
-        let mut pending: Vec<&(u64, Entry)> = st
+        let streams: HashMap<u64, Labels> = st
+            .streams
+            .select(matchers, start, end)
+            .into_iter()
+            .collect();
+        let pending = st
             .pending
             .iter()
-            .filter(|(id, e)| wanted.contains(id) && e.ts >= q.start && e.ts < q.end)
-            .filter(|(_, e)| q.filters.iter().all(|f| f.keeps(&e.line)))
-            .collect();
-        if backward {
-            pending.sort_by_key(|p| std::cmp::Reverse(p.1.ts));
-        } else {
-            pending.sort_by_key(|p| p.1.ts);
-        }
-        // Merge the index hits (checked line by line) with the buffer, in order, up to the limit.
-        let mut out: BTreeMap<u64, Vec<Entry>> = BTreeMap::new();
-        let (mut i, mut j, mut taken) = (0usize, 0usize, 0usize);
-        let before = |a: i64, b: i64| if backward { a >= b } else { a <= b };
-        while taken < q.limit && (i < hits.len() || j < pending.len()) {
-            let take_hit = match (hits.get(i), pending.get(j)) {
-                (Some(h), Some(p)) => before(h.0, p.1.ts),
-                (Some(_), None) => true,
-                _ => false,
-            };
-            if take_hit {
-                let (ts, stream, addr) = hits[i];
-                i += 1;
-                let (line, metadata) = st.index.read(addr)?;
-                if q.filters.iter().all(|f| f.keeps(&line)) {
-                    out.entry(stream)
-                        .or_default()
-                        .push(Entry { ts, line, metadata });
-                    taken += 1;
-                }
-            } else {
-                let (id, e) = pending[j];
-                j += 1;
-                out.entry(*id).or_default().push(e.clone());
-                taken += 1;
-            }
-        }
-        Ok(selected
-            .into_iter()
-            .filter_map(|(id, labels)| {
-                out.remove(&id)
-                    .map(|entries| StreamEntries { labels, entries })
+            .filter(|(id, e)| {
+                streams.contains_key(id) && e.ts >= start && e.ts < end && pending_filter(e)
             })
-            .collect())
+            .cloned()
+            .collect();
+        ReadView {
+            streams,
+            index: st.index.snapshot(),
+            pending,
+        }
     }
 
     /// Label names of the streams matching `matchers` with entries in `[start, end)`.

@@ -9,6 +9,7 @@
 
 pub mod error;
 pub mod iter;
+pub mod logs;
 pub mod mem;
 
 use lookout_model::{Labels, Matcher, TimeRange};

@@ -161,6 +161,14 @@ pub struct LogsSection {
     pub out_of_order_window: PromDuration,
     /// Longest time range of one log query (default 721h, Loki's `max_query_length`).
     pub max_query_range: PromDuration,
+    /// Largest `limit` of a log query (default 5000, Loki's `max_entries_limit_per_query`).
+    pub max_entries_limit_per_query: usize,
+    /// Series a metric query may return (default 500, Loki's `max_query_series`).
+    pub max_query_series: usize,
+    /// Lines one query may read before it is refused (default 200,000,000).
+    pub max_lines_per_query: u64,
+    /// Live tails open at once (default 10, Loki's `max_concurrent_tail_requests`).
+    pub max_tail_sessions: usize,
 }
 
 impl Default for LogsSection {
@@ -172,6 +180,10 @@ impl Default for LogsSection {
             max_streams: 100_000,
             out_of_order_window: PromDuration::from_secs(3600),
             max_query_range: PromDuration::from_secs(721 * 3600),
+            max_entries_limit_per_query: 5000,
+            max_query_series: 500,
+            max_lines_per_query: 200_000_000,
+            max_tail_sessions: 10,
         }
     }
 }

@@ -238,6 +238,13 @@ impl Server {
                 .min(budget.ingest.max(1 << 20)) as usize,
             query_concurrency: concurrency,
             max_log_query_range_ns: cfg.logs.max_query_range.as_millis() as i64 * 1_000_000,
+            logql: lookout_logql::LogqlLimits {
+                max_entries: cfg.logs.max_entries_limit_per_query,
+                max_series: cfg.logs.max_query_series,
+                max_lines_read: cfg.logs.max_lines_per_query,
+                max_tail_sessions: cfg.logs.max_tail_sessions,
+                ..lookout_logql::LogqlLimits::default()
+            },
             ..ApiLimits::default()
         };
         let services = Arc::new(AppServices {
@@ -282,7 +289,9 @@ impl Server {
             limits,
         );
         let mut state = state;
-        state.logs = logs.clone();
+        state.logs = logs
+            .clone()
+            .map(|l| l as Arc<dyn lookout_storage::logs::LogStorage>);
         let mut app = lookout_api::router(state);
         if !prefix.is_empty() {
             app = app.clone().merge(axum::Router::new().nest(&prefix, app));

@@ -7,10 +7,20 @@ use std::process::Command;
 /// crate → the internal crates it may depend on (normal and dev dependencies alike).
 const ALLOWED: &[(&str, &[&str])] = &[
     ("lookout-model", &[]),
+    ("lookout-template", &[]),
     ("lookout-storage", &["lookout-model"]),
     ("lookout-wire", &["lookout-model"]),
     ("lookout-discovery", &["lookout-model"]),
-    ("lookout-logs", &["lookout-model"]),
+    ("lookout-logs", &["lookout-model", "lookout-storage"]),
+    (
+        "lookout-logql",
+        &[
+            "lookout-model",
+            "lookout-storage",
+            "lookout-promql",
+            "lookout-template",
+        ],
+    ),
     ("lookout-tsdb", &["lookout-model", "lookout-storage"]),
     ("lookout-promql", &["lookout-model", "lookout-storage"]),
     (
@@ -29,7 +39,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lookout-storage",
             "lookout-promql",
             "lookout-wire",
-            "lookout-logs",
+            "lookout-logql",
         ],
     ),
     (
@@ -44,6 +54,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lookout-wire",
             "lookout-discovery",
             "lookout-logs",
+            "lookout-logql",
         ],
     ),
 ];

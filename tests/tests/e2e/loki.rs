@@ -213,7 +213,7 @@ async fn bad_pushes_and_queries_get_loki_errors_and_nothing_is_stored() {
         );
     }
     for (q, expect) in [
-        (r#"{app="a"} | json"#, "parse error at position 10"),
+        (r#"{app="a"} | json | x >"#, "invalid label filter"),
         ("{app=~\".*\"}", "at least one"),
         (r#"{app="a"} |~ "(a+""#, "invalid regex"),
     ] {

@@ -4,16 +4,24 @@
 //! Acknowledgement: a 204 to a push means every entry of the request is in the log store's WAL (the OS page
 //! cache at least) and visible to queries; a 400 means none of it was stored.
 
+mod meta;
+mod params;
 mod push;
 mod query;
+mod tail;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::ApiError;
 
+pub use meta::{
+    buildinfo, detected_field_values, detected_fields, detected_labels, format_query, index_stats,
+    index_volume, index_volume_range, label_values, labels, patterns, series,
+};
 pub use push::push;
-pub use query::{buildinfo, label_values, labels, query_instant, query_range, series};
+pub use query::{query_instant, query_range};
+pub use tail::tail;
 
 /// An error answered as Loki does: the status and a plain-text reason.
 pub struct LokiError(pub ApiError);
@@ -33,6 +41,33 @@ impl IntoResponse for LokiError {
         )
             .into_response()
     }
+}
+
+/// Maps a LogQL error to Loki's status, counting limit hits.
+fn logql_error(state: &crate::ApiState, e: lookout_logql::LogqlError) -> LokiError {
+    use lookout_logql::LogqlError as E;
+    let (status, message) = match e {
+        E::Parse(p) => (StatusCode::BAD_REQUEST, p.to_string()),
+        E::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+        E::Limit { name, message, .. } => {
+            state.metrics.limit_hit(name);
+            (StatusCode::BAD_REQUEST, message)
+        }
+        E::Cancelled => (
+            StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
+            "context canceled".into(),
+        ),
+        E::Timeout(d) => (
+            StatusCode::GATEWAY_TIMEOUT,
+            format!("the query timed out after {d:?}"),
+        ),
+        E::Store(m) => (StatusCode::INTERNAL_SERVER_ERROR, m),
+    };
+    LokiError(ApiError {
+        error_type: "bad_data",
+        message,
+        status,
+    })
 }
 
 fn no_log_store() -> LokiError {

@@ -6,9 +6,9 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use lookout_logs::logql::parse_log_selector;
-use lookout_logs::{Entry, PushStream, StoreError};
+use lookout_logql::ingest::{add_detected_level, add_service_name};
 use lookout_model::{Labels, MatchOp};
+use lookout_storage::logs::{Entry, LogPushError, PushStream};
 use lookout_wire::loki::PushRequest;
 use lookout_wire::{BodyError, decode_body};
 use prost::Message;
@@ -17,23 +17,6 @@ use super::{LokiError, no_log_store};
 use crate::respond::read_body;
 use crate::write::header;
 use crate::{ApiError, ApiState};
-
-/// Labels Loki takes `service_name` from, in order, when a stream has none.
-const SERVICE_NAME_SOURCES: [&str; 13] = [
-    "service",
-    "app",
-    "application",
-    "app_name",
-    "name",
-    "app_kubernetes_io_name",
-    "container",
-    "container_name",
-    "k8s_container_name",
-    "component",
-    "workload",
-    "job",
-    "k8s_job_name",
-];
 
 fn body_error(e: BodyError) -> ApiError {
     match e {
@@ -46,10 +29,10 @@ fn body_error(e: BodyError) -> ApiError {
 
 /// Parses a stream's label string (`{job="x", level="info"}`) into labels, with `service_name` added.
 fn stream_labels(s: &str) -> Result<Labels, ApiError> {
-    let sel = parse_log_selector(s)
+    let matchers = lookout_logql::parse_selector(s)
         .map_err(|e| ApiError::bad_data(format!("push: invalid stream labels {s:?}: {e}")))?;
-    let mut pairs: Vec<(String, String)> = Vec::with_capacity(sel.matchers.len() + 1);
-    for m in &sel.matchers {
+    let mut pairs: Vec<(String, String)> = Vec::with_capacity(matchers.len() + 1);
+    for m in &matchers {
         if m.op != MatchOp::Equal {
             return Err(ApiError::bad_data(format!(
                 "push: invalid stream labels {s:?}: only name=\"value\" pairs are allowed"
@@ -67,14 +50,7 @@ fn stream_labels(s: &str) -> Result<Labels, ApiError> {
 }
 
 fn with_service_name(mut pairs: Vec<(String, String)>, what: &str) -> Result<Labels, ApiError> {
-    if !pairs.iter().any(|(n, _)| n == "service_name") {
-        let from = SERVICE_NAME_SOURCES
-            .iter()
-            .find_map(|src| pairs.iter().find(|(n, v)| n == src && !v.is_empty()))
-            .map(|(_, v)| v.clone())
-            .unwrap_or_else(|| "unknown_service".into());
-        pairs.push(("service_name".into(), from));
-    }
+    add_service_name(&mut pairs);
     Labels::from_pairs(&pairs)
         .map_err(|e| ApiError::bad_data(format!("push: invalid stream labels {what}: {e}")))
 }
@@ -203,16 +179,24 @@ pub async fn push(
         .ingest_pool
         .run(move || -> Result<usize, ApiError> {
             let body = decode_body(&raw, encoding.as_deref(), max).map_err(body_error)?;
-            let streams = if is_json {
+            let mut streams = if is_json {
                 decode_json(&body)?
             } else {
                 decode_protobuf(&body, max)?
             };
+            add_detected_level(&mut streams);
             store.push(streams).map_err(|e| match e {
-                StoreError::Push(p) => {
-                    ApiError::bad_data(format!("push: {p}; nothing of this request was stored"))
-                }
-                other => ApiError::internal(format!("log store: {other}")),
+                LogPushError::Invalid { message, .. } => ApiError::bad_data(format!(
+                    "push: {message}; nothing of this request was stored"
+                )),
+                LogPushError::RateLimited { message, .. } => ApiError {
+                    error_type: "rate_limited",
+                    message: format!(
+                        "push: {message}; nothing of this request was stored, retry later"
+                    ),
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                },
+                LogPushError::Store(m) => ApiError::internal(format!("log store: {m}")),
             })
         })
         .await

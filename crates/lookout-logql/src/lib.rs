@@ -1,0 +1,43 @@
+//! LogQL for Lookout: the parser (the whole language: selectors, line filters incl. `ip()` and `or`, the `json`,
+//! `logfmt`, `regexp`, `pattern` and `unpack` parsers, label filters with numbers, durations and bytes,
+//! `line_format`/`label_format`, `drop`/`keep`, `decolorize`, `unwrap`, range and vector aggregations, binary
+//! operators, `label_replace`, `vector()`, `offset`), the pipeline, and the query engine.
+//!
+//! The engine reads through [`lookout_storage::logs::LogSource`] only: it never names the store or tantivy. Range
+//! aggregations are evaluated here; the vector maths above them is `lookout-promql`'s, run over their results.
+
+pub mod ast;
+pub mod engine;
+mod filters;
+pub mod ingest;
+pub mod labels;
+mod lexer;
+mod parser;
+mod parsers;
+mod pattern;
+mod pipeline;
+mod range;
+
+pub use engine::{
+    ExecStats, LogLine, LogqlEngine, LogqlError, LogqlLimits, MetricValue, QueryParams,
+    QueryResult, group_streams,
+};
+pub use parser::{parse, parse_selector};
+
+/// A parse error with its byte position.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("parse error at position {pos}: {msg}")]
+pub struct ParseError {
+    /// Byte offset into the query.
+    pub pos: usize,
+    /// What was wrong.
+    pub msg: String,
+}
+
+/// The canonical text of a query (`/loki/api/v1/format_query`).
+pub fn format_query(q: &str) -> Result<String, ParseError> {
+    Ok(parse(q)?.to_string())
+}
+
+#[cfg(test)]
+mod tests;

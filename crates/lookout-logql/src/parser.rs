@@ -1,0 +1,903 @@
+//! The LogQL parser: log queries (selector and pipeline) and metric queries (range and vector aggregations,
+//! binary operators with Prometheus's precedence and matching, `vector()`, `label_replace()`, literals).
+
+use lookout_model::{MatchOp, Matcher};
+
+use crate::ParseError;
+use crate::ast::*;
+use crate::filters::IpMatcher;
+use crate::lexer::{Tok, Token, lex};
+use crate::pattern::Pattern;
+use crate::pipeline::template_functions;
+
+/// Parses a query.
+pub fn parse(q: &str) -> Result<Expr, ParseError> {
+    let tokens = lex(q)?;
+    let mut p = Parser {
+        t: tokens,
+        i: 0,
+        len: q.len(),
+    };
+    if p.t.is_empty() {
+        return p.err("empty query");
+    }
+    let e = if p.peek_op("{") {
+        let log = p.log_expr()?;
+        if p.i < p.t.len() && matches!(p.t[p.i].tok, Tok::Range(_)) {
+            return p.err("a log range such as [5m] needs a range aggregation around it, e.g. count_over_time({…}[5m])");
+        }
+        Expr::Log(log)
+    } else {
+        Expr::Metric(p.metric_expr(0)?)
+    };
+    if p.i < p.t.len() {
+        return p.err(format!("unexpected {:?}", p.t[p.i].text));
+    }
+    Ok(e)
+}
+
+/// Parses a stream selector alone (push labels, `match[]`, `query=` of the label endpoints).
+pub fn parse_selector(q: &str) -> Result<Vec<Matcher>, ParseError> {
+    let mut p = Parser {
+        t: lex(q)?,
+        i: 0,
+        len: q.len(),
+    };
+    let m = p.selector()?;
+    if p.i < p.t.len() {
+        return p.err(format!("unexpected {:?} after the selector", p.t[p.i].text));
+    }
+    Ok(m)
+}
+
+struct Parser {
+    t: Vec<Token>,
+    i: usize,
+    len: usize,
+}
+
+const STAGES: [&str; 12] = [
+    "json",
+    "logfmt",
+    "regexp",
+    "pattern",
+    "unpack",
+    "line_format",
+    "label_format",
+    "drop",
+    "keep",
+    "decolorize",
+    "unwrap",
+    "ip",
+];
+
+impl Parser {
+    fn pos(&self) -> usize {
+        self.t.get(self.i).map_or(self.len, |t| t.pos)
+    }
+    fn err<T>(&self, msg: impl Into<String>) -> Result<T, ParseError> {
+        Err(ParseError {
+            pos: self.pos(),
+            msg: msg.into(),
+        })
+    }
+    fn peek(&self) -> Option<&Tok> {
+        self.t.get(self.i).map(|t| &t.tok)
+    }
+    fn peek_at(&self, k: usize) -> Option<&Tok> {
+        self.t.get(self.i + k).map(|t| &t.tok)
+    }
+    fn peek_op(&self, op: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Op(o)) if *o == op)
+    }
+    fn peek_ident(&self, id: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Ident(s)) if s == id)
+    }
+    fn eat_op(&mut self, op: &str) -> bool {
+        if self.peek_op(op) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn eat_ident(&mut self, id: &str) -> bool {
+        if self.peek_ident(id) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn expect_op(&mut self, op: &str) -> Result<(), ParseError> {
+        if self.eat_op(op) {
+            Ok(())
+        } else {
+            self.err(format!("expected {op:?}"))
+        }
+    }
+    fn ident(&mut self, what: &str) -> Result<String, ParseError> {
+        match self.peek() {
+            Some(Tok::Ident(s)) => {
+                let s = s.clone();
+                self.i += 1;
+                Ok(s)
+            }
+            _ => self.err(format!("expected {what}")),
+        }
+    }
+    fn string(&mut self, what: &str) -> Result<String, ParseError> {
+        match self.peek() {
+            Some(Tok::Str(s)) => {
+                let s = s.clone();
+                self.i += 1;
+                Ok(s)
+            }
+            _ => self.err(format!("expected {what} (a quoted string)")),
+        }
+    }
+    fn number(&mut self) -> Result<f64, ParseError> {
+        let neg = self.eat_op("-");
+        match self.peek() {
+            Some(Tok::Number(n)) => {
+                let n = *n;
+                self.i += 1;
+                Ok(if neg { -n } else { n })
+            }
+            _ => self.err("expected a number"),
+        }
+    }
+    fn at_err<T>(&self, pos: usize, msg: impl Into<String>) -> Result<T, ParseError> {
+        Err(ParseError {
+            pos,
+            msg: msg.into(),
+        })
+    }
+
+    fn selector(&mut self) -> Result<Vec<Matcher>, ParseError> {
+        self.expect_op("{")?;
+        let mut matchers = Vec::new();
+        if !self.eat_op("}") {
+            loop {
+                let name = self.ident("a label name")?;
+                let op = self.match_op()?;
+                let at = self.pos();
+                let value = self.string("a label value")?;
+                let m = Matcher::new(op, name, value).map_err(|e| ParseError {
+                    pos: at,
+                    msg: e.to_string(),
+                })?;
+                matchers.push(m);
+                if self.eat_op("}") {
+                    break;
+                }
+                self.expect_op(",")?;
+                if self.eat_op("}") {
+                    break;
+                }
+            }
+        }
+        Ok(matchers)
+    }
+
+    fn match_op(&mut self) -> Result<MatchOp, ParseError> {
+        let op = match self.peek() {
+            Some(Tok::Op("=")) => MatchOp::Equal,
+            Some(Tok::Op("!=")) => MatchOp::NotEqual,
+            Some(Tok::Op("=~")) => MatchOp::Regex,
+            Some(Tok::Op("!~")) => MatchOp::NotRegex,
+            _ => return self.err("expected one of =, !=, =~, !~"),
+        };
+        self.i += 1;
+        Ok(op)
+    }
+
+    fn log_expr(&mut self) -> Result<LogExpr, ParseError> {
+        let start = self.pos();
+        let matchers = self.selector()?;
+        if !matchers.iter().any(|m| !m.matches("")) {
+            return self.at_err(start, "queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~\".*\" does not meet this requirement, but app=~\".+\" will");
+        }
+        let pipeline = self.pipeline()?;
+        Ok(LogExpr { matchers, pipeline })
+    }
+
+    /// Stages until something that is not a stage (a range, `)`, `unwrap`, the end).
+    fn pipeline(&mut self) -> Result<Vec<Stage>, ParseError> {
+        let mut stages = Vec::new();
+        loop {
+            let op = match self.peek() {
+                Some(Tok::Op("|=")) => LineOp::Contains,
+                Some(Tok::Op("!=")) => LineOp::NotContains,
+                Some(Tok::Op("|~")) => LineOp::Regex,
+                Some(Tok::Op("!~")) => LineOp::NotRegex,
+                Some(Tok::Op("|>")) => LineOp::Pattern,
+                Some(Tok::Op("!>")) => LineOp::NotPattern,
+                Some(Tok::Op("|")) => {
+                    if matches!(self.peek_at(1), Some(Tok::Ident(s)) if s == "unwrap") {
+                        return Ok(stages);
+                    }
+                    self.i += 1;
+                    stages.push(self.stage()?);
+                    continue;
+                }
+                _ => return Ok(stages),
+            };
+            self.i += 1;
+            let mut values = vec![self.filter_value(op)?];
+            while self.peek_ident("or")
+                && matches!(self.peek_at(1), Some(Tok::Str(_)) | Some(Tok::Ident(_)))
+                && (matches!(self.peek_at(1), Some(Tok::Str(_)))
+                    || matches!(self.peek_at(1), Some(Tok::Ident(s)) if s == "ip"))
+            {
+                self.i += 1;
+                values.push(self.filter_value(op)?);
+            }
+            stages.push(Stage::Line { op, values });
+        }
+    }
+
+    fn filter_value(&mut self, op: LineOp) -> Result<FilterValue, ParseError> {
+        let at = self.pos();
+        if self.eat_ident("ip") {
+            if matches!(
+                op,
+                LineOp::Regex | LineOp::NotRegex | LineOp::Pattern | LineOp::NotPattern
+            ) {
+                return self.at_err(at, "ip() works only with |= and !=");
+            }
+            return Ok(FilterValue::Ip(self.ip_arg()?));
+        }
+        let s = self.string("a filter value")?;
+        Ok(match op {
+            LineOp::Contains | LineOp::NotContains => FilterValue::Text(s),
+            LineOp::Regex | LineOp::NotRegex => {
+                FilterValue::Regex(regex::Regex::new(&s).map_err(|e| ParseError {
+                    pos: at,
+                    msg: format!("invalid regex {s:?}: {e}"),
+                })?)
+            }
+            LineOp::Pattern | LineOp::NotPattern => FilterValue::Pattern(
+                Pattern::parse(&s, false).map_err(|msg| ParseError { pos: at, msg })?,
+            ),
+        })
+    }
+
+    fn ip_arg(&mut self) -> Result<IpMatcher, ParseError> {
+        self.expect_op("(")?;
+        let at = self.pos();
+        let s = self.string("an address")?;
+        self.expect_op(")")?;
+        IpMatcher::parse(&s).map_err(|msg| ParseError { pos: at, msg })
+    }
+
+    fn stage(&mut self) -> Result<Stage, ParseError> {
+        let at = self.pos();
+        if self.peek_op("(") {
+            return Ok(Stage::LabelFilter(self.label_filter_or()?));
+        }
+        let name = match self.peek() {
+            Some(Tok::Ident(s)) => s.clone(),
+            _ => return self.err("expected a pipeline stage or a label filter after |"),
+        };
+        let next_is_cmp = matches!(
+            self.peek_at(1),
+            Some(Tok::Op(
+                "=" | "!=" | "=~" | "!~" | "==" | ">" | ">=" | "<" | "<="
+            ))
+        );
+        if !STAGES.contains(&name.as_str()) || next_is_cmp {
+            return Ok(Stage::LabelFilter(self.label_filter_or()?));
+        }
+        self.i += 1;
+        Ok(match name.as_str() {
+            "json" => Stage::Json(self.params(false)?),
+            "logfmt" => {
+                let (mut strict, mut keep_empty) = (false, false);
+                loop {
+                    if self.eat_ident("--strict") {
+                        strict = true;
+                    } else if self.eat_ident("--keep-empty") {
+                        keep_empty = true;
+                    } else {
+                        break;
+                    }
+                }
+                Stage::Logfmt {
+                    strict,
+                    keep_empty,
+                    params: self.params(true)?,
+                }
+            }
+            "regexp" => {
+                let at = self.pos();
+                let s = self.string("a regular expression")?;
+                let re = regex::Regex::new(&s).map_err(|e| ParseError {
+                    pos: at,
+                    msg: format!("invalid regex {s:?}: {e}"),
+                })?;
+                if re.capture_names().flatten().next().is_none() {
+                    return self.at_err(at, "at least one named capture must be supplied");
+                }
+                Stage::Regexp(re)
+            }
+            "pattern" => {
+                let at = self.pos();
+                let s = self.string("a pattern")?;
+                Stage::Pattern(Pattern::parse(&s, true).map_err(|msg| ParseError { pos: at, msg })?)
+            }
+            "unpack" => Stage::Unpack,
+            "decolorize" => Stage::Decolorize,
+            "line_format" => {
+                let at = self.pos();
+                let src = self.string("a template")?;
+                let tmpl = self.template(&src, at)?;
+                Stage::LineFormat { src, tmpl }
+            }
+            "label_format" => {
+                let mut items = Vec::new();
+                loop {
+                    let dst = self.ident("a label name")?;
+                    self.expect_op("=")?;
+                    let at = self.pos();
+                    match self.peek().cloned() {
+                        Some(Tok::Ident(src)) => {
+                            self.i += 1;
+                            items.push(LabelFmt::Rename { dst, src });
+                        }
+                        Some(Tok::Str(src)) => {
+                            self.i += 1;
+                            let tmpl = self.template(&src, at)?;
+                            items.push(LabelFmt::Template { dst, src, tmpl });
+                        }
+                        _ => return self.err("expected a label name or a template"),
+                    }
+                    if !self.eat_op(",") {
+                        break;
+                    }
+                }
+                let mut seen = Vec::new();
+                for i in &items {
+                    let d = match i {
+                        LabelFmt::Rename { dst, .. } | LabelFmt::Template { dst, .. } => dst,
+                    };
+                    if seen.contains(&d) {
+                        return self.at_err(at, format!("multiple label_format items name {d:?}"));
+                    }
+                    seen.push(d);
+                }
+                Stage::LabelFormat(items)
+            }
+            "drop" | "keep" => {
+                let mut items = Vec::new();
+                loop {
+                    let n = self.ident("a label name")?;
+                    if matches!(self.peek(), Some(Tok::Op("=" | "!=" | "=~" | "!~"))) {
+                        let op = self.match_op()?;
+                        let at = self.pos();
+                        let v = self.string("a label value")?;
+                        items.push(LabelSel::Matcher(Matcher::new(op, n, v).map_err(|e| {
+                            ParseError {
+                                pos: at,
+                                msg: e.to_string(),
+                            }
+                        })?));
+                    } else {
+                        items.push(LabelSel::Name(n));
+                    }
+                    if !self.eat_op(",") {
+                        break;
+                    }
+                }
+                if name == "drop" {
+                    Stage::Drop(items)
+                } else {
+                    Stage::Keep(items)
+                }
+            }
+            _ => return self.at_err(at, format!("{name} is not valid here")),
+        })
+    }
+
+    fn template(&self, src: &str, at: usize) -> Result<lookout_template::Template, ParseError> {
+        lookout_template::Template::parse(src, template_functions()).map_err(|e| ParseError {
+            pos: at,
+            msg: format!("invalid template {src:?}: {e}"),
+        })
+    }
+
+    /// `a, b="x.y"` after `json`/`logfmt` (none allowed).
+    fn params(&mut self, logfmt: bool) -> Result<Vec<(String, String)>, ParseError> {
+        let mut out = Vec::new();
+        while let Some(Tok::Ident(name)) = self.peek().cloned() {
+            if logfmt && name.starts_with("--") {
+                return self.err("logfmt flags come before the parameters");
+            }
+            self.i += 1;
+            if self.eat_op("=") {
+                let e = self.string("an expression")?;
+                out.push((name, e));
+            } else {
+                out.push((name.clone(), name));
+            }
+            if !self.eat_op(",") {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn label_filter_or(&mut self) -> Result<LabelFilter, ParseError> {
+        let mut lhs = self.label_filter_and()?;
+        while self.peek_ident("or") {
+            self.i += 1;
+            let rhs = self.label_filter_and()?;
+            lhs = LabelFilter::Or(Box::new(lhs), Box::new(rhs));
+        }
+        Ok(lhs)
+    }
+
+    fn label_filter_and(&mut self) -> Result<LabelFilter, ParseError> {
+        let mut lhs = self.label_filter_primary()?;
+        loop {
+            let explicit = self.peek_ident("and") || self.peek_op(",");
+            let implicit = matches!(self.peek(), Some(Tok::Ident(s)) if s != "or" && s != "and")
+                && matches!(
+                    self.peek_at(1),
+                    Some(Tok::Op(
+                        "=" | "!=" | "=~" | "!~" | "==" | ">" | ">=" | "<" | "<="
+                    ))
+                );
+            let paren = self.peek_op("(");
+            if explicit {
+                self.i += 1;
+            } else if !(implicit || paren) {
+                return Ok(lhs);
+            }
+            let rhs = self.label_filter_primary()?;
+            lhs = LabelFilter::And(Box::new(lhs), Box::new(rhs));
+        }
+    }
+
+    fn label_filter_primary(&mut self) -> Result<LabelFilter, ParseError> {
+        if self.eat_op("(") {
+            let f = self.label_filter_or()?;
+            self.expect_op(")")?;
+            return Ok(f);
+        }
+        let name = self.ident("a label name")?;
+        let at = self.pos();
+        let op_tok = match self.peek() {
+            Some(Tok::Op(o)) => *o,
+            _ => return self.err("expected a comparison operator"),
+        };
+        self.i += 1;
+        let cmp = match op_tok {
+            "=" | "==" => Some(CmpOp::Eq),
+            "!=" => Some(CmpOp::Ne),
+            ">" => Some(CmpOp::Gt),
+            ">=" => Some(CmpOp::Ge),
+            "<" => Some(CmpOp::Lt),
+            "<=" => Some(CmpOp::Le),
+            _ => None,
+        };
+        let value_at = self.pos();
+        let value = self.peek().cloned();
+        let text = self
+            .t
+            .get(self.i)
+            .map(|t| t.text.clone())
+            .unwrap_or_default();
+        match (value, cmp) {
+            (Some(Tok::Str(s)), _) if matches!(op_tok, "=" | "!=" | "=~" | "!~") => {
+                self.i += 1;
+                let op = match op_tok {
+                    "=" => MatchOp::Equal,
+                    "!=" => MatchOp::NotEqual,
+                    "=~" => MatchOp::Regex,
+                    _ => MatchOp::NotRegex,
+                };
+                Ok(LabelFilter::Matcher(Matcher::new(op, name, s).map_err(|e| {
+                    ParseError {
+                        pos: value_at,
+                        msg: e.to_string(),
+                    }
+                })?))
+            }
+            (Some(Tok::Ident(s)), Some(c)) if s == "ip" && matches!(c, CmpOp::Eq | CmpOp::Ne) => {
+                self.i += 1;
+                let ip = self.ip_arg()?;
+                Ok(LabelFilter::Ip {
+                    name,
+                    negated: c == CmpOp::Ne,
+                    ip,
+                })
+            }
+            (Some(Tok::Number(_) | Tok::Op("-")), Some(op)) => {
+                let n = self.number()?;
+                let text = if n < 0.0 { format!("-{text}") } else { text };
+                Ok(LabelFilter::Compare {
+                    name,
+                    op,
+                    value: Typed::Number(n),
+                    text,
+                })
+            }
+            (Some(Tok::Duration(d)), Some(op)) => {
+                self.i += 1;
+                Ok(LabelFilter::Compare {
+                    name,
+                    op,
+                    value: Typed::Duration(d as f64 / 1e9),
+                    text,
+                })
+            }
+            (Some(Tok::Bytes(b)), Some(op)) => {
+                self.i += 1;
+                Ok(LabelFilter::Compare {
+                    name,
+                    op,
+                    value: Typed::Bytes(b),
+                    text,
+                })
+            }
+            _ => self.at_err(
+                at,
+                format!("invalid label filter on {name:?}: expected a string, a number, a duration, a byte size or ip(\"…\") after {op_tok}"),
+            ),
+        }
+    }
+
+    // ---- metric expressions ----
+
+    fn metric_expr(&mut self, min_prec: u8) -> Result<MetricExpr, ParseError> {
+        let mut lhs = self.unary()?;
+        loop {
+            let Some(op) = self.binop() else { break };
+            let prec = op.precedence();
+            if prec < min_prec {
+                break;
+            }
+            self.i += 1;
+            let return_bool = self.eat_ident("bool");
+            if return_bool && !matches!(op, BinOp::Cmp(_)) {
+                return self.err("bool modifier can only be used on comparison operators");
+            }
+            let matching = self.matching()?;
+            // `^` is right-associative; the others left.
+            let next = if op == BinOp::Pow { prec } else { prec + 1 };
+            let rhs = self.metric_expr(next)?;
+            lhs = MetricExpr::Binary {
+                op,
+                return_bool,
+                matching,
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+            };
+        }
+        Ok(lhs)
+    }
+
+    fn binop(&self) -> Option<BinOp> {
+        Some(match self.peek()? {
+            Tok::Ident(s) if s == "or" => BinOp::Or,
+            Tok::Ident(s) if s == "and" => BinOp::And,
+            Tok::Ident(s) if s == "unless" => BinOp::Unless,
+            Tok::Op("==") => BinOp::Cmp(CmpOp::Eq),
+            Tok::Op("!=") => BinOp::Cmp(CmpOp::Ne),
+            Tok::Op(">") => BinOp::Cmp(CmpOp::Gt),
+            Tok::Op(">=") => BinOp::Cmp(CmpOp::Ge),
+            Tok::Op("<") => BinOp::Cmp(CmpOp::Lt),
+            Tok::Op("<=") => BinOp::Cmp(CmpOp::Le),
+            Tok::Op("+") => BinOp::Add,
+            Tok::Op("-") => BinOp::Sub,
+            Tok::Op("*") => BinOp::Mul,
+            Tok::Op("/") => BinOp::Div,
+            Tok::Op("%") => BinOp::Mod,
+            Tok::Op("^") => BinOp::Pow,
+            _ => return None,
+        })
+    }
+
+    fn label_list(&mut self) -> Result<Vec<String>, ParseError> {
+        self.expect_op("(")?;
+        let mut out = Vec::new();
+        if self.eat_op(")") {
+            return Ok(out);
+        }
+        loop {
+            out.push(self.ident("a label name")?);
+            if self.eat_op(")") {
+                return Ok(out);
+            }
+            self.expect_op(",")?;
+        }
+    }
+
+    fn matching(&mut self) -> Result<Matching, ParseError> {
+        let mut m = Matching::default();
+        if self.eat_ident("on") {
+            m.on = true;
+            m.labels = self.label_list()?;
+        } else if self.eat_ident("ignoring") {
+            m.labels = self.label_list()?;
+        }
+        let right = if self.eat_ident("group_left") {
+            Some(false)
+        } else if self.eat_ident("group_right") {
+            Some(true)
+        } else {
+            None
+        };
+        if let Some(r) = right {
+            let labels = if self.peek_op("(") {
+                self.label_list()?
+            } else {
+                Vec::new()
+            };
+            m.group = Some((r, labels));
+        }
+        Ok(m)
+    }
+
+    fn unary(&mut self) -> Result<MetricExpr, ParseError> {
+        if self.peek_op("-") || self.peek_op("+") {
+            let neg = self.eat_op("-");
+            if !neg {
+                self.i += 1;
+            }
+            let e = self.unary()?;
+            return Ok(match e {
+                MetricExpr::Literal(v) => MetricExpr::Literal(if neg { -v } else { v }),
+                other if neg => MetricExpr::Binary {
+                    op: BinOp::Mul,
+                    return_bool: false,
+                    matching: Matching::default(),
+                    lhs: Box::new(MetricExpr::Literal(-1.0)),
+                    rhs: Box::new(other),
+                },
+                other => other,
+            });
+        }
+        self.primary()
+    }
+
+    fn primary(&mut self) -> Result<MetricExpr, ParseError> {
+        let at = self.pos();
+        match self.peek().cloned() {
+            Some(Tok::Number(n)) => {
+                self.i += 1;
+                Ok(MetricExpr::Literal(n))
+            }
+            Some(Tok::Op("(")) => {
+                self.i += 1;
+                let e = self.metric_expr(0)?;
+                self.expect_op(")")?;
+                Ok(MetricExpr::Paren(Box::new(e)))
+            }
+            Some(Tok::Op("{")) => self.at_err(
+                at,
+                "a log query cannot be used here; wrap it in a range aggregation such as count_over_time({…}[5m])",
+            ),
+            Some(Tok::Ident(name)) => {
+                self.i += 1;
+                if let Some(op) = RangeOp::from_name(&name) {
+                    return self.range_agg(op, at);
+                }
+                if let Some(op) = VectorOp::from_name(&name) {
+                    return self.vector_agg(op);
+                }
+                match name.as_str() {
+                    "vector" => {
+                        self.expect_op("(")?;
+                        let n = self.number()?;
+                        self.expect_op(")")?;
+                        Ok(MetricExpr::VectorLit(n))
+                    }
+                    "label_replace" => {
+                        self.expect_op("(")?;
+                        let e = self.metric_expr(0)?;
+                        let mut args: [String; 4] = Default::default();
+                        for a in &mut args {
+                            self.expect_op(",")?;
+                            *a = self.string("a label_replace argument")?;
+                        }
+                        self.expect_op(")")?;
+                        if let Err(e) = regex::Regex::new(&args[3]) {
+                            return self.at_err(at, format!("invalid regex in label_replace: {e}"));
+                        }
+                        Ok(MetricExpr::LabelReplace {
+                            expr: Box::new(e),
+                            args,
+                        })
+                    }
+                    "NaN" | "nan" => Ok(MetricExpr::Literal(f64::NAN)),
+                    "Inf" | "inf" => Ok(MetricExpr::Literal(f64::INFINITY)),
+                    _ => self.at_err(at, format!("unknown function or aggregation {name:?}")),
+                }
+            }
+            _ => self.err("expected a metric expression"),
+        }
+    }
+
+    fn grouping(&mut self) -> Result<Option<Grouping>, ParseError> {
+        if self.eat_ident("by") {
+            Ok(Some(Grouping {
+                without: false,
+                labels: self.label_list()?,
+            }))
+        } else if self.eat_ident("without") {
+            Ok(Some(Grouping {
+                without: true,
+                labels: self.label_list()?,
+            }))
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn vector_agg(&mut self, op: VectorOp) -> Result<MetricExpr, ParseError> {
+        let mut grouping = self.grouping()?;
+        self.expect_op("(")?;
+        let param = if op.has_param() {
+            let n = self.number()?;
+            self.expect_op(",")?;
+            if n.fract() != 0.0 || n <= 0.0 {
+                return self.err(format!(
+                    "{}: k must be a positive integer, got {n}",
+                    op.name()
+                ));
+            }
+            Some(n)
+        } else {
+            None
+        };
+        let expr = self.metric_expr(0)?;
+        self.expect_op(")")?;
+        if let Some(g) = self.grouping()? {
+            if grouping.is_some() {
+                return self.err("grouping given twice");
+            }
+            grouping = Some(g);
+        }
+        if matches!(op, VectorOp::Sort | VectorOp::SortDesc) && grouping.is_some() {
+            return self.err(format!("{} takes no grouping", op.name()));
+        }
+        Ok(MetricExpr::Vector {
+            op,
+            param,
+            grouping,
+            expr: Box::new(expr),
+        })
+    }
+
+    fn range_agg(&mut self, op: RangeOp, at: usize) -> Result<MetricExpr, ParseError> {
+        self.expect_op("(")?;
+        let param = if op == RangeOp::QuantileOverTime {
+            let n = self.number()?;
+            self.expect_op(",")?;
+            Some(n)
+        } else {
+            None
+        };
+        if !self.peek_op("{") {
+            return self.err(format!(
+                "{} expects a log range such as {{app=\"x\"}}[5m]",
+                op.name()
+            ));
+        }
+        let sel_at = self.pos();
+        let mut log = self.log_expr()?;
+        let mut range_ns = None;
+        if let Some(Tok::Range(r)) = self.peek() {
+            range_ns = Some(*r);
+            self.i += 1;
+            // The range may come before the pipeline: `{app="x"} [5m] | json`.
+            let more = self.pipeline()?;
+            log.pipeline.extend(more);
+        }
+        let unwrap = if self.peek_op("|")
+            && matches!(self.peek_at(1), Some(Tok::Ident(s)) if s == "unwrap")
+        {
+            self.i += 2;
+            Some(self.unwrap_spec()?)
+        } else {
+            None
+        };
+        if range_ns.is_none() {
+            match self.peek() {
+                Some(Tok::Range(r)) => {
+                    range_ns = Some(*r);
+                    self.i += 1;
+                }
+                _ => return self.err("expected a range such as [5m]"),
+            }
+        }
+        let offset_ns = if self.eat_ident("offset") {
+            match self.peek() {
+                Some(Tok::Duration(d)) => {
+                    let d = *d;
+                    self.i += 1;
+                    d
+                }
+                Some(Tok::Number(n)) if *n == 0.0 => {
+                    self.i += 1;
+                    0
+                }
+                _ => return self.err("expected a duration after offset"),
+            }
+        } else {
+            0
+        };
+        self.expect_op(")")?;
+        let grouping = self.grouping()?;
+        match (op.unwrap_rule(), unwrap.is_some()) {
+            (Some(true), false) => {
+                return self.at_err(
+                    sel_at,
+                    format!(
+                        "{} requires an unwrapped label: add | unwrap <label>",
+                        op.name()
+                    ),
+                );
+            }
+            (Some(false), true) => {
+                return self.at_err(
+                    sel_at,
+                    format!("{} does not take an unwrapped label", op.name()),
+                );
+            }
+            _ => {}
+        }
+        if grouping.is_some() && unwrap.is_none() {
+            return self.at_err(
+                at,
+                format!(
+                    "grouping on {} is only allowed with an unwrapped label",
+                    op.name()
+                ),
+            );
+        }
+        Ok(MetricExpr::Range {
+            op,
+            param,
+            range: Box::new(LogRange {
+                log,
+                unwrap,
+                range_ns: range_ns.unwrap_or(0),
+                offset_ns,
+            }),
+            grouping,
+        })
+    }
+
+    fn unwrap_spec(&mut self) -> Result<Unwrap, ParseError> {
+        let first = self.ident("a label name to unwrap")?;
+        let (label, conversion, conversion_name) = if self.eat_op("(") {
+            let (conv, name) = match first.as_str() {
+                "bytes" => (Conversion::Bytes, "bytes"),
+                "duration" => (Conversion::Duration, "duration"),
+                "duration_seconds" => (Conversion::Duration, "duration_seconds"),
+                other => return self.err(format!(
+                    "unknown unwrap conversion {other:?}: use bytes, duration or duration_seconds"
+                )),
+            };
+            let l = self.ident("a label name")?;
+            self.expect_op(")")?;
+            (l, conv, name)
+        } else {
+            (first, Conversion::Float, "")
+        };
+        let mut post_filters = Vec::new();
+        while self.peek_op("|") {
+            self.i += 1;
+            post_filters.push(self.label_filter_or()?);
+        }
+        Ok(Unwrap {
+            label,
+            conversion,
+            conversion_name,
+            post_filters,
+        })
+    }
+}
