@@ -7,11 +7,14 @@
 //! aggregations are evaluated here; the vector maths above them is `lookout-promql`'s, run over their results.
 
 pub mod ast;
+mod bridge;
+mod display;
 pub mod engine;
 mod filters;
 pub mod ingest;
 pub mod labels;
 mod lexer;
+mod limits;
 mod parser;
 mod parsers;
 mod pattern;

@@ -8,10 +8,13 @@ use lookout_model::{Labels, MatchOp};
 use lookout_storage::logs::{LogQuery, LogSource, QueryDirection};
 
 use crate::ast::{Conversion, Grouping, LogRange, RangeOp};
-use crate::engine::{Guard, LogqlError};
+
+/// Samples per output series, keyed by a hash of the labels.
+type SeriesSamples = HashMap<u64, (Labels, Vec<(i64, f64)>)>;
 use crate::filters::label_filter_passes;
 use crate::labels::{ERROR, ERROR_DETAILS, LabelSet};
 use crate::lexer::{parse_bytes, parse_duration};
+use crate::limits::{Guard, LogqlError};
 use crate::pipeline::{Pipeline, push_down};
 
 /// Evaluation times, ns: `start, start + step, …, ≤ end`.
@@ -101,7 +104,7 @@ pub fn evaluate(
         limit: usize::MAX,
         direction: QueryDirection::Forward,
     };
-    let mut series: HashMap<u64, (Labels, Vec<(i64, f64)>)> = HashMap::new();
+    let mut series: SeriesSamples = HashMap::new();
     let mut failure: Option<LogqlError> = None;
     let bytes_op = matches!(agg.op, RangeOp::BytesOverTime | RangeOp::BytesRate);
     src.scan(&q, &mut |stream, e| {
@@ -152,11 +155,11 @@ pub fn evaluate(
             .entry(key)
             .or_insert_with(|| (Labels::from_pairs_unchecked(&pairs), Vec::new()));
         entry.1.push((e.ts, value));
-        if entry.1.len() == 1 {
-            if let Err(err) = guard.series(series.len()) {
-                failure = Some(err);
-                return false;
-            }
+        if entry.1.len() == 1
+            && let Err(err) = guard.series(series.len())
+        {
+            failure = Some(err);
+            return false;
         }
         true
     })
@@ -294,11 +297,7 @@ fn counter_rate(w: &[(i64, f64)], begin: i64, end: i64) -> Option<f64> {
 }
 
 /// `absent_over_time`: 1 at the steps whose window holds no entry, labelled by the selector's equality matchers.
-fn absent(
-    agg: &RangeAgg<'_>,
-    steps: Steps,
-    series: &HashMap<u64, (Labels, Vec<(i64, f64)>)>,
-) -> Vec<RangeSeries> {
+fn absent(agg: &RangeAgg<'_>, steps: Steps, series: &SeriesSamples) -> Vec<RangeSeries> {
     let mut all: Vec<(i64, f64)> = series
         .values()
         .flat_map(|(_, s)| s.iter().copied())

@@ -38,8 +38,8 @@ impl LogSource for LogStore {
         let backward = q.direction == QueryDirection::Backward;
         // Time order, then stream id, so equal timestamps come out the same way every time.
         if backward {
-            hits.sort_unstable_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
-            pending.sort_by(|a, b| (b.1.ts, b.0).cmp(&(a.1.ts, a.0)));
+            hits.sort_unstable_by_key(|h| std::cmp::Reverse((h.0, h.1)));
+            pending.sort_by_key(|p| std::cmp::Reverse((p.1.ts, p.0)));
         } else {
             hits.sort_unstable_by_key(|h| (h.0, h.1));
             pending.sort_by_key(|p| (p.1.ts, p.0));

@@ -65,7 +65,7 @@ fn self_target(bound: SocketAddr) -> String {
 
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sled=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sled=warn,tantivy=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

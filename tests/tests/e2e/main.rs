@@ -11,6 +11,7 @@ mod kube_state;
 mod kubernetes;
 mod loki;
 mod loki_clients;
+mod loki_query;
 mod metadata;
 mod peer_prometheus;
 mod peer_promtool;

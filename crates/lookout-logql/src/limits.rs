@@ -1,0 +1,163 @@
+//! Query limits and the guard that enforces them (lines read, intermediate series, deadline, cancellation).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use lookout_storage::logs::LogSourceError;
+
+use crate::ParseError;
+
+/// Why a query failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LogqlError {
+    /// The query does not parse.
+    #[error("{0}")]
+    Parse(#[from] ParseError),
+    /// The query or its parameters are invalid, or the pipeline failed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A limit was reached.
+    #[error("{message}")]
+    Limit {
+        /// The limit's configuration name.
+        name: &'static str,
+        /// Its value.
+        limit: u64,
+        /// What happened.
+        message: String,
+    },
+    /// The client went away.
+    #[error("query cancelled")]
+    Cancelled,
+    /// The deadline passed.
+    #[error("query timed out after {0:?}")]
+    Timeout(Duration),
+    /// The store failed.
+    #[error("{0}")]
+    Store(String),
+}
+
+impl From<LogSourceError> for LogqlError {
+    fn from(e: LogSourceError) -> Self {
+        match e {
+            LogSourceError::Store(s) => LogqlError::Store(s),
+            LogSourceError::Limit {
+                name,
+                limit,
+                message,
+            } => LogqlError::Limit {
+                name,
+                limit,
+                message,
+            },
+        }
+    }
+}
+
+/// Query limits (each configurable, each named in its error).
+#[derive(Debug, Clone)]
+pub struct LogqlLimits {
+    /// Largest `limit` a log query may ask for (Loki's `max_entries_limit_per_query`, 5000).
+    pub max_entries: usize,
+    /// Series a metric query may return (Loki's `max_query_series`, 500).
+    pub max_series: usize,
+    /// Series a range aggregation may build before its result is reduced.
+    pub max_intermediate_series: usize,
+    /// Lines one query may read.
+    pub max_lines_read: u64,
+    /// Wall-clock budget.
+    pub timeout: Duration,
+    /// Points per series of a range query.
+    pub max_points: usize,
+    /// Live tails open at once (Loki's `max_concurrent_tail_requests`).
+    pub max_tail_sessions: usize,
+}
+
+impl Default for LogqlLimits {
+    fn default() -> Self {
+        LogqlLimits {
+            max_entries: 5000,
+            max_series: 500,
+            max_intermediate_series: 100_000,
+            max_lines_read: 200_000_000,
+            timeout: Duration::from_secs(120),
+            max_points: 11_000,
+            max_tail_sessions: 10,
+        }
+    }
+}
+
+/// Checks limits, the deadline and cancellation while a query reads lines.
+pub struct Guard {
+    limits: LogqlLimits,
+    deadline: Instant,
+    cancel: Option<Arc<AtomicBool>>,
+    /// Lines read.
+    pub lines: u64,
+    /// Line bytes read.
+    pub bytes: u64,
+}
+
+impl Guard {
+    /// A guard for one query.
+    pub fn new(limits: &LogqlLimits, cancel: Option<Arc<AtomicBool>>) -> Guard {
+        Guard {
+            deadline: Instant::now() + limits.timeout,
+            limits: limits.clone(),
+            cancel,
+            lines: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Counts one line read.
+    pub fn line(&mut self, bytes: usize) -> Result<(), LogqlError> {
+        self.lines += 1;
+        self.bytes += bytes as u64;
+        if self.lines > self.limits.max_lines_read {
+            return Err(LogqlError::Limit {
+                name: "logs.max_lines_read",
+                limit: self.limits.max_lines_read,
+                message: format!(
+                    "the query would read more than {} lines (logs.max_lines_read); narrow the selector, add line filters or shorten the range",
+                    self.limits.max_lines_read
+                ),
+            });
+        }
+        if self.lines.is_multiple_of(4096) {
+            self.check()?;
+        }
+        Ok(())
+    }
+
+    /// Checks cancellation and the deadline.
+    pub fn check(&self) -> Result<(), LogqlError> {
+        if self
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            return Err(LogqlError::Cancelled);
+        }
+        if Instant::now() > self.deadline {
+            return Err(LogqlError::Timeout(self.limits.timeout));
+        }
+        Ok(())
+    }
+
+    /// Checks an intermediate series count.
+    pub fn series(&self, n: usize) -> Result<(), LogqlError> {
+        if n > self.limits.max_intermediate_series {
+            return Err(LogqlError::Limit {
+                name: "logs.max_intermediate_series",
+                limit: self.limits.max_intermediate_series as u64,
+                message: format!(
+                    "the query builds more than {} series before aggregating (logs.max_intermediate_series); group by fewer labels or drop high-cardinality labels with | drop or | keep",
+                    self.limits.max_intermediate_series
+                ),
+            });
+        }
+        Ok(())
+    }
+}
