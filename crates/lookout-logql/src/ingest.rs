@@ -2,8 +2,6 @@
 //! labels) and `detected_level` (structured metadata: from a level label or metadata, a `level` field of a JSON
 //! or logfmt line, or a level word in the line), so Drilldown and the volume histogram work unchanged.
 
-use std::sync::OnceLock;
-
 use lookout_storage::logs::PushStream;
 
 /// Labels Loki takes `service_name` from, in order, when a stream has none.
@@ -65,20 +63,54 @@ pub fn normalize_level(v: &str) -> Option<&'static str> {
     })
 }
 
-fn field_regex() -> &'static regex::Regex {
-    static RE: OnceLock<regex::Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        regex::Regex::new(r#"(?i)(?:^|[\s{,"])"?(?:level|lvl|severity|loglevel|severity_text)"?\s*[:=]\s*"?([A-Za-z]+)"#)
-            .expect("static level regex")
-    })
+/// A `level`-like key followed by `:` or `=` (JSON or logfmt), and the word after it.
+fn level_field(head: &str) -> Option<&'static str> {
+    for key in ["level", "lvl", "severity", "Level", "LEVEL", "Severity", "SEVERITY"] {
+        let mut from = 0;
+        while let Some(at) = head[from..].find(key) {
+            let start = from + at;
+            from = start + key.len();
+            // The key must start a word (`"level"`, ` level=`, `{level:`), not end one (`loglevel` is fine too).
+            let rest = head[from..].trim_start_matches('"').trim_start();
+            let Some(rest) = rest.strip_prefix([':', '=']) else {
+                continue;
+            };
+            let rest = rest.trim_start().trim_start_matches('"');
+            let end = rest
+                .find(|c: char| !c.is_ascii_alphabetic())
+                .unwrap_or(rest.len());
+            if let Some(l) = normalize_level(&rest[..end]) {
+                return Some(l);
+            }
+        }
+    }
+    None
 }
 
-fn word_regex() -> &'static regex::Regex {
-    static RE: OnceLock<regex::Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        regex::Regex::new(r"\b(?:TRACE|trace|Trace|DEBUG|debug|Debug|INFO|info|Info|WARN|warn|Warn|WARNING|warning|Warning|ERROR|error|Error|ERR|CRITICAL|critical|Critical|FATAL|fatal|Fatal)\b")
-            .expect("static level-word regex")
-    })
+/// The first level word (`ERROR`, `warn`, `Info`, …) in the text.
+fn level_word(head: &str) -> Option<&'static str> {
+    head.split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| (3..=8).contains(&w.len()))
+        .find_map(|w| {
+            // Only whole-case spellings count, as in log prefixes: `ERROR`, `error`, `Error`.
+            let first_upper = w.starts_with(|c: char| c.is_ascii_uppercase());
+            let rest = &w[1..];
+            let cased = rest.chars().all(|c| c.is_ascii_lowercase())
+                || (first_upper && rest.chars().all(|c| c.is_ascii_uppercase()));
+            if !cased {
+                return None;
+            }
+            match w.to_ascii_lowercase().as_str() {
+                "trace" => Some("trace"),
+                "debug" => Some("debug"),
+                "info" => Some("info"),
+                "warn" | "warning" => Some("warn"),
+                "error" | "err" => Some("error"),
+                "critical" => Some("critical"),
+                "fatal" => Some("fatal"),
+                _ => None,
+            }
+        })
 }
 
 /// The level of one line: a `level` field (JSON or logfmt) first, then a level word, else `unknown`.
@@ -89,15 +121,8 @@ pub fn detect_level_in_line(line: &str) -> &'static str {
         end -= 1;
     }
     let head = &line[..end];
-    if let Some(l) = field_regex()
-        .captures(head)
-        .and_then(|c| normalize_level(c.get(1)?.as_str()))
-    {
-        return l;
-    }
-    word_regex()
-        .find(head)
-        .and_then(|m| normalize_level(m.as_str()))
+    level_field(head)
+        .or_else(|| level_word(head))
         .unwrap_or("unknown")
 }
 
