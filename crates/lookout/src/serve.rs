@@ -243,6 +243,7 @@ impl Server {
                 max_series: cfg.logs.max_query_series,
                 max_lines_read: cfg.logs.max_lines_per_query,
                 max_tail_sessions: cfg.logs.max_tail_sessions,
+                timeout: cfg.limits.query_timeout.as_duration(),
                 ..lookout_logql::LogqlLimits::default()
             },
             ..ApiLimits::default()
