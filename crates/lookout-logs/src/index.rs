@@ -1,12 +1,11 @@
-//! The tantivy index of lines: one document per entry, the line tokenised (alphanumeric runs, lower-cased) and
-//! stored, stream id and timestamp as fast fields. Line filters become token queries so `|= "text"` reads only
-//! lines holding its tokens; every candidate is still checked exactly, so the index only narrows.
+//! One partition's tantivy index of lines: one document per entry, the line tokenised (alphanumeric runs,
+//! lower-cased) and stored, stream id, timestamp and line length as fast fields. Line filters become token queries
+//! so `|= "text"` reads only lines holding its tokens; every candidate is still checked exactly, so the index only
+//! narrows.
 
-use std::collections::HashSet;
 use std::ops::Bound;
 use std::path::Path;
 
-use tantivy::collector::DocSetCollector;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, RegexQuery, TermQuery, TermSetQuery};
 use tantivy::schema::{
@@ -17,11 +16,14 @@ use tantivy::{
     DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term, doc,
 };
 
+use crate::collect::{Hit, Hits, Volume, Volumes};
 use crate::entry::{Entry, LineFilter};
 
 /// Longest token indexed; a literal's longer tokens do not narrow.
 const MAX_TOKEN: usize = 256;
 const TOKENIZER: &str = "lookout_logs";
+/// tantivy refuses a writer thread with less (`MEMORY_BUDGET_NUM_BYTES_MIN`).
+pub const MIN_WRITER_HEAP: usize = 15_000_000;
 
 #[derive(Clone, Copy)]
 struct Fields {
@@ -32,17 +34,6 @@ struct Fields {
     meta: Field,
 }
 
-/// One tantivy index with its long-lived writer and reader.
-pub struct LineIndex {
-    index: Index,
-    writer: IndexWriter,
-    reader: IndexReader,
-    f: Fields,
-}
-
-/// A matching document: time, stream and where to read it.
-pub type Hit = (i64, u64, DocAddress);
-
 fn analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_TOKEN + 1))
@@ -50,46 +41,54 @@ fn analyzer() -> TextAnalyzer {
         .build()
 }
 
-impl LineIndex {
-    /// Opens (creating) the index in `dir` with a writer of `heap_bytes` on one thread.
-    pub fn open(dir: &Path, heap_bytes: usize) -> tantivy::Result<LineIndex> {
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let stream = b.add_u64_field("stream", INDEXED | FAST);
+    let ts = b.add_i64_field("ts", INDEXED | FAST);
+    let len = b.add_u64_field("len", FAST);
+    let text = TextOptions::default()
+        .set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER)
+                .set_index_option(IndexRecordOption::Basic),
+        )
+        .set_stored();
+    let line = b.add_text_field("line", text);
+    let meta = b.add_text_field("meta", STORED);
+    (
+        b.build(),
+        Fields {
+            stream,
+            ts,
+            len,
+            line,
+            meta,
+        },
+    )
+}
+
+/// One partition's index and its reader (reloaded only by the commit thread, after a commit or a merge).
+pub struct PartIndex {
+    index: Index,
+    reader: IndexReader,
+    f: Fields,
+}
+
+impl PartIndex {
+    /// Opens (creating) the index in `dir`.
+    pub fn open(dir: &Path) -> tantivy::Result<PartIndex> {
         std::fs::create_dir_all(dir)?;
-        let mut b = Schema::builder();
-        let stream = b.add_u64_field("stream", INDEXED | FAST);
-        let ts = b.add_i64_field("ts", INDEXED | FAST);
-        let len = b.add_u64_field("len", FAST);
-        let text = TextOptions::default()
-            .set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer(TOKENIZER)
-                    .set_index_option(IndexRecordOption::Basic),
-            )
-            .set_stored();
-        let line = b.add_text_field("line", text);
-        let meta = b.add_text_field("meta", STORED);
-        let index = Index::open_or_create(MmapDirectory::open(dir)?, b.build())?;
+        let (schema, f) = schema();
+        let index = Index::open_or_create(MmapDirectory::open(dir)?, schema)?;
         index.tokenizers().register(TOKENIZER, analyzer());
-        // One thread: the budget is split per thread and each needs ≥ 15 MB (style.md §5).
-        let writer = index.writer_with_num_threads(1, heap_bytes.max(15_000_000))?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        Ok(LineIndex {
-            index,
-            writer,
-            reader,
-            f: Fields {
-                stream,
-                ts,
-                len,
-                line,
-                meta,
-            },
-        })
+        Ok(PartIndex { index, reader, f })
     }
 
-    /// The WAL sequence number of the last commit (0 for a new index).
+    /// The WAL sequence number the last commit recorded (0 for a new index).
     pub fn committed_seq(&self) -> u64 {
         self.index
             .load_metas()
@@ -99,14 +98,20 @@ impl LineIndex {
             .unwrap_or(0)
     }
 
-    /// Adds one entry (visible after the next commit).
-    pub fn add(&self, stream: u64, e: &Entry) -> tantivy::Result<()> {
+    /// A writer with one indexing thread (the budget is split per thread and each needs ≥ 15 MB, style.md §5).
+    pub fn writer(&self, heap_bytes: usize) -> tantivy::Result<IndexWriter> {
+        self.index
+            .writer_with_num_threads(1, heap_bytes.max(MIN_WRITER_HEAP))
+    }
+
+    /// Adds one entry through `writer` (visible after its commit and a reload).
+    pub fn add(&self, writer: &IndexWriter, stream: u64, e: &Entry) -> tantivy::Result<()> {
         let meta = if e.metadata.is_empty() {
             String::new()
         } else {
             serde_json::to_string(&e.metadata).unwrap_or_default()
         };
-        self.writer.add_document(doc!(
+        writer.add_document(doc!(
             self.f.stream => stream,
             self.f.ts => e.ts,
             self.f.len => e.line.len() as u64,
@@ -116,41 +121,43 @@ impl LineIndex {
         Ok(())
     }
 
-    /// Commits everything added, recording `seq`, and makes it searchable.
-    pub fn commit(&mut self, seq: u64) -> tantivy::Result<()> {
-        let mut prepared = self.writer.prepare_commit()?;
-        prepared.set_payload(&seq.to_string());
-        prepared.commit()?;
-        self.reader.reload()
+    /// Picks up the last commit or merge, returning a searcher over it.
+    pub fn reload(&self) -> tantivy::Result<PartSearcher> {
+        self.reader.reload()?;
+        Ok(self.searcher())
     }
 
-    /// A consistent view of the committed index, usable without the store's lock.
-    pub fn snapshot(&self) -> Snapshot {
-        Snapshot {
+    /// A searcher over what the reader last loaded.
+    pub fn searcher(&self) -> PartSearcher {
+        PartSearcher {
             searcher: self.reader.searcher(),
             f: self.f,
         }
     }
 
-    /// Documents in the index (committed).
-    pub fn num_docs(&self) -> u64 {
-        self.reader.searcher().num_docs()
-    }
-
-    /// Segments of the committed index.
-    pub fn segments(&self) -> usize {
-        self.reader.searcher().segment_readers().len()
+    /// Committed segments (for merging).
+    pub fn segment_ids(&self) -> tantivy::Result<Vec<tantivy::index::SegmentId>> {
+        self.index.searchable_segment_ids()
     }
 }
 
-/// A point-in-time view of the committed index (a tantivy searcher): searches and reads run on it while pushes and
+/// Commits everything added through `writer`, recording `seq` as the payload.
+pub fn commit(writer: &mut IndexWriter, seq: u64) -> tantivy::Result<()> {
+    let mut prepared = writer.prepare_commit()?;
+    prepared.set_payload(&seq.to_string());
+    prepared.commit()?;
+    Ok(())
+}
+
+/// A point-in-time view of one partition (a tantivy searcher): searches and reads run on it while pushes and
 /// commits go on.
-pub struct Snapshot {
+#[derive(Clone)]
+pub struct PartSearcher {
     searcher: Searcher,
     f: Fields,
 }
 
-impl Snapshot {
+impl PartSearcher {
     /// Committed entries of `streams` in `[start, end)` that may pass `filters` (a superset: check each line).
     pub fn search(
         &self,
@@ -159,10 +166,10 @@ impl Snapshot {
         end: i64,
         filters: &[LineFilter],
     ) -> tantivy::Result<Vec<Hit>> {
-        if streams.is_empty() || start >= end {
+        if streams.is_empty() || start >= end || self.searcher.num_docs() == 0 {
             return Ok(Vec::new());
         }
-        let mut must = self.selection_clauses(streams, start, end);
+        let mut must = self.selection(streams, start, end);
         for f in filters {
             if let LineFilter::Contains(lit) = f {
                 for q in self.literal_queries(lit)? {
@@ -170,18 +177,7 @@ impl Snapshot {
                 }
             }
         }
-        let searcher = &self.searcher;
-        let docs: HashSet<DocAddress> =
-            searcher.search(&BooleanQuery::new(must), &DocSetCollector)?;
-        let mut out = Vec::with_capacity(docs.len());
-        for addr in docs {
-            let seg = searcher.segment_reader(addr.segment_ord);
-            let ff = seg.fast_fields();
-            let ts = ff.i64("ts")?.first(addr.doc_id).unwrap_or(0);
-            let stream = ff.u64("stream")?.first(addr.doc_id).unwrap_or(0);
-            out.push((ts, stream, addr));
-        }
-        Ok(out)
+        self.searcher.search(&BooleanQuery::new(must), &Hits)
     }
 
     /// Reads a hit's line and structured metadata.
@@ -201,40 +197,33 @@ impl Snapshot {
         Ok((line, meta))
     }
 
-    /// (ts, stream, line bytes) of every committed entry of `streams` in `[start, end)`, from fast fields only.
+    /// Entries and line bytes of `streams` in `[start, end)` per (stream, bucket of `step` ns from `start`), from
+    /// fast fields only.
     pub fn volume(
         &self,
         streams: &[u64],
         start: i64,
         end: i64,
-        visit: &mut dyn FnMut(i64, u64, u64),
-    ) -> tantivy::Result<()> {
-        if streams.is_empty() || start >= end {
-            return Ok(());
+        step: i64,
+    ) -> tantivy::Result<Volume> {
+        if streams.is_empty() || start >= end || self.searcher.num_docs() == 0 {
+            return Ok(Volume::new());
         }
-        let docs: HashSet<DocAddress> = self
-            .searcher
-            .search(&self.selection(streams, start, end), &DocSetCollector)?;
-        for addr in docs {
-            let ff = self.searcher.segment_reader(addr.segment_ord).fast_fields();
-            let ts = ff.i64("ts")?.first(addr.doc_id).unwrap_or(0);
-            let stream = ff.u64("stream")?.first(addr.doc_id).unwrap_or(0);
-            let len = ff.u64("len")?.first(addr.doc_id).unwrap_or(0);
-            visit(ts, stream, len);
-        }
-        Ok(())
+        let q = BooleanQuery::new(self.selection(streams, start, end));
+        self.searcher.search(&q, &Volumes { start, step })
     }
 
-    fn selection(&self, streams: &[u64], start: i64, end: i64) -> BooleanQuery {
-        BooleanQuery::new(self.selection_clauses(streams, start, end))
+    /// Committed documents.
+    pub fn num_docs(&self) -> u64 {
+        self.searcher.num_docs()
     }
 
-    fn selection_clauses(
-        &self,
-        streams: &[u64],
-        start: i64,
-        end: i64,
-    ) -> Vec<(Occur, Box<dyn Query>)> {
+    /// Segments.
+    pub fn segments(&self) -> usize {
+        self.searcher.segment_readers().len()
+    }
+
+    fn selection(&self, streams: &[u64], start: i64, end: i64) -> Vec<(Occur, Box<dyn Query>)> {
         let terms = streams
             .iter()
             .map(|s| Term::from_field_u64(self.f.stream, *s));

@@ -2,6 +2,7 @@
 //! and [`LogSink`] (pushes, with refusals mapped to the contract's errors).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 
 use lookout_model::{Labels, Matcher};
 use lookout_storage::logs::{
@@ -9,7 +10,10 @@ use lookout_storage::logs::{
     ScanStats, StreamVolume,
 };
 
-use crate::store::{LogStore, StoreError};
+use crate::collect::{Hit, Volume, bucket, merge_volume};
+use crate::index::PartSearcher;
+use crate::options::StoreError;
+use crate::store::LogStore;
 
 fn read_error(e: impl std::fmt::Display) -> LogSourceError {
     LogSourceError::Store(e.to_string())
@@ -29,50 +33,70 @@ impl LogSource for LogStore {
             q.filters.iter().all(|f| f.keeps(&e.line))
         });
         let ids: Vec<u64> = view.streams.keys().copied().collect();
-        let mut hits = view
-            .index
-            .search(&ids, q.start, q.end, &q.filters)
-            .map_err(read_error)?;
-        stats.candidates = hits.len() as u64;
-        let mut pending = view.pending;
         let backward = q.direction == QueryDirection::Backward;
+        // Partitions are disjoint in time: search them one at a time in the scan's direction, the next only when
+        // the previous one's hits are used up, so a limit met early leaves older (or newer) partitions unsearched.
+        let mut parts = view.parts;
+        if backward {
+            parts.reverse();
+        }
+        let mut parts = parts.into_iter();
+        let mut current: Option<PartSearcher> = None;
+        let mut hits: Vec<Hit> = Vec::new();
+        let mut pending = view.pending;
         // Time order, then stream id, so equal timestamps come out the same way every time.
         if backward {
-            hits.sort_unstable_by_key(|h| std::cmp::Reverse((h.0, h.1)));
             pending.sort_by_key(|p| std::cmp::Reverse((p.1.ts, p.0)));
         } else {
-            hits.sort_unstable_by_key(|h| (h.0, h.1));
             pending.sort_by_key(|p| (p.1.ts, p.0));
         }
         let before = |a: i64, b: i64| if backward { a >= b } else { a <= b };
+        let searched = &self.counters().partitions_searched;
         let (mut i, mut j) = (0usize, 0usize);
-        while (stats.entries as usize) < q.limit && (i < hits.len() || j < pending.len()) {
+        while (stats.entries as usize) < q.limit {
+            if i == hits.len()
+                && let Some((_, part)) = parts.next()
+            {
+                searched.fetch_add(1, Ordering::Relaxed);
+                hits = part
+                    .search(&ids, q.start, q.end, &q.filters)
+                    .map_err(read_error)?;
+                if backward {
+                    hits.sort_unstable_by_key(|h| std::cmp::Reverse((h.0, h.1)));
+                } else {
+                    hits.sort_unstable_by_key(|h| (h.0, h.1));
+                }
+                stats.candidates += hits.len() as u64;
+                current = Some(part);
+                i = 0;
+                continue;
+            }
             let take_hit = match (hits.get(i), pending.get(j)) {
                 (Some(h), Some(p)) => before(h.0, p.1.ts),
                 (Some(_), None) => true,
-                _ => false,
+                (None, Some(_)) => false,
+                (None, None) => break,
             };
             let (stream, entry) = if take_hit {
                 let (ts, stream, addr) = hits[i];
                 i += 1;
-                let (line, metadata) = view.index.read(addr).map_err(read_error)?;
+                let part = current
+                    .as_ref()
+                    .expect("hits come from the current partition");
+                let (line, metadata) = part.read(addr).map_err(read_error)?;
                 if !q.filters.iter().all(|f| f.keeps(&line)) {
                     continue;
                 }
                 (stream, Entry { ts, line, metadata })
             } else {
                 j += 1;
-                std::mem::replace(
-                    &mut pending[j - 1],
-                    (
-                        0,
-                        Entry {
-                            ts: 0,
-                            line: String::new(),
-                            metadata: Vec::new(),
-                        },
-                    ),
-                )
+                let (id, e) = &mut pending[j - 1];
+                let blank = Entry {
+                    ts: e.ts,
+                    line: String::new(),
+                    metadata: Vec::new(),
+                };
+                (*id, std::mem::replace(e, blank))
             };
             let Some(labels) = view.streams.get(&stream) else {
                 continue;
@@ -107,30 +131,33 @@ impl LogSource for LogStore {
     ) -> Result<Vec<StreamVolume>, LogSourceError> {
         let view = self.read_view(matchers, start, end, &|_| true);
         let step = step.max(1);
-        let bucket = |ts: i64| start + (ts - start) / step * step;
-        let mut acc: BTreeMap<u64, BTreeMap<i64, (u64, u64)>> = BTreeMap::new();
-        let mut add = |ts: i64, stream: u64, len: u64| {
-            let b = acc
-                .entry(stream)
-                .or_default()
-                .entry(bucket(ts))
-                .or_default();
-            b.0 += 1;
-            b.1 += len;
-        };
         let ids: Vec<u64> = view.streams.keys().copied().collect();
-        view.index
-            .volume(&ids, start, end, &mut add)
-            .map_err(read_error)?;
-        for (id, e) in &view.pending {
-            add(e.ts, *id, e.line.len() as u64);
+        let mut acc = Volume::new();
+        for (_, part) in &view.parts {
+            self.counters()
+                .partitions_searched
+                .fetch_add(1, Ordering::Relaxed);
+            merge_volume(
+                &mut acc,
+                part.volume(&ids, start, end, step).map_err(read_error)?,
+            );
         }
-        let mut out: Vec<StreamVolume> = acc
+        for (id, e) in &view.pending {
+            let b = acc.entry((*id, bucket(start, step, e.ts))).or_default();
+            b.0 += 1;
+            b.1 += e.line.len() as u64;
+        }
+        let mut by_stream: BTreeMap<u64, Vec<(i64, u64, u64)>> = BTreeMap::new();
+        for ((id, b), (n, bytes)) in acc {
+            by_stream.entry(id).or_default().push((b, n, bytes));
+        }
+        let mut out: Vec<StreamVolume> = by_stream
             .into_iter()
-            .filter_map(|(id, buckets)| {
+            .filter_map(|(id, mut buckets)| {
+                buckets.sort_unstable();
                 Some(StreamVolume {
                     labels: view.streams.get(&id)?.clone(),
-                    buckets: buckets.into_iter().map(|(b, (n, by))| (b, n, by)).collect(),
+                    buckets,
                 })
             })
             .collect();
@@ -142,6 +169,10 @@ impl LogSource for LogStore {
 impl LogSink for LogStore {
     fn push(&self, push: Vec<PushStream>) -> Result<usize, LogPushError> {
         LogStore::push(self, push).map_err(|e| match e {
+            StoreError::Push(p) if p.is_rate_limit() => LogPushError::RateLimited {
+                reason: p.reason(),
+                message: p.to_string(),
+            },
             StoreError::Push(p) => LogPushError::Invalid {
                 reason: p.reason(),
                 message: p.to_string(),

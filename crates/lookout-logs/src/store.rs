@@ -1,123 +1,96 @@
-//! The store: validation, the WAL, the stream index, the tantivy index and the buffer of entries not yet
-//! committed to it, behind one lock; a background thread commits every second and syncs the WAL.
+//! The store: validation, rate limits, the WAL, the stream index and the buffer of entries not yet committed,
+//! behind one lock that pushes and reads take briefly; the time partitions of the line index belong to the commit
+//! thread (see `commit.rs`), which publishes a searcher per partition for reads.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use lookout_model::{Labels, Matcher};
 use parking_lot::Mutex;
 
 use crate::entry::{Entry, LogQuery, PushStream, StreamEntries};
-use crate::index::LineIndex;
-use crate::limits::{LogLimits, PushError};
+use crate::index::PartSearcher;
+use crate::layout::Bounds;
+use crate::limits::PushError;
+use crate::options::{LogCounters, LogStats, LogStoreOptions, StoreError};
+use crate::partitions::{Parts, dir_bytes};
+use crate::rate::{RateLimiter, StreamDemand};
 use crate::streams::Streams;
 use crate::wal::{Wal, WalRecord};
 
-/// How the store is opened.
-#[derive(Debug, Clone)]
-pub struct LogStoreOptions {
-    /// Data directory (holds `wal.log`, `streams.jsonl` and `index/`).
-    pub dir: PathBuf,
-    /// tantivy writer heap (the log store's share of the memory budget, halved: tantivy may reach 2×).
-    pub writer_heap_bytes: usize,
-    /// Ingest limits.
-    pub limits: LogLimits,
-    /// Entries older than a stream's newest minus this are refused (ns).
-    pub out_of_order_window_ns: i64,
-    /// How often the index commits (queries see uncommitted entries through the store's buffer).
-    pub commit_interval: Duration,
-}
-
-impl LogStoreOptions {
-    /// Defaults for `dir`: 30 MB writer, Loki's limits, a 1 h out-of-order window, commits every second.
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        LogStoreOptions {
-            dir: dir.into(),
-            writer_heap_bytes: 30_000_000,
-            limits: LogLimits::default(),
-            out_of_order_window_ns: 3_600_000_000_000,
-            commit_interval: Duration::from_secs(1),
-        }
-    }
-}
-
-/// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The push broke a limit or rule (a client error; nothing stored).
-    #[error(transparent)]
-    Push(#[from] PushError),
-    /// The disk failed.
-    #[error("log store I/O error in {path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The error.
-        source: std::io::Error,
-    },
-    /// The index failed.
-    #[error("log index error: {0}")]
-    Index(#[from] tantivy::TantivyError),
-    /// A read failed.
-    #[error("{0}")]
-    Read(String),
-}
+/// Searchers of the partitions, by start: what reads see of the committed index.
+pub(crate) type View = BTreeMap<i64, (Bounds, PartSearcher)>;
 
 /// A read's consistent view of the store (see [`LogStore::read_view`]).
 pub(crate) struct ReadView {
     /// Selected streams by id.
     pub streams: HashMap<u64, Labels>,
-    /// The committed index.
-    pub index: crate::index::Snapshot,
-    /// Buffered entries of the selected streams in range that pass the filters.
+    /// Searchers of the partitions overlapping the range, oldest first.
+    pub parts: Vec<(Bounds, PartSearcher)>,
+    /// Uncommitted entries of the selected streams in range that pass the filters.
     pub pending: Vec<(u64, Entry)>,
 }
 
-/// Counters (`lookout_logs_*`).
-#[derive(Debug, Default)]
-pub struct LogCounters {
-    /// Entries accepted.
-    pub entries: AtomicU64,
-    /// Line bytes accepted.
-    pub bytes: AtomicU64,
-    /// Pushes refused, by reason.
-    pub refused: Mutex<BTreeMap<&'static str, u64>>,
-    /// Index commits.
-    pub commits: AtomicU64,
+pub(crate) struct State {
+    pub wal: Wal,
+    pub streams: Streams,
+    /// Entries pushed since the commit thread last took the buffer.
+    pub pending: Vec<(u64, Entry)>,
+    /// Entries the commit thread took and has not published yet (and those it could not commit).
+    pub committing: Arc<Vec<(u64, Entry)>>,
+    pub view: Arc<View>,
+    /// Bytes of `pending` and of `committing` (see [`entry_bytes`]).
+    pub pending_bytes: u64,
+    pub committing_bytes: u64,
+    pub seq: u64,
+    pub newest: HashMap<u64, i64>,
+    pub rate: RateLimiter,
 }
 
-struct State {
-    wal: Wal,
-    streams: Streams,
-    index: LineIndex,
-    /// Entries added to the index writer but not yet committed, served to queries from here.
-    pending: Vec<(u64, Entry)>,
-    seq: u64,
-    newest: HashMap<u64, i64>,
+/// Test hooks into the commit cycle.
+#[cfg(test)]
+pub(crate) struct Hooks {
+    /// Runs on the commit thread after the buffer was taken, outside the lock, before any tantivy work.
+    pub during_commit: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
+    /// Stops a commit cycle after this many partition commits, as a crash would.
+    pub crash_after: AtomicUsize,
 }
 
-struct Inner {
-    state: Mutex<State>,
-    opts: LogStoreOptions,
-    counters: LogCounters,
-    stop: AtomicBool,
+pub(crate) struct Inner {
+    pub state: Mutex<State>,
+    pub parts: Mutex<Parts>,
+    pub opts: LogStoreOptions,
+    pub counters: LogCounters,
+    pub writers: AtomicUsize,
+    pub stop: AtomicBool,
+    #[cfg(test)]
+    pub hooks: Hooks,
 }
 
 /// The log store (cheap to share; the commit thread stops when the last handle is dropped or on [`close`]).
 ///
 /// [`close`]: LogStore::close
 pub struct LogStore {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
     committer: Mutex<Option<JoinHandle<()>>>,
     /// Dropping the sender wakes the commit thread at once to stop.
     wake: Mutex<Option<std::sync::mpsc::SyncSender<()>>>,
 }
 
-fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+/// What an uncommitted entry is counted as: its strings and ~64 bytes of bookkeeping.
+pub(crate) fn entry_bytes(e: &Entry) -> u64 {
+    (e.line.len()
+        + e.metadata
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum::<usize>()
+        + 64) as u64
+}
+
+pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.display().to_string(),
         source,
@@ -125,72 +98,78 @@ fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ 
 }
 
 impl LogStore {
-    /// Opens the store, replaying the WAL records the index lacks.
+    /// Opens the store: every partition, then the WAL, re-adding the records each partition lacks.
     pub fn open(opts: LogStoreOptions) -> Result<LogStore, StoreError> {
         std::fs::create_dir_all(&opts.dir).map_err(io(&opts.dir))?;
-        let wal_path = opts.dir.join("wal.log");
-        let streams_path = opts.dir.join("streams.jsonl");
-        let (wal, replay) = Wal::open(&wal_path).map_err(io(&wal_path))?;
+        let parts = Parts::open(
+            &opts.dir.join("index"),
+            opts.partition_period,
+            opts.writer_heap_bytes,
+            opts.writer_idle,
+        )
+        .map_err(StoreError::Partition)?;
+        let (wal, replay) = Wal::open(&opts.dir, |recs| {
+            let last = recs.iter().map(|r| r.seq).max().unwrap_or(0);
+            last.max(parts.max_committed_seq())
+        })
+        .map_err(io(&opts.dir))?;
         if replay.torn_bytes > 0 {
-            tracing::warn!(path = %wal_path.display(), bytes = replay.torn_bytes, "log WAL: dropped a torn tail (a write cut by a crash, never acknowledged)");
+            tracing::warn!(dir = %opts.dir.display(), bytes = replay.torn_bytes, "log WAL: dropped a torn tail (a write cut by a crash, never acknowledged)");
         }
+        let streams_path = opts.dir.join("streams.jsonl");
         let streams = Streams::open(&streams_path).map_err(io(&streams_path))?;
-        let index = LineIndex::open(&opts.dir.join("index"), opts.writer_heap_bytes)?;
-        let committed = index.committed_seq();
-        let mut state = State {
-            wal,
-            streams,
-            index,
-            pending: Vec::new(),
-            seq: committed,
-            newest: HashMap::new(),
-        };
-        let mut replayed = 0usize;
+        let mut seq = parts.max_committed_seq();
+        let mut pending = Vec::new();
         for rec in replay.records {
-            state.seq = state.seq.max(rec.seq);
-            if rec.seq <= committed {
-                continue;
-            }
+            seq = seq.max(rec.seq);
             for (id, entries) in rec.streams {
                 for e in entries {
-                    state.index.add(id, &e)?;
-                    state.pending.push((id, e));
-                    replayed += 1;
+                    // Exactly what the entry's partition lacks: its last commit recorded an older sequence.
+                    if rec.seq > parts.committed_seq_at(e.ts) {
+                        pending.push((id, e));
+                    }
                 }
             }
         }
-        for (id, e) in &state.pending {
-            let n = state.newest.entry(*id).or_insert(i64::MIN);
+        let mut newest: HashMap<u64, i64> = HashMap::new();
+        for (id, e) in &pending {
+            let n = newest.entry(*id).or_insert(i64::MIN);
             *n = (*n).max(e.ts);
         }
-        tracing::info!(dir = %opts.dir.display(), streams = state.streams.len(), replayed, "log store opened");
+        let view: View = parts
+            .searchers()
+            .into_iter()
+            .map(|(b, s)| (b.start, (b, s)))
+            .collect();
+        tracing::info!(dir = %opts.dir.display(), streams = streams.len(), partitions = view.len(), replayed = pending.len(), "log store opened");
+        let pending_bytes = pending.iter().map(|(_, e)| entry_bytes(e)).sum();
+        let state = State {
+            wal,
+            streams,
+            pending,
+            pending_bytes,
+            committing_bytes: 0,
+            committing: Arc::new(Vec::new()),
+            view: Arc::new(view),
+            seq,
+            newest,
+            rate: RateLimiter::new(&opts.limits, Instant::now()),
+        };
         let inner = Arc::new(Inner {
             state: Mutex::new(state),
+            parts: Mutex::new(parts),
             opts,
             counters: LogCounters::default(),
+            writers: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
+            #[cfg(test)]
+            hooks: Hooks {
+                during_commit: Mutex::new(None),
+                crash_after: AtomicUsize::new(usize::MAX),
+            },
         });
-        let weak = Arc::downgrade(&inner);
-        let interval = inner.opts.commit_interval;
         let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
-        let committer = std::thread::Builder::new()
-            .name("log-commit".into())
-            .spawn(move || {
-                loop {
-                    if let Err(std::sync::mpsc::RecvTimeoutError::Disconnected) =
-                        woken.recv_timeout(interval)
-                    {
-                        return;
-                    }
-                    let Some(inner) = weak.upgrade() else { return };
-                    if inner.stop.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    if let Err(e) = commit(&inner) {
-                        tracing::error!(error = %e, "log index commit failed; entries stay in the WAL and are retried");
-                    }
-                }
-            })
+        let committer = crate::commit::spawn(Arc::downgrade(&inner), woken)
             .map_err(io(std::path::Path::new("log-commit thread")))?;
         Ok(LogStore {
             inner,
@@ -199,40 +178,37 @@ impl LogStore {
         })
     }
 
-    /// Stores every entry of `push` or none: validated first, then written to the WAL (page cache) and the index
-    /// buffer. Returns the number of entries stored.
+    /// Stores every entry of `push` or none: validated and rate-limited first, then written to the WAL (page
+    /// cache) and the buffer. Returns the number of entries stored.
     pub fn push(&self, push: Vec<PushStream>) -> Result<usize, StoreError> {
         let limits = &self.inner.opts.limits;
         let window = self.inner.opts.out_of_order_window_ns;
         let mut st = self.inner.state.lock();
         let mut new_streams = 0usize;
-        for p in &push {
+        // Per stream id: (index of its first PushStream, lines, bytes).
+        let mut demand: Vec<(u64, usize, usize, u64)> = Vec::with_capacity(push.len());
+        let mut seen: HashMap<u64, usize> = HashMap::with_capacity(push.len());
+        for (k, p) in push.iter().enumerate() {
             let name = || p.labels.to_string();
             if p.labels.is_empty() {
-                return Err(self.refuse("no_labels", PushError::NoLabels));
+                return Err(self.refuse(PushError::NoLabels));
             }
             if p.labels.len() > limits.max_labels_per_stream {
-                return Err(self.refuse(
-                    "labels_per_stream",
-                    PushError::TooManyLabels {
-                        stream: name(),
-                        count: p.labels.len(),
-                        limit: limits.max_labels_per_stream,
-                    },
-                ));
+                return Err(self.refuse(PushError::TooManyLabels {
+                    stream: name(),
+                    count: p.labels.len(),
+                    limit: limits.max_labels_per_stream,
+                }));
             }
             let id = p.labels.hash64();
-            if st.streams.get(id).is_none() {
+            if st.streams.get(id).is_none() && !seen.contains_key(&id) {
                 new_streams += 1;
                 if st.streams.len() + new_streams > limits.max_streams {
-                    return Err(self.refuse(
-                        "streams",
-                        PushError::TooManyStreams {
-                            stream: name(),
-                            count: st.streams.len() + new_streams,
-                            limit: limits.max_streams,
-                        },
-                    ));
+                    return Err(self.refuse(PushError::TooManyStreams {
+                        stream: name(),
+                        count: st.streams.len() + new_streams,
+                        limit: limits.max_streams,
+                    }));
                 }
             }
             let newest = st
@@ -243,30 +219,52 @@ impl LogStore {
                 .unwrap_or(i64::MIN);
             for (i, e) in p.entries.iter().enumerate() {
                 if e.line.len() > limits.max_line_bytes {
-                    return Err(self.refuse(
-                        "line_too_long",
-                        PushError::LineTooLong {
-                            stream: name(),
-                            entry: i,
-                            bytes: e.line.len(),
-                            limit: limits.max_line_bytes,
-                        },
-                    ));
+                    return Err(self.refuse(PushError::LineTooLong {
+                        stream: name(),
+                        entry: i,
+                        bytes: e.line.len(),
+                        limit: limits.max_line_bytes,
+                    }));
                 }
                 if newest != i64::MIN && e.ts < newest.saturating_sub(window) {
-                    return Err(self.refuse(
-                        "too_old",
-                        PushError::TooOld {
-                            stream: name(),
-                            entry: i,
-                            ts: e.ts,
-                            newest,
-                            window_ns: window,
-                        },
-                    ));
+                    return Err(self.refuse(PushError::TooOld {
+                        stream: name(),
+                        entry: i,
+                        ts: e.ts,
+                        newest,
+                        window_ns: window,
+                    }));
                 }
             }
+            let bytes: u64 = p.entries.iter().map(|e| e.line.len() as u64).sum();
+            let slot = *seen.entry(id).or_insert_with(|| {
+                demand.push((id, k, 0, 0));
+                demand.len() - 1
+            });
+            demand[slot].2 += p.entries.len();
+            demand[slot].3 += bytes;
         }
+        // The backlog and the rate limits last, so a push refused for another reason takes no tokens; before the
+        // WAL, so a refused push leaves nothing behind.
+        let demand: Vec<StreamDemand> = demand
+            .iter()
+            .filter(|d| d.2 > 0)
+            .map(|&(id, k, lines, bytes)| StreamDemand {
+                id,
+                labels: &push[k].labels,
+                lines,
+                bytes,
+            })
+            .collect();
+        let buffered = st.pending_bytes + st.committing_bytes;
+        let limit = self.inner.opts.max_uncommitted_bytes;
+        if buffered >= limit {
+            return Err(self.refuse(PushError::Backlog { buffered, limit }));
+        }
+        if let Err(e) = st.rate.admit(Instant::now(), &demand) {
+            return Err(self.refuse(e));
+        }
+        drop(demand);
         st.seq += 1;
         let seq = st.seq;
         let mut rec = WalRecord {
@@ -275,6 +273,7 @@ impl LogStore {
         };
         let mut count = 0usize;
         let mut bytes = 0usize;
+        let streams_path = self.inner.opts.dir.join("streams.jsonl");
         for p in push {
             if p.entries.is_empty() {
                 continue;
@@ -282,37 +281,34 @@ impl LogStore {
             let id = p.labels.hash64();
             let first = p.entries.iter().map(|e| e.ts).min().unwrap_or(0);
             let last = p.entries.iter().map(|e| e.ts).max().unwrap_or(0);
-            let path = self.inner.opts.dir.join("streams.jsonl");
             st.streams
                 .touch(id, &p.labels, first, last)
-                .map_err(io(&path))?;
+                .map_err(io(&streams_path))?;
             let n = st.newest.entry(id).or_insert(i64::MIN);
             *n = (*n).max(last);
             count += p.entries.len();
             bytes += p.entries.iter().map(|e| e.line.len()).sum::<usize>();
             rec.streams.push((id, p.entries));
         }
-        let wal_path = self.inner.opts.dir.join("wal.log");
-        st.wal.append(&rec).map_err(io(&wal_path))?;
+        st.wal.append(&rec).map_err(io(&self.inner.opts.dir))?;
         for (id, entries) in rec.streams {
-            for e in entries {
-                st.index.add(id, &e)?;
-                st.pending.push((id, e));
-            }
+            st.pending_bytes += entries.iter().map(entry_bytes).sum::<u64>();
+            st.pending.extend(entries.into_iter().map(|e| (id, e)));
         }
+        drop(st);
         let c = &self.inner.counters;
         c.entries.fetch_add(count as u64, Ordering::Relaxed);
         c.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
         Ok(count)
     }
 
-    fn refuse(&self, reason: &'static str, e: PushError) -> StoreError {
+    fn refuse(&self, e: PushError) -> StoreError {
         *self
             .inner
             .counters
             .refused
             .lock()
-            .entry(reason)
+            .entry(e.reason())
             .or_default() += 1;
         StoreError::Push(e)
     }
@@ -322,8 +318,9 @@ impl LogStore {
         lookout_storage::logs::collect_streams(self, q).map_err(|e| StoreError::Read(e.to_string()))
     }
 
-    /// What a read needs, taken under the lock: the selected streams, a searcher over the committed index and the
-    /// buffered entries that pass the selection (the lock is released before any line is read).
+    /// What a read needs: the selected streams, the searchers of the partitions overlapping `[start, end)` and the
+    /// uncommitted entries that pass the selection. Taken under the lock in one go, so an entry is either in the
+    /// buffer or in a published searcher, never both, never neither; lines are read after the lock is released.
     pub(crate) fn read_view(
         &self,
         matchers: &[Matcher],
@@ -331,34 +328,47 @@ impl LogStore {
         end: i64,
         pending_filter: &dyn Fn(&Entry) -> bool,
     ) -> ReadView {
-        let st = self.inner.state.lock();
-        let streams: HashMap<u64, Labels> = st
-            .streams
-            .select(matchers, start, end)
-            .into_iter()
-            .collect();
-        let pending = st
-            .pending
-            .iter()
-            .filter(|(id, e)| {
-                streams.contains_key(id) && e.ts >= start && e.ts < end && pending_filter(e)
-            })
+        let (streams, mut pending, committing, view) = {
+            let st = self.inner.state.lock();
+            let streams: HashMap<u64, Labels> = st
+                .streams
+                .select(matchers, start, end)
+                .into_iter()
+                .collect();
+            let pending: Vec<(u64, Entry)> = st
+                .pending
+                .iter()
+                .filter(|(id, e)| {
+                    streams.contains_key(id) && e.ts >= start && e.ts < end && pending_filter(e)
+                })
+                .cloned()
+                .collect();
+            (streams, pending, st.committing.clone(), st.view.clone())
+        };
+        pending.extend(
+            committing
+                .iter()
+                .filter(|(id, e)| {
+                    streams.contains_key(id) && e.ts >= start && e.ts < end && pending_filter(e)
+                })
+                .cloned(),
+        );
+        let parts = view
+            .values()
+            .filter(|(b, _)| b.overlaps(start, end))
             .cloned()
             .collect();
         ReadView {
             streams,
-            index: st.index.snapshot(),
+            parts,
             pending,
         }
     }
 
     /// Label names of the streams matching `matchers` with entries in `[start, end)`.
     pub fn label_names(&self, matchers: &[Matcher], start: i64, end: i64) -> Vec<String> {
-        self.inner
-            .state
-            .lock()
-            .streams
-            .label_names(matchers, start, end)
+        let st = self.inner.state.lock();
+        st.streams.label_names(matchers, start, end)
     }
 
     /// Values of label `name` among those streams.
@@ -369,11 +379,8 @@ impl LogStore {
         start: i64,
         end: i64,
     ) -> Vec<String> {
-        self.inner
-            .state
-            .lock()
-            .streams
-            .label_values(name, matchers, start, end)
+        let st = self.inner.state.lock();
+        st.streams.label_values(name, matchers, start, end)
     }
 
     /// Label sets of those streams.
@@ -388,7 +395,23 @@ impl LogStore {
 
     /// Commits now (tests, shutdown).
     pub fn flush(&self) -> Result<(), StoreError> {
-        commit(&self.inner)
+        let mut parts = self.inner.parts.lock();
+        crate::commit::commit(&self.inner, &mut parts)
+    }
+
+    /// Runs retention now as if the time were `now_ns` (Unix ns); the commit thread runs it every
+    /// `maintenance_interval`. Returns the partitions deleted.
+    pub fn enforce_retention(&self, now_ns: i64) -> Result<usize, StoreError> {
+        let mut parts = self.inner.parts.lock();
+        crate::commit::retention(&self.inner, &mut parts, now_ns)
+    }
+
+    /// The partitions' time ranges `[start, end)` in Unix ns, oldest first.
+    pub fn partitions(&self) -> Vec<(i64, i64)> {
+        let view = self.inner.state.lock().view.clone();
+        view.values()
+            .map(|(b, _)| (b.start_ns(), b.end_ns()))
+            .collect()
     }
 
     /// Counters for self-metrics.
@@ -396,26 +419,43 @@ impl LogStore {
         &self.inner.counters
     }
 
-    /// (streams, committed documents, segments, WAL bytes, uncommitted entries).
-    pub fn stats(&self) -> (usize, u64, usize, u64, usize) {
-        let st = self.inner.state.lock();
-        (
-            st.streams.len(),
-            st.index.num_docs(),
-            st.index.segments(),
-            st.wal.size(),
-            st.pending.len(),
-        )
+    /// Gauges for self-metrics (walks the data directory for its size).
+    pub fn stats(&self) -> LogStats {
+        let (streams, view, wal_bytes, uncommitted, uncommitted_bytes) = {
+            let st = self.inner.state.lock();
+            (
+                st.streams.len(),
+                st.view.clone(),
+                st.wal.size(),
+                st.pending.len() + st.committing.len(),
+                st.pending_bytes + st.committing_bytes,
+            )
+        };
+        LogStats {
+            streams,
+            documents: view.values().map(|(_, s)| s.num_docs()).sum(),
+            segments: view.values().map(|(_, s)| s.segments()).sum(),
+            partitions: view.len(),
+            writers: self.inner.writers.load(Ordering::Relaxed),
+            wal_bytes,
+            disk_bytes: dir_bytes(&self.inner.opts.dir),
+            uncommitted,
+            uncommitted_bytes,
+        }
     }
 
-    /// Commits and stops the commit thread.
+    /// Commits, stops the commit thread and closes the writers (waiting for their merges).
     pub fn close(&self) -> Result<(), StoreError> {
         self.inner.stop.store(true, Ordering::Relaxed);
         drop(self.wake.lock().take());
         if let Some(t) = self.committer.lock().take() {
             let _ = t.join();
         }
-        commit(&self.inner)
+        let mut parts = self.inner.parts.lock();
+        let committed = crate::commit::commit(&self.inner, &mut parts);
+        parts.shutdown();
+        self.inner.writers.store(0, Ordering::Relaxed);
+        committed
     }
 }
 
@@ -424,25 +464,4 @@ impl Drop for LogStore {
         self.inner.stop.store(true, Ordering::Relaxed);
         drop(self.wake.lock().take());
     }
-}
-
-/// Commits the index if anything is pending, then empties the WAL and the buffer.
-fn commit(inner: &Inner) -> Result<(), StoreError> {
-    let mut st = inner.state.lock();
-    if st.pending.is_empty() {
-        return Ok(());
-    }
-    let started = Instant::now();
-    let seq = st.seq;
-    st.index.commit(seq)?;
-    let wal_path = inner.opts.dir.join("wal.log");
-    st.wal.truncate().map_err(io(&wal_path))?;
-    st.pending.clear();
-    inner.counters.commits.fetch_add(1, Ordering::Relaxed);
-    tracing::debug!(
-        seq,
-        ms = started.elapsed().as_millis() as u64,
-        "log index committed"
-    );
-    Ok(())
 }

@@ -1,10 +1,12 @@
 //! The stream index: every stream's labels by id, persisted as an append-only file of JSON lines so labels,
-//! label values and series are answered without reading lines.
+//! label values and series are answered without reading lines. A line is appended whenever a stream's time range
+//! widens, so the file is rewritten (atomically: a temporary file renamed over it) when it holds far more lines
+//! than streams, and when retention drops streams whose entries are all gone.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use lookout_model::{Labels, Matcher};
 use serde::{Deserialize, Serialize};
@@ -31,7 +33,10 @@ pub struct StreamInfo {
 /// Streams by id.
 pub struct Streams {
     by_id: HashMap<u64, StreamInfo>,
+    path: PathBuf,
     file: File,
+    /// Lines in the file.
+    lines: usize,
 }
 
 fn to_line(id: u64, s: &StreamInfo) -> StreamLine {
@@ -51,9 +56,11 @@ impl Streams {
     /// Loads (creating) the stream file; later lines for an id replace earlier ones.
     pub fn open(path: &Path) -> io::Result<Streams> {
         let mut by_id = HashMap::new();
+        let mut lines = 0;
         if path.exists() {
             for line in BufReader::new(File::open(path)?).lines() {
                 let line = line?;
+                lines += 1;
                 // A torn last line from a crash is skipped; the WAL replay re-adds its stream.
                 let Ok(s) = serde_json::from_str::<StreamLine>(&line) else {
                     continue;
@@ -71,7 +78,49 @@ impl Streams {
             }
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(Streams { by_id, file })
+        Ok(Streams {
+            by_id,
+            path: path.to_path_buf(),
+            file,
+            lines,
+        })
+    }
+
+    /// Drops the streams whose newest entry is older than `horizon` (ns) and returns their ids; the file is
+    /// rewritten when any was dropped or when it holds more than twice as many lines as streams (plus 1,000).
+    pub fn retain_newer(&mut self, horizon: i64) -> io::Result<Vec<u64>> {
+        let gone: Vec<u64> = self
+            .by_id
+            .iter()
+            .filter(|(_, s)| s.last < horizon)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &gone {
+            self.by_id.remove(id);
+        }
+        if !gone.is_empty() || self.lines > 2 * self.by_id.len() + 1000 {
+            self.rewrite()?;
+        }
+        Ok(gone)
+    }
+
+    /// Writes every stream once to a temporary file, syncs it and renames it over the file.
+    fn rewrite(&mut self) -> io::Result<()> {
+        let tmp = self.path.with_extension("jsonl.tmp");
+        let mut out = io::BufWriter::new(File::create(&tmp)?);
+        for (id, s) in &self.by_id {
+            serde_json::to_writer(&mut out, &to_line(*id, s)).map_err(io::Error::other)?;
+            out.write_all(b"\n")?;
+        }
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &self.path)?;
+        if let Some(dir) = self.path.parent() {
+            File::open(dir)?.sync_all()?;
+        }
+        self.file = OpenOptions::new().append(true).open(&self.path)?;
+        self.lines = self.by_id.len();
+        Ok(())
     }
 
     /// The stream with `id`.
@@ -110,6 +159,7 @@ impl Streams {
                 serde_json::to_vec(&to_line(id, &self.by_id[&id])).map_err(io::Error::other)?;
             line.push(b'\n');
             self.file.write_all(&line)?;
+            self.lines += 1;
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
-//! The log WAL: one file of length-prefixed, checksummed records, each one acknowledged push. Records carry a
-//! sequence number; the tantivy commit records the last sequence it holds, so replay after a crash adds only
-//! what the index lacks, and the file is truncated after each commit.
+//! The log WAL: files of length-prefixed, checksummed records, each one acknowledged push with an increasing
+//! sequence number. A commit rotates to a new file (`wal-<first seq>.log`) so pushes go on while the index
+//! commits; once every partition holds the records of the older files, they are deleted. Each partition's commit
+//! records the sequence it holds, so replay after a crash re-adds exactly what a partition lacks.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Read, Write};
@@ -19,81 +20,158 @@ pub struct WalRecord {
     pub streams: Vec<(u64, Vec<Entry>)>,
 }
 
-/// The open WAL file.
+/// The open WAL: the file being appended and the older files awaiting a full commit.
 pub struct Wal {
-    path: PathBuf,
-    file: File,
+    dir: PathBuf,
+    current: File,
+    current_path: PathBuf,
+    older: Vec<PathBuf>,
 }
 
 /// What replay found.
 pub struct Replay {
     /// Intact records, in order.
     pub records: Vec<WalRecord>,
-    /// Bytes after the last intact record (a torn write from a crash), dropped.
+    /// Bytes after the last intact record of a file (a write cut by a crash, never acknowledged), dropped.
     pub torn_bytes: u64,
 }
 
+fn file_name(first_seq: u64) -> String {
+    format!("wal-{first_seq:020}.log")
+}
+
+/// The WAL files in `dir`, oldest first (the single `wal.log` of earlier versions counts as the oldest).
+fn list(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut out: Vec<(u64, PathBuf)> = Vec::new();
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name == "wal.log" {
+            out.push((0, e.path()));
+        } else if let Some(n) = name
+            .strip_prefix("wal-")
+            .and_then(|r| r.strip_suffix(".log"))
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            out.push((n, e.path()));
+        }
+    }
+    out.sort();
+    Ok(out.into_iter().map(|(_, p)| p).collect())
+}
+
+/// Reads the intact records of one file and cuts a torn tail.
+fn read_file(path: &Path, records: &mut Vec<WalRecord>) -> io::Result<u64> {
+    let total = std::fs::metadata(path)?.len();
+    let mut good = 0u64;
+    let mut r = BufReader::new(File::open(path)?);
+    loop {
+        let mut head = [0u8; 8];
+        if r.read_exact(&mut head).is_err() {
+            break;
+        }
+        let len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as usize;
+        let crc = u32::from_le_bytes(head[4..].try_into().expect("4 bytes"));
+        let mut body = vec![0u8; len];
+        if r.read_exact(&mut body).is_err() || crc32fast::hash(&body) != crc {
+            break;
+        }
+        match serde_json::from_slice::<WalRecord>(&body) {
+            Ok(rec) => records.push(rec),
+            Err(_) => break,
+        }
+        good += 8 + len as u64;
+    }
+    if good < total {
+        OpenOptions::new().write(true).open(path)?.set_len(good)?;
+    }
+    Ok(total - good)
+}
+
 impl Wal {
-    /// Opens (creating) the WAL at `path` and reads its intact records; a torn tail is cut off.
-    pub fn open(path: &Path) -> io::Result<(Wal, Replay)> {
+    /// Opens the WAL in `dir`, reading every intact record of every file, and starts a new file for records
+    /// after `last_seq` (the highest sequence known, from the records or the index).
+    pub fn open(
+        dir: &Path,
+        last_seq: impl FnOnce(&[WalRecord]) -> u64,
+    ) -> io::Result<(Wal, Replay)> {
         let mut records = Vec::new();
-        let mut good = 0u64;
-        let total = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        if total > 0 {
-            let mut r = BufReader::new(File::open(path)?);
-            loop {
-                let mut head = [0u8; 8];
-                if r.read_exact(&mut head).is_err() {
-                    break;
-                }
-                let len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as usize;
-                let crc = u32::from_le_bytes(head[4..].try_into().expect("4 bytes"));
-                let mut body = vec![0u8; len];
-                if r.read_exact(&mut body).is_err() || crc32fast::hash(&body) != crc {
-                    break;
-                }
-                match serde_json::from_slice::<WalRecord>(&body) {
-                    Ok(rec) => records.push(rec),
-                    Err(_) => break,
-                }
-                good += 8 + len as u64;
-            }
+        let mut torn_bytes = 0;
+        let older = list(dir)?;
+        for path in &older {
+            torn_bytes += read_file(path, &mut records)?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
-        if good < total {
-            file.set_len(good)?;
-        }
+        let next = last_seq(&records) + 1;
+        let current_path = dir.join(file_name(next));
+        let current = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&current_path)?;
+        let older = older.into_iter().filter(|p| *p != current_path).collect();
         Ok((
             Wal {
-                path: path.to_path_buf(),
-                file,
+                dir: dir.to_path_buf(),
+                current,
+                current_path,
+                older,
             },
             Replay {
                 records,
-                torn_bytes: total - good,
+                torn_bytes,
             },
         ))
     }
 
     /// Appends one record and hands it to the OS. No fsync: within a second the records are committed to the
-    /// index (which fsyncs) and the file is emptied, so a power cut can take at most that second.
+    /// index (which fsyncs) and their file deleted, so a power cut can take at most that second.
     pub fn append(&mut self, rec: &WalRecord) -> io::Result<()> {
         let body = serde_json::to_vec(rec).map_err(io::Error::other)?;
         let mut buf = Vec::with_capacity(body.len() + 8);
         buf.extend_from_slice(&(body.len() as u32).to_le_bytes());
         buf.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
         buf.extend_from_slice(&body);
-        self.file.write_all(&buf)
+        let before = self.current.metadata()?.len();
+        self.current.write_all(&buf).inspect_err(|_| {
+            // Cut a partial record so the records after it stay readable.
+            let _ = self.current.set_len(before);
+        })
     }
 
-    /// Empties the file once everything in it is committed to the index.
-    pub fn truncate(&mut self) -> io::Result<()> {
-        self.file.set_len(0)?;
-        self.file.sync_data()
+    /// Starts a new file for records from `next_seq` on; the current one joins the older files. Nothing happens
+    /// when the current file is empty.
+    pub fn rotate(&mut self, next_seq: u64) -> io::Result<()> {
+        if self.current.metadata()?.len() == 0 {
+            return Ok(());
+        }
+        let path = self.dir.join(file_name(next_seq));
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let old = std::mem::replace(&mut self.current_path, path);
+        self.current = file;
+        self.older.push(old);
+        Ok(())
     }
 
-    /// Bytes on disk.
+    /// Deletes the older files: every partition holds their records.
+    pub fn remove_older(&mut self) -> io::Result<()> {
+        while let Some(p) = self.older.first() {
+            match std::fs::remove_file(p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            self.older.remove(0);
+        }
+        Ok(())
+    }
+
+    /// Bytes on disk, every file.
     pub fn size(&self) -> u64 {
-        std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
+        self.older
+            .iter()
+            .chain(std::iter::once(&self.current_path))
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
     }
 }

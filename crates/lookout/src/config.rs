@@ -169,6 +169,18 @@ pub struct LogsSection {
     pub max_lines_per_query: u64,
     /// Live tails open at once (default 10, Loki's `max_concurrent_tail_requests`).
     pub max_tail_sessions: usize,
+    /// Whole days of logs older than this are deleted (default 744h = 31d; 0s keeps everything).
+    pub retention_period: PromDuration,
+    /// Oldest days of logs are deleted while the log data directory exceeds this (default 0 = no size limit).
+    pub retention_size: ByteSize,
+    /// Line bytes per second accepted overall (default 64MiB, Loki's `ingestion_rate_mb`; 0 = no limit).
+    pub ingestion_rate: ByteSize,
+    /// Line bytes one burst may carry overall (default 128MiB, Loki's `ingestion_burst_size_mb`).
+    pub ingestion_burst: ByteSize,
+    /// Line bytes per second accepted per stream (default 3MiB, Loki's `per_stream_rate_limit`; 0 = no limit).
+    pub per_stream_rate: ByteSize,
+    /// Line bytes one burst may carry per stream (default 15MiB, Loki's `per_stream_rate_limit_burst`).
+    pub per_stream_burst: ByteSize,
 }
 
 impl Default for LogsSection {
@@ -184,6 +196,12 @@ impl Default for LogsSection {
             max_query_series: 500,
             max_lines_per_query: 200_000_000,
             max_tail_sessions: 10,
+            retention_period: PromDuration::from_secs(744 * 3600),
+            retention_size: ByteSize(0),
+            ingestion_rate: ByteSize(64 << 20),
+            ingestion_burst: ByteSize(128 << 20),
+            per_stream_rate: ByteSize(3 << 20),
+            per_stream_burst: ByteSize(15 << 20),
         }
     }
 }

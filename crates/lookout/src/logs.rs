@@ -20,12 +20,20 @@ pub fn open(
     let mut opts = LogStoreOptions::new(data_dir.join("logs"));
     // tantivy may use up to twice its writer budget (style.md §5), so the writer gets half the share.
     opts.writer_heap_bytes = (share / 2) as usize;
+    // Entries awaiting their commit: a quarter of the share (at least 16 MiB); past it pushes get 429 and retry.
+    opts.max_uncommitted_bytes = (share / 4).max(16 << 20);
     opts.limits = LogLimits {
         max_line_bytes: section.max_line_size.0 as usize,
         max_labels_per_stream: section.max_labels_per_stream,
         max_streams: section.max_streams,
+        ingestion_rate_bytes: section.ingestion_rate.0,
+        ingestion_burst_bytes: section.ingestion_burst.0,
+        per_stream_rate_bytes: section.per_stream_rate.0,
+        per_stream_burst_bytes: section.per_stream_burst.0,
     };
     opts.out_of_order_window_ns = section.out_of_order_window.as_millis() as i64 * 1_000_000;
+    opts.retention_period = section.retention_period.as_duration();
+    opts.retention_size = section.retention_size.0;
     LogStore::open(opts)
 }
 
@@ -58,23 +66,61 @@ impl SelfMetrics for LogMetrics {
             "Commits of the log index.",
             c.commits.load(Ordering::Relaxed),
         );
-        let (streams, docs, segments, wal_bytes, pending) = self.0.stats();
-        out.gauge("lookout_logs_streams", "Log streams held.", streams as u64);
+        out.counter(
+            "lookout_logs_retention_deleted_partitions_total",
+            "Log index partitions (whole days) deleted by retention.",
+            c.retention_deleted_partitions.load(Ordering::Relaxed),
+        );
+        out.counter(
+            "lookout_logs_partitions_searched_total",
+            "Log index partitions searched by queries (only those overlapping a query's range).",
+            c.partitions_searched.load(Ordering::Relaxed),
+        );
+        let s = self.0.stats();
+        out.gauge(
+            "lookout_logs_streams",
+            "Log streams held.",
+            s.streams as u64,
+        );
         out.gauge(
             "lookout_logs_index_documents",
             "Log entries in the committed index.",
-            docs,
+            s.documents,
         );
         out.gauge(
             "lookout_logs_index_segments",
-            "Segments of the log index (a pile-up means merges fall behind).",
-            segments as u64,
+            "Segments of the log index, all partitions (a pile-up means merges fall behind).",
+            s.segments as u64,
         );
-        out.gauge("lookout_logs_wal_bytes", "Bytes in the log WAL.", wal_bytes);
+        out.gauge(
+            "lookout_logs_partitions",
+            "Time partitions of the log index (one per day by default).",
+            s.partitions as u64,
+        );
+        out.gauge(
+            "lookout_logs_index_writers",
+            "Open log index writers (partitions receiving entries).",
+            s.writers as u64,
+        );
+        out.gauge(
+            "lookout_logs_wal_bytes",
+            "Bytes in the log WAL.",
+            s.wal_bytes,
+        );
+        out.gauge(
+            "lookout_logs_disk_bytes",
+            "Bytes of the log store on disk: partitions, WAL and streams file (what retention_size counts).",
+            s.disk_bytes,
+        );
         out.gauge(
             "lookout_logs_uncommitted_entries",
             "Entries awaiting the next index commit (served from memory).",
-            pending as u64,
+            s.uncommitted as u64,
+        );
+        out.gauge(
+            "lookout_logs_uncommitted_bytes",
+            "Bytes of the entries awaiting an index commit (pushes get 429 past the limit).",
+            s.uncommitted_bytes,
         );
     }
 }

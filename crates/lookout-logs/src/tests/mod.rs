@@ -1,5 +1,12 @@
 //! Store behaviour: push and query through the buffer and the index, filters narrowing exactly, limits refusing a
 //! whole push, and the WAL bringing back acknowledged entries after a crash (the store dropped without commit).
+//! The other modules: time partitions, retention, durability (crashes between partition commits, pushes during a
+//! commit) and rate limits.
+
+mod durability;
+mod partitions;
+mod rate_limits;
+mod retention;
 
 use std::time::Duration;
 
@@ -7,12 +14,52 @@ use lookout_model::{Labels, Matcher};
 
 use crate::*;
 
+/// One day in ns.
+const DAY: i64 = 86_400_000_000_000;
+
 fn opts(dir: &std::path::Path) -> LogStoreOptions {
     LogStoreOptions {
-        // Long enough that tests decide when the index commits.
+        // Long enough that tests decide when the index commits and retention runs.
         commit_interval: Duration::from_secs(3600),
+        maintenance_interval: Duration::from_secs(3600),
         ..LogStoreOptions::new(dir)
     }
+}
+
+/// Every entry (stream labels, ts, line) of `[start, end)`, forward.
+fn all(store: &LogStore, start: i64, end: i64) -> Vec<(String, i64, String)> {
+    let mut q = query(vec![], vec![]);
+    q.start = start;
+    q.end = end;
+    q.limit = usize::MAX;
+    store
+        .query(&q)
+        .unwrap()
+        .into_iter()
+        .flat_map(|s| {
+            let l = s.labels.to_string();
+            s.entries
+                .into_iter()
+                .map(move |e| (l.clone(), e.ts, e.line))
+        })
+        .collect()
+}
+
+/// The partition directories under `dir/index`, sorted.
+fn partition_dirs(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir.join("index"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+fn searched(store: &LogStore) -> u64 {
+    store
+        .counters()
+        .partitions_searched
+        .load(std::sync::atomic::Ordering::Relaxed)
 }
 
 fn stream(pairs: &[(&str, &str)], entries: &[(i64, &str)]) -> PushStream {
@@ -126,8 +173,8 @@ fn entries_are_found_before_and_after_the_index_commits() {
     sample(&store);
     check_queries(&store);
     store.flush().unwrap();
-    assert_eq!(store.stats().1, 5, "all five committed");
-    assert_eq!(store.stats().4, 0, "buffer emptied");
+    assert_eq!(store.stats().documents, 5, "all five committed");
+    assert_eq!(store.stats().uncommitted, 0, "buffer emptied");
     check_queries(&store);
 }
 

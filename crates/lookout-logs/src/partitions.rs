@@ -1,0 +1,419 @@
+//! The time partitions of the line index, owned by the commit thread: which partitions exist (`index/<start>_<end>/`,
+//! see [`crate::layout`]), the writers open on the partitions receiving entries, committing a batch to them, closing
+//! idle writers and merging the segments of partitions that no longer receive writes, and deleting whole
+//! partitions for retention.
+//!
+//! Writers share the writer heap: two writers (the current and the previous period) when the budget gives each
+//! ≥ 15 MB, else one; a batch needing another partition first commits and closes the least recently written one.
+//! A writer idle for `writer_idle` is closed on a background thread, which first merges the partition's segments
+//! into one when a newer partition exists (so a week of history is a handful of segments, not thousands); until
+//! that thread is done the partition is *busy* and its new entries wait in the store's buffer.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use tantivy::IndexWriter;
+
+use crate::entry::Entry;
+use crate::index::{MIN_WRITER_HEAP, PartIndex, PartSearcher, commit};
+use crate::layout::{Bounds, Layout};
+
+mod merge;
+
+use merge::Job;
+
+/// One partition.
+pub struct Part {
+    /// Its time range.
+    pub bounds: Bounds,
+    dir: PathBuf,
+    index: PartIndex,
+    /// The WAL sequence its last commit recorded.
+    pub committed_seq: u64,
+    /// A background close (and merge) holding the partition's writer lock.
+    job: Option<Job>,
+    /// Its reader failed to reload after a commit: retried every tick (until then reads miss that commit).
+    stale: bool,
+}
+
+struct Slot {
+    start: i64,
+    writer: IndexWriter,
+    last_write: Instant,
+    dirty: bool,
+}
+
+/// What committing a batch did.
+#[derive(Default)]
+pub struct Outcome {
+    /// Fresh searchers of the partitions committed (and of those created).
+    pub searchers: Vec<(Bounds, PartSearcher)>,
+    /// Indexes (into the batch) of the entries not committed: their partition was busy, or an error.
+    pub leftover: Vec<usize>,
+    /// The first error met.
+    pub error: Option<String>,
+    /// Partition commits done.
+    pub commits: usize,
+    /// Stopped on the test hook's simulated crash.
+    pub crashed: bool,
+}
+
+/// The partitions and their writers.
+pub struct Parts {
+    root: PathBuf,
+    period_secs: i64,
+    heap_per_writer: usize,
+    max_writers: usize,
+    writer_idle: Duration,
+    layout: Layout,
+    parts: BTreeMap<i64, Part>,
+    /// Open writers, least recently written first.
+    slots: Vec<Slot>,
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+impl Parts {
+    /// Opens every partition under `root` (creating it). An index from before partitioning (`root/meta.json`) is
+    /// moved aside to `root.unpartitioned` with a warning.
+    pub fn open(
+        root: &Path,
+        period: Duration,
+        heap_bytes: usize,
+        writer_idle: Duration,
+    ) -> Result<Parts, String> {
+        if root.join("meta.json").exists() {
+            let aside = root.with_extension("unpartitioned");
+            tracing::warn!(from = %root.display(), to = %aside.display(), "log index from before time partitions moved aside and not served; delete it when no longer needed");
+            std::fs::rename(root, &aside).map_err(err)?;
+        }
+        std::fs::create_dir_all(root).map_err(err)?;
+        let max_writers = if heap_bytes >= 2 * MIN_WRITER_HEAP {
+            2
+        } else {
+            1
+        };
+        let mut out = Parts {
+            root: root.to_path_buf(),
+            period_secs: period.as_secs().clamp(1, i64::MAX as u64) as i64,
+            heap_per_writer: (heap_bytes / max_writers).max(MIN_WRITER_HEAP),
+            max_writers,
+            writer_idle,
+            layout: Layout::default(),
+            parts: BTreeMap::new(),
+            slots: Vec::new(),
+        };
+        for e in std::fs::read_dir(root).map_err(err)? {
+            let e = e.map_err(err)?;
+            let name = e.file_name().to_string_lossy().to_string();
+            let Some(bounds) = Bounds::parse(&name) else {
+                tracing::warn!(path = %e.path().display(), "not a log partition; ignored");
+                continue;
+            };
+            if out.layout.find(bounds.start_ns()).is_some() {
+                tracing::warn!(path = %e.path().display(), "log partition overlaps another; ignored");
+                continue;
+            }
+            let index = PartIndex::open(&e.path())
+                .map_err(|x| format!("log partition {}: {x}", e.path().display()))?;
+            out.insert(bounds, e.path(), index);
+        }
+        Ok(out)
+    }
+
+    fn insert(&mut self, bounds: Bounds, dir: PathBuf, index: PartIndex) {
+        self.layout.insert(bounds);
+        let committed_seq = index.committed_seq();
+        self.parts.insert(
+            bounds.start,
+            Part {
+                bounds,
+                dir,
+                index,
+                committed_seq,
+                job: None,
+                stale: false,
+            },
+        );
+    }
+
+    /// The WAL sequence the partition holding `ts` committed (0 when no partition holds it).
+    pub fn committed_seq_at(&self, ts: i64) -> u64 {
+        self.layout
+            .find(ts)
+            .and_then(|b| self.parts.get(&b.start))
+            .map_or(0, |p| p.committed_seq)
+    }
+
+    /// The highest sequence any partition committed.
+    pub fn max_committed_seq(&self) -> u64 {
+        self.parts
+            .values()
+            .map(|p| p.committed_seq)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// A searcher of every partition, as last loaded.
+    pub fn searchers(&self) -> Vec<(Bounds, PartSearcher)> {
+        self.parts
+            .values()
+            .map(|p| (p.bounds, p.index.searcher()))
+            .collect()
+    }
+
+    /// Open writers.
+    pub fn writers(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Every partition, oldest first.
+    pub fn bounds(&self) -> Vec<Bounds> {
+        self.parts.values().map(|p| p.bounds).collect()
+    }
+
+    /// Whether a background close or merge holds the partition.
+    pub fn busy(&self, start: i64) -> bool {
+        self.parts.get(&start).is_some_and(|p| p.job.is_some())
+    }
+
+    /// The partition for `ts`, created when missing.
+    fn part_for(&mut self, ts: i64, out: &mut Outcome) -> Result<i64, String> {
+        let (bounds, exists) = self.layout.locate(ts, self.period_secs);
+        if !exists {
+            let dir = self.root.join(bounds.name());
+            let index =
+                PartIndex::open(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+            out.searchers.push((bounds, index.searcher()));
+            self.insert(bounds, dir, index);
+        }
+        Ok(bounds.start)
+    }
+
+    /// Adds `batch` to the partitions of its entries and commits each, recording `seq`. `crash_after` (tests)
+    /// stops after that many partition commits, as a crash would.
+    pub fn commit_batch(
+        &mut self,
+        batch: &[(u64, Entry)],
+        seq: u64,
+        crash_after: usize,
+    ) -> Outcome {
+        let mut out = Outcome {
+            searchers: self.reap(),
+            ..Outcome::default()
+        };
+        let mut groups: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+        for (i, (_, e)) in batch.iter().enumerate() {
+            match self.part_for(e.ts, &mut out) {
+                Ok(start) => groups.entry(start).or_default().push(i),
+                Err(e) => {
+                    // Entries of a partition that cannot be created wait in the buffer.
+                    out.error.get_or_insert(e);
+                    out.leftover.push(i);
+                }
+            }
+        }
+        let mut failed: HashSet<i64> = HashSet::new();
+        // Partitions with a writer first (no needless closing), then the others oldest first.
+        let mut order: Vec<i64> = groups.keys().copied().collect();
+        order.sort_by_key(|s| (!self.slots.iter().any(|x| x.start == *s), *s));
+        for start in order {
+            let idx = &groups[&start];
+            if out.crashed || self.busy(start) {
+                failed.insert(start);
+                continue;
+            }
+            let slot = match self.slot(start, seq, crash_after, &mut out, &mut failed) {
+                Ok(s) => s,
+                Err(e) => {
+                    out.error.get_or_insert(e);
+                    failed.insert(start);
+                    continue;
+                }
+            };
+            let part = &self.parts[&start];
+            let added = idx.iter().try_for_each(|&i| {
+                part.index
+                    .add(&self.slots[slot].writer, batch[i].0, &batch[i].1)
+            });
+            if let Err(e) = added {
+                out.error.get_or_insert(err(e));
+                failed.insert(start);
+                // Dropping the writer discards what it holds uncommitted.
+                self.slots.remove(slot);
+                continue;
+            }
+            let s = &mut self.slots[slot];
+            s.dirty = true;
+            s.last_write = Instant::now();
+        }
+        let dirty: Vec<i64> = self
+            .slots
+            .iter()
+            .filter(|s| s.dirty)
+            .map(|s| s.start)
+            .collect();
+        for start in dirty {
+            if out.crashed || !self.commit_slot(start, seq, crash_after, &mut out) {
+                failed.insert(start);
+            }
+        }
+        for start in failed {
+            out.leftover
+                .extend(groups.get(&start).into_iter().flatten());
+        }
+        out.leftover.sort_unstable();
+        out
+    }
+
+    /// Commits the writer of partition `start`; false on error (the writer is dropped, discarding its entries).
+    fn commit_slot(&mut self, start: i64, seq: u64, crash_after: usize, out: &mut Outcome) -> bool {
+        if out.commits >= crash_after {
+            out.crashed = true;
+            return false;
+        }
+        let Some(i) = self.slots.iter().position(|s| s.start == start) else {
+            return false;
+        };
+        match commit(&mut self.slots[i].writer, seq) {
+            Ok(()) => {
+                out.commits += 1;
+                self.slots[i].dirty = false;
+                let part = self
+                    .parts
+                    .get_mut(&start)
+                    .expect("slot of a known partition");
+                part.committed_seq = seq;
+                match part.index.reload() {
+                    Ok(s) => out.searchers.push((part.bounds, s)),
+                    Err(e) => {
+                        part.stale = true;
+                        out.error.get_or_insert(err(e));
+                    }
+                }
+                true
+            }
+            Err(e) => {
+                out.error.get_or_insert(err(e));
+                self.slots.remove(i);
+                false
+            }
+        }
+    }
+
+    /// The slot of partition `start`, opening a writer (and closing the least recently written one when all
+    /// slots are taken, committing it first if it holds entries of this batch).
+    fn slot(
+        &mut self,
+        start: i64,
+        seq: u64,
+        crash_after: usize,
+        out: &mut Outcome,
+        failed: &mut HashSet<i64>,
+    ) -> Result<usize, String> {
+        if let Some(i) = self.slots.iter().position(|s| s.start == start) {
+            let s = self.slots.remove(i);
+            self.slots.push(s);
+            return Ok(self.slots.len() - 1);
+        }
+        if self.slots.len() >= self.max_writers {
+            let old = self.slots[0].start;
+            if self.slots[0].dirty && !self.commit_slot(old, seq, crash_after, out) {
+                failed.insert(old);
+            }
+            if let Some(i) = self.slots.iter().position(|s| s.start == old) {
+                let s = self.slots.remove(i);
+                self.close_in_background(s, false);
+            }
+            if out.crashed {
+                return Err("simulated crash".into());
+            }
+        }
+        let part = &self.parts[&start];
+        let writer = part.index.writer(self.heap_per_writer).map_err(err)?;
+        self.slots.push(Slot {
+            start,
+            writer,
+            last_write: Instant::now(),
+            dirty: false,
+        });
+        Ok(self.slots.len() - 1)
+    }
+
+    /// Frees partition `start` for deletion: closes its writer (waiting for tantivy's merges on it) and joins a
+    /// finished or non-merging background close. False while a merge runs on it (deleted at a later run).
+    pub fn release(&mut self, start: i64) -> bool {
+        if let Some(i) = self.slots.iter().position(|s| s.start == start) {
+            let s = self.slots.remove(i);
+            if let Err(e) = s.writer.wait_merging_threads() {
+                tracing::warn!(error = %e, "log index writer closed with an error");
+            }
+        }
+        let Some(part) = self.parts.get_mut(&start) else {
+            return false;
+        };
+        if let Some(job) = &part.job {
+            if job.merging && !job.done.load(Ordering::Acquire) {
+                return false;
+            }
+            let job = part.job.take().expect("checked");
+            let _ = job.thread.join();
+        }
+        true
+    }
+
+    /// Deletes partition `start`'s directory (false when it is not [`release`](Parts::release)d).
+    pub fn delete(&mut self, start: i64) -> Result<bool, String> {
+        if self.busy(start) || self.slots.iter().any(|s| s.start == start) {
+            return Ok(false);
+        }
+        let Some(part) = self.parts.remove(&start) else {
+            return Ok(false);
+        };
+        self.layout.remove(&part.bounds);
+        let dir = part.dir.clone();
+        drop(part);
+        std::fs::remove_dir_all(&dir).map_err(|e| format!("deleting {}: {e}", dir.display()))?;
+        Ok(true)
+    }
+
+    /// Bytes of each partition, by start.
+    pub fn sizes(&self) -> HashMap<i64, u64> {
+        self.parts
+            .values()
+            .map(|p| (p.bounds.start, dir_bytes(&p.dir)))
+            .collect()
+    }
+
+    /// Waits for the open writers' merges and the background closes (shutdown).
+    pub fn shutdown(&mut self) {
+        for s in self.slots.drain(..) {
+            if let Err(e) = s.writer.wait_merging_threads() {
+                tracing::warn!(error = %e, "log index writer closed with an error");
+            }
+        }
+        for part in self.parts.values_mut() {
+            if let Some(job) = part.job.take() {
+                let _ = job.thread.join();
+            }
+        }
+    }
+}
+
+/// Bytes of the files under `dir` (recursively).
+pub fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    rd.filter_map(Result::ok)
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
