@@ -9,7 +9,7 @@ use lookout_storage::Storage;
 use lookout_storage::logs::LogSource;
 use lookout_storage::mem::MemStorage;
 
-use crate::ast::{Grouping, MetricExpr, RangeOp, VectorOp};
+use crate::ast::{MetricExpr, RangeOp, VectorOp};
 use crate::engine::{MetricValue, strip_parens};
 use crate::limits::{Guard, LogqlError, LogqlLimits};
 use crate::range::{self, RangeAgg, RangeSeries, Steps};
@@ -92,7 +92,11 @@ impl<'a, 'g> Bridge<'a, 'g> {
                             self.guard,
                         )?;
                         let inner = self.synthetic(series);
-                        return Ok(format!("{}{}({inner})", op.name(), grouping_text(grouping)));
+                        return Ok(format!(
+                            "{}{}({inner})",
+                            op.name(),
+                            crate::display::grouping_text(grouping)
+                        ));
                     }
                 }
                 let inner = self.render(expr)?;
@@ -101,8 +105,11 @@ impl<'a, 'g> Bridge<'a, 'g> {
                     other => other.name(),
                 };
                 match param {
-                    Some(k) => format!("{name}{}({k}, {inner})", grouping_text(grouping)),
-                    None => format!("{name}{}({inner})", grouping_text(grouping)),
+                    Some(k) => format!(
+                        "{name}{}({k}, {inner})",
+                        crate::display::grouping_text(grouping)
+                    ),
+                    None => format!("{name}{}({inner})", crate::display::grouping_text(grouping)),
                 }
             }
             MetricExpr::Binary {
@@ -134,8 +141,8 @@ impl<'a, 'g> Bridge<'a, 'g> {
                 }
                 format!("{s} ({r})")
             }
-            MetricExpr::Literal(v) => promql_number(*v),
-            MetricExpr::VectorLit(v) => format!("vector({})", promql_number(*v)),
+            MetricExpr::Literal(v) => crate::display::number(*v),
+            MetricExpr::VectorLit(v) => format!("vector({})", crate::display::number(*v)),
             MetricExpr::LabelReplace { expr, args } => {
                 let inner = self.render(expr)?;
                 let q: Vec<String> = args.iter().map(|a| crate::ast::quote(a)).collect();
@@ -248,30 +255,5 @@ fn pushable(outer: VectorOp, inner: RangeOp) -> bool {
         VectorOp::Max => inner == RangeOp::MaxOverTime,
         VectorOp::Min => inner == RangeOp::MinOverTime,
         _ => false,
-    }
-}
-
-fn grouping_text(g: &Option<Grouping>) -> String {
-    match g {
-        None => String::new(),
-        Some(g) => format!(
-            " {} ({}) ",
-            if g.without { "without" } else { "by" },
-            g.labels.join(", ")
-        ),
-    }
-}
-
-fn promql_number(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else {
-        format!("{v:?}")
     }
 }

@@ -176,7 +176,8 @@ impl fmt::Display for Stage {
     }
 }
 
-fn grouping_text(g: &Option<Grouping>) -> String {
+/// ` by (…)`/` without (…)`, or nothing.
+pub(crate) fn grouping_text(g: &Option<Grouping>) -> String {
     match g {
         None => String::new(),
         Some(g) => format!(
@@ -187,16 +188,9 @@ fn grouping_text(g: &Option<Grouping>) -> String {
     }
 }
 
-fn number(v: f64) -> String {
-    if v.is_infinite() {
-        if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else {
-        format!("{v}")
-    }
+/// A number as PromQL and LogQL read it back.
+pub(crate) fn number(v: f64) -> String {
+    lookout_model::format_plain(v)
 }
 
 impl fmt::Display for MetricExpr {

@@ -65,7 +65,9 @@ pub fn normalize_level(v: &str) -> Option<&'static str> {
 
 /// A `level`-like key followed by `:` or `=` (JSON or logfmt), and the word after it.
 fn level_field(head: &str) -> Option<&'static str> {
-    for key in ["level", "lvl", "severity", "Level", "LEVEL", "Severity", "SEVERITY"] {
+    for key in [
+        "level", "lvl", "severity", "Level", "LEVEL", "Severity", "SEVERITY",
+    ] {
         let mut from = 0;
         while let Some(at) = head[from..].find(key) {
             let start = from + at;

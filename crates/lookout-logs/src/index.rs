@@ -11,9 +11,11 @@ use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, RegexQuery, TermQue
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value,
 };
+use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 use tantivy::{
-    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term, doc,
+    DocAddress, Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Searcher,
+    TantivyDocument, Term, doc,
 };
 
 use crate::collect::{Hit, Hits, Volume, Volumes};
@@ -79,7 +81,19 @@ impl PartIndex {
     pub fn open(dir: &Path) -> tantivy::Result<PartIndex> {
         std::fs::create_dir_all(dir)?;
         let (schema, f) = schema();
-        let index = Index::open_or_create(MmapDirectory::open(dir)?, schema)?;
+        // Lines are stored zstd-compressed in 128 KiB blocks: near `zstd -3` of the raw text, while a needle's
+        // few hits each decompress one block.
+        let settings = IndexSettings {
+            docstore_compression: Compressor::Zstd(ZstdCompressor {
+                compression_level: Some(3),
+            }),
+            docstore_blocksize: 128 * 1024,
+            ..IndexSettings::default()
+        };
+        let index = Index::builder()
+            .schema(schema)
+            .settings(settings)
+            .open_or_create(MmapDirectory::open(dir)?)?;
         index.tokenizers().register(TOKENIZER, analyzer());
         let reader = index
             .reader_builder()

@@ -35,7 +35,6 @@ mod entry;
 mod index;
 mod layout;
 mod limits;
-pub mod logql;
 mod options;
 mod partitions;
 mod rate;

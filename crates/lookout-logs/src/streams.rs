@@ -33,11 +33,18 @@ pub struct StreamInfo {
 /// Streams by id.
 pub struct Streams {
     by_id: HashMap<u64, StreamInfo>,
+    /// The time range each stream has on disk: written padded by [`RANGE_SLACK_NS`], so a stream pushed to
+    /// continuously is rewritten about once an hour, not once per push. A wider range on disk is harmless (a
+    /// query may consider the stream and find nothing); a narrower one would hide entries after a restart.
+    on_disk: HashMap<u64, (i64, i64)>,
     path: PathBuf,
     file: File,
     /// Lines in the file.
     lines: usize,
 }
+
+/// How far a stream's range on disk reaches beyond what it holds (1 h).
+const RANGE_SLACK_NS: i64 = 3_600_000_000_000;
 
 fn to_line(id: u64, s: &StreamInfo) -> StreamLine {
     StreamLine {
@@ -79,6 +86,10 @@ impl Streams {
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         Ok(Streams {
+            on_disk: by_id
+                .iter()
+                .map(|(id, s)| (*id, (s.first, s.last)))
+                .collect(),
             by_id,
             path: path.to_path_buf(),
             file,
@@ -97,6 +108,7 @@ impl Streams {
             .collect();
         for id in &gone {
             self.by_id.remove(id);
+            self.on_disk.remove(id);
         }
         if !gone.is_empty() || self.lines > 2 * self.by_id.len() + 1000 {
             self.rewrite()?;
@@ -120,6 +132,11 @@ impl Streams {
         }
         self.file = OpenOptions::new().append(true).open(&self.path)?;
         self.lines = self.by_id.len();
+        self.on_disk = self
+            .by_id
+            .iter()
+            .map(|(id, s)| (*id, (s.first, s.last)))
+            .collect();
         Ok(())
     }
 
@@ -154,12 +171,19 @@ impl Streams {
                 true
             }
         };
-        if changed {
-            let mut line =
-                serde_json::to_vec(&to_line(id, &self.by_id[&id])).map_err(io::Error::other)?;
+        let covered = self
+            .on_disk
+            .get(&id)
+            .is_some_and(|(f, l)| *f <= first && *l >= last);
+        if changed && !covered {
+            let mut padded = self.by_id[&id].clone();
+            padded.first = padded.first.saturating_sub(RANGE_SLACK_NS);
+            padded.last = padded.last.saturating_add(RANGE_SLACK_NS);
+            let mut line = serde_json::to_vec(&to_line(id, &padded)).map_err(io::Error::other)?;
             line.push(b'\n');
             self.file.write_all(&line)?;
             self.lines += 1;
+            self.on_disk.insert(id, (padded.first, padded.last));
         }
         Ok(())
     }
@@ -205,5 +229,33 @@ impl Streams {
             }
         }
         values.into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_pushed_continuously_is_written_about_once_an_hour_and_reopens_covering_its_entries()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("streams.jsonl");
+        let labels = Labels::from_pairs_unchecked(&[("app", "x")]);
+        let mut s = Streams::open(&path).unwrap();
+        let sec = 1_000_000_000i64;
+        for i in 0..3600 {
+            s.touch(7, &labels, i * sec, i * sec).unwrap();
+        }
+        assert_eq!(s.lines, 1, "one line for an hour of pushes");
+        s.touch(7, &labels, 2 * 3600 * sec, 2 * 3600 * sec).unwrap();
+        assert_eq!(s.lines, 2);
+        drop(s);
+        let s = Streams::open(&path).unwrap();
+        let info = s.get(7).unwrap();
+        assert!(
+            info.first <= 0 && info.last >= 2 * 3600 * sec,
+            "the range on disk covers every entry"
+        );
     }
 }

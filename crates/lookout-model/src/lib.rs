@@ -17,7 +17,7 @@ pub mod time;
 pub use duration::{DurationError, PromDuration};
 pub use labels::{Label, Labels, LabelsBuilder, LabelsError, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
-pub use sample::{STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};
+pub use sample::{STALE_NAN_BITS, Sample, format_plain, is_stale_nan, stale_nan};
 pub use self_metrics::{MetricKind, MetricsWriter};
 pub use size::{ByteSize, SizeError};
 pub use target_group::TargetGroup;

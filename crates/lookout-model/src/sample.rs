@@ -44,6 +44,22 @@ impl Sample {
     }
 }
 
+/// Formats a float as Go's `strconv.FormatFloat(v, 'f', -1, 64)`: plain decimal, `NaN`, `+Inf`, `-Inf` (how
+/// Loki prints values and PromQL's `count_values` labels them).
+pub fn format_plain(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else {
+        format!("{v}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,17 +61,7 @@ pub fn loki_ts(ms: i64) -> Value {
 
 /// A value as Loki prints it: plain decimal, `NaN`, `+Inf`, `-Inf`.
 pub fn loki_value(v: f64) -> Value {
-    Value::String(if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else {
-        format!("{v}")
-    })
+    Value::String(lookout_model::format_plain(v))
 }
 
 fn streams_json(lines: Vec<LogLine>, categorized: bool) -> Value {

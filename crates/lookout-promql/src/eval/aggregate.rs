@@ -38,21 +38,6 @@ struct Acc {
     values: Vec<f64>,
 }
 
-/// Formats a float as Go's `strconv.FormatFloat(f, 'f', -1, 64)`.
-fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else {
-        format!("{v}")
-    }
-}
-
 impl Evaluator<'_> {
     fn scalar_param(&self, e: Option<&Expr>) -> Result<Vec<f64>, QueryError> {
         e.map_or(Ok(Vec::new()), |e| self.scalar_per_step(e))
@@ -282,7 +267,7 @@ impl Evaluator<'_> {
             let mut index: HashMap<Labels, usize> = HashMap::default();
             for e in v[0].iter() {
                 let mut b = e.labels.to_builder();
-                b.set(&label, &format_value(e.v));
+                b.set(&label, &lookout_model::format_plain(e.v));
                 let l = b.build_unchecked();
                 let g = group_labels(
                     &l,
@@ -438,8 +423,8 @@ mod tests {
         let g = group_labels(&l, None, Some(&by));
         assert_eq!(g, Labels::from_pairs_unchecked(&[("b", "2")]));
         assert!(group_labels(&l, None, None).is_empty());
-        assert_eq!(format_value(f64::INFINITY), "+Inf");
-        assert_eq!(format_value(0.1), "0.1");
-        assert_eq!(format_value(1e21), "1000000000000000000000");
+        assert_eq!(lookout_model::format_plain(f64::INFINITY), "+Inf");
+        assert_eq!(lookout_model::format_plain(0.1), "0.1");
+        assert_eq!(lookout_model::format_plain(1e21), "1000000000000000000000");
     }
 }
