@@ -40,7 +40,7 @@ impl LogSource for LogStore {
         if backward {
             parts.reverse();
         }
-        let mut parts = parts.into_iter();
+        let mut windows = Windows::new(parts, q.start, q.end, backward);
         let mut current: Option<PartSearcher> = None;
         let mut hits: Vec<Hit> = Vec::new();
         let mut pending = view.pending;
@@ -55,12 +55,13 @@ impl LogSource for LogStore {
         let (mut i, mut j) = (0usize, 0usize);
         while (stats.entries as usize) < q.limit {
             if i == hits.len()
-                && let Some((_, part)) = parts.next()
+                && let Some((part, ws, we, first_of_part)) = windows.next()
             {
-                searched.fetch_add(1, Ordering::Relaxed);
-                hits = part
-                    .search(&ids, q.start, q.end, &q.filters)
-                    .map_err(read_error)?;
+                if first_of_part {
+                    searched.fetch_add(1, Ordering::Relaxed);
+                }
+                hits = part.search(&ids, ws, we, &q.filters).map_err(read_error)?;
+                windows.observed(hits.len());
                 if backward {
                     hits.sort_unstable_by_key(|h| std::cmp::Reverse((h.0, h.1)));
                 } else {
@@ -179,5 +180,77 @@ impl LogSink for LogStore {
             },
             other => LogPushError::Store(other.to_string()),
         })
+    }
+}
+
+/// Time windows over the partitions in the scan's direction: a partition is searched a window at a time, so a scan
+/// holds the candidates of one window (about [`WINDOW_TARGET_HITS`]), not of a whole day, and a limit met early
+/// stops the search. The window widens while it finds few candidates and narrows when it finds many.
+struct Windows {
+    parts: std::vec::IntoIter<(crate::layout::Bounds, PartSearcher)>,
+    current: Option<(PartSearcher, i64, i64)>,
+    cursor: i64,
+    width: i64,
+    start: i64,
+    end: i64,
+    backward: bool,
+}
+
+/// Candidates a window aims at.
+const WINDOW_TARGET_HITS: usize = 100_000;
+
+impl Windows {
+    fn new(
+        parts: Vec<(crate::layout::Bounds, PartSearcher)>,
+        start: i64,
+        end: i64,
+        backward: bool,
+    ) -> Windows {
+        Windows {
+            parts: parts.into_iter(),
+            current: None,
+            cursor: 0,
+            width: 60_000_000_000,
+            start,
+            end,
+            backward,
+        }
+    }
+
+    /// The next (partition, window start, window end, first window of this partition).
+    fn next(&mut self) -> Option<(PartSearcher, i64, i64, bool)> {
+        loop {
+            if let Some((part, lo, hi)) = &self.current {
+                let (lo, hi) = (*lo, *hi);
+                let (ws, we) = if self.backward {
+                    (self.cursor.saturating_sub(self.width).max(lo), self.cursor)
+                } else {
+                    (self.cursor, self.cursor.saturating_add(self.width).min(hi))
+                };
+                if ws < we {
+                    let first = if self.backward { we == hi } else { ws == lo };
+                    self.cursor = if self.backward { ws } else { we };
+                    return Some((part.clone(), ws, we, first));
+                }
+                self.current = None;
+            }
+            let (bounds, part) = self.parts.next()?;
+            let lo = bounds.start.saturating_mul(1_000_000_000).max(self.start);
+            let hi = bounds.end.saturating_mul(1_000_000_000).min(self.end);
+            if lo >= hi {
+                continue;
+            }
+            self.cursor = if self.backward { hi } else { lo };
+            self.current = Some((part, lo, hi));
+        }
+    }
+
+    /// Adapts the width to the candidates the last window held.
+    fn observed(&mut self, hits: usize) {
+        if hits > 2 * WINDOW_TARGET_HITS {
+            self.width = (self.width / 4).max(1_000_000);
+        } else if hits < WINDOW_TARGET_HITS / 4 {
+            self.width = self.width.saturating_mul(4);
+        }
     }
 }
