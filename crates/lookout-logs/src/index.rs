@@ -185,10 +185,18 @@ impl PartSearcher {
         }
         let mut must = self.selection(streams, start, end);
         for f in filters {
-            if let LineFilter::Contains(lit) = f {
-                for q in self.literal_queries(lit)? {
-                    must.push((Occur::Must, q));
+            match f {
+                LineFilter::Contains(lit) => {
+                    for q in self.literal_queries(lit)? {
+                        must.push((Occur::Must, q));
+                    }
                 }
+                LineFilter::Matches(re) => {
+                    if let Some(q) = self.regex_query(re.as_str())? {
+                        must.push((Occur::Must, q));
+                    }
+                }
+                _ => {}
             }
         }
         self.searcher.search(&BooleanQuery::new(must), &Hits)
@@ -256,6 +264,48 @@ impl PartSearcher {
     /// The token queries a substring literal implies. A token inside the literal is a whole token of the line;
     /// the first may be the end of a longer token and the last the start of one, so those match by suffix and
     /// prefix over the term dictionary.
+    /// The token query a regex implies: every match starts with one of a finite set of literal prefixes (from
+    /// `regex-syntax`'s extractor), so a line must hold the tokens of one of them. `None` when the prefixes are
+    /// unknown, empty or too many to narrow by (`.*`, a leading class of unbounded repetition, …).
+    fn regex_query(&self, pattern: &str) -> tantivy::Result<Option<Box<dyn Query>>> {
+        use regex_syntax::hir::literal::{ExtractKind, Extractor};
+        let Ok(hir) = regex_syntax::Parser::new().parse(pattern) else {
+            return Ok(None);
+        };
+        let mut extractor = Extractor::new();
+        extractor.kind(ExtractKind::Prefix).limit_total(64);
+        let seq = extractor.extract(&hir);
+        let Some(literals) = seq.literals() else {
+            return Ok(None);
+        };
+        if literals.is_empty() {
+            return Ok(None);
+        }
+        // Tokens are lower-cased: `(?i)` case variants collapse into one alternative.
+        let mut texts = std::collections::BTreeSet::new();
+        for lit in literals {
+            let Ok(text) = std::str::from_utf8(lit.as_bytes()) else {
+                return Ok(None);
+            };
+            texts.insert(text.to_lowercase());
+        }
+        let mut any = Vec::with_capacity(texts.len());
+        for text in &texts {
+            let all = self.literal_queries(text)?;
+            if all.is_empty() {
+                // One alternative without a usable token: every line may match.
+                return Ok(None);
+            }
+            let all: Vec<(Occur, Box<dyn Query>)> =
+                all.into_iter().map(|q| (Occur::Must, q)).collect();
+            any.push((
+                Occur::Should,
+                Box::new(BooleanQuery::new(all)) as Box<dyn Query>,
+            ));
+        }
+        Ok(Some(Box::new(BooleanQuery::new(any))))
+    }
+
     fn literal_queries(&self, lit: &str) -> tantivy::Result<Vec<Box<dyn Query>>> {
         let mut a = analyzer();
         let mut stream = a.token_stream(lit);

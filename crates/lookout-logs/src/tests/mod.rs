@@ -252,3 +252,44 @@ fn a_push_breaking_a_limit_stores_nothing_and_names_the_fault() {
         "{err}"
     );
 }
+
+#[test]
+fn regex_filters_narrow_through_the_index_by_their_literal_prefixes() {
+    use lookout_storage::logs::LogSource;
+    let dir = tempfile::tempdir().unwrap();
+    let store = LogStore::open(opts(dir.path())).unwrap();
+    let lines: Vec<(i64, String)> = (0..200)
+        .map(|i| (i + 1, format!(r#"{{"user":"u{i}","level":"info"}}"#)))
+        .collect();
+    let entries: Vec<(i64, &str)> = lines.iter().map(|(t, l)| (*t, l.as_str())).collect();
+    store
+        .push(vec![stream(&[("app", "api")], &entries)])
+        .unwrap();
+    store.flush().unwrap();
+    let scan = |re: &str| {
+        let q = query(
+            vec![Matcher::equal("app", "api")],
+            vec![LineFilter::Matches(regex::Regex::new(re).unwrap())],
+        );
+        let mut got = Vec::new();
+        let stats = store
+            .scan(&q, &mut |_, e| {
+                got.push(e.line.clone());
+                true
+            })
+            .unwrap();
+        (stats.candidates, got)
+    };
+    // `u1[0-9]` with a closing quote: u10…u19 only; the index offers just lines holding such a token.
+    let (candidates, got) = scan(r#"user":"u1[0-9]""#);
+    assert_eq!(got.len(), 10, "{got:?}");
+    assert!(candidates <= 20, "{candidates} candidates for 10 matches");
+    // Case-insensitive regexes narrow too (tokens are lower-cased), and stay exact.
+    let (candidates, got) = scan(r#"(?i)"USER":"U7""#);
+    assert_eq!(got.len(), 1);
+    assert!(candidates <= 2, "{candidates}");
+    // No literal prefix: every line is a candidate, the line check decides.
+    let (candidates, got) = scan(r"[0-9]{3}");
+    assert_eq!(got.len(), 100);
+    assert_eq!(candidates, 200);
+}
