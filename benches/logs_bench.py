@@ -127,6 +127,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--limit", type=int, default=1000)
     ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "lookout-logs-bench"))
+    ap.add_argument("--ingest-only", action="store_true", help="stop after the ingest and disk figures")
     ap.add_argument("--out")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
@@ -222,6 +223,11 @@ def main():
         time.sleep(3)
         results["disk_bytes"] = du(os.path.join(data, "logs"))
 
+        if a.ingest_only:
+            print(f"ingest: {results['ingest_mb_per_cpu_s']:.1f} MB/CPU s, {results['ingest_wall_s']:.1f} s wall, "
+                  f"peak RSS {peak_rss / 2**20:.0f} MiB, disk {results['disk_bytes'] / raw:.3f} B/raw B, "
+                  f"{results['retries_429']} retries", flush=True)
+            return
         # 4. Queries.
         def query(path, params):
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)

@@ -39,9 +39,12 @@ pub struct LogStoreOptions {
     /// How often retention runs (and merges of closed partitions start), on the commit thread.
     pub maintenance_interval: Duration,
     /// Pushes are refused (as a rate limit: retry later) while the entries awaiting a commit hold this many bytes
-    /// (lines, metadata and ~64 bytes each): pushes only append to the WAL and a buffer, so this is what makes a
+    /// (lines, metadata and ~160 bytes each): pushes only append to the WAL and a buffer, so this is what makes a
     /// client faster than indexing back off instead of growing memory.
     pub max_uncommitted_bytes: u64,
+    /// Commit as soon as half of `max_uncommitted_bytes` waits, not only every `commit_interval`, so the backlog
+    /// rather than the interval bounds ingest speed (tests turn it off to decide when commits happen).
+    pub commit_when_half_full: bool,
     /// A writer receiving no entries for this long is committed and closed (and its partition merged into one
     /// segment when a newer partition exists).
     pub writer_idle: Duration,
@@ -64,6 +67,7 @@ impl LogStoreOptions {
             maintenance_interval: Duration::from_secs(60),
             writer_idle: Duration::from_secs(300),
             max_uncommitted_bytes: 64 << 20,
+            commit_when_half_full: true,
         }
     }
 }

@@ -21,7 +21,7 @@ pub fn open(
     // tantivy may use up to twice its writer budget (style.md §5), so the writer gets half the share.
     opts.writer_heap_bytes = (share / 2) as usize;
     // Entries awaiting their commit: a quarter of the share (at least 16 MiB); past it pushes get 429 and retry.
-    opts.max_uncommitted_bytes = (share / 4).max(16 << 20);
+    opts.max_uncommitted_bytes = (share / 4).max(8 << 20);
     opts.limits = LogLimits {
         max_line_bytes: section.max_line_size.0 as usize,
         max_labels_per_stream: section.max_labels_per_stream,

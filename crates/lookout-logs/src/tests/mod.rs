@@ -22,6 +22,7 @@ fn opts(dir: &std::path::Path) -> LogStoreOptions {
         // Long enough that tests decide when the index commits and retention runs.
         commit_interval: Duration::from_secs(3600),
         maintenance_interval: Duration::from_secs(3600),
+        commit_when_half_full: false,
         ..LogStoreOptions::new(dir)
     }
 }
