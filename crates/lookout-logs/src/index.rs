@@ -289,24 +289,56 @@ impl PartSearcher {
             };
             texts.insert(text.to_lowercase());
         }
-        let mut any = Vec::with_capacity(texts.len());
+        // Alternatives share most tokens (`u49[0-9]` → `u490`…`u499` all hold `user`): a token every alternative
+        // needs is queried once (a suffix or infix token scans the term dictionary), the rest per alternative.
+        let mut per_alt: Vec<Vec<(String, Box<dyn Query>)>> = Vec::with_capacity(texts.len());
         for text in &texts {
-            let all = self.literal_queries(text)?;
+            let all = self.keyed_literal_queries(text)?;
             if all.is_empty() {
                 // One alternative without a usable token: every line may match.
                 return Ok(None);
             }
-            let all: Vec<(Occur, Box<dyn Query>)> =
-                all.into_iter().map(|q| (Occur::Must, q)).collect();
-            any.push((
-                Occur::Should,
-                Box::new(BooleanQuery::new(all)) as Box<dyn Query>,
-            ));
+            per_alt.push(all);
         }
-        Ok(Some(Box::new(BooleanQuery::new(any))))
+        let shared: std::collections::BTreeSet<String> = per_alt[0]
+            .iter()
+            .map(|(k, _)| k.clone())
+            .filter(|k| per_alt.iter().all(|alt| alt.iter().any(|(x, _)| x == k)))
+            .collect();
+        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (i, alt) in per_alt.into_iter().enumerate() {
+            let mut own: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            for (k, q) in alt {
+                if !shared.contains(&k) {
+                    own.push((Occur::Must, q));
+                } else if i == 0 {
+                    must.push((Occur::Must, q));
+                }
+            }
+            if own.is_empty() {
+                // This alternative needs only the shared tokens: the others cannot narrow further.
+                any.clear();
+                break;
+            }
+            any.push((Occur::Should, Box::new(BooleanQuery::new(own))));
+        }
+        if !any.is_empty() {
+            must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+        }
+        Ok(Some(Box::new(BooleanQuery::new(must))))
     }
 
     fn literal_queries(&self, lit: &str) -> tantivy::Result<Vec<Box<dyn Query>>> {
+        Ok(self
+            .keyed_literal_queries(lit)?
+            .into_iter()
+            .map(|(_, q)| q)
+            .collect())
+    }
+
+    /// The token queries a substring literal implies, each with a key naming it (equal keys, equal queries).
+    fn keyed_literal_queries(&self, lit: &str) -> tantivy::Result<Vec<(String, Box<dyn Query>)>> {
         let mut a = analyzer();
         let mut stream = a.token_stream(lit);
         let mut tokens = Vec::new();
@@ -314,30 +346,28 @@ impl PartSearcher {
             let t = stream.token();
             tokens.push((t.offset_from, t.offset_to, t.text.clone()));
         }
-        let mut out: Vec<Box<dyn Query>> = Vec::new();
+        let mut out: Vec<(String, Box<dyn Query>)> = Vec::new();
         for (from, to, text) in tokens {
             if text.len() > MAX_TOKEN {
                 continue;
             }
             let whole_start = from > 0;
             let whole_end = to < lit.len();
-            let q: Box<dyn Query> = match (whole_start, whole_end) {
-                (true, true) => Box::new(TermQuery::new(
-                    Term::from_field_text(self.f.line, &text),
-                    IndexRecordOption::Basic,
-                )),
-                (false, true) => {
-                    Box::new(RegexQuery::from_pattern(&format!(".*{text}"), self.f.line)?)
+            let pattern = match (whole_start, whole_end) {
+                (true, true) => {
+                    let q = TermQuery::new(
+                        Term::from_field_text(self.f.line, &text),
+                        IndexRecordOption::Basic,
+                    );
+                    out.push((format!("={text}"), Box::new(q)));
+                    continue;
                 }
-                (true, false) => {
-                    Box::new(RegexQuery::from_pattern(&format!("{text}.*"), self.f.line)?)
-                }
-                (false, false) => Box::new(RegexQuery::from_pattern(
-                    &format!(".*{text}.*"),
-                    self.f.line,
-                )?),
+                (false, true) => format!(".*{text}"),
+                (true, false) => format!("{text}.*"),
+                (false, false) => format!(".*{text}.*"),
             };
-            out.push(q);
+            let q = RegexQuery::from_pattern(&pattern, self.f.line)?;
+            out.push((pattern, Box::new(q)));
         }
         Ok(out)
     }

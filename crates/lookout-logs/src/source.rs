@@ -6,8 +6,8 @@ use std::sync::atomic::Ordering;
 
 use lookout_model::{Labels, Matcher};
 use lookout_storage::logs::{
-    Entry, LogPushError, LogQuery, LogSink, LogSource, LogSourceError, PushStream, QueryDirection,
-    ScanStats, StreamVolume,
+    Entry, LineFilter, LogPushError, LogQuery, LogSink, LogSource, LogSourceError, PushStream,
+    QueryDirection, ScanStats, StreamVolume,
 };
 
 use crate::collect::{Hit, Volume, bucket, merge_volume};
@@ -40,7 +40,13 @@ impl LogSource for LogStore {
         if backward {
             parts.reverse();
         }
-        let mut windows = Windows::new(parts, q.start, q.end, backward);
+        // Filters the index narrows by make candidates sparse: search whole partitions then (each narrowing query
+        // scans the term dictionary once per search); without them, start with one minute and adapt.
+        let narrowing = q
+            .filters
+            .iter()
+            .any(|f| matches!(f, LineFilter::Contains(_) | LineFilter::Matches(_)));
+        let mut windows = Windows::new(parts, q.start, q.end, backward, narrowing);
         let mut current: Option<PartSearcher> = None;
         let mut hits: Vec<Hit> = Vec::new();
         let mut pending = view.pending;
@@ -205,12 +211,13 @@ impl Windows {
         start: i64,
         end: i64,
         backward: bool,
+        whole: bool,
     ) -> Windows {
         Windows {
             parts: parts.into_iter(),
             current: None,
             cursor: 0,
-            width: 60_000_000_000,
+            width: if whole { i64::MAX } else { 60_000_000_000 },
             start,
             end,
             backward,
