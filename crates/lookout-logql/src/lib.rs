@@ -3,6 +3,10 @@
 //! `line_format`/`label_format`, `drop`/`keep`, `decolorize`, `unwrap`, range and vector aggregations, binary
 //! operators, `label_replace`, `vector()`, `offset`), the pipeline, and the query engine.
 //!
+//! Why our own parser: of the crates.io LogQL parsers, `logql` (0.2.7) was last released in 2022, has no docs and no
+//! metric-query coverage we could check, and `logql-parser` (0.1.4) is AGPL-3.0, which an Apache-2.0 appliance
+//! cannot link; neither evaluates. The grammar follows Loki's `pkg/logql/syntax`.
+//!
 //! The engine reads through [`lookout_storage::logs::LogSource`] only: it never names the store or tantivy. Range
 //! aggregations are evaluated here; the vector maths above them is `lookout-promql`'s, run over their results.
 
