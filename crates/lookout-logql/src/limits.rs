@@ -72,6 +72,9 @@ pub struct LogqlLimits {
     pub max_points: usize,
     /// Live tails open at once (Loki's `max_concurrent_tail_requests`).
     pub max_tail_sessions: usize,
+    /// Samples a metric query may hold while it evaluates its range aggregations (the PromQL engine's
+    /// `query.max_samples`, from the same share of the memory budget).
+    pub max_samples: usize,
 }
 
 impl Default for LogqlLimits {
@@ -84,6 +87,7 @@ impl Default for LogqlLimits {
             timeout: Duration::from_secs(120),
             max_points: 11_000,
             max_tail_sessions: 10,
+            max_samples: 50_000_000,
         }
     }
 }
@@ -97,6 +101,8 @@ pub struct Guard {
     pub lines: u64,
     /// Line bytes read.
     pub bytes: u64,
+    /// Samples held by range aggregations.
+    pub samples: u64,
 }
 
 impl Guard {
@@ -108,6 +114,7 @@ impl Guard {
             cancel,
             lines: 0,
             bytes: 0,
+            samples: 0,
         }
     }
 
@@ -142,6 +149,22 @@ impl Guard {
         }
         if Instant::now() > self.deadline {
             return Err(LogqlError::Timeout(self.limits.timeout));
+        }
+        Ok(())
+    }
+
+    /// Counts one held sample of a range aggregation.
+    pub fn sample(&mut self) -> Result<(), LogqlError> {
+        self.samples += 1;
+        if self.samples > self.limits.max_samples as u64 {
+            return Err(LogqlError::Limit {
+                name: "query.max_samples",
+                limit: self.limits.max_samples as u64,
+                message: format!(
+                    "query processing would load too many samples into memory in query execution (more than {}, query.max_samples); shorten the range or narrow the selector",
+                    self.limits.max_samples
+                ),
+            });
         }
         Ok(())
     }

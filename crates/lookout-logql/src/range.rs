@@ -154,6 +154,10 @@ pub fn evaluate(
         let entry = series
             .entry(key)
             .or_insert_with(|| (Labels::from_pairs_unchecked(&pairs), Vec::new()));
+        if let Err(err) = guard.sample() {
+            failure = Some(err);
+            return false;
+        }
         entry.1.push((e.ts, value));
         if entry.1.len() == 1
             && let Err(err) = guard.series(series.len())

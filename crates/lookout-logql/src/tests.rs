@@ -37,3 +37,56 @@ fn errors_say_where_and_why() {
     let bomb = format!(r#"{{app="a"}} |~ "{}""#, "(a{1000}){1000}");
     assert!(parse(&bomb).is_err());
 }
+
+#[test]
+fn metric_queries_stop_at_the_sample_limit_and_say_which() {
+    use lookout_model::Labels;
+    use lookout_storage::logs::mem::MemLogs;
+    use lookout_storage::logs::{Entry, LogSink, PushStream, QueryDirection};
+
+    use crate::{LogqlEngine, LogqlError, LogqlLimits, QueryParams};
+
+    let store = MemLogs::new();
+    let entries = (1..=5)
+        .map(|i| Entry {
+            ts: i * 1_000_000_000,
+            line: format!("line {i}"),
+            metadata: Vec::new(),
+        })
+        .collect();
+    store
+        .push(vec![PushStream {
+            labels: Labels::from_pairs_unchecked(&[("app", "a")]),
+            entries,
+        }])
+        .unwrap();
+    let params = QueryParams {
+        start: 10_000_000_000,
+        end: 10_000_000_000,
+        step: 1,
+        limit: 100,
+        direction: QueryDirection::Backward,
+        instant: true,
+    };
+    let q = r#"count_over_time({app="a"}[10s])"#;
+    let limits = LogqlLimits {
+        max_samples: 3,
+        ..LogqlLimits::default()
+    };
+    let err = LogqlEngine::new(&store, limits, None)
+        .query(q, &params)
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            LogqlError::Limit {
+                name: "query.max_samples",
+                limit: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let ok = LogqlEngine::new(&store, LogqlLimits::default(), None).query(q, &params);
+    assert!(ok.is_ok(), "{ok:?}");
+}

@@ -244,6 +244,7 @@ impl Server {
                 max_lines_read: cfg.logs.max_lines_per_query,
                 max_tail_sessions: cfg.logs.max_tail_sessions,
                 timeout: cfg.limits.query_timeout.as_duration(),
+                max_samples: query_max_samples,
                 ..lookout_logql::LogqlLimits::default()
             },
             ..ApiLimits::default()
