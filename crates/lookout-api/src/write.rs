@@ -153,13 +153,7 @@ async fn remote_write_inner(
         remote_write::remote_write_version(header(headers, "content-type")).map_err(wire_error)?;
     remote_write::check_content_encoding(header(headers, "content-encoding"))
         .map_err(wire_error)?;
-    let raw = read_body(
-        state,
-        body,
-        state.limits.max_write_body_bytes,
-        "limits.max_write_body",
-    )
-    .await?;
+    let raw = read_write_body(state, body).await?;
     let limits = WireLimits {
         max_decompressed_bytes: state.limits.max_write_decoded_bytes,
         ..WireLimits::default()
@@ -192,19 +186,24 @@ async fn remote_write_inner(
         .await?
 }
 
+/// A write request's body (remote_write, import, Loki push), read up to `limits.max_write_body`.
+pub(crate) async fn read_write_body(state: &ApiState, body: Body) -> Result<Vec<u8>, ApiError> {
+    read_body(
+        state,
+        body,
+        state.limits.max_write_body_bytes,
+        "limits.max_write_body",
+    )
+    .await
+}
+
 /// `POST /api/v1/import/prometheus`
 pub async fn import(
     State(state): State<ApiState>,
     req: Request<Body>,
 ) -> Result<Response, ApiError> {
     let headers = req.headers().clone();
-    let raw = read_body(
-        &state,
-        req.into_body(),
-        state.limits.max_write_body_bytes,
-        "limits.max_write_body",
-    )
-    .await?;
+    let raw = read_write_body(&state, req.into_body()).await?;
     let max_decoded = state.limits.max_write_decoded_bytes;
     let storage = state.storage.clone();
     let metrics = state.metrics.clone();

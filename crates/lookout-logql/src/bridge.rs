@@ -49,12 +49,7 @@ impl<'a, 'g> Bridge<'a, 'g> {
             } => {
                 let series = range::evaluate(
                     self.src,
-                    &RangeAgg {
-                        op: *op,
-                        param: *param,
-                        range,
-                        grouping: grouping.as_ref(),
-                    },
+                    &RangeAgg::new(op, param, range, grouping),
                     self.steps,
                     self.guard,
                 )?;
@@ -121,25 +116,11 @@ impl<'a, 'g> Bridge<'a, 'g> {
             } => {
                 let l = self.render(lhs)?;
                 let r = self.render(rhs)?;
-                let mut s = format!("({l}) {}", op.text());
-                if *return_bool {
-                    s.push_str(" bool");
-                }
-                if matching.on || !matching.labels.is_empty() {
-                    s.push_str(&format!(
-                        " {}({})",
-                        if matching.on { "on" } else { "ignoring" },
-                        matching.labels.join(", ")
-                    ));
-                }
-                if let Some((right, labels)) = &matching.group {
-                    s.push_str(&format!(
-                        " {}({})",
-                        if *right { "group_right" } else { "group_left" },
-                        labels.join(", ")
-                    ));
-                }
-                format!("{s} ({r})")
+                format!(
+                    "({l}) {}{} ({r})",
+                    op.text(),
+                    crate::display::binary_modifiers(*return_bool, matching)
+                )
             }
             MetricExpr::Literal(v) => crate::display::number(*v),
             MetricExpr::VectorLit(v) => format!("vector({})", crate::display::number(*v)),

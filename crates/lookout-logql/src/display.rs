@@ -188,6 +188,24 @@ pub(crate) fn grouping_text(g: &Option<Grouping>) -> String {
     }
 }
 
+/// What follows a binary operator: ` bool`, ` on(…)`/` ignoring(…)`, ` group_left(…)`/` group_right(…)` (the same
+/// text in LogQL and PromQL).
+pub(crate) fn binary_modifiers(return_bool: bool, matching: &Matching) -> String {
+    let mut s = String::new();
+    if return_bool {
+        s.push_str(" bool");
+    }
+    if matching.on || !matching.labels.is_empty() {
+        let kind = if matching.on { "on" } else { "ignoring" };
+        s.push_str(&format!(" {kind}({})", list(&matching.labels)));
+    }
+    if let Some((right, labels)) = &matching.group {
+        let kind = if *right { "group_right" } else { "group_left" };
+        s.push_str(&format!(" {kind}({})", list(labels)));
+    }
+    s
+}
+
 /// A number as PromQL and LogQL read it back.
 pub(crate) fn number(v: f64) -> String {
     lookout_model::format_plain(v)
@@ -241,26 +259,12 @@ impl fmt::Display for MetricExpr {
                 lhs,
                 rhs,
             } => {
-                write!(f, "{lhs} {}", op.text())?;
-                if *return_bool {
-                    f.write_str(" bool")?;
-                }
-                if matching.on || !matching.labels.is_empty() {
-                    write!(
-                        f,
-                        " {}({})",
-                        if matching.on { "on" } else { "ignoring" },
-                        list(&matching.labels)
-                    )?;
-                }
-                if let Some((right, labels)) = &matching.group {
-                    write!(
-                        f,
-                        " {}({})",
-                        if *right { "group_right" } else { "group_left" },
-                        list(labels)
-                    )?;
-                }
+                write!(
+                    f,
+                    "{lhs} {}{}",
+                    op.text(),
+                    binary_modifiers(*return_bool, matching)
+                )?;
                 write!(f, " {rhs}")
             }
             MetricExpr::Literal(v) => f.write_str(&number(*v)),

@@ -239,12 +239,7 @@ impl<'a> LogqlEngine<'a> {
         {
             let series = range::evaluate(
                 self.src,
-                &RangeAgg {
-                    op: *op,
-                    param: *param,
-                    range,
-                    grouping: grouping.as_ref(),
-                },
+                &RangeAgg::new(op, param, range, grouping),
                 steps,
                 guard,
             )?;

@@ -57,6 +57,23 @@ pub struct RangeAgg<'a> {
     pub grouping: Option<&'a Grouping>,
 }
 
+impl<'a> RangeAgg<'a> {
+    /// The aggregation a `MetricExpr::Range` spells.
+    pub fn new(
+        op: &RangeOp,
+        param: &Option<f64>,
+        range: &'a LogRange,
+        grouping: &'a Option<Grouping>,
+    ) -> RangeAgg<'a> {
+        RangeAgg {
+            op: *op,
+            param: *param,
+            range,
+            grouping: grouping.as_ref(),
+        }
+    }
+}
+
 fn key_of(pairs: &mut Vec<(&str, &str)>) -> u64 {
     pairs.sort_unstable();
     let mut h = std::collections::hash_map::DefaultHasher::new();

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use lookout_storage::logs::volume_bucket as bucket;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::ColumnValues;
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
@@ -131,12 +132,6 @@ impl Collector for Volumes {
         }
         Ok(all)
     }
-}
-
-/// The start of the bucket holding `ts` (buckets of `step` ns from `start`; no overflow at the extremes).
-pub fn bucket(start: i64, step: i64, ts: i64) -> i64 {
-    let (start, step) = (start as i128, step.max(1) as i128);
-    (start + (ts as i128 - start).div_euclid(step) * step) as i64
 }
 
 /// Adds `from` into `into`.

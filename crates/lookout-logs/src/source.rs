@@ -7,10 +7,10 @@ use std::sync::atomic::Ordering;
 use lookout_model::{Labels, Matcher};
 use lookout_storage::logs::{
     Entry, LineFilter, LogPushError, LogQuery, LogSink, LogSource, LogSourceError, PushStream,
-    QueryDirection, ScanStats, StreamVolume,
+    QueryDirection, ScanStats, StreamVolume, volume_bucket,
 };
 
-use crate::collect::{Hit, Volume, bucket, merge_volume};
+use crate::collect::{Hit, Volume, merge_volume};
 use crate::index::PartSearcher;
 use crate::options::StoreError;
 use crate::store::LogStore;
@@ -150,7 +150,9 @@ impl LogSource for LogStore {
             );
         }
         for (id, e) in &view.pending {
-            let b = acc.entry((*id, bucket(start, step, e.ts))).or_default();
+            let b = acc
+                .entry((*id, volume_bucket(start, step, e.ts)))
+                .or_default();
             b.0 += 1;
             b.1 += e.line.len() as u64;
         }

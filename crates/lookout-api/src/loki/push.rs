@@ -14,8 +14,7 @@ use lookout_wire::{BodyError, decode_body};
 use prost::Message;
 
 use super::{LokiError, no_log_store};
-use crate::respond::read_body;
-use crate::write::header;
+use crate::write::{header, read_write_body};
 use crate::{ApiError, ApiState};
 
 fn body_error(e: BodyError) -> ApiError {
@@ -161,13 +160,7 @@ pub async fn push(
         return Err(no_log_store());
     };
     let headers = req.headers().clone();
-    let raw = read_body(
-        &state,
-        req.into_body(),
-        state.limits.max_write_body_bytes,
-        "limits.max_write_body",
-    )
-    .await?;
+    let raw = read_write_body(&state, req.into_body()).await?;
     let max = state.limits.max_write_decoded_bytes;
     let encoding = header(&headers, "content-encoding")
         .filter(|e| !e.eq_ignore_ascii_case("snappy"))

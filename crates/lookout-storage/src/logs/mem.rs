@@ -104,7 +104,7 @@ impl LogSource for MemLogs {
             .map(|(l, es)| {
                 let mut b: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
                 for e in es.iter().filter(|e| e.ts >= start && e.ts < end) {
-                    let k = start + (e.ts - start) / step * step;
+                    let k = super::volume_bucket(start, step, e.ts);
                     let x = b.entry(k).or_default();
                     x.0 += 1;
                     x.1 += e.line.len() as u64;

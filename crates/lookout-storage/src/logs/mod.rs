@@ -153,6 +153,12 @@ pub trait LogSource: Send + Sync {
     ) -> Result<Vec<StreamVolume>, LogSourceError>;
 }
 
+/// The start of the volume bucket holding `ts` (buckets of `step` ns from `start`; no overflow at the extremes).
+pub fn volume_bucket(start: i64, step: i64, ts: i64) -> i64 {
+    let (start, step) = (start as i128, step.max(1) as i128);
+    (start + (ts as i128 - start).div_euclid(step) * step) as i64
+}
+
 /// Collects a scan into per-stream groups (streams in label order, entries in scan order): the shape of a log
 /// query's answer when no pipeline reshapes the labels.
 pub fn collect_streams(
