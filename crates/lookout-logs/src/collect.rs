@@ -1,55 +1,75 @@
-//! tantivy collectors that read the fast fields of each hit as it is found: (time, stream, address) for scans and
-//! per-(stream, bucket) counts for volume, with no set of every hit in between.
+//! The tantivy collector of block documents: reads the fast fields of each matching block as it is found and keeps
+//! those overlapping the query's time range, with no set of every hit in between.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use lookout_storage::logs::volume_bucket as bucket;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::ColumnValues;
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
-/// A matching document: time, stream and where to read it.
-pub type Hit = (i64, u64, DocAddress);
+/// A matching block document: its stream, time span, size and where to read it.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockHit {
+    /// Stream id.
+    pub stream: u64,
+    /// Earliest entry (ns).
+    pub ts_min: i64,
+    /// Latest entry (ns).
+    pub ts_max: i64,
+    /// Entries.
+    pub lines: u64,
+    /// Line bytes.
+    pub bytes: u64,
+    /// Where to read the entries.
+    pub addr: DocAddress,
+}
 
 /// Entries and line bytes per (stream, bucket start).
 pub type Volume = HashMap<(u64, i64), (u64, u64)>;
 
 type Col<T> = Arc<dyn ColumnValues<T>>;
 
-fn columns(reader: &SegmentReader) -> tantivy::Result<(Col<i64>, Col<u64>)> {
-    let ff = reader.fast_fields();
-    Ok((
-        ff.i64("ts")?.first_or_default_col(0),
-        ff.u64("stream")?.first_or_default_col(0),
-    ))
+/// Collects the blocks with an entry that may fall in `[start, end)`.
+pub struct Blocks {
+    /// Range start (ns, inclusive).
+    pub start: i64,
+    /// Range end (ns, exclusive).
+    pub end: i64,
 }
 
-/// Collects every hit with its time and stream.
-pub struct Hits;
-
-/// [`Hits`] for one segment.
-pub struct SegmentHits {
+/// [`Blocks`] for one segment.
+pub struct SegmentBlocks {
     ord: SegmentOrdinal,
-    ts: Arc<dyn ColumnValues<i64>>,
-    stream: Arc<dyn ColumnValues<u64>>,
-    out: Vec<Hit>,
+    start: i64,
+    end: i64,
+    stream: Col<u64>,
+    ts_min: Col<i64>,
+    ts_max: Col<i64>,
+    lines: Col<u64>,
+    bytes: Col<u64>,
+    out: Vec<BlockHit>,
 }
 
-impl Collector for Hits {
-    type Fruit = Vec<Hit>;
-    type Child = SegmentHits;
+impl Collector for Blocks {
+    type Fruit = Vec<BlockHit>;
+    type Child = SegmentBlocks;
 
     fn for_segment(
         &self,
         ord: SegmentOrdinal,
         reader: &SegmentReader,
-    ) -> tantivy::Result<SegmentHits> {
-        let (ts, stream) = columns(reader)?;
-        Ok(SegmentHits {
+    ) -> tantivy::Result<SegmentBlocks> {
+        let ff = reader.fast_fields();
+        Ok(SegmentBlocks {
             ord,
-            ts,
-            stream,
+            start: self.start,
+            end: self.end,
+            stream: ff.u64("stream")?.first_or_default_col(0),
+            ts_min: ff.i64("ts_min")?.first_or_default_col(0),
+            ts_max: ff.i64("ts_max")?.first_or_default_col(0),
+            lines: ff.u64("lines")?.first_or_default_col(0),
+            bytes: ff.u64("bytes")?.first_or_default_col(0),
             out: Vec::new(),
         })
     }
@@ -58,7 +78,7 @@ impl Collector for Hits {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<Vec<Hit>>) -> tantivy::Result<Vec<Hit>> {
+    fn merge_fruits(&self, fruits: Vec<Vec<BlockHit>>) -> tantivy::Result<Vec<BlockHit>> {
         let mut all = Vec::with_capacity(fruits.iter().map(Vec::len).sum());
         for f in fruits {
             all.extend(f);
@@ -67,70 +87,27 @@ impl Collector for Hits {
     }
 }
 
-impl SegmentCollector for SegmentHits {
-    type Fruit = Vec<Hit>;
+impl SegmentCollector for SegmentBlocks {
+    type Fruit = Vec<BlockHit>;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
-        self.out.push((
-            self.ts.get_val(doc),
-            self.stream.get_val(doc),
-            DocAddress::new(self.ord, doc),
-        ));
-    }
-
-    fn harvest(self) -> Vec<Hit> {
-        self.out
-    }
-}
-
-/// Counts entries and line bytes per stream and bucket of `step` ns from `start`.
-pub struct Volumes {
-    /// First bucket's start.
-    pub start: i64,
-    /// Bucket width (≥ 1).
-    pub step: i64,
-}
-
-/// [`Volumes`] for one segment.
-pub struct SegmentVolumes {
-    start: i64,
-    step: i64,
-    ts: Arc<dyn ColumnValues<i64>>,
-    stream: Arc<dyn ColumnValues<u64>>,
-    len: Arc<dyn ColumnValues<u64>>,
-    out: Volume,
-}
-
-impl Collector for Volumes {
-    type Fruit = Volume;
-    type Child = SegmentVolumes;
-
-    fn for_segment(
-        &self,
-        _ord: SegmentOrdinal,
-        reader: &SegmentReader,
-    ) -> tantivy::Result<SegmentVolumes> {
-        let (ts, stream) = columns(reader)?;
-        Ok(SegmentVolumes {
-            start: self.start,
-            step: self.step.max(1),
-            ts,
-            stream,
-            len: reader.fast_fields().u64("len")?.first_or_default_col(0),
-            out: Volume::new(),
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Volume>) -> tantivy::Result<Volume> {
-        let mut all = Volume::new();
-        for f in fruits {
-            merge_volume(&mut all, f);
+        let ts_min = self.ts_min.get_val(doc);
+        let ts_max = self.ts_max.get_val(doc);
+        if ts_min >= self.end || ts_max < self.start {
+            return;
         }
-        Ok(all)
+        self.out.push(BlockHit {
+            stream: self.stream.get_val(doc),
+            ts_min,
+            ts_max,
+            lines: self.lines.get_val(doc),
+            bytes: self.bytes.get_val(doc),
+            addr: DocAddress::new(self.ord, doc),
+        });
+    }
+
+    fn harvest(self) -> Vec<BlockHit> {
+        self.out
     }
 }
 
@@ -144,24 +121,5 @@ pub fn merge_volume(into: &mut Volume, from: Volume) {
         let e = into.entry(k).or_default();
         e.0 += n;
         e.1 += b;
-    }
-}
-
-impl SegmentCollector for SegmentVolumes {
-    type Fruit = Volume;
-
-    fn collect(&mut self, doc: DocId, _score: Score) {
-        let ts = self.ts.get_val(doc);
-        let bucket = bucket(self.start, self.step, ts);
-        let e = self
-            .out
-            .entry((self.stream.get_val(doc), bucket))
-            .or_default();
-        e.0 += 1;
-        e.1 += self.len.get_val(doc);
-    }
-
-    fn harvest(self) -> Volume {
-        self.out
     }
 }

@@ -1,13 +1,16 @@
-//! One partition's tantivy index of lines: one document per entry, the line tokenised (alphanumeric runs,
-//! lower-cased) and stored, stream id, timestamp and line length as fast fields. Line filters become token queries
-//! so `|= "text"` reads only lines holding its tokens; every candidate is still checked exactly, so the index only
-//! narrows.
+//! One partition's tantivy index of lines, in **block documents**: one document holds up to a block's worth of one
+//! stream's entries in time order (see [`BlockShape`]). The block's lines are tokenised together into one indexed,
+//! unstored text field (alphanumeric runs, lower-cased; basic postings, no positions or norms), so a token repeated
+//! across the block's lines costs one posting; the entries themselves are one stored bytes field ([`crate::codec`])
+//! that tantivy's doc store compresses with zstd; stream id, first and last timestamp, entry count and line bytes are
+//! fast fields. Line filters become token queries that select blocks, so `|= "text"` decodes only blocks holding its
+//! tokens; every decoded line is still checked exactly, so the index only narrows.
 
-use std::ops::Bound;
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, RegexQuery, TermQuery, TermSetQuery};
+use tantivy::query::{BooleanQuery, Occur, Query, RegexQuery, TermQuery, TermSetQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value,
 };
@@ -15,10 +18,11 @@ use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 use tantivy::{
     DocAddress, Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Searcher,
-    TantivyDocument, Term, doc,
+    TantivyDocument, Term,
 };
 
-use crate::collect::{Hit, Hits, Volume, Volumes};
+use crate::codec::{Reader, put_entries};
+use crate::collect::{BlockHit, Blocks, Volume};
 use crate::entry::{Entry, LineFilter};
 
 /// Longest token indexed; a literal's longer tokens do not narrow.
@@ -26,14 +30,39 @@ const MAX_TOKEN: usize = 256;
 const TOKENIZER: &str = "lookout_logs";
 /// tantivy refuses a writer thread with less (`MEMORY_BUDGET_NUM_BYTES_MIN`).
 pub const MIN_WRITER_HEAP: usize = 15_000_000;
+/// The stored field a partition of the block format has (one of the per-line format has `line`).
+const BLOCK_FIELD: &str = "block";
+
+/// How many entries a block document holds at most: a block closes at `max_lines` entries or once its lines reach
+/// `max_bytes`. Larger blocks mean fewer postings and fast-field rows per line (disk, indexing CPU); smaller ones
+/// mean fewer lines decoded per candidate block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockShape {
+    /// Entries per block at most (≥ 1).
+    pub max_lines: usize,
+    /// Line bytes after which a block closes.
+    pub max_bytes: usize,
+}
+
+impl Default for BlockShape {
+    /// 256 entries or 32 KiB of lines: about 8 blocks per 128 KiB doc-store block.
+    fn default() -> Self {
+        BlockShape {
+            max_lines: 256,
+            max_bytes: 32 * 1024,
+        }
+    }
+}
 
 #[derive(Clone, Copy)]
 struct Fields {
     stream: Field,
-    ts: Field,
-    len: Field,
-    line: Field,
-    meta: Field,
+    ts_min: Field,
+    ts_max: Field,
+    lines: Field,
+    bytes: Field,
+    text: Field,
+    block: Field,
 }
 
 fn analyzer() -> TextAnalyzer {
@@ -46,27 +75,41 @@ fn analyzer() -> TextAnalyzer {
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let stream = b.add_u64_field("stream", INDEXED | FAST);
-    let ts = b.add_i64_field("ts", INDEXED | FAST);
-    let len = b.add_u64_field("len", FAST);
-    let text = TextOptions::default()
-        .set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(TOKENIZER)
-                .set_index_option(IndexRecordOption::Basic),
-        )
-        .set_stored();
-    let line = b.add_text_field("line", text);
-    let meta = b.add_text_field("meta", STORED);
+    let ts_min = b.add_i64_field("ts_min", FAST);
+    let ts_max = b.add_i64_field("ts_max", FAST);
+    let lines = b.add_u64_field("lines", FAST);
+    let bytes = b.add_u64_field("bytes", FAST);
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(TOKENIZER)
+            .set_index_option(IndexRecordOption::Basic)
+            .set_fieldnorms(false),
+    );
+    let text = b.add_text_field("text", text);
+    let block = b.add_bytes_field(BLOCK_FIELD, STORED);
     (
         b.build(),
         Fields {
             stream,
-            ts,
-            len,
-            line,
-            meta,
+            ts_min,
+            ts_max,
+            lines,
+            bytes,
+            text,
+            block,
         },
     )
+}
+
+/// Whether `dir` holds an index of the per-line format of earlier versions (not readable as blocks).
+pub fn is_per_line_format(dir: &Path) -> bool {
+    if !dir.join("meta.json").exists() {
+        return false;
+    }
+    match MmapDirectory::open(dir).map(Index::open) {
+        Ok(Ok(index)) => index.schema().get_field(BLOCK_FIELD).is_err(),
+        _ => false,
+    }
 }
 
 /// One partition's index and its reader (reloaded only by the commit thread, after a commit or a merge).
@@ -81,8 +124,8 @@ impl PartIndex {
     pub fn open(dir: &Path) -> tantivy::Result<PartIndex> {
         std::fs::create_dir_all(dir)?;
         let (schema, f) = schema();
-        // Lines are stored zstd-compressed in 128 KiB blocks: near `zstd -3` of the raw text, while a needle's
-        // few hits each decompress one block.
+        // Blocks are stored zstd-compressed in 128 KiB doc-store blocks (about eight block documents each): near
+        // `zstd -3` of the raw text, while a needle's few candidate blocks each decompress one.
         let settings = IndexSettings {
             docstore_compression: Compressor::Zstd(ZstdCompressor {
                 compression_level: Some(3),
@@ -121,20 +164,62 @@ impl PartIndex {
             .writer_with_num_threads(1, heap_bytes.max(MIN_WRITER_HEAP))
     }
 
-    /// Adds one entry through `writer` (visible after its commit and a reload).
-    pub fn add(&self, writer: &IndexWriter, stream: u64, e: &Entry) -> tantivy::Result<()> {
-        let meta = if e.metadata.is_empty() {
-            String::new()
-        } else {
-            serde_json::to_string(&e.metadata).unwrap_or_default()
-        };
-        writer.add_document(doc!(
-            self.f.stream => stream,
-            self.f.ts => e.ts,
-            self.f.len => e.line.len() as u64,
-            self.f.line => e.line.as_str(),
-            self.f.meta => meta,
-        ))?;
+    /// Adds one stream's `entries` (in time order) through `writer` as block documents shaped by `shape` (visible
+    /// after their commit and a reload). Returns the blocks added.
+    pub fn add_stream(
+        &self,
+        writer: &IndexWriter,
+        stream: u64,
+        entries: &[&Entry],
+        shape: BlockShape,
+    ) -> tantivy::Result<usize> {
+        let mut blocks = 0;
+        let mut rest = entries;
+        while !rest.is_empty() {
+            let mut n = 0;
+            let mut bytes = 0;
+            while n < rest.len()
+                && n < shape.max_lines.max(1)
+                && (n == 0 || bytes < shape.max_bytes)
+            {
+                bytes += rest[n].line.len();
+                n += 1;
+            }
+            let (block, tail) = rest.split_at(n);
+            rest = tail;
+            self.add_block(writer, stream, block, bytes)?;
+            blocks += 1;
+        }
+        Ok(blocks)
+    }
+
+    fn add_block(
+        &self,
+        writer: &IndexWriter,
+        stream: u64,
+        block: &[&Entry],
+        bytes: usize,
+    ) -> tantivy::Result<()> {
+        let mut text = String::with_capacity(bytes + block.len());
+        let mut payload = Vec::with_capacity(bytes + 8 * block.len() + 8);
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for e in block {
+            // Lines are joined by a separator no token spans, so each token is one line's.
+            text.push_str(&e.line);
+            text.push('\n');
+            lo = lo.min(e.ts);
+            hi = hi.max(e.ts);
+        }
+        put_entries(&mut payload, 0, block.iter().copied());
+        let mut doc = TantivyDocument::new();
+        doc.add_u64(self.f.stream, stream);
+        doc.add_i64(self.f.ts_min, lo);
+        doc.add_i64(self.f.ts_max, hi);
+        doc.add_u64(self.f.lines, block.len() as u64);
+        doc.add_u64(self.f.bytes, bytes as u64);
+        doc.add_text(self.f.text, text);
+        doc.add_bytes(self.f.block, &payload);
+        writer.add_document(doc)?;
         Ok(())
     }
 
@@ -149,6 +234,7 @@ impl PartIndex {
         PartSearcher {
             searcher: self.reader.searcher(),
             f: self.f,
+            entries: Arc::new(OnceLock::new()),
         }
     }
 
@@ -172,21 +258,24 @@ pub fn commit(writer: &mut IndexWriter, seq: u64) -> tantivy::Result<()> {
 pub struct PartSearcher {
     searcher: Searcher,
     f: Fields,
+    /// Entries in the searcher's blocks, summed on first use.
+    entries: Arc<OnceLock<u64>>,
 }
 
 impl PartSearcher {
-    /// Committed entries of `streams` in `[start, end)` that may pass `filters` (a superset: check each line).
+    /// Committed blocks of `streams` overlapping `[start, end)` that may hold lines passing `filters` (a superset:
+    /// check each line).
     pub fn search(
         &self,
         streams: &[u64],
         start: i64,
         end: i64,
         filters: &[LineFilter],
-    ) -> tantivy::Result<Vec<Hit>> {
+    ) -> tantivy::Result<Vec<BlockHit>> {
         if streams.is_empty() || start >= end || self.searcher.num_docs() == 0 {
             return Ok(Vec::new());
         }
-        let mut must = self.selection(streams, start, end);
+        let mut must = self.selection(streams);
         for f in filters {
             match f {
                 LineFilter::Contains(lit) => {
@@ -202,28 +291,24 @@ impl PartSearcher {
                 _ => {}
             }
         }
-        self.searcher.search(&BooleanQuery::new(must), &Hits)
+        self.searcher
+            .search(&BooleanQuery::new(must), &Blocks { start, end })
     }
 
-    /// Reads a hit's line and structured metadata.
-    pub fn read(&self, addr: DocAddress) -> tantivy::Result<(String, Vec<(String, String)>)> {
+    /// Reads a block's entries (in time order).
+    pub fn read(&self, addr: DocAddress) -> tantivy::Result<Vec<Entry>> {
         let doc: TantivyDocument = self.searcher.doc(addr)?;
-        let line = doc
-            .get_first(self.f.line)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_string();
-        let meta = doc
-            .get_first(self.f.meta)
-            .and_then(|v| v.as_str())
-            .filter(|m| !m.is_empty())
-            .and_then(|m| serde_json::from_str(m).ok())
+        let bytes = doc
+            .get_first(self.f.block)
+            .and_then(|v| v.as_bytes())
             .unwrap_or_default();
-        Ok((line, meta))
+        Reader::new(bytes)
+            .entries(0)
+            .map_err(|e| tantivy::TantivyError::InternalError(format!("log block {addr:?}: {e}")))
     }
 
-    /// Entries and line bytes of `streams` in `[start, end)` per (stream, bucket of `step` ns from `start`), from
-    /// fast fields only.
+    /// Entries and line bytes of `streams` in `[start, end)` per (stream, bucket of `step` ns from `start`): from
+    /// fast fields for a block inside the range and one bucket, by reading the block's timestamps otherwise.
     pub fn volume(
         &self,
         streams: &[u64],
@@ -231,16 +316,51 @@ impl PartSearcher {
         end: i64,
         step: i64,
     ) -> tantivy::Result<Volume> {
+        let mut out = Volume::new();
         if streams.is_empty() || start >= end || self.searcher.num_docs() == 0 {
-            return Ok(Volume::new());
+            return Ok(out);
         }
-        let q = BooleanQuery::new(self.selection(streams, start, end));
-        self.searcher.search(&q, &Volumes { start, step })
+        let q = BooleanQuery::new(self.selection(streams));
+        let step = step.max(1);
+        let bucket = |ts| lookout_storage::logs::volume_bucket(start, step, ts);
+        for hit in self.searcher.search(&q, &Blocks { start, end })? {
+            if hit.ts_min >= start && hit.ts_max < end && bucket(hit.ts_min) == bucket(hit.ts_max) {
+                let e = out.entry((hit.stream, bucket(hit.ts_min))).or_default();
+                e.0 += hit.lines;
+                e.1 += hit.bytes;
+                continue;
+            }
+            for entry in self.read(hit.addr)? {
+                if entry.ts >= start && entry.ts < end {
+                    let e = out.entry((hit.stream, bucket(entry.ts))).or_default();
+                    e.0 += 1;
+                    e.1 += entry.line.len() as u64;
+                }
+            }
+        }
+        Ok(out)
     }
 
-    /// Committed documents.
+    /// Committed block documents.
     pub fn num_docs(&self) -> u64 {
         self.searcher.num_docs()
+    }
+
+    /// Entries in the committed blocks (the sum of their `lines` fast field, once per searcher).
+    pub fn num_entries(&self) -> u64 {
+        *self.entries.get_or_init(|| {
+            self.searcher
+                .segment_readers()
+                .iter()
+                .map(|r| {
+                    let Ok(col) = r.fast_fields().u64("lines") else {
+                        return 0;
+                    };
+                    let col = col.first_or_default_col(0);
+                    r.doc_ids_alive().map(|d| col.get_val(d)).sum::<u64>()
+                })
+                .sum()
+        })
     }
 
     /// Segments.
@@ -248,20 +368,11 @@ impl PartSearcher {
         self.searcher.segment_readers().len()
     }
 
-    fn selection(&self, streams: &[u64], start: i64, end: i64) -> Vec<(Occur, Box<dyn Query>)> {
+    fn selection(&self, streams: &[u64]) -> Vec<(Occur, Box<dyn Query>)> {
         let terms = streams
             .iter()
             .map(|s| Term::from_field_u64(self.f.stream, *s));
-        vec![
-            (Occur::Must, Box::new(TermSetQuery::new(terms))),
-            (
-                Occur::Must,
-                Box::new(RangeQuery::new(
-                    Bound::Included(Term::from_field_i64(self.f.ts, start)),
-                    Bound::Excluded(Term::from_field_i64(self.f.ts, end)),
-                )),
-            ),
-        ]
+        vec![(Occur::Must, Box::new(TermSetQuery::new(terms)))]
     }
 
     /// The token queries a substring literal implies. A token inside the literal is a whole token of the line;
@@ -359,7 +470,7 @@ impl PartSearcher {
             let pattern = match (whole_start, whole_end) {
                 (true, true) => {
                     let q = TermQuery::new(
-                        Term::from_field_text(self.f.line, &text),
+                        Term::from_field_text(self.f.text, &text),
                         IndexRecordOption::Basic,
                     );
                     out.push((format!("={text}"), Box::new(q)));
@@ -369,7 +480,7 @@ impl PartSearcher {
                 (true, false) => format!("{text}.*"),
                 (false, false) => format!(".*{text}.*"),
             };
-            let q = RegexQuery::from_pattern(&pattern, self.f.line)?;
+            let q = RegexQuery::from_pattern(&pattern, self.f.text)?;
             out.push((pattern, Box::new(q)));
         }
         Ok(out)

@@ -29,12 +29,14 @@
 //! partition recorded an older sequence than the entry's record, which is exactly what that partition lacks. A power
 //! cut can lose the last second (the WAL is not fsynced; the commits are).
 
+mod codec;
 mod collect;
 mod commit;
 mod entry;
 mod index;
 mod layout;
 mod limits;
+mod lines;
 mod options;
 mod partitions;
 mod rate;
@@ -44,6 +46,7 @@ mod streams;
 mod wal;
 
 pub use entry::{Entry, LineFilter, LogQuery, PushStream, QueryDirection, StreamEntries};
+pub use index::BlockShape;
 pub use limits::{LogLimits, PushError};
 pub use options::{LogCounters, LogStats, LogStoreOptions, StoreError};
 pub use store::LogStore;

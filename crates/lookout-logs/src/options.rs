@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use crate::index::BlockShape;
 use crate::limits::{LogLimits, PushError};
 
 /// How the store is opened.
@@ -48,6 +49,8 @@ pub struct LogStoreOptions {
     /// A writer receiving no entries for this long is committed and closed (and its partition merged into one
     /// segment when a newer partition exists).
     pub writer_idle: Duration,
+    /// How many entries one block document of the index holds at most.
+    pub block: BlockShape,
 }
 
 impl LogStoreOptions {
@@ -68,6 +71,7 @@ impl LogStoreOptions {
             writer_idle: Duration::from_secs(300),
             max_uncommitted_bytes: 64 << 20,
             commit_when_half_full: true,
+            block: BlockShape::default(),
         }
     }
 }
@@ -119,8 +123,10 @@ pub struct LogCounters {
 pub struct LogStats {
     /// Streams held.
     pub streams: usize,
-    /// Committed entries, all partitions.
+    /// Committed block documents, all partitions.
     pub documents: u64,
+    /// Committed entries (in those documents), all partitions.
+    pub entries: u64,
     /// Segments, all partitions.
     pub segments: usize,
     /// Index partitions.

@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use tantivy::IndexWriter;
 
 use crate::entry::Entry;
-use crate::index::{MIN_WRITER_HEAP, PartIndex, PartSearcher, commit};
+use crate::index::{
+    BlockShape, MIN_WRITER_HEAP, PartIndex, PartSearcher, commit, is_per_line_format,
+};
 use crate::layout::{Bounds, Layout};
 
 mod merge;
@@ -67,6 +69,7 @@ pub struct Parts {
     heap_per_writer: usize,
     max_writers: usize,
     writer_idle: Duration,
+    shape: BlockShape,
     layout: Layout,
     parts: BTreeMap<i64, Part>,
     /// Open writers, least recently written first.
@@ -85,6 +88,7 @@ impl Parts {
         period: Duration,
         heap_bytes: usize,
         writer_idle: Duration,
+        shape: BlockShape,
     ) -> Result<Parts, String> {
         if root.join("meta.json").exists() {
             let aside = root.with_extension("unpartitioned");
@@ -103,6 +107,7 @@ impl Parts {
             heap_per_writer: (heap_bytes / max_writers).max(MIN_WRITER_HEAP),
             max_writers,
             writer_idle,
+            shape,
             layout: Layout::default(),
             parts: BTreeMap::new(),
             slots: Vec::new(),
@@ -114,6 +119,13 @@ impl Parts {
                 tracing::warn!(path = %e.path().display(), "not a log partition; ignored");
                 continue;
             };
+            if is_per_line_format(&e.path()) {
+                let aside = root.with_extension("per-line").join(&name);
+                tracing::warn!(from = %e.path().display(), to = %aside.display(), "log partition of the per-line index format of earlier versions moved aside and not served; delete it when no longer needed");
+                std::fs::create_dir_all(root.with_extension("per-line")).map_err(err)?;
+                std::fs::rename(e.path(), &aside).map_err(err)?;
+                continue;
+            }
             if out.layout.find(bounds.start_ns()).is_some() {
                 tracing::warn!(path = %e.path().display(), "log partition overlaps another; ignored");
                 continue;
@@ -236,9 +248,16 @@ impl Parts {
                 }
             };
             let part = &self.parts[&start];
-            let added = idx.iter().try_for_each(|&i| {
+            // One stream's entries of this batch, in time order (push order among equal times), become its blocks.
+            let mut by_stream: HashMap<u64, Vec<&Entry>> = HashMap::new();
+            for &i in idx {
+                by_stream.entry(batch[i].0).or_default().push(&batch[i].1);
+            }
+            let added = by_stream.into_iter().try_for_each(|(stream, mut entries)| {
+                entries.sort_by_key(|e| e.ts);
                 part.index
-                    .add(&self.slots[slot].writer, batch[i].0, &batch[i].1)
+                    .add_stream(&self.slots[slot].writer, stream, &entries, self.shape)
+                    .map(|_| ())
             });
             if let Err(e) = added {
                 out.error.get_or_insert(err(e));

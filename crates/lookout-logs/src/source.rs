@@ -6,12 +6,12 @@ use std::sync::atomic::Ordering;
 
 use lookout_model::{Labels, Matcher};
 use lookout_storage::logs::{
-    Entry, LineFilter, LogPushError, LogQuery, LogSink, LogSource, LogSourceError, PushStream,
-    QueryDirection, ScanStats, StreamVolume, volume_bucket,
+    Entry, LogPushError, LogQuery, LogSink, LogSource, LogSourceError, PushStream, QueryDirection,
+    ScanStats, StreamVolume, volume_bucket,
 };
 
-use crate::collect::{Hit, Volume, merge_volume};
-use crate::index::PartSearcher;
+use crate::collect::{Volume, merge_volume};
+use crate::lines::BlockLines;
 use crate::options::StoreError;
 use crate::store::LogStore;
 
@@ -34,21 +34,14 @@ impl LogSource for LogStore {
         });
         let ids: Vec<u64> = view.streams.keys().copied().collect();
         let backward = q.direction == QueryDirection::Backward;
-        // Partitions are disjoint in time: search them one at a time in the scan's direction, the next only when
-        // the previous one's hits are used up, so a limit met early leaves older (or newer) partitions unsearched.
+        // Partitions are disjoint in time: read them one at a time in the scan's direction, the next only when the
+        // previous one's lines are used up, so a limit met early leaves older (or newer) partitions unsearched.
         let mut parts = view.parts;
         if backward {
             parts.reverse();
         }
-        // Filters the index narrows by make candidates sparse: search whole partitions then (each narrowing query
-        // scans the term dictionary once per search); without them, start with one minute and adapt.
-        let narrowing = q
-            .filters
-            .iter()
-            .any(|f| matches!(f, LineFilter::Contains(_) | LineFilter::Matches(_)));
-        let mut windows = Windows::new(parts, q.start, q.end, backward, narrowing);
-        let mut current: Option<PartSearcher> = None;
-        let mut hits: Vec<Hit> = Vec::new();
+        let mut parts = parts.into_iter();
+        let mut current: Option<BlockLines> = None;
         let mut pending = view.pending;
         // Time order, then stream id, so equal timestamps come out the same way every time.
         if backward {
@@ -58,43 +51,40 @@ impl LogSource for LogStore {
         }
         let before = |a: i64, b: i64| if backward { a >= b } else { a <= b };
         let searched = &self.counters().partitions_searched;
-        let (mut i, mut j) = (0usize, 0usize);
+        let mut j = 0usize;
         while (stats.entries as usize) < q.limit {
-            if i == hits.len()
-                && let Some((part, ws, we, first_of_part)) = windows.next()
-            {
-                if first_of_part {
-                    searched.fetch_add(1, Ordering::Relaxed);
+            let next_committed = loop {
+                if let Some(lines) = current.as_mut()
+                    && let Some(ts) = lines.peek_ts().map_err(read_error)?
+                {
+                    break Some(ts);
                 }
-                hits = part.search(&ids, ws, we, &q.filters).map_err(read_error)?;
-                windows.observed(hits.len());
-                if backward {
-                    hits.sort_unstable_by_key(|h| std::cmp::Reverse((h.0, h.1)));
-                } else {
-                    hits.sort_unstable_by_key(|h| (h.0, h.1));
+                if let Some(done) = current.take() {
+                    stats.candidates += done.candidates;
                 }
-                stats.candidates += hits.len() as u64;
-                current = Some(part);
-                i = 0;
-                continue;
-            }
-            let take_hit = match (hits.get(i), pending.get(j)) {
-                (Some(h), Some(p)) => before(h.0, p.1.ts),
+                let Some((_, part)) = parts.next() else {
+                    break None;
+                };
+                searched.fetch_add(1, Ordering::Relaxed);
+                let blocks = part
+                    .search(&ids, q.start, q.end, &q.filters)
+                    .map_err(read_error)?;
+                current = Some(BlockLines::new(
+                    part, blocks, q.start, q.end, backward, &q.filters,
+                ));
+            };
+            let take_committed = match (next_committed, pending.get(j)) {
+                (Some(ts), Some(p)) => before(ts, p.1.ts),
                 (Some(_), None) => true,
                 (None, Some(_)) => false,
                 (None, None) => break,
             };
-            let (stream, entry) = if take_hit {
-                let (ts, stream, addr) = hits[i];
-                i += 1;
-                let part = current
-                    .as_ref()
-                    .expect("hits come from the current partition");
-                let (line, metadata) = part.read(addr).map_err(read_error)?;
-                if !q.filters.iter().all(|f| f.keeps(&line)) {
-                    continue;
-                }
-                (stream, Entry { ts, line, metadata })
+            let (stream, entry) = if take_committed {
+                current
+                    .as_mut()
+                    .and_then(|c| c.pop().transpose())
+                    .expect("a line was peeked")
+                    .map_err(read_error)?
             } else {
                 j += 1;
                 let (id, e) = &mut pending[j - 1];
@@ -113,6 +103,9 @@ impl LogSource for LogStore {
             if !visit(labels, &entry) {
                 break;
             }
+        }
+        if let Some(done) = current {
+            stats.candidates += done.candidates;
         }
         Ok(stats)
     }
@@ -188,78 +181,5 @@ impl LogSink for LogStore {
             },
             other => LogPushError::Store(other.to_string()),
         })
-    }
-}
-
-/// Time windows over the partitions in the scan's direction: a partition is searched a window at a time, so a scan
-/// holds the candidates of one window (about [`WINDOW_TARGET_HITS`]), not of a whole day, and a limit met early
-/// stops the search. The window widens while it finds few candidates and narrows when it finds many.
-struct Windows {
-    parts: std::vec::IntoIter<(crate::layout::Bounds, PartSearcher)>,
-    current: Option<(PartSearcher, i64, i64)>,
-    cursor: i64,
-    width: i64,
-    start: i64,
-    end: i64,
-    backward: bool,
-}
-
-/// Candidates a window aims at.
-const WINDOW_TARGET_HITS: usize = 100_000;
-
-impl Windows {
-    fn new(
-        parts: Vec<(crate::layout::Bounds, PartSearcher)>,
-        start: i64,
-        end: i64,
-        backward: bool,
-        whole: bool,
-    ) -> Windows {
-        Windows {
-            parts: parts.into_iter(),
-            current: None,
-            cursor: 0,
-            width: if whole { i64::MAX } else { 60_000_000_000 },
-            start,
-            end,
-            backward,
-        }
-    }
-
-    /// The next (partition, window start, window end, first window of this partition).
-    fn next(&mut self) -> Option<(PartSearcher, i64, i64, bool)> {
-        loop {
-            if let Some((part, lo, hi)) = &self.current {
-                let (lo, hi) = (*lo, *hi);
-                let (ws, we) = if self.backward {
-                    (self.cursor.saturating_sub(self.width).max(lo), self.cursor)
-                } else {
-                    (self.cursor, self.cursor.saturating_add(self.width).min(hi))
-                };
-                if ws < we {
-                    let first = if self.backward { we == hi } else { ws == lo };
-                    self.cursor = if self.backward { ws } else { we };
-                    return Some((part.clone(), ws, we, first));
-                }
-                self.current = None;
-            }
-            let (bounds, part) = self.parts.next()?;
-            let lo = bounds.start.saturating_mul(1_000_000_000).max(self.start);
-            let hi = bounds.end.saturating_mul(1_000_000_000).min(self.end);
-            if lo >= hi {
-                continue;
-            }
-            self.cursor = if self.backward { hi } else { lo };
-            self.current = Some((part, lo, hi));
-        }
-    }
-
-    /// Adapts the width to the candidates the last window held.
-    fn observed(&mut self, hits: usize) {
-        if hits > 2 * WINDOW_TARGET_HITS {
-            self.width = (self.width / 4).max(1_000_000);
-        } else if hits < WINDOW_TARGET_HITS / 4 {
-            self.width = self.width.saturating_mul(4);
-        }
     }
 }

@@ -107,6 +107,7 @@ impl LogStore {
             opts.partition_period,
             opts.writer_heap_bytes,
             opts.writer_idle,
+            opts.block,
         )
         .map_err(StoreError::Partition)?;
         let (wal, replay) = Wal::open(&opts.dir, |recs| {
@@ -442,6 +443,7 @@ impl LogStore {
         LogStats {
             streams,
             documents: view.values().map(|(_, s)| s.num_docs()).sum(),
+            entries: view.values().map(|(_, s)| s.num_entries()).sum(),
             segments: view.values().map(|(_, s)| s.segments()).sum(),
             partitions: view.len(),
             writers: self.inner.writers.load(Ordering::Relaxed),

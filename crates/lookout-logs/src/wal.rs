@@ -7,17 +7,62 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+use crate::codec::{DecodeError, Reader, put_entries, put_u64};
 use crate::entry::Entry;
 
+/// First byte of a binary record body ([`crate::codec`]); earlier versions wrote JSON (`{`), still read.
+const BINARY: u8 = 1;
+
 /// One acknowledged push.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Deserialize)]
 pub struct WalRecord {
     /// Increasing sequence number.
     pub seq: u64,
     /// Entries by stream id.
     pub streams: Vec<(u64, Vec<Entry>)>,
+}
+
+impl WalRecord {
+    /// Appends the record's binary body: the format byte, sequence, stream count, then per stream its id and
+    /// entries.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        out.push(BINARY);
+        put_u64(out, self.seq);
+        put_u64(out, self.streams.len() as u64);
+        for (id, entries) in &self.streams {
+            out.extend_from_slice(&id.to_le_bytes());
+            put_entries(out, 0, entries.iter());
+        }
+    }
+
+    /// Reads a body written by [`encode_into`](WalRecord::encode_into) (or the JSON of earlier versions); `None` when damaged.
+    pub fn decode(body: &[u8]) -> Option<WalRecord> {
+        match body.first() {
+            Some(&BINARY) => Self::decode_binary(&body[1..]).ok(),
+            Some(b'{') => serde_json::from_slice(body).ok(),
+            _ => None,
+        }
+    }
+
+    fn decode_binary(body: &[u8]) -> Result<WalRecord, DecodeError> {
+        let mut r = Reader::new(body);
+        let seq = r.u64()?;
+        let n = r.u64()?;
+        let mut streams = Vec::new();
+        for _ in 0..n {
+            let id = r.fixed_u64()?;
+            streams.push((id, r.entries(0)?));
+        }
+        if !r.is_empty() {
+            return Err(DecodeError {
+                at: body.len(),
+                what: "bytes after the last stream",
+            });
+        }
+        Ok(WalRecord { seq, streams })
+    }
 }
 
 /// The open WAL: the file being appended and the older files awaiting a full commit.
@@ -77,9 +122,9 @@ fn read_file(path: &Path, records: &mut Vec<WalRecord>) -> io::Result<u64> {
         if r.read_exact(&mut body).is_err() || crc32fast::hash(&body) != crc {
             break;
         }
-        match serde_json::from_slice::<WalRecord>(&body) {
-            Ok(rec) => records.push(rec),
-            Err(_) => break,
+        match WalRecord::decode(&body) {
+            Some(rec) => records.push(rec),
+            None => break,
         }
         good += 8 + len as u64;
     }
@@ -126,11 +171,19 @@ impl Wal {
     /// Appends one record and hands it to the OS. No fsync: within a second the records are committed to the
     /// index (which fsyncs) and their file deleted, so a power cut can take at most that second.
     pub fn append(&mut self, rec: &WalRecord) -> io::Result<()> {
-        let body = serde_json::to_vec(rec).map_err(io::Error::other)?;
-        let mut buf = Vec::with_capacity(body.len() + 8);
-        buf.extend_from_slice(&(body.len() as u32).to_le_bytes());
-        buf.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-        buf.extend_from_slice(&body);
+        let lines: usize = rec
+            .streams
+            .iter()
+            .flat_map(|(_, es)| es.iter().map(|e| e.line.len() + 8))
+            .sum();
+        let mut buf = Vec::with_capacity(lines + 16 * rec.streams.len() + 32);
+        buf.extend_from_slice(&[0; 8]);
+        rec.encode_into(&mut buf);
+        let len = u32::try_from(buf.len() - 8)
+            .map_err(|_| io::Error::other("log WAL record over 4 GiB"))?;
+        let crc = crc32fast::hash(&buf[8..]);
+        buf[..4].copy_from_slice(&len.to_le_bytes());
+        buf[4..8].copy_from_slice(&crc.to_le_bytes());
         let before = self.current.metadata()?.len();
         self.current.write_all(&buf).inspect_err(|_| {
             // Cut a partial record so the records after it stay readable.
@@ -173,5 +226,36 @@ impl Wal {
             .filter_map(|p| std::fs::metadata(p).ok())
             .map(|m| m.len())
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_and_json_records_of_earlier_versions_still_read() {
+        let rec = WalRecord {
+            seq: 42,
+            streams: vec![(
+                u64::MAX,
+                vec![Entry {
+                    ts: 1_700_000_000_000_000_000,
+                    line: "hello".into(),
+                    metadata: vec![("trace_id".into(), "t1".into())],
+                }],
+            )],
+        };
+        let mut body = Vec::new();
+        rec.encode_into(&mut body);
+        let back = WalRecord::decode(&body).unwrap();
+        assert_eq!((back.seq, back.streams), (rec.seq, rec.streams.clone()));
+        let json = br#"{"seq":7,"streams":[[3,[{"ts":5,"line":"old"}]]]}"#;
+        let old = WalRecord::decode(json).unwrap();
+        assert_eq!(old.seq, 7);
+        assert_eq!(old.streams[0].1[0].line, "old");
+        body.push(0);
+        assert!(WalRecord::decode(&body).is_none(), "trailing bytes refused");
+        assert!(WalRecord::decode(b"").is_none());
     }
 }

@@ -84,8 +84,13 @@ impl SelfMetrics for LogMetrics {
         );
         out.gauge(
             "lookout_logs_index_documents",
-            "Log entries in the committed index.",
+            "Block documents in the committed log index (each up to 256 entries of one stream).",
             s.documents,
+        );
+        out.gauge(
+            "lookout_logs_index_entries",
+            "Log entries in the committed index.",
+            s.entries,
         );
         out.gauge(
             "lookout_logs_index_segments",

@@ -75,7 +75,7 @@ fn a_crash_between_two_partition_commits_loses_and_duplicates_nothing() {
         );
         store.flush().unwrap();
         assert_eq!(lines_of(&store), ["a1", "a2", "a3", "b1", "b2"]);
-        assert_eq!(store.stats().documents, 5);
+        assert_eq!(store.stats().entries, 5);
         store.close().unwrap();
         drop(store);
         let store = LogStore::open(opts(dir.path())).unwrap();
@@ -139,7 +139,7 @@ fn a_push_completes_while_a_commit_is_in_progress() {
     release.send(()).unwrap();
     committer.join().unwrap().unwrap();
     assert_eq!(
-        store.stats().documents,
+        store.stats().entries,
         2,
         "the commit held the entries taken before it"
     );
@@ -152,7 +152,7 @@ fn a_push_completes_while_a_commit_is_in_progress() {
     *store.inner.hooks.during_commit.lock() = None;
     store.flush().unwrap();
     assert_eq!(lines_of(&store), ["before", "before too", "during"]);
-    assert_eq!(store.stats().documents, 3);
+    assert_eq!(store.stats().entries, 3);
     // Reopen: the WAL records after the first commit (the push during it) are committed, nothing replayed twice.
     store.close().unwrap();
     drop(store);

@@ -149,7 +149,7 @@ fn writers_share_the_heap_budget_one_when_it_cannot_give_two_15_mb() {
         store.flush().unwrap();
         let s = store.stats();
         assert_eq!(
-            (s.partitions, s.writers, s.documents),
+            (s.partitions, s.writers, s.entries),
             (3, writers, 9),
             "heap {heap}"
         );
@@ -166,7 +166,7 @@ fn writers_share_the_heap_budget_one_when_it_cannot_give_two_15_mb() {
             store.flush().unwrap();
             assert_eq!(store.stats().uncommitted, 0, "heap {heap} round {round}");
         }
-        assert_eq!(store.stats().documents, 17);
+        assert_eq!(store.stats().entries, 17);
         store.close().unwrap();
         drop(store);
         let store = LogStore::open(opts(dir.path())).unwrap();

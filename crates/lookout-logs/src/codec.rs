@@ -1,0 +1,197 @@
+//! The binary form of entries, shared by WAL records and the index's block documents: LEB128 varints, timestamps
+//! as zig-zag deltas from the previous entry (so a block of one stream's entries in time order costs a byte or two
+//! per timestamp), lines and structured metadata as length-prefixed UTF-8. Decoding checks every length and every
+//! string, so a damaged record is refused, never misread.
+
+use crate::entry::Entry;
+
+/// Why bytes are not a valid encoding.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed entry encoding at byte {at}: {what}")]
+pub struct DecodeError {
+    /// Offset of the fault.
+    pub at: usize,
+    /// What was wrong.
+    pub what: &'static str,
+}
+
+/// Appends `v` as an unsigned LEB128 varint.
+pub fn put_u64(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Appends `v` zig-zag encoded.
+pub fn put_i64(out: &mut Vec<u8>, v: i64) {
+    put_u64(out, ((v << 1) ^ (v >> 63)) as u64);
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_u64(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Appends `entries`: their count, then each entry's timestamp (a delta from the previous one, the first from
+/// `base_ts`), line and metadata.
+pub fn put_entries<'a>(
+    out: &mut Vec<u8>,
+    base_ts: i64,
+    entries: impl ExactSizeIterator<Item = &'a Entry>,
+) {
+    put_u64(out, entries.len() as u64);
+    let mut prev = base_ts;
+    for e in entries {
+        put_i64(out, e.ts.wrapping_sub(prev));
+        prev = e.ts;
+        put_str(out, &e.line);
+        put_u64(out, e.metadata.len() as u64);
+        for (k, v) in &e.metadata {
+            put_str(out, k);
+            put_str(out, v);
+        }
+    }
+}
+
+/// A cursor over encoded bytes.
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// Reads `buf` from its start.
+    pub fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0 }
+    }
+
+    fn fail(&self, what: &'static str) -> DecodeError {
+        DecodeError { at: self.pos, what }
+    }
+
+    /// Whether every byte was read.
+    pub fn is_empty(&self) -> bool {
+        self.pos == self.buf.len()
+    }
+
+    /// The next unsigned varint.
+    pub fn u64(&mut self) -> Result<u64, DecodeError> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let Some(&b) = self.buf.get(self.pos) else {
+                return Err(self.fail("varint cut short"));
+            };
+            self.pos += 1;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(self.fail("varint longer than 10 bytes"))
+    }
+
+    /// The next 8 bytes, little-endian.
+    pub fn fixed_u64(&mut self) -> Result<u64, DecodeError> {
+        let Some(b) = self.buf.get(self.pos..self.pos + 8) else {
+            return Err(self.fail("u64 cut short"));
+        };
+        self.pos += 8;
+        Ok(u64::from_le_bytes(b.try_into().expect("8 bytes")))
+    }
+
+    /// The next zig-zag varint.
+    pub fn i64(&mut self) -> Result<i64, DecodeError> {
+        let v = self.u64()?;
+        Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
+    }
+
+    /// A count of items each at least `min_bytes` long: refused when the rest cannot hold them (so a damaged
+    /// count never allocates).
+    fn count(&mut self, min_bytes: usize) -> Result<usize, DecodeError> {
+        let n = self.u64()?;
+        let left = (self.buf.len() - self.pos) as u64;
+        if n.saturating_mul(min_bytes as u64) > left {
+            return Err(self.fail("count larger than the bytes left"));
+        }
+        Ok(n as usize)
+    }
+
+    fn str(&mut self) -> Result<String, DecodeError> {
+        let len = self.count(1)?;
+        let bytes = &self.buf[self.pos..self.pos + len];
+        let s = std::str::from_utf8(bytes).map_err(|_| self.fail("string is not UTF-8"))?;
+        self.pos += len;
+        Ok(s.to_owned())
+    }
+
+    /// Entries written by [`put_entries`] with the same `base_ts`.
+    pub fn entries(&mut self, base_ts: i64) -> Result<Vec<Entry>, DecodeError> {
+        let n = self.count(3)?;
+        let mut out = Vec::with_capacity(n);
+        let mut prev = base_ts;
+        for _ in 0..n {
+            let ts = prev.wrapping_add(self.i64()?);
+            prev = ts;
+            let line = self.str()?;
+            let m = self.count(2)?;
+            let mut metadata = Vec::with_capacity(m);
+            for _ in 0..m {
+                metadata.push((self.str()?, self.str()?));
+            }
+            out.push(Entry { ts, line, metadata });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(ts: i64, line: &str, meta: &[(&str, &str)]) -> Entry {
+        Entry {
+            ts,
+            line: line.into(),
+            metadata: meta
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn entries_round_trip_with_any_timestamps() {
+        let entries = vec![
+            entry(i64::MAX, "max", &[]),
+            entry(i64::MIN, "min", &[("trace_id", "abc")]),
+            entry(0, "", &[("k", ""), ("", "v")]),
+            entry(-5, "ünïcødé ✓", &[]),
+        ];
+        let mut buf = Vec::new();
+        put_entries(&mut buf, 17, entries.iter());
+        let mut r = Reader::new(&buf);
+        assert_eq!(r.entries(17).unwrap(), entries);
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn damaged_bytes_are_refused_not_misread() {
+        let mut buf = Vec::new();
+        put_entries(&mut buf, 0, [entry(1, "hello", &[("a", "b")])].iter());
+        for cut in 0..buf.len() {
+            assert!(Reader::new(&buf[..cut]).entries(0).is_err(), "cut at {cut}");
+        }
+        let mut bad = buf.clone();
+        bad[3] = 0xff; // inside "hello": not UTF-8
+        assert_eq!(
+            Reader::new(&bad).entries(0).unwrap_err().what,
+            "string is not UTF-8"
+        );
+        // A huge count does not allocate.
+        let mut huge = Vec::new();
+        put_u64(&mut huge, u64::MAX);
+        assert!(Reader::new(&huge).entries(0).is_err());
+    }
+}
