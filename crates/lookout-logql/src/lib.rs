@@ -15,6 +15,7 @@ mod bridge;
 mod display;
 pub mod engine;
 mod filters;
+mod folded;
 pub mod ingest;
 pub mod labels;
 mod lexer;

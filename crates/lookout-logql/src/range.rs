@@ -9,9 +9,16 @@ use lookout_storage::logs::{LogQuery, LogSource, QueryDirection};
 
 use crate::ast::{Conversion, Grouping, LogRange, RangeOp};
 
-/// Samples per output series, keyed by a hash of the labels.
-type SeriesSamples = HashMap<u64, (Labels, Vec<(i64, f64)>)>;
+/// What one output series holds while the scan runs: every sample, or per-step accumulators (see `folded.rs`).
+enum Held {
+    Samples(Vec<(i64, f64)>),
+    Folded(FoldedSeries),
+}
+
+/// Output series, keyed by a hash of the labels.
+type SeriesSamples = HashMap<u64, (Labels, Held)>;
 use crate::filters::label_filter_passes;
+use crate::folded::{FoldedSeries, folds};
 use crate::labels::{ERROR, ERROR_DETAILS, LabelSet};
 use crate::lexer::{parse_bytes, parse_duration};
 use crate::limits::{Guard, LogqlError};
@@ -124,6 +131,7 @@ pub fn evaluate(
     let mut series: SeriesSamples = HashMap::new();
     let mut failure: Option<LogqlError> = None;
     let bytes_op = matches!(agg.op, RangeOp::BytesOverTime | RangeOp::BytesRate);
+    let folding = folds(agg, steps);
     src.scan(&q, &mut |stream, e| {
         if let Err(err) = guard.line(e.line.len()) {
             failure = Some(err);
@@ -168,15 +176,29 @@ pub fn evaluate(
             })
             .collect();
         let key = key_of(&mut pairs);
-        let entry = series
-            .entry(key)
-            .or_insert_with(|| (Labels::from_pairs_unchecked(&pairs), Vec::new()));
-        if let Err(err) = guard.sample() {
-            failure = Some(err);
-            return false;
+        let before = series.len();
+        let entry = series.entry(key).or_insert_with(|| {
+            let held = if folding {
+                Held::Folded(FoldedSeries::default())
+            } else {
+                Held::Samples(Vec::new())
+            };
+            (Labels::from_pairs_unchecked(&pairs), held)
+        });
+        let held = match &mut entry.1 {
+            Held::Samples(s) => {
+                s.push((e.ts, value));
+                1
+            }
+            Held::Folded(f) => f.add(agg, steps, e.ts, value),
+        };
+        for _ in 0..held {
+            if let Err(err) = guard.sample() {
+                failure = Some(err);
+                return false;
+            }
         }
-        entry.1.push((e.ts, value));
-        if entry.1.len() == 1
+        if series.len() > before
             && let Err(err) = guard.series(series.len())
         {
             failure = Some(err);
@@ -193,8 +215,11 @@ pub fn evaluate(
     }
     let mut out: Vec<RangeSeries> = series
         .into_values()
-        .filter_map(|(labels, samples)| {
-            let points = windows(agg, steps, &samples);
+        .filter_map(|(labels, held)| {
+            let points = match held {
+                Held::Samples(samples) => windows(agg, steps, &samples),
+                Held::Folded(f) => f.points(agg, steps),
+            };
             (!points.is_empty()).then_some(RangeSeries { labels, points })
         })
         .collect();
@@ -203,7 +228,7 @@ pub fn evaluate(
 }
 
 /// The aggregate of each step's window.
-fn windows(agg: &RangeAgg<'_>, steps: Steps, samples: &[(i64, f64)]) -> Vec<(i64, f64)> {
+pub(crate) fn windows(agg: &RangeAgg<'_>, steps: Steps, samples: &[(i64, f64)]) -> Vec<(i64, f64)> {
     let range = agg.range.range_ns;
     let secs = range as f64 / 1e9;
     let mut out = Vec::new();
@@ -319,21 +344,22 @@ fn counter_rate(w: &[(i64, f64)], begin: i64, end: i64) -> Option<f64> {
 
 /// `absent_over_time`: 1 at the steps whose window holds no entry, labelled by the selector's equality matchers.
 fn absent(agg: &RangeAgg<'_>, steps: Steps, series: &SeriesSamples) -> Vec<RangeSeries> {
-    let mut all: Vec<(i64, f64)> = series
-        .values()
-        .flat_map(|(_, s)| s.iter().copied())
-        .collect();
-    all.sort_by_key(|s| s.0);
     let counting = RangeAgg {
         op: RangeOp::CountOverTime,
         param: None,
         range: agg.range,
         grouping: None,
     };
-    let present: std::collections::HashSet<i64> = windows(&counting, steps, &all)
-        .into_iter()
-        .map(|p| p.0)
-        .collect();
+    let mut present: std::collections::HashSet<i64> = std::collections::HashSet::new();
+    let mut all: Vec<(i64, f64)> = Vec::new();
+    for (_, held) in series.values() {
+        match held {
+            Held::Samples(s) => all.extend(s.iter().copied()),
+            Held::Folded(f) => present.extend(f.present(steps)),
+        }
+    }
+    all.sort_by_key(|s| s.0);
+    present.extend(windows(&counting, steps, &all).into_iter().map(|p| p.0));
     let points: Vec<(i64, f64)> = steps
         .times()
         .filter(|t| !present.contains(t))

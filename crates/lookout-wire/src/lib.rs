@@ -12,6 +12,7 @@
 pub mod body;
 pub mod exposition;
 pub mod loki;
+pub mod loki_json;
 pub mod remote_write;
 
 pub use body::{BodyError, decode_body};

@@ -10,6 +10,7 @@ use lookout_logql::ingest::{add_detected_level, add_service_name};
 use lookout_model::{Labels, MatchOp};
 use lookout_storage::logs::{Entry, LogPushError, PushStream};
 use lookout_wire::loki::PushRequest;
+use lookout_wire::loki_json::{JsonEntry, parse_json_push};
 use lookout_wire::{BodyError, decode_body};
 use prost::Message;
 
@@ -87,16 +88,7 @@ fn decode_protobuf(raw: &[u8], max: usize) -> Result<Vec<PushStream>, ApiError> 
 }
 
 fn decode_json(bytes: &[u8]) -> Result<Vec<PushStream>, ApiError> {
-    #[derive(serde::Deserialize)]
-    struct Body {
-        streams: Vec<Stream>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Stream {
-        stream: std::collections::BTreeMap<String, String>,
-        values: Vec<Vec<serde_json::Value>>,
-    }
-    let body: Body = serde_json::from_slice(bytes)
+    let body = parse_json_push(bytes)
         .map_err(|e| ApiError::bad_data(format!("push: invalid JSON body: {e}")))?;
     body.streams
         .into_iter()
@@ -104,48 +96,17 @@ fn decode_json(bytes: &[u8]) -> Result<Vec<PushStream>, ApiError> {
         .map(|(si, s)| {
             let what = format!("of stream {si}");
             let labels = with_service_name(s.stream.into_iter().collect(), &what)?;
-            let entries =
-                s.values
-                    .into_iter()
-                    .enumerate()
-                    .map(|(ei, v)| {
-                        let bad = |why: &str| {
-                            ApiError::bad_data(format!("push: stream {labels} entry {ei}: {why}"))
-                        };
-                        let ts = v
-                            .first()
-                            .and_then(|t| t.as_str())
-                            .ok_or_else(|| {
-                                bad("the timestamp must be a string of integer nanoseconds")
-                            })?
-                            .parse::<i64>()
-                            .map_err(|_| {
-                                bad("the timestamp must be a string of integer nanoseconds")
-                            })?;
-                        let line = v
-                            .get(1)
-                            .and_then(|l| l.as_str())
-                            .ok_or_else(|| bad("the line must be a string"))?
-                            .to_string();
-                        let metadata = match v.get(2) {
-                            None => Vec::new(),
-                            Some(serde_json::Value::Object(m)) => m
-                                .iter()
-                                .map(|(k, v)| {
-                                    v.as_str().map(|s| (k.clone(), s.to_string())).ok_or_else(
-                                        || bad("structured metadata values must be strings"),
-                                    )
-                                })
-                                .collect::<Result<_, _>>()?,
-                            Some(_) => {
-                                return Err(bad(
-                                    "the third element must be an object of structured metadata",
-                                ));
-                            }
-                        };
-                        Ok(Entry { ts, line, metadata })
-                    })
-                    .collect::<Result<_, ApiError>>()?;
+            let entries = s
+                .values
+                .into_iter()
+                .enumerate()
+                .map(|(ei, v)| match v {
+                    JsonEntry::Valid { ts, line, metadata } => Ok(Entry { ts, line, metadata }),
+                    JsonEntry::Invalid(why) => Err(ApiError::bad_data(format!(
+                        "push: stream {labels} entry {ei}: {why}"
+                    ))),
+                })
+                .collect::<Result<_, ApiError>>()?;
             Ok(PushStream { labels, entries })
         })
         .collect()
