@@ -80,9 +80,9 @@ impl FoldedSeries {
             return 0;
         }
         let (lo, hi) = (lo as u32, hi as u32);
-        let mut i = self.accs.partition_point(|(k, _)| *k < lo);
+        let first = self.accs.partition_point(|(k, _)| *k < lo);
         let mut created = 0;
-        for k in lo..=hi {
+        for (i, k) in (first..).zip(lo..=hi) {
             match self.accs.get_mut(i) {
                 Some((at, acc)) if *at == k => acc.add(v),
                 _ => {
@@ -90,7 +90,6 @@ impl FoldedSeries {
                     created += 1;
                 }
             }
-            i += 1;
         }
         created
     }
