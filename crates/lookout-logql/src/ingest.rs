@@ -47,47 +47,88 @@ const LEVEL_NAMES: [&str; 10] = [
     "severity_text",
 ];
 
+/// Loki's level vocabulary and the spellings that map to it (compared ignoring ASCII case).
+const LEVEL_SPELLINGS: [(&str, &[&str]); 7] = [
+    ("trace", &["trace", "trc", "trce"]),
+    ("debug", &["debug", "dbg", "debu", "dbug"]),
+    (
+        "info",
+        &["info", "inf", "information", "informational", "notice"],
+    ),
+    ("warn", &["warn", "warning", "wrn"]),
+    ("error", &["error", "err", "eror", "erro"]),
+    ("critical", &["critical", "crit", "alert"]),
+    ("fatal", &["fatal", "panic", "emerg", "emergency", "ftl"]),
+];
+
 /// Maps a level spelling to Loki's vocabulary (`None` when it is not a level).
 pub fn normalize_level(v: &str) -> Option<&'static str> {
     let v = v.trim().trim_matches('"');
-    let lower = v.to_ascii_lowercase();
-    Some(match lower.as_str() {
-        "trace" | "trc" | "trce" => "trace",
-        "debug" | "dbg" | "debu" | "dbug" => "debug",
-        "info" | "inf" | "information" | "informational" | "notice" => "info",
-        "warn" | "warning" | "wrn" => "warn",
-        "error" | "err" | "eror" | "erro" => "error",
-        "critical" | "crit" | "alert" => "critical",
-        "fatal" | "panic" | "emerg" | "emergency" | "ftl" => "fatal",
-        _ => return None,
-    })
+    LEVEL_SPELLINGS
+        .iter()
+        .find(|(_, spellings)| spellings.iter().any(|s| s.eq_ignore_ascii_case(v)))
+        .map(|(level, _)| *level)
 }
 
-/// A `level`-like key followed by `:` or `=` (JSON or logfmt), and the word after it.
+/// Keys of a level field, in priority order.
+const LEVEL_KEYS: [&str; 7] = [
+    "level", "lvl", "severity", "Level", "LEVEL", "Severity", "SEVERITY",
+];
+
+/// The level a key occurrence ending at `from` announces: `:` or `=` (after an optional quote), then the word.
+fn level_after_key(head: &str, from: usize) -> Option<&'static str> {
+    let rest = head[from..].trim_start_matches('"').trim_start();
+    let rest = rest.strip_prefix([':', '='])?;
+    let rest = rest.trim_start().trim_start_matches('"');
+    let end = rest
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(rest.len());
+    normalize_level(&rest[..end])
+}
+
+/// A `level`-like key followed by `:` or `=` (JSON or logfmt), and the word after it: the first key of
+/// [`LEVEL_KEYS`] with such an occurrence wins, its first one. One pass over the bytes (this runs for every pushed
+/// line), allocation-free.
 fn level_field(head: &str) -> Option<&'static str> {
-    for key in [
-        "level", "lvl", "severity", "Level", "LEVEL", "Severity", "SEVERITY",
-    ] {
-        let mut from = 0;
-        while let Some(at) = head[from..].find(key) {
-            let start = from + at;
-            from = start + key.len();
-            // The key must start a word (`"level"`, ` level=`, `{level:`), not end one (`loglevel` is fine too).
-            let rest = head[from..].trim_start_matches('"').trim_start();
-            let Some(rest) = rest.strip_prefix([':', '=']) else {
-                continue;
-            };
-            let rest = rest.trim_start().trim_start_matches('"');
-            let end = rest
-                .find(|c: char| !c.is_ascii_alphabetic())
-                .unwrap_or(rest.len());
-            if let Some(l) = normalize_level(&rest[..end]) {
-                return Some(l);
+    let bytes = head.as_bytes();
+    let mut best: Option<(usize, &'static str)> = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        // Every key starts with l/L/s/S followed by v/e/E: most bytes are rejected by two comparisons.
+        if !matches!(b, b'l' | b'L' | b's' | b'S')
+            || !matches!(bytes.get(i + 1), Some(b'e' | b'v' | b'E'))
+        {
+            continue;
+        }
+        for (k, key) in LEVEL_KEYS.iter().enumerate() {
+            if best.is_some_and(|(bk, _)| bk <= k) {
+                break;
+            }
+            if bytes[i..].starts_with(key.as_bytes())
+                && let Some(level) = level_after_key(head, i + key.len())
+            {
+                best = Some((k, level));
+                break;
             }
         }
+        if best.is_some_and(|(k, _)| k == 0) {
+            break;
+        }
     }
-    None
+    best.map(|(_, level)| level)
 }
+
+/// Level words as log prefixes spell them.
+const LEVEL_WORDS: [(&str, &str); 9] = [
+    ("trace", "trace"),
+    ("debug", "debug"),
+    ("info", "info"),
+    ("warn", "warn"),
+    ("warning", "warn"),
+    ("error", "error"),
+    ("err", "error"),
+    ("critical", "critical"),
+    ("fatal", "fatal"),
+];
 
 /// The first level word (`ERROR`, `warn`, `Info`, …) in the text.
 fn level_word(head: &str) -> Option<&'static str> {
@@ -96,22 +137,16 @@ fn level_word(head: &str) -> Option<&'static str> {
         .find_map(|w| {
             // Only whole-case spellings count, as in log prefixes: `ERROR`, `error`, `Error`.
             let first_upper = w.starts_with(|c: char| c.is_ascii_uppercase());
-            let rest = &w[1..];
-            let cased = rest.chars().all(|c| c.is_ascii_lowercase())
-                || (first_upper && rest.chars().all(|c| c.is_ascii_uppercase()));
+            let rest = &w.as_bytes()[1..];
+            let cased = rest.iter().all(u8::is_ascii_lowercase)
+                || (first_upper && rest.iter().all(u8::is_ascii_uppercase));
             if !cased {
                 return None;
             }
-            match w.to_ascii_lowercase().as_str() {
-                "trace" => Some("trace"),
-                "debug" => Some("debug"),
-                "info" => Some("info"),
-                "warn" | "warning" => Some("warn"),
-                "error" | "err" => Some("error"),
-                "critical" => Some("critical"),
-                "fatal" => Some("fatal"),
-                _ => None,
-            }
+            LEVEL_WORDS
+                .iter()
+                .find(|(spelling, _)| spelling.eq_ignore_ascii_case(w))
+                .map(|(_, level)| *level)
         })
 }
 
@@ -167,6 +202,16 @@ mod tests {
         assert_eq!(detect_level_in_line("ts=1 lvl=err msg=boom"), "error");
         assert_eq!(detect_level_in_line("2024 [ERROR] disk full"), "error");
         assert_eq!(detect_level_in_line("nothing here"), "unknown");
+        // The first key in priority order wins, wherever it stands; a key without a level is skipped.
+        assert_eq!(
+            detect_level_in_line("severity=warn lvl=debug level=oops level=Error"),
+            "error"
+        );
+        assert_eq!(detect_level_in_line("Severity=warn lvl=debug"), "debug");
+        assert_eq!(detect_level_in_line("GET / 200 \"Mozilla\" FATAL"), "fatal");
+        assert_eq!(detect_level_in_line("mixed eRRor Warning"), "warn");
+        assert_eq!(normalize_level(" \"INFORMATIONAL\" "), Some("info"));
+        assert_eq!(normalize_level("nope"), None);
         let mut p = vec![("app".to_string(), "x".to_string())];
         add_service_name(&mut p);
         assert_eq!(p[1], ("service_name".into(), "x".into()));

@@ -55,6 +55,50 @@ pub fn put_entries<'a>(
     }
 }
 
+/// Appends one block of entries in columns, for the index's doc store, where zstd compresses like with like: the
+/// count; the first timestamp, the greatest common divisor of the later deltas (shippers stamp in ms or µs, so the
+/// deltas shrink by 10⁶ or 10³) and the deltas divided by it; every line length; every line; then each entry's
+/// metadata (count and pairs).
+pub fn put_block(out: &mut Vec<u8>, entries: &[&Entry]) {
+    put_u64(out, entries.len() as u64);
+    let Some(first) = entries.first() else {
+        return;
+    };
+    put_i64(out, first.ts);
+    let deltas = entries.windows(2).map(|w| w[1].ts.wrapping_sub(w[0].ts));
+    let unit = match deltas.clone().fold(0u64, |g, d| gcd(g, d.unsigned_abs())) {
+        // No deltas, all zero, or only i64::MIN (whose divisor 2⁶³ is no i64).
+        0 => 1,
+        g if g > i64::MAX as u64 => 1,
+        g => g,
+    };
+    put_u64(out, unit);
+    for d in deltas {
+        // `unit` divides every delta, so the division is exact (and `unit` ≥ 2 excludes i64::MIN / -1).
+        put_i64(out, if unit == 1 { d } else { d / unit as i64 });
+    }
+    for e in entries {
+        put_u64(out, e.line.len() as u64);
+    }
+    for e in entries {
+        out.extend_from_slice(e.line.as_bytes());
+    }
+    for e in entries {
+        put_u64(out, e.metadata.len() as u64);
+        for (k, v) in &e.metadata {
+            put_str(out, k);
+            put_str(out, v);
+        }
+    }
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
 /// A cursor over encoded bytes.
 pub struct Reader<'a> {
     buf: &'a [u8],
@@ -126,6 +170,48 @@ impl<'a> Reader<'a> {
         Ok(s.to_owned())
     }
 
+    /// A block written by [`put_block`].
+    pub fn block(&mut self) -> Result<Vec<Entry>, DecodeError> {
+        let n = self.count(2)?;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let mut ts = Vec::with_capacity(n);
+        ts.push(self.i64()?);
+        let unit = self.u64()?;
+        let unit = i64::try_from(unit).map_err(|_| self.fail("time unit out of range"))?;
+        for i in 1..n {
+            let d = self.i64()?.wrapping_mul(unit);
+            ts.push(ts[i - 1].wrapping_add(d));
+        }
+        let mut lens = Vec::with_capacity(n);
+        for _ in 0..n {
+            lens.push(self.u64()?);
+        }
+        let mut out = Vec::with_capacity(n);
+        for (t, len) in ts.into_iter().zip(lens) {
+            let len = usize::try_from(len).map_err(|_| self.fail("line length out of range"))?;
+            let Some(bytes) = self.buf.get(self.pos..self.pos.saturating_add(len)) else {
+                return Err(self.fail("line cut short"));
+            };
+            let line = std::str::from_utf8(bytes).map_err(|_| self.fail("line is not UTF-8"))?;
+            self.pos += len;
+            out.push(Entry {
+                ts: t,
+                line: line.to_owned(),
+                metadata: Vec::new(),
+            });
+        }
+        for e in &mut out {
+            let m = self.count(2)?;
+            e.metadata.reserve_exact(m);
+            for _ in 0..m {
+                e.metadata.push((self.str()?, self.str()?));
+            }
+        }
+        Ok(out)
+    }
+
     /// Entries written by [`put_entries`] with the same `base_ts`.
     pub fn entries(&mut self, base_ts: i64) -> Result<Vec<Entry>, DecodeError> {
         let n = self.count(3)?;
@@ -174,6 +260,48 @@ mod tests {
         let mut r = Reader::new(&buf);
         assert_eq!(r.entries(17).unwrap(), entries);
         assert!(r.is_empty());
+    }
+
+    #[test]
+    fn blocks_round_trip_with_any_time_steps() {
+        let cases: Vec<Vec<Entry>> = vec![
+            vec![],
+            vec![entry(5, "one", &[])],
+            // Millisecond stamps (unit 10⁶), equal and decreasing ones.
+            vec![
+                entry(
+                    1_700_000_000_000_000_000,
+                    "a",
+                    &[("detected_level", "info")],
+                ),
+                entry(1_700_000_000_003_000_000, "b", &[]),
+                entry(1_700_000_000_003_000_000, "", &[("k", "v"), ("x", "")]),
+                entry(1_700_000_000_001_000_000, "ü ✓", &[]),
+            ],
+            // Extremes: deltas that wrap.
+            vec![
+                entry(i64::MIN, "min", &[]),
+                entry(i64::MAX, "max", &[]),
+                entry(0, "zero", &[]),
+            ],
+            vec![
+                entry(0, "a", &[]),
+                entry(i64::MIN, "b", &[]),
+                entry(i64::MIN + 2, "c", &[]),
+            ],
+            vec![entry(0, "a", &[]), entry(i64::MIN, "b", &[])],
+        ];
+        for entries in cases {
+            let refs: Vec<&Entry> = entries.iter().collect();
+            let mut buf = Vec::new();
+            put_block(&mut buf, &refs);
+            let mut r = Reader::new(&buf);
+            assert_eq!(r.block().unwrap(), entries);
+            assert!(r.is_empty());
+            for cut in 0..buf.len() {
+                assert!(Reader::new(&buf[..cut]).block().is_err(), "cut at {cut}");
+            }
+        }
     }
 
     #[test]

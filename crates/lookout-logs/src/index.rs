@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use tantivy::directory::MmapDirectory;
+use tantivy::indexer::LogMergePolicy;
 use tantivy::query::{BooleanQuery, Occur, Query, RegexQuery, TermQuery, TermSetQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value,
@@ -21,7 +22,7 @@ use tantivy::{
     TantivyDocument, Term,
 };
 
-use crate::codec::{Reader, put_entries};
+use crate::codec::{Reader, put_block};
 use crate::collect::{BlockHit, Blocks, Volume};
 use crate::entry::{Entry, LineFilter};
 
@@ -45,11 +46,11 @@ pub struct BlockShape {
 }
 
 impl Default for BlockShape {
-    /// 256 entries or 32 KiB of lines: about 8 blocks per 128 KiB doc-store block.
+    /// 512 entries or 64 KiB of lines: two blocks per 128 KiB doc-store block.
     fn default() -> Self {
         BlockShape {
-            max_lines: 256,
-            max_bytes: 32 * 1024,
+            max_lines: 512,
+            max_bytes: 64 * 1024,
         }
     }
 }
@@ -160,8 +161,16 @@ impl PartIndex {
 
     /// A writer with one indexing thread (the budget is split per thread and each needs ≥ 15 MB, style.md §5).
     pub fn writer(&self, heap_bytes: usize) -> tantivy::Result<IndexWriter> {
-        self.index
-            .writer_with_num_threads(1, heap_bytes.max(MIN_WRITER_HEAP))
+        let writer = self
+            .index
+            .writer_with_num_threads(1, heap_bytes.max(MIN_WRITER_HEAP))?;
+        // tantivy counts layers from 10,000 documents: below that every segment is one layer, so each merge of
+        // small segments is merged again with the next ones. A block document holds up to 512 entries, so layers
+        // start at 100 blocks and merges stay logarithmic.
+        let mut policy = LogMergePolicy::default();
+        policy.set_min_layer_size(100);
+        writer.set_merge_policy(Box::new(policy));
+        Ok(writer)
     }
 
     /// Adds one stream's `entries` (in time order) through `writer` as block documents shaped by `shape` (visible
@@ -201,7 +210,7 @@ impl PartIndex {
         bytes: usize,
     ) -> tantivy::Result<()> {
         let mut text = String::with_capacity(bytes + block.len());
-        let mut payload = Vec::with_capacity(bytes + 8 * block.len() + 8);
+        let mut payload = Vec::with_capacity(bytes + 32 * block.len() + 16);
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
         for e in block {
             // Lines are joined by a separator no token spans, so each token is one line's.
@@ -210,7 +219,7 @@ impl PartIndex {
             lo = lo.min(e.ts);
             hi = hi.max(e.ts);
         }
-        put_entries(&mut payload, 0, block.iter().copied());
+        put_block(&mut payload, block);
         let mut doc = TantivyDocument::new();
         doc.add_u64(self.f.stream, stream);
         doc.add_i64(self.f.ts_min, lo);
@@ -303,7 +312,7 @@ impl PartSearcher {
             .and_then(|v| v.as_bytes())
             .unwrap_or_default();
         Reader::new(bytes)
-            .entries(0)
+            .block()
             .map_err(|e| tantivy::TantivyError::InternalError(format!("log block {addr:?}: {e}")))
     }
 

@@ -84,7 +84,7 @@ impl SelfMetrics for LogMetrics {
         );
         out.gauge(
             "lookout_logs_index_documents",
-            "Block documents in the committed log index (each up to 256 entries of one stream).",
+            "Block documents in the committed log index (each up to 512 entries or 64 KiB of lines of one stream).",
             s.documents,
         );
         out.gauge(

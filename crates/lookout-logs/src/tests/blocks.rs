@@ -31,7 +31,7 @@ fn a_needle_decodes_only_the_blocks_holding_its_tokens() {
         .unwrap();
     store.flush().unwrap();
     let s = store.stats();
-    assert_eq!((s.documents, s.entries), (4, 1000), "256 entries per block");
+    assert_eq!((s.documents, s.entries), (2, 1000), "512 entries per block");
     let q = query(
         vec![Matcher::equal("app", "web")],
         vec![LineFilter::Contains("needle-4".into())],
@@ -44,7 +44,10 @@ fn a_needle_decodes_only_the_blocks_holding_its_tokens() {
         })
         .unwrap();
     assert_eq!(got, [(701, "GET /needle-42 200".to_string())]);
-    assert_eq!(stats.candidates, 256, "one block decoded");
+    assert_eq!(
+        stats.candidates, 488,
+        "one block decoded (entries 513–1000)"
+    );
 }
 
 /// Pushes `streams` streams whose entries interleave in time (with equal timestamps across and within streams) in
