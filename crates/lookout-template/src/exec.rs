@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use crate::ast::{Branch, BranchKind, Cmd, Node, Operand, Pipe, Term};
 use crate::functions::{Entry, Functions};
 use crate::gofmt;
+use crate::methods;
 use crate::value::Value;
 use crate::{MAX_OUTPUT_BYTES, MAX_STEPS};
 
@@ -58,25 +59,59 @@ struct Exec<'a> {
 }
 
 /// Looks up `.a.b` on `base` without copying it; a map's missing key reads as "" (Loki's
-/// `missingkey=zero` on string maps) and any field of nil is nil.
+/// `missingkey=zero` on string maps), any field of nil is nil, and a time's or duration's method
+/// is called with no arguments.
 fn fields<'v>(base: &'v Value, names: &[String], pos: usize) -> Result<Cow<'v, Value>> {
-    let mut cur = base;
+    let mut cur = Cow::Borrowed(base);
     for name in names {
-        match cur {
-            Value::Map(m) => match m.get(name) {
-                Some(v) => cur = v,
-                None => return Ok(Cow::Owned(Value::Str(String::new()))),
-            },
-            Value::Nil => return Ok(Cow::Owned(Value::Nil)),
-            other => {
-                return err(
-                    pos,
-                    format!("can't evaluate field {name} in type {}", other.type_name()),
-                );
-            }
+        // A missing key ends the chain: `.a.b` with no `a` reads as "" too.
+        if let Value::Map(m) = cur.as_ref()
+            && !m.contains_key(name)
+        {
+            return Ok(Cow::Owned(Value::Str(String::new())));
         }
+        cur = field(cur, name, None, pos)?;
     }
-    Ok(Cow::Borrowed(cur))
+    Ok(cur)
+}
+
+/// One step of a field chain, as Go's `evalField`: a method of the receiver's type if it has one
+/// (given `args` when this is the chain's last step), else a map key; arguments to anything but a
+/// method are an error.
+fn field<'v>(
+    recv: Cow<'v, Value>,
+    name: &str,
+    args: Option<&[Value]>,
+    pos: usize,
+) -> Result<Cow<'v, Value>> {
+    if let Some(result) = methods::call(&recv, name, args.unwrap_or(&[])) {
+        return result.map(Cow::Owned).or_else(|m| {
+            // Go reports arity and type mismatches bare, and failures of the method itself as
+            // "error calling".
+            if m.starts_with("wrong ") {
+                err(pos, m)
+            } else {
+                err(pos, format!("error calling {name}: {m}"))
+            }
+        });
+    }
+    let has_args = args.is_some();
+    match recv {
+        Cow::Borrowed(Value::Map(_)) | Cow::Owned(Value::Map(_)) if has_args => {
+            err(pos, format!("{name} is not a method but has arguments"))
+        }
+        Cow::Borrowed(Value::Map(m)) => Ok(m
+            .get(name)
+            .map_or_else(|| Cow::Owned(Value::Str(String::new())), Cow::Borrowed)),
+        Cow::Owned(Value::Map(mut m)) => Ok(Cow::Owned(
+            m.remove(name).unwrap_or_else(|| Value::Str(String::new())),
+        )),
+        Cow::Borrowed(Value::Nil) | Cow::Owned(Value::Nil) => Ok(Cow::Owned(Value::Nil)),
+        other => err(
+            pos,
+            format!("can't evaluate field {name} in type {}", other.type_name()),
+        ),
+    }
 }
 
 impl<'a> Exec<'a> {
@@ -249,13 +284,46 @@ impl<'a> Exec<'a> {
     fn cmd(&mut self, cmd: &'a Cmd, dot: &Value, piped: Option<Value>) -> Result<Value> {
         self.step(cmd.pos, 1)?;
         let first = &cmd.args[0];
+        let args = &cmd.args[1..];
         match &first.term {
             Term::Func(name) if first.fields.is_empty() => {
-                self.call(name, first.pos, &cmd.args[1..], dot, piped)
+                self.call(name, first.pos, args, dot, piped)
             }
-            // The parser only lets a non-function stand alone in the first stage.
-            _ => self.operand(first, dot),
+            // `.a.Method x` / `(pipe).Method`: the chain's last field takes the arguments.
+            _ if !first.fields.is_empty() && (!args.is_empty() || piped.is_some()) => {
+                self.method_call(first, args, dot, piped)
+            }
+            _ => {
+                if !args.is_empty() || piped.is_some() {
+                    return err(
+                        first.pos,
+                        format!("can't give argument to non-function {}", first.describe()),
+                    );
+                }
+                self.operand(first, dot)
+            }
         }
+    }
+
+    /// Evaluates `op`'s chain up to its last field, then the arguments, then the last field with
+    /// them (Go's order).
+    fn method_call(
+        &mut self,
+        op: &'a Operand,
+        args: &'a [Operand],
+        dot: &Value,
+        piped: Option<Value>,
+    ) -> Result<Value> {
+        let Some((last, init)) = op.fields.split_last() else {
+            return self.operand(op, dot);
+        };
+        let recv = self.operand_fields(op, init, dot)?;
+        let mut vals = Vec::with_capacity(args.len() + 1);
+        for a in args {
+            vals.push(self.operand(a, dot)?);
+        }
+        vals.extend(piped);
+        Ok(field(Cow::Owned(recv), last, Some(&vals), op.pos)?.into_owned())
     }
 
     fn call(
@@ -266,7 +334,8 @@ impl<'a> Exec<'a> {
         dot: &Value,
         piped: Option<Value>,
     ) -> Result<Value> {
-        let Some(entry) = self.funcs.get(name) else {
+        let funcs = self.funcs;
+        let Some(entry) = funcs.get(name) else {
             return err(pos, format!("function {name:?} not defined"));
         };
         let given = args.len() + usize::from(piped.is_some());
@@ -303,13 +372,18 @@ impl<'a> Exec<'a> {
                 }
                 Ok(piped.unwrap_or(last))
             }
-            Entry::Func(f) => {
+            Entry::Func(_) | Entry::Closure(_) => {
                 let mut vals = Vec::with_capacity(given);
                 for a in args {
                     vals.push(self.operand(a, dot)?);
                 }
                 vals.extend(piped);
-                let v = f(&vals).map_err(|m| ExecError {
+                let result = match entry {
+                    Entry::Func(f) => f(&vals),
+                    Entry::Closure(f) => f(&vals),
+                    _ => unreachable!("matched above"),
+                };
+                let v = result.map_err(|m| ExecError {
                     pos,
                     msg: format!("error calling {name}: {m}"),
                 })?;
@@ -330,26 +404,29 @@ impl<'a> Exec<'a> {
 
     /// An operand's value; a function name here is called with no arguments, as in Go.
     fn operand(&mut self, op: &'a Operand, dot: &Value) -> Result<Value> {
+        self.operand_fields(op, &op.fields, dot)
+    }
+
+    /// `op`'s term followed by the field chain `names` (all of `op.fields`, or all but the last).
+    fn operand_fields(&mut self, op: &'a Operand, names: &[String], dot: &Value) -> Result<Value> {
         match &op.term {
-            Term::Dot => Ok(fields(dot, &op.fields, op.pos)?.into_owned()),
-            Term::Var(name) if name == "$" => {
-                Ok(fields(self.root, &op.fields, op.pos)?.into_owned())
-            }
+            Term::Dot => Ok(fields(dot, names, op.pos)?.into_owned()),
+            Term::Var(name) if name == "$" => Ok(fields(self.root, names, op.pos)?.into_owned()),
             Term::Var(name) => {
                 let Some((_, v)) = self.vars.iter().rev().find(|(n, _)| n == name) else {
                     return err(op.pos, format!("undefined variable: {name}"));
                 };
-                Ok(fields(v, &op.fields, op.pos)?.into_owned())
+                Ok(fields(v, names, op.pos)?.into_owned())
             }
             Term::Const(v) => Ok(v.clone()),
             Term::Func(name) => {
                 let v = self.call(name, op.pos, &[], dot, None)?;
-                Ok(fields(&v, &op.fields, op.pos)?.into_owned())
+                Ok(fields(&v, names, op.pos)?.into_owned())
             }
             Term::Pipe(p) => {
                 // A parenthesised pipeline's declarations live until the enclosing scope ends.
                 let v = self.pipe(p, dot, true)?;
-                Ok(fields(&v, &op.fields, op.pos)?.into_owned())
+                Ok(fields(&v, names, op.pos)?.into_owned())
             }
         }
     }

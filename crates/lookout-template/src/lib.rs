@@ -1,5 +1,14 @@
-//! A subset of Go's `text/template` with Loki's LogQL template functions, for `line_format` and
-//! `label_format` (and later Prometheus alert templates, with another function table). Pure: no I/O.
+//! A subset of Go's `text/template` with two function libraries, pure (no I/O):
+//!
+//! - Loki's LogQL template functions ([`Functions::loki`]), for `line_format` and `label_format`;
+//! - Prometheus's alerting and recording-rule functions ([`Functions::prometheus`]): `query` and
+//!   its helpers (`first`, `label`, `value`, `sortByLabel`), the `humanize` family, `toTime`,
+//!   `toDuration`, `now`, string and link helpers. Functions that need the caller's context (the
+//!   PromQL engine, evaluation time, external URL) come from a [`PromContext`] as closures
+//!   ([`Functions::with_closure`]). [`expand_alert_template`] renders an alert label or
+//!   annotation as Prometheus's rule manager does (`$labels`, `$externalLabels`, `$externalURL`,
+//!   `$value` predeclared) and [`parse_alert_template`] checks one as `promtool check rules` does.
+//!   Query samples are maps with `Labels` and `Value`; native histogram values are not modelled.
 //!
 //! Why not the `gtmpl` crate (0.7.1, "passively maintained")? It builds, but its lexer spawns a
 //! thread per parse, deep parentheses overflow the stack (an abort, not an error), it accepts
@@ -10,11 +19,13 @@
 //! `.`, `$`, `.a.b`, `$x.a`, `(pipeline).a`; string (Go escapes and `raw`), number, character,
 //! boolean and `nil` literals; pipelines (the piped value is the last argument); `$x :=`, `$x =`;
 //! `if`/`else if`/`else`, `with`/`else with`, `range` over lists, maps (key order), integers and nil
-//! with `$i, $v :=`, `break`, `continue`. Not supported: `define`, `template`, `block`, methods,
-//! the `call` and `slice` builtins, `printf` argument indexes (`%[1]d`), time zones other than UTC
-//! and fixed offsets.
+//! with `$i, $v :=`, `break`, `continue`; methods of `time.Time` and `time.Duration` values
+//! (`(now | toTime).Format "2006"`, `.Unix`, `.Add`, `.Seconds`, …; see `methods.rs`). Not
+//! supported: `define`, `template`, `block`, other methods, the `call` and `slice` builtins,
+//! `printf` argument indexes (`%[1]d`), time zones other than UTC and fixed offsets.
 //!
-//! Data: a map field that is missing reads as `""` (Loki's `missingkey=zero` on string maps).
+//! Data: a map field that is missing reads as `""` (Loki's and Prometheus's `missingkey=zero` on
+//! string maps). Floats print as Go prints a `float64` (`1`, `0.5`, `1e+06`, `NaN`, `+Inf`).
 //! Loki's `__line__` and `__timestamp__` are identifiers, not fields: callers put them into the root
 //! map, `"__line__"` as [`Value::Str`] and `"__timestamp__"` as [`Value::Time`] (Unix nanoseconds),
 //! and [`Functions::loki`] resolves the bare names `{{ __line__ }}` to those keys.
@@ -30,12 +41,18 @@ mod functions;
 mod gofmt;
 mod gotime;
 mod lexer;
+mod methods;
 mod parse;
+mod prometheus;
 mod value;
 
 use std::sync::Arc;
 
-pub use functions::{Func, Functions};
+pub use functions::{ClosureFunc, Func, Functions};
+pub use prometheus::{
+    ALERT_TEMPLATE_PREAMBLE, AlertTemplateData, PromContext, QueryFn, QuerySample,
+    expand_alert_template, parse_alert_template,
+};
 pub use value::Value;
 
 /// Maximum nesting of control structures and parentheses; deeper templates fail to parse.

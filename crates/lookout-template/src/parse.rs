@@ -321,13 +321,18 @@ impl Parser<'_> {
         };
         let is_func = matches!(first.term, Term::Func(_)) && first.fields.is_empty();
         if !is_func {
-            if stage > 1 {
+            // Go lets field chains (`.a.Method`, `$x.Method`, `(pipe).Method`), variables and
+            // parenthesised pipelines into later stages; only literals and `.` can never execute.
+            let literal = matches!(first.term, Term::Const(_))
+                || (matches!(first.term, Term::Dot) && first.fields.is_empty());
+            if stage > 1 && literal {
                 return self.fail(
                     pos,
                     format!("non executable command in pipeline stage {stage}"),
                 );
             }
-            if args.len() > 1 {
+            // A field chain may end in a method that takes the arguments; the executor decides.
+            if args.len() > 1 && first.fields.is_empty() {
                 return self.fail(
                     pos,
                     format!("can't give argument to non-function {}", first.describe()),

@@ -1,7 +1,8 @@
 //! The dynamic values templates read, pass between functions and print.
 //!
 //! Go templates work on reflected Go values; Loki hands them a `map[string]string` of labels plus
-//! whatever its functions return (strings, `int64`, `float64`, `time.Time`, decoded JSON). This enum
+//! whatever its functions return (strings, `int64`, `float64`, `time.Time`, decoded JSON), and
+//! Prometheus adds `time.Duration` and query samples (maps with `Labels` and `Value`). This enum
 //! covers exactly those shapes, and `Display` prints them as Go's `fmt.Print` would.
 
 use std::collections::BTreeMap;
@@ -28,6 +29,8 @@ pub enum Value {
     Map(BTreeMap<String, Value>),
     /// A point in time (Go's `time.Time`): nanoseconds since the Unix epoch, always shown in UTC.
     Time(i64),
+    /// A span of time in nanoseconds (Go's `time.Duration`), printed as Go does (`1h2m3.5s`).
+    Duration(i64),
 }
 
 impl Value {
@@ -43,6 +46,7 @@ impl Value {
             Value::Map(m) => !m.is_empty(),
             // A struct in Go, and structs are always true.
             Value::Time(_) => true,
+            Value::Duration(d) => *d != 0,
         }
     }
 
@@ -57,6 +61,7 @@ impl Value {
             Value::List(_) => "[]interface {}",
             Value::Map(_) => "map[string]interface {}",
             Value::Time(_) => "time.Time",
+            Value::Duration(_) => "time.Duration",
         }
     }
 
@@ -106,6 +111,7 @@ impl From<i64> for Value {
     }
 }
 
+/// A `Float`, which prints as Go prints a `float64` (`1`, `0.5`, `1e+06`, `NaN`, `+Inf`).
 impl From<f64> for Value {
     fn from(f: f64) -> Self {
         Value::Float(f)

@@ -107,9 +107,18 @@ enum Kind {
 fn kind(v: &Value) -> Option<Kind> {
     match v {
         Value::Bool(_) => Some(Kind::Bool),
-        Value::Int(_) => Some(Kind::Int),
+        // time.Duration is an int64 to Go's comparisons.
+        Value::Int(_) | Value::Duration(_) => Some(Kind::Int),
         Value::Float(_) => Some(Kind::Float),
         Value::Str(_) => Some(Kind::Str),
+        _ => None,
+    }
+}
+
+/// The integer inside an `Int` or `Duration`.
+fn int_of(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(i) | Value::Duration(i) => Some(*i),
         _ => None,
     }
 }
@@ -120,6 +129,7 @@ const INCOMPATIBLE: &str = "incompatible types for comparison";
 fn eq_pair(a: &Value, b: &Value) -> Result<bool, String> {
     match (kind(a), kind(b)) {
         (Some(k1), Some(k2)) if k1 != k2 => Err(INCOMPATIBLE.into()),
+        (Some(Kind::Int), Some(_)) => Ok(int_of(a) == int_of(b)),
         (Some(_), Some(_)) => Ok(a == b),
         // Nil compares unequal to everything else without error.
         _ if matches!(a, Value::Nil) || matches!(b, Value::Nil) => {
@@ -161,7 +171,7 @@ fn less(a: &Value, b: &Value) -> Result<bool, String> {
         return Err(INCOMPATIBLE.into());
     }
     Ok(match (a, b) {
-        (Value::Int(x), Value::Int(y)) => x < y,
+        _ if k1 == Kind::Int => int_of(a) < int_of(b),
         (Value::Float(x), Value::Float(y)) => x.partial_cmp(y) == Some(Ordering::Less),
         (Value::Str(x), Value::Str(y)) => x < y,
         _ => return Err("invalid type for comparison".into()),

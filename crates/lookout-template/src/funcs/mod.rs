@@ -1,4 +1,6 @@
-//! Function libraries, one module per family, each exporting a `FUNCS` table of (name, function).
+//! Function libraries, one module per family, each exporting a `FUNCS` table of (name, function):
+//! Go's builtins; Loki's strings, maths, dates and regexes; Prometheus's humanize family, strings
+//! and query-result helpers (its functions that need the caller's context live in `prometheus`).
 //!
 //! Argument conversion is deliberately a little more lenient than Go's reflection: where a Go
 //! function takes a `string`, numbers and booleans are accepted and printed as `%v` would; where it
@@ -7,8 +9,11 @@
 
 pub(crate) mod builtin;
 pub(crate) mod date;
+pub(crate) mod humanize;
 pub(crate) mod math;
+pub(crate) mod promtext;
 pub(crate) mod regex;
+pub(crate) mod samples;
 pub(crate) mod strings;
 
 use std::borrow::Cow;
@@ -44,7 +49,7 @@ pub(crate) fn at_least(args: &[Value], n: usize) -> Result<(), String> {
 pub(crate) fn str_arg(v: &Value) -> Result<Cow<'_, str>, String> {
     match v {
         Value::Str(s) => Ok(Cow::Borrowed(s)),
-        Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Time(_) => {
+        Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Time(_) | Value::Duration(_) => {
             Ok(Cow::Owned(v.to_string()))
         }
         other => Err(format!(

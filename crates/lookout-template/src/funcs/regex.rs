@@ -23,7 +23,8 @@ thread_local! {
     static CACHE: RefCell<HashMap<String, Regex>> = RefCell::new(HashMap::new());
 }
 
-fn compile(pattern: &str) -> Result<Regex, String> {
+/// Compiles `pattern`, from the per-thread cache when it was seen recently.
+pub(crate) fn compile(pattern: &str) -> Result<Regex, String> {
     if let Some(re) = CACHE.with(|c| c.borrow().get(pattern).cloned()) {
         return Ok(re);
     }

@@ -237,6 +237,13 @@ fn format_arg(out: &mut String, v: &Value, verb: char, spec: &Spec) {
             'v' | 's' | 'q' | 'x' | 'X' => format_str(out, &gotime::time_string(*ns), verb, spec),
             _ => bad_verb(out, v, verb),
         },
+        // time.Duration is a Stringer too, and an int64 for the integer verbs.
+        Value::Duration(ns) => match verb {
+            'v' | 's' | 'q' | 'x' | 'X' => {
+                format_str(out, &gotime::duration_string(*ns), verb, spec)
+            }
+            _ => format_int(out, *ns, verb, spec),
+        },
         Value::List(items) => {
             out.push('[');
             for (k, item) in items.iter().enumerate() {

@@ -1,10 +1,12 @@
-//! Go's `time` package as far as Loki's date functions need it: reference-time layouts ("2006-01-02
-//! 15:04:05.000 Z07:00") for formatting and parsing, `time.Time.String`, `time.ParseDuration`, and
-//! fixed zone offsets. There is no time zone database: times are formatted in UTC (the server's
+//! Go's `time` package as far as Loki's and Prometheus's functions need it: reference-time layouts
+//! ("2006-01-02 15:04:05.000 Z07:00") for formatting and parsing, `time.Time.String`,
+//! `time.ParseDuration`, `time.Duration.String`, and fixed zone offsets. There is no time zone database: times are formatted in UTC (the server's
 //! `Local` in Loki; Lookout treats `Local` as UTC) and zones are UTC or fixed offsets.
 
+mod duration;
 mod parse;
 
+pub(crate) use duration::duration_string;
 pub(crate) use parse::parse;
 
 /// Nanoseconds per second.

@@ -89,21 +89,39 @@ fn scrambled_templates_never_panic() {
         "\"\\u00e9\"",
         "'é'",
         "=",
+        ".Unix",
+        ".Format",
+        ".Add",
+        ".nested.inner",
+        "query",
+        "first",
+        "toTime",
+        "toDuration",
+        "humanize",
+        "sortByLabel",
     ];
-    let funcs = Functions::loki();
+    let sample = crate::QuerySample {
+        labels: [("instance".to_owned(), "a".to_owned())].into(),
+        value: 1.0,
+    };
+    let prom = Functions::prometheus(
+        crate::PromContext::new("", 0).with_query(move |_| Ok(vec![sample.clone()])),
+    );
     let d = data();
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    for _ in 0..20_000 {
-        let mut src = String::new();
-        for _ in 0..(seed % 40) {
-            seed = seed
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            src.push_str(frags[(seed >> 33) as usize % frags.len()]);
-        }
-        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-        if let Ok(t) = Template::parse(&src, &funcs) {
-            let _ = t.render(&d, &funcs);
+    for funcs in [Functions::loki(), prom] {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut src = String::new();
+            for _ in 0..(seed % 40) {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                src.push_str(frags[(seed >> 33) as usize % frags.len()]);
+            }
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            if let Ok(t) = Template::parse(&src, &funcs) {
+                let _ = t.render(&d, &funcs);
+            }
         }
     }
 }
@@ -305,6 +323,10 @@ fn hostile_values() -> Vec<crate::Value> {
         Value::Time(0),
         Value::Time(i64::MAX),
         Value::Time(i64::MIN),
+        Value::Duration(i64::MIN),
+        Value::Duration(i64::MAX),
+        Value::from("0x1.8p3"),
+        Value::from("[::1]:80"),
     ];
     v.push(Value::List(v[..4].to_vec()));
     v.push([("k", Value::Int(1))].into_iter().collect());
@@ -315,8 +337,6 @@ fn hostile_values() -> Vec<crate::Value> {
 fn every_function_survives_hostile_arguments() {
     use crate::functions::Entry;
     let funcs = Functions::loki();
-    let pool = hostile_values();
-    let small = &pool[..12];
     let mut names: Vec<&str> = crate::funcs::builtin::FUNCS
         .iter()
         .chain(crate::funcs::strings::FUNCS)
@@ -330,19 +350,85 @@ fn every_function_survives_hostile_arguments() {
         let Some(Entry::Func(f)) = funcs.get(name) else {
             panic!("{name} missing from Functions::loki()")
         };
-        let _ = f(&[]);
-        for a in &pool {
-            let _ = f(std::slice::from_ref(a));
-            for b in &pool {
-                let _ = f(&[a.clone(), b.clone()]);
-            }
+        hammer(&|args| f(args));
+    }
+}
+
+#[test]
+fn every_prometheus_function_and_method_survives_hostile_arguments() {
+    use crate::functions::Entry;
+    let sample = crate::QuerySample {
+        labels: [("instance".to_owned(), "a".to_owned())].into(),
+        value: f64::NAN,
+    };
+    let funcs = Functions::prometheus(
+        crate::PromContext::new("http://[::1]:9090/%zz", i64::MIN)
+            .with_query(move |_| Ok(vec![sample.clone()])),
+    );
+    let mut names: Vec<&str> = crate::funcs::humanize::FUNCS
+        .iter()
+        .chain(crate::funcs::promtext::FUNCS)
+        .chain(crate::funcs::samples::FUNCS)
+        .map(|(n, _)| *n)
+        .chain(["query", "now", "externalURL", "pathPrefix"])
+        .collect();
+    names.sort_unstable();
+    for name in names {
+        match funcs.get(name) {
+            Some(Entry::Func(f)) => hammer(&|args| f(args)),
+            Some(Entry::Closure(f)) => hammer(&|args| f(args)),
+            _ => panic!("{name} missing from Functions::prometheus()"),
         }
-        for a in small {
-            for b in small {
-                for c in &pool {
-                    let _ = f(&[a.clone(), b.clone(), c.clone()]);
-                    let _ = f(&[a.clone(), b.clone(), c.clone(), small[3].clone()]);
-                }
+    }
+    let methods = [
+        "String",
+        "Format",
+        "Unix",
+        "UnixMilli",
+        "UnixMicro",
+        "UnixNano",
+        "UTC",
+        "Year",
+        "Day",
+        "Hour",
+        "Minute",
+        "Second",
+        "YearDay",
+        "Nanosecond",
+        "Add",
+        "Sub",
+        "Before",
+        "Truncate",
+        "Round",
+        "Seconds",
+        "Minutes",
+        "Hours",
+        "Milliseconds",
+        "Abs",
+    ];
+    for recv in hostile_values() {
+        for m in methods {
+            hammer(&|args| crate::methods::call(&recv, m, args).unwrap_or(Ok(crate::Value::Nil)));
+        }
+    }
+}
+
+/// Calls `f` with every combination of hostile arguments up to four; any panic fails the test.
+fn hammer(f: &dyn Fn(&[crate::Value]) -> Result<crate::Value, String>) {
+    let pool = hostile_values();
+    let small = &pool[..12];
+    let _ = f(&[]);
+    for a in &pool {
+        let _ = f(std::slice::from_ref(a));
+        for b in &pool {
+            let _ = f(&[a.clone(), b.clone()]);
+        }
+    }
+    for a in small {
+        for b in small {
+            for c in &pool {
+                let _ = f(&[a.clone(), b.clone(), c.clone()]);
+                let _ = f(&[a.clone(), b.clone(), c.clone(), small[3].clone()]);
             }
         }
     }

@@ -1,11 +1,16 @@
-//! Unit tests by area; expected outputs are what Go's text/template (with Loki's functions) prints.
+//! Unit tests by area; expected outputs are what Go's text/template (with Loki's or Prometheus's
+//! functions) prints.
 
 mod adversarial;
+mod alert;
 mod builtin;
 mod date;
 mod exec;
 mod loki;
+mod methods;
 mod printf;
+mod prom_funcs;
+mod prom_numbers;
 mod syntax;
 
 use std::collections::BTreeMap;
@@ -88,4 +93,52 @@ pub(super) fn check_err(src: &str, want: &str) {
             "template {src:?}: error {e:?} does not contain {want:?}"
         ),
     }
+}
+
+/// Prometheus's test setup: external URL `http://testhost:9090/path/prefix`, evaluation time
+/// 2012-11-24 11:14:12 UTC, and a query engine answering with `samples` whatever the expression.
+pub(super) fn prom_funcs(samples: Vec<crate::QuerySample>) -> Functions {
+    let ctx = crate::PromContext::new("http://testhost:9090/path/prefix", 1_353_755_652_000)
+        .with_query(move |_expr| Ok(samples.clone()));
+    Functions::prometheus(ctx)
+}
+
+/// Parses and renders `src` against `data` with Prometheus's functions and a query engine that
+/// returns `samples`.
+pub(super) fn prom_render_with(
+    src: &str,
+    data: &Value,
+    samples: Vec<crate::QuerySample>,
+) -> Result<String, String> {
+    let funcs = prom_funcs(samples);
+    let t = Template::parse(src, &funcs).map_err(|e| e.message)?;
+    t.render(data, &funcs).map_err(|e| e.message)
+}
+
+/// Asserts that `src` renders to `want` with Prometheus's functions, `data` as `.`.
+#[track_caller]
+pub(super) fn prom_check(src: &str, data: &Value, want: &str) {
+    match prom_render_with(src, data, Vec::new()) {
+        Ok(got) => assert_eq!(got, want, "template {src:?}"),
+        Err(e) => panic!("template {src:?} failed: {e}"),
+    }
+}
+
+/// Asserts that `src` fails with Prometheus's functions, with a message containing `want`.
+#[track_caller]
+pub(super) fn prom_check_err(src: &str, data: &Value, want: &str) {
+    match prom_render_with(src, data, Vec::new()) {
+        Ok(got) => {
+            panic!("template {src:?} rendered {got:?}, expected an error containing {want:?}")
+        }
+        Err(e) => assert!(
+            e.contains(want),
+            "template {src:?}: error {e:?} does not contain {want:?}"
+        ),
+    }
+}
+
+/// A list value, for the `{{ range . }}` tables Prometheus's tests use.
+pub(super) fn list<T: Into<Value>>(items: impl IntoIterator<Item = T>) -> Value {
+    Value::List(items.into_iter().map(Into::into).collect())
 }

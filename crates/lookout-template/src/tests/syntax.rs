@@ -51,7 +51,10 @@ fn parse_errors_match_go() {
             "{{ .a | \"x\" }}",
             "non executable command in pipeline stage 2",
         ),
-        ("{{ .a .b }}", "can't give argument to non-function .a"),
+        (
+            "{{ $x := 1 }}{{ $x 2 }}",
+            "can't give argument to non-function $x",
+        ),
         ("{{ nil }}", "nil is not a command"),
         ("{{ }}", "missing value for command"),
         ("{{ if }}{{ end }}", "missing value for if"),
