@@ -21,7 +21,16 @@ pub struct Lookout {
 impl Lookout {
     /// Starts Lookout on an ephemeral loopback port with `config` (YAML) or the embedded default.
     pub async fn start(config: Option<&str>) -> Lookout {
+        Self::start_with_files(config, &[]).await
+    }
+
+    /// Like [`Lookout::start`], with `files` (name, text) written next to the configuration file first (rule
+    /// files named relative to it).
+    pub async fn start_with_files(config: Option<&str>, files: &[(&str, &str)]) -> Lookout {
         let dir = tempfile::tempdir().expect("temp dir");
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).expect("write file");
+        }
         let config_path = config.map(|text| {
             let p = dir.path().join("lookout.yml");
             std::fs::write(&p, text).expect("write config");
@@ -42,6 +51,11 @@ impl Lookout {
             url,
             _dir: dir,
         }
+    }
+
+    /// The directory holding the configuration file (and the files written next to it).
+    pub fn dir(&self) -> &Path {
+        self._dir.path()
     }
 
     /// The configuration file written at start, if any.

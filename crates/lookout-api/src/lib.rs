@@ -15,6 +15,7 @@ pub mod params;
 pub mod pool;
 mod query;
 mod respond;
+pub mod rules;
 pub mod services;
 mod status;
 mod write;
@@ -212,6 +213,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/label/{name}/values", get(meta::label_values))
         .route("/api/v1/metadata", get(meta::metadata))
         .route("/api/v1/targets", get(status::targets))
+        .route("/api/v1/rules", get(rules::rules))
+        .route("/api/v1/alerts", get(rules::alerts))
+        .route("/api/v1/alertmanagers", get(rules::alertmanagers))
         .route("/api/v1/scrape_pools", get(status::scrape_pools))
         .route("/api/v1/status/buildinfo", get(status::buildinfo))
         .route("/api/v1/status/config", get(status::config))

@@ -143,6 +143,8 @@ pub struct Services {
     pub self_metrics: Vec<Arc<dyn SelfMetrics>>,
     /// Exporters served at `/exporters/<name>/metrics`.
     pub exporters: Vec<Arc<dyn BuiltinExporter>>,
+    /// Rules and alerts (`None`: `/api/v1/rules` and friends answer 503).
+    pub rules: Option<Arc<dyn crate::rules::RuleStatus>>,
 }
 
 impl Services {
@@ -157,6 +159,7 @@ impl Services {
             runtime: all.clone(),
             self_metrics: vec![all],
             exporters: Vec::new(),
+            rules: None,
         }
     }
 

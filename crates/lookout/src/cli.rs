@@ -1,4 +1,4 @@
-//! Command line: `lookout serve`, `lookout check config FILE`, `lookout version`.
+//! Command line: `lookout serve`, `lookout check config FILE`, `lookout check rules FILE…`, `lookout version`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +40,51 @@ pub enum CheckCommand {
         /// The file.
         file: PathBuf,
     },
+    /// Parse and validate rule files as `promtool check rules` does.
+    Rules {
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// `lookout check rules`: promtool's report per file; failure when any file has an error.
+fn check_rules(files: &[PathBuf]) -> ExitCode {
+    let mut failed = false;
+    for file in files {
+        let path = file.display().to_string();
+        println!("Checking {path}");
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("  FAILED:\n{path}: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        match lookout_rules::parse(&path, &text, &lookout_rules::check_alert_template) {
+            Ok((f, found)) => {
+                for w in &found.warnings {
+                    println!("{w}");
+                }
+                let rules: usize = f.groups.iter().map(|g| g.rules.len()).sum();
+                println!("  SUCCESS: {rules} rules found");
+            }
+            Err(found) => {
+                eprintln!("  FAILED:");
+                for e in &found.errors {
+                    eprintln!("{e}");
+                }
+                failed = true;
+            }
+        }
+        println!();
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Runs the CLI; the exit code reports success.
@@ -70,6 +115,9 @@ pub fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Check {
+            what: CheckCommand::Rules { files },
+        } => check_rules(&files),
         Command::Serve(args) => match run_blocking(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

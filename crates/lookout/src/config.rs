@@ -23,8 +23,6 @@ scrape_configs:
 
 /// Prometheus's top-level keys that Lookout does not implement yet; named in the error instead of "unknown field".
 const UNSUPPORTED_PROMETHEUS_KEYS: &[&str] = &[
-    "rule_files",
-    "alerting",
     "remote_write",
     "remote_read",
     "storage.tsdb",
@@ -43,9 +41,12 @@ pub struct GlobalSection {
     /// Default scrape timeout (10s).
     #[serde(default = "default_timeout")]
     pub scrape_timeout: PromDuration,
-    /// Rule evaluation interval (1m); kept for compatibility until rules land.
+    /// Default rule group evaluation interval (1m).
     #[serde(default = "default_interval")]
     pub evaluation_interval: PromDuration,
+    /// Default rule query offset: groups evaluate at `now − offset` (0).
+    #[serde(default)]
+    pub rule_query_offset: PromDuration,
     /// Labels added to federated and forwarded series.
     #[serde(default)]
     pub external_labels: BTreeMap<String, String>,
@@ -70,6 +71,7 @@ impl Default for GlobalSection {
             scrape_interval: default_interval(),
             scrape_timeout: default_timeout(),
             evaluation_interval: default_interval(),
+            rule_query_offset: PromDuration::default(),
             external_labels: BTreeMap::new(),
             body_size_limit: ByteSize(0),
             sample_limit: 0,
@@ -256,6 +258,43 @@ pub struct Config {
     /// Lookout `logs`: the log store and its limits.
     #[serde(default)]
     pub logs: LogsSection,
+    /// Prometheus `rule_files`: globs of rule files (relative to the configuration file).
+    #[serde(default)]
+    pub rule_files: Vec<String>,
+    /// Prometheus `alerting`: Alertmanagers and alert relabeling (checked by the notifier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerting: Option<serde_yaml_ng::Value>,
+    /// Lookout `rules`: alert resend and restore settings (Prometheus's `--rules.*` flags).
+    #[serde(default)]
+    pub rules: RulesSection,
+    /// Lookout `notifications`: the built-in webhook notifier (receivers and a route tree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<serde_yaml_ng::Value>,
+}
+
+/// `rules:` — Prometheus's `--rules.alert.*` flags as settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesSection {
+    /// Minimum time between two sends of a still-active alert (1m).
+    pub resend_delay: PromDuration,
+    /// Longest outage after which `for` state is still restored (1h).
+    pub for_outage_tolerance: PromDuration,
+    /// Least time a restored alert waits before firing (10m).
+    pub for_grace_period: PromDuration,
+    /// The URL Lookout is reached at, for alerts' generator URLs (default `http://<listen address>`).
+    pub external_url: Option<String>,
+}
+
+impl Default for RulesSection {
+    fn default() -> Self {
+        RulesSection {
+            resend_delay: PromDuration::from_millis(60_000),
+            for_outage_tolerance: PromDuration::from_millis(3_600_000),
+            for_grace_period: PromDuration::from_millis(600_000),
+            external_url: None,
+        }
+    }
 }
 
 impl Config {
@@ -357,13 +396,19 @@ mod tests {
 
     #[test]
     fn unsupported_prometheus_sections_are_named() {
-        let err = parse("rule_files: [a.yml]\n", "t.yml")
-            .unwrap_err()
-            .to_string();
+        let err = parse("remote_read: []\n", "t.yml").unwrap_err().to_string();
         assert!(
-            err.contains("rule_files") && err.contains("not supported"),
+            err.contains("remote_read") && err.contains("not supported"),
             "{err}"
         );
+        let cfg = parse(
+            "rule_files: [rules/*.yml]\nglobal: {rule_query_offset: 30s}\nrules: {resend_delay: 2m}\n",
+            "t.yml",
+        )
+        .unwrap();
+        assert_eq!(cfg.rule_files, ["rules/*.yml"]);
+        assert_eq!(cfg.global.rule_query_offset.as_millis(), 30_000);
+        assert_eq!(cfg.rules.resend_delay.as_millis(), 120_000);
     }
 
     #[test]

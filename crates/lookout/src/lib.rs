@@ -10,5 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod kubernetes;
 pub mod logs;
+pub mod notify;
+pub mod rules;
 pub mod serve;
 mod services;

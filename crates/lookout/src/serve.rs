@@ -160,12 +160,12 @@ impl Server {
         let concurrency = cfg.limits.query_max_concurrency as usize;
         let query_max_samples =
             (cfg.limits.query_max_samples as usize).min(budget.query_samples(concurrency));
-        let engine = Engine::new(EngineOptions {
+        let engine = Arc::new(Engine::new(EngineOptions {
             lookback_delta_ms: cfg.limits.lookback_delta.as_millis() as i64,
             max_samples: query_max_samples,
             timeout: cfg.limits.query_timeout.as_duration(),
             ..EngineOptions::default()
-        });
+        }));
 
         let logs = if cfg.logs.enabled {
             let (section, dir, share) = (cfg.logs.clone(), data_dir.clone(), budget.logs);
@@ -249,6 +249,31 @@ impl Server {
             },
             ..ApiLimits::default()
         };
+        // Rules: one query pool shared with the API; a bad rule file stops the start, as in Prometheus.
+        let query_pool = lookout_api::pool::BlockingPool::new(
+            "query",
+            limits.query_concurrency,
+            limits.queue_timeout,
+        );
+        let external_url = cfg
+            .rules
+            .external_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{self_addr}"));
+        let notifiers =
+            crate::notify::Notifiers::start(&cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let rules = Arc::new(crate::rules::RulesWiring::start(
+            &cfg,
+            args.config.as_deref(),
+            storage.clone(),
+            engine.clone(),
+            query_pool.clone(),
+            external_url,
+            notifiers.sink(),
+            notifiers.alertmanager_lister(),
+        ));
+        let rule_files = rules.load(&cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
+        rules.apply(rule_files);
         let services = Arc::new(AppServices {
             tsdb: tsdb.clone(),
             scrape,
@@ -261,6 +286,8 @@ impl Server {
             started,
             last_reload_ok: RwLock::new((true, started)),
             kubernetes: kubernetes.clone(),
+            rules: rules.clone(),
+            notifiers: notifiers.clone(),
         });
         if let Some(mut changes) = kubernetes.monitor_changes() {
             let weak = Arc::downgrade(&services);
@@ -275,8 +302,8 @@ impl Server {
         }
         let prefix = services.config.read().config.server.route_prefix.clone();
         let state = ApiState::new(
-            storage,
-            Arc::new(engine),
+            storage.clone(),
+            engine.clone(),
             {
                 let mut roles = lookout_api::Services::from_one(services.clone());
                 roles.self_metrics.push(kubernetes.clone());
@@ -286,11 +313,16 @@ impl Server {
                         .push(Arc::new(crate::logs::LogMetrics(l.clone())));
                 }
                 roles.exporters = kubernetes.exporters();
+                roles.rules = Some(rules.clone());
+                roles.self_metrics.push(rules.clone());
+                roles.self_metrics.push(notifiers.clone());
                 roles
             },
             limits,
         );
         let mut state = state;
+        // Rule evaluations and API queries share one pool, so rules run under the same concurrency limit.
+        state.query_pool = query_pool;
         state.logs = logs
             .clone()
             .map(|l| l as Arc<dyn lookout_storage::logs::LogStorage>);
@@ -327,7 +359,12 @@ impl Server {
     /// Stops HTTP and scraping, then closes the TSDB (final WAL fsync).
     pub async fn stop(self) -> Result<()> {
         let _ = self.shutdown.send(true);
+        self.services.rules.stop();
         let _ = tokio::time::timeout(Duration::from_secs(10), self.http).await;
+        self.services
+            .notifiers
+            .shutdown(Duration::from_secs(5))
+            .await;
         self.services.scrape.shutdown(Duration::from_secs(5)).await;
         if let Some(logs) = self.logs.clone() {
             // Commits the index so the next start has nothing to replay.

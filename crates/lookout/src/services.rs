@@ -40,6 +40,8 @@ pub struct AppServices {
     pub(crate) started: SystemTime,
     pub(crate) last_reload_ok: RwLock<(bool, SystemTime)>,
     pub(crate) kubernetes: Arc<KubernetesWiring>,
+    pub(crate) rules: Arc<crate::rules::RulesWiring>,
+    pub(crate) notifiers: Arc<crate::notify::Notifiers>,
 }
 
 fn rfc3339(t: SystemTime) -> String {
@@ -68,18 +70,27 @@ impl AppServices {
     fn reload_inner(&self) -> Result<(), String> {
         let (cfg, text) = config::load(self.config_path.as_deref(), &self.self_addr)
             .map_err(|e| format!("{e:#}"))?;
+        // Rule files and notifier settings are checked before anything is applied: a bad one refuses the reload
+        // and the old rules keep running.
+        let rule_files = self.rules.load(&cfg)?;
+        let notifiers = self.notifiers.prepare(&cfg)?;
         self.scrape
             .apply_config(self.kubernetes.scrape_configs(&cfg, &self.self_addr))
             .map_err(|e| e.to_string())?;
+        self.rules.apply(rule_files);
+        self.notifiers.apply(notifiers);
         let old = self.config.read();
         if old.config.storage != cfg.storage
             || old.config.server != cfg.server
             || old.config.limits != cfg.limits
             || old.config.kubernetes != cfg.kubernetes
             || old.config.logs != cfg.logs
+            || old.config.rules != cfg.rules
+            || old.config.global.external_labels != cfg.global.external_labels
+            || old.config.global.evaluation_interval != cfg.global.evaluation_interval
         {
             tracing::warn!(
-                "storage, limits, server, kubernetes and logs settings changed: they take effect at the next restart"
+                "storage, limits, server, kubernetes, logs, rules settings, external labels or the evaluation interval changed: they take effect at the next restart"
             );
         }
         drop(old);

@@ -16,3 +16,4 @@ mod metadata;
 mod peer_prometheus;
 mod peer_promtool;
 mod reload;
+mod rules;

@@ -305,8 +305,7 @@ fn alerts_go_pending_firing_resolved_with_alerts_series_and_notifications() {
     let last = w
         .series("ALERTS")
         .into_iter()
-        .filter(|s| s.0.contains("firing"))
-        .last()
+        .rfind(|s| s.0.contains("firing"))
         .unwrap();
     assert!(last.1 == 360_000 && is_stale_nan(last.2), "{last:?}");
 }
