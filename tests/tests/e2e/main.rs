@@ -16,4 +16,5 @@ mod metadata;
 mod peer_prometheus;
 mod peer_promtool;
 mod reload;
+mod rule_files;
 mod rules;
