@@ -15,6 +15,7 @@ mod loki_query;
 mod metadata;
 mod peer_prometheus;
 mod peer_promtool;
+mod peer_rules;
 mod reload;
 mod rule_files;
 mod rules;
