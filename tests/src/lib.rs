@@ -53,6 +53,24 @@ impl Lookout {
         }
     }
 
+    /// Stops the server (as a clean shutdown) and starts it again on the same configuration and data directory.
+    pub async fn restart(self) -> Lookout {
+        let Lookout { server, _dir, .. } = self;
+        server.stop().await.expect("lookout stops");
+        let config = _dir.path().join("lookout.yml");
+        let args = ServeArgs {
+            config: config.exists().then_some(config),
+            data_dir: Some(_dir.path().join("data")),
+            listen: Some("127.0.0.1:0".into()),
+            memory_limit: Some("512MiB".into()),
+            log_format: None,
+            wal_repair: false,
+        };
+        let server = Server::start(args).await.expect("lookout restarts");
+        let url = format!("http://{}", server.addr);
+        Lookout { server, url, _dir }
+    }
+
     /// The directory holding the configuration file (and the files written next to it).
     pub fn dir(&self) -> &Path {
         self._dir.path()

@@ -7,19 +7,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::ListParams;
 use kube::{Api, Client};
 use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::client::Connection;
 use crate::operator::{self, SecretSource};
 use crate::sd::KubernetesDiscovery;
 use crate::settings::KubernetesSettings;
-use crate::watch::{Hub, Watched};
+use crate::watch::{Hub, Watchable, Watched};
 
 /// How often absent CRDs or forbidden monitors are checked again.
 const RECHECK: Duration = Duration::from_secs(300);
@@ -28,13 +28,14 @@ const POLL: Duration = Duration::from_secs(1);
 /// Secrets referenced by monitors are read again this often, so rotated credentials are picked up.
 const SECRET_REFRESH: Duration = Duration::from_secs(300);
 
-macro_rules! monitor_kind {
+/// Declares a `monitoring.coreos.com/v1` kind whose spec is kept as JSON (the Operator's types are not needed whole).
+macro_rules! operator_kind {
     ($name:ident, $kind:literal, $plural:literal) => {
-        /// A `monitoring.coreos.com/v1` object of this kind; the spec is kept as JSON for [`crate::operator`].
-        #[derive(Debug, Clone, Serialize, Deserialize)]
+        /// A `monitoring.coreos.com/v1` object of this kind; the spec is kept as JSON, as written.
+        #[derive(Debug, Clone, ::serde::Serialize, ::serde::Deserialize)]
         pub struct $name {
             /// Object metadata.
-            pub metadata: ObjectMeta,
+            pub metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
             /// The spec as written.
             #[serde(default)]
             pub spec: serde_json::Value,
@@ -50,21 +51,23 @@ macro_rules! monitor_kind {
         }
 
         impl k8s_openapi::Metadata for $name {
-            type Ty = ObjectMeta;
-            fn metadata(&self) -> &ObjectMeta {
+            type Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+            fn metadata(&self) -> &Self::Ty {
                 &self.metadata
             }
-            fn metadata_mut(&mut self) -> &mut ObjectMeta {
+            fn metadata_mut(&mut self) -> &mut Self::Ty {
                 &mut self.metadata
             }
         }
     };
 }
 
-monitor_kind!(ServiceMonitor, "ServiceMonitor", "servicemonitors");
-monitor_kind!(PodMonitor, "PodMonitor", "podmonitors");
+pub(crate) use operator_kind;
 
-/// Whether monitors can be read.
+operator_kind!(ServiceMonitor, "ServiceMonitor", "servicemonitors");
+operator_kind!(PodMonitor, "PodMonitor", "podmonitors");
+
+/// Whether monitors (or PrometheusRules) can be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MonitorAvailability {
     /// Not checked yet, or monitors are off.
@@ -111,7 +114,13 @@ pub async fn run_monitors(
     };
     let selector = Some(m.selector.as_str()).filter(|s| !s.is_empty());
     loop {
-        let availability = check_available(hub.client(), scopes[0]).await;
+        let availability = check_available::<ServiceMonitor>(
+            hub.client(),
+            scopes[0],
+            "ServiceMonitor/PodMonitor",
+            "monitors",
+        )
+        .await;
         if availability != MonitorAvailability::Watching {
             tx.send_modify(|s| s.availability = availability);
             if tx.is_closed() {
@@ -133,25 +142,36 @@ pub async fn run_monitors(
     }
 }
 
-async fn check_available(client: &Client, namespace: Option<&str>) -> MonitorAvailability {
-    let api: Api<ServiceMonitor> = match namespace {
+/// Whether `K` can be listed in `namespace` (None: all), logging why not once per check; `crds` names the CRDs and
+/// `ignored` the objects in the log (e.g. `ServiceMonitor/PodMonitor` and `monitors`).
+pub(crate) async fn check_available<K>(
+    client: &Client,
+    namespace: Option<&str>,
+    crds: &str,
+    ignored: &str,
+) -> MonitorAvailability
+where
+    K: Watchable + kube::Resource<Scope = NamespaceResourceScope>,
+{
+    let api: Api<K> = match namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
+    let kind = K::kind(&());
     match api.list(&ListParams::default().limit(1)).await {
         Ok(_) => MonitorAvailability::Watching,
         Err(kube::Error::Api(e)) if e.code == 404 => {
             tracing::info!(
-                "ServiceMonitor/PodMonitor CRDs are not installed; monitors are ignored (checked again in 5m)"
+                "{crds} CRDs are not installed; {ignored} are ignored (checked again in 5m)"
             );
             MonitorAvailability::CrdsAbsent
         }
         Err(kube::Error::Api(e)) if e.code == 403 => {
-            tracing::warn!(reason = %e.message, "not allowed to list ServiceMonitors; monitors are ignored (checked again in 5m)");
+            tracing::warn!(reason = %e.message, "not allowed to list {kind}s; {ignored} are ignored (checked again in 5m)");
             MonitorAvailability::Forbidden
         }
         Err(e) => {
-            tracing::warn!(error = %e, "cannot list ServiceMonitors; checked again in 5m");
+            tracing::warn!(error = %e, "cannot list {kind}s; checked again in 5m");
             MonitorAvailability::Failed
         }
     }

@@ -1,5 +1,5 @@
 //! Lookout's `kubernetes:` section: the connection to the cluster and what is collected without any scrape
-//! configuration written by hand (default jobs, Operator monitors, kube-state metrics).
+//! configuration written by hand (default jobs, Operator monitors and rules, kube-state metrics).
 
 use std::collections::BTreeMap;
 
@@ -28,6 +28,28 @@ pub struct MonitorSettings {
 impl Default for MonitorSettings {
     fn default() -> Self {
         MonitorSettings {
+            enabled: true,
+            selector: String::new(),
+            namespaces: Vec::new(),
+        }
+    }
+}
+
+/// `kubernetes.rules`: which PrometheusRule objects are loaded as rule files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuleSettings {
+    /// Load PrometheusRule objects at all (default true).
+    pub enabled: bool,
+    /// A Kubernetes label selector on the PrometheusRule objects (e.g. `release=lookout`); empty selects all.
+    pub selector: String,
+    /// Namespaces whose PrometheusRule objects are loaded; empty means all.
+    pub namespaces: Vec<String>,
+}
+
+impl Default for RuleSettings {
+    fn default() -> Self {
+        RuleSettings {
             enabled: true,
             selector: String::new(),
             namespaces: Vec::new(),
@@ -75,6 +97,8 @@ pub struct KubernetesSettings {
     pub kubelet: KubeletSettings,
     /// Operator monitors.
     pub monitors: MonitorSettings,
+    /// Operator PrometheusRule objects.
+    pub rules: RuleSettings,
     /// Built-in kube-state metrics.
     pub kube_state_metrics: KubeStateSettings,
 }
@@ -88,6 +112,7 @@ impl Default for KubernetesSettings {
             default_scrape_jobs: true,
             kubelet: KubeletSettings::default(),
             monitors: MonitorSettings::default(),
+            rules: RuleSettings::default(),
             kube_state_metrics: KubeStateSettings::default(),
         }
     }

@@ -11,6 +11,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("lookout-storage", &["lookout-model"]),
     ("lookout-wire", &["lookout-model"]),
     ("lookout-discovery", &["lookout-model"]),
+    ("lookout-notify", &["lookout-model"]),
+    (
+        "lookout-rules",
+        &[
+            "lookout-model",
+            "lookout-storage",
+            "lookout-promql",
+            "lookout-template",
+        ],
+    ),
     ("lookout-logs", &["lookout-model", "lookout-storage"]),
     (
         "lookout-logql",
@@ -40,6 +50,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lookout-promql",
             "lookout-wire",
             "lookout-logql",
+            "lookout-rules",
         ],
     ),
     (
@@ -55,6 +66,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lookout-discovery",
             "lookout-logs",
             "lookout-logql",
+            "lookout-rules",
+            "lookout-notify",
         ],
     ),
 ];

@@ -228,3 +228,65 @@ async fn a_scraped_gauge_drives_recording_rules_and_alerts_to_the_webhook() {
     assert_eq!(rules["data"]["groups"].as_array().unwrap().len(), 2);
     lo.server.stop().await.unwrap();
 }
+
+/// The `for` state survives a restart: a pending alert keeps the pending time it had, shifted by the outage, as
+/// Prometheus restores it from `ALERTS_FOR_STATE` (grace period shortened to 1 s so the test runs in seconds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_alerts_keep_their_for_state_across_a_restart() {
+    let rules = "groups:\n  - name: r\n    interval: 1s\n    rules:\n      - alert: Slow\n        expr: vector(1)\n        for: 60s\n";
+    let config = "global:\n  evaluation_interval: 1s\nrule_files: [r.rules.yml]\nrules:\n  for_grace_period: 1s\n";
+    let lo = Lookout::start_with_files(Some(config), &[("r.rules.yml", rules)]).await;
+    let u = lo.url.clone();
+    let active_at = |j: &serde_json::Value| -> Option<f64> {
+        let s = j["data"]["alerts"][0]["activeAt"].as_str()?;
+        Some(rfc3339_seconds(s))
+    };
+    let first = wait_for("the pending alert", Duration::from_secs(10), || async {
+        let (_, j) = get_json(&format!("{u}/api/v1/alerts")).await;
+        active_at(&j)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let lo = lo.restart().await;
+    let restarted = now_seconds();
+    let u = lo.url.clone();
+    // Restored after the second evaluation: activeAt moves by the outage, so the alert keeps its ~4 s of progress.
+    let restored = wait_for("the restored alert", Duration::from_secs(15), || async {
+        let (_, j) = get_json(&format!("{u}/api/v1/alerts")).await;
+        active_at(&j).filter(|t| *t < restarted - 1.0)
+    })
+    .await;
+    assert!(
+        restored > first,
+        "shifted by the outage: {first} → {restored}"
+    );
+    assert!(
+        restarted - restored >= 2.0,
+        "kept the pending progress: restart {restarted}, activeAt {restored}"
+    );
+    lo.server.stop().await.unwrap();
+}
+
+fn now_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// Seconds since the epoch of an RFC 3339 UTC time (`2026-12-05T10:00:00.123Z`).
+fn rfc3339_seconds(s: &str) -> f64 {
+    let (date, time) = s.trim_end_matches('Z').split_once('T').unwrap();
+    let d: Vec<i64> = date.split('-').map(|x| x.parse().unwrap()).collect();
+    let (y, m, day) = (d[0], d[1], d[2]);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let t: Vec<f64> = time.split(':').map(|x| x.parse().unwrap()).collect();
+    days as f64 * 86_400.0 + t[0] * 3600.0 + t[1] * 60.0 + t[2]
+}
