@@ -57,7 +57,7 @@ EXPECTED_RULES = [
      "verbs": ["get", "list", "watch"]},
     {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": ["get", "list", "watch"]},
     {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": ["get", "list", "watch"]},
-    {"apiGroups": ["monitoring.coreos.com"], "resources": ["servicemonitors", "podmonitors"],
+    {"apiGroups": ["monitoring.coreos.com"], "resources": ["servicemonitors", "podmonitors", "prometheusrules"],
      "verbs": ["get", "list", "watch"]},
     {"nonResourceURLs": ["/metrics", "/metrics/cadvisor"], "verbs": ["get"]},
 ]

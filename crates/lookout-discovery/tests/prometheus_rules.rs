@@ -42,10 +42,11 @@ async fn wait_for(
     what: &str,
     done: impl FnMut(&RuleObjects) -> bool,
 ) -> RuleObjects {
-    match tokio::time::timeout(WAIT, rx.wait_for(done)).await {
-        Ok(Ok(v)) => v.clone(),
-        _ => panic!("timed out waiting for {what}: last {:?}", *rx.borrow()),
-    }
+    let got = match tokio::time::timeout(WAIT, rx.wait_for(done)).await {
+        Ok(Ok(v)) => Some(v.clone()),
+        _ => None,
+    };
+    got.unwrap_or_else(|| panic!("timed out waiting for {what}: last {:?}", *rx.borrow()))
 }
 
 fn names(r: &RuleObjects) -> Vec<&str> {

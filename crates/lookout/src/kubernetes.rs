@@ -12,6 +12,7 @@ use lookout_collect::config::{ScrapeConfig, resolve_all};
 use lookout_discovery::client::Connection;
 use lookout_discovery::kube_state_watches::LazyKubeState;
 use lookout_discovery::monitors::{MonitorAvailability, MonitorJobs, run_monitors};
+use lookout_discovery::prometheus_rules::{RuleObjects, run_rules};
 use lookout_discovery::{KubernetesDiscovery, KubernetesSettings, kube_state, operator};
 use lookout_model::{MetricKind, MetricsWriter};
 use tokio::sync::watch;
@@ -26,6 +27,7 @@ pub struct KubernetesWiring {
     /// Shared connections and watches (also used by plain `kubernetes_sd_configs`).
     pub discovery: KubernetesDiscovery,
     monitors: Option<watch::Receiver<MonitorJobs>>,
+    rules: Option<watch::Receiver<RuleObjects>>,
     kube_state: Option<Arc<KubeStateExporter>>,
     /// Estimated heap of the watch stores, refreshed every [`MEMORY_CHECK`].
     memory_used: Arc<AtomicU64>,
@@ -44,6 +46,7 @@ impl KubernetesWiring {
         let mut wiring = KubernetesWiring {
             discovery: discovery.clone(),
             monitors: None,
+            rules: None,
             kube_state: None,
             memory_used: Arc::new(AtomicU64::new(0)),
             memory_budget,
@@ -66,6 +69,11 @@ impl KubernetesWiring {
             ));
             wiring.monitors = Some(rx);
         }
+        if settings.rules.enabled {
+            let (tx, rx) = watch::channel(RuleObjects::default());
+            tokio::spawn(run_rules(discovery.clone(), settings.clone(), tx));
+            wiring.rules = Some(rx);
+        }
         if settings.kube_state_metrics.enabled {
             wiring.kube_state = Some(Arc::new(KubeStateExporter {
                 watches: LazyKubeState::start(discovery, Connection::of_settings(settings)),
@@ -84,6 +92,11 @@ impl KubernetesWiring {
     /// A receiver that changes whenever the monitors' jobs do.
     pub fn monitor_changes(&self) -> Option<watch::Receiver<MonitorJobs>> {
         self.monitors.clone()
+    }
+
+    /// A receiver that changes whenever the selected `PrometheusRule` objects do.
+    pub fn rule_objects(&self) -> Option<watch::Receiver<RuleObjects>> {
+        self.rules.clone()
     }
 
     /// The built-in exporters to serve.

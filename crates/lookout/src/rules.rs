@@ -13,7 +13,7 @@ use lookout_model::{MetricKind, MetricsWriter};
 use lookout_promql::Engine;
 use lookout_rules::{
     Executor, Group, ManagerOptions, Notification, NotifySink, PromTemplates, RuleFile,
-    RuleManager, load_files,
+    RuleManager, Templates, load_files,
 };
 use lookout_storage::Storage;
 
@@ -58,6 +58,8 @@ pub struct RulesWiring {
     manager: RuleManager,
     templates: Arc<PromTemplates>,
     base: PathBuf,
+    /// `PrometheusRule` objects (Kubernetes), loaded like rule files.
+    objects: Option<tokio::sync::watch::Receiver<lookout_discovery::prometheus_rules::RuleObjects>>,
     alertmanagers: Box<dyn Fn() -> (Vec<String>, Vec<String>) + Send + Sync>,
 }
 
@@ -81,6 +83,9 @@ impl RulesWiring {
         external_url: String,
         sink: Fanout,
         alertmanagers: Box<dyn Fn() -> (Vec<String>, Vec<String>) + Send + Sync>,
+        objects: Option<
+            tokio::sync::watch::Receiver<lookout_discovery::prometheus_rules::RuleObjects>,
+        >,
     ) -> RulesWiring {
         let templates = Arc::new(PromTemplates::new(
             storage.clone(),
@@ -108,19 +113,48 @@ impl RulesWiring {
             manager,
             templates,
             base: base_dir(config_path),
+            objects,
             alertmanagers,
         }
     }
 
-    /// Reads and checks the rule files `cfg` names; every error, with file and position, when any is bad.
+    /// Reads and checks the rule files `cfg` names — every error, with file and position, when any is bad — then
+    /// adds the `PrometheusRule` objects' files (named as the Operator names them); an object whose rules are bad
+    /// is skipped with an error logged, so one broken object never blocks the others or the files.
     pub(crate) fn load(&self, cfg: &Config) -> Result<Vec<RuleFile>, String> {
         let mut warnings = Vec::new();
-        let files = load_files(&cfg.rule_files, &self.base, &*self.templates, &mut warnings)
+        let mut files = load_files(&cfg.rule_files, &self.base, &*self.templates, &mut warnings)
             .map_err(|errors| format!("rule files refused:\n{}", errors.join("\n")))?;
+        if let Some(rx) = &self.objects {
+            let objects = rx.borrow().clone();
+            for f in objects.files {
+                match lookout_rules::parse(&f.name, &f.yaml, &|t| self.templates.check(t)) {
+                    Ok((file, found)) => {
+                        warnings.extend(found.warnings);
+                        files.push(file);
+                    }
+                    Err(found) => tracing::error!(
+                        object = %f.name,
+                        errors = %found.errors.join("; "),
+                        "PrometheusRule object skipped: its rules do not load"
+                    ),
+                }
+            }
+        }
         for w in warnings {
             tracing::warn!("{w}");
         }
         Ok(files)
+    }
+
+    /// Re-reads the rules after the `PrometheusRule` objects changed (the configuration is unchanged).
+    pub(crate) fn reload_objects(&self, cfg: &Config) {
+        match self.load(cfg) {
+            Ok(files) => self.apply(files),
+            Err(e) => {
+                tracing::error!(error = %e, "rules not reloaded; the previous rules keep running")
+            }
+        }
     }
 
     /// Runs `files` in place of the current rules.

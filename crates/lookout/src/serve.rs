@@ -271,6 +271,7 @@ impl Server {
             external_url,
             notifiers.sink(),
             notifiers.alertmanager_lister(),
+            kubernetes.rule_objects(),
         ));
         let rule_files = rules.load(&cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
         rules.apply(rule_files);
@@ -297,6 +298,22 @@ impl Server {
                         return;
                     };
                     services.apply_generated_jobs();
+                }
+            });
+        }
+        if let Some(mut changes) = kubernetes.rule_objects() {
+            let weak = Arc::downgrade(&services);
+            tokio::spawn(async move {
+                while changes.changed().await.is_ok() {
+                    let Some(services) = weak.upgrade() else {
+                        return;
+                    };
+                    // Loading and applying may wait for a group's evaluation: off the async runtime.
+                    let _ = tokio::task::spawn_blocking(move || {
+                        let cfg = services.config.read().config.clone();
+                        services.rules.reload_objects(&cfg);
+                    })
+                    .await;
                 }
             });
         }

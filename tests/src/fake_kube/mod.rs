@@ -70,6 +70,12 @@ const BUILTIN: &[(&str, &str, &str, bool)] = &[
         "PodMonitor",
         true,
     ),
+    (
+        "/apis/monitoring.coreos.com/v1",
+        "prometheusrules",
+        "PrometheusRule",
+        true,
+    ),
 ];
 
 /// One change, kept in a resource's history and broadcast to its open watches. Each watch turns it into ADDED,

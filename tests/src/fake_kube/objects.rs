@@ -402,6 +402,14 @@ pub fn pod_monitor(namespace: &str, name: &str, spec: Value) -> Value {
     })
 }
 
+/// A Prometheus Operator PrometheusRule with this `spec`.
+pub fn prometheus_rule(namespace: &str, name: &str, spec: Value) -> Value {
+    json!({
+        "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": meta(namespace, name, &[]),
+        "spec": spec,
+    })
+}
+
 /// Standard base64 with padding (Secret data).
 pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

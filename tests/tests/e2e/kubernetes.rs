@@ -243,6 +243,48 @@ async fn appliance_scrapes_discovered_targets_monitors_and_kube_state() {
         "{metrics}"
     );
 
+    // A PrometheusRule loads like a rule file named as the Operator names it, and goes when deleted.
+    fake.apply(
+        "prometheusrules",
+        objects::prometheus_rule(
+            "default",
+            "demo-rules",
+            json!({"groups": [{"name": "demo.rules", "interval": "1s", "rules": [
+                {"record": "demo:metric:sum", "expr": "sum(demo_metric)"},
+                {"alert": "DemoUp", "expr": "demo_metric > 0", "labels": {"severity": "info"}}
+            ]}]}),
+        ),
+    );
+    let rule_groups = |url: String| async move {
+        let (_, j) = get_json(&format!("{url}/api/v1/rules")).await;
+        j["data"]["groups"].as_array().cloned().unwrap_or_default()
+    };
+    let groups = wait_for("the PrometheusRule's group loaded", WAIT, || async {
+        let g = rule_groups(url.clone()).await;
+        (!g.is_empty()).then_some(g)
+    })
+    .await;
+    assert_eq!(groups[0]["name"], "demo.rules");
+    let file = groups[0]["file"].as_str().unwrap();
+    assert!(
+        file.starts_with("default-demo-rules-") && file.ends_with(".yaml"),
+        "{file}"
+    );
+    wait_for(
+        "the PrometheusRule's recording rule evaluated",
+        WAIT,
+        || async {
+            let r = instant_query(&url, "demo:metric:sum").await;
+            (!r.is_empty()).then_some(())
+        },
+    )
+    .await;
+    fake.delete("prometheusrules", "default", "demo-rules");
+    wait_for("the PrometheusRule's group removed", WAIT, || async {
+        rule_groups(url.clone()).await.is_empty().then_some(())
+    })
+    .await;
+
     // Deleting the monitor removes its job; deleting the pod stops its target and marks its series stale.
     fake.delete("servicemonitors", "default", "demo");
     wait_for("the monitor's job removed", WAIT, || async {

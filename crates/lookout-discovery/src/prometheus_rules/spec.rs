@@ -15,12 +15,15 @@ pub fn rule_file_name(namespace: &str, name: &str, uid: &str) -> String {
 
 /// The rule file (`groups: [...]`) made from a PrometheusRule's `spec`, or why the spec cannot be read.
 pub fn rule_file_yaml(spec: &serde_json::Value) -> Result<String, String> {
-    let spec = Spec::deserialize(spec).map_err(|e| e.to_string())?;
+    // An object without a spec (the CRD requires one, but older objects may lack it) has no groups.
+    let spec = Option::<Spec>::deserialize(spec)
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
     serde_yaml_ng::to_string(&spec).map_err(|e| e.to_string())
 }
 
 /// `spec`: unknown fields are ignored, as Go's decoder into the Operator's types ignores them.
-#[derive(Deserialize, Serialize)]
+#[derive(Default, Deserialize, Serialize)]
 struct Spec {
     #[serde(default, deserialize_with = "null_default")]
     groups: Vec<Group>,

@@ -175,13 +175,14 @@ impl FakeApi {
                 .unwrap_or(0);
             self.watch(stream, from, wanted).await;
         } else {
-            let s = self.state.lock().unwrap();
-            let items: Vec<&Value> = s.objects.values().filter(|o| wanted(o)).collect();
-            let body = json!({
-                "kind": "List", "apiVersion": "v1",
-                "metadata": {"resourceVersion": s.rv.to_string()}, "items": items,
-            });
-            drop(s);
+            let body = {
+                let s = self.state.lock().unwrap();
+                let items: Vec<&Value> = s.objects.values().filter(|o| wanted(o)).collect();
+                json!({
+                    "kind": "List", "apiVersion": "v1",
+                    "metadata": {"resourceVersion": s.rv.to_string()}, "items": items,
+                })
+            };
             respond(&mut stream, 200, &body.to_string()).await;
         }
     }
@@ -218,7 +219,8 @@ impl FakeApi {
             let changed = self.changed.notified();
             {
                 let s = self.state.lock().unwrap();
-                for change in s.events.iter().filter(|c| c.rv > from) {
+                let after = from;
+                for change in s.events.iter().filter(|c| c.rv > after) {
                     if let Some(event) = change.event(&wanted) {
                         lines.push_str(&event.to_string());
                         lines.push('\n');
