@@ -5,6 +5,7 @@
 //! It depends only on `regex`, `thiserror`, `serde`, `md-5` (relabel hashmod) and a hasher.
 
 pub mod duration;
+pub mod http_client;
 pub mod labels;
 pub mod matcher;
 pub mod relabel;

@@ -12,56 +12,7 @@ use crate::config::{ConfigError, join};
 /// The User-Agent of every notification request.
 pub const USER_AGENT: &str = concat!("Lookout/", env!("CARGO_PKG_VERSION"));
 
-/// `basic_auth`: a user name and a password given inline or read from a file at each request.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BasicAuth {
-    /// The user name.
-    pub username: String,
-    /// The password, inline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password: Option<String>,
-    /// A file whose contents (trailing newline trimmed) are the password.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password_file: Option<String>,
-}
-
-fn default_auth_type() -> String {
-    "Bearer".to_string()
-}
-
-/// `authorization`: an `Authorization: <type> <credentials>` header.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Authorization {
-    /// The scheme; default `Bearer`.
-    #[serde(default = "default_auth_type", rename = "type")]
-    pub kind: String,
-    /// The credentials, inline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credentials: Option<String>,
-    /// A file holding the credentials, read at each request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credentials_file: Option<String>,
-}
-
-/// `tls_config`: which servers to trust and which client certificate to present.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    /// PEM CA bundle used instead of the built-in roots.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ca_file: Option<String>,
-    /// PEM client certificate (with `key_file`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cert_file: Option<String>,
-    /// PEM client key (with `cert_file`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_file: Option<String>,
-    /// Accept any server certificate.
-    #[serde(default)]
-    pub insecure_skip_verify: bool,
-}
+pub use lookout_model::http_client::{Authorization, BasicAuth, TlsConfig};
 
 /// Prometheus's HTTP client settings; written inline in `alertmanagers[]` and under `http_config` in webhooks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -152,53 +103,19 @@ impl HttpClientConfig {
     /// Checks the settings as Prometheus does; `path` is where they sit in the file.
     pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         let err = |field: &str, reason: &str| Err(ConfigError::new(join(path, field), reason));
-        let bearer = self.bearer_token.is_some() || self.bearer_token_file.is_some();
-        let set = [
-            self.basic_auth.is_some(),
-            self.authorization.is_some(),
-            bearer,
-        ];
-        if set.iter().filter(|&&b| b).count() > 1 {
+        use lookout_model::http_client::{check_auth, check_tls};
+        check_auth(
+            self.basic_auth.as_ref(),
+            self.authorization.as_ref(),
+            self.bearer_token.as_deref(),
+            self.bearer_token_file.as_deref(),
+        )
+        .and_then(|()| check_tls(&self.tls_config))
+        .or_else(|f| err(f.field, f.reason))?;
+        if self.tls_config.server_name.is_some() {
             return err(
-                "authorization",
-                "at most one of basic_auth, authorization and bearer_token/bearer_token_file may be set",
-            );
-        }
-        if self.bearer_token.is_some() && self.bearer_token_file.is_some() {
-            return err(
-                "bearer_token_file",
-                "bearer_token and bearer_token_file are mutually exclusive",
-            );
-        }
-        if let Some(b) = &self.basic_auth {
-            if b.username.is_empty() {
-                return err("basic_auth.username", "must not be empty");
-            }
-            if b.password.is_some() && b.password_file.is_some() {
-                return err(
-                    "basic_auth.password_file",
-                    "password and password_file are mutually exclusive",
-                );
-            }
-        }
-        if let Some(a) = &self.authorization {
-            if a.kind.eq_ignore_ascii_case("basic") {
-                return err(
-                    "authorization.type",
-                    "can not be \"Basic\", use basic_auth instead",
-                );
-            }
-            if a.credentials.is_some() && a.credentials_file.is_some() {
-                return err(
-                    "authorization.credentials_file",
-                    "credentials and credentials_file are mutually exclusive",
-                );
-            }
-        }
-        if self.tls_config.cert_file.is_some() != self.tls_config.key_file.is_some() {
-            return err(
-                "tls_config.key_file",
-                "cert_file and key_file must be set together",
+                "tls_config.server_name",
+                "not supported for notifications; the certificate must name the host connected to",
             );
         }
         Ok(())

@@ -81,11 +81,6 @@ fn alerting_errors_name_the_field() {
             "invalid duration",
         ),
         (
-            "alertmanagers:\n  - kubernetes_sd_configs: [{role: pod}]\n",
-            "alerting.alertmanagers[0]",
-            "kubernetes_sd_configs",
-        ),
-        (
             "alertmanagers:\n  - dns_sd_configs: []\n",
             "alerting.alertmanagers[0]",
             "dns_sd_configs",

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use lookout_api::SelfMetrics;
-use lookout_model::{Labels, MetricsWriter};
+use lookout_discovery::KubernetesTargets;
+use lookout_discovery::config::KubernetesSdConfig;
+use lookout_discovery::sd::KubernetesDiscovery;
+use lookout_model::{Labels, MetricsWriter, TargetGroup};
 use lookout_notify::{
     Alert, AlertingConfig, Notifier, NotifierOptions, WebhookNotifier, WebhookNotifierConfig,
     WebhookOptions,
@@ -27,6 +30,10 @@ pub(crate) struct Prepared {
 /// The running notifiers.
 pub struct Notifiers {
     handle: tokio::runtime::Handle,
+    /// Runs the Alertmanagers' `kubernetes_sd_configs`.
+    discovery: KubernetesDiscovery,
+    /// The discovery tasks of the current Alertmanager notifier (aborted when it is replaced).
+    discovering: parking_lot::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     current: RwLock<Prepared>,
     alertmanager: RwLock<Option<Notifier>>,
     webhook: RwLock<Option<WebhookNotifier>>,
@@ -34,6 +41,21 @@ pub struct Notifiers {
 
 fn yaml_text(v: &serde_yaml_ng::Value) -> Result<String, String> {
     serde_yaml_ng::to_string(v).map_err(|e| e.to_string())
+}
+
+/// The `kubernetes_sd_configs` of `alertmanagers[i]`, checked.
+fn kubernetes_sd(
+    i: usize,
+    am: &lookout_notify::AlertmanagerConfig,
+) -> Result<Vec<KubernetesSdConfig>, String> {
+    am.kubernetes_sd_configs
+        .iter()
+        .enumerate()
+        .map(|(j, v)| {
+            serde_json::from_value(v.clone())
+                .map_err(|e| format!("alerting.alertmanagers[{i}].kubernetes_sd_configs[{j}]: {e}"))
+        })
+        .collect()
 }
 
 fn to_time(ms: i64) -> SystemTime {
@@ -57,6 +79,13 @@ impl Notifiers {
             Some(v) => Some(AlertingConfig::from_yaml(&yaml_text(v)?).map_err(|e| e.to_string())?),
             None => None,
         };
+        for (i, am) in alerting
+            .iter()
+            .flat_map(|a| a.alertmanagers.iter())
+            .enumerate()
+        {
+            kubernetes_sd(i, am)?;
+        }
         let webhook = match &cfg.notifications {
             Some(v) => Some(
                 WebhookNotifierConfig::from_yaml(&yaml_text(v)?)
@@ -79,10 +108,15 @@ impl Notifiers {
     }
 
     /// Starts the notifiers `cfg` configures (call within the runtime).
-    pub(crate) fn start(cfg: &Config) -> Result<Arc<Notifiers>, String> {
+    pub(crate) fn start(
+        cfg: &Config,
+        discovery: KubernetesDiscovery,
+    ) -> Result<Arc<Notifiers>, String> {
         let prepared = Self::parse(cfg)?;
         let n = Arc::new(Notifiers {
             handle: tokio::runtime::Handle::current(),
+            discovery,
+            discovering: parking_lot::Mutex::new(Vec::new()),
             current: RwLock::new(Prepared {
                 alerting: None,
                 webhook: None,
@@ -117,6 +151,12 @@ impl Notifiers {
                 ),
                 None => None,
             };
+            for task in self.discovering.lock().drain(..) {
+                task.abort();
+            }
+            if let (Some(n), Some(a)) = (&next, &p.alerting) {
+                *self.discovering.lock() = self.discover(n, a)?;
+            }
             if let Some(old) = std::mem::replace(&mut *self.alertmanager.write(), next) {
                 self.handle
                     .spawn(async move { old.shutdown(Duration::from_secs(5)).await });
@@ -144,6 +184,53 @@ impl Notifiers {
         }
         *self.current.write() = p;
         Ok(())
+    }
+
+    /// Runs the `kubernetes_sd_configs` of each `alertmanagers[]` entry, handing `notifier` the entry's static
+    /// targets plus everything discovered whenever discovery changes.
+    fn discover(
+        &self,
+        notifier: &Notifier,
+        cfg: &AlertingConfig,
+    ) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
+        let mut tasks = Vec::new();
+        for (i, am) in cfg.alertmanagers.iter().enumerate() {
+            let sds = kubernetes_sd(i, am)?;
+            if sds.is_empty() {
+                continue;
+            }
+            let statics = lookout_notify::alertmanager::static_groups(am);
+            let found = Arc::new(parking_lot::Mutex::new(vec![Vec::new(); sds.len()]));
+            for (j, sd) in sds.into_iter().enumerate() {
+                let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<TargetGroup>>(4);
+                let mut run = self.discovery.run(sd, tx);
+                let (notifier, found, statics) = (notifier.clone(), found.clone(), statics.clone());
+                tasks.push(self.handle.spawn(async move {
+                    loop {
+                        let groups = tokio::select! {
+                            _ = &mut run => return,
+                            g = rx.recv() => match g {
+                                Some(g) => g,
+                                None => return,
+                            },
+                        };
+                        let all: Vec<TargetGroup> = {
+                            let mut f = found.lock();
+                            f[j] = groups;
+                            statics
+                                .iter()
+                                .cloned()
+                                .chain(f.iter().flatten().cloned())
+                                .collect()
+                        };
+                        if let Err(e) = notifier.set_alertmanagers(i, &all) {
+                            tracing::warn!(error = %e, "discovered Alertmanagers not applied");
+                        }
+                    }
+                }));
+            }
+        }
+        Ok(tasks)
     }
 
     /// Applies checked settings (a notifier whose settings did not change keeps running).

@@ -260,8 +260,8 @@ impl Server {
             .external_url
             .clone()
             .unwrap_or_else(|| format!("http://{self_addr}"));
-        let notifiers =
-            crate::notify::Notifiers::start(&cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let notifiers = crate::notify::Notifiers::start(&cfg, kubernetes.discovery.clone())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let rules = Arc::new(crate::rules::RulesWiring::start(
             &cfg,
             args.config.as_deref(),

@@ -423,3 +423,78 @@ async fn monitors_use_secret_credentials_and_follow_the_selector() {
     );
     lo.server.stop().await.unwrap();
 }
+
+/// Alertmanagers found by `kubernetes_sd_configs` (a pod's port kept by relabeling) receive the alerts, and
+/// `/api/v1/alertmanagers` lists them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alertmanagers_are_discovered_from_kubernetes() {
+    let received = Arc::new(Mutex::new(Vec::<serde_json::Value>::new()));
+    let r = received.clone();
+    let app = axum::Router::new().route(
+        "/api/v2/alerts",
+        axum::routing::post(move |body: String| {
+            r.lock()
+                .push(serde_json::from_str(&body).unwrap_or_default());
+            async { "" }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let fake = FakeKube::start().await;
+    fake.apply("nodes", objects::node("n1", "127.0.0.1", true));
+    fake.apply(
+        "pods",
+        objects::pod(
+            "monitoring",
+            "alertmanager-0",
+            "127.0.0.1",
+            "n1",
+            &[("app", "alertmanager")],
+            &[("alertmanager", &[("web", port), ("cluster", 1)])],
+        ),
+    );
+    let config = format!(
+        r#"
+global: {{evaluation_interval: 1s}}
+rule_files: [always.rules.yml]
+# Alerts sent before discovery found the Alertmanager are dropped, as in Prometheus; the next resend reaches it.
+rules: {{resend_delay: 1s}}
+alerting:
+  alertmanagers:
+    - kubernetes_sd_configs: [{{role: pod, api_server: "{}"}}]
+      relabel_configs:
+        - {{source_labels: [__meta_kubernetes_pod_container_port_name], regex: web, action: keep}}
+"#,
+        fake.url()
+    );
+    let rules =
+        "groups:\n  - name: a\n    rules:\n      - alert: Always\n        expr: vector(1)\n";
+    let lo = Lookout::start_with_files(Some(&config), &[("always.rules.yml", rules)]).await;
+    let url = lo.url.clone();
+    let got = received.clone();
+    wait_for("the alert at the discovered Alertmanager", WAIT, || async {
+        got.lock()
+            .iter()
+            .flat_map(|b| b.as_array().cloned().unwrap_or_default())
+            .any(|a| a["labels"]["alertname"] == "Always")
+            .then_some(())
+    })
+    .await;
+    let (_, j) = get_json(&format!("{url}/api/v1/alertmanagers")).await;
+    let active: Vec<String> = j["data"]["activeAlertmanagers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["url"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(active, [format!("http://127.0.0.1:{port}/api/v2/alerts")]);
+    assert_eq!(
+        j["data"]["droppedAlertmanagers"].as_array().unwrap().len(),
+        1,
+        "{j}"
+    );
+    lo.server.stop().await.unwrap();
+}

@@ -346,7 +346,7 @@ impl ScrapeConfig {
             self.bearer_token.as_deref(),
             self.bearer_token_file.as_deref(),
         )?;
-        self.tls_config.validate(prefix)
+        http::validate_tls(&self.tls_config, prefix)
     }
 }
 

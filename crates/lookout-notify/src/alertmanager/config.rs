@@ -1,7 +1,7 @@
 //! Prometheus's `alerting:` section: alert relabeling and the Alertmanagers to send to, with Prometheus's field
-//! names and defaults. Only `static_configs` discovery is implemented; other `*_sd_configs` are refused by name,
-//! and a program that discovers Alertmanagers itself hands the targets to
-//! [`Notifier::set_alertmanagers`](crate::Notifier::set_alertmanagers).
+//! names and defaults. `static_configs` are this crate's; `kubernetes_sd_configs` are kept as written for the
+//! program to run, which hands the targets to [`Notifier::set_alertmanagers`](crate::Notifier::set_alertmanagers);
+//! other `*_sd_configs` are refused by name.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -92,6 +92,10 @@ pub struct AlertmanagerConfig {
     /// Alert relabeling for this group only, after the global one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alert_relabel_configs: Vec<RelabelConfig>,
+    /// `kubernetes_sd_configs` as written: this crate knows no Kubernetes; the caller runs them and hands the
+    /// discovered groups to [`Notifier::set_alertmanagers`](crate::Notifier::set_alertmanagers).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kubernetes_sd_configs: Vec<serde_json::Value>,
     /// Authentication, TLS and redirects, written inline as in Prometheus.
     #[serde(flatten)]
     pub http: HttpClientConfig,
@@ -107,6 +111,7 @@ impl Default for AlertmanagerConfig {
             static_configs: Vec::new(),
             relabel_configs: Vec::new(),
             alert_relabel_configs: Vec::new(),
+            kubernetes_sd_configs: Vec::new(),
             http: HttpClientConfig::default(),
         }
     }
@@ -193,9 +198,10 @@ impl<'de> Visitor<'de> for AlertmanagerConfigVisitor {
                 "static_configs" => c.static_configs = map.next_value()?,
                 "relabel_configs" => c.relabel_configs = map.next_value()?,
                 "alert_relabel_configs" => c.alert_relabel_configs = map.next_value()?,
+                "kubernetes_sd_configs" => c.kubernetes_sd_configs = map.next_value()?,
                 k if k.ends_with("_sd_configs") => {
                     return Err(de::Error::custom(format!(
-                        "{k}: discovering Alertmanagers with {k} is not supported yet; list them in static_configs"
+                        "{k}: discovering Alertmanagers with {k} is not supported; use static_configs or kubernetes_sd_configs"
                     )));
                 }
                 k => {

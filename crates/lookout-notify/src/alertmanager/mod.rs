@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 use self::config::{AlertingConfig, AlertmanagerConfig};
 use self::sendloop::{LoopShared, run};
 pub use self::stats::{AlertmanagerStats, NotifierStats};
+pub use self::targets::static_groups;
 use crate::alert::Alert;
 use crate::config::ConfigError;
 use crate::http::HttpClientConfig;

@@ -83,7 +83,7 @@ pub(crate) fn resolve(config: &AlertmanagerConfig, groups: &[TargetGroup]) -> Re
 }
 
 /// The target groups of the `static_configs` of one entry.
-pub(crate) fn static_groups(config: &AlertmanagerConfig) -> Vec<TargetGroup> {
+pub fn static_groups(config: &AlertmanagerConfig) -> Vec<TargetGroup> {
     config
         .static_configs
         .iter()
