@@ -98,7 +98,7 @@ fn alerting_errors_name_the_field() {
         (
             "alertmanagers:\n  - tls_config: {server_name: x}\n",
             "alerting.alertmanagers[0].tls_config.server_name",
-            "unknown field `server_name`",
+            "not supported for notifications",
         ),
         (
             "alertmanagers:\n  - scheme: ftp\n",
