@@ -154,7 +154,7 @@ async fn every_alertmanager_gets_every_alert_and_a_failing_one_does_not_hold_bac
             assert_eq!(
                 (s.sent, s.errors, s.dropped),
                 (0, 3, 3),
-                "failed batches are not retried"
+                "batches that still fail after their retries are dropped"
             );
         } else {
             assert_eq!((s.sent, s.errors), (3, 0), "{}", s.url);
@@ -166,7 +166,51 @@ async fn every_alertmanager_gets_every_alert_and_a_failing_one_does_not_hold_bac
         .iter()
         .map(|q| q.body.as_array().unwrap().len())
         .sum();
-    assert_eq!(attempted, 3, "each alert posted once: no retries");
+    assert_eq!(attempted, 9, "each alert posted three times: two retries");
+    n.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_alertmanager_that_recovers_gets_the_batch_on_a_retry_and_a_4xx_is_not_retried() {
+    let flaky = Receiver::start(Behavior {
+        first: [503, 500].into_iter().collect(),
+        ..Behavior::default()
+    })
+    .await;
+    let n = Notifier::new(
+        &static_config(&[&flaky], ""),
+        NotifierOptions::default(),
+        Handle::current(),
+    )
+    .unwrap();
+    n.send(vec![alert(&[("alertname", "A")])]);
+    let reqs = flaky.wait_for(3, WAIT).await;
+    assert!(reqs.iter().all(|r| names(&r.body) == ["A"]));
+    eventually(WAIT, "sent after two retries", || {
+        n.stats().alertmanagers[0].sent == 1
+    })
+    .await;
+    assert_eq!(n.stats().alertmanagers[0].errors, 0);
+    n.shutdown(Duration::from_secs(1)).await;
+
+    let refusing = Receiver::start(Behavior {
+        then: 400,
+        ..Behavior::default()
+    })
+    .await;
+    let n = Notifier::new(
+        &static_config(&[&refusing], ""),
+        NotifierOptions::default(),
+        Handle::current(),
+    )
+    .unwrap();
+    n.send(vec![alert(&[("alertname", "B")])]);
+    eventually(WAIT, "the 400 counted", || {
+        n.stats().alertmanagers[0].errors == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(refusing.requests().len(), 1, "a 400 is not retried");
     n.shutdown(Duration::from_secs(1)).await;
 }
 

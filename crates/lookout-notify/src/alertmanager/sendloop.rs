@@ -94,7 +94,22 @@ impl LoopShared {
             timeout = timeout.min(d.saturating_duration_since(Instant::now()));
         }
         let begin = Instant::now();
-        match self.post(&batch, timeout).await {
+        let mut result = self.post(&batch, timeout).await;
+        // A failure the next attempt may not repeat (no connection, a timeout, 5xx, 429) is retried twice with a
+        // short backoff while the batch's time (the request timeout, or what is left of a drain) lasts; the rule
+        // engine's resend covers longer outages, as in Prometheus.
+        let budget_end = begin + timeout;
+        for backoff in [Duration::from_millis(250), Duration::from_millis(1000)] {
+            let Err((reason, true)) = &result else { break };
+            if Instant::now() + backoff >= budget_end {
+                break;
+            }
+            tracing::debug!(alertmanager = %self.url, %reason, "retrying alerts");
+            tokio::time::sleep(backoff).await;
+            let left = budget_end.saturating_duration_since(Instant::now());
+            result = self.post(&batch, left).await;
+        }
+        match result.map_err(|(reason, _)| reason) {
             Ok(()) => {
                 let c = &self.counters;
                 c.sent.fetch_add(batch.len() as u64, Ordering::Relaxed);
@@ -107,13 +122,14 @@ impl LoopShared {
                 self.counters
                     .errors
                     .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                // As in Prometheus: a failed batch is not retried (the rule engine re-sends), so it counts as dropped.
+                // Still failing after its retries: the batch counts as dropped (the rule engine re-sends it).
                 self.count_dropped(batch.len());
             }
         }
     }
 
-    async fn post(&self, batch: &[Arc<Alert>], timeout: Duration) -> Result<(), String> {
+    /// Posts one batch; an error says whether a retry may succeed.
+    async fn post(&self, batch: &[Arc<Alert>], timeout: Duration) -> Result<(), (String, bool)> {
         let body = encode(batch);
         let request = self
             .client
@@ -121,12 +137,12 @@ impl LoopShared {
             .timeout(timeout)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
-        let request = self.http.authorize(request)?;
+        let request = self.http.authorize(request).map_err(|e| (e, false))?;
         let response = request.send().await.map_err(|e| {
             if e.is_timeout() {
-                format!("timed out after {timeout:?}")
+                (format!("timed out after {timeout:?}"), true)
             } else {
-                error_chain(&e)
+                (error_chain(&e), e.is_connect() || e.is_request())
             }
         })?;
         let status = response.status();
@@ -134,7 +150,8 @@ impl LoopShared {
         if status.is_success() {
             Ok(())
         } else {
-            Err(format!("bad response status {status}"))
+            let retry = status.is_server_error() || status.as_u16() == 429;
+            Err((format!("bad response status {status}"), retry))
         }
     }
 }
