@@ -144,6 +144,9 @@ async fn prometheus_and_lookout_agree_on_rules_and_alertmanager_gets_lookouts_al
         },
     )
     .await;
+    // Lookout started first: its alerts became pending earlier. Compare from when Prometheus's pending GaugeHigh
+    // (for: 3s) has fired too.
+    tokio::time::sleep(Duration::from_secs(5)).await;
     let t0 = now_s();
 
     // Phase 1: the gauge is high. Alertmanager gets Lookout's GaugeHigh (after its 3 s) and AlwaysOn.
