@@ -263,23 +263,7 @@ pub fn targets_from_groups<'a>(
 
 /// The target groups of a job's `static_configs`, with sources `static/<index>`.
 pub fn static_groups(config: &ScrapeConfig) -> Vec<TargetGroup> {
-    config
-        .static_configs
-        .iter()
-        .enumerate()
-        .map(|(i, sc)| {
-            let pairs: Vec<(&str, &str)> = sc
-                .labels
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            TargetGroup::from_addresses(
-                format!("static/{i}"),
-                &sc.targets,
-                Labels::from_pairs_unchecked(&pairs),
-            )
-        })
-        .collect()
+    lookout_model::target_group::static_groups(&config.static_configs)
 }
 
 #[cfg(test)]

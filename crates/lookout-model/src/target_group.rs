@@ -1,5 +1,9 @@
 //! Target groups: what service discovery hands to the scraper.
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
 use crate::labels::Labels;
 
 /// A set of targets from one discovery source, sharing common labels; Prometheus's `targetgroup.Group`.
@@ -33,4 +37,36 @@ impl TargetGroup {
             labels,
         }
     }
+}
+
+/// A `static_configs` entry (scrape jobs and Alertmanagers alike): fixed addresses with common labels.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticConfig {
+    /// `host:port` addresses.
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// Labels given to every target of the entry.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The target groups of `static_configs`, with sources `static/<index>`.
+pub fn static_groups(configs: &[StaticConfig]) -> Vec<TargetGroup> {
+    configs
+        .iter()
+        .enumerate()
+        .map(|(i, sc)| {
+            let pairs: Vec<(&str, &str)> = sc
+                .labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            TargetGroup::from_addresses(
+                format!("static/{i}"),
+                &sc.targets,
+                Labels::from_pairs_unchecked(&pairs),
+            )
+        })
+        .collect()
 }

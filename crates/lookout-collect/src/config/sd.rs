@@ -1,23 +1,11 @@
 //! Static and file-based target lists inside a scrape job.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
 use lookout_model::PromDuration;
 
-/// `static_configs` entry: fixed addresses with common labels.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StaticConfig {
-    /// `host:port` addresses.
-    #[serde(default)]
-    pub targets: Vec<String>,
-    /// Labels given to every target of the entry.
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-}
+pub use lookout_model::target_group::StaticConfig;
 
 fn default_refresh_interval() -> PromDuration {
     PromDuration::from_secs(300)

@@ -3,7 +3,6 @@
 //! program to run, which hands the targets to [`Notifier::set_alertmanagers`](crate::Notifier::set_alertmanagers);
 //! other `*_sd_configs` are refused by name.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use lookout_model::PromDuration;
@@ -57,17 +56,7 @@ fn validate_relabel(configs: &[RelabelConfig], path: &str) -> Result<(), ConfigE
     Ok(())
 }
 
-/// `static_configs[]`: fixed Alertmanager addresses and labels visible to `relabel_configs`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StaticConfig {
-    /// `host:port` addresses.
-    #[serde(default)]
-    pub targets: Vec<String>,
-    /// Labels for all targets of this group.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub labels: BTreeMap<String, String>,
-}
+pub use lookout_model::target_group::StaticConfig;
 
 /// The only Alertmanager API version left.
 pub const API_VERSION_V2: &str = "v2";

@@ -84,23 +84,7 @@ pub(crate) fn resolve(config: &AlertmanagerConfig, groups: &[TargetGroup]) -> Re
 
 /// The target groups of the `static_configs` of one entry.
 pub fn static_groups(config: &AlertmanagerConfig) -> Vec<TargetGroup> {
-    config
-        .static_configs
-        .iter()
-        .enumerate()
-        .map(|(i, sc)| {
-            let pairs: Vec<(&str, &str)> = sc
-                .labels
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            TargetGroup::from_addresses(
-                format!("static/{i}"),
-                &sc.targets,
-                Labels::from_pairs_unchecked(&pairs),
-            )
-        })
-        .collect()
+    lookout_model::target_group::static_groups(&config.static_configs)
 }
 
 #[cfg(test)]
