@@ -345,3 +345,6 @@ async fn run_group(
         ts += (missed + 1) * interval;
     }
 }
+
+#[cfg(test)]
+mod tests;
