@@ -20,17 +20,21 @@ pub fn write_timestamp(out: &mut String, t_ms: i64) {
     }
 }
 
+/// Prometheus's spelling of NaN and the infinities, `None` for finite values.
+pub(crate) fn non_finite(v: f64) -> Option<&'static str> {
+    if v.is_nan() {
+        Some("NaN")
+    } else if v.is_infinite() {
+        Some(if v > 0.0 { "+Inf" } else { "-Inf" })
+    } else {
+        None
+    }
+}
+
 /// Formats a sample value as Prometheus does: shortest round-trip decimal, exponent only for tiny or huge values.
 pub fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
+    if let Some(s) = non_finite(v) {
+        return s.into();
     }
     if v == 0.0 {
         return if v.is_sign_negative() {

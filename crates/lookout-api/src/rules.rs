@@ -49,15 +49,8 @@ fn write_map(s: &mut String, m: &BTreeMap<String, String>) {
 
 /// Go's `strconv.FormatFloat(v, 'e', -1, 64)`: the alert value form Prometheus uses (`1e+00`, `4.2e+01`).
 fn value_e(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
+    if let Some(s) = crate::format::non_finite(v) {
+        return s.into();
     }
     let s = format!("{v:e}");
     let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));

@@ -209,9 +209,7 @@ impl Group {
         }
         self.counters.last_samples = samples;
         self.evaluation_time = started.elapsed();
-        self.last_evaluation = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
+        self.last_evaluation = crate::rule::now_ms();
         self.last_eval_ts = ts;
         due
     }

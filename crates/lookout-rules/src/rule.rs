@@ -3,7 +3,7 @@
 //! with `__name__` and the rule's labels, stale markers for series a rule stopped returning; alerting rules update
 //! their alerts, write `ALERTS` and `ALERTS_FOR_STATE`, and hand due alerts to the notifiers.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use lookout_model::{Labels, LabelsBuilder, stale_nan};
@@ -100,7 +100,7 @@ pub struct Rule {
     /// Whether `ALERTS`/`ALERTS_FOR_STATE` are written yet (after the for-state restore at start-up).
     pub restored: bool,
     /// Series written by the last successful evaluation, for stale markers.
-    series: HashMap<Labels, ()>,
+    series: HashSet<Labels>,
 }
 
 impl Rule {
@@ -114,7 +114,7 @@ impl Rule {
             evaluation_time: Duration::ZERO,
             alerts: ActiveAlerts::default(),
             restored,
-            series: HashMap::new(),
+            series: HashSet::new(),
         }
     }
 
@@ -147,13 +147,13 @@ impl Rule {
             evaluation_time: self.evaluation_time,
             alerts: self.alerts.clone(),
             restored: self.restored,
-            series: HashMap::new(),
+            series: HashSet::new(),
         }
     }
 
     /// Series its last evaluation wrote (for stale markers when the rule is removed).
     pub fn written_series(&self) -> impl Iterator<Item = &Labels> {
-        self.series.keys()
+        self.series.iter()
     }
 
     /// The rule's state (highest among its alerts).
@@ -162,7 +162,8 @@ impl Rule {
     }
 }
 
-fn now_ms() -> i64 {
+/// Wall-clock time in Unix milliseconds.
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -266,21 +267,21 @@ impl Rule {
         out: Vec<(Labels, f64)>,
     ) -> Result<usize, String> {
         let mut app = env.storage.appender();
-        let mut now: HashMap<Labels, ()> = HashMap::with_capacity(out.len());
+        let mut now: HashSet<Labels> = HashSet::with_capacity(out.len());
         let mut first_error = None;
         let n = out.len();
         for (labels, v) in out {
             match app.append(&labels, t, v) {
                 Ok(_) => {
-                    now.insert(labels, ());
+                    now.insert(labels);
                 }
                 Err(e) => {
                     first_error.get_or_insert_with(|| format!("rule result discarded: {e}"));
                 }
             }
         }
-        for old in self.series.keys() {
-            if !now.contains_key(old) {
+        for old in &self.series {
+            if !now.contains(old) {
                 // Refusals (another rule wrote it at this time) are expected and not errors.
                 let _ = app.append(old, t, stale_nan());
             }

@@ -278,15 +278,7 @@ fn now_seconds() -> f64 {
 fn rfc3339_seconds(s: &str) -> f64 {
     let (date, time) = s.trim_end_matches('Z').split_once('T').unwrap();
     let d: Vec<i64> = date.split('-').map(|x| x.parse().unwrap()).collect();
-    let (y, m, day) = (d[0], d[1], d[2]);
-    // Days from civil (Howard Hinnant's algorithm).
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = lookout_model::time::days_from_civil(d[0], d[1] as u32, d[2] as u32);
     let t: Vec<f64> = time.split(':').map(|x| x.parse().unwrap()).collect();
     days as f64 * 86_400.0 + t[0] * 3600.0 + t[1] * 60.0 + t[2]
 }
