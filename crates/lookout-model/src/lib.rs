@@ -5,6 +5,7 @@
 //! It depends only on `regex`, `thiserror`, `serde`, `md-5` (relabel hashmod) and a hasher.
 
 pub mod duration;
+pub mod exporter;
 pub mod http_client;
 pub mod labels;
 pub mod matcher;
@@ -16,6 +17,7 @@ pub mod target_group;
 pub mod time;
 
 pub use duration::{DurationError, PromDuration};
+pub use exporter::{ExportError, ExportFuture, Exporter};
 pub use labels::{Label, Labels, LabelsBuilder, LabelsError, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use sample::{STALE_NAN_BITS, Sample, format_plain, is_stale_nan, stale_nan};
