@@ -234,7 +234,8 @@ def check_config(objs: list[dict], merged: dict) -> str:
     cm = one([o for o in objs if "grafana" not in o["metadata"]["name"]], "ConfigMap")
     text = cm["data"]["lookout.yml"]
     cfg = yaml.safe_load(text)
-    assert set(cfg) <= {"global", "scrape_configs", "storage", "limits", "kubernetes"}, sorted(cfg)
+    assert set(cfg) <= {"global", "scrape_configs", "storage", "limits", "kubernetes", "collectors"}, sorted(cfg)
+    assert cfg["collectors"] == merged["config"]["collectors"], cfg["collectors"]
     want_k8s = {"enabled": True, **merged["config"]["kubernetes"]}
     assert cfg["kubernetes"] == want_k8s, f"kubernetes section {cfg['kubernetes']} != {want_k8s}"
     assert cfg["global"] == merged["config"]["global"], cfg["global"]

@@ -32,9 +32,7 @@ use lookout_storage::Storage;
 
 pub use error::ApiError;
 pub use pool::BlockingPool;
-pub use services::{
-    BuiltinExporter, ConfigControl, NoServices, RuntimeStatus, ScrapeStatus, SelfMetrics, Services,
-};
+pub use services::{ConfigControl, NoServices, RuntimeStatus, ScrapeStatus, SelfMetrics, Services};
 pub use status::PROMETHEUS_COMPAT_VERSION;
 pub use write::WriteMetrics;
 

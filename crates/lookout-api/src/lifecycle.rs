@@ -1,10 +1,10 @@
 //! `/-/healthy`, `/-/ready`, `/-/reload`, `/metrics`, `/exporters/<name>/metrics`.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use lookout_model::MetricsWriter;
+use lookout_model::{ExportError, MetricsWriter};
 
 use crate::ApiState;
 
@@ -64,8 +64,14 @@ pub async fn metrics(State(state): State<ApiState>) -> Response {
         .into_response()
 }
 
-/// `GET /exporters/{name}/metrics`: a built-in exporter's metrics, rendered on the query pool.
-pub async fn exporter(State(state): State<ApiState>, Path(name): Path<String>) -> Response {
+/// `GET /exporters/{name}/metrics?…`: a built-in exporter's exposition; the query parameters are its parameters
+/// (`target`, `module`, … for multi-target exporters). A bad request is 400 and a failed collection 500 with the
+/// reason, as the separate exporters answer.
+pub async fn exporter(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
     let Some(exporter) = state
         .services
         .exporters
@@ -79,21 +85,22 @@ pub async fn exporter(State(state): State<ApiState>, Path(name): Path<String>) -
         )
             .into_response();
     };
-    let rendered = state
-        .query_pool
-        .run(move || {
-            let mut w = MetricsWriter::new();
-            exporter.render(&mut w);
-            w.finish()
-        })
-        .await;
-    match rendered {
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    match exporter.collect(&params).await {
         Ok(out) => (
             StatusCode::OK,
             [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
             out,
         )
             .into_response(),
-        Err(e) => e.into_response(),
+        Err(e @ ExportError::BadRequest(_)) => {
+            (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response()
+        }
+        Err(e @ ExportError::Failed(_)) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response()
+        }
     }
 }

@@ -121,15 +121,6 @@ pub trait SelfMetrics: Send + Sync + 'static {
     fn write_metrics(&self, out: &mut MetricsWriter);
 }
 
-/// An exporter built into Lookout (e.g. kube-state metrics), served at `/exporters/<name>/metrics` so Lookout's own
-/// scrape jobs, and any other Prometheus, can scrape it like a separate process.
-pub trait BuiltinExporter: Send + Sync + 'static {
-    /// The path segment and job-like name, e.g. `kube-state-metrics`.
-    fn name(&self) -> &str;
-    /// Renders the exporter's current metrics; may take a few milliseconds (it runs on the query pool).
-    fn render(&self, out: &mut MetricsWriter);
-}
-
 /// The appliance as the API sees it: one handle per role, implemented by the binary.
 #[derive(Clone)]
 pub struct Services {
@@ -141,8 +132,9 @@ pub struct Services {
     pub runtime: Arc<dyn RuntimeStatus>,
     /// Every component's self-metrics, rendered in this order.
     pub self_metrics: Vec<Arc<dyn SelfMetrics>>,
-    /// Exporters served at `/exporters/<name>/metrics`.
-    pub exporters: Vec<Arc<dyn BuiltinExporter>>,
+    /// Exporters built into the binary, served at `/exporters/<name>/metrics` (the same `collect` the scraper
+    /// calls for their jobs), so another Prometheus can scrape them like separate processes.
+    pub exporters: Vec<Arc<dyn lookout_model::Exporter>>,
     /// Rules and alerts (`None`: `/api/v1/rules` and friends answer 503).
     pub rules: Option<Arc<dyn crate::rules::RuleStatus>>,
 }

@@ -270,6 +270,12 @@ pub struct Config {
     /// Lookout `notifications`: the built-in webhook notifier (receivers and a route tree).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notifications: Option<serde_yaml_ng::Value>,
+    /// Lookout `collectors`: the built-in host and Proxmox VE exporters and their scrape jobs.
+    #[serde(default)]
+    pub collectors: crate::collectors::CollectorsSection,
+    /// Lookout `host_logs`: the systemd journal, a syslog receiver and file tailing into the log store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_logs: Option<lookout_hostlogs::HostLogsConfig>,
 }
 
 /// `rules:` — Prometheus's `--rules.alert.*` flags as settings.
@@ -342,6 +348,12 @@ pub fn parse(text: &str, source: &str) -> Result<Config> {
     }
     if cfg.limits.query_max_concurrency == 0 {
         bail!("{source}: limits.query_max_concurrency: must be at least 1");
+    }
+    cfg.collectors
+        .resolve()
+        .map_err(|e| anyhow::anyhow!("{source}: {e:#}"))?;
+    if cfg.host_logs.is_some() && !cfg.logs.enabled {
+        bail!("{source}: host_logs: needs the log store (logs.enabled: true)");
     }
     Ok(cfg)
 }

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use lookout_api::{BuiltinExporter, SelfMetrics};
+use lookout_api::SelfMetrics;
 use lookout_collect::config::{ScrapeConfig, resolve_all};
 use lookout_discovery::client::Connection;
 use lookout_discovery::kube_state_watches::LazyKubeState;
 use lookout_discovery::monitors::{MonitorAvailability, MonitorJobs, run_monitors};
 use lookout_discovery::prometheus_rules::{RuleObjects, run_rules};
 use lookout_discovery::{KubernetesDiscovery, KubernetesSettings, kube_state, operator};
-use lookout_model::{MetricKind, MetricsWriter};
+use lookout_model::{ExportError, ExportFuture, Exporter, MetricKind, MetricsWriter};
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -100,10 +100,10 @@ impl KubernetesWiring {
     }
 
     /// The built-in exporters to serve.
-    pub fn exporters(&self) -> Vec<Arc<dyn BuiltinExporter>> {
+    pub fn exporters(&self) -> Vec<Arc<dyn Exporter>> {
         self.kube_state
             .iter()
-            .map(|e| e.clone() as Arc<dyn BuiltinExporter>)
+            .map(|e| e.clone() as Arc<dyn Exporter>)
             .collect()
     }
 
@@ -176,17 +176,23 @@ pub struct KubeStateExporter {
     settings: KubernetesSettings,
 }
 
-impl BuiltinExporter for KubeStateExporter {
+impl Exporter for KubeStateExporter {
     fn name(&self) -> &str {
         KUBE_STATE_EXPORTER
     }
 
-    fn render(&self, out: &mut MetricsWriter) {
-        kube_state::render(
-            &self.watches.snapshot(),
-            &self.settings.kube_state_metrics,
-            out,
-        );
+    /// Renders on the blocking pool: it walks every watched object.
+    fn collect<'a>(&'a self, _params: &'a [(String, String)]) -> ExportFuture<'a> {
+        let (watches, settings) = (self.watches.clone(), self.settings.clone());
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let mut out = MetricsWriter::new();
+                kube_state::render(&watches.snapshot(), &settings.kube_state_metrics, &mut out);
+                out.finish()
+            })
+            .await
+            .map_err(|e| ExportError::Failed(format!("rendering kube-state metrics: {e}")))
+        })
     }
 }
 

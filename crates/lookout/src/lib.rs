@@ -7,6 +7,7 @@
 
 pub mod budget;
 pub mod cli;
+pub mod collectors;
 pub mod config;
 pub mod kubernetes;
 pub mod logs;

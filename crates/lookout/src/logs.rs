@@ -1,5 +1,5 @@
 //! Wiring of the `logs:` section: the log store under `<data>/logs`, sized from the budget's `logs` share, and
-//! its self-metrics.
+//! its self-metrics; and of the `host_logs:` section: the journal, syslog and file sources pushing into it.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -127,5 +127,40 @@ impl SelfMetrics for LogMetrics {
             "Bytes of the entries awaiting an index commit (pushes get 429 past the limit).",
             s.uncommitted_bytes,
         );
+    }
+}
+
+/// The running host log sources (`host_logs:`); their settings take effect at start.
+pub struct HostLogsWiring(tokio::sync::Mutex<Option<lookout_hostlogs::HostLogs>>);
+
+impl HostLogsWiring {
+    /// Starts the configured sources (inside the runtime): listeners bind now, so a taken port fails the start.
+    pub fn start(
+        config: lookout_hostlogs::HostLogsConfig,
+        state_dir: &Path,
+        store: Arc<LogStore>,
+    ) -> anyhow::Result<Self> {
+        let sink: Arc<dyn lookout_storage::logs::LogSink> = store;
+        let running = lookout_hostlogs::HostLogs::start(config, state_dir, sink)
+            .map_err(|e| anyhow::anyhow!("host_logs: {e}"))?;
+        Ok(HostLogsWiring(tokio::sync::Mutex::new(Some(running))))
+    }
+
+    /// Stops every source after its last push.
+    pub async fn shutdown(&self) {
+        let running = self.0.lock().await.take();
+        if let Some(r) = running {
+            r.shutdown().await;
+        }
+    }
+}
+
+impl SelfMetrics for HostLogsWiring {
+    fn write_metrics(&self, out: &mut MetricsWriter) {
+        if let Ok(guard) = self.0.try_lock()
+            && let Some(r) = guard.as_ref()
+        {
+            r.write_metrics(out);
+        }
     }
 }

@@ -106,6 +106,7 @@ pub struct Server {
     pub addr: SocketAddr,
     services: Arc<AppServices>,
     logs: Option<Arc<lookout_logs::LogStore>>,
+    host_logs: Option<Arc<crate::logs::HostLogsWiring>>,
     shutdown: tokio::sync::watch::Sender<bool>,
     http: tokio::task::JoinHandle<()>,
 }
@@ -183,21 +184,36 @@ impl Server {
             None
         };
 
+        // The journal, syslog and file sources push into the log store (positions under <data>/host-logs).
+        let host_logs = match (&cfg.host_logs, &logs) {
+            (Some(sources), Some(store)) => Some(Arc::new(crate::logs::HostLogsWiring::start(
+                sources.clone(),
+                &data_dir.join("host-logs"),
+                store.clone(),
+            )?)),
+            _ => None,
+        };
+
         let kubernetes = Arc::new(KubernetesWiring::start(
             &cfg.kubernetes,
             &data_dir,
             budget.discovery,
         ));
+        let collectors = Arc::new(crate::collectors::CollectorsWiring::new());
+        collectors.apply(&cfg.collectors.resolve()?)?;
+        let mut exporters = kubernetes.exporters();
+        exporters.extend(collectors.exporters());
         let scrape = ScrapeManager::new(
             storage.clone(),
             ScrapeOptions {
                 max_concurrent_appends: 2,
                 default_max_body_bytes: (budget.ingest / 4).max(1 << 20) as usize,
                 kubernetes: Some(Arc::new(kubernetes.discovery.clone())),
+                exporters: exporters.clone(),
             },
         );
         scrape
-            .apply_config(kubernetes.scrape_configs(&cfg, &self_addr))
+            .apply_config(crate::collectors::all_jobs(&cfg, &kubernetes, &self_addr)?)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
 
         let flags = vec![
@@ -289,6 +305,7 @@ impl Server {
             kubernetes: kubernetes.clone(),
             rules: rules.clone(),
             notifiers: notifiers.clone(),
+            collectors: collectors.clone(),
         });
         if let Some(mut changes) = kubernetes.monitor_changes() {
             let weak = Arc::downgrade(&services);
@@ -329,7 +346,10 @@ impl Server {
                         .self_metrics
                         .push(Arc::new(crate::logs::LogMetrics(l.clone())));
                 }
-                roles.exporters = kubernetes.exporters();
+                if let Some(h) = &host_logs {
+                    roles.self_metrics.push(h.clone());
+                }
+                roles.exporters = exporters;
                 roles.rules = Some(rules.clone());
                 roles.self_metrics.push(rules.clone());
                 roles.self_metrics.push(notifiers.clone());
@@ -363,6 +383,7 @@ impl Server {
             addr,
             services,
             logs,
+            host_logs,
             shutdown,
             http,
         })
@@ -383,6 +404,10 @@ impl Server {
             .shutdown(Duration::from_secs(5))
             .await;
         self.services.scrape.shutdown(Duration::from_secs(5)).await;
+        if let Some(h) = self.host_logs {
+            // Sources stop before the store closes, so their last pushes and positions are kept.
+            h.shutdown().await;
+        }
         if let Some(logs) = self.logs.clone() {
             // Commits the index so the next start has nothing to replay.
             let closed = tokio::task::spawn_blocking(move || logs.close()).await?;

@@ -42,6 +42,7 @@ pub struct AppServices {
     pub(crate) kubernetes: Arc<KubernetesWiring>,
     pub(crate) rules: Arc<crate::rules::RulesWiring>,
     pub(crate) notifiers: Arc<crate::notify::Notifiers>,
+    pub(crate) collectors: Arc<crate::collectors::CollectorsWiring>,
 }
 
 fn rfc3339(t: SystemTime) -> String {
@@ -57,9 +58,12 @@ impl AppServices {
     pub(crate) fn apply_generated_jobs(&self) {
         let configs = {
             let cfg = self.config.read();
-            self.kubernetes.scrape_configs(&cfg.config, &self.self_addr)
+            crate::collectors::all_jobs(&cfg.config, &self.kubernetes, &self.self_addr)
         };
-        match self.scrape.apply_config(configs) {
+        let applied = configs
+            .map_err(|e| format!("{e:#}"))
+            .and_then(|c| self.scrape.apply_config(c).map_err(|e| e.to_string()));
+        match applied {
             Ok(()) => tracing::info!("scrape jobs updated from ServiceMonitor/PodMonitor objects"),
             Err(e) => {
                 tracing::error!(error = %e, "monitor jobs refused; the previous jobs keep running")
@@ -74,9 +78,13 @@ impl AppServices {
         // and the old rules keep running.
         let rule_files = self.rules.load(&cfg)?;
         let notifiers = self.notifiers.prepare(&cfg)?;
-        self.scrape
-            .apply_config(self.kubernetes.scrape_configs(&cfg, &self.self_addr))
-            .map_err(|e| e.to_string())?;
+        let collectors = cfg.collectors.resolve().map_err(|e| format!("{e:#}"))?;
+        let jobs = crate::collectors::all_jobs(&cfg, &self.kubernetes, &self.self_addr)
+            .map_err(|e| format!("{e:#}"))?;
+        self.collectors
+            .apply(&collectors)
+            .map_err(|e| format!("{e:#}"))?;
+        self.scrape.apply_config(jobs).map_err(|e| e.to_string())?;
         self.rules.apply(rule_files);
         self.notifiers.apply(notifiers);
         let old = self.config.read();

@@ -7,7 +7,7 @@ use lookout_e2e::{Lookout, get_json, wait_for};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_default_config_scrapes_itself_within_30s() {
     let lo = Lookout::start(None).await;
-    let url = format!("{}/api/v1/query?query=up", lo.url);
+    let url = format!("{}/api/v1/query?query=up%7Bjob%3D%22lookout%22%7D", lo.url);
     let sample = wait_for(
         "up{job=\"lookout\"} = 1",
         Duration::from_secs(30),

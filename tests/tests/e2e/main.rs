@@ -4,6 +4,7 @@
 mod architecture;
 mod bad_input;
 mod chart;
+mod collectors;
 mod default_config;
 mod fake_kube;
 mod grafana;

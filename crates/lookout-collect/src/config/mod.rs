@@ -183,6 +183,10 @@ pub struct ScrapeConfig {
     /// TLS settings for `https` targets.
     #[serde(default)]
     pub tls_config: TlsConfig,
+    /// Set by the binary for its built-in jobs (never read from YAML): the name of the built-in exporter whose
+    /// `collect` replaces the HTTP fetch; the target URL's query parameters become its parameters.
+    #[serde(skip)]
+    pub builtin_exporter: Option<String>,
 }
 
 /// Parses a YAML list of jobs (the value of `scrape_configs`), resolves defaults from `global` and validates them.

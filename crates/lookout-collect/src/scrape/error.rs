@@ -28,6 +28,14 @@ pub enum ScrapeError {
         /// What the HTTP client said.
         reason: String,
     },
+    /// A built-in exporter failed to collect.
+    #[error("built-in exporter {exporter}: {reason}")]
+    Exporter {
+        /// The exporter's name.
+        exporter: String,
+        /// What it said.
+        reason: String,
+    },
     /// The target answered with a non-200 status.
     #[error("server returned HTTP status {status}")]
     Status {

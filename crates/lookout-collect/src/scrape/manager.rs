@@ -10,7 +10,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use lookout_discovery::KubernetesTargets;
-use lookout_model::{Labels, TargetGroup};
+use lookout_model::{Exporter, Labels, TargetGroup};
 use lookout_storage::Storage;
 use parking_lot::{Mutex, RwLock};
 use tokio::runtime::Handle;
@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use super::append::ScrapeContext;
 use super::error::ScrapeError;
+use super::fetch::Fetcher;
 use super::http::JobClient;
 use super::labels::LabelLimits;
 use super::metadata::{MAX_METADATA_ENTRIES, MetadataStore};
@@ -40,6 +41,8 @@ pub struct ScrapeOptions {
     pub default_max_body_bytes: usize,
     /// Where `kubernetes_sd_configs` get their targets (None: such entries discover nothing, with an error logged).
     pub kubernetes: Option<Arc<dyn KubernetesTargets>>,
+    /// The exporters built into the binary, for jobs that name one in `builtin_exporter`.
+    pub exporters: Vec<Arc<dyn Exporter>>,
 }
 
 impl std::fmt::Debug for ScrapeOptions {
@@ -48,6 +51,10 @@ impl std::fmt::Debug for ScrapeOptions {
             .field("max_concurrent_appends", &self.max_concurrent_appends)
             .field("default_max_body_bytes", &self.default_max_body_bytes)
             .field("kubernetes", &self.kubernetes.is_some())
+            .field(
+                "exporters",
+                &self.exporters.iter().map(|e| e.name()).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -58,6 +65,7 @@ impl Default for ScrapeOptions {
             max_concurrent_appends: 2,
             default_max_body_bytes: 256 << 20,
             kubernetes: None,
+            exporters: Vec::new(),
         }
     }
 }
@@ -105,7 +113,7 @@ impl RunningLoop {
 
 struct Job {
     config: Arc<ScrapeConfig>,
-    client: Arc<Result<JobClient, ScrapeError>>,
+    client: Arc<Result<Fetcher, ScrapeError>>,
     /// Groups by (provider, source).
     groups: BTreeMap<(String, String), TargetGroup>,
     loops: HashMap<u64, RunningLoop>,
@@ -120,6 +128,7 @@ struct Inner {
     runtime: Handle,
     jobs: Mutex<BTreeMap<String, Job>>,
     kubernetes: Option<Arc<dyn KubernetesTargets>>,
+    exporters: Vec<Arc<dyn Exporter>>,
 }
 
 /// Runs the scrape loops of all jobs.
@@ -159,6 +168,7 @@ impl ScrapeManager {
                 runtime: Handle::current(),
                 jobs: Mutex::new(BTreeMap::new()),
                 kubernetes: options.kubernetes,
+                exporters: options.exporters,
             }),
         }
     }
@@ -190,7 +200,7 @@ impl ScrapeManager {
             let config = Arc::new(config);
             let job = jobs.entry(name.clone()).or_insert_with(|| Job {
                 config: config.clone(),
-                client: Arc::new(JobClient::new(config.clone())),
+                client: Arc::new(self.fetcher(&config)),
                 groups: BTreeMap::new(),
                 loops: HashMap::new(),
                 dropped: Vec::new(),
@@ -200,7 +210,7 @@ impl ScrapeManager {
             let changed = *job.config != *config;
             let fresh = job.discovery_tasks.is_empty() && job.groups.is_empty();
             if changed {
-                job.client = Arc::new(JobClient::new(config.clone()));
+                job.client = Arc::new(self.fetcher(&config));
             }
             if fresh || job.config.file_sd_configs != config.file_sd_configs {
                 job.discovery_tasks.drain(..).for_each(|t| t.abort());
@@ -233,6 +243,20 @@ impl ScrapeManager {
             self.sync_job(job, restart_all);
         }
         Ok(())
+    }
+
+    /// The job's fetcher: its built-in exporter when it names one, else an HTTP client.
+    fn fetcher(&self, config: &Arc<ScrapeConfig>) -> Result<Fetcher, ScrapeError> {
+        match &config.builtin_exporter {
+            Some(name) => self
+                .inner
+                .exporters
+                .iter()
+                .find(|e| e.name() == name)
+                .map(|e| Fetcher::Builtin(e.clone()))
+                .ok_or_else(|| ScrapeError::Client(format!("no built-in exporter named {name:?}"))),
+            None => JobClient::new(config.clone()).map(Fetcher::Http),
+        }
     }
 
     fn spawn_file_sd(&self, job: &str, config: &ScrapeConfig) -> Vec<JoinHandle<()>> {

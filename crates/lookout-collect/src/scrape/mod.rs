@@ -2,6 +2,7 @@
 //! blocking pool, and a manager that starts and stops loops as targets come and go.
 //!
 //! - [`http`]: fetching one exposition (headers, auth, timeout, body cap); TLS settings live in a private module.
+//! - [`fetch`]: a job's source of expositions, HTTP or a built-in exporter.
 //! - [`append`]: the storage side of a scrape (parse, labels, limits, staleness, report series, commit).
 //! - [`labels`]: `honor_labels`, metric relabeling and label limits for one series.
 //! - [`target_loop`] and [`manager`]: the tasks and their lifecycle; [`metrics`]: `lookout_scrape_*`;
@@ -10,6 +11,7 @@
 pub mod append;
 pub(crate) mod cache;
 pub mod error;
+pub mod fetch;
 pub mod http;
 pub mod labels;
 pub mod manager;
@@ -21,6 +23,7 @@ mod tls;
 pub use append::{REPORT_SERIES, ScrapeContext, ScrapeReport, store_end_of_run, store_scrape};
 pub use cache::ScrapeCache;
 pub use error::ScrapeError;
+pub use fetch::Fetcher;
 pub use http::{FetchedBody, JobClient, SCRAPE_TIMEOUT_HEADER, SCRAPE_USER_AGENT};
 pub use labels::{EXPORTED_LABEL_PREFIX, LabelLimits, check_series_labels, mutate_sample_labels};
 pub use manager::{

@@ -12,7 +12,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use super::append::{ScrapeContext, store_end_of_run, store_scrape};
 use super::cache::ScrapeCache;
 use super::error::ScrapeError;
-use super::http::JobClient;
+use super::fetch::Fetcher;
 use super::metadata::MetadataStore;
 use super::metrics::ScrapeMetrics;
 use crate::target::Target;
@@ -79,7 +79,7 @@ pub(crate) enum StopMode {
 /// Everything one loop needs.
 pub(crate) struct LoopSpec {
     pub(crate) target: Arc<Target>,
-    pub(crate) client: Arc<Result<JobClient, ScrapeError>>,
+    pub(crate) client: Arc<Result<Fetcher, ScrapeError>>,
     pub(crate) ctx: Arc<ScrapeContext>,
     pub(crate) max_body_bytes: usize,
     pub(crate) health: Arc<RwLock<TargetHealth>>,

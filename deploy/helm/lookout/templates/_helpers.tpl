@@ -77,4 +77,6 @@ kubernetes:
   {{- with omit .Values.config.kubernetes "enabled" }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
+collectors:
+  {{- toYaml .Values.config.collectors | nindent 2 }}
 {{- end }}
