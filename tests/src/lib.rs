@@ -55,8 +55,14 @@ impl Lookout {
 
     /// Stops the server (as a clean shutdown) and starts it again on the same configuration and data directory.
     pub async fn restart(self) -> Lookout {
+        self.restart_with(|| {}).await
+    }
+
+    /// Like [`Lookout::restart`], running `while_down` between the stop and the start.
+    pub async fn restart_with(self, while_down: impl FnOnce()) -> Lookout {
         let Lookout { server, _dir, .. } = self;
         server.stop().await.expect("lookout stops");
+        while_down();
         let config = _dir.path().join("lookout.yml");
         let args = ServeArgs {
             config: config.exists().then_some(config),

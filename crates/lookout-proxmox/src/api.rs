@@ -247,8 +247,17 @@ impl PveApi {
                 message,
             });
         }
-        let mut json: Value = serde_json::from_slice(&reply.body)
-            .map_err(|e| bad(format!("HTTP {}: reply is not JSON ({e})", reply.status)))?;
+        let status = reply.status;
+        let parsed = if reply.body.len() > BLOCKING_PARSE_THRESHOLD {
+            // Parsing megabytes of JSON would hold an async worker too long.
+            tokio::task::spawn_blocking(move || serde_json::from_slice::<Value>(&reply.body))
+                .await
+                .map_err(|e| bad(format!("parsing the reply: {e}")))?
+        } else {
+            serde_json::from_slice::<Value>(&reply.body)
+        };
+        let mut json =
+            parsed.map_err(|e| bad(format!("HTTP {status}: reply is not JSON ({e})")))?;
         match json.get_mut("data") {
             Some(data) => Ok(data.take()),
             None => Err(bad("reply has no \"data\" key".to_string())),
@@ -326,6 +335,9 @@ impl PveApi {
             })
     }
 }
+
+/// Replies larger than this are parsed on the blocking pool.
+const BLOCKING_PARSE_THRESHOLD: usize = 128 * 1024;
 
 /// A reply read in full.
 struct Reply {

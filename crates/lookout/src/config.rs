@@ -10,7 +10,8 @@ use lookout_collect::config::{ByteSize, GlobalConfig, PromDuration, ScrapeConfig
 use lookout_discovery::KubernetesSettings;
 use serde::{Deserialize, Serialize};
 
-/// The embedded default: scrape Lookout's own `/metrics` every 15 s. `{{SELF}}` becomes the listen address.
+/// The embedded default: scrape Lookout's own `/metrics` and the built-in host collector every 15 s. `{{SELF}}`
+/// becomes the listen address.
 pub const DEFAULT_CONFIG: &str = r#"# Lookout's embedded default configuration.
 global:
   scrape_interval: 15s
@@ -19,6 +20,10 @@ scrape_configs:
   - job_name: lookout
     static_configs:
       - targets: ["{{SELF}}"]
+# The machine's own metrics with node_exporter's names (job "node").
+collectors:
+  host:
+    enabled: true
 "#;
 
 /// Prometheus's top-level keys that Lookout does not implement yet; named in the error instead of "unknown field".

@@ -12,6 +12,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("lookout-wire", &["lookout-model"]),
     ("lookout-discovery", &["lookout-model"]),
     ("lookout-notify", &["lookout-model"]),
+    ("lookout-host", &["lookout-model", "lookout-wire"]),
+    ("lookout-proxmox", &["lookout-model"]),
+    ("lookout-hostlogs", &["lookout-model", "lookout-storage"]),
     (
         "lookout-rules",
         &[
@@ -68,6 +71,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lookout-logql",
             "lookout-rules",
             "lookout-notify",
+            "lookout-host",
+            "lookout-proxmox",
+            "lookout-hostlogs",
         ],
     ),
 ];

@@ -8,6 +8,7 @@ mod collectors;
 mod default_config;
 mod fake_kube;
 mod grafana;
+mod host_logs;
 mod kube_state;
 mod kubernetes;
 mod loki;

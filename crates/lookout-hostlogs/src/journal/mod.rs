@@ -52,6 +52,13 @@ pub(crate) fn start(
     shutdown: Shutdown,
 ) -> Result<JoinHandle<()>, HostLogsError> {
     let labels = StaticLabels::new(&cfg.job, &cfg.labels)?;
+    if cfg.path.is_some() && !cfg.files.is_empty() {
+        // journalctl refuses --directory with --file, so the source would only ever restart.
+        return Err(HostLogsError::Config(
+            "journal: `path` and `files` exclude each other (journalctl takes one of --directory and --file)"
+                .into(),
+        ));
+    }
     let j = Journal {
         cfg: cfg.clone(),
         labels,
@@ -73,6 +80,14 @@ impl Journal {
             .flatten()
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty());
+        if let Some(c) = &self.cursor
+            && !is_cursor(c)
+        {
+            // journalctl cannot seek to it and would exit at every restart: start over from `since` instead.
+            tracing::warn!(path = %self.cursor_path.display(), cursor = %c, "the saved journal cursor is not a journal cursor; reading from `since` instead");
+            inc(&self.metrics.source_errors);
+            self.cursor = None;
+        }
         let mut backoff = MIN_RESTART;
         while !self.shutdown.is_set() {
             let mut child = match self.command().spawn() {
@@ -298,3 +313,39 @@ async fn read_line<R: AsyncBufRead + Unpin>(
 
 #[cfg(test)]
 mod tests;
+
+/// Whether `c` has the shape of a journal cursor: `;`-separated `s=`, `i=`, `b=`, `m=`, `t=`, `x=` fields with
+/// hexadecimal values (sd-journal's `sd_journal_get_cursor` format), `s=` and `i=` at least.
+fn is_cursor(c: &str) -> bool {
+    let mut keys = Vec::new();
+    for part in c.split(';') {
+        let Some((k, v)) = part.split_once('=') else {
+            return false;
+        };
+        if !matches!(k, "s" | "i" | "b" | "m" | "t" | "x")
+            || v.is_empty()
+            || !v.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return false;
+        }
+        keys.push(k);
+    }
+    keys.contains(&"s") && keys.contains(&"i")
+}
+
+#[cfg(test)]
+mod cursor_tests {
+    use super::is_cursor;
+
+    #[test]
+    fn journal_cursors_are_recognised_and_garbage_is_not() {
+        assert!(is_cursor(
+            "s=0b5d2e1f8c6a4b7e9d3c2a1b0f9e8d7c;i=1a;b=6f1e2d3c4b5a69788796a5b4c3d2e1f0;m=12ab34;t=5f0e1d2c3b4a5;x=9a8b7c6d5e4f3a2b"
+        ));
+        assert!(!is_cursor("garbage"));
+        assert!(!is_cursor("s=zz;i=1;b=2;m=3;t=4;x=5"));
+        assert!(!is_cursor("b=2;m=3;t=4"));
+        assert!(!is_cursor("s=1;i=1;q=2"));
+        assert!(!is_cursor(""));
+    }
+}

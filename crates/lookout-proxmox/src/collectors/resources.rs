@@ -165,8 +165,20 @@ fn sorted_csv(value: &str) -> String {
 
 /// The resources families, in upstream's order.
 pub(super) async fn resources(session: &Session<'_>) -> Result<Vec<Family>, CollectError> {
-    let what = "/cluster/resources";
     let data = session.get(&["cluster", "resources"], &[]).await?;
+    // A big cluster has thousands of entries and ~37 series each: build them on the blocking pool.
+    tokio::task::spawn_blocking(move || families(&data))
+        .await
+        .map_err(|e| {
+            CollectError::Shape(crate::json::ShapeError::Unexpected {
+                what: "/cluster/resources".to_string(),
+                reason: e.to_string(),
+            })
+        })?
+}
+
+fn families(data: &serde_json::Value) -> Result<Vec<Family>, CollectError> {
+    let what = "/cluster/resources";
     let mut gauges: Vec<Family> = GAUGES.iter().map(|(_, n, h)| Family::gauge(n, h)).collect();
     let mut counters: Vec<Family> = COUNTERS
         .iter()
@@ -180,7 +192,7 @@ pub(super) async fn resources(session: &Session<'_>) -> Result<Vec<Family>, Coll
     let mut guest_info = Family::gauge("pve_guest_info", "VM/CT info");
     let mut storage_info = Family::gauge("pve_storage_info", "Storage info");
 
-    for resource in object_list(&data, what)? {
+    for resource in object_list(data, what)? {
         let kind = required(resource, "type", what)?
             .as_str()
             .unwrap_or_default();
