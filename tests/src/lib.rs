@@ -43,6 +43,7 @@ impl Lookout {
             memory_limit: Some("512MiB".into()),
             log_format: None,
             wal_repair: false,
+            agent: false,
         };
         let server = Server::start(args).await.expect("lookout starts");
         let url = format!("http://{}", server.addr);
@@ -71,6 +72,7 @@ impl Lookout {
             memory_limit: Some("512MiB".into()),
             log_format: None,
             wal_repair: false,
+            agent: false,
         };
         let server = Server::start(args).await.expect("lookout restarts");
         let url = format!("http://{}", server.addr);

@@ -193,6 +193,41 @@ impl ApiState {
     }
 }
 
+/// The routes of agent mode: no query API and no long-term storage, as Prometheus's agent mode — lifecycle,
+/// `/metrics`, built-in exporters, targets and status. Every other `/api/v1/…` and `/loki/…` path answers 422
+/// ("unavailable in agent mode"), so a data source pointed at an agent says why instead of showing nothing.
+pub fn agent_router(state: ApiState) -> Router {
+    async fn unavailable() -> error::ApiError {
+        error::ApiError::execution(
+            "unavailable in agent mode: this Lookout forwards what it collects and answers no queries",
+        )
+    }
+    Router::new()
+        .route("/api/v1/targets", get(status::targets))
+        .route("/api/v1/scrape_pools", get(status::scrape_pools))
+        .route("/api/v1/status/buildinfo", get(status::buildinfo))
+        .route("/api/v1/status/config", get(status::config))
+        .route("/api/v1/status/flags", get(status::flags))
+        .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
+        .route(
+            "/-/healthy",
+            get(lifecycle::healthy).head(lifecycle::healthy),
+        )
+        .route("/-/ready", get(lifecycle::ready).head(lifecycle::ready))
+        .route(
+            "/-/reload",
+            post(lifecycle::reload)
+                .put(lifecycle::reload)
+                .get(lifecycle::reload_wrong_method),
+        )
+        .route("/metrics", get(lifecycle::metrics))
+        .route("/exporters/{name}/metrics", get(lifecycle::exporter))
+        .route("/api/v1/{*rest}", axum::routing::any(unavailable))
+        .route("/loki/{*rest}", axum::routing::any(unavailable))
+        .route("/federate", axum::routing::any(unavailable))
+        .with_state(state)
+}
+
 /// The Prometheus-compatible routes (also served under an optional path prefix by the caller).
 pub fn router(state: ApiState) -> Router {
     Router::new()

@@ -101,7 +101,26 @@ pub struct KubernetesSettings {
     pub rules: RuleSettings,
     /// Built-in kube-state metrics.
     pub kube_state_metrics: KubeStateSettings,
+    /// Default jobs left out by name (`kubelet`, `kubelet-cadvisor`, `kubelet-probes`, `kubernetes-pods`, …), e.g.
+    /// on a server whose agents scrape every node's kubelet and pods.
+    pub exclude_default_jobs: Vec<String>,
+    /// This node's name (agent mode: the `NODE_NAME` environment variable, from the downward API, when empty).
+    /// When set, the default jobs are node-local: the kubelet jobs select only this node and `kubernetes-pods`
+    /// only the pods scheduled on it; the cluster-wide jobs (apiserver, service endpoints, kube-state-metrics)
+    /// are left to the server.
+    pub node_name: String,
 }
+
+/// The default jobs' names, for `exclude_default_jobs`.
+pub const DEFAULT_JOB_NAMES: &[&str] = &[
+    "apiserver",
+    "kubelet",
+    "kubelet-cadvisor",
+    "kubelet-probes",
+    "kubernetes-pods",
+    "kubernetes-service-endpoints",
+    "kube-state-metrics",
+];
 
 impl Default for KubernetesSettings {
     fn default() -> Self {
@@ -114,6 +133,23 @@ impl Default for KubernetesSettings {
             monitors: MonitorSettings::default(),
             rules: RuleSettings::default(),
             kube_state_metrics: KubeStateSettings::default(),
+            exclude_default_jobs: Vec::new(),
+            node_name: String::new(),
         }
+    }
+}
+
+impl KubernetesSettings {
+    /// Refuses an unknown name in `exclude_default_jobs`, naming it and the known ones.
+    pub fn check(&self) -> Result<(), String> {
+        for (i, name) in self.exclude_default_jobs.iter().enumerate() {
+            if !DEFAULT_JOB_NAMES.contains(&name.as_str()) {
+                return Err(format!(
+                    "kubernetes.exclude_default_jobs[{i}]: {name:?} is not a default job (known: {})",
+                    DEFAULT_JOB_NAMES.join(", ")
+                ));
+            }
+        }
+        Ok(())
     }
 }

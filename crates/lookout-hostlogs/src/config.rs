@@ -18,6 +18,8 @@ pub struct HostLogsConfig {
     pub syslog: Option<SyslogConfig>,
     /// File tailing targets.
     pub files: Vec<FileTargetConfig>,
+    /// Kubernetes pod logs under `/var/log/pods`.
+    pub pods: Option<PodsConfig>,
 }
 
 /// Batching and retry of pushes to the store (Promtail's client `batchwait`/`batchsize` and backoff).
@@ -185,6 +187,60 @@ fn default_max_lines() -> usize {
     128
 }
 
+/// Kubernetes pod logs as the kubelet writes them on a node (`<path>/<namespace>_<pod>_<uid>/<container>/<n>.log`),
+/// what the Promtail helm chart's `kubernetes-pods` job tails (with its `cri` stage, plus docker JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PodsConfig {
+    /// The kubelet's pod log directory (`/var/log/pods`).
+    pub path: String,
+    /// Which namespaces are tailed.
+    pub namespaces: NamespaceFilter,
+    /// Fixed labels (`cluster`, `node_name`, ...); they override the derived `job`, not the path labels.
+    pub labels: BTreeMap<String, String>,
+    /// Files found at startup without a saved position start at their end (Alloy's `tail_from_end`, false);
+    /// files appearing later (new pods, restarts, rotations) always start at their beginning.
+    pub tail_from_end: bool,
+    /// How often the directory is listed again for new pods, containers and files (Promtail's `sync_period`, 10s).
+    pub sync_period: PromDuration,
+    /// How often open files are checked for new data.
+    pub poll_interval: PromDuration,
+    /// Longest entry, after CRI/docker decoding and partial-line joining (Promtail's `max_line_size`); 0 for none.
+    pub max_line_size: ByteSize,
+    /// Truncate longer entries to the limit instead of dropping them (Promtail's `max_line_size_truncate`).
+    pub max_line_size_truncate: bool,
+    /// How long a new pod's files wait for its metadata (labels from the Kubernetes watches) before being tailed
+    /// with the path labels only (5s).
+    pub metadata_wait: PromDuration,
+}
+
+impl Default for PodsConfig {
+    fn default() -> Self {
+        PodsConfig {
+            path: "/var/log/pods".into(),
+            namespaces: NamespaceFilter::default(),
+            labels: BTreeMap::new(),
+            tail_from_end: false,
+            sync_period: PromDuration::from_secs(10),
+            poll_interval: PromDuration::from_millis(250),
+            max_line_size: ByteSize(256 << 10),
+            max_line_size_truncate: false,
+            metadata_wait: PromDuration::from_secs(5),
+        }
+    }
+}
+
+/// Namespace names or glob patterns: a namespace is tailed when `include` is empty or matches it, and `exclude`
+/// does not.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NamespaceFilter {
+    /// Namespaces to tail (all when empty).
+    pub include: Vec<String>,
+    /// Namespaces to leave out.
+    pub exclude: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +264,10 @@ files:
     exclude: ["/var/log/lastlog.log"]
     labels: { job: varlogs }
     multiline: { firstline: '^\d{4}' }
+pods:
+  namespaces: { exclude: [kube-system] }
+  labels: { cluster: lab }
+  max_line_size_truncate: true
 "#;
         let c: HostLogsConfig = serde_yaml_ng::from_str(yaml).unwrap();
         assert_eq!(c.batch.batch_size, ByteSize(512 << 10));
@@ -227,7 +287,18 @@ files:
             (m.max_lines, m.max_wait_time),
             (128, PromDuration::from_secs(3))
         );
+        let p = c.pods.unwrap();
+        assert_eq!(
+            (p.path.as_str(), p.namespaces.exclude.as_slice()),
+            ("/var/log/pods", ["kube-system".to_string()].as_slice())
+        );
+        assert_eq!(
+            (p.max_line_size, p.max_line_size_truncate, p.metadata_wait),
+            (ByteSize(256 << 10), true, PromDuration::from_secs(5))
+        );
         for bad in [
+            "pods: { namespace: [a] }",
+            "pods: { namespaces: { only: [a] } }",
             "journal: { bogus: 1 }",
             "files: [{ path: x }]",
             "syslog: { idle_timeout: 5 }",

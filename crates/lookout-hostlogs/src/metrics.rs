@@ -51,6 +51,12 @@ pub(crate) struct SourceMetrics {
     pub rotations: AtomicU64,
     /// Files: truncations seen.
     pub truncations: AtomicU64,
+    /// Pods: pod directories being tailed.
+    pub pods: AtomicU64,
+    /// Pods: lines in neither CRI nor docker JSON format (passed on as they are).
+    pub unparsed: AtomicU64,
+    /// Pods: pods tailed with the path labels only because their metadata did not come within `metadata_wait`.
+    pub metadata_missing: AtomicU64,
 }
 
 pub(crate) fn inc(c: &AtomicU64) {
@@ -86,7 +92,7 @@ impl SourceMetrics {
     }
 }
 
-/// Writes every family for the running sources, named by `source` (`journal`, `syslog`, `file`).
+/// Writes every family for the running sources, named by `source` (`journal`, `syslog`, `file`, `pods`).
 pub(crate) fn write_all(sources: &[(&str, &SourceMetrics)], out: &mut MetricsWriter) {
     type Field = fn(&SourceMetrics) -> &AtomicU64;
     let counters: [(&str, &str, Field); 10] = [
@@ -184,6 +190,38 @@ pub(crate) fn write_all(sources: &[(&str, &SourceMetrics)], out: &mut MetricsWri
                     "lookout_hostlogs_syslog_connections",
                     "Syslog TCP connections open.",
                     get(&m.active),
+                );
+            }
+            "pods" => {
+                out.gauge(
+                    "lookout_hostlogs_pods_active",
+                    "Pod log directories being tailed.",
+                    get(&m.pods),
+                );
+                out.gauge(
+                    "lookout_hostlogs_pods_files_active",
+                    "Pod log files being tailed.",
+                    get(&m.active),
+                );
+                out.counter(
+                    "lookout_hostlogs_pods_file_rotations_total",
+                    "Pod log files renamed (kubelet rotation) or deleted (read to their end, then closed).",
+                    get(&m.rotations),
+                );
+                out.counter(
+                    "lookout_hostlogs_pods_file_truncations_total",
+                    "Pod log files that shrank below the read position, read again from 0.",
+                    get(&m.truncations),
+                );
+                out.counter(
+                    "lookout_hostlogs_pods_unparsed_lines_total",
+                    "Pod log lines in neither CRI nor docker JSON format, passed on unchanged.",
+                    get(&m.unparsed),
+                );
+                out.counter(
+                    "lookout_hostlogs_pods_metadata_missing_total",
+                    "Pods tailed with path labels only because no metadata came within metadata_wait.",
+                    get(&m.metadata_missing),
                 );
             }
             _ => {

@@ -41,7 +41,13 @@ pub struct MemoryBudget {
     pub logs: u64,
     /// Everything else (runtime, code, allocator slack): 5 %.
     pub other: u64,
+    /// Forwarding (the remote_write series map, read buffers of the disk queues, batches in flight): 0 % on a
+    /// server whose forwarding is off, else taken from the head; 35 % in agent mode.
+    pub forward: u64,
 }
+
+/// The agent's budget when none is configured: an agent is one small process per node.
+pub const DEFAULT_AGENT_BUDGET_BYTES: u64 = 64 << 20;
 
 impl MemoryBudget {
     /// Splits `total` bytes.
@@ -57,6 +63,42 @@ impl MemoryBudget {
             discovery: pct(4),
             logs: pct(5),
             other: pct(5),
+            forward: 0,
+        }
+    }
+
+    /// A server that forwards: the forwarding share (5 %) comes out of the head's.
+    pub fn with_forwarding(mut self) -> Self {
+        let share = self.total / 100 * 5;
+        self.head -= share;
+        self.forward = share;
+        self
+    }
+
+    /// Splits `total` bytes for agent mode: no head, sled cache, queries or log store; forwarding 35 %, ingest
+    /// buffers (scrape bodies) 25 %, Kubernetes watch stores 15 %, host log sources 10 %, other 15 %.
+    pub fn split_agent(total: u64, source: BudgetSource) -> Self {
+        let pct = |p: u64| total / 100 * p;
+        MemoryBudget {
+            total,
+            source,
+            head: 0,
+            sled_cache: 0,
+            queries: 0,
+            ingest: pct(25),
+            discovery: pct(15),
+            logs: pct(10),
+            other: pct(15),
+            forward: pct(35),
+        }
+    }
+
+    /// The agent's budget from a configured value, else [`DEFAULT_AGENT_BUDGET_BYTES`] (not the cgroup: an
+    /// agent's limit is its own, usually set next to the container's).
+    pub fn resolve_agent(configured: Option<u64>) -> Self {
+        match configured {
+            Some(b) => Self::split_agent(b, BudgetSource::Configured),
+            None => Self::split_agent(DEFAULT_AGENT_BUDGET_BYTES, BudgetSource::Default),
         }
     }
 
@@ -77,7 +119,7 @@ impl MemoryBudget {
     }
 
     /// Name/value rows for the status endpoint and self-metrics.
-    pub fn rows(&self) -> [(&'static str, u64); 8] {
+    pub fn rows(&self) -> [(&'static str, u64); 9] {
         [
             ("total", self.total),
             ("head", self.head),
@@ -87,6 +129,7 @@ impl MemoryBudget {
             ("discovery", self.discovery),
             ("logs", self.logs),
             ("other", self.other),
+            ("forward", self.forward),
         ]
     }
 }
@@ -121,6 +164,20 @@ mod tests {
             b.query_samples(4),
             ((1u64 << 30) / 100 * 24 / 4 / 16) as usize
         );
+    }
+
+    #[test]
+    fn agent_and_forwarding_splits_add_up_to_at_most_the_total() {
+        for b in [
+            MemoryBudget::resolve_agent(None),
+            MemoryBudget::split(1 << 30, BudgetSource::Default).with_forwarding(),
+        ] {
+            let sum: u64 = b.rows()[1..].iter().map(|r| r.1).sum();
+            assert!(sum <= b.total && sum > b.total / 100 * 99, "{b:?}");
+            assert!(b.forward > 0);
+        }
+        assert_eq!(MemoryBudget::resolve_agent(None).total, 64 << 20);
+        assert_eq!(MemoryBudget::resolve_agent(None).head, 0);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Command line: `lookout serve`, `lookout check config FILE`, `lookout check rules FILE…`, `lookout version`.
+//! Command line: `lookout serve`, `lookout agent`, `lookout check config FILE`, `lookout check rules FILE…`, `lookout version`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,6 +22,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the appliance (embedded default configuration when no --config is given).
     Serve(ServeArgs),
+    /// Run as an agent: collect, scrape and tail on this node and forward everything (remote_write, Loki push);
+    /// no query API, no long-term storage, a 64 MiB memory budget unless --memory-limit says otherwise.
+    Agent(ServeArgs),
     /// Validate files without running anything.
     Check {
         /// What to check.
@@ -118,6 +121,16 @@ pub fn main() -> ExitCode {
         Command::Check {
             what: CheckCommand::Rules { files },
         } => check_rules(&files),
+        Command::Agent(mut args) => {
+            args.agent = true;
+            match run_blocking(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Serve(args) => match run_blocking(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -27,7 +27,8 @@ pub const PROXMOX_EXPORTER: &str = "pve";
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CollectorsSection {
-    /// The host collector: job settings and `lookout_host::HostOptions` keys. Enabled when absent.
+    /// The host collector: job settings and `lookout_host::HostOptions` keys. Off when absent; on when present
+    /// unless `enabled: false`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<Value>,
     /// The Proxmox VE collector: job settings and `modules:` (one per cluster). Off when absent.
@@ -94,8 +95,10 @@ pub struct ResolvedCollectors {
 impl CollectorsSection {
     /// Checks every collector's settings and options; the errors name the key's path.
     pub fn resolve(&self) -> Result<ResolvedCollectors> {
+        // The host collector runs when the file names it (the embedded default and the Debian package's file do);
+        // a Prometheus configuration brought as it is gets no job it did not ask for.
         let (host_job, host_rest) = split("collectors.host", self.host.as_ref())?;
-        let host = if host_job.enabled {
+        let host = if self.host.is_some() && host_job.enabled {
             let opts: HostOptions =
                 serde_yaml_ng::from_value(host_rest).context("collectors.host")?;
             HostCollector::new(opts.clone()).context("collectors.host")?;
@@ -206,6 +209,16 @@ impl CollectorsWiring {
     }
 }
 
+impl lookout_api::SelfMetrics for CollectorsWiring {
+    /// `lookout_pve_*`: collections, errors and the last collection's duration per module.
+    fn write_metrics(&self, out: &mut lookout_model::MetricsWriter) {
+        let proxmox = self.proxmox.current.read().clone();
+        if let Some(p) = proxmox {
+            p.write_metrics(out);
+        }
+    }
+}
+
 impl Default for CollectorsWiring {
     fn default() -> Self {
         Self::new()
@@ -235,7 +248,7 @@ impl ResolvedCollectors {
                 "metrics_path": format!("/exporters/{HOST_EXPORTER}/metrics"),
                 "static_configs": [{"targets": [self_addr], "labels": {"instance": instance}}],
             });
-            jobs.push(builtin_job(value, &job, HOST_EXPORTER)?);
+            jobs.push(builtin_job(value, job, HOST_EXPORTER)?);
         }
         if let Some((job, config)) = &self.proxmox {
             // One target per cluster (module): its first API host, as prometheus-pve-exporter's README scrapes it

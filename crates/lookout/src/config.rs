@@ -357,6 +357,9 @@ pub fn parse(text: &str, source: &str) -> Result<Config> {
     cfg.collectors
         .resolve()
         .map_err(|e| anyhow::anyhow!("{source}: {e:#}"))?;
+    cfg.kubernetes
+        .check()
+        .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
     if cfg.host_logs.is_some() && !cfg.logs.enabled {
         bail!("{source}: host_logs: needs the log store (logs.enabled: true)");
     }

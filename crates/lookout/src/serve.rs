@@ -41,6 +41,9 @@ pub struct ServeArgs {
     /// Cut a damaged WAL at the first bad record instead of refusing to start (loses what follows it).
     #[arg(long)]
     pub wal_repair: bool,
+    /// Agent mode (`lookout agent`): forward everything, store and answer nothing.
+    #[arg(skip)]
+    pub agent: bool,
 }
 
 /// Turns `:9090` into `0.0.0.0:9090`.
@@ -349,6 +352,7 @@ impl Server {
                 if let Some(h) = &host_logs {
                     roles.self_metrics.push(h.clone());
                 }
+                roles.self_metrics.push(collectors.clone());
                 roles.exporters = exporters;
                 roles.rules = Some(rules.clone());
                 roles.self_metrics.push(rules.clone());

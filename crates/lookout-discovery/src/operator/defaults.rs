@@ -162,14 +162,32 @@ pub fn default_jobs(settings: &KubernetesSettings, self_address: &str) -> Vec<Va
     });
     service_account_auth(&mut apiserver, true);
     let proxy = settings.kubelet.via_apiserver_proxy;
-    let mut jobs = vec![
-        apiserver,
+    let node = settings.node_name.as_str();
+    let mut node_local = vec![
         kubelet_job("kubelet", "/metrics", proxy),
         kubelet_job("kubelet-cadvisor", "/metrics/cadvisor", proxy),
         kubelet_job("kubelet-probes", "/metrics/probes", proxy),
         annotation_job("kubernetes-pods", "pod", "pod"),
-        annotation_job("kubernetes-service-endpoints", "endpoints", "service"),
     ];
+    if !node.is_empty() {
+        // Server-side field selectors: the watches hold only this node and the pods scheduled on it.
+        for job in &mut node_local {
+            let sd = &mut job["kubernetes_sd_configs"][0];
+            let selector = match sd["role"].as_str() {
+                Some("node") => json!({"role": "node", "field": format!("metadata.name={node}")}),
+                _ => json!({"role": "pod", "field": format!("spec.nodeName={node}")}),
+            };
+            sd["selectors"] = json!([selector]);
+        }
+        return keep_wanted(node_local, settings);
+    }
+    let mut jobs = vec![apiserver];
+    jobs.append(&mut node_local);
+    jobs.push(annotation_job(
+        "kubernetes-service-endpoints",
+        "endpoints",
+        "service",
+    ));
     if settings.kube_state_metrics.enabled {
         jobs.push(json!({
             "job_name": "kube-state-metrics",
@@ -178,5 +196,16 @@ pub fn default_jobs(settings: &KubernetesSettings, self_address: &str) -> Vec<Va
             "static_configs": [{"targets": [self_address]}],
         }));
     }
+    keep_wanted(jobs, settings)
+}
+
+/// Leaves out the jobs named in `exclude_default_jobs`.
+fn keep_wanted(mut jobs: Vec<Value>, settings: &KubernetesSettings) -> Vec<Value> {
+    jobs.retain(|j| {
+        !settings
+            .exclude_default_jobs
+            .iter()
+            .any(|x| j["job_name"].as_str() == Some(x.as_str()))
+    });
     jobs
 }

@@ -203,6 +203,68 @@ fn missing_secrets_and_config_maps_name_the_field() {
 }
 
 #[test]
+fn node_local_default_jobs_select_this_node_and_its_pods_and_exclusions_apply() {
+    let agent = KubernetesSettings {
+        node_name: "worker-2".into(),
+        ..KubernetesSettings::default()
+    };
+    let jobs = default_jobs(&agent, "127.0.0.1:9090");
+    let names: Vec<&str> = jobs
+        .iter()
+        .map(|j| j["job_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "kubelet",
+            "kubelet-cadvisor",
+            "kubelet-probes",
+            "kubernetes-pods"
+        ]
+    );
+    assert_eq!(
+        jobs[0]["kubernetes_sd_configs"][0]["selectors"],
+        json!([{"role": "node", "field": "metadata.name=worker-2"}])
+    );
+    assert_eq!(
+        jobs[3]["kubernetes_sd_configs"][0]["selectors"],
+        json!([{"role": "pod", "field": "spec.nodeName=worker-2"}])
+    );
+    jobs.iter().for_each(relabels_parse);
+    let server = KubernetesSettings {
+        exclude_default_jobs: vec![
+            "kubelet".into(),
+            "kubelet-cadvisor".into(),
+            "kubelet-probes".into(),
+            "kubernetes-pods".into(),
+        ],
+        ..KubernetesSettings::default()
+    };
+    let names: Vec<String> = default_jobs(&server, "127.0.0.1:9090")
+        .iter()
+        .map(|j| j["job_name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "apiserver",
+            "kubernetes-service-endpoints",
+            "kube-state-metrics"
+        ]
+    );
+    let bad = KubernetesSettings {
+        exclude_default_jobs: vec!["kubelets".into()],
+        ..KubernetesSettings::default()
+    };
+    let e = bad.check().unwrap_err();
+    assert!(
+        e.contains("exclude_default_jobs[0]") && e.contains("kubelets"),
+        "{e}"
+    );
+    assert!(server.check().is_ok());
+}
+
+#[test]
 fn default_jobs_carry_kube_prometheus_stack_names_and_parse() {
     let jobs = default_jobs(&KubernetesSettings::default(), "127.0.0.1:9090");
     let names: Vec<&str> = jobs

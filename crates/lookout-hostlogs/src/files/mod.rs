@@ -4,6 +4,8 @@
 //! restart reads it again whole. New files start at their beginning; with `tail_from_end`, files found at
 //! startup without a saved position start at their end.
 
+mod decoder;
+mod globs;
 mod multiline;
 mod positions;
 mod reader;
@@ -20,8 +22,9 @@ use crate::config::FileTargetConfig;
 use crate::labels::StaticLabels;
 use crate::metrics::{SourceMetrics, inc};
 use crate::shipper::{Batch, Shipper, Shutdown};
+use globs::{GlobDiscovery, GlobTarget};
 use positions::PositionEntry;
-use tailer::{FilesState, Target};
+pub(crate) use tailer::{Discovery, FilesState, Format, Found, Target};
 
 /// Compiles the targets, loads the positions and starts the tailing task.
 pub(crate) fn start(
@@ -32,6 +35,7 @@ pub(crate) fn start(
     shutdown: Shutdown,
 ) -> Result<JoinHandle<()>, HostLogsError> {
     let mut targets = Vec::new();
+    let mut globs = Vec::new();
     for (i, c) in cfgs.iter().enumerate() {
         let bad = |what: &str, e: &dyn std::fmt::Display| {
             HostLogsError::Config(format!("files[{i}]: {what}: {e}"))
@@ -52,10 +56,13 @@ pub(crate) fn start(
                 m.max_wait_time.as_duration(),
             )),
         };
-        targets.push(Target {
+        globs.push(GlobTarget {
             include: c.paths.clone(),
             exclude,
             labels: StaticLabels::new("", &c.labels)?,
+        });
+        targets.push(Target {
+            format: Format::Plain,
             multiline,
             max_line: c.max_line_size.0 as usize,
             truncate: c.max_line_size_truncate,
@@ -67,17 +74,46 @@ pub(crate) fn start(
     let poll = poll
         .unwrap_or(Duration::from_millis(250))
         .max(Duration::from_millis(10));
-    let path = state_dir.join("positions.json");
-    let saved = positions::load(&path);
-    let state = FilesState::new(
-        targets,
-        saved.clone(),
-        sync.unwrap_or(Duration::from_secs(10)),
+    let state = |saved| {
+        FilesState::new(
+            targets,
+            Box::new(GlobDiscovery::new(globs)),
+            saved,
+            sync.unwrap_or(Duration::from_secs(10)),
+            metrics.clone(),
+        )
+    };
+    Ok(spawn(
+        state,
+        &state_dir.join("positions.json"),
+        poll,
+        shipper,
         metrics.clone(),
-    );
-    Ok(tokio::spawn(run(
-        state, path, saved, poll, shipper, metrics, shutdown,
-    )))
+        shutdown,
+    ))
+}
+
+/// Loads the positions saved at `positions_path`, builds the state from them and starts the task polling it,
+/// pushing its entries and saving its positions (shared by the files and pods sources).
+pub(crate) fn spawn(
+    state: impl FnOnce(Vec<PositionEntry>) -> FilesState,
+    positions_path: &Path,
+    poll: Duration,
+    shipper: Shipper,
+    metrics: Arc<SourceMetrics>,
+    shutdown: Shutdown,
+) -> JoinHandle<()> {
+    let saved = positions::load(positions_path);
+    let state = state(saved.clone());
+    tokio::spawn(run(
+        state,
+        positions_path.to_path_buf(),
+        saved,
+        poll,
+        shipper,
+        metrics,
+        shutdown,
+    ))
 }
 
 async fn run(
@@ -101,7 +137,7 @@ async fn run(
         (state, items) = match polled {
             Ok(x) => x,
             Err(e) => {
-                tracing::error!(error = %e, "file tailing stopped: poll failed");
+                tracing::error!(error = %e, "tailing stopped: poll failed");
                 inc(&metrics.source_errors);
                 return;
             }

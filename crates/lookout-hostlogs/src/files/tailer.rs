@@ -1,36 +1,83 @@
 //! The set of tailed files and one polling step over them (run on a blocking thread).
 //!
-//! Files are tracked by device and inode. A file whose path no longer leads to it (renamed by rotation, or
-//! deleted) is read to its end through its open handle, then closed; a new file at that path is read only after
-//! the old one is done, so the stream's entries stay in order. A file that shrinks below the read position
-//! (copytruncate, truncation) is read again from 0. A file matched by several targets is tailed once, by the
-//! first. Lines above `max_line_size` are dropped (Promtail's default) or truncated with
-//! `max_line_size_truncate`, and counted; a joined multi-line block is held to the same limit.
+//! Which files exist comes from a [`Discovery`] (globs for the files source, the pod log tree for the pods
+//! source). Files are tracked by device and inode. A file whose path no longer leads to it (renamed by rotation,
+//! or deleted) is read to its end through its open handle, then closed and forgotten; a new file at that path is
+//! read only after the old one is done, so the stream's entries stay in order. A file that shrinks below the read
+//! position (copytruncate, truncation) is read again from 0. Lines above `max_line_size` are dropped (Promtail's
+//! default) or truncated with `max_line_size_truncate`, and counted; a joined multi-line block or partial line is
+//! held to the same limit.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lookout_model::Labels;
 use lookout_storage::logs::Entry;
 
-use super::multiline::{Block, Multiline};
+use super::decoder::{Decoded, Decoder};
+use super::multiline::Multiline;
 use super::positions::PositionEntry;
 use super::reader::{Line, LineReader};
-use crate::labels::StaticLabels;
 use crate::metrics::{DropReason, SourceMetrics, add, inc};
+use crate::pods::ContainerLines;
 use crate::shipper::{Item, now_ns};
 
-/// One configured target, compiled.
+/// How a target's lines become entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// A line (or multi-line block) is an entry stamped with the read time.
+    Plain,
+    /// Kubernetes container logs: CRI or docker JSON, detected per line (see [`crate::pods`]).
+    Container,
+}
+
+/// How one kind of file is read.
 pub(crate) struct Target {
-    pub include: Vec<String>,
-    pub exclude: Vec<glob::Pattern>,
-    pub labels: StaticLabels,
+    pub format: Format,
     pub multiline: Option<(regex::Regex, usize, Duration)>,
     pub max_line: usize,
     pub truncate: bool,
     pub tail_from_end: bool,
+}
+
+impl Target {
+    /// Most bytes of a raw line kept by the reader: the entry limit, or room for the CRI prefix and JSON
+    /// escaping (at most 6 bytes per content byte) when lines are decoded first.
+    fn raw_limit(&self) -> usize {
+        match (self.format, self.max_line) {
+            (_, 0) | (Format::Plain, _) => self.max_line,
+            (Format::Container, m) => m.saturating_mul(6).saturating_add(1024),
+        }
+    }
+}
+
+/// A file to tail, as a discovery found it.
+pub(crate) struct Found {
+    pub path: PathBuf,
+    /// Index of its [`Target`].
+    pub target: usize,
+    pub dev: u64,
+    pub ino: u64,
+    /// Its stream's labels.
+    pub labels: Labels,
+    /// It was there when the source started (`tail_from_end` applies).
+    pub at_startup: bool,
+}
+
+/// Lists the files to tail.
+pub(crate) trait Discovery: Send {
+    /// Every file to tail now (a tracked file missing here is read to its end, then closed).
+    fn discover(&mut self) -> Vec<Found>;
+    /// Whether `discover` must run again at the next poll rather than after `sync_period`.
+    fn again_soon(&self) -> bool {
+        false
+    }
+    /// Whether a file not listed yet will be listed later (its saved position must be kept meanwhile).
+    fn holds(&self, _path: &Path) -> bool {
+        false
+    }
 }
 
 struct Tracked {
@@ -39,8 +86,10 @@ struct Tracked {
     path: PathBuf,
     target: usize,
     labels: Labels,
+    /// Container logs: the labels with `stream="stdout"` and `stream="stderr"`.
+    stream_labels: Option<[Labels; 2]>,
     reader: LineReader,
-    multiline: Option<Multiline>,
+    decoder: Decoder,
     /// The path no longer leads here: read to the end, then close.
     draining: bool,
 }
@@ -51,9 +100,10 @@ const READ_BUDGET: usize = 1 << 20;
 /// Every tailed file.
 pub(crate) struct FilesState {
     targets: Vec<Target>,
+    discovery: Box<dyn Discovery>,
     tracked: Vec<Tracked>,
+    /// Saved positions of files not tracked yet.
     saved: Vec<PositionEntry>,
-    scanned_once: bool,
     last_scan: Option<Instant>,
     rescan_soon: bool,
     sync_period: Duration,
@@ -64,15 +114,16 @@ impl FilesState {
     /// The state before the first scan, with the positions saved by the previous run.
     pub fn new(
         targets: Vec<Target>,
+        discovery: Box<dyn Discovery>,
         saved: Vec<PositionEntry>,
         sync_period: Duration,
         metrics: Arc<SourceMetrics>,
     ) -> Self {
         FilesState {
             targets,
+            discovery,
             tracked: Vec::new(),
             saved,
-            scanned_once: false,
             last_scan: None,
             rescan_soon: false,
             sync_period,
@@ -80,29 +131,31 @@ impl FilesState {
         }
     }
 
-    /// The positions to save once every entry returned so far is stored.
+    /// The positions to save once every entry returned so far is stored (and those of files held back).
     pub fn positions(&self) -> Vec<PositionEntry> {
-        self.tracked
+        let mut out: Vec<PositionEntry> = self
+            .tracked
             .iter()
             .map(|t| PositionEntry {
                 path: t.path.to_string_lossy().into_owned(),
                 dev: t.dev,
                 ino: t.ino,
                 pos: t
-                    .multiline
-                    .as_ref()
-                    .and_then(Multiline::pending_start)
+                    .decoder
+                    .pending_start()
                     .unwrap_or_else(|| t.reader.safe_pos()),
             })
-            .collect()
+            .collect();
+        out.extend(self.saved.iter().cloned());
+        out
     }
 
-    /// One step: expand the globs when due, read new lines of every file, handle rotation and truncation.
+    /// One step: discover files when due, read new lines of every file, handle rotation and truncation.
     pub fn poll(&mut self, now: Instant, out: &mut Vec<Item>) {
         let scan_due = self
             .last_scan
             .is_none_or(|t| now.duration_since(t) >= self.sync_period);
-        if scan_due || self.rescan_soon {
+        if scan_due || self.rescan_soon || self.discovery.again_soon() {
             self.scan(now);
         }
         let mut i = 0;
@@ -131,84 +184,85 @@ impl FilesState {
     fn scan(&mut self, now: Instant) {
         self.last_scan = Some(now);
         self.rescan_soon = false;
-        let mut found: Vec<(PathBuf, usize, u64, u64)> = Vec::new();
-        for (ti, t) in self.targets.iter().enumerate() {
-            for pattern in &t.include {
-                let Ok(paths) = glob::glob(pattern) else {
-                    continue;
-                };
-                for p in paths.flatten() {
-                    if t.exclude.iter().any(|x| x.matches_path(&p)) {
-                        continue;
-                    }
-                    let Ok(md) = std::fs::metadata(&p) else {
-                        continue;
-                    };
-                    if !md.is_file() || found.iter().any(|f| f.2 == md.dev() && f.3 == md.ino()) {
-                        continue;
-                    }
-                    found.push((p, ti, md.dev(), md.ino()));
-                }
-            }
-        }
+        let found = self.discovery.discover();
         for t in &mut self.tracked {
-            if !found.iter().any(|f| f.2 == t.dev && f.3 == t.ino) && !t.draining {
+            if !found.iter().any(|f| f.dev == t.dev && f.ino == t.ino) && !t.draining {
                 t.draining = true;
                 inc(&self.metrics.rotations);
             }
         }
-        let first = !self.scanned_once;
-        self.scanned_once = true;
-        let saved = if first {
-            std::mem::take(&mut self.saved)
-        } else {
-            Vec::new()
-        };
-        for (path, ti, dev, ino) in found {
-            if self.tracked.iter().any(|t| t.dev == dev && t.ino == ino) {
+        for f in found {
+            if self
+                .tracked
+                .iter()
+                .any(|t| t.dev == f.dev && t.ino == f.ino)
+            {
                 continue;
             }
-            let target = &self.targets[ti];
-            let (mut reader, (dev, ino, len)) = match LineReader::open(&path, 0, target.max_line) {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "cannot open log file");
-                    inc(&self.metrics.source_errors);
-                    continue;
-                }
-            };
-            let start = match saved.iter().find(|s| s.dev == dev && s.ino == ino) {
-                Some(s) if s.pos <= len => s.pos,
-                Some(_) => {
-                    inc(&self.metrics.truncations);
-                    0
-                }
-                None if first && target.tail_from_end => len,
-                None => 0,
-            };
-            if start > 0 {
-                match LineReader::open(&path, start, target.max_line) {
-                    Ok((r, _)) => reader = r,
-                    Err(_) => continue,
-                }
+            self.open(f);
+        }
+        let discovery = &self.discovery;
+        self.saved.retain(|s| discovery.holds(Path::new(&s.path)));
+    }
+
+    fn open(&mut self, f: Found) {
+        let target = &self.targets[f.target];
+        let (mut reader, (dev, ino, len)) = match LineReader::open(&f.path, 0, target.raw_limit()) {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!(path = %f.path.display(), error = %e, "cannot open log file");
+                inc(&self.metrics.source_errors);
+                return;
             }
-            let mut labels = target.labels.builder();
-            labels.set("filename", &path.to_string_lossy());
-            inc(&self.metrics.starts);
-            self.tracked.push(Tracked {
-                dev,
-                ino,
-                path,
-                target: ti,
-                labels: labels.build_unchecked(),
-                reader,
-                multiline: target
+        };
+        let saved = self
+            .saved
+            .iter()
+            .position(|s| s.dev == dev && s.ino == ino)
+            .map(|i| self.saved.remove(i));
+        let start = match saved {
+            Some(s) if s.pos <= len => s.pos,
+            Some(_) => {
+                inc(&self.metrics.truncations);
+                0
+            }
+            None if f.at_startup && target.tail_from_end => len,
+            None => 0,
+        };
+        if start > 0 {
+            match LineReader::open(&f.path, start, target.raw_limit()) {
+                Ok((r, _)) => reader = r,
+                Err(_) => return,
+            }
+        }
+        let stream_labels = (target.format == Format::Container).then(|| {
+            ["stdout", "stderr"].map(|s| {
+                let mut b = f.labels.to_builder();
+                b.set("stream", s);
+                b.build_unchecked()
+            })
+        });
+        let decoder = match target.format {
+            Format::Plain => Decoder::Plain(
+                target
                     .multiline
                     .as_ref()
                     .map(|(re, lines, wait)| Multiline::new(re.clone(), *lines, *wait)),
-                draining: false,
-            });
-        }
+            ),
+            Format::Container => Decoder::Container(ContainerLines::new(target.max_line)),
+        };
+        inc(&self.metrics.starts);
+        self.tracked.push(Tracked {
+            dev,
+            ino,
+            path: f.path,
+            target: f.target,
+            labels: f.labels,
+            stream_labels,
+            reader,
+            decoder,
+            draining: false,
+        });
     }
 
     /// Reads file `i`; true when it is done (drained after rotation or deletion).
@@ -226,12 +280,12 @@ impl FilesState {
             }
         }
         let mut lines = Vec::new();
-        let mut blocks = Vec::new();
+        let mut decoded = Vec::new();
         match t.reader.file_len() {
             Ok(len) if len < t.reader.pos() => {
                 // Truncated in place: what is pending was complete lines of the old content.
                 inc(&m.truncations);
-                blocks.extend(t.multiline.as_mut().and_then(Multiline::flush));
+                t.decoder.flush(&mut decoded);
                 t.reader.reset();
             }
             _ => {}
@@ -248,72 +302,67 @@ impl FilesState {
         if finished {
             lines.extend(t.reader.take_partial());
         }
-        let ts = now_ns();
-        let emit = |text: String, out: &mut Vec<Item>| {
-            if let Some(text) = limit(text, target.max_line, target.truncate, &m) {
-                out.push((
-                    t.labels.clone(),
-                    Entry {
-                        ts,
-                        line: text,
-                        metadata: Vec::new(),
-                    },
-                ));
-            }
-        };
-        for b in blocks.drain(..) {
-            emit(b.text, out);
-        }
         for line in lines {
-            let Some(text) = line_text(line.clone(), target, &m) else {
+            let start = line.start;
+            if let Some(text) = line_text(line, target.raw_limit(), target.truncate, &m) {
+                t.decoder.push(text, start, now, &m, &mut decoded);
+            }
+        }
+        if finished {
+            t.decoder.flush(&mut decoded);
+        } else {
+            t.decoder.flush_if_due(now, &mut decoded);
+        }
+        let read_ts = now_ns();
+        for d in decoded {
+            let Some(line) = limit(d.text, d.full_len, target.max_line, target.truncate, &m) else {
                 continue;
             };
-            match &mut t.multiline {
-                Some(ml) => {
-                    let mut done: Vec<Block> = Vec::new();
-                    ml.push(text, line.start, now, &mut done);
-                    for b in done {
-                        emit(b.text, out);
-                    }
-                }
-                None => emit(text, out),
-            }
-        }
-        if let Some(ml) = &mut t.multiline {
-            let b = if finished {
-                ml.flush()
-            } else {
-                ml.flush_if_due(now)
+            let labels = match (&t.stream_labels, d.stream) {
+                (Some(s), Some(i)) => s[i as usize].clone(),
+                _ => t.labels.clone(),
             };
-            if let Some(b) = b {
-                emit(b.text, out);
-            }
+            out.push((
+                labels,
+                Entry {
+                    ts: d.ts.unwrap_or(read_ts),
+                    line,
+                    metadata: Vec::new(),
+                },
+            ));
         }
         finished
     }
 }
 
-/// A read line as text, counted; `None` when it is dropped for its size.
-fn line_text(line: Line, target: &Target, m: &SourceMetrics) -> Option<String> {
+/// A read line as text, counted; `None` when it is dropped for its size (`max` raw bytes; 0: no limit).
+fn line_text(line: Line, max: usize, truncate: bool, m: &SourceMetrics) -> Option<String> {
     inc(&m.read);
     add(&m.read_bytes, line.len);
-    if target.max_line > 0 && line.len > target.max_line as u64 && !target.truncate {
+    if max > 0 && line.len > max as u64 && !truncate {
         m.dropped(DropReason::TooLarge, 1);
         return None;
     }
     Some(String::from_utf8_lossy(&line.text).into_owned())
 }
 
-/// Holds `text` to the size limit: truncated (at a character boundary) or dropped, and counted.
-fn limit(mut text: String, max: usize, truncate: bool, m: &SourceMetrics) -> Option<String> {
-    if max == 0 || text.len() <= max {
+/// Holds an entry of `full_len` bytes (of which `text` may hold only the start) to the size limit: truncated
+/// (at a character boundary) or dropped, and counted.
+fn limit(
+    mut text: String,
+    full_len: usize,
+    max: usize,
+    truncate: bool,
+    m: &SourceMetrics,
+) -> Option<String> {
+    if max == 0 || (text.len() <= max && full_len <= max) {
         return Some(text);
     }
     if !truncate {
         m.dropped(DropReason::TooLarge, 1);
         return None;
     }
-    let mut cut = max;
+    let mut cut = max.min(text.len());
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }

@@ -5,8 +5,14 @@ fn section(yaml: &str) -> CollectorsSection {
 }
 
 #[test]
-fn the_host_collector_is_on_by_default_and_its_job_scrapes_the_exporter_path() {
-    let resolved = CollectorsSection::default().resolve().unwrap();
+fn the_host_collector_runs_when_named_and_its_job_scrapes_the_exporter_path() {
+    let none = CollectorsSection::default().resolve().unwrap();
+    assert!(
+        none.jobs(&GlobalConfig::default(), "x:1")
+            .unwrap()
+            .is_empty()
+    );
+    let resolved = section("host: {}\n").resolve().unwrap();
     let jobs = resolved
         .jobs(&GlobalConfig::default(), "localhost:9090")
         .unwrap();
