@@ -65,6 +65,8 @@ pub struct FilesystemOptions {
     pub mount_points_exclude: String,
     /// Regex of filesystem types to skip.
     pub fs_types_exclude: String,
+    /// How long statfs may take before the mount is marked unresponsive (node_exporter's `mount-timeout`, 5s).
+    pub mount_timeout: lookout_model::PromDuration,
 }
 
 impl Default for FilesystemOptions {
@@ -72,6 +74,7 @@ impl Default for FilesystemOptions {
         FilesystemOptions {
             mount_points_exclude: DEFAULT_MOUNT_POINTS_EXCLUDE.into(),
             fs_types_exclude: DEFAULT_FS_TYPES_EXCLUDE.into(),
+            mount_timeout: lookout_model::PromDuration::from_secs(5),
         }
     }
 }

@@ -2,7 +2,10 @@
 //! pid 1 is hidden) that the mount-point and fs-type regexes do not exclude. Mount points are statted under
 //! `rootfs` and reported with that prefix stripped, as node_exporter's `--path.rootfs` does.
 //!
-//! Unlike node_exporter, a hung mount (dead NFS server) is not timed out: statfs blocks the rendering thread.
+//! A hung mount (a dead NFS or CIFS server) cannot stall the scrape: statfs runs on a thread of its own and is
+//! given `filesystem.mount_timeout` (5 s, node_exporter's `--collector.filesystem.mount-timeout`); past it the mount
+//! is marked unresponsive and reported with `node_filesystem_device_error` 1 and no statfs at all until the
+//! stuck call returns, as node_exporter's stuck-mount tracking does. At most one statfs per mount is ever in flight.
 
 use super::{CollectError, CollectResult, Context};
 use crate::exposition::{Exposition, Kind};
@@ -59,9 +62,58 @@ fn strip_rootfs(path: &str, rootfs: &str) -> String {
     }
 }
 
+/// Mount points whose statfs has not returned within the timeout (shared by renders).
+#[derive(Debug, Default)]
+pub(crate) struct StuckMounts(
+    std::sync::Arc<parking_lot::Mutex<std::collections::HashSet<String>>>,
+);
+
+impl StuckMounts {
+    /// No mount is marked unresponsive.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.lock().is_empty()
+    }
+}
+
+/// The statfs call (replaced in tests by one that hangs).
+pub(crate) type StatfsFn = fn(&std::path::Path) -> rustix::io::Result<rustix::fs::StatFs>;
+
+/// statfs(2).
+pub(crate) fn real_statfs(path: &std::path::Path) -> rustix::io::Result<rustix::fs::StatFs> {
+    rustix::fs::statfs(path)
+}
+
 fn stat(ctx: &Context, m: &Mount) -> Option<FsStats> {
     let path = procfile::join(&ctx.rootfs, &m.mount_point);
-    let s = rustix::fs::statfs(&path).ok()?;
+    let stuck = ctx.stuck_mounts.0.clone();
+    if stuck.lock().contains(&m.mount_point) {
+        tracing::debug!(mount_point = %m.mount_point, "mount point is unresponsive; statfs skipped");
+        return None;
+    }
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let mount_point = m.mount_point.clone();
+    let statfs = ctx.statfs;
+    let spawned = std::thread::Builder::new()
+        .name("statfs".into())
+        .spawn(move || {
+            let r = statfs(std::path::Path::new(&path));
+            // Recovered (or finished in time): the mount is statted again from the next render on.
+            if stuck.lock().remove(&mount_point) {
+                tracing::info!(%mount_point, "mount point responds again");
+            }
+            let _ = tx.send(r);
+        });
+    if spawned.is_err() {
+        return None;
+    }
+    let s = match rx.recv_timeout(ctx.mount_timeout) {
+        Ok(r) => r.ok()?,
+        Err(_) => {
+            ctx.stuck_mounts.0.lock().insert(m.mount_point.clone());
+            tracing::warn!(mount_point = %m.mount_point, timeout = ?ctx.mount_timeout, "statfs did not return in time: mount point marked unresponsive");
+            return None;
+        }
+    };
     let bsize = s.f_bsize as f64;
     Some(FsStats {
         size: s.f_blocks as f64 * bsize,

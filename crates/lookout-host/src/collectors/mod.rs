@@ -100,6 +100,9 @@ pub(crate) struct Context {
     pub(crate) vmstat_fields: Regex,
     pub(crate) netstat_fields: Regex,
     pub(crate) cpu: cpu::CpuFloor,
+    pub(crate) mount_timeout: std::time::Duration,
+    pub(crate) stuck_mounts: filesystem::StuckMounts,
+    pub(crate) statfs: filesystem::StatfsFn,
 }
 
 impl Context {
@@ -153,6 +156,9 @@ impl Context {
             rootfs: o.rootfs,
             udev_data_path: o.udev_data_path,
             cpu: cpu::CpuFloor::default(),
+            mount_timeout: o.filesystem.mount_timeout.as_duration(),
+            stuck_mounts: filesystem::StuckMounts::default(),
+            statfs: filesystem::real_statfs,
         })
     }
 

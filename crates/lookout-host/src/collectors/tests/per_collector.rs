@@ -492,3 +492,69 @@ fn time_uname_and_clocksources() {
         [u.nodename().to_string_lossy().into_owned()]
     );
 }
+
+/// While set, the test statfs hangs (as on a dead NFS server) instead of answering.
+static HANG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+/// statfs calls made by the test statfs.
+static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn hanging_statfs(path: &std::path::Path) -> rustix::io::Result<rustix::fs::StatFs> {
+    use std::sync::atomic::Ordering;
+    CALLS.fetch_add(1, Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while HANG.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    rustix::fs::statfs(path)
+}
+
+#[test]
+fn a_hung_mount_is_marked_unresponsive_and_skipped_until_statfs_returns() {
+    use std::sync::atomic::Ordering;
+    let mut opts = fixture_options();
+    opts.filesystem.mount_timeout = lookout_model::PromDuration::from_millis(100);
+    let mut ctx = crate::collectors::Context::new(opts).unwrap();
+    ctx.statfs = hanging_statfs;
+    let device_errors = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("node_filesystem_device_error{") && l.ends_with(" 1"))
+            .map(str::to_string)
+            .collect()
+    };
+    // Three mounts pass the filters; each statfs hangs, so each is given 100 ms and marked unresponsive.
+    let started = std::time::Instant::now();
+    let first = crate::collectors::render(&ctx);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(device_errors(&first).len(), 3, "{first}");
+    assert!(!first.contains("node_filesystem_size_bytes{"), "{first}");
+    let calls = CALLS.load(Ordering::SeqCst);
+    assert_eq!(calls, 3);
+    // While the calls hang, a render skips the stuck mounts without a new statfs.
+    let second = crate::collectors::render(&ctx);
+    assert_eq!(CALLS.load(Ordering::SeqCst), calls);
+    assert_eq!(device_errors(&second).len(), 3);
+    // Once they return, the mounts are statted again and report their sizes.
+    HANG.store(false, Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !ctx.stuck_mounts.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "stuck mounts never recovered"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let third = crate::collectors::render(&ctx);
+    assert!(
+        third.contains("node_filesystem_size_bytes{device=\"/dev/sda2\""),
+        "{third}"
+    );
+    assert_eq!(
+        device_errors(&third).len(),
+        1,
+        "only the missing share fails: {third}"
+    );
+}
