@@ -29,6 +29,11 @@ impl StaticLabels {
         Ok(StaticLabels(out))
     }
 
+    /// The labels, `job` first.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     /// A builder holding these labels.
     pub fn builder(&self) -> LabelsBuilder {
         let mut b = LabelsBuilder::with_capacity(self.0.len() + 6);

@@ -1,6 +1,6 @@
-//! Lookout's host log sources, what Promtail/Alloy do on a Proxmox host: the systemd journal (through
-//! `journalctl`), a syslog receiver (RFC 5424/3164 over UDP and TCP) and file tailing, each pushing batches to a
-//! [`LogSink`]. A source's progress (journal cursor, file positions) is saved in the state directory only after
+//! Lookout's host log sources, what Promtail/Alloy do on a Proxmox host or Kubernetes node: the systemd journal
+//! (through `journalctl`), a syslog receiver (RFC 5424/3164 over UDP and TCP), file tailing and Kubernetes pod
+//! logs (`/var/log/pods`), each pushing batches to a [`LogSink`]. A source's progress (journal cursor, file positions) is saved in the state directory only after
 //! the push carrying its entries was acknowledged, so a restart neither loses nor duplicates acknowledged entries.
 
 pub mod config;
@@ -8,6 +8,7 @@ mod files;
 mod journal;
 mod labels;
 mod metrics;
+mod pods;
 mod shipper;
 pub mod syslog;
 
@@ -21,8 +22,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    BatchConfig, FileTargetConfig, HostLogsConfig, JournalConfig, MultilineConfig, SyslogConfig,
+    BatchConfig, FileTargetConfig, HostLogsConfig, JournalConfig, MultilineConfig, NamespaceFilter,
+    PodsConfig, SyslogConfig,
 };
+pub use pods::PodMetadata;
 
 use metrics::SourceMetrics;
 use shipper::{Shipper, Shutdown};
@@ -62,11 +65,23 @@ pub struct HostLogs {
 
 impl HostLogs {
     /// Starts every configured source (inside a tokio runtime). Listeners bind and configuration is checked
-    /// here; journalctl and file errors are reported in metrics and logs and retried.
+    /// here; journalctl and file errors are reported in metrics and logs and retried. Pod logs get the path
+    /// labels only (see [`HostLogs::start_with_pod_metadata`]).
     pub fn start(
         config: HostLogsConfig,
         state_dir: &Path,
         sink: Arc<dyn LogSink>,
+    ) -> Result<HostLogs, HostLogsError> {
+        Self::start_with_pod_metadata(config, state_dir, sink, None)
+    }
+
+    /// [`HostLogs::start`], with the pods source labelling pod streams from `pod_metadata` (the binary's
+    /// Kubernetes watches) when given.
+    pub fn start_with_pod_metadata(
+        config: HostLogsConfig,
+        state_dir: &Path,
+        sink: Arc<dyn LogSink>,
+        pod_metadata: Option<Arc<dyn PodMetadata>>,
     ) -> Result<HostLogs, HostLogsError> {
         std::fs::create_dir_all(state_dir).map_err(|source| HostLogsError::State {
             path: state_dir.to_path_buf(),
@@ -121,6 +136,19 @@ impl HostLogs {
             )?;
             this.tasks.push(task);
             this.metrics.push(("file", m));
+        }
+        if let Some(cfg) = &config.pods {
+            let m = Arc::new(SourceMetrics::default());
+            let task = pods::start(
+                cfg,
+                state_dir,
+                pod_metadata,
+                shipper("pods", &m),
+                m.clone(),
+                shutdown.clone(),
+            )?;
+            this.tasks.push(task);
+            this.metrics.push(("pods", m));
         }
         Ok(this)
     }

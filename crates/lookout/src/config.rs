@@ -366,6 +366,23 @@ pub fn parse(text: &str, source: &str) -> Result<Config> {
     Ok(cfg)
 }
 
+/// Agent mode's checks and defaults: no rules or alerting (an agent evaluates nothing; the server it forwards to
+/// does), at least one place to forward to, and this node's name from `NODE_NAME` when the file leaves it empty.
+pub fn apply_agent(cfg: &mut Config, source: &str) -> Result<()> {
+    if !cfg.rule_files.is_empty() || cfg.alerting.is_some() || cfg.notifications.is_some() {
+        bail!(
+            "{source}: rule_files, alerting and notifications are not supported in agent mode: the server the agent \
+             forwards to evaluates rules"
+        );
+    }
+    if cfg.kubernetes.node_name.is_empty()
+        && let Ok(node) = std::env::var("NODE_NAME")
+    {
+        cfg.kubernetes.node_name = node;
+    }
+    Ok(())
+}
+
 /// Loads a file, or the embedded default with `self_addr` as its own scrape target.
 pub fn load(path: Option<&Path>, self_addr: &str) -> Result<(Config, String)> {
     match path {

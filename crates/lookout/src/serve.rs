@@ -295,7 +295,7 @@ impl Server {
         let rule_files = rules.load(&cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
         rules.apply(rule_files);
         let services = Arc::new(AppServices {
-            tsdb: tsdb.clone(),
+            tsdb: Some(tsdb.clone()),
             scrape,
             config: RwLock::new(LoadedConfig { config: cfg, text }),
             config_path: args.config.clone(),
@@ -421,12 +421,12 @@ impl Server {
         }
         let tsdb = self.services.tsdb.clone();
         drop(self.services);
-        tokio::task::spawn_blocking(move || match Arc::try_unwrap(tsdb) {
-            Ok(t) => t
+        tokio::task::spawn_blocking(move || match tsdb.map(Arc::try_unwrap) {
+            Some(Ok(t)) => t
                 .close()
                 .map_err(|e| anyhow::anyhow!("closing the TSDB: {e}")),
-            // Something still holds the store (e.g. a query finishing); its Drop closes it.
-            Err(_) => Ok(()),
+            // No TSDB (agent mode), or something still holds it (e.g. a query finishing; its Drop closes it).
+            _ => Ok(()),
         })
         .await?
     }

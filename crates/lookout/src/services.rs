@@ -29,7 +29,8 @@ pub struct LoadedConfig {
 
 /// Everything the API asks the appliance for.
 pub struct AppServices {
-    pub(crate) tsdb: Arc<Tsdb>,
+    /// The TSDB (`None` in agent mode: nothing is stored).
+    pub(crate) tsdb: Option<Arc<Tsdb>>,
     pub(crate) scrape: ScrapeManager,
     pub(crate) config: RwLock<LoadedConfig>,
     pub(crate) config_path: Option<PathBuf>,
@@ -210,8 +211,14 @@ impl RuntimeStatus for AppServices {
                 "storageRetention".to_string(),
                 json!(cfg.config.storage.retention_time.to_string()),
             ),
-            ("headBytes".to_string(), json!(self.tsdb.head_bytes())),
-            ("diskBytes".to_string(), json!(self.tsdb.disk_bytes())),
+            (
+                "headBytes".to_string(),
+                json!(self.tsdb.as_ref().map_or(0, |t| t.head_bytes())),
+            ),
+            (
+                "diskBytes".to_string(),
+                json!(self.tsdb.as_ref().map_or(0, |t| t.disk_bytes())),
+            ),
             ("queryMaxSamples".to_string(), json!(self.query_max_samples)),
         ];
         let mut budget = serde_json::Map::new();
@@ -234,7 +241,10 @@ impl RuntimeStatus for AppServices {
     }
 
     fn tsdb_status(&self, limit: usize) -> TsdbStatus {
-        let st = self.tsdb.stats(limit);
+        let Some(tsdb) = &self.tsdb else {
+            return TsdbStatus::default();
+        };
+        let st = tsdb.stats(limit);
         let metric_names = st
             .top_label_pairs
             .iter()
@@ -247,7 +257,7 @@ impl RuntimeStatus for AppServices {
         TsdbStatus {
             num_series: st.head_series,
             num_label_pairs: st.top_label_pairs.len() as u64,
-            chunk_count: self.tsdb.metrics().head_chunks,
+            chunk_count: tsdb.metrics().head_chunks,
             min_time: st.persisted_boundary.max(0),
             max_time: st.head_max_time.max(0),
             series_count_by_metric_name: metric_names,
@@ -260,7 +270,9 @@ impl RuntimeStatus for AppServices {
 
 impl SelfMetrics for AppServices {
     fn write_metrics(&self, out: &mut MetricsWriter) {
-        self.tsdb.write_metrics(out);
+        if let Some(t) = &self.tsdb {
+            t.write_metrics(out);
+        }
         self.scrape.write_metrics(out);
         let mut budget = out.family(
             "lookout_memory_budget_bytes",
@@ -276,7 +288,9 @@ impl SelfMetrics for AppServices {
             MetricKind::Gauge,
             "Memory in use by component (head: accounted bytes; discovery: estimated heap of the watch stores).",
         );
-        used.sample(&[("component", "head")], self.tsdb.head_bytes());
+        if let Some(t) = &self.tsdb {
+            used.sample(&[("component", "head")], t.head_bytes());
+        }
         used.sample(&[("component", "discovery")], discovery_bytes);
         out.family(
             "lookout_memory_over_budget",

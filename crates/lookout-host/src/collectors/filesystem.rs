@@ -70,6 +70,7 @@ pub(crate) struct StuckMounts(
 
 impl StuckMounts {
     /// No mount is marked unresponsive.
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.0.lock().is_empty()
     }

@@ -22,6 +22,7 @@ use crate::config::FileTargetConfig;
 use crate::labels::StaticLabels;
 use crate::metrics::{SourceMetrics, inc};
 use crate::shipper::{Batch, Shipper, Shutdown};
+pub(crate) use decoder::Decoded;
 use globs::{GlobDiscovery, GlobTarget};
 use positions::PositionEntry;
 pub(crate) use tailer::{Discovery, FilesState, Format, Found, Target};

@@ -17,6 +17,11 @@ pub(crate) struct PositionEntry {
     pub ino: u64,
     /// Bytes before this offset are stored (or dropped on purpose).
     pub pos: u64,
+    /// Set past `pos` while an entry starting at `pos` is still being assembled (a multi-line block, a partial
+    /// container line): the entries completed by lines before this offset are stored, so when reading resumes
+    /// at `pos` they are rebuilt but not sent again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<u64>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

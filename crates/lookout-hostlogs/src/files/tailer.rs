@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use lookout_model::Labels;
 use lookout_storage::logs::Entry;
 
-use super::decoder::{Decoded, Decoder};
+use super::decoder::{Assembler, Decoder};
 use super::multiline::Multiline;
 use super::positions::PositionEntry;
 use super::reader::{Line, LineReader};
@@ -136,14 +136,16 @@ impl FilesState {
         let mut out: Vec<PositionEntry> = self
             .tracked
             .iter()
-            .map(|t| PositionEntry {
-                path: t.path.to_string_lossy().into_owned(),
-                dev: t.dev,
-                ino: t.ino,
-                pos: t
-                    .decoder
-                    .pending_start()
-                    .unwrap_or_else(|| t.reader.safe_pos()),
+            .map(|t| {
+                let safe = t.reader.safe_pos();
+                let pending = t.decoder.pending_start().filter(|&p| p < safe);
+                PositionEntry {
+                    path: t.path.to_string_lossy().into_owned(),
+                    dev: t.dev,
+                    ino: t.ino,
+                    pos: pending.unwrap_or(safe),
+                    stored: pending.map(|_| safe),
+                }
             })
             .collect();
         out.extend(self.saved.iter().cloned());
@@ -220,14 +222,14 @@ impl FilesState {
             .iter()
             .position(|s| s.dev == dev && s.ino == ino)
             .map(|i| self.saved.remove(i));
-        let start = match saved {
-            Some(s) if s.pos <= len => s.pos,
+        let (start, replay_until) = match saved {
+            Some(s) if s.pos <= len => (s.pos, s.stored.filter(|&x| x <= len).unwrap_or(0)),
             Some(_) => {
                 inc(&self.metrics.truncations);
-                0
+                (0, 0)
             }
-            None if f.at_startup && target.tail_from_end => len,
-            None => 0,
+            None if f.at_startup && target.tail_from_end => (len, 0),
+            None => (0, 0),
         };
         if start > 0 {
             match LineReader::open(&f.path, start, target.raw_limit()) {
@@ -242,15 +244,16 @@ impl FilesState {
                 b.build_unchecked()
             })
         });
-        let decoder = match target.format {
-            Format::Plain => Decoder::Plain(
+        let assembler = match target.format {
+            Format::Plain => Assembler::Plain(
                 target
                     .multiline
                     .as_ref()
                     .map(|(re, lines, wait)| Multiline::new(re.clone(), *lines, *wait)),
             ),
-            Format::Container => Decoder::Container(ContainerLines::new(target.max_line)),
+            Format::Container => Assembler::Container(ContainerLines::new(target.max_line)),
         };
+        let decoder = Decoder::new(assembler, replay_until);
         inc(&self.metrics.starts);
         self.tracked.push(Tracked {
             dev,
