@@ -21,6 +21,7 @@ pub mod kube_state;
 pub mod kube_state_watches;
 pub mod monitors;
 pub mod operator;
+pub mod pod_labels;
 pub mod prometheus_rules;
 pub mod roles;
 pub mod sd;

@@ -130,6 +130,21 @@ impl SelfMetrics for LogMetrics {
     }
 }
 
+/// Pod log labels from the Kubernetes watch of this node's pods.
+struct PodLabelsFromWatch(lookout_discovery::pod_labels::PodLabels);
+
+impl lookout_hostlogs::PodMetadata for PodLabelsFromWatch {
+    fn labels(
+        &self,
+        namespace: &str,
+        pod: &str,
+        _uid: &str,
+    ) -> Option<std::collections::BTreeMap<String, String>> {
+        // By namespace and name: a static pod's directory carries its config hash, not the API object's uid.
+        self.0.labels(namespace, pod)
+    }
+}
+
 /// The running host log sources (`host_logs:`); their settings take effect at start.
 pub struct HostLogsWiring(tokio::sync::Mutex<Option<lookout_hostlogs::HostLogs>>);
 
@@ -138,11 +153,14 @@ impl HostLogsWiring {
     pub fn start(
         config: lookout_hostlogs::HostLogsConfig,
         state_dir: &Path,
-        store: Arc<LogStore>,
+        sink: Arc<dyn lookout_storage::logs::LogSink>,
+        pods: Option<lookout_discovery::pod_labels::PodLabels>,
     ) -> anyhow::Result<Self> {
-        let sink: Arc<dyn lookout_storage::logs::LogSink> = store;
-        let running = lookout_hostlogs::HostLogs::start(config, state_dir, sink)
-            .map_err(|e| anyhow::anyhow!("host_logs: {e}"))?;
+        let pods =
+            pods.map(|p| Arc::new(PodLabelsFromWatch(p)) as Arc<dyn lookout_hostlogs::PodMetadata>);
+        let running =
+            lookout_hostlogs::HostLogs::start_with_pod_metadata(config, state_dir, sink, pods)
+                .map_err(|e| anyhow::anyhow!("host_logs: {e}"))?;
         Ok(HostLogsWiring(tokio::sync::Mutex::new(Some(running))))
     }
 
@@ -162,5 +180,72 @@ impl SelfMetrics for HostLogsWiring {
         {
             r.write_metrics(out);
         }
+    }
+}
+
+/// The log store read as it is and written through another sink (the forwarding sink that stores, then queues
+/// for Loki push out): what the Loki API serves when `loki_write` is configured.
+pub struct ForwardedLogs {
+    /// Reads.
+    pub store: Arc<LogStore>,
+    /// Writes (the store first, then the forwarding queues).
+    pub sink: Arc<dyn lookout_storage::logs::LogSink>,
+}
+
+impl lookout_storage::logs::LogSource for ForwardedLogs {
+    fn scan(
+        &self,
+        q: &lookout_storage::logs::LogQuery,
+        visit: &mut dyn FnMut(&lookout_model::Labels, &lookout_storage::logs::Entry) -> bool,
+    ) -> Result<lookout_storage::logs::ScanStats, lookout_storage::logs::LogSourceError> {
+        self.store.scan(q, visit)
+    }
+
+    fn label_names(
+        &self,
+        matchers: &[lookout_model::Matcher],
+        start: i64,
+        end: i64,
+    ) -> Vec<String> {
+        self.store.label_names(matchers, start, end)
+    }
+
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[lookout_model::Matcher],
+        start: i64,
+        end: i64,
+    ) -> Vec<String> {
+        self.store.label_values(name, matchers, start, end)
+    }
+
+    fn series(
+        &self,
+        matchers: &[lookout_model::Matcher],
+        start: i64,
+        end: i64,
+    ) -> Vec<lookout_model::Labels> {
+        self.store.series(matchers, start, end)
+    }
+
+    fn volume(
+        &self,
+        matchers: &[lookout_model::Matcher],
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<Vec<lookout_storage::logs::StreamVolume>, lookout_storage::logs::LogSourceError>
+    {
+        self.store.volume(matchers, start, end, step)
+    }
+}
+
+impl lookout_storage::logs::LogSink for ForwardedLogs {
+    fn push(
+        &self,
+        push: Vec<lookout_storage::logs::PushStream>,
+    ) -> Result<usize, lookout_storage::logs::LogPushError> {
+        self.sink.push(push)
     }
 }

@@ -187,21 +187,32 @@ impl Server {
             None
         };
 
-        // The journal, syslog and file sources push into the log store (positions under <data>/host-logs).
-        let host_logs = match (&cfg.host_logs, &logs) {
-            (Some(sources), Some(store)) => Some(Arc::new(crate::logs::HostLogsWiring::start(
-                sources.clone(),
-                &data_dir.join("host-logs"),
-                store.clone(),
-            )?)),
-            _ => None,
-        };
-
         let kubernetes = Arc::new(KubernetesWiring::start(
             &cfg.kubernetes,
             &data_dir,
             budget.discovery,
         ));
+        // The journal, syslog, file and pod-log sources push into the log store (positions under
+        // <data>/host-logs); pod logs get their pods' labels from a watch of this node's pods.
+        let host_logs = match (&cfg.host_logs, &logs) {
+            (Some(sources), Some(store)) => {
+                let pods = (sources.pods.is_some() && cfg.kubernetes.enabled).then(|| {
+                    lookout_discovery::pod_labels::PodLabels::start(
+                        kubernetes.discovery.clone(),
+                        lookout_discovery::client::Connection::of_settings(&cfg.kubernetes),
+                        &cfg.kubernetes.node_name,
+                    )
+                });
+                Some(Arc::new(crate::logs::HostLogsWiring::start(
+                    sources.clone(),
+                    &data_dir.join("host-logs"),
+                    store.clone(),
+                    pods,
+                )?))
+            }
+            _ => None,
+        };
+
         let collectors = Arc::new(crate::collectors::CollectorsWiring::new());
         collectors.apply(&cfg.collectors.resolve()?)?;
         let mut exporters = kubernetes.exporters();

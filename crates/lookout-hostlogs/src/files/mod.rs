@@ -1,6 +1,6 @@
 //! File tailing: globs expanded every `sync_period`, files polled every `poll_interval` on a blocking thread,
 //! entries batched and pushed, and `positions.json` saved only after the push carrying the entries up to those
-//! positions was stored. A multi-line block still being assembled is not covered by the saved position, so a
+//! positions was stored. The pods source reuses the tailer with its own discovery and line format ([`spawn`]). A multi-line block still being assembled is not covered by the saved position, so a
 //! restart reads it again whole. New files start at their beginning; with `tail_from_end`, files found at
 //! startup without a saved position start at their end.
 
