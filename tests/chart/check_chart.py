@@ -6,7 +6,8 @@ defaults and every value set in tests/chart/values/ this script renders the char
 object (core kinds with kubernetes-validate --strict, Traefik and Prometheus Operator kinds against the CRD schemas
 in $LOOKOUT_SHARED/reference/crds) and asserts what the chart promises. Options:
 
-  --emit-configs DIR   write each rendered lookout.yml to DIR/<case>.yml (the Rust e2e test parses them)
+  --emit-configs DIR   write each rendered lookout.yml to DIR/<case>.yml, and the node agent's (agent.enabled) to
+                       DIR/<case>-agent.yml (the Rust e2e test parses them)
   --check-manifest     fail when deploy/kubernetes/lookout.yaml differs from a fresh render of the defaults
   --write-manifest     regenerate deploy/kubernetes/lookout.yaml
 
@@ -43,7 +44,18 @@ KUBE_VERSIONS = ["1.30", kv.major_minor(kv.latest_version())]
 CRD_GROUPS = ("traefik.io", "monitoring.coreos.com")
 # Object order in the plain manifest: what others refer to comes first.
 KIND_ORDER = ["ServiceAccount", "ConfigMap", "ClusterRole", "ClusterRoleBinding", "Service", "StatefulSet",
-              "Middleware", "IngressRoute", "Ingress"]
+              "DaemonSet", "Middleware", "IngressRoute", "Ingress"]
+# The node agent's objects (agent.enabled) carry this label and are named <fullname>-agent.
+AGENT_COMPONENT = ("app.kubernetes.io/component", "agent")
+AGENT_NAME = f"{RELEASE}-agent"
+# The default jobs the server leaves to the agents (kubernetes.exclude_default_jobs).
+AGENT_NODE_JOBS = ["kubelet", "kubelet-cadvisor", "kubelet-probes", "kubernetes-pods"]
+# Kubelet scraping and node-local pod discovery, nothing more.
+EXPECTED_AGENT_RULES = [
+    {"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["nodes/metrics", "nodes/proxy"], "verbs": ["get"]},
+    {"nonResourceURLs": ["/metrics", "/metrics/cadvisor"], "verbs": ["get"]},
+]
 
 EXPECTED_RULES = [
     {"apiGroups": [""], "resources": ["nodes", "nodes/metrics", "services", "endpoints", "pods", "namespaces",
@@ -103,6 +115,15 @@ def split_documents(rendered: dict[str, str]) -> list[tuple[str, str, dict]]:
 def render(chart, values: dict) -> tuple[dict[str, str], list[tuple[str, str, dict]]]:
     rendered = chart.render(values, name=RELEASE, namespace=NAMESPACE)
     return rendered, split_documents(rendered)
+
+
+def is_agent(obj: dict) -> bool:
+    return obj["metadata"].get("labels", {}).get(AGENT_COMPONENT[0]) == AGENT_COMPONENT[1]
+
+
+def server_objects(objs: list[dict]) -> list[dict]:
+    """Everything but the node agent's objects."""
+    return [o for o in objs if not is_agent(o)]
 
 
 def one(objs: list[dict], kind: str, name_suffix: str = "") -> dict:
@@ -231,12 +252,15 @@ def check_checksum(rendered: dict[str, str], sts: dict) -> None:
 
 
 def check_config(objs: list[dict], merged: dict) -> str:
-    cm = one([o for o in objs if "grafana" not in o["metadata"]["name"]], "ConfigMap")
+    cm = one([o for o in server_objects(objs) if "grafana" not in o["metadata"]["name"]], "ConfigMap")
     text = cm["data"]["lookout.yml"]
     cfg = yaml.safe_load(text)
     assert set(cfg) <= {"global", "scrape_configs", "storage", "limits", "kubernetes", "collectors"}, sorted(cfg)
     assert cfg["collectors"] == merged["config"]["collectors"], cfg["collectors"]
     want_k8s = {"enabled": True, **merged["config"]["kubernetes"]}
+    agent = merged["agent"]
+    if agent["enabled"] and not agent["serverKeepsNodeJobs"]:
+        want_k8s["exclude_default_jobs"] = AGENT_NODE_JOBS
     assert cfg["kubernetes"] == want_k8s, f"kubernetes section {cfg['kubernetes']} != {want_k8s}"
     assert cfg["global"] == merged["config"]["global"], cfg["global"]
     assert isinstance(cfg["scrape_configs"], list), "scrape_configs must be a list"
@@ -248,6 +272,7 @@ def check_config(objs: list[dict], merged: dict) -> str:
 
 
 def check_rbac(objs: list[dict], merged: dict) -> None:
+    objs = server_objects(objs)
     roles = [o for o in objs if o["kind"] in ("ClusterRole", "ClusterRoleBinding")]
     if not merged["rbac"]["create"]:
         assert not roles, "rbac.create false must not create cluster roles"
@@ -257,14 +282,19 @@ def check_rbac(objs: list[dict], merged: dict) -> None:
     missing = [r for r in EXPECTED_RULES if r not in role["rules"]]
     assert role["rules"] == EXPECTED_RULES, f"ClusterRole rules differ: unexpected {extra}, missing {missing}"
     binding = one(objs, "ClusterRoleBinding")
-    sa = one(objs, "ServiceAccount")
+    sa = merged["serviceAccount"]
+    if sa["create"]:
+        sa_name = one(objs, "ServiceAccount")["metadata"]["name"]
+    else:
+        assert not [o for o in objs if o["kind"] == "ServiceAccount"], "serviceAccount.create false made one"
+        sa_name = sa["name"] or "default"
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": sa["metadata"]["name"],
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": sa_name,
                                     "namespace": NAMESPACE}], binding["subjects"]
 
 
 def check_service(objs: list[dict]) -> None:
-    svc = one(objs, "Service")
+    svc = one(server_objects(objs), "Service")
     assert svc["spec"]["type"] == "ClusterIP"
     assert svc["spec"]["ports"] == [{"name": "http", "port": 9090, "targetPort": "http", "protocol": "TCP"}]
 
@@ -316,6 +346,187 @@ def check_exposure(objs: list[dict], merged: dict) -> None:
             assert spec["tls"] == [{"hosts": [ing["host"]], "secretName": ing["tls"]["secretName"]}], spec["tls"]
 
 
+# ---------------------------------------------------------------- the node agent (agent.enabled)
+
+
+def service_url() -> str:
+    return f"http://{RELEASE}.{NAMESPACE}.svc:9090"
+
+
+def check_no_agent(objs: list[dict]) -> None:
+    found = [f"{o['kind']}/{o['metadata']['name']}" for o in objs if is_agent(o) or o["kind"] == "DaemonSet"]
+    assert not found, f"agent.enabled false must not create agent objects: {found}"
+
+
+def check_agent_objects(objs: list[dict], merged: dict) -> None:
+    """The agent's objects, each named <fullname>-agent; none selected by the server's Service or StatefulSet."""
+    agent = [o for o in objs if is_agent(o)]
+    kinds = sorted(o["kind"] for o in agent)
+    want = ["ConfigMap", "DaemonSet"]
+    if merged["serviceAccount"]["create"]:
+        want.append("ServiceAccount")
+    if merged["rbac"]["create"]:
+        want += ["ClusterRole", "ClusterRoleBinding"]
+    assert kinds == sorted(want), f"agent objects {kinds}, want {sorted(want)}"
+    for o in agent:
+        assert o["metadata"]["name"] == AGENT_NAME, f"{o['kind']} {o['metadata']['name']}, want {AGENT_NAME}"
+    ds = one(objs, "DaemonSet")
+    pod_labels = ds["spec"]["template"]["metadata"]["labels"]
+    selector = ds["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= pod_labels.items(), (selector, pod_labels)
+    server = server_objects(objs)
+    svc_selector = one(server, "Service")["spec"]["selector"]
+    sts_selector = one(server, "StatefulSet")["spec"]["selector"]["matchLabels"]
+    for what, sel in (("Service", svc_selector), ("StatefulSet", sts_selector)):
+        assert not sel.items() <= pod_labels.items(), f"the server's {what} selector {sel} selects the agent pods"
+    server_pod_labels = one(server, "StatefulSet")["spec"]["template"]["metadata"]["labels"]
+    assert not selector.items() <= server_pod_labels.items(), "the agent's selector selects the server pod"
+
+
+def check_agent_pod(ds: dict, merged: dict) -> None:
+    a = merged["agent"]
+    pod = ds["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    assert c["args"] == ["agent", "--config", "/etc/lookout/lookout.yml", "--data-dir", "/var/lib/lookout-agent",
+                         "--listen", f":{a['port']}", "--memory-limit", a["memoryLimit"]], c["args"]
+    assert c["env"] == [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}], c["env"]
+    assert c["ports"] == [{"name": "http", "containerPort": a["port"], "protocol": "TCP"}], c["ports"]
+    tag = merged["image"]["tag"] or "0.0.0"
+    assert c["image"] == f"{merged['image']['repository']}:{tag}", c["image"]
+    assert c["livenessProbe"]["httpGet"] == {"path": "/-/healthy", "port": "http"}, c["livenessProbe"]
+    assert c["readinessProbe"]["httpGet"] == {"path": "/-/ready", "port": "http"}, c["readinessProbe"]
+    assert c["resources"] == a["resources"], c["resources"]
+    assert "memory" in c["resources"].get("limits", {}), "the agent needs a memory limit"
+    got = {k: pod.get(k) for k in ("hostNetwork", "hostPID", "dnsPolicy")}
+    assert got == {"hostNetwork": True, "hostPID": True, "dnsPolicy": "ClusterFirstWithHostNet"}, got
+    assert pod["tolerations"] == a["tolerations"], pod.get("tolerations")
+    assert pod.get("nodeSelector", {}) == a["nodeSelector"], pod.get("nodeSelector")
+    assert pod.get("priorityClassName", "") == a["priorityClassName"], pod.get("priorityClassName")
+    sa = AGENT_NAME if merged["serviceAccount"]["create"] else (merged["serviceAccount"]["name"] or "default")
+    assert pod["serviceAccountName"] == sa, pod["serviceAccountName"]
+    assert pod.get("imagePullSecrets", []) == merged["imagePullSecrets"], pod.get("imagePullSecrets")
+    # Root, for the pod logs and the journal; nothing else.
+    want_pod = {"runAsUser": 0, "runAsGroup": 0, "seccompProfile": {"type": "RuntimeDefault"}}
+    want_container = {"runAsUser": 0, "runAsGroup": 0, "readOnlyRootFilesystem": True,
+                      "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                      "seccompProfile": {"type": "RuntimeDefault"}}
+    assert pod["securityContext"] == want_pod, pod["securityContext"]
+    assert c["securityContext"] == want_container, c["securityContext"]
+    assert "privileged" not in c["securityContext"]
+
+
+def expected_agent_volumes(a: dict) -> tuple[dict, dict]:
+    """mount name -> volumeMount, volume name -> volume source, for the agent's values."""
+    ro = {"readOnly": True}
+    mounts = {
+        "config": {"mountPath": "/etc/lookout", **ro},
+        "data": {"mountPath": "/var/lib/lookout-agent"},
+        "tmp": {"mountPath": "/tmp"},
+        "proc": {"mountPath": "/host/proc", **ro},
+        "sys": {"mountPath": "/host/sys", **ro},
+        "root": {"mountPath": "/host/root", "mountPropagation": "HostToContainer", **ro},
+    }
+    volumes = {
+        "config": {"configMap": {"name": AGENT_NAME}},
+        "data": {"hostPath": {"path": "/var/lib/lookout-agent", "type": "DirectoryOrCreate"}},
+        "tmp": {"emptyDir": {}},
+        "proc": {"hostPath": {"path": "/proc", "type": "Directory"}},
+        "sys": {"hostPath": {"path": "/sys", "type": "Directory"}},
+        "root": {"hostPath": {"path": "/", "type": "Directory"}},
+    }
+    if a["podLogs"]["enabled"]:
+        mounts["pod-logs"] = {"mountPath": "/var/log/pods", **ro}
+        volumes["pod-logs"] = {"hostPath": {"path": "/var/log/pods", "type": "Directory"}}
+    if a["journal"]["enabled"]:
+        # Either may be absent on a node: no type check ("" ), so the pod still starts.
+        for name, path in (("journal", "/var/log/journal"), ("run-journal", "/run/log/journal")):
+            mounts[name] = {"mountPath": path, **ro}
+            volumes[name] = {"hostPath": {"path": path, "type": ""}}
+    return mounts, volumes
+
+
+def check_agent_volumes(ds: dict, merged: dict) -> None:
+    pod = ds["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    want_mounts, want_volumes = expected_agent_volumes(merged["agent"])
+    mounts = {m["name"]: {k: v for k, v in m.items() if k != "name"} for m in c["volumeMounts"]}
+    volumes = {v["name"]: {k: x for k, x in v.items() if k != "name"} for v in pod["volumes"]}
+    assert len(mounts) == len(c["volumeMounts"]) and len(volumes) == len(pod["volumes"]), "duplicate names"
+    assert mounts == want_mounts, f"volumeMounts {mounts} != {want_mounts}"
+    assert volumes == want_volumes, f"volumes {volumes} != {want_volumes}"
+    for name, v in volumes.items():
+        host = v.get("hostPath")
+        writable = not mounts[name].get("readOnly", False)
+        if host and writable:
+            assert host["path"] == "/var/lib/lookout-agent", f"host path {host['path']} mounted writable"
+        if host and host.get("type") == "DirectoryOrCreate":
+            assert writable, f"read-only host path {host['path']} must not be DirectoryOrCreate"
+
+
+def check_agent_checksum(rendered: dict[str, str], ds: dict) -> None:
+    text = rendered[f"{CHART.name}/templates/agent-configmap.yaml"]
+    want = hashlib.sha256(text.encode()).hexdigest()
+    got = ds["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+    assert got == want, f"checksum/config {got} != sha256 of the rendered agent ConfigMap {want}"
+
+
+def expected_agent_config(merged: dict) -> dict:
+    a, g = merged["agent"], merged["config"]["global"]
+
+    def entry(values: dict, path: str) -> dict:
+        return {**values, "url": values["url"] or f"{service_url()}{path}"}
+
+    cfg = {
+        "global": {"scrape_interval": a["scrapeInterval"] or g["scrape_interval"],
+                   "scrape_timeout": a["scrapeTimeout"] or g["scrape_timeout"],
+                   "external_labels": g["external_labels"]},
+        "scrape_configs": a["extraScrapeConfigs"],
+        "remote_write": [entry(a["remoteWrite"], "/api/v1/write")],
+        "loki_write": [entry(a["lokiWrite"], "/loki/api/v1/push")],
+        "collectors": {"host": {"proc_root": "/host/proc", "sys_root": "/host/sys", "rootfs": "/host/root"}},
+        "kubernetes": {"enabled": True, "default_scrape_jobs": True, "monitors": {"enabled": False},
+                       "kube_state_metrics": {"enabled": False}, "rules": {"enabled": False}},
+    }
+    host_logs = {}
+    if a["journal"]["enabled"]:
+        host_logs["journal"] = {"path": a["journal"]["path"]}
+    if a["podLogs"]["enabled"]:
+        host_logs["pods"] = {"path": "/var/log/pods"}
+    if host_logs:
+        cfg["host_logs"] = host_logs
+    return cfg
+
+
+def check_agent_config(objs: list[dict], merged: dict) -> str:
+    cm = one([o for o in objs if is_agent(o)], "ConfigMap")
+    text = cm["data"]["lookout.yml"]
+    cfg = yaml.safe_load(text)
+    want = expected_agent_config(merged)
+    diff = {k: (cfg.get(k), want.get(k)) for k in set(cfg) | set(want) if cfg.get(k) != want.get(k)}
+    assert not diff, f"agent lookout.yml differs (got, want): {diff}"
+    assert "node_name" not in cfg["kubernetes"], "node_name must stay empty: the agent reads NODE_NAME"
+    return text
+
+
+def check_agent_rbac(objs: list[dict], merged: dict) -> None:
+    agent = [o for o in objs if is_agent(o)]
+    roles = [o for o in agent if o["kind"] in ("ClusterRole", "ClusterRoleBinding")]
+    if not merged["rbac"]["create"]:
+        assert not roles, "rbac.create false must not create the agent's cluster roles"
+        return
+    role = one(agent, "ClusterRole")
+    extra = [r for r in role["rules"] if r not in EXPECTED_AGENT_RULES]
+    missing = [r for r in EXPECTED_AGENT_RULES if r not in role["rules"]]
+    assert role["rules"] == EXPECTED_AGENT_RULES, \
+        f"agent ClusterRole rules differ: unexpected {extra}, missing {missing}"
+    binding = one(agent, "ClusterRoleBinding")
+    sa = one(objs, "DaemonSet")["spec"]["template"]["spec"]["serviceAccountName"]
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                  "name": role["metadata"]["name"]}, binding["roleRef"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": sa, "namespace": NAMESPACE}], \
+        binding["subjects"]
+
+
 # ---------------------------------------------------------------- cases, lint, manifest
 
 
@@ -354,7 +565,7 @@ def run_case(res: Results, chart, crds: dict, case: str, values: dict, emit: Pat
                   validate_object, obj, crds)
     merged = chart.merge_values(values)
     objs = [obj for _, _, obj in docs]
-    sts = res.check(f"{p} one StatefulSet", one, objs, "StatefulSet")
+    sts = res.check(f"{p} one StatefulSet", one, server_objects(objs), "StatefulSet")
     if sts is not None:
         res.check(f"{p} pod: security context, probes, args, resources, volumes", check_pod, sts, merged)
         res.check(f"{p} volumeClaimTemplate data from persistence.*", check_storage, sts, merged)
@@ -366,6 +577,22 @@ def run_case(res: Results, chart, crds: dict, case: str, values: dict, emit: Pat
     res.check(f"{p} IngressRoute / Middleware / Ingress", check_exposure, objs, merged)
     if emit is not None and text is not None:
         (emit / f"{case}.yml").write_text(text)
+    if not merged["agent"]["enabled"]:
+        res.check(f"{p} no agent objects", check_no_agent, objs)
+        return
+    res.check(f"{p} agent objects named {AGENT_NAME}, not selected by the server's selectors",
+              check_agent_objects, objs, merged)
+    ds = res.check(f"{p} one DaemonSet", one, objs, "DaemonSet")
+    if ds is not None:
+        res.check(f"{p} agent pod: args, NODE_NAME, host network/PID, tolerations, security context, probes",
+                  check_agent_pod, ds, merged)
+        res.check(f"{p} agent host mounts read-only, data dir writable", check_agent_volumes, ds, merged)
+        res.check(f"{p} agent checksum/config = sha256 of the rendered agent ConfigMap",
+                  check_agent_checksum, rendered, ds)
+    agent_text = res.check(f"{p} agent lookout.yml", check_agent_config, objs, merged)
+    res.check(f"{p} agent ClusterRole rules", check_agent_rbac, objs, merged)
+    if emit is not None and agent_text is not None:
+        (emit / f"{case}-agent.yml").write_text(agent_text)
 
 
 def check_whole_chart(res: Results, chart) -> None:
@@ -407,7 +634,29 @@ def check_whole_chart(res: Results, chart) -> None:
               refuses, {"config": {"kubernetes": {"enabled": False}}}, "config.kubernetes.enabled")
     res.check("schema refuses a bad accessMode", refuses, {"persistence": {"accessModes": ["RWX"]}}, "RWX")
     res.check("schema refuses a bad duration", refuses, {"config": {"global": {"scrape_interval": "30"}}}, "30")
+    def agent_checksum_follows_config():
+        def annotations(values):
+            _, docs = render(chart, {"agent": {"enabled": True, **values}})
+            objs = [o for _, _, o in docs]
+            ds = one(objs, "DaemonSet")
+            sts = one(server_objects(objs), "StatefulSet")
+            key = "checksum/config"
+            return (ds["spec"]["template"]["metadata"]["annotations"][key],
+                    sts["spec"]["template"]["metadata"]["annotations"][key])
+
+        base, server = annotations({})
+        assert annotations({"scrapeInterval": "1m"})[0] != base, "agent config change kept the agent checksum"
+        assert annotations({"journal": {"enabled": True}})[0] != base, "journal change kept the agent checksum"
+        assert annotations({"serverKeepsNodeJobs": True}) == (base, annotations({"serverKeepsNodeJobs": True})[1])
+        assert annotations({"serverKeepsNodeJobs": True})[1] != server, "exclude_default_jobs kept the server checksum"
+        assert annotations({"tolerations": []})[0] == base, "a toleration changed the agent config checksum"
+
     res.check("checksum/config changes with config values only", checksum_follows_config)
+    res.check("agent checksum/config follows the agent's lookout.yml", agent_checksum_follows_config)
+    res.check("schema refuses an unknown agent key", refuses, {"agent": {"bogus": True}}, "agent.bogus")
+    res.check("schema refuses an agent journal path that is not mounted",
+              refuses, {"agent": {"journal": {"path": "/var/log"}}}, "agent.journal.path /var/log")
+    res.check("schema refuses a bad agent memoryLimit", refuses, {"agent": {"memoryLimit": "64 megs"}}, "64 megs")
     res.check("Chart.yaml: apiVersion v2, name lookout, appVersion 0.0.0", lambda: _metadata_ok(chart.metadata))
 
 

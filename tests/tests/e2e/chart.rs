@@ -1,7 +1,8 @@
 //! The Helm chart (`deploy/helm/lookout`) and the image's default configuration. `tests/chart/check_chart.py`
 //! renders, lints and validates the chart with the real Helm SDK (PyPI `helm-python-sdk`, no helm binary) and
 //! `kubernetes-validate`, checks `deploy/kubernetes/lookout.yaml` against a fresh render, and writes every rendered
-//! `lookout.yml`; each of those must then load with Lookout's own configuration parser.
+//! `lookout.yml` (the node agent's as `<case>-agent.yml`); each of those must then load with Lookout's own
+//! configuration parser (the agent's with agent mode's checks too).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -59,11 +60,24 @@ fn chart_renders_validates_and_its_configs_load() {
         configs.len() >= 4,
         "expected the defaults and at least three value sets, got {configs:?}"
     );
+    // `<case>-agent.yml`: the node agent's lookout.yml of a value set with agent.enabled, loaded as `lookout agent`
+    // loads it (the file's checks plus agent mode's).
+    let is_agent = |p: &PathBuf| p.to_string_lossy().ends_with("-agent.yml");
+    assert!(
+        configs.iter().any(is_agent),
+        "expected an agent lookout.yml (<case>-agent.yml), got {configs:?}"
+    );
     let mut failures = Vec::new();
     for path in &configs {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(path).expect("read emitted config");
-        if let Err(e) = lookout::config::parse(&text, &name) {
+        let loaded = lookout::config::parse(&text, &name).and_then(|mut cfg| {
+            if is_agent(path) {
+                lookout::config::apply_agent(&mut cfg, &name)?;
+            }
+            Ok(cfg)
+        });
+        if let Err(e) = loaded {
             failures.push(format!("{e:#}\n--- {name}:\n{text}"));
         }
     }

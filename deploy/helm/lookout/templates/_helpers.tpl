@@ -54,7 +54,8 @@ app.kubernetes.io/part-of: lookout
 
 {{/*
 lookout.yml: Prometheus's global and scrape_configs, then Lookout's storage, limits and kubernetes sections.
-The kubernetes section is always enabled here; its other keys come from .Values.config.kubernetes.
+The kubernetes section is always enabled here; its other keys come from .Values.config.kubernetes, plus
+exclude_default_jobs (the node-local jobs) when the agent DaemonSet runs them (agent.enabled).
 */}}
 {{- define "lookout.config" -}}
 global:
@@ -132,12 +133,14 @@ annotated pods on this node), the journal and pod logs, everything forwarded to 
 loki_write). node_name stays empty: the agent takes NODE_NAME from the downward API.
 */}}
 {{- define "lookout.agentConfig" -}}
-{{- $a := .Values.agent }}
-{{- $global := dict "scrape_interval" (default .Values.config.global.scrape_interval $a.scrapeInterval) }}
-{{- $_ := set $global "scrape_timeout" (default .Values.config.global.scrape_timeout $a.scrapeTimeout) }}
-{{- $_ := set $global "external_labels" (default dict .Values.config.global.external_labels) }}
-{{- $remoteWrite := merge (dict "url" (default (printf "%s/api/v1/write" (include "lookout.serviceURL" .)) $a.remoteWrite.url)) (omit $a.remoteWrite "url") }}
-{{- $lokiWrite := merge (dict "url" (default (printf "%s/loki/api/v1/push" (include "lookout.serviceURL" .)) $a.lokiWrite.url)) (omit $a.lokiWrite "url") }}
+{{- $a := .Values.agent -}}
+{{- $global := dict "scrape_interval" (default .Values.config.global.scrape_interval $a.scrapeInterval) -}}
+{{- $_ := set $global "scrape_timeout" (default .Values.config.global.scrape_timeout $a.scrapeTimeout) -}}
+{{- $_ := set $global "external_labels" (default dict .Values.config.global.external_labels) -}}
+{{- $remoteWriteURL := default (printf "%s/api/v1/write" (include "lookout.serviceURL" .)) $a.remoteWrite.url -}}
+{{- $remoteWrite := merge (dict "url" $remoteWriteURL) (omit $a.remoteWrite "url") -}}
+{{- $lokiWriteURL := default (printf "%s/loki/api/v1/push" (include "lookout.serviceURL" .)) $a.lokiWrite.url -}}
+{{- $lokiWrite := merge (dict "url" $lokiWriteURL) (omit $a.lokiWrite "url") -}}
 global:
   {{- toYaml $global | nindent 2 }}
 scrape_configs:
