@@ -27,6 +27,15 @@ impl Lookout {
     /// Like [`Lookout::start`], with `files` (name, text) written next to the configuration file first (rule
     /// files named relative to it).
     pub async fn start_with_files(config: Option<&str>, files: &[(&str, &str)]) -> Lookout {
+        Self::start_mode(config, files, false).await
+    }
+
+    /// Starts `lookout agent` in-process on an ephemeral loopback port with `config` (YAML).
+    pub async fn start_agent(config: &str) -> Lookout {
+        Self::start_mode(Some(config), &[], true).await
+    }
+
+    async fn start_mode(config: Option<&str>, files: &[(&str, &str)], agent: bool) -> Lookout {
         let dir = tempfile::tempdir().expect("temp dir");
         for (name, text) in files {
             std::fs::write(dir.path().join(name), text).expect("write file");
@@ -43,7 +52,7 @@ impl Lookout {
             memory_limit: Some("512MiB".into()),
             log_format: None,
             wal_repair: false,
-            agent: false,
+            agent,
         };
         let server = Server::start(args).await.expect("lookout starts");
         let url = format!("http://{}", server.addr);

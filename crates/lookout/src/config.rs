@@ -28,7 +28,6 @@ collectors:
 
 /// Prometheus's top-level keys that Lookout does not implement yet; named in the error instead of "unknown field".
 const UNSUPPORTED_PROMETHEUS_KEYS: &[&str] = &[
-    "remote_write",
     "remote_read",
     "storage.tsdb",
     "tracing",
@@ -275,6 +274,12 @@ pub struct Config {
     /// Lookout `notifications`: the built-in webhook notifier (receivers and a route tree).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notifications: Option<serde_yaml_ng::Value>,
+    /// Prometheus `remote_write`: forward every accepted sample (queued on disk per endpoint).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remote_write: Vec<lookout_forward::RemoteWriteConfig>,
+    /// Lookout `loki_write`: forward every accepted log entry with the Loki push API.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loki_write: Vec<lookout_forward::LokiPushConfig>,
     /// Lookout `collectors`: the built-in host and Proxmox VE exporters and their scrape jobs.
     #[serde(default)]
     pub collectors: crate::collectors::CollectorsSection,
@@ -357,6 +362,8 @@ pub fn parse(text: &str, source: &str) -> Result<Config> {
     cfg.collectors
         .resolve()
         .map_err(|e| anyhow::anyhow!("{source}: {e:#}"))?;
+    lookout_forward::config::validate_all(&cfg.remote_write, &cfg.loki_write)
+        .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
     cfg.kubernetes
         .check()
         .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
@@ -373,6 +380,11 @@ pub fn apply_agent(cfg: &mut Config, source: &str) -> Result<()> {
         bail!(
             "{source}: rule_files, alerting and notifications are not supported in agent mode: the server the agent \
              forwards to evaluates rules"
+        );
+    }
+    if cfg.remote_write.is_empty() && cfg.loki_write.is_empty() {
+        bail!(
+            "{source}: agent mode forwards everything it collects: configure remote_write and/or loki_write"
         );
     }
     if cfg.kubernetes.node_name.is_empty()

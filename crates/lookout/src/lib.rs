@@ -9,6 +9,7 @@ pub mod budget;
 pub mod cli;
 pub mod collectors;
 pub mod config;
+pub mod forward;
 pub mod kubernetes;
 pub mod logs;
 pub mod notify;

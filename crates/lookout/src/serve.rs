@@ -110,6 +110,7 @@ pub struct Server {
     services: Arc<AppServices>,
     logs: Option<Arc<lookout_logs::LogStore>>,
     host_logs: Option<Arc<crate::logs::HostLogsWiring>>,
+    forwarders: Option<Arc<lookout_forward::Forwarders>>,
     shutdown: tokio::sync::watch::Sender<bool>,
     http: tokio::task::JoinHandle<()>,
 }
@@ -135,7 +136,12 @@ impl Server {
             .with_context(|| format!("binding {listen}"))?;
         let addr = listener.local_addr()?;
         let self_addr = self_target(addr);
-        let (cfg, text) = config::load(args.config.as_deref(), &self_addr)?;
+        let (mut cfg, text) = config::load(args.config.as_deref(), &self_addr)?;
+        if args.agent {
+            config::apply_agent(&mut cfg, "configuration")?;
+        }
+        let forwarding = !cfg.remote_write.is_empty() || !cfg.loki_write.is_empty();
+        let forwards_logs = !cfg.loki_write.is_empty();
 
         let configured = match &args.memory_limit {
             Some(s) => Some(
@@ -145,7 +151,13 @@ impl Server {
             ),
             None => cfg.server.memory_limit.map(|b| b.0),
         };
-        let budget = MemoryBudget::resolve(configured);
+        let budget = if args.agent {
+            MemoryBudget::resolve_agent(configured)
+        } else if forwarding {
+            MemoryBudget::resolve(configured).with_forwarding()
+        } else {
+            MemoryBudget::resolve(configured)
+        };
         let data_dir = args
             .data_dir
             .clone()
@@ -153,13 +165,39 @@ impl Server {
             .unwrap_or_else(|| PathBuf::from("data"));
         tracing::info!(listen = %addr, data = %data_dir.display(), budget = budget.total, "starting lookout");
 
-        let opts = tsdb_options(&cfg, &budget, args.wal_repair);
-        let dir = data_dir.clone();
-        let tsdb = tokio::task::spawn_blocking(move || Tsdb::open(&dir, opts))
-            .await?
-            .with_context(|| format!("opening the TSDB in {}", data_dir.display()))?;
-        let tsdb = Arc::new(tsdb);
-        let storage: Arc<dyn Storage> = tsdb.clone();
+        // Agent mode stores nothing: no TSDB, no log store; everything goes to the forwarding queues.
+        let tsdb = if args.agent {
+            None
+        } else {
+            let opts = tsdb_options(&cfg, &budget, args.wal_repair);
+            let dir = data_dir.clone();
+            let tsdb = tokio::task::spawn_blocking(move || Tsdb::open(&dir, opts))
+                .await?
+                .with_context(|| format!("opening the TSDB in {}", data_dir.display()))?;
+            Some(Arc::new(tsdb))
+        };
+        // Forwarding wraps the stores: an acknowledged write is in every endpoint's disk queue too.
+        let forwarders = if forwarding {
+            let mut opts = lookout_forward::ForwardOptions::new(
+                &data_dir,
+                cfg.remote_write.clone(),
+                cfg.loki_write.clone(),
+            );
+            opts.storage.memory_limit = budget.forward as usize;
+            Some(Arc::new(
+                lookout_forward::Forwarders::start(opts, &tokio::runtime::Handle::current())
+                    .map_err(|e| anyhow::anyhow!("forwarding: {e}"))?,
+            ))
+        } else {
+            None
+        };
+        let inner_storage = tsdb.clone().map(|t| t as Arc<dyn Storage>);
+        let storage: Arc<dyn Storage> = match (&forwarders, inner_storage) {
+            (Some(f), inner) if !cfg.remote_write.is_empty() => f.wrap_storage(inner),
+            (_, Some(inner)) => inner,
+            // An agent that forwards logs only: samples go nowhere (nothing is scraped into them but up/scrape_*).
+            (_, None) => Arc::new(lookout_storage::mem::MemStorage::new()),
+        };
 
         let concurrency = cfg.limits.query_max_concurrency as usize;
         let query_max_samples =
@@ -171,7 +209,7 @@ impl Server {
             ..EngineOptions::default()
         }));
 
-        let logs = if cfg.logs.enabled {
+        let logs = if cfg.logs.enabled && !args.agent {
             let (section, dir, share) = (cfg.logs.clone(), data_dir.clone(), budget.logs);
             let store =
                 tokio::task::spawn_blocking(move || crate::logs::open(&section, &dir, share))
@@ -194,8 +232,19 @@ impl Server {
         ));
         // The journal, syslog, file and pod-log sources push into the log store (positions under
         // <data>/host-logs); pod logs get their pods' labels from a watch of this node's pods.
-        let host_logs = match (&cfg.host_logs, &logs) {
-            (Some(sources), Some(store)) => {
+        let log_sink: Option<Arc<dyn lookout_storage::logs::LogSink>> = match (&forwarders, &logs) {
+            (Some(f), store) if !cfg.loki_write.is_empty() => Some(
+                f.wrap_log_sink(
+                    store
+                        .clone()
+                        .map(|s| s as Arc<dyn lookout_storage::logs::LogSink>),
+                ),
+            ),
+            (_, Some(store)) => Some(store.clone()),
+            (_, None) => None,
+        };
+        let host_logs = match (&cfg.host_logs, &log_sink) {
+            (Some(sources), Some(sink)) => {
                 let pods = (sources.pods.is_some() && cfg.kubernetes.enabled).then(|| {
                     lookout_discovery::pod_labels::PodLabels::start(
                         kubernetes.discovery.clone(),
@@ -206,7 +255,7 @@ impl Server {
                 Some(Arc::new(crate::logs::HostLogsWiring::start(
                     sources.clone(),
                     &data_dir.join("host-logs"),
-                    store.clone(),
+                    sink.clone(),
                     pods,
                 )?))
             }
@@ -306,7 +355,8 @@ impl Server {
         let rule_files = rules.load(&cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
         rules.apply(rule_files);
         let services = Arc::new(AppServices {
-            tsdb: Some(tsdb.clone()),
+            tsdb: tsdb.clone(),
+            agent: args.agent,
             scrape,
             config: RwLock::new(LoadedConfig { config: cfg, text }),
             config_path: args.config.clone(),
@@ -364,6 +414,11 @@ impl Server {
                     roles.self_metrics.push(h.clone());
                 }
                 roles.self_metrics.push(collectors.clone());
+                if let Some(f) = &forwarders {
+                    roles
+                        .self_metrics
+                        .push(Arc::new(crate::forward::ForwardMetrics(f.clone())));
+                }
                 roles.exporters = exporters;
                 roles.rules = Some(rules.clone());
                 roles.self_metrics.push(rules.clone());
@@ -375,10 +430,22 @@ impl Server {
         let mut state = state;
         // Rule evaluations and API queries share one pool, so rules run under the same concurrency limit.
         state.query_pool = query_pool;
-        state.logs = logs
-            .clone()
-            .map(|l| l as Arc<dyn lookout_storage::logs::LogStorage>);
-        let mut app = lookout_api::router(state);
+        state.logs = match (&logs, &log_sink) {
+            (Some(store), Some(sink)) if forwards_logs => {
+                Some(Arc::new(crate::logs::ForwardedLogs {
+                    store: store.clone(),
+                    sink: sink.clone(),
+                })
+                    as Arc<dyn lookout_storage::logs::LogStorage>)
+            }
+            (Some(store), _) => Some(store.clone() as Arc<dyn lookout_storage::logs::LogStorage>),
+            _ => None,
+        };
+        let mut app = if args.agent {
+            lookout_api::agent_router(state)
+        } else {
+            lookout_api::router(state)
+        };
         if !prefix.is_empty() {
             app = app.clone().merge(axum::Router::new().nest(&prefix, app));
         }
@@ -399,6 +466,7 @@ impl Server {
             services,
             logs,
             host_logs,
+            forwarders,
             shutdown,
             http,
         })
@@ -422,6 +490,10 @@ impl Server {
         if let Some(h) = self.host_logs {
             // Sources stop before the store closes, so their last pushes and positions are kept.
             h.shutdown().await;
+        }
+        if let Some(f) = self.forwarders.and_then(|f| Arc::try_unwrap(f).ok()) {
+            // What the receivers have not acknowledged stays queued on disk for the next start.
+            f.stop(Duration::from_secs(5)).await;
         }
         if let Some(logs) = self.logs.clone() {
             // Commits the index so the next start has nothing to replay.

@@ -31,6 +31,8 @@ pub struct LoadedConfig {
 pub struct AppServices {
     /// The TSDB (`None` in agent mode: nothing is stored).
     pub(crate) tsdb: Option<Arc<Tsdb>>,
+    /// Agent mode (`lookout agent`): reloads apply the agent's checks too.
+    pub(crate) agent: bool,
     pub(crate) scrape: ScrapeManager,
     pub(crate) config: RwLock<LoadedConfig>,
     pub(crate) config_path: Option<PathBuf>,
@@ -73,8 +75,11 @@ impl AppServices {
     }
 
     fn reload_inner(&self) -> Result<(), String> {
-        let (cfg, text) = config::load(self.config_path.as_deref(), &self.self_addr)
+        let (mut cfg, text) = config::load(self.config_path.as_deref(), &self.self_addr)
             .map_err(|e| format!("{e:#}"))?;
+        if self.agent {
+            config::apply_agent(&mut cfg, "configuration").map_err(|e| format!("{e:#}"))?;
+        }
         // Rule files and notifier settings are checked before anything is applied: a bad one refuses the reload
         // and the old rules keep running.
         let rule_files = self.rules.load(&cfg)?;
@@ -94,12 +99,15 @@ impl AppServices {
             || old.config.limits != cfg.limits
             || old.config.kubernetes != cfg.kubernetes
             || old.config.logs != cfg.logs
+            || old.config.remote_write != cfg.remote_write
+            || old.config.loki_write != cfg.loki_write
+            || old.config.host_logs != cfg.host_logs
             || old.config.rules != cfg.rules
             || old.config.global.external_labels != cfg.global.external_labels
             || old.config.global.evaluation_interval != cfg.global.evaluation_interval
         {
             tracing::warn!(
-                "storage, limits, server, kubernetes, logs, rules settings, external labels or the evaluation interval changed: they take effect at the next restart"
+                "storage, limits, server, kubernetes, logs, forwarding, host_logs, rules settings, external labels or the evaluation interval changed: they take effect at the next restart"
             );
         }
         drop(old);

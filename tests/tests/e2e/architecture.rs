@@ -16,6 +16,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("lookout-proxmox", &["lookout-model"]),
     ("lookout-hostlogs", &["lookout-model", "lookout-storage"]),
     (
+        "lookout-forward",
+        &["lookout-model", "lookout-storage", "lookout-wire"],
+    ),
+    (
         "lookout-rules",
         &[
             "lookout-model",
@@ -74,6 +78,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lookout-host",
             "lookout-proxmox",
             "lookout-hostlogs",
+            "lookout-forward",
         ],
     ),
 ];

@@ -1,6 +1,7 @@
 //! End-to-end tests (one test binary). Tests that need real peers are `#[ignore]`d; `.ci/run` installs the peers
 //! and runs them with `--include-ignored`.
 
+mod agent;
 mod architecture;
 mod bad_input;
 mod chart;
