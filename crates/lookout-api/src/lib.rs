@@ -193,15 +193,8 @@ impl ApiState {
     }
 }
 
-/// The routes of agent mode: no query API and no long-term storage, as Prometheus's agent mode — lifecycle,
-/// `/metrics`, built-in exporters, targets and status. Every other `/api/v1/…` and `/loki/…` path answers 422
-/// ("unavailable in agent mode"), so a data source pointed at an agent says why instead of showing nothing.
-pub fn agent_router(state: ApiState) -> Router {
-    async fn unavailable() -> error::ApiError {
-        error::ApiError::execution(
-            "unavailable in agent mode: this Lookout forwards what it collects and answers no queries",
-        )
-    }
+/// The routes both modes serve: targets, status, lifecycle, `/metrics` and the built-in exporters.
+fn appliance_routes() -> Router<ApiState> {
     Router::new()
         .route("/api/v1/targets", get(status::targets))
         .route("/api/v1/scrape_pools", get(status::scrape_pools))
@@ -222,6 +215,18 @@ pub fn agent_router(state: ApiState) -> Router {
         )
         .route("/metrics", get(lifecycle::metrics))
         .route("/exporters/{name}/metrics", get(lifecycle::exporter))
+}
+
+/// The routes of agent mode: no query API and no long-term storage, as Prometheus's agent mode — lifecycle,
+/// `/metrics`, built-in exporters, targets and status. Every other `/api/v1/…` and `/loki/…` path answers 422
+/// ("unavailable in agent mode"), so a data source pointed at an agent says why instead of showing nothing.
+pub fn agent_router(state: ApiState) -> Router {
+    async fn unavailable() -> error::ApiError {
+        error::ApiError::execution(
+            "unavailable in agent mode: this Lookout forwards what it collects and answers no queries",
+        )
+    }
+    appliance_routes()
         .route("/api/v1/{*rest}", axum::routing::any(unavailable))
         .route("/loki/{*rest}", axum::routing::any(unavailable))
         .route("/federate", axum::routing::any(unavailable))
@@ -230,7 +235,7 @@ pub fn agent_router(state: ApiState) -> Router {
 
 /// The Prometheus-compatible routes (also served under an optional path prefix by the caller).
 pub fn router(state: ApiState) -> Router {
-    Router::new()
+    appliance_routes()
         .route("/api/v1/query", get(query::instant).post(query::instant))
         .route("/api/v1/query_range", get(query::range).post(query::range))
         .route(
@@ -245,29 +250,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/labels", get(meta::labels).post(meta::labels))
         .route("/api/v1/label/{name}/values", get(meta::label_values))
         .route("/api/v1/metadata", get(meta::metadata))
-        .route("/api/v1/targets", get(status::targets))
         .route("/api/v1/rules", get(rules::rules))
         .route("/api/v1/alerts", get(rules::alerts))
         .route("/api/v1/alertmanagers", get(rules::alertmanagers))
-        .route("/api/v1/scrape_pools", get(status::scrape_pools))
-        .route("/api/v1/status/buildinfo", get(status::buildinfo))
-        .route("/api/v1/status/config", get(status::config))
-        .route("/api/v1/status/flags", get(status::flags))
-        .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
         .route("/api/v1/status/tsdb", get(status::tsdb))
-        .route(
-            "/-/healthy",
-            get(lifecycle::healthy).head(lifecycle::healthy),
-        )
-        .route("/-/ready", get(lifecycle::ready).head(lifecycle::ready))
-        .route(
-            "/-/reload",
-            post(lifecycle::reload)
-                .put(lifecycle::reload)
-                .get(lifecycle::reload_wrong_method),
-        )
-        .route("/metrics", get(lifecycle::metrics))
-        .route("/exporters/{name}/metrics", get(lifecycle::exporter))
         .route("/federate", get(federate::federate))
         .route("/api/v1/write", post(write::remote_write))
         .route("/api/v1/import/prometheus", post(write::import))

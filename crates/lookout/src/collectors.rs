@@ -299,16 +299,16 @@ fn builtin_job(
 #[cfg(test)]
 mod tests;
 
-/// Every scrape job: the configured and Kubernetes-generated ones, then the built-in collectors' (a configured job
-/// of the same name wins, with a warning).
+/// Every scrape job: the configured and Kubernetes-generated ones, then the built-in collectors' of `collectors`
+/// (`cfg.collectors` resolved; a configured job of the same name wins, with a warning).
 pub fn all_jobs(
     cfg: &crate::config::Config,
+    collectors: &ResolvedCollectors,
     kubernetes: &crate::kubernetes::KubernetesWiring,
     self_addr: &str,
 ) -> Result<Vec<ScrapeConfig>> {
     let mut jobs = kubernetes.scrape_configs(cfg, self_addr);
-    let resolved = cfg.collectors.resolve()?;
-    for job in resolved.jobs(&cfg.scrape_global(), self_addr)? {
+    for job in collectors.jobs(&cfg.scrape_global(), self_addr)? {
         if jobs.iter().any(|j| j.job_name == job.job_name) {
             tracing::warn!(job = %job.job_name, "a built-in collector's job has the name of a configured job; the configured one is kept");
             continue;

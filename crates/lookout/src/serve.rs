@@ -263,7 +263,8 @@ impl Server {
         };
 
         let collectors = Arc::new(crate::collectors::CollectorsWiring::new());
-        collectors.apply(&cfg.collectors.resolve()?)?;
+        let resolved_collectors = cfg.collectors.resolve()?;
+        collectors.apply(&resolved_collectors)?;
         let mut exporters = kubernetes.exporters();
         exporters.extend(collectors.exporters());
         let scrape = ScrapeManager::new(
@@ -276,7 +277,12 @@ impl Server {
             },
         );
         scrape
-            .apply_config(crate::collectors::all_jobs(&cfg, &kubernetes, &self_addr)?)
+            .apply_config(crate::collectors::all_jobs(
+                &cfg,
+                &resolved_collectors,
+                &kubernetes,
+                &self_addr,
+            )?)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
 
         let flags = vec![

@@ -61,7 +61,14 @@ impl AppServices {
     pub(crate) fn apply_generated_jobs(&self) {
         let configs = {
             let cfg = self.config.read();
-            crate::collectors::all_jobs(&cfg.config, &self.kubernetes, &self.self_addr)
+            cfg.config.collectors.resolve().and_then(|collectors| {
+                crate::collectors::all_jobs(
+                    &cfg.config,
+                    &collectors,
+                    &self.kubernetes,
+                    &self.self_addr,
+                )
+            })
         };
         let applied = configs
             .map_err(|e| format!("{e:#}"))
@@ -85,8 +92,9 @@ impl AppServices {
         let rule_files = self.rules.load(&cfg)?;
         let notifiers = self.notifiers.prepare(&cfg)?;
         let collectors = cfg.collectors.resolve().map_err(|e| format!("{e:#}"))?;
-        let jobs = crate::collectors::all_jobs(&cfg, &self.kubernetes, &self.self_addr)
-            .map_err(|e| format!("{e:#}"))?;
+        let jobs =
+            crate::collectors::all_jobs(&cfg, &collectors, &self.kubernetes, &self.self_addr)
+                .map_err(|e| format!("{e:#}"))?;
         self.collectors
             .apply(&collectors)
             .map_err(|e| format!("{e:#}"))?;
