@@ -391,8 +391,9 @@ def check_agent_pod(ds: dict, merged: dict) -> None:
                          "--listen", f":{a['port']}", "--memory-limit", a["memoryLimit"]], c["args"]
     assert c["env"] == [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}], c["env"]
     assert c["ports"] == [{"name": "http", "containerPort": a["port"], "protocol": "TCP"}], c["ports"]
-    tag = merged["image"]["tag"] or "0.0.0"
-    assert c["image"] == f"{merged['image']['repository']}:{tag}", c["image"]
+    repo = a["image"]["repository"] or merged["image"]["repository"]
+    tag = a["image"]["tag"] or merged["image"]["tag"] or "0.0.0"
+    assert c["image"] == f"{repo}:{tag}", c["image"]
     assert c["livenessProbe"]["httpGet"] == {"path": "/-/healthy", "port": "http"}, c["livenessProbe"]
     assert c["readinessProbe"]["httpGet"] == {"path": "/-/ready", "port": "http"}, c["readinessProbe"]
     assert c["resources"] == a["resources"], c["resources"]

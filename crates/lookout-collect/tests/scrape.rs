@@ -325,3 +325,62 @@ async fn http_failures_are_reported() {
     .await;
     m.shutdown(Duration::from_secs(2)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_in_flight_share_the_ingest_memory_pool() {
+    // A 3.4 KB body under a 2 KB pool fails with the pool's reason (no body_size_limit is in the way); after the
+    // failure the pool is empty again, and a small target beside it stays up.
+    let (big, _) = serve(&"padding_metric 1\n".repeat(200)).await;
+    let (small, _) = serve("small_metric 1\n").await;
+    let storage = Arc::new(MemStorage::new());
+    let m = ScrapeManager::new(
+        storage.clone() as Arc<dyn Storage>,
+        ScrapeOptions {
+            body_memory_bytes: 2048,
+            ..ScrapeOptions::default()
+        },
+    );
+    let yaml = format!(
+        "- job_name: big\n  scrape_interval: 250ms\n  scrape_timeout: 250ms\n  static_configs: [{{targets: ['{big}']}}]\n\
+         - job_name: small\n  scrape_interval: 250ms\n  scrape_timeout: 250ms\n  static_configs: [{{targets: ['{small}']}}]\n"
+    );
+    m.apply_config(parse_scrape_configs(&yaml, &GlobalConfig::default()).unwrap())
+        .unwrap();
+    let by_job = |j: &str| {
+        m.targets()
+            .active
+            .into_iter()
+            .find(|t| t.target.job == j)
+            .unwrap()
+            .health
+    };
+    wait_for("the pool's refusal", || {
+        by_job("big")
+            .last_error
+            .contains("scrape bodies in flight would exceed their memory share (2048 bytes")
+    })
+    .await;
+    wait_for("the small target up", || {
+        by_job("small").health == Health::Up
+    })
+    .await;
+    let mut text = lookout_model::MetricsWriter::new();
+    m.write_metrics(&mut text);
+    let text = text.finish();
+    assert!(
+        text.lines().any(
+            |l| l.starts_with("lookout_scrape_body_memory_exceeded_total ")
+                && l != "lookout_scrape_body_memory_exceeded_total 0"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("lookout_scrape_body_memory_limit_bytes 2048"),
+        "{text}"
+    );
+    m.shutdown(Duration::from_secs(2)).await;
+    assert!(
+        text.contains("lookout_scrape_body_memory_bytes "),
+        "the pool's use is exported: {text}"
+    );
+}

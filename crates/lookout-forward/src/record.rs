@@ -98,25 +98,37 @@ impl<'a> Cursor<'a> {
         let n = self.u32()? as usize;
         std::str::from_utf8(self.take(n)?).map_err(|_| RecordError("invalid UTF-8"))
     }
-    fn labels(&mut self) -> Result<Labels, RecordError> {
+    fn labels(&mut self, strings: &mut Strings<'a>) -> Result<Labels, RecordError> {
         let n = self.count(8)?;
         let mut v = Vec::with_capacity(n);
         for _ in 0..n {
-            let name = self.str()?;
-            let value = self.str()?;
-            v.push(Label::new(name, value));
+            let name = strings.get(self.str()?);
+            let value = strings.get(self.str()?);
+            v.push(Label { name, value });
         }
         Ok(Labels::from_sorted_unchecked(v))
+    }
+}
+
+/// The strings of one record, each allocated once: label names, metric names and most values repeat across a
+/// record's series, so its decoded label sets share them.
+#[derive(Default)]
+struct Strings<'a>(std::collections::HashMap<&'a str, std::sync::Arc<str>>);
+
+impl<'a> Strings<'a> {
+    fn get(&mut self, s: &'a str) -> std::sync::Arc<str> {
+        self.0.entry(s).or_insert_with(|| s.into()).clone()
     }
 }
 
 /// Decodes a sample record.
 pub fn decode_samples(buf: &[u8]) -> Result<Vec<SeriesSamples>, RecordError> {
     let mut c = Cursor(buf);
+    let mut strings = Strings::default();
     let n = c.count(8)?;
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        let labels = c.labels()?;
+        let labels = c.labels(&mut strings)?;
         let m = c.count(16)?;
         let mut samples = Vec::with_capacity(m);
         for _ in 0..m {
@@ -152,10 +164,11 @@ pub fn encode_push(push: &[PushStream]) -> Vec<u8> {
 /// Decodes a log push record.
 pub fn decode_push(buf: &[u8]) -> Result<Vec<PushStream>, RecordError> {
     let mut c = Cursor(buf);
+    let mut strings = Strings::default();
     let n = c.count(8)?;
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        let labels = c.labels()?;
+        let labels = c.labels(&mut strings)?;
         let m = c.count(16)?;
         let mut entries = Vec::with_capacity(m);
         for _ in 0..m {

@@ -42,17 +42,20 @@ pub(crate) struct SeriesRefs {
     next: AtomicU64,
     limit: usize,
     idle: Duration,
+    /// Bytes added to every entry's estimate (see `ForwardingStorageOptions::series_overhead_bytes`).
+    overhead: usize,
     start: Instant,
     last_gc: AtomicU32,
 }
 
 impl SeriesRefs {
-    pub(crate) fn new(limit: usize, idle: Duration) -> Self {
+    pub(crate) fn new(limit: usize, idle: Duration, overhead: usize) -> Self {
         SeriesRefs {
             maps: RwLock::new(Maps::default()),
             next: AtomicU64::new(1),
             limit,
             idle,
+            overhead,
             start: Instant::now(),
             last_gc: AtomicU32::new(0),
         }
@@ -80,8 +83,11 @@ impl SeriesRefs {
                 return Ok((*r, false));
             }
         }
-        let bytes = labels.approx_heap_bytes() + ENTRY_OVERHEAD;
-        if self.maps.read().bytes + bytes > self.limit {
+        let bytes = labels.approx_heap_bytes() + ENTRY_OVERHEAD + self.overhead;
+        // A full map is collected at most once a second: collecting for every refused series would scan the whole
+        // map per new series (quadratic in a large scrape).
+        if self.maps.read().bytes + bytes > self.limit && now > self.last_gc.load(Ordering::Relaxed)
+        {
             self.gc();
         }
         let mut maps = self.maps.write();

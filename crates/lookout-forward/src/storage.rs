@@ -1,8 +1,8 @@
 //! [`ForwardingStorage`]: a [`Storage`] that writes through to an optional inner store (the TSDB; none in agent
 //! mode) and appends every committed batch to the remote_write disk queues.
 //!
-//! Acknowledgement: `commit` returns `Ok` once the inner store committed *and* one record holding the batch was
-//! written to every queue. If the inner commit fails, nothing is forwarded; if a queue write fails (disk error),
+//! Acknowledgement: `commit` returns `Ok` once the inner store committed *and* the records holding the batch (at most
+//! `RECORD_MAX_SAMPLES` samples each, each one `write()`) were written to every queue. If the inner commit fails, nothing is forwarded; if a queue write fails (disk error),
 //! `commit` answers [`StorageError::Io`] although the inner store has the batch (a retrying caller then writes
 //! duplicates there, which the TSDB accepts as identical samples).
 //!
@@ -20,7 +20,29 @@ use lookout_storage::{
 };
 
 use crate::queue::DiskQueue;
-use crate::record::{encode_samples, group_samples};
+use crate::record::{SeriesSamples, encode_samples, group_samples};
+
+/// Samples per queue record at most (a series is never split, so one series with more samples is one record).
+const RECORD_MAX_SAMPLES: usize = 2048;
+
+/// Consecutive runs of `series` holding at most `max` samples each (a longer series alone).
+fn record_chunks(series: &[SeriesSamples], max: usize) -> impl Iterator<Item = &[SeriesSamples]> {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= series.len() {
+            return None;
+        }
+        let mut end = start;
+        let mut n = 0;
+        while end < series.len() && (end == start || n + series[end].samples.len() <= max) {
+            n += series[end].samples.len();
+            end += 1;
+        }
+        let chunk = &series[start..end];
+        start = end;
+        Some(chunk)
+    })
+}
 use crate::series_refs::SeriesRefs;
 
 /// Sizes of a [`ForwardingStorage`].
@@ -31,6 +53,10 @@ pub struct ForwardingStorageOptions {
     pub memory_limit: usize,
     /// Refs unused this long are forgotten (the next `append_ref` answers `UnknownRef`).
     pub series_idle: Duration,
+    /// Bytes each series costs elsewhere while it is forwarded, counted against `memory_limit` too: in agent mode
+    /// the scraper's cache holds every accepted series (its label set, key and staleness entries), and nothing
+    /// else bounds it, so the forwarding share covers it.
+    pub series_overhead_bytes: usize,
 }
 
 impl Default for ForwardingStorageOptions {
@@ -38,6 +64,7 @@ impl Default for ForwardingStorageOptions {
         ForwardingStorageOptions {
             memory_limit: 256 << 20,
             series_idle: Duration::from_secs(20 * 60),
+            series_overhead_bytes: 0,
         }
     }
 }
@@ -68,7 +95,11 @@ impl ForwardingStorage {
         ForwardingStorage {
             inner,
             queues,
-            refs: SeriesRefs::new(opts.memory_limit, opts.series_idle),
+            refs: SeriesRefs::new(
+                opts.memory_limit,
+                opts.series_idle,
+                opts.series_overhead_bytes,
+            ),
         }
     }
 
@@ -167,13 +198,20 @@ impl Appender for ForwardingAppender<'_> {
         if this.batch.is_empty() || this.storage.queues.is_empty() {
             return Ok(stats);
         }
-        let payload = encode_samples(&group_samples(&this.batch));
-        let items = u32::try_from(this.batch.len()).unwrap_or(u32::MAX);
-        for q in &this.storage.queues {
-            q.append(items, &payload).map_err(|e| StorageError::Io {
-                path: e.path,
-                source: e.source,
-            })?;
+        // Records of at most RECORD_MAX_SAMPLES: a large scrape never needs one large buffer here, nor one large
+        // read and decode in the senders (whose in-flight bound counts whole records).
+        let grouped = group_samples(&this.batch);
+        drop(this.batch);
+        for chunk in record_chunks(&grouped, RECORD_MAX_SAMPLES) {
+            let payload = encode_samples(chunk);
+            let items: usize = chunk.iter().map(|s| s.samples.len()).sum();
+            let items = u32::try_from(items).unwrap_or(u32::MAX);
+            for q in &this.storage.queues {
+                q.append(items, &payload).map_err(|e| StorageError::Io {
+                    path: e.path,
+                    source: e.source,
+                })?;
+            }
         }
         Ok(stats)
     }

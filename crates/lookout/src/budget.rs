@@ -49,6 +49,12 @@ pub struct MemoryBudget {
 /// The agent's budget when none is configured: an agent is one small process per node.
 pub const DEFAULT_AGENT_BUDGET_BYTES: u64 = 64 << 20;
 
+/// What one forwarded series costs in an agent's scrape cache beside the forwarder's own entry (its label set,
+/// cache key, staleness entries and their map slots, plus allocator slack), counted against the forwarding share
+/// because nothing else bounds it. Measured with heaptrack and RSS on a 100,000-series target (BENCHMARKS.md,
+/// "Forwarding and agent mode").
+pub const AGENT_SCRAPE_CACHE_BYTES_PER_SERIES: usize = 700;
+
 impl MemoryBudget {
     /// Splits `total` bytes.
     pub fn split(total: u64, source: BudgetSource) -> Self {

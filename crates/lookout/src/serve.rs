@@ -15,7 +15,7 @@ use lookout_tsdb::{Tsdb, TsdbOptions};
 use parking_lot::RwLock;
 use tokio::net::TcpListener;
 
-use crate::budget::MemoryBudget;
+use crate::budget::{AGENT_SCRAPE_CACHE_BYTES_PER_SERIES, MemoryBudget};
 use crate::config::{self, Config};
 use crate::kubernetes::KubernetesWiring;
 use crate::services::{AppServices, LoadedConfig};
@@ -184,6 +184,9 @@ impl Server {
                 cfg.loki_write.clone(),
             );
             opts.storage.memory_limit = budget.forward as usize;
+            if args.agent {
+                opts.storage.series_overhead_bytes = AGENT_SCRAPE_CACHE_BYTES_PER_SERIES;
+            }
             Some(Arc::new(
                 lookout_forward::Forwarders::start(opts, &tokio::runtime::Handle::current())
                     .map_err(|e| anyhow::anyhow!("forwarding: {e}"))?,
@@ -271,7 +274,9 @@ impl Server {
             storage.clone(),
             ScrapeOptions {
                 max_concurrent_appends: 2,
-                default_max_body_bytes: (budget.ingest / 4).max(1 << 20) as usize,
+                // One body may take the whole ingest share; all bodies in flight together may not.
+                default_max_body_bytes: budget.ingest.max(1 << 20) as usize,
+                body_memory_bytes: budget.ingest.max(1 << 20) as usize,
                 kubernetes: Some(Arc::new(kubernetes.discovery.clone())),
                 exporters: exporters.clone(),
             },

@@ -1,70 +1,30 @@
 //! The acknowledgement contract of the binary: a write answered 2xx is in the WAL, so `kill -9` of the real
 //! process loses none of it and the next start serves it.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-struct Killed(Child);
+use std::time::Duration;
 
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{Proc, free_port, lookout_in, wait_ready};
 
-fn start(dir: &std::path::Path, port: u16) -> Killed {
-    let child = Command::new(env!("CARGO_BIN_EXE_lookout"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--memory-limit",
-            "256MiB",
-            "--config",
-        ])
-        .arg(dir.join("lookout.yml"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("lookout binary starts");
-    Killed(child)
-}
-
-async fn wait_ready(base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = reqwest::get(format!("{base}/-/ready")).await
-            && r.status().is_success()
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "lookout did not become ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+fn start(dir: &std::path::Path, port: u16) -> Proc {
+    lookout_in("serve", dir, port, "256MiB")
 }
 
 /// A data directory with an empty config, a free loopback port and its base URL, and the first process, ready.
-async fn first_start() -> (tempfile::TempDir, u16, String, Killed) {
+async fn first_start() -> (tempfile::TempDir, u16, String, Proc) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("lookout.yml"), "scrape_configs: []\n").unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let child = start(dir.path(), port);
-    wait_ready(&base).await;
+    wait_ready(&format!("{base}/-/ready"), Duration::from_secs(30)).await;
     (dir, port, base, child)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_kill_9() {
-    let (dir, port, base, mut child) = first_start().await;
+    let (dir, port, base, child) = first_start().await;
     let client = reqwest::Client::new();
     let t0 = 1_700_000_000_000i64;
     let mut acked = 0;
@@ -87,13 +47,10 @@ async fn acknowledged_writes_survive_kill_9() {
         assert_eq!(r.status().as_u16(), 204);
         acked += 25;
     }
-    // SIGKILL: no shutdown, no final fsync.
-    child.0.kill().unwrap();
-    child.0.wait().unwrap();
-    drop(child);
+    child.kill9();
 
     let _child = start(dir.path(), port);
-    wait_ready(&base).await;
+    wait_ready(&format!("{base}/-/ready"), Duration::from_secs(30)).await;
     let q = format!(
         "{base}/api/v1/query?query=sum(count_over_time(kill9_metric[1h]))&time={}",
         (t0 + 3_599_000) / 1000
@@ -108,7 +65,7 @@ async fn acknowledged_writes_survive_kill_9() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_log_pushes_survive_kill_9() {
-    let (dir, port, base, mut child) = first_start().await;
+    let (dir, port, base, child) = first_start().await;
     let client = reqwest::Client::new();
     let t0 = 1_700_000_000_000_000_000i64;
     let mut acked = 0;
@@ -133,12 +90,10 @@ async fn acknowledged_log_pushes_survive_kill_9() {
         acked += 25;
         tokio::time::sleep(Duration::from_millis(40)).await;
     }
-    child.0.kill().unwrap();
-    child.0.wait().unwrap();
-    drop(child);
+    child.kill9();
 
     let _child = start(dir.path(), port);
-    wait_ready(&base).await;
+    wait_ready(&format!("{base}/-/ready"), Duration::from_secs(30)).await;
     let q = format!(
         "{base}/loki/api/v1/query_range?query=%7Bapp%3D%22kill9%22%7D&start={}&end={}&limit=5000",
         t0,

@@ -214,7 +214,20 @@ fn append_body(
                     );
                 }
             }
-            Err(e) => count_refusal(report, &e),
+            Err(e) => {
+                count_refusal(report, &e);
+                // A new series the storage has no room for is not cached either: the cache then holds only what
+                // the storage holds, and the series is tried again (parsed and relabeled anew) next scrape.
+                if is_new
+                    && matches!(
+                        e,
+                        AppendError::SeriesLimit { .. } | AppendError::MemoryLimit { .. }
+                    )
+                {
+                    cache.series.remove(key);
+                    cache.added_this_scrape.pop();
+                }
+            }
         }
     }
     if over_limit {

@@ -51,6 +51,14 @@ pub enum ScrapeError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The bodies of the scrapes in flight would exceed the ingest share of the memory budget.
+    #[error(
+        "scrape bodies in flight would exceed their memory share ({share} bytes, the ingest share of the memory budget); raise the memory limit or spread the targets' scrapes"
+    )]
+    BodyMemory {
+        /// The pool's size in bytes.
+        share: usize,
+    },
     /// The body could not be decompressed.
     #[error("decoding the response body: {0}")]
     Body(BodyError),

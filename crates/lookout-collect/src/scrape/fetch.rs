@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use lookout_model::{ExportError, Exporter};
 
+use super::body_memory::{BodyMemory, BodyReservation};
 use super::error::ScrapeError;
 use super::http::{FetchedBody, JobClient};
 
@@ -31,16 +32,18 @@ impl std::fmt::Debug for Fetcher {
 }
 
 impl Fetcher {
-    /// Fetches `url` (for a built-in exporter, only its query parameters matter), within `timeout` and
-    /// `max_body_bytes`.
+    /// Fetches `url` (for a built-in exporter, only its query parameters matter), within `timeout`,
+    /// `max_body_bytes` and what is left of `memory`; the body's bytes stay reserved until the returned
+    /// reservation is dropped.
     pub async fn fetch(
         &self,
         url: &str,
         timeout: Duration,
         max_body_bytes: usize,
-    ) -> Result<FetchedBody, ScrapeError> {
+        memory: &Arc<BodyMemory>,
+    ) -> Result<(FetchedBody, BodyReservation), ScrapeError> {
         match self {
-            Fetcher::Http(client) => client.fetch(url, timeout, max_body_bytes).await,
+            Fetcher::Http(client) => client.fetch(url, timeout, max_body_bytes, memory).await,
             Fetcher::Builtin(exporter) => {
                 let params = query_params(url);
                 let text = match tokio::time::timeout(timeout, exporter.collect(&params)).await {
@@ -53,10 +56,17 @@ impl Fetcher {
                         limit: max_body_bytes,
                     });
                 }
-                Ok(FetchedBody {
+                let mut reservation = memory.reservation();
+                if !reservation.grow(text.capacity()) {
+                    return Err(ScrapeError::BodyMemory {
+                        share: reservation.capacity(),
+                    });
+                }
+                let body = FetchedBody {
                     body: text.into_bytes(),
                     content_type: Some(EXPORTER_CONTENT_TYPE.to_string()),
-                })
+                };
+                Ok((body, reservation))
             }
         }
     }
@@ -109,18 +119,23 @@ mod tests {
     async fn a_builtin_exporter_gets_the_url_parameters_and_its_errors_fail_the_scrape() {
         let f = Fetcher::Builtin(Arc::new(Echo));
         let t = Duration::from_millis(200);
-        let body = f
+        let mem = BodyMemory::new(0);
+        let (body, reservation) = f
             .fetch(
                 "http://pve1/metrics?target=pve1%3A8006&module=default",
                 t,
                 1 << 20,
+                &mem,
             )
             .await
             .unwrap();
+        assert!(mem.used() >= body.body.len());
+        drop(reservation);
+        assert_eq!(mem.used(), 0);
         assert_eq!(body.body, b"up_from{target=\"pve1:8006\"} 1\n");
         assert!(body.content_type.unwrap().contains("0.0.4"));
         let e = f
-            .fetch("http://x/metrics?target=bad", t, 1 << 20)
+            .fetch("http://x/metrics?target=bad", t, 1 << 20, &mem)
             .await
             .unwrap_err();
         assert_eq!(
@@ -128,14 +143,19 @@ mod tests {
             "built-in exporter echo: API answered 403 Forbidden"
         );
         let e = f
-            .fetch("http://x/metrics?target=slow", t, 1 << 20)
+            .fetch("http://x/metrics?target=slow", t, 1 << 20, &mem)
             .await
             .unwrap_err();
         assert_eq!(e, ScrapeError::Timeout(t));
         let e = f
-            .fetch("http://x/metrics?target=p", t, 4)
+            .fetch("http://x/metrics?target=p", t, 4, &mem)
             .await
             .unwrap_err();
         assert_eq!(e, ScrapeError::BodySizeLimit { limit: 4 });
+        let e = f
+            .fetch("http://x/metrics?target=p", t, 1 << 20, &BodyMemory::new(4))
+            .await
+            .unwrap_err();
+        assert_eq!(e, ScrapeError::BodyMemory { share: 4 });
     }
 }

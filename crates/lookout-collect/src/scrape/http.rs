@@ -7,6 +7,9 @@ use reqwest::header::{
     ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT,
 };
 
+use std::sync::Arc;
+
+use super::body_memory::{BodyMemory, BodyReservation};
 use super::error::ScrapeError;
 use crate::config::ScrapeConfig;
 
@@ -85,15 +88,18 @@ impl JobClient {
         Ok(c.bearer_token.as_ref().map(|t| format!("Bearer {t}")))
     }
 
-    /// Scrapes `url`: fails on a non-200 status, on `timeout`, or when the compressed or decompressed body exceeds
-    /// `max_body_bytes`.
+    /// Scrapes `url`: fails on a non-200 status, on `timeout`, when the compressed or decompressed body exceeds
+    /// `max_body_bytes`, or when it does not fit in what is left of `memory` (the bytes stay reserved until the
+    /// returned reservation is dropped).
     pub async fn fetch(
         &self,
         url: &str,
         timeout: Duration,
         max_body_bytes: usize,
-    ) -> Result<FetchedBody, ScrapeError> {
-        match tokio::time::timeout(timeout, self.fetch_inner(url, timeout, max_body_bytes)).await {
+        memory: &Arc<BodyMemory>,
+    ) -> Result<(FetchedBody, BodyReservation), ScrapeError> {
+        let fetch = self.fetch_inner(url, timeout, max_body_bytes, memory.reservation());
+        match tokio::time::timeout(timeout, fetch).await {
             Ok(result) => result,
             Err(_) => Err(ScrapeError::Timeout(timeout)),
         }
@@ -104,7 +110,8 @@ impl JobClient {
         url: &str,
         timeout: Duration,
         max_body_bytes: usize,
-    ) -> Result<FetchedBody, ScrapeError> {
+        mut reservation: BodyReservation,
+    ) -> Result<(FetchedBody, BodyReservation), ScrapeError> {
         let request_error = |e: reqwest::Error| {
             if e.is_timeout() {
                 ScrapeError::Timeout(timeout)
@@ -152,12 +159,17 @@ impl JobClient {
                 limit: max_body_bytes,
             });
         }
-        let mut raw = Vec::with_capacity(
-            response
-                .content_length()
-                .unwrap_or(64 * 1024)
-                .min(max_body_bytes as u64) as usize,
-        );
+        let memory_error = |r: &BodyReservation| ScrapeError::BodyMemory {
+            share: r.capacity(),
+        };
+        let capacity = response
+            .content_length()
+            .unwrap_or(64 * 1024)
+            .min(max_body_bytes as u64) as usize;
+        if !reservation.grow(capacity) {
+            return Err(memory_error(&reservation));
+        }
+        let mut raw = Vec::with_capacity(capacity);
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(request_error)?;
@@ -166,20 +178,31 @@ impl JobClient {
                     limit: max_body_bytes,
                 });
             }
+            // Reserve what the vector grows by, not what it holds: its capacity is the memory.
+            let before = raw.capacity();
             raw.extend_from_slice(&chunk);
+            if raw.capacity() > before && !reservation.grow(raw.capacity() - before) {
+                return Err(memory_error(&reservation));
+            }
         }
         let body = match content_encoding.as_deref() {
             None => raw,
             Some(enc) => {
-                lookout_wire::decode_body(&raw, Some(enc), max_body_bytes).map_err(|e| match e {
-                    lookout_wire::BodyError::BodyTooLarge { limit } => {
-                        ScrapeError::BodySizeLimit { limit }
-                    }
-                    other => ScrapeError::Body(other),
-                })?
+                let decoded = lookout_wire::decode_body(&raw, Some(enc), max_body_bytes).map_err(
+                    |e| match e {
+                        lookout_wire::BodyError::BodyTooLarge { limit } => {
+                            ScrapeError::BodySizeLimit { limit }
+                        }
+                        other => ScrapeError::Body(other),
+                    },
+                )?;
+                if !reservation.grow(decoded.capacity()) {
+                    return Err(memory_error(&reservation));
+                }
+                decoded
             }
         };
-        Ok(FetchedBody { body, content_type })
+        Ok((FetchedBody { body, content_type }, reservation))
     }
 }
 

@@ -18,6 +18,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::append::ScrapeContext;
+use super::body_memory::BodyMemory;
 use super::error::ScrapeError;
 use super::fetch::Fetcher;
 use super::http::JobClient;
@@ -39,6 +40,8 @@ pub struct ScrapeOptions {
     pub max_concurrent_appends: usize,
     /// Body cap for jobs that set no `body_size_limit`.
     pub default_max_body_bytes: usize,
+    /// Bytes all bodies in flight may hold together (0: unbounded); a scrape past it fails (see `body_memory`).
+    pub body_memory_bytes: usize,
     /// Where `kubernetes_sd_configs` get their targets (None: such entries discover nothing, with an error logged).
     pub kubernetes: Option<Arc<dyn KubernetesTargets>>,
     /// The exporters built into the binary, for jobs that name one in `builtin_exporter`.
@@ -50,6 +53,7 @@ impl std::fmt::Debug for ScrapeOptions {
         f.debug_struct("ScrapeOptions")
             .field("max_concurrent_appends", &self.max_concurrent_appends)
             .field("default_max_body_bytes", &self.default_max_body_bytes)
+            .field("body_memory_bytes", &self.body_memory_bytes)
             .field("kubernetes", &self.kubernetes.is_some())
             .field(
                 "exporters",
@@ -64,6 +68,7 @@ impl Default for ScrapeOptions {
         ScrapeOptions {
             max_concurrent_appends: 2,
             default_max_body_bytes: 256 << 20,
+            body_memory_bytes: 0,
             kubernetes: None,
             exporters: Vec::new(),
         }
@@ -161,6 +166,7 @@ impl ScrapeManager {
             metrics: Arc::new(ScrapeMetrics::default()),
             metadata: Arc::new(MetadataStore::new(MAX_METADATA_ENTRIES)),
             default_max_body_bytes: options.default_max_body_bytes,
+            body_memory: BodyMemory::new(options.body_memory_bytes),
         };
         ScrapeManager {
             inner: Arc::new(Inner {
@@ -442,6 +448,17 @@ impl ScrapeManager {
             )
         };
         self.inner.env.metrics.write(out, active, dropped);
+        let memory = &self.inner.env.body_memory;
+        out.gauge(
+            "lookout_scrape_body_memory_bytes",
+            "Bytes held by scrape bodies in flight (fetched, not yet stored).",
+            memory.used() as f64,
+        );
+        out.gauge(
+            "lookout_scrape_body_memory_limit_bytes",
+            "Bytes scrape bodies in flight may hold together (0: unbounded).",
+            memory.capacity() as f64,
+        );
         self.inner.env.metadata.write_metrics(out);
     }
 

@@ -14,6 +14,7 @@ pub struct ScrapeMetrics {
     failures: AtomicU64,
     sample_limit_exceeded: AtomicU64,
     body_size_limit_exceeded: AtomicU64,
+    body_memory_exceeded: AtomicU64,
     parse_failures: AtomicU64,
     timeouts: AtomicU64,
     samples_appended: AtomicU64,
@@ -40,6 +41,7 @@ impl ScrapeMetrics {
             match e {
                 ScrapeError::SampleLimit { .. } => add(&self.sample_limit_exceeded, 1),
                 ScrapeError::BodySizeLimit { .. } => add(&self.body_size_limit_exceeded, 1),
+                ScrapeError::BodyMemory { .. } => add(&self.body_memory_exceeded, 1),
                 ScrapeError::Parse(_) => add(&self.parse_failures, 1),
                 ScrapeError::Timeout(_) => add(&self.timeouts, 1),
                 _ => {}
@@ -109,6 +111,11 @@ impl ScrapeMetrics {
                 "lookout_scrape_body_size_limit_exceeded_total",
                 "Scrapes failed by body_size_limit.",
                 get(&self.body_size_limit_exceeded) as f64,
+            ),
+            (
+                "lookout_scrape_body_memory_exceeded_total",
+                "Scrapes failed because the bodies in flight would exceed the ingest share of the memory budget.",
+                get(&self.body_memory_exceeded) as f64,
             ),
             (
                 "lookout_scrape_samples_appended_total",

@@ -2,6 +2,7 @@
 //! blocking pool, and a manager that starts and stops loops as targets come and go.
 //!
 //! - [`http`]: fetching one exposition (headers, auth, timeout, body cap); TLS settings live in a private module.
+//! - [`body_memory`]: the byte pool all bodies in flight share (the ingest share of the budget).
 //! - [`fetch`]: a job's source of expositions, HTTP or a built-in exporter.
 //! - [`append`]: the storage side of a scrape (parse, labels, limits, staleness, report series, commit).
 //! - [`labels`]: `honor_labels`, metric relabeling and label limits for one series.
@@ -9,6 +10,7 @@
 //!   `metadata`: the bounded store of the targets' metric metadata.
 
 pub mod append;
+pub mod body_memory;
 pub(crate) mod cache;
 pub mod error;
 pub mod fetch;
@@ -21,6 +23,7 @@ pub mod target_loop;
 mod tls;
 
 pub use append::{REPORT_SERIES, ScrapeContext, ScrapeReport, store_end_of_run, store_scrape};
+pub use body_memory::{BodyMemory, BodyReservation};
 pub use cache::ScrapeCache;
 pub use error::ScrapeError;
 pub use fetch::Fetcher;

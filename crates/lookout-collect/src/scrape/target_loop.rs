@@ -10,6 +10,7 @@ use tokio::sync::{Semaphore, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::append::{ScrapeContext, store_end_of_run, store_scrape};
+use super::body_memory::{BodyMemory, BodyReservation};
 use super::cache::ScrapeCache;
 use super::error::ScrapeError;
 use super::fetch::Fetcher;
@@ -65,6 +66,8 @@ pub(crate) struct LoopEnv {
     pub(crate) metadata: Arc<MetadataStore>,
     /// Body cap for jobs without `body_size_limit`.
     pub(crate) default_max_body_bytes: usize,
+    /// The bytes all bodies in flight share.
+    pub(crate) body_memory: Arc<BodyMemory>,
 }
 
 /// How a loop should end.
@@ -128,9 +131,14 @@ pub(crate) async fn run_target_loop(
             Ok(client) => tokio::select! {
                 biased;
                 m = &mut stop => break m.unwrap_or(StopMode::Quiet),
-                r = client.fetch(&spec.target.url, timeout, spec.max_body_bytes) => r,
+                r = client.fetch(&spec.target.url, timeout, spec.max_body_bytes, &env.body_memory) => r,
             },
             Err(e) => Err(e.clone()),
+        };
+        // The body's bytes stay reserved until the storage step has parsed it.
+        let (fetched, reservation) = match fetched {
+            Ok((body, reservation)) => (Ok(body), reservation),
+            Err(e) => (Err(e), BodyReservation::none()),
         };
         let fetch_duration = started.elapsed();
         let wait_started = Instant::now();
@@ -152,6 +160,7 @@ pub(crate) async fn run_target_loop(
                 scrape_ms,
                 fetch_duration,
             );
+            drop(reservation);
             drop(permit);
             (owned_cache, report)
         })

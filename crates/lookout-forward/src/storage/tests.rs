@@ -80,6 +80,7 @@ fn idle_refs_are_collected_and_answer_unknown_ref() {
         ForwardingStorageOptions {
             memory_limit: 1 << 20,
             series_idle: Duration::ZERO,
+            series_overhead_bytes: 0,
         },
     );
     let mut app = fs.appender();
@@ -102,6 +103,7 @@ fn memory_share_refuses_new_series_only() {
         ForwardingStorageOptions {
             memory_limit: 2_000,
             series_idle: Duration::from_secs(3600),
+            series_overhead_bytes: 100,
         },
     );
     let mut app = fs.appender();
@@ -123,4 +125,44 @@ fn memory_share_refuses_new_series_only() {
     // Known series still work.
     app.append_ref(accepted[0], 2, 1.0).unwrap();
     app.commit().unwrap();
+}
+
+#[test]
+fn a_large_commit_is_written_as_bounded_records_in_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let q = queue(tmp.path());
+    let fs = ForwardingStorage::new(None, vec![q.clone()], ForwardingStorageOptions::default());
+    let mut app = fs.appender();
+    let n = 2 * RECORD_MAX_SAMPLES + 904;
+    for i in 0..n {
+        app.append(&labels("big", i), 1000, i as f64).unwrap();
+    }
+    app.commit().unwrap();
+    let mut reader = q.reader();
+    let records = reader.read(&q, usize::MAX).unwrap();
+    let sizes: Vec<u32> = records.iter().map(|r| r.items).collect();
+    assert_eq!(
+        sizes,
+        [RECORD_MAX_SAMPLES as u32, RECORD_MAX_SAMPLES as u32, 904]
+    );
+    let values: Vec<f64> = records
+        .iter()
+        .flat_map(|r| decode_samples(&r.payload).unwrap())
+        .flat_map(|s| s.samples)
+        .map(|s| s.v)
+        .collect();
+    assert_eq!(values, (0..n).map(|i| i as f64).collect::<Vec<_>>());
+}
+
+#[test]
+fn record_chunks_never_split_a_series() {
+    let s = |n: usize| crate::record::SeriesSamples {
+        labels: labels("m", n),
+        samples: vec![lookout_model::Sample::new(0, 0.0); n],
+    };
+    let series = [s(3), s(3), s(10), s(1), s(2)];
+    let sizes: Vec<Vec<usize>> = record_chunks(&series, 6)
+        .map(|c| c.iter().map(|x| x.samples.len()).collect())
+        .collect();
+    assert_eq!(sizes, [vec![3, 3], vec![10], vec![1, 2]]);
 }

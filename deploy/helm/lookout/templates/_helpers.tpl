@@ -52,6 +52,12 @@ app.kubernetes.io/part-of: lookout
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 
+{{/* The node agent's image: agent.image's repository and tag, each defaulting to the server's. */}}
+{{- define "lookout.agentImage" -}}
+{{- $repo := default .Values.image.repository .Values.agent.image.repository }}
+{{- printf "%s:%s" $repo (default (default .Chart.AppVersion .Values.image.tag) .Values.agent.image.tag) }}
+{{- end }}
+
 {{/*
 lookout.yml: Prometheus's global and scrape_configs, then Lookout's storage, limits and kubernetes sections.
 The kubernetes section is always enabled here; its other keys come from .Values.config.kubernetes, plus
