@@ -5,6 +5,7 @@
 //! Handlers parse parameters, call one engine or storage function on a bounded pool, and format the answer; the
 //! rest of the appliance is reached through the role traits in [`services`], implemented by the binary.
 
+mod dashboards;
 pub mod error;
 mod federate;
 pub mod format;
@@ -236,6 +237,8 @@ pub fn agent_router(state: ApiState) -> Router {
 /// The Prometheus-compatible routes (also served under an optional path prefix by the caller).
 pub fn router(state: ApiState) -> Router {
     appliance_routes()
+        .route("/api/lookout/v1/dashboards", get(dashboards::list))
+        .route("/api/lookout/v1/dashboards/{uid}", get(dashboards::get_one))
         .route("/api/v1/query", get(query::instant).post(query::instant))
         .route("/api/v1/query_range", get(query::range).post(query::range))
         .route(

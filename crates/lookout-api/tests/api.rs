@@ -297,3 +297,23 @@ async fn import_accepts_text_with_ms_timestamps_and_rejects_bad_lines() {
     let (_, j) = call(&st, get("/api/v1/series?match[]=imp_bad")).await;
     assert_eq!(j["data"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn shipped_dashboards_are_listed_and_served_as_grafana_json() {
+    let st = state_with_data();
+    let (code, list) = call(&st, get("/api/lookout/v1/dashboards")).await;
+    assert_eq!(code, StatusCode::OK);
+    let entries = list["data"].as_array().expect("a list");
+    assert!(!entries.is_empty(), "{list}");
+    for e in entries {
+        let uid = e["uid"].as_str().unwrap();
+        let (code, d) = call(&st, get(&format!("/api/lookout/v1/dashboards/{uid}"))).await;
+        assert_eq!(code, StatusCode::OK, "{uid}");
+        assert_eq!(d["uid"], uid, "the dashboard itself, not an envelope");
+        assert_eq!(d["title"], e["title"]);
+        assert!(d["panels"].is_array(), "{uid}");
+    }
+    let (code, j) = call(&st, get("/api/lookout/v1/dashboards/nope")).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    assert_eq!(j["errorType"], "not_found");
+}

@@ -456,7 +456,8 @@ impl Server {
             lookout_api::agent_router(state)
         } else {
             lookout_api::router(state)
-        };
+        }
+        .merge(lookout_ui::router());
         if !prefix.is_empty() {
             app = app.clone().merge(axum::Router::new().nest(&prefix, app));
         }

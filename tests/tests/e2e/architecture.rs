@@ -14,6 +14,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("lookout-notify", &["lookout-model"]),
     ("lookout-host", &["lookout-model", "lookout-wire"]),
     ("lookout-proxmox", &["lookout-model"]),
+    ("lookout-ui", &[]),
+    // The checker takes the parsers as closures; only its tests name the PromQL and LogQL crates.
+    ("lookout-dashboards", &["lookout-promql", "lookout-logql"]),
     ("lookout-hostlogs", &["lookout-model", "lookout-storage"]),
     (
         "lookout-forward",
@@ -58,6 +61,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lookout-wire",
             "lookout-logql",
             "lookout-rules",
+            "lookout-dashboards",
         ],
     ),
     (
@@ -79,6 +83,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lookout-proxmox",
             "lookout-hostlogs",
             "lookout-forward",
+            "lookout-ui",
         ],
     ),
 ];
