@@ -20,12 +20,15 @@ pub struct SeriesSamples {
     pub samples: Vec<Sample>,
 }
 
-/// Groups `(labels, t, v)` in append order by series, keeping first-seen series order.
-pub fn group_samples(batch: &[(Labels, i64, f64)]) -> Vec<SeriesSamples> {
-    let mut index: std::collections::HashMap<&Labels, usize> = Default::default();
+/// Groups `(key, labels, t, v)` in append order by series (`key` identifies the series: its ref, cheaper to hash
+/// than its labels), keeping first-seen series order.
+pub fn group_samples<K: std::hash::Hash + Eq + Copy>(
+    batch: &[(K, Labels, i64, f64)],
+) -> Vec<SeriesSamples> {
+    let mut index: rustc_hash::FxHashMap<K, usize> = Default::default();
     let mut out: Vec<SeriesSamples> = Vec::new();
-    for (labels, t, v) in batch {
-        let i = *index.entry(labels).or_insert_with(|| {
+    for (key, labels, t, v) in batch {
+        let i = *index.entry(*key).or_insert_with(|| {
             out.push(SeriesSamples {
                 labels: labels.clone(),
                 samples: Vec::new(),
@@ -113,7 +116,7 @@ impl<'a> Cursor<'a> {
 /// The strings of one record, each allocated once: label names, metric names and most values repeat across a
 /// record's series, so its decoded label sets share them.
 #[derive(Default)]
-struct Strings<'a>(std::collections::HashMap<&'a str, std::sync::Arc<str>>);
+struct Strings<'a>(rustc_hash::FxHashMap<&'a str, std::sync::Arc<str>>);
 
 impl<'a> Strings<'a> {
     fn get(&mut self, s: &'a str) -> std::sync::Arc<str> {
@@ -195,9 +198,14 @@ mod tests {
         let a = Labels::from_pairs(&[("__name__", "a"), ("job", "x")]).unwrap();
         let b = Labels::from_pairs(&[("__name__", "b")]).unwrap();
         let batch = vec![
-            (a.clone(), 1, 1.0),
-            (b.clone(), 1, f64::from_bits(lookout_model::STALE_NAN_BITS)),
-            (a.clone(), 2, -0.0),
+            (1u64, a.clone(), 1, 1.0),
+            (
+                2,
+                b.clone(),
+                1,
+                f64::from_bits(lookout_model::STALE_NAN_BITS),
+            ),
+            (1, a.clone(), 2, -0.0),
         ];
         let grouped = group_samples(&batch);
         assert_eq!(grouped.len(), 2);

@@ -135,7 +135,7 @@ impl Storage for ForwardingStorage {
 struct ForwardingAppender<'a> {
     storage: &'a ForwardingStorage,
     inner: Option<Box<dyn Appender + 'a>>,
-    batch: Vec<(Labels, i64, f64)>,
+    batch: Vec<(SeriesRef, Labels, i64, f64)>,
     created: usize,
 }
 
@@ -151,7 +151,7 @@ impl Appender for ForwardingAppender<'_> {
             self.storage.refs.set_inner(r, ir);
         }
         self.created += usize::from(created);
-        self.batch.push((labels.clone(), t, v));
+        self.batch.push((r, labels.clone(), t, v));
         Ok(r)
     }
 
@@ -177,7 +177,7 @@ impl Appender for ForwardingAppender<'_> {
                 }
             }
         }
-        self.batch.push((labels, t, v));
+        self.batch.push((series, labels, t, v));
         Ok(())
     }
 

@@ -156,7 +156,7 @@ pub(crate) async fn run_reader(ctx: ReaderCtx, mut stop: watch::Receiver<bool>) 
     let mut tracker: BTreeMap<u64, (Position, usize)> = BTreeMap::new();
     let mut next_record = 0u64;
     let mut in_flight = 0usize;
-    let mut relabel_cache: HashMap<Labels, Option<Labels>> = HashMap::new();
+    let mut relabel_cache: rustc_hash::FxHashMap<Labels, Option<Labels>> = Default::default();
     let mut resharding: Option<usize> = None;
     let mut stopping = false;
     let mut tick = tokio::time::interval(SHARD_UPDATE_INTERVAL);
@@ -278,7 +278,7 @@ fn dispatch(
     shards: &Shards,
     params: &SendParams,
     counters: &Counters,
-    cache: &mut HashMap<Labels, Option<Labels>>,
+    cache: &mut rustc_hash::FxHashMap<Labels, Option<Labels>>,
 ) -> usize {
     let min_t = params
         .sample_age_limit
