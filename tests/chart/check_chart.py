@@ -252,7 +252,8 @@ def check_checksum(rendered: dict[str, str], sts: dict) -> None:
 
 
 def check_config(objs: list[dict], merged: dict) -> str:
-    cm = one([o for o in server_objects(objs) if "grafana" not in o["metadata"]["name"]], "ConfigMap")
+    cm = one([o for o in server_objects(objs)
+              if "grafana" not in o["metadata"]["name"] and "-dashboard-" not in o["metadata"]["name"]], "ConfigMap")
     text = cm["data"]["lookout.yml"]
     cfg = yaml.safe_load(text)
     assert set(cfg) <= {"global", "scrape_configs", "storage", "limits", "kubernetes", "collectors"}, sorted(cfg)
@@ -310,10 +311,36 @@ def check_grafana(objs: list[dict], merged: dict) -> None:
     assert labels.get("grafana_datasource") == "1", labels
     for k, v in g["labels"].items():
         assert labels.get(k) == v, (k, labels)
-    (ds,) = yaml.safe_load(cm["data"]["datasources.yaml"])["datasources"]
+    (ds, logs) = yaml.safe_load(cm["data"]["datasources.yaml"])["datasources"]
     assert ds["name"] == "Lookout" and ds["type"] == "prometheus" and ds["access"] == "proxy", ds
     assert ds["url"] == f"http://{RELEASE}.{NAMESPACE}.svc:9090", ds["url"]
     assert ds["isDefault"] is g["isDefault"], ds
+    assert logs["type"] == "loki" and logs["url"] == ds["url"] and logs["isDefault"] is False, logs
+
+
+def check_grafana_dashboards(objs: list[dict], merged: dict) -> None:
+    """One ConfigMap per dashboards/*.json, the file's bytes unchanged, labelled for the Grafana sidecar."""
+    g = merged["grafanaDashboards"]
+    found = {o["metadata"]["name"]: o for o in objs
+             if o["kind"] == "ConfigMap" and "grafana_dashboard" in o["metadata"].get("labels", {})}
+    if not g["enabled"]:
+        assert not found, f"grafanaDashboards.enabled false must not create dashboard ConfigMaps: {sorted(found)}"
+        return
+    files = sorted(ROOT.joinpath("dashboards").glob("*.json"))
+    assert files, "no dashboards/*.json"
+    for f in files:
+        name = f"{RELEASE}-dashboard-{f.stem}"[:63].rstrip("-")
+        assert name in found, f"no ConfigMap {name} for {f.name}: {sorted(found)}"
+        cm = found.pop(name)
+        labels = cm["metadata"]["labels"]
+        assert labels.get("grafana_dashboard") == "1", labels
+        for k, v in g["labels"].items():
+            assert labels.get(k) == v, (k, labels)
+        assert cm["metadata"]["annotations"]["grafana_folder"] == g["folder"], cm["metadata"]
+        assert cm["metadata"]["namespace"] == (g["namespace"] or NAMESPACE), cm["metadata"]
+        assert list(cm["data"]) == [f.name], list(cm["data"])
+        assert cm["data"][f.name] == f.read_text().rstrip("\n"), f"{f.name} differs in its ConfigMap"
+    assert not found, f"dashboard ConfigMaps without a file: {sorted(found)}"
 
 
 def check_exposure(objs: list[dict], merged: dict) -> None:
@@ -574,7 +601,8 @@ def run_case(res: Results, chart, crds: dict, case: str, values: dict, emit: Pat
     text = res.check(f"{p} lookout.yml follows config.*", check_config, objs, merged)
     res.check(f"{p} ClusterRole rules", check_rbac, objs, merged)
     res.check(f"{p} Service", check_service, objs)
-    res.check(f"{p} Grafana data source", check_grafana, objs, merged)
+    res.check(f"{p} Grafana data sources", check_grafana, objs, merged)
+    res.check(f"{p} Grafana dashboards", check_grafana_dashboards, objs, merged)
     res.check(f"{p} IngressRoute / Middleware / Ingress", check_exposure, objs, merged)
     if emit is not None and text is not None:
         (emit / f"{case}.yml").write_text(text)
