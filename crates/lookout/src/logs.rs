@@ -158,6 +158,7 @@ impl HostLogsWiring {
     ) -> anyhow::Result<Self> {
         let pods =
             pods.map(|p| Arc::new(PodLabelsFromWatch(p)) as Arc<dyn lookout_hostlogs::PodMetadata>);
+        let sink: Arc<dyn lookout_storage::logs::LogSink> = Arc::new(DerivedFields(sink));
         let running =
             lookout_hostlogs::HostLogs::start_with_pod_metadata(config, state_dir, sink, pods)
                 .map_err(|e| anyhow::anyhow!("host_logs: {e}"))?;
@@ -247,5 +248,33 @@ impl lookout_storage::logs::LogSink for ForwardedLogs {
         push: Vec<lookout_storage::logs::PushStream>,
     ) -> Result<usize, lookout_storage::logs::LogPushError> {
         self.sink.push(push)
+    }
+}
+
+/// A sink that derives `service_name` (a stream label) and `detected_level` (structured metadata) the way Loki 3
+/// derives them for every push, as the push API does, so host-log entries colour the volume by level and group by
+/// service like pushed ones.
+struct DerivedFields(Arc<dyn lookout_storage::logs::LogSink>);
+
+impl lookout_storage::logs::LogSink for DerivedFields {
+    fn push(
+        &self,
+        mut push: Vec<lookout_storage::logs::PushStream>,
+    ) -> Result<usize, lookout_storage::logs::LogPushError> {
+        for s in &mut push {
+            if s.labels.get("service_name").is_none() {
+                let mut pairs: Vec<(String, String)> = s
+                    .labels
+                    .iter()
+                    .map(|l| (l.name.to_string(), l.value.to_string()))
+                    .collect();
+                lookout_logql::ingest::add_service_name(&mut pairs);
+                if let Ok(labels) = lookout_model::Labels::from_pairs(&pairs) {
+                    s.labels = labels;
+                }
+            }
+        }
+        lookout_logql::ingest::add_detected_level(&mut push);
+        self.0.push(push)
     }
 }

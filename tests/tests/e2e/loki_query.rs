@@ -327,6 +327,33 @@ async fn tail_streams_backfill_and_new_entries_over_a_websocket() {
         }
     }
     assert_eq!(seen, ["before the tail", "after the tail"]);
+
+    // A line stamped 3 s before it is pushed (as batching shippers send them), after the tail polled past its
+    // timestamp, arrives too — once.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let real_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    push(real_now - 3 * NS, "stamped before it was pushed").await;
+    let mut later: Vec<String> = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(4);
+    while tokio::time::Instant::now() < deadline {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(1), ws.next()).await;
+        let Ok(Some(Ok(msg))) = msg else { continue };
+        let Ok(text) = msg.into_text() else { continue };
+        let frame: Value = serde_json::from_str(&text).unwrap();
+        for s in frame["streams"].as_array().unwrap() {
+            for v in s["values"].as_array().unwrap() {
+                later.push(v[1].as_str().unwrap().to_string());
+            }
+        }
+    }
+    assert_eq!(
+        later,
+        ["stamped before it was pushed"],
+        "sent once, nothing resent"
+    );
     drop(ws);
     lo.server.stop().await.unwrap();
 }

@@ -4,6 +4,7 @@
 mod agent;
 mod architecture;
 mod bad_input;
+mod browser;
 mod chart;
 mod collectors;
 mod default_config;

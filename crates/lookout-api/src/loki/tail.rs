@@ -1,6 +1,12 @@
 //! `GET /loki/api/v1/tail` (WebSocket): backfills up to `limit` entries from `start`, then every second sends the
 //! entries that arrived since, each frame `{"streams":[…]}` as Loki sends them. A session ends when the client
 //! closes or a send fails; sessions beyond `logs.max_tail_sessions` are refused.
+//!
+//! Loki streams entries as they are pushed; Lookout polls its store by timestamp. So that an entry stamped a little
+//! before it was stored (batching shippers such as Promtail and Alloy send lines seconds after they were stamped)
+//! is still sent, each poll looks back `TAIL_LOOKBACK_NS` before the previous one's end and skips what it already
+//! sent (a bounded set of the window's entries). An entry stored later than that after its timestamp is not tailed
+//! (it is still queryable).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -20,7 +26,37 @@ use super::{LokiError, no_log_store};
 use crate::respond::read_params;
 use crate::{ApiError, ApiState};
 
+/// How far each poll looks back before the previous poll's end.
+const TAIL_LOOKBACK_NS: i64 = 10_000_000_000;
+
 struct SessionSlot(std::sync::Arc<crate::ApiMetrics>);
+
+/// What the session sent within the lookback window, by (timestamp, hash of stream and line).
+#[derive(Default)]
+struct Sent(std::collections::BTreeSet<(i64, u64)>);
+
+impl Sent {
+    fn key(l: &lookout_logql::LogLine) -> (i64, u64) {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        l.stream.hash(&mut h);
+        l.line.hash(&mut h);
+        (l.ts, h.finish())
+    }
+
+    /// Keeps the lines not sent yet and remembers them.
+    fn keep_new(&mut self, lines: Vec<lookout_logql::LogLine>) -> Vec<lookout_logql::LogLine> {
+        lines
+            .into_iter()
+            .filter(|l| self.0.insert(Self::key(l)))
+            .collect()
+    }
+
+    /// Forgets entries older than `from` (no poll asks for them again).
+    fn forget_before(&mut self, from: i64) {
+        self.0 = self.0.split_off(&(from, 0));
+    }
+}
 
 impl Drop for SessionSlot {
     fn drop(&mut self) {
@@ -81,6 +117,9 @@ async fn session(
         return;
     };
     let mut first = true;
+    // Never looked back past: the backfill's end (it sent the last `limit` lines before it, by choice).
+    let mut floor = from;
+    let mut sent = Sent::default();
     loop {
         let until = now_ns() - delay_ns;
         if until > from {
@@ -119,12 +158,21 @@ async fn session(
                 }
                 Err(_) => Vec::new(),
             };
-            first = false;
-            if let Some(last) = lines.last() {
-                from = last.ts + 1;
-            } else {
-                from = until;
+            let lines = sent.keep_new(lines);
+            // A full answer (the entry limit) resumes after its last line; otherwise the next poll looks back over
+            // the lookback window before this one's end, for lines stored late.
+            let full = lines.len() >= state.limits.logql.max_entries;
+            from = match lines.last() {
+                Some(last) if full || first => last.ts + 1,
+                _ => until,
             }
+            .saturating_sub(if full || first { 0 } else { TAIL_LOOKBACK_NS })
+            .max(floor);
+            if first {
+                floor = from;
+            }
+            sent.forget_before(from);
+            first = false;
             if !lines.is_empty() {
                 let streams: Vec<serde_json::Value> = group_streams(lines, false)
                     .into_iter()

@@ -157,3 +157,34 @@ test("unsafe link targets are dropped", () => {
   assert.equal(resolveLink("javascript:alert(1)", ctx), "#");
   assert.equal(resolveLink("data:text/html,x", ctx), "#");
 });
+
+import { tableModel } from "../src/pages/dashboards/panels/table";
+
+test("table merge joins queries on the label columns they share, as Grafana's merge transformation", () => {
+  const t = 1700000000;
+  const frame = (refId: string, labels: Record<string, string>, v: number) => ({ refId, name: "", labels, points: [[t, v]] as Array<[number, number | null]> });
+  const data = {
+    series: [
+      frame("A", { id: "node/pve1", name: "pve1" }, 1),
+      frame("A", { id: "node/pve2", name: "pve2" }, 1),
+      frame("B", { id: "node/pve1" }, 1),
+      frame("B", { id: "node/pve2" }, 0),
+      frame("C", { id: "node/pve2" }, 0.5),
+    ],
+    logs: [],
+    warnings: [],
+    errors: [],
+  };
+  const merged = tableModel(data, { excludeByName: { Time: true }, renameByName: { id: "ID" } }, true);
+  assert.deepEqual(merged.columns, ["ID", "name", "Value #A", "Value #B", "Value #C"]);
+  assert.deepEqual(
+    merged.rows.map((r) => [r.ID, r.name, r["Value #A"], r["Value #B"], r["Value #C"]]),
+    [
+      ["node/pve1", "pve1", 1, 1, undefined],
+      ["node/pve2", "pve2", 1, 0, 0.5],
+    ],
+  );
+  // Rows whose shared cells differ stay apart; without "merge" only equal label sets share a row.
+  assert.equal(tableModel({ ...data, series: [frame("A", { id: "a", name: "x" }, 1), frame("B", { id: "a", name: "y" }, 2)] }, undefined, true).rows.length, 2);
+  assert.equal(tableModel(data).rows.length, 4);
+});

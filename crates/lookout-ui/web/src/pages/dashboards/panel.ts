@@ -69,7 +69,8 @@ export class PanelView {
         "div",
         { class: "ptitle" },
         h("span", { class: "t", title }, title),
-        panel.description ? h("span", { class: "muted", title: ctx.text(panel.description, panel.scopedVars) }, "ⓘ") : null,
+        // A circled "i" drawn with CSS: the ⓘ character is missing from common fonts (DejaVu) and shows as a box.
+        panel.description ? h("span", { class: "pinfo muted", title: ctx.text(panel.description, panel.scopedVars), "data-testid": "panel-description" }, "i") : null,
         this.linksMenu(),
         this.errMark,
       ),

@@ -17,23 +17,66 @@ export interface TableModel {
   rows: Array<Record<string, Cell>>;
 }
 
-export function tableModel(data: PanelData, organize?: { excludeByName?: Record<string, boolean>; renameByName?: Record<string, string>; indexByName?: Record<string, number> }): TableModel {
+type Row = Record<string, Cell>;
+
+/** Grafana's "merge" transformation: one table per query (its label columns, `Value #X`), rows joined on the
+ * columns every table has (with `Time`) when no column they both fill differs; otherwise rows stay apart. */
+function mergeTables(tables: Array<{ columns: Set<string>; rows: Row[] }>): Row[] {
+  const keyCols = [...tables[0].columns].filter((c) => tables.every((t) => t.columns.has(c)));
+  const byKey = new Map<string, Row[]>();
+  const out: Row[] = [];
+  for (const t of tables) {
+    for (const row of t.rows) {
+      const key = JSON.stringify(keyCols.map((c) => row[c] ?? null));
+      const same = byKey.get(key) ?? [];
+      const into = same.find((r) => Object.entries(row).every(([c, v]) => r[c] === undefined || r[c] === null || r[c] === v));
+      if (into) Object.assign(into, row);
+      else {
+        const copy = { ...row };
+        same.push(copy);
+        byKey.set(key, same);
+        out.push(copy);
+      }
+    }
+  }
+  return out;
+}
+
+export function tableModel(
+  data: PanelData,
+  organize?: { excludeByName?: Record<string, boolean>; renameByName?: Record<string, string>; indexByName?: Record<string, number> },
+  merge = false,
+): TableModel {
   const refIds = [...new Set(data.series.map((s) => s.refId))];
   const valueCol = (ref: string) => (refIds.length > 1 ? `Value #${ref}` : "Value");
   const labelCols = new Set<string>();
-  const byKey = new Map<string, Record<string, Cell>>();
-  for (const s of data.series) {
-    for (const k of Object.keys(s.labels)) labelCols.add(k);
-    const key = JSON.stringify(Object.entries(s.labels).sort());
-    const row = byKey.get(key) ?? { ...s.labels };
+  for (const s of data.series) for (const k of Object.keys(s.labels)) labelCols.add(k);
+  const rowOf = (s: PanelData["series"][number]): Row => {
     const last = s.points[s.points.length - 1];
-    row.Time = last ? last[0] * 1000 : null;
-    row[valueCol(s.refId)] = reduce(s.points.map((p) => p[1]), "lastNotNull");
-    byKey.set(key, row);
+    return { ...s.labels, Time: last ? last[0] * 1000 : null, [valueCol(s.refId)]: reduce(s.points.map((p) => p[1]), "lastNotNull") };
+  };
+  let rows: Row[];
+  if (merge && refIds.length > 1) {
+    rows = mergeTables(
+      refIds.map((ref) => {
+        const series = data.series.filter((s) => s.refId === ref);
+        const columns = new Set(["Time", ...series.flatMap((s) => Object.keys(s.labels)), valueCol(ref)]);
+        // A query's table has a cell for each of its label columns; a series without the label has it empty.
+        const labels = [...columns].filter((c) => c !== "Time" && c !== valueCol(ref));
+        return { columns, rows: series.map((s) => ({ ...Object.fromEntries(labels.map((l) => [l, ""])), ...rowOf(s) })) };
+      }),
+    );
+  } else {
+    // Without "merge" Grafana shows one table per query; here series with equal label sets share a row.
+    const byKey = new Map<string, Row>();
+    for (const s of data.series) {
+      const key = JSON.stringify(Object.entries(s.labels).sort());
+      byKey.set(key, { ...(byKey.get(key) ?? {}), ...rowOf(s) });
+    }
+    rows = [...byKey.values()];
   }
   const numeric = new Set(refIds.map(valueCol));
   let columns = ["Time", ...[...labelCols].sort(), ...refIds.map(valueCol)];
-  let rows = [...byKey.values()];
   if (organize) {
     const ex = organize.excludeByName ?? {};
     const idx = organize.indexByName ?? {};
@@ -56,7 +99,7 @@ export const tablePanel: RendererFactory = (body, panel) => {
   const draw = () => {
     if (!last) return;
     const organize = panel.transformations?.find((t) => t.id === "organize")?.options;
-    const model = tableModel(last, organize);
+    const model = tableModel(last, organize, panel.transformations?.some((t) => t.id === "merge") ?? false);
     const d = panel.fieldConfig?.defaults;
     const o = panel.fieldConfig?.overrides;
     const fields = new Map(model.columns.map((c) => [c, resolveField(d, o, c)]));
