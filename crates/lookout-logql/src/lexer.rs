@@ -39,10 +39,7 @@ const OPS: [&str; 27] = [
 ];
 
 fn err<T>(pos: usize, msg: impl Into<String>) -> Result<T, ParseError> {
-    Err(ParseError {
-        pos,
-        msg: msg.into(),
-    })
+    Err(ParseError::at(pos, msg))
 }
 
 /// Parses a Go/Prometheus duration (`1h30m`, `250ms`, `1.5s`, `2d`, `1w`, `1y`) into ns.

@@ -32,14 +32,44 @@ pub use engine::{
 };
 pub use parser::{parse, parse_selector};
 
-/// A parse error with its byte position.
+/// A parse error with its position, printed as Loki prints it (`parse error at line 1, col 24: …`), the form
+/// Grafana and Lookout's editor read the position from.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("parse error at position {pos}: {msg}")]
+#[error("parse error at line {line}, col {col}: {msg}")]
 pub struct ParseError {
     /// Byte offset into the query.
     pub pos: usize,
+    /// Line of `pos`, from 1.
+    pub line: usize,
+    /// Column of `pos` in characters, from 1.
+    pub col: usize,
     /// What was wrong.
     pub msg: String,
+}
+
+impl ParseError {
+    /// An error at byte `pos` (line and column are filled in by [`ParseError::located`]).
+    pub fn at(pos: usize, msg: impl Into<String>) -> Self {
+        ParseError {
+            pos,
+            line: 1,
+            col: pos + 1,
+            msg: msg.into(),
+        }
+    }
+
+    /// Fills in the line and column of `pos` in `query`.
+    pub fn located(mut self, query: &str) -> Self {
+        let mut pos = self.pos.min(query.len());
+        while !query.is_char_boundary(pos) {
+            pos -= 1;
+        }
+        let before = &query[..pos];
+        self.line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        self.col = before[line_start..].chars().count() + 1;
+        self
+    }
 }
 
 /// The canonical text of a query (`/loki/api/v1/format_query`).

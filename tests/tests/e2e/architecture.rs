@@ -15,6 +15,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("lookout-host", &["lookout-model", "lookout-wire"]),
     ("lookout-proxmox", &["lookout-model"]),
     ("lookout-ui", &[]),
+    ("lookout-auth", &["lookout-model"]),
     // The checker takes the parsers as closures; only its tests name the PromQL and LogQL crates.
     ("lookout-dashboards", &["lookout-promql", "lookout-logql"]),
     ("lookout-hostlogs", &["lookout-model", "lookout-storage"]),

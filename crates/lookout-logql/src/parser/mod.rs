@@ -14,6 +14,10 @@ use crate::pipeline::template_functions;
 
 /// Parses a query.
 pub fn parse(q: &str) -> Result<Expr, ParseError> {
+    parse_unlocated(q).map_err(|e| e.located(q))
+}
+
+fn parse_unlocated(q: &str) -> Result<Expr, ParseError> {
     let tokens = lex(q)?;
     let mut p = Parser {
         t: tokens,
@@ -40,6 +44,10 @@ pub fn parse(q: &str) -> Result<Expr, ParseError> {
 
 /// Parses a stream selector alone (push labels, `match[]`, `query=` of the label endpoints).
 pub fn parse_selector(q: &str) -> Result<Vec<Matcher>, ParseError> {
+    parse_selector_unlocated(q).map_err(|e| e.located(q))
+}
+
+fn parse_selector_unlocated(q: &str) -> Result<Vec<Matcher>, ParseError> {
     let mut p = Parser {
         t: lex(q)?,
         i: 0,
@@ -78,10 +86,7 @@ impl Parser {
         self.t.get(self.i).map_or(self.len, |t| t.pos)
     }
     fn err<T>(&self, msg: impl Into<String>) -> Result<T, ParseError> {
-        Err(ParseError {
-            pos: self.pos(),
-            msg: msg.into(),
-        })
+        Err(ParseError::at(self.pos(), msg.into()))
     }
     fn peek(&self) -> Option<&Tok> {
         self.t.get(self.i).map(|t| &t.tok)
@@ -150,10 +155,7 @@ impl Parser {
         }
     }
     fn at_err<T>(&self, pos: usize, msg: impl Into<String>) -> Result<T, ParseError> {
-        Err(ParseError {
-            pos,
-            msg: msg.into(),
-        })
+        Err(ParseError::at(pos, msg))
     }
 
     fn selector(&mut self) -> Result<Vec<Matcher>, ParseError> {
@@ -165,10 +167,8 @@ impl Parser {
                 let op = self.match_op()?;
                 let at = self.pos();
                 let value = self.string("a label value")?;
-                let m = Matcher::new(op, name, value).map_err(|e| ParseError {
-                    pos: at,
-                    msg: e.to_string(),
-                })?;
+                let m =
+                    Matcher::new(op, name, value).map_err(|e| ParseError::at(at, e.to_string()))?;
                 matchers.push(m);
                 if self.eat_op("}") {
                     break;
@@ -253,14 +253,12 @@ impl Parser {
         let s = self.string("a filter value")?;
         Ok(match op {
             LineOp::Contains | LineOp::NotContains => FilterValue::Text(s),
-            LineOp::Regex | LineOp::NotRegex => {
-                FilterValue::Regex(regex::Regex::new(&s).map_err(|e| ParseError {
-                    pos: at,
-                    msg: format!("invalid regex {s:?}: {e}"),
-                })?)
-            }
+            LineOp::Regex | LineOp::NotRegex => FilterValue::Regex(
+                regex::Regex::new(&s)
+                    .map_err(|e| ParseError::at(at, format!("invalid regex {s:?}: {e}")))?,
+            ),
             LineOp::Pattern | LineOp::NotPattern => FilterValue::Pattern(
-                Pattern::parse(&s, false).map_err(|msg| ParseError { pos: at, msg })?,
+                Pattern::parse(&s, false).map_err(|msg| ParseError::at(at, msg))?,
             ),
         })
     }
@@ -270,7 +268,7 @@ impl Parser {
         let at = self.pos();
         let s = self.string("an address")?;
         self.expect_op(")")?;
-        IpMatcher::parse(&s).map_err(|msg| ParseError { pos: at, msg })
+        IpMatcher::parse(&s).map_err(|msg| ParseError::at(at, msg))
     }
 
     fn stage(&mut self) -> Result<Stage, ParseError> {
@@ -314,10 +312,8 @@ impl Parser {
             "regexp" => {
                 let at = self.pos();
                 let s = self.string("a regular expression")?;
-                let re = regex::Regex::new(&s).map_err(|e| ParseError {
-                    pos: at,
-                    msg: format!("invalid regex {s:?}: {e}"),
-                })?;
+                let re = regex::Regex::new(&s)
+                    .map_err(|e| ParseError::at(at, format!("invalid regex {s:?}: {e}")))?;
                 if re.capture_names().flatten().next().is_none() {
                     return self.at_err(at, "at least one named capture must be supplied");
                 }
@@ -326,7 +322,7 @@ impl Parser {
             "pattern" => {
                 let at = self.pos();
                 let s = self.string("a pattern")?;
-                Stage::Pattern(Pattern::parse(&s, true).map_err(|msg| ParseError { pos: at, msg })?)
+                Stage::Pattern(Pattern::parse(&s, true).map_err(|msg| ParseError::at(at, msg))?)
             }
             "unpack" => Stage::Unpack,
             "decolorize" => Stage::Decolorize,
@@ -378,12 +374,10 @@ impl Parser {
                         let op = self.match_op()?;
                         let at = self.pos();
                         let v = self.string("a label value")?;
-                        items.push(LabelSel::Matcher(Matcher::new(op, n, v).map_err(|e| {
-                            ParseError {
-                                pos: at,
-                                msg: e.to_string(),
-                            }
-                        })?));
+                        items.push(LabelSel::Matcher(
+                            Matcher::new(op, n, v)
+                                .map_err(|e| ParseError::at(at, e.to_string()))?,
+                        ));
                     } else {
                         items.push(LabelSel::Name(n));
                     }
@@ -402,10 +396,8 @@ impl Parser {
     }
 
     fn template(&self, src: &str, at: usize) -> Result<lookout_template::Template, ParseError> {
-        lookout_template::Template::parse(src, template_functions()).map_err(|e| ParseError {
-            pos: at,
-            msg: format!("invalid template {src:?}: {e}"),
-        })
+        lookout_template::Template::parse(src, template_functions())
+            .map_err(|e| ParseError::at(at, format!("invalid template {src:?}: {e}")))
     }
 
     /// `a, b="x.y"` after `json`/`logfmt` (none allowed).
@@ -500,10 +492,7 @@ impl Parser {
                     _ => MatchOp::NotRegex,
                 };
                 Ok(LabelFilter::Matcher(Matcher::new(op, name, s).map_err(|e| {
-                    ParseError {
-                        pos: value_at,
-                        msg: e.to_string(),
-                    }
+                    ParseError::at(value_at, e.to_string())
                 })?))
             }
             (Some(Tok::Ident(s)), Some(c)) if s == "ip" && matches!(c, CmpOp::Eq | CmpOp::Ne) => {
