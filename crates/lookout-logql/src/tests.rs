@@ -95,7 +95,10 @@ fn metric_queries_stop_at_the_sample_limit_and_say_which() {
 fn parse_errors_name_line_and_column_as_loki_does() {
     let e = crate::parse(r#"{job="x"} |= "#).unwrap_err();
     assert_eq!((e.line, e.col), (1, 14), "{e}");
-    assert!(e.to_string().starts_with("parse error at line 1, col 14: "), "{e}");
+    assert!(
+        e.to_string().starts_with("parse error at line 1, col 14: "),
+        "{e}"
+    );
     // A second line: the column counts characters from that line's start.
     let e = crate::parse("{job=\"é\"}\n  | json |= ").unwrap_err();
     assert_eq!(e.line, 2, "{e}");
