@@ -14,7 +14,9 @@ say() { echo "deb: $*"; }
 die() { echo "deb: FAIL: $*" >&2; exit 1; }
 
 CARGO_DEB_VERSION=3.8.0
-if ! cargo deb --version 2>/dev/null | grep -q "$CARGO_DEB_VERSION"; then
+# `grep >/dev/null`, not `grep -q`, after a pipe: -q exits at the first match, the writer may then die of SIGPIPE,
+# and pipefail turns that into a failure (it did, on the arm64 package's info).
+if ! cargo deb --version 2>/dev/null | grep "$CARGO_DEB_VERSION" >/dev/null; then
   say "installing cargo-deb $CARGO_DEB_VERSION"
   cargo install --locked --quiet cargo-deb --version "$CARGO_DEB_VERSION" --no-default-features
 fi
@@ -55,7 +57,7 @@ grep -Eq '^ Depends: .*adduser' <<<"$info" || die "Depends lacks adduser"
 for f in conffiles postinst postrm prerm; do
   grep -Eq "^ +[0-9]+ bytes, +[0-9]+ lines +\*? *$f" <<<"$info" || die "control member $f is missing"
 done
-dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./conffiles | grep -qx /etc/lookout/lookout.yml || die "lookout.yml is not a conffile"
+dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./conffiles | grep -x /etc/lookout/lookout.yml >/dev/null || die "lookout.yml is not a conffile"
 for path in ./usr/bin/lookout ./etc/lookout/lookout.yml ./usr/lib/sysusers.d/lookout.conf \
             ./usr/share/doc/lookout/README.md ./usr/share/doc/lookout/copyright; do
   grep -q " $path\$" <<<"$contents" || die "$path is not in the package"
@@ -70,7 +72,7 @@ mkdir -p "$ROOT/var/lib/dpkg/info" "$ROOT/var/lib/dpkg/updates" "$ROOT/etc" "$RO
 dpkg --root="$ROOT" --force-script-chrootless --force-depends --force-not-root -i "$DEB"
 grep -q '^Status: install ok installed$' "$ROOT/var/lib/dpkg/status" || die "dpkg did not record the package as installed"
 grep -q '^lookout:' "$ROOT/etc/passwd" || die "postinst did not create the lookout user in the root"
-"$ROOT/usr/bin/lookout" version | grep -q '^lookout ' || die "the installed binary does not run"
+"$ROOT/usr/bin/lookout" version | grep '^lookout ' >/dev/null || die "the installed binary does not run"
 "$ROOT/usr/bin/lookout" check config "$ROOT/etc/lookout/lookout.yml" || die "the packaged configuration does not load"
 [ "$(stat -c %a "$ROOT/etc/lookout/lookout.yml")" = 640 ] || die "lookout.yml is not mode 0640"
 UNIT=""
@@ -100,8 +102,8 @@ if [ "${DEB_ARM64:-1}" = 1 ]; then
   [ -x "$ARM" ] || die "$ARM is missing: run .ci/arm64-smoke.sh first (or DEB_ARM64=0)"
   cargo deb --locked -p lookout --no-build --target aarch64-unknown-linux-gnu --no-strip --fast -o "$OUT/" >/dev/null
   ARMDEB="$(ls "$OUT"/lookout_*_arm64.deb)"
-  dpkg-deb --info "$ARMDEB" | grep -q '^ Architecture: arm64$' || die "the arm64 package is not arm64"
-  dpkg-deb --contents "$ARMDEB" | grep -q ' ./usr/bin/lookout$' || die "the arm64 package has no binary"
+  dpkg-deb --info "$ARMDEB" | grep '^ Architecture: arm64$' >/dev/null || die "the arm64 package is not arm64"
+  dpkg-deb --contents "$ARMDEB" | grep ' ./usr/bin/lookout$' >/dev/null || die "the arm64 package has no binary"
   say "built $(basename "$ARMDEB") ($(stat -c %s "$ARMDEB") bytes)"
 fi
 say "ok"
