@@ -16,22 +16,19 @@
 // one of them passes, so the list stays right in both directions. Exit status 0 only when every check passed or
 // failed as expected. Chromium only ever talks to the base URL's origin: any other request is aborted and
 // reported. The synthetic data also names: the Proxmox VE module `lab` (job `pve`) whose API port is closed.
+// firefox.mjs makes a smaller pass in Firefox; what both use (the pages, the data names, in-page checks) is in
+// common.mjs.
 import { chromium } from "playwright-core";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { DESKTOP, WAIT_MS, ALERT_NAME, RECORDING_RULE, LOG_SELECTOR, KNOWN_LINE, GRAPH_QUERY, PAGES, die, parseArgs, seriesPixels, panelStatesInPage } from "./common.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CHROMIUM = process.env.LOOKOUT_CHROMIUM || "/usr/bin/chromium";
-const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
-const WAIT_MS = 20_000;
 
-const ALERT_NAME = "BrowserCheckAlwaysFiring";
-const RECORDING_RULE = "browser_check:up:sum";
-const LOG_SELECTOR = '{job="browser-check"}';
-const KNOWN_LINE = "browser check: payment failed";
 // Rows of merged tables (several queries joined on shared labels) as the synthetic data makes them, every cell filled.
 const TABLE_ROWS = {
   "lookout-kubernetes:Deployments": 3,
@@ -44,21 +41,10 @@ const TABLE_ROWS = {
 };
 const SHORT_HISTORY = ["lookout-host", "lookout-self"];
 const DOWN_POOL = "pve"; // the Proxmox VE module whose API port is closed
-const GRAPH_QUERY = 'sum by (namespace) (rate(container_cpu_usage_seconds_total{job="kubelet", container!=""}[5m]))';
 const TABLE_QUERY = "up";
 const BAD_QUERY = "sum by (job) (rate(up[5m])) + * 2";
 
-function die(msg) {
-  console.error(`browser checks: ${msg}`);
-  process.exit(2);
-}
-
-const [baseArg, shotArg] = process.argv.slice(2);
-if (!baseArg || !shotArg) die("usage: node run.mjs <base-url> <screenshot-dir>");
-const BASE = new URL(baseArg.endsWith("/") ? baseArg : `${baseArg}/`);
-if (!["127.0.0.1", "localhost", "[::1]"].includes(BASE.hostname)) die(`the base URL must be on loopback, not ${BASE.hostname}`);
-const SHOTS = path.resolve(shotArg);
-fs.mkdirSync(SHOTS, { recursive: true });
+const { base: BASE, shots: SHOTS } = parseArgs("run.mjs");
 if (!fs.existsSync(CHROMIUM)) die(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) or set LOOKOUT_CHROMIUM`);
 
 /** `expected_failures.txt`: check id → reason. */
@@ -214,20 +200,6 @@ async function apiJson(p) {
 
 // ---- checks ----
 
-const PAGES = [
-  ["query", "/graph", '[data-testid="editor"]'],
-  ["logs", "/logs", '[data-testid="editor"]'],
-  ["targets", "/targets", '[data-testid="scrape-pool"]'],
-  ["service-discovery", "/service-discovery", '[data-testid="sd-pool"]'],
-  ["rules", "/rules", '[data-testid="rule-group"]'],
-  ["alerts", "/alerts", '[data-testid="alert-rule"]'],
-  ["tsdb-status", "/tsdb-status", '[data-testid="tsdb-table"]'],
-  ["status", "/status", '[data-testid="memory-budget"]'],
-  ["flags", "/flags", "main table"],
-  ["config", "/config", '[data-testid="config-yaml"]'],
-  ["dashboards", "/dashboards", '[data-testid="dashboard-item"]'],
-];
-
 for (const [name, route, ready] of PAGES) {
   await check(`page:${name}`, async () => {
     await goto(route, true);
@@ -306,16 +278,7 @@ await check("query:graph", async () => {
   const legend = await page.locator('[data-testid="legend-item"]').count();
   assert(legend >= 1, "the graph has no series in its legend");
   // Pixels of the first series' own colour on the canvas: a drawn line, not just axes and grid.
-  const painted = await page.evaluate(() => {
-    const c = document.querySelector('[data-testid="graph"] canvas');
-    const sw = document.querySelector('[data-testid="legend-item"] .swatch');
-    const m = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(getComputedStyle(sw).backgroundColor);
-    const [r, g, b] = m.slice(1).map(Number);
-    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 200 && Math.abs(d[i] - r) < 24 && Math.abs(d[i + 1] - g) < 24 && Math.abs(d[i + 2] - b) < 24) n++;
-    return { n, w: c.width, h: c.height };
-  });
+  const painted = await page.evaluate(seriesPixels);
   assert(painted.w > 200 && painted.h > 100, `the canvas is ${painted.w}×${painted.h}`);
   assert(painted.n >= 50, `only ${painted.n} pixels of the first series' colour on the canvas`);
   await noErrorBox();
@@ -454,25 +417,7 @@ async function panelStates() {
     if ((await row.count()) === 0) break;
     await row.click();
   }
-  return page.evaluate(async (timeout) => {
-    const deadline = Date.now() + timeout;
-    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-    const panels = [...document.querySelectorAll('[data-testid="panel"]')];
-    for (const p of panels) {
-      p.scrollIntoView({ block: "center" });
-      while (p.dataset.panelState === "loading" && Date.now() < deadline) await sleep(40);
-    }
-    window.scrollTo(0, 0);
-    return panels.map((p) => ({
-      title: p.querySelector(".ptitle .t")?.textContent ?? "",
-      type: p.dataset.panelType ?? "",
-      state: p.dataset.panelState ?? "",
-      unnamed: [...p.querySelectorAll('[data-testid="legend-item"]')].filter((i) => !i.textContent.trim()).length,
-      rows: p.querySelectorAll('[data-testid="table"] tr').length - 1,
-      emptyCells: [...p.querySelectorAll('[data-testid="table"] td')].filter((td) => ["", "No data"].includes(td.textContent.trim())).length,
-      error: p.querySelector('[data-testid="panel-error"]')?.title || p.querySelector(".perr-text")?.textContent || p.querySelector(".unsupported")?.textContent || "",
-    }));
-  }, 60_000);
+  return page.evaluate(panelStatesInPage, 60_000);
 }
 
 for (const d of dashboards) {

@@ -3,7 +3,8 @@
 //! their dashboards and log lines with levels are pushed; then `tests/browser/run.mjs` drives Debian's Chromium
 //! through every page, the query and logs explorers, live tail and every panel of every shipped dashboard, and saves
 //! screenshots to `target/browser-screenshots` (`LOOKOUT_UPDATE_SCREENSHOTS=1` also copies the README's two to
-//! `docs/screenshots/`). The data below is the contract `run.mjs` relies on (named at its top).
+//! `docs/screenshots/`). `tests/browser/firefox.mjs` makes a smaller pass in Debian's firefox-esr against the same
+//! setup. The data below is the contract `run.mjs` and `firefox.mjs` rely on (named at the top of `run.mjs`).
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -588,8 +589,9 @@ fn now_ms() -> i64 {
     since.expect("clock after 1970").as_millis() as i64
 }
 
-/// Runs a command in its own process group to completion within `limit` (then kills the group: node and the
-/// Chromium it started); panics with its output when it fails.
+/// Runs a command in its own process group to completion within `limit`; panics with its output when it fails.
+/// On timeout the group gets SIGTERM, then SIGKILL: playwright and puppeteer start the browser in a process group
+/// of its own and kill it on SIGTERM.
 async fn run(mut cmd: tokio::process::Command, what: &str, limit: Duration) -> String {
     cmd.stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -600,8 +602,13 @@ async fn run(mut cmd: tokio::process::Command, what: &str, limit: Duration) -> S
         .unwrap_or_else(|e| panic!("{what}: cannot start ({e}); .ci/run installs Node.js and npm"));
     let pid = child.id().expect("a running child has an id");
     let Ok(out) = tokio::time::timeout(limit, child.wait_with_output()).await else {
+        let group = format!("-{pid}");
         let _ = std::process::Command::new("kill")
-            .args(["-KILL", "--", &format!("-{pid}")])
+            .args(["-TERM", "--", &group])
+            .status();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &group])
             .status();
         panic!("{what}: no result after {limit:?}");
     };
@@ -616,36 +623,52 @@ async fn run(mut cmd: tokio::process::Command, what: &str, limit: Duration) -> S
     text
 }
 
-/// `tests/browser` with its node_modules: `npm ci` (the lockfile's playwright-core) when they are missing.
-async fn browser_dir(repo: &Path) -> PathBuf {
-    let dir = repo.join("tests/browser");
-    let chromium = std::env::var("LOOKOUT_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+/// A browser the checks need: the path (`env` overrides `default`), or a panic naming the Debian package.
+fn browser_binary(env: &str, default: &str, package: &str) -> String {
+    let path = std::env::var(env).unwrap_or_else(|_| default.into());
     assert!(
-        Path::new(&chromium).exists(),
-        "{chromium} is missing: this test needs Debian's chromium (apt-get install chromium; .ci/run installs it)"
+        Path::new(&path).exists(),
+        "{path} is missing: this test needs Debian's {package} (apt-get install {package}; .ci/run installs it) \
+         or {env} set to a {package} binary"
     );
+    path
+}
+
+/// `tests/browser` with its node_modules: `npm ci` (the lockfile's playwright-core and puppeteer-core) when the
+/// driver `module` is missing.
+async fn browser_dir(repo: &Path, module: &str) -> PathBuf {
+    let dir = repo.join("tests/browser");
     if !dir
-        .join("node_modules/playwright-core/package.json")
+        .join(format!("node_modules/{module}/package.json"))
         .exists()
     {
         let mut npm = tokio::process::Command::new("npm");
         npm.args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
             .current_dir(&dir);
         let limit = Duration::from_secs(90);
-        run(npm, "npm ci in tests/browser", limit).await;
+        let what =
+            format!("{module} is missing in tests/browser/node_modules; npm ci in tests/browser");
+        run(npm, &what, limit).await;
     }
     dir
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs chromium and playwright-core: run by .ci/run"]
-async fn the_web_ui_works_in_chromium() {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the workspace root");
-    let browser = browser_dir(repo).await;
+/// The two browser tests one at a time: each starts a Lookout and a browser, too much at once for a small CI
+/// machine (and run.mjs measures first paint).
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// A running Lookout with the data the browser checks rely on, and what it needs kept alive.
+struct Seeded {
+    server: Server,
+    url: String,
+    _kube: FakeKube,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts Lookout (self scrape, host collector, rules, a Proxmox VE module with a closed port, Kubernetes against a
+/// fake API server, forwarding to a sink, a tailed log file), imports the synthetic data and waits until the
+/// scrapes, the recording rule and the alert are there.
+async fn seeded_lookout() -> Seeded {
     let dir = tempfile::tempdir().expect("temp dir");
     let logs = dir.path().join("logs");
     std::fs::create_dir_all(&logs).expect("create the logs dir");
@@ -680,6 +703,29 @@ async fn the_web_ui_works_in_chromium() {
     seed(&url, now).await;
     wait_ready(&url).await;
     hwmon_if_missing(&url, now).await;
+    Seeded {
+        server,
+        url,
+        _kube: kube,
+        _dir: dir,
+    }
+}
+
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace root")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and playwright-core: run by .ci/run"]
+async fn the_web_ui_works_in_chromium() {
+    let _one = ONE_BROWSER.lock().await;
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let repo = repo_root();
+    browser_binary("LOOKOUT_CHROMIUM", "/usr/bin/chromium", "chromium");
+    let browser = browser_dir(repo, "playwright-core").await;
+    let lookout = seeded_lookout().await;
     let update = std::env::var("LOOKOUT_UPDATE_SCREENSHOTS").as_deref() == Ok("1");
     if update {
         // The README's host dashboard shows the last 5 minutes: some history of the host collector first.
@@ -690,7 +736,7 @@ async fn the_web_ui_works_in_chromium() {
     std::fs::create_dir_all(&shots).expect("create the screenshot dir");
     let mut node = tokio::process::Command::new("node");
     node.arg(browser.join("run.mjs"))
-        .arg(&url)
+        .arg(&lookout.url)
         .arg(&shots)
         .current_dir(repo);
     let left = deadline.saturating_duration_since(Instant::now());
@@ -706,5 +752,38 @@ async fn the_web_ui_works_in_chromium() {
                 .unwrap_or_else(|e| panic!("copying {name} to docs/screenshots: {e}"));
         }
     }
-    server.stop().await.expect("lookout stops");
+    lookout.server.stop().await.expect("lookout stops");
+}
+
+/// The smaller pass of `tests/browser/firefox.mjs` in Debian's firefox-esr (puppeteer-core over WebDriver BiDi):
+/// every page, the query explorer's graph, the host dashboard, the logs explorer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs firefox-esr and puppeteer-core: run by .ci/run"]
+async fn the_web_ui_works_in_firefox() {
+    let _one = ONE_BROWSER.lock().await;
+    let repo = repo_root();
+    browser_binary("LOOKOUT_FIREFOX", "/usr/bin/firefox-esr", "firefox-esr");
+    let browser = browser_dir(repo, "puppeteer-core").await;
+    let lookout = seeded_lookout().await;
+
+    let shots = repo.join("target/browser-screenshots");
+    std::fs::create_dir_all(&shots).expect("create the screenshot dir");
+    let mut node = tokio::process::Command::new("node");
+    node.arg(browser.join("firefox.mjs"))
+        .arg(&lookout.url)
+        .arg(&shots)
+        .current_dir(repo);
+    // firefox.mjs gives up after 75 s and kills Firefox; this is the backstop.
+    let started = Instant::now();
+    let output = run(
+        node,
+        "node tests/browser/firefox.mjs",
+        Duration::from_secs(90),
+    )
+    .await;
+    println!(
+        "{output}\nbrowser: firefox.mjs took {:?}",
+        started.elapsed()
+    );
+    lookout.server.stop().await.expect("lookout stops");
 }
