@@ -203,6 +203,11 @@ async fn bad_pushes_and_queries_get_loki_errors_and_nothing_is_stored() {
             "invalid protobuf",
         ),
         (protobuf(r#"{app=~"x"}"#, &[(T0, "x")]), &[], "only name=\"value\" pairs"),
+        (
+            json!({"streams": [{"stream": {}, "values": [[T0.to_string(), "no labels"]]}]}).to_string().into_bytes(),
+            JSON_CT,
+            "at least one label pair is required per stream",
+        ),
     ];
     for (body, headers, expect) in cases {
         let (code, text) = post_bytes(&push, body, headers).await;

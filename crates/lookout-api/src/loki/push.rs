@@ -50,6 +50,12 @@ fn stream_labels(s: &str) -> Result<Labels, ApiError> {
 }
 
 fn with_service_name(mut pairs: Vec<(String, String)>, what: &str) -> Result<Labels, ApiError> {
+    // Checked before `service_name` is derived (it would give any stream a label), as Loki's distributor does.
+    if pairs.is_empty() {
+        return Err(ApiError::bad_data(format!(
+            "push: invalid stream labels {what}: error at least one label pair is required per stream"
+        )));
+    }
     add_service_name(&mut pairs);
     Labels::from_pairs(&pairs)
         .map_err(|e| ApiError::bad_data(format!("push: invalid stream labels {what}: {e}")))
