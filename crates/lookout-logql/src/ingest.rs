@@ -189,6 +189,26 @@ pub fn add_detected_level(streams: &mut [PushStream]) {
     }
 }
 
+/// Both derivations for streams that did not come through the push API's label parsing (host log sources):
+/// `service_name` on the labels of streams without one, then `detected_level`.
+pub fn add_derived_fields(streams: &mut [PushStream]) {
+    for s in streams.iter_mut() {
+        if s.labels.get("service_name").is_some() {
+            continue;
+        }
+        let mut pairs: Vec<(String, String)> = s
+            .labels
+            .iter()
+            .map(|l| (l.name.to_string(), l.value.to_string()))
+            .collect();
+        add_service_name(&mut pairs);
+        if let Ok(labels) = lookout_model::Labels::from_pairs(&pairs) {
+            s.labels = labels;
+        }
+    }
+    add_detected_level(streams);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -261,20 +261,7 @@ impl lookout_storage::logs::LogSink for DerivedFields {
         &self,
         mut push: Vec<lookout_storage::logs::PushStream>,
     ) -> Result<usize, lookout_storage::logs::LogPushError> {
-        for s in &mut push {
-            if s.labels.get("service_name").is_none() {
-                let mut pairs: Vec<(String, String)> = s
-                    .labels
-                    .iter()
-                    .map(|l| (l.name.to_string(), l.value.to_string()))
-                    .collect();
-                lookout_logql::ingest::add_service_name(&mut pairs);
-                if let Ok(labels) = lookout_model::Labels::from_pairs(&pairs) {
-                    s.labels = labels;
-                }
-            }
-        }
-        lookout_logql::ingest::add_detected_level(&mut push);
+        lookout_logql::ingest::add_derived_fields(&mut push);
         self.0.push(push)
     }
 }
