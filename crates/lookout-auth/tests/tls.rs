@@ -54,15 +54,28 @@ async fn mutual_tls_require_and_verify() {
     // A certificate from another CA: refused.
     let stranger = Pki::new("someone else").client(&["grafana"]);
     assert!(get(&server, &pki.ca_pem, Some(&stranger)).await.is_err());
-    let mut out = lookout_model::MetricsWriter::new();
-    w.write_metrics(&mut out);
-    let text = out.finish();
-    let failures: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("lookout_tls_handshake_failures_total "))
-        .unwrap()
-        .parse()
-        .unwrap();
+    // The server counts a failed handshake on its own task, after the client has seen it fail: poll (5 s at most).
+    let render = || {
+        let mut out = lookout_model::MetricsWriter::new();
+        w.write_metrics(&mut out);
+        out.finish()
+    };
+    let failures_in = |text: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix("lookout_tls_handshake_failures_total "))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let mut text = render();
+    for _ in 0..100 {
+        if failures_in(&text) >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        text = render();
+    }
+    let failures = failures_in(&text);
     assert!(failures >= 2, "{text}");
     assert!(
         text.contains("lookout_web_config_last_reload_successful 1"),
