@@ -5,6 +5,7 @@
 mod aggregate;
 mod binary;
 mod extended;
+mod kheap;
 mod matching;
 mod range_call;
 mod selector;

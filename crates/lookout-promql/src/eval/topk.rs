@@ -106,9 +106,7 @@ impl Evaluator<'_> {
                         if k < 1 {
                             continue;
                         }
-                        let desc = op == token::T_TOPK;
-                        cands.sort_by(|a, b| cmp_value_nan_last(a.1, b.1, desc));
-                        cands.iter().take(k as usize).copied().collect()
+                        super::kheap::select_k(cands, k as usize, op == token::T_TOPK)
                     }
                     token::T_LIMITK => {
                         let k = (p as i64).min(input.len() as i64);
