@@ -51,6 +51,7 @@ impl Lookout {
             listen: Some("127.0.0.1:0".into()),
             memory_limit: Some("512MiB".into()),
             log_format: None,
+            web_config_file: None,
             wal_repair: false,
             agent,
         };
@@ -80,6 +81,7 @@ impl Lookout {
             listen: Some("127.0.0.1:0".into()),
             memory_limit: Some("512MiB".into()),
             log_format: None,
+            web_config_file: None,
             wal_repair: false,
             agent: false,
         };

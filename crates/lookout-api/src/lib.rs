@@ -16,6 +16,7 @@ pub mod params;
 pub mod pool;
 mod query;
 mod respond;
+mod routes;
 pub mod rules;
 pub mod services;
 mod status;
@@ -26,13 +27,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
+use lookout_auth::{Authenticator, Role};
 use lookout_model::{MetricKind, MetricsWriter};
 use lookout_promql::Engine;
 use lookout_storage::Storage;
+use routes::Routes;
 
 pub use error::ApiError;
 pub use pool::BlockingPool;
+pub use routes::{DeclaredRoute, route_table};
 pub use services::{ConfigControl, NoServices, RuntimeStatus, ScrapeStatus, SelfMetrics, Services};
 pub use status::PROMETHEUS_COMPAT_VERSION;
 pub use write::WriteMetrics;
@@ -167,6 +171,10 @@ pub struct ApiState {
     pub write_metrics: Arc<WriteMetrics>,
     /// The log store behind the Loki API (None: the Loki routes answer 404).
     pub logs: Option<Arc<dyn lookout_storage::logs::LogStorage>>,
+    /// Who may call which route (disabled: everyone may call everything).
+    pub auth: Authenticator,
+    /// The route prefix the router is also served under (for matching public paths), empty for none.
+    pub route_prefix: String,
 }
 
 impl ApiState {
@@ -190,125 +198,182 @@ impl ApiState {
             metrics: Arc::new(ApiMetrics::default()),
             write_metrics: Arc::new(WriteMetrics::default()),
             logs: None,
+            auth: Authenticator::disabled(),
+            route_prefix: String::new(),
         }
     }
 }
 
 /// The routes both modes serve: targets, status, lifecycle, `/metrics` and the built-in exporters.
-fn appliance_routes() -> Router<ApiState> {
-    Router::new()
-        .route("/api/v1/targets", get(status::targets))
-        .route("/api/v1/scrape_pools", get(status::scrape_pools))
-        .route("/api/v1/status/buildinfo", get(status::buildinfo))
-        .route("/api/v1/status/config", get(status::config))
-        .route("/api/v1/status/flags", get(status::flags))
-        .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
-        .route(
+fn appliance_routes(r: Routes) -> Routes {
+    use Role::{Admin, Read};
+    r.add("/api/v1/targets", Read, get(status::targets))
+        .add("/api/v1/scrape_pools", Read, get(status::scrape_pools))
+        .add("/api/v1/status/buildinfo", Read, get(status::buildinfo))
+        .add("/api/v1/status/config", Read, get(status::config))
+        .add("/api/v1/status/flags", Read, get(status::flags))
+        .add("/api/v1/status/runtimeinfo", Read, get(status::runtimeinfo))
+        .add(
             "/-/healthy",
+            Read,
             get(lifecycle::healthy).head(lifecycle::healthy),
         )
-        .route("/-/ready", get(lifecycle::ready).head(lifecycle::ready))
-        .route(
+        .add(
+            "/-/ready",
+            Read,
+            get(lifecycle::ready).head(lifecycle::ready),
+        )
+        .add(
             "/-/reload",
+            Admin,
             post(lifecycle::reload)
                 .put(lifecycle::reload)
                 .get(lifecycle::reload_wrong_method),
         )
-        .route("/metrics", get(lifecycle::metrics))
-        .route("/exporters/{name}/metrics", get(lifecycle::exporter))
+        .add("/metrics", Read, get(lifecycle::metrics))
+        .add("/exporters/{name}/metrics", Read, get(lifecycle::exporter))
+}
+
+/// Agent mode's routes (see [`agent_router`]).
+fn agent_routes(r: Routes) -> Routes {
+    async fn unavailable() -> error::ApiError {
+        error::ApiError::execution(
+            "unavailable in agent mode: this Lookout forwards what it collects and answers no queries",
+        )
+    }
+    appliance_routes(r)
+        .add("/api/v1/{*rest}", Role::Read, any(unavailable))
+        .add("/loki/{*rest}", Role::Read, any(unavailable))
+        .add("/federate", Role::Read, any(unavailable))
 }
 
 /// The routes of agent mode: no query API and no long-term storage, as Prometheus's agent mode — lifecycle,
 /// `/metrics`, built-in exporters, targets and status. Every other `/api/v1/…` and `/loki/…` path answers 422
 /// ("unavailable in agent mode"), so a data source pointed at an agent says why instead of showing nothing.
 pub fn agent_router(state: ApiState) -> Router {
-    async fn unavailable() -> error::ApiError {
-        error::ApiError::execution(
-            "unavailable in agent mode: this Lookout forwards what it collects and answers no queries",
-        )
-    }
-    appliance_routes()
-        .route("/api/v1/{*rest}", axum::routing::any(unavailable))
-        .route("/loki/{*rest}", axum::routing::any(unavailable))
-        .route("/federate", axum::routing::any(unavailable))
+    let guard = Some((state.auth.clone(), state.route_prefix.clone()));
+    agent_routes(Routes::new(guard))
+        .into_router()
         .with_state(state)
 }
 
-/// The Prometheus-compatible routes (also served under an optional path prefix by the caller).
-pub fn router(state: ApiState) -> Router {
-    appliance_routes()
-        .route("/api/lookout/v1/dashboards", get(dashboards::list))
-        .route("/api/lookout/v1/dashboards/{uid}", get(dashboards::get_one))
-        .route("/api/v1/query", get(query::instant).post(query::instant))
-        .route("/api/v1/query_range", get(query::range).post(query::range))
-        .route(
+/// The server's routes (see [`router`]).
+fn server_routes(r: Routes) -> Routes {
+    use Role::{Read, Write};
+    appliance_routes(r)
+        .add("/api/lookout/v1/dashboards", Read, get(dashboards::list))
+        .add(
+            "/api/lookout/v1/dashboards/{uid}",
+            Read,
+            get(dashboards::get_one),
+        )
+        .add(
+            "/api/v1/query",
+            Read,
+            get(query::instant).post(query::instant),
+        )
+        .add(
+            "/api/v1/query_range",
+            Read,
+            get(query::range).post(query::range),
+        )
+        .add(
             "/api/v1/query_exemplars",
+            Read,
             get(query::exemplars).post(query::exemplars),
         )
-        .route(
+        .add(
             "/api/v1/format_query",
+            Read,
             get(query::format_query).post(query::format_query),
         )
-        .route("/api/v1/series", get(meta::series).post(meta::series))
-        .route("/api/v1/labels", get(meta::labels).post(meta::labels))
-        .route("/api/v1/label/{name}/values", get(meta::label_values))
-        .route("/api/v1/metadata", get(meta::metadata))
-        .route("/api/v1/rules", get(rules::rules))
-        .route("/api/v1/alerts", get(rules::alerts))
-        .route("/api/v1/alertmanagers", get(rules::alertmanagers))
-        .route("/api/v1/status/tsdb", get(status::tsdb))
-        .route("/federate", get(federate::federate))
-        .route("/api/v1/write", post(write::remote_write))
-        .route("/api/v1/import/prometheus", post(write::import))
-        .route("/loki/api/v1/push", post(loki::push))
-        .route(
+        .add("/api/v1/series", Read, get(meta::series).post(meta::series))
+        .add("/api/v1/labels", Read, get(meta::labels).post(meta::labels))
+        .add("/api/v1/label/{name}/values", Read, get(meta::label_values))
+        .add("/api/v1/metadata", Read, get(meta::metadata))
+        .add("/api/v1/rules", Read, get(rules::rules))
+        .add("/api/v1/alerts", Read, get(rules::alerts))
+        .add("/api/v1/alertmanagers", Read, get(rules::alertmanagers))
+        .add("/api/v1/status/tsdb", Read, get(status::tsdb))
+        .add("/federate", Read, get(federate::federate))
+        .add("/api/v1/write", Write, post(write::remote_write))
+        .add("/api/v1/import/prometheus", Write, post(write::import))
+        .add("/loki/api/v1/push", Write, post(loki::push))
+        .add(
             "/loki/api/v1/query_range",
+            Read,
             get(loki::query_range).post(loki::query_range),
         )
-        .route(
+        .add(
             "/loki/api/v1/query",
+            Read,
             get(loki::query_instant).post(loki::query_instant),
         )
-        .route("/loki/api/v1/labels", get(loki::labels).post(loki::labels))
-        .route(
+        .add(
+            "/loki/api/v1/labels",
+            Read,
+            get(loki::labels).post(loki::labels),
+        )
+        .add(
             "/loki/api/v1/label/{name}/values",
+            Read,
             get(loki::label_values).post(loki::label_values),
         )
-        .route("/loki/api/v1/series", get(loki::series).post(loki::series))
-        .route("/loki/api/v1/status/buildinfo", get(loki::buildinfo))
-        .route(
+        .add(
+            "/loki/api/v1/series",
+            Read,
+            get(loki::series).post(loki::series),
+        )
+        .add("/loki/api/v1/status/buildinfo", Read, get(loki::buildinfo))
+        .add(
             "/loki/api/v1/index/stats",
+            Read,
             get(loki::index_stats).post(loki::index_stats),
         )
-        .route(
+        .add(
             "/loki/api/v1/index/volume",
+            Read,
             get(loki::index_volume).post(loki::index_volume),
         )
-        .route(
+        .add(
             "/loki/api/v1/index/volume_range",
+            Read,
             get(loki::index_volume_range).post(loki::index_volume_range),
         )
-        .route(
+        .add(
             "/loki/api/v1/detected_labels",
+            Read,
             get(loki::detected_labels).post(loki::detected_labels),
         )
-        .route(
+        .add(
             "/loki/api/v1/detected_fields",
+            Read,
             get(loki::detected_fields).post(loki::detected_fields),
         )
-        .route(
+        .add(
             "/loki/api/v1/detected_field/{name}/values",
+            Read,
             get(loki::detected_field_values).post(loki::detected_field_values),
         )
-        .route(
+        .add(
             "/loki/api/v1/patterns",
+            Read,
             get(loki::patterns).post(loki::patterns),
         )
-        .route(
+        .add(
             "/loki/api/v1/format_query",
+            Read,
             get(loki::format_query).post(loki::format_query),
         )
-        .route("/loki/api/v1/tail", get(loki::tail))
-        .route("/ready", get(lifecycle::ready))
+        .add("/loki/api/v1/tail", Read, get(loki::tail))
+        .add("/ready", Read, get(lifecycle::ready))
+}
+
+/// The Prometheus-compatible routes (also served under an optional path prefix by the caller), each behind the
+/// role it declares (checked by `state.auth`).
+pub fn router(state: ApiState) -> Router {
+    let guard = Some((state.auth.clone(), state.route_prefix.clone()));
+    server_routes(Routes::new(guard))
+        .into_router()
         .with_state(state)
 }

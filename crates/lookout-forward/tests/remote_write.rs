@@ -270,6 +270,18 @@ async fn restart_resumes_from_the_acknowledged_position() {
         drop(s);
         drop(f);
     }
+    // A request in flight when the forwarder went away may still reach the receiver; answered 204 it would be
+    // stored without the old forwarder acknowledging it, so the restart would send it again (at-least-once, as
+    // Prometheus). Let such requests land on the 503 first: wait until no request arrived for 300 ms.
+    let mut seen = r.requests().len();
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = r.requests().len();
+        if now == seen {
+            break;
+        }
+        seen = now;
+    }
     r.state.lock().default_status = 204;
     let (f, _s) = start(dir.path(), c);
     assert!(

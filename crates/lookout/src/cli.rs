@@ -1,4 +1,5 @@
-//! Command line: `lookout serve`, `lookout agent`, `lookout check config FILE`, `lookout check rules FILE…`, `lookout version`.
+//! Command line: `lookout serve`, `lookout agent`, `lookout check config FILE`, `lookout check rules FILE…`,
+//! `lookout hash-password`, `lookout version`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +31,13 @@ pub enum Command {
         /// What to check.
         #[command(subcommand)]
         what: CheckCommand,
+    },
+    /// Print a bcrypt hash of a password read from standard input (one line), for the web config file's
+    /// `basic_auth_users` or `auth.users.<name>.password_hash`.
+    HashPassword {
+        /// bcrypt cost (work factor), 4 to 31.
+        #[arg(long, default_value_t = lookout_auth::password::DEFAULT_COST)]
+        cost: u32,
     },
     /// Print the version.
     Version,
@@ -90,6 +98,36 @@ fn check_rules(files: &[PathBuf]) -> ExitCode {
     }
 }
 
+/// `lookout hash-password`: the password is read from standard input so it stays out of shell history.
+fn hash_password(cost: u32) -> ExitCode {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        eprint!("Password: ");
+    }
+    let mut line = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut line) {
+        eprintln!("error: reading the password from standard input: {e}");
+        return ExitCode::FAILURE;
+    }
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        eprintln!(
+            "error: empty password (give it on standard input, e.g. `echo -n secret | lookout hash-password`)"
+        );
+        return ExitCode::FAILURE;
+    }
+    match lookout_auth::hash_password(password, cost) {
+        Ok(h) => {
+            println!("{h}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Runs the CLI; the exit code reports success.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -121,6 +159,7 @@ pub fn main() -> ExitCode {
         Command::Check {
             what: CheckCommand::Rules { files },
         } => check_rules(&files),
+        Command::HashPassword { cost } => hash_password(cost),
         Command::Agent(mut args) => {
             args.agent = true;
             match run_blocking(args) {

@@ -224,6 +224,14 @@ pub struct ServerSection {
     pub log_format: String,
     /// Also serve every route under this path prefix (e.g. `/prometheus`), for proxies and Grafana URLs with a path.
     pub route_prefix: String,
+    /// Prometheus's web config file (TLS, basic-auth users, headers); the `--web.config.file` flag wins.
+    pub web_config_file: Option<String>,
+    /// Connections open at once (default 512, Prometheus's `--web.max-connections`).
+    pub max_connections: usize,
+    /// Longest time a client may take to send a request's headers (default 10s).
+    pub header_read_timeout: PromDuration,
+    /// Largest request head, request line and headers (default 64KiB).
+    pub max_header_bytes: ByteSize,
 }
 
 impl Default for ServerSection {
@@ -233,6 +241,10 @@ impl Default for ServerSection {
             memory_limit: None,
             log_format: "text".into(),
             route_prefix: String::new(),
+            web_config_file: None,
+            max_connections: 512,
+            header_read_timeout: PromDuration::from_secs(10),
+            max_header_bytes: ByteSize(64 << 10),
         }
     }
 }
@@ -286,6 +298,9 @@ pub struct Config {
     /// Lookout `host_logs`: the systemd journal, a syslog receiver and file tailing into the log store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_logs: Option<lookout_hostlogs::HostLogsConfig>,
+    /// Lookout `auth`: roles of users (from the web config file or here), bearer tokens, a trusted proxy header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<lookout_auth::AuthConfig>,
 }
 
 /// `rules:` — Prometheus's `--rules.alert.*` flags as settings.
@@ -367,6 +382,16 @@ pub fn parse(text: &str, source: &str) -> Result<Config> {
     cfg.kubernetes
         .check()
         .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
+    if let Some(auth) = &cfg.auth {
+        auth.validate()
+            .map_err(|e| anyhow::anyhow!("{source}: auth: {e}"))?;
+    }
+    if cfg.server.max_connections == 0 {
+        bail!("{source}: server.max_connections: must be at least 1");
+    }
+    if cfg.server.max_header_bytes.0 < 1024 {
+        bail!("{source}: server.max_header_bytes: must be at least 1KiB");
+    }
     if cfg.host_logs.is_some() && !cfg.logs.enabled {
         bail!("{source}: host_logs: needs the log store (logs.enabled: true)");
     }
@@ -401,7 +426,15 @@ pub fn load(path: Option<&Path>, self_addr: &str) -> Result<(Config, String)> {
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("reading config file {}", p.display()))?;
-            Ok((parse(&text, &p.display().to_string())?, text))
+            let mut cfg = parse(&text, &p.display().to_string())?;
+            // Token files and the web config file are named relative to the configuration file.
+            let base = p.parent().unwrap_or(Path::new("."));
+            cfg.auth = cfg.auth.map(|a| a.with_base_dir(base));
+            cfg.server.web_config_file = cfg
+                .server
+                .web_config_file
+                .map(|f| base.join(f).display().to_string());
+            Ok((cfg, text))
         }
         None => {
             let text = DEFAULT_CONFIG.replace("{{SELF}}", self_addr);

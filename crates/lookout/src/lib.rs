@@ -16,3 +16,4 @@ pub mod notify;
 pub mod rules;
 pub mod serve;
 mod services;
+pub mod web;

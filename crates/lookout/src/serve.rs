@@ -38,6 +38,9 @@ pub struct ServeArgs {
     /// `text` or `json` logs (default text, or server.log_format).
     #[arg(long)]
     pub log_format: Option<String>,
+    /// Prometheus's web config file: TLS, basic-auth users, response headers (default: server.web_config_file).
+    #[arg(long = "web.config.file")]
+    pub web_config_file: Option<PathBuf>,
     /// Cut a damaged WAL at the first bad record instead of refusing to start (loses what follows it).
     #[arg(long)]
     pub wal_repair: bool,
@@ -140,6 +143,18 @@ impl Server {
         if args.agent {
             config::apply_agent(&mut cfg, "configuration")?;
         }
+        let web_config_file = args
+            .web_config_file
+            .clone()
+            .or_else(|| cfg.server.web_config_file.clone().map(PathBuf::from));
+        let web = Arc::new(
+            crate::web::WebSecurity::start(
+                web_config_file.as_deref(),
+                cfg.auth.as_ref(),
+                &cfg.server,
+            )
+            .await?,
+        );
         let forwarding = !cfg.remote_write.is_empty() || !cfg.loki_write.is_empty();
         let forwards_logs = !cfg.loki_write.is_empty();
 
@@ -303,6 +318,13 @@ impl Server {
                 data_dir.display().to_string(),
             ),
             ("web.listen-address".to_string(), addr.to_string()),
+            (
+                "web.config.file".to_string(),
+                web_config_file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            ),
             ("memory-limit".to_string(), budget.total.to_string()),
             (
                 "query.max-samples".to_string(),
@@ -381,6 +403,7 @@ impl Server {
             rules: rules.clone(),
             notifiers: notifiers.clone(),
             collectors: collectors.clone(),
+            web: web.clone(),
         });
         if let Some(mut changes) = kubernetes.monitor_changes() {
             let weak = Arc::downgrade(&services);
@@ -434,6 +457,7 @@ impl Server {
                 roles.rules = Some(rules.clone());
                 roles.self_metrics.push(rules.clone());
                 roles.self_metrics.push(notifiers.clone());
+                roles.self_metrics.push(web.clone());
                 roles
             },
             limits,
@@ -441,6 +465,8 @@ impl Server {
         let mut state = state;
         // Rule evaluations and API queries share one pool, so rules run under the same concurrency limit.
         state.query_pool = query_pool;
+        state.auth = web.auth.clone();
+        state.route_prefix = prefix.clone();
         state.logs = match (&logs, &log_sink) {
             (Some(store), Some(sink)) if forwards_logs => {
                 Some(Arc::new(crate::logs::ForwardedLogs {
@@ -457,19 +483,19 @@ impl Server {
         } else {
             lookout_api::router(state)
         }
-        .merge(lookout_ui::router());
+        .merge(web.ui(&prefix));
         if !prefix.is_empty() {
             app = app.clone().merge(axum::Router::new().nest(&prefix, app));
         }
+        let app = web.wrap(app);
         let (shutdown, mut rx) = tokio::sync::watch::channel(false);
+        let wait = async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let serving = web.serve(listener, app, wait);
+        tracing::info!(url = %web.url(addr), "serving");
         let http = tokio::spawn(async move {
-            let wait = async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(wait)
-                .await
-            {
+            if let Err(e) = serving.await {
                 tracing::error!(error = %e, "http server failed");
             }
         });

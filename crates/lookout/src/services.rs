@@ -46,6 +46,8 @@ pub struct AppServices {
     pub(crate) rules: Arc<crate::rules::RulesWiring>,
     pub(crate) notifiers: Arc<crate::notify::Notifiers>,
     pub(crate) collectors: Arc<crate::collectors::CollectorsWiring>,
+    /// TLS, authentication and roles (the web config file and the `auth:` section).
+    pub(crate) web: Arc<crate::web::WebSecurity>,
 }
 
 fn rfc3339(t: SystemTime) -> String {
@@ -95,6 +97,8 @@ impl AppServices {
         let jobs =
             crate::collectors::all_jobs(&cfg, &collectors, &self.kubernetes, &self.self_addr)
                 .map_err(|e| format!("{e:#}"))?;
+        // Authentication first: a broken token file refuses the reload before anything else changed.
+        self.web.reload(cfg.auth.as_ref())?;
         self.collectors
             .apply(&collectors)
             .map_err(|e| format!("{e:#}"))?;
@@ -174,7 +178,8 @@ impl ScrapeStatus for AppServices {
 
 impl ConfigControl for AppServices {
     fn config_yaml(&self) -> String {
-        self.config.read().text.clone()
+        // Secrets are shown as <secret>, as Prometheus does.
+        lookout_auth::redact_config_yaml(&self.config.read().text)
     }
 
     fn flags(&self) -> Vec<(String, String)> {

@@ -116,6 +116,7 @@ async fn an_agent_without_a_place_to_forward_to_is_refused() {
         listen: Some("127.0.0.1:0".into()),
         memory_limit: None,
         log_format: None,
+        web_config_file: None,
         wal_repair: false,
         agent: true,
     };

@@ -63,6 +63,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lookout-logql",
             "lookout-rules",
             "lookout-dashboards",
+            "lookout-auth",
         ],
     ),
     (
@@ -85,6 +86,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lookout-hostlogs",
             "lookout-forward",
             "lookout-ui",
+            "lookout-auth",
         ],
     ),
 ];

@@ -692,6 +692,7 @@ async fn seeded_lookout() -> Seeded {
         listen: Some(format!("127.0.0.1:{port}")),
         memory_limit: Some("512MiB".into()),
         log_format: None,
+        web_config_file: None,
         wal_repair: false,
         agent: false,
     })
