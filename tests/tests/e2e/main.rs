@@ -3,6 +3,7 @@
 
 mod agent;
 mod architecture;
+mod auth;
 mod bad_input;
 mod browser;
 mod chart;
@@ -23,3 +24,4 @@ mod peer_rules;
 mod reload;
 mod rule_files;
 mod rules;
+mod tls;
