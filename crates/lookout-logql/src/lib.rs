@@ -20,6 +20,7 @@ pub mod ingest;
 pub mod labels;
 mod lexer;
 mod limits;
+pub mod nesting;
 mod parser;
 mod parsers;
 mod pattern;

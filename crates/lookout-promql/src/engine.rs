@@ -23,6 +23,7 @@ pub struct Engine {
 
 /// Parses a query, mapping the parser's message to [`QueryError::Parse`] with a position when it names one.
 pub fn parse_query(query: &str) -> Result<Expr, QueryError> {
+    crate::nesting::check(query)?;
     parser::parse(query).map_err(|message| {
         let position = parse_position(&message)
             .or_else(|| offending_char_position(query, &message))

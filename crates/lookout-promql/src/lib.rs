@@ -25,6 +25,7 @@ mod extended_syntax;
 pub mod functions;
 mod limits;
 mod literals;
+pub mod nesting;
 mod parse_position;
 pub mod value;
 

@@ -21,6 +21,17 @@ pub enum AppendError {
         /// The oldest timestamp accepted.
         min_t: i64,
     },
+    /// Later than the store accepts: the clock plus the allowed skew (`storage.max_future`). A sample far in the
+    /// future would otherwise move the retention edge and block the series' later samples as out of order.
+    #[error(
+        "sample too far in the future: timestamp {t} is after {max_t} (now + storage.max_future)"
+    )]
+    TooFarInFuture {
+        /// The refused timestamp.
+        t: i64,
+        /// The latest timestamp accepted now.
+        max_t: i64,
+    },
     /// Same timestamp as an existing sample but another value.
     #[error("duplicate sample for timestamp {t} with a different value")]
     DuplicateTimestamp {

@@ -27,6 +27,8 @@ pub struct TsdbAppender<'a> {
     new_series: Vec<NewSeries>,
     new_index: FxHashMap<Labels, u64>,
     batch_last: FxHashMap<u64, (i64, u64)>,
+    /// The latest timestamp accepted (clock at the batch's start plus `max_future`), `i64::MAX` without a check.
+    max_t: i64,
 }
 
 impl<'a> TsdbAppender<'a> {
@@ -37,6 +39,12 @@ impl<'a> TsdbAppender<'a> {
             new_series: Vec::new(),
             new_index: FxHashMap::default(),
             batch_last: FxHashMap::default(),
+            max_t: db.opts.max_future.map_or(i64::MAX, |skew| {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                now.saturating_add(skew.as_millis().min(i64::MAX as u128) as i64)
+            }),
         }
     }
 
@@ -45,6 +53,7 @@ impl<'a> TsdbAppender<'a> {
         let counter = match e {
             AppendError::OutOfOrder { .. } => &c.out_of_order_rejected,
             AppendError::OutOfBounds { .. } => &c.out_of_bounds_rejected,
+            AppendError::TooFarInFuture { .. } => &c.too_far_in_future_rejected,
             AppendError::DuplicateTimestamp { .. } => &c.duplicate_rejected,
             AppendError::SeriesLimit { .. } => &c.series_limit_rejected,
             AppendError::MemoryLimit { .. } => &c.memory_limit_rejected,
@@ -61,6 +70,14 @@ impl<'a> TsdbAppender<'a> {
         t: i64,
         v: f64,
     ) -> Result<(), AppendError> {
+        if t > self.max_t {
+            let e = AppendError::TooFarInFuture {
+                t,
+                max_t: self.max_t,
+            };
+            self.count_refusal(&e);
+            return Err(e);
+        }
         let last = self.batch_last.get(&r).copied().or(head_last);
         let head = &self.db.head;
         match classify(last, t, v, head.min_valid_t(), head.ooo_window_ms) {

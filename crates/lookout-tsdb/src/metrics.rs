@@ -83,6 +83,7 @@ tsdb_metrics! {
     rollbacks: "counter", "Rolled-back batches.";
     out_of_order_rejected: "counter", "Samples refused as out of order.";
     out_of_bounds_rejected: "counter", "Samples refused as older than the persisted boundary.";
+    too_far_in_future_rejected: "counter", "Samples refused as later than the clock plus storage.max_future.";
     duplicate_rejected: "counter", "Samples refused for a repeated timestamp with another value.";
     duplicate_ignored: "counter", "Samples ignored for a repeated timestamp with the same value.";
     series_limit_rejected: "counter", "New series refused by the active-series limit.";

@@ -29,6 +29,9 @@ pub struct TsdbOptions {
     pub maintenance_interval: Option<Duration>,
     /// zstd level for groups of sealed chunks.
     pub zstd_level: i32,
+    /// Samples later than the clock plus this are refused with `AppendError::TooFarInFuture` (`None`: no
+    /// check, the library default; the appliance sets `storage.max_future`).
+    pub max_future: Option<Duration>,
 }
 
 impl Default for TsdbOptions {
@@ -45,6 +48,7 @@ impl Default for TsdbOptions {
             sled_flush_every: Duration::from_millis(1000),
             maintenance_interval: Some(Duration::from_secs(30)),
             zstd_level: 9,
+            max_future: None,
         }
     }
 }

@@ -101,6 +101,9 @@ pub struct StorageSection {
     pub max_active_series: u64,
     /// Accept samples up to this much older than a series' newest (default 0: none).
     pub out_of_order_window: PromDuration,
+    /// Refuse samples later than the clock plus this (default 1d; 0s turns the check off). Retention counts from
+    /// the newest sample, so one sample far in the future would otherwise delete everything older.
+    pub max_future: PromDuration,
 }
 
 impl Default for StorageSection {
@@ -113,6 +116,7 @@ impl Default for StorageSection {
             wal_repair: false,
             max_active_series: 0,
             out_of_order_window: PromDuration::from_secs(0),
+            max_future: PromDuration::from_secs(86_400),
         }
     }
 }

@@ -102,6 +102,10 @@ fn tsdb_options(cfg: &Config, budget: &MemoryBudget, repair: bool) -> TsdbOption
         sled_cache_fraction: budget.sled_cache as f64 / data_share.max(1) as f64,
         max_active_series,
         wal,
+        max_future: {
+            let skew = cfg.storage.max_future.as_duration();
+            (!skew.is_zero()).then_some(skew)
+        },
         ..TsdbOptions::default()
     }
 }
@@ -580,6 +584,9 @@ pub fn run_blocking(args: ServeArgs) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(64)
+        // Parsers and evaluators recurse per syntax level (bounded by the query nesting limits); 8 MiB leaves
+        // them a wide margin. Only touched pages cost memory.
+        .thread_stack_size(8 << 20)
         .build()?;
     rt.block_on(run(args))
 }

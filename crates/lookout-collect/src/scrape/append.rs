@@ -124,7 +124,10 @@ fn count_refusal(report: &mut ScrapeReport, e: &AppendError) {
     match e {
         AppendError::OutOfOrder { .. } => report.out_of_order += 1,
         AppendError::DuplicateTimestamp { .. } => report.duplicates += 1,
-        AppendError::OutOfBounds { .. } => report.out_of_bounds += 1,
+        // Prometheus counts samples too far in the future as out of bounds too.
+        AppendError::OutOfBounds { .. } | AppendError::TooFarInFuture { .. } => {
+            report.out_of_bounds += 1
+        }
         _ => report.rejected += 1,
     }
 }

@@ -19,6 +19,7 @@ pub fn parse(q: &str) -> Result<Expr, ParseError> {
 
 fn parse_unlocated(q: &str) -> Result<Expr, ParseError> {
     let tokens = lex(q)?;
+    crate::nesting::check(&tokens)?;
     let mut p = Parser {
         t: tokens,
         i: 0,

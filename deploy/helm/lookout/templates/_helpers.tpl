@@ -91,6 +91,13 @@ kubernetes:
   {{- end }}
 collectors:
   {{- toYaml .Values.config.collectors | nindent 2 }}
+{{- with .Values.config.auth }}
+{{- /* The StatefulSet's probes stay answerable when authentication is on. */}}
+{{- $auth := deepCopy . }}
+{{- $_ := set $auth "public_paths" (concat (default (list) $auth.public_paths) (list "/-/healthy" "/-/ready") | uniq) }}
+auth:
+  {{- toYaml $auth | nindent 2 }}
+{{- end }}
 {{- end }}
 
 {{/* The default jobs the agents run on each node, left out of the server's config when the agent is enabled. */}}
