@@ -11,6 +11,7 @@
 //! - [`password`]: [`hash_password`] for `lookout hash-password`.
 
 pub mod authenticator;
+pub mod body_deadline;
 pub mod config;
 pub mod error;
 mod file_stamp;

@@ -21,6 +21,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tower::Service;
 
+use crate::body_deadline::DeadlineBody;
 use crate::watcher::TlsReloader;
 
 /// Longest TLS handshake: a client that opens a connection and says nothing must not hold it forever.
@@ -43,6 +44,9 @@ pub struct ServeLimits {
     pub max_headers: usize,
     /// Most requests in flight on one HTTP/2 connection.
     pub max_concurrent_streams: u32,
+    /// Longest time from a request's start until its whole body has arrived (a body trickled in would hold a
+    /// handler and its buffers).
+    pub body_read_timeout: Duration,
 }
 
 impl Default for ServeLimits {
@@ -53,6 +57,7 @@ impl Default for ServeLimits {
             max_header_bytes: 64 << 10,
             max_headers: 100,
             max_concurrent_streams: 100,
+            body_read_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -194,7 +199,9 @@ where
             let _permit = permit;
             metrics.open.fetch_add(1, Ordering::Relaxed);
             let _open = OpenGuard(&metrics);
-            let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
+            let body_limit = limits.body_read_timeout;
+            let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+                let mut req = req.map(|b| axum::body::Body::new(DeadlineBody::new(b, body_limit)));
                 req.extensions_mut().insert(ConnectInfo(peer));
                 // A Router is always ready, so calling it without polling readiness is fine.
                 router.clone().call(req)

@@ -236,6 +236,8 @@ pub struct ServerSection {
     pub header_read_timeout: PromDuration,
     /// Largest request head, request line and headers (default 64KiB).
     pub max_header_bytes: ByteSize,
+    /// Longest time a client may take to send a request's body (default 2m).
+    pub body_read_timeout: PromDuration,
 }
 
 impl Default for ServerSection {
@@ -249,6 +251,7 @@ impl Default for ServerSection {
             max_connections: 512,
             header_read_timeout: PromDuration::from_secs(10),
             max_header_bytes: ByteSize(64 << 10),
+            body_read_timeout: PromDuration::from_secs(120),
         }
     }
 }

@@ -73,6 +73,7 @@ impl WebSecurity {
                 max_connections: server.max_connections,
                 header_read_timeout: server.header_read_timeout.as_duration(),
                 max_header_bytes: server.max_header_bytes.0 as usize,
+                body_read_timeout: server.body_read_timeout.as_duration(),
                 ..ServeLimits::default()
             },
             tasks,

@@ -16,6 +16,7 @@ scrape_configs: []
 server:
   max_connections: 64
   header_read_timeout: 2s
+  body_read_timeout: 2s
   max_header_bytes: 16KiB
 limits:
   max_write_body: 1MiB
@@ -401,6 +402,34 @@ async fn bad_input_sweep_leaves_the_process_healthy_and_loses_nothing() {
         started.elapsed()
     });
 
+    // A slow body: the head arrives at once, the body a byte a second; cut off at body_read_timeout (2 s).
+    let body_addr = addr.clone();
+    let slow_body = std::thread::spawn(move || {
+        let mut c = TcpStream::connect(&body_addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let started = Instant::now();
+        let head =
+            b"POST /api/v1/import/prometheus HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n";
+        if c.write_all(head).is_err() {
+            return (started.elapsed(), String::new());
+        }
+        for _ in 0..30 {
+            let mut buf = [0u8; 256];
+            if let Ok(n) = c.read(&mut buf) {
+                return (
+                    started.elapsed(),
+                    String::from_utf8_lossy(&buf[..n]).into_owned(),
+                );
+            }
+            if c.write_all(b"x").is_err() {
+                return (started.elapsed(), String::new());
+            }
+            std::thread::sleep(Duration::from_millis(900));
+        }
+        (started.elapsed(), String::new())
+    });
+
     // A flood of bad requests on many connections, /-/healthy answering quickly throughout.
     let flood_addr = addr.clone();
     let flood = std::thread::spawn(move || {
@@ -452,6 +481,12 @@ async fn bad_input_sweep_leaves_the_process_healthy_and_loses_nothing() {
         answered > 0,
         "the flood's connections were answered or closed"
     );
+    let (body_held, answer) = slow_body.join().unwrap();
+    if body_held > Duration::from_secs(6) {
+        s.failures.push(format!(
+            "a slow body held its connection for {body_held:?}: {answer:.100}"
+        ));
+    }
     let held = slow.join().unwrap();
     if held > Duration::from_secs(6) {
         s.failures
