@@ -110,20 +110,10 @@ impl LogStore {
             opts.block,
         )
         .map_err(StoreError::Partition)?;
-        let (wal, replay) = Wal::open(&opts.dir, |recs| {
-            let last = recs.iter().map(|r| r.seq).max().unwrap_or(0);
-            last.max(parts.max_committed_seq())
-        })
-        .map_err(io(&opts.dir))?;
-        if replay.torn_bytes > 0 {
-            tracing::warn!(dir = %opts.dir.display(), bytes = replay.torn_bytes, "log WAL: dropped a torn tail (a write cut by a crash, never acknowledged)");
-        }
-        let streams_path = opts.dir.join("streams.jsonl");
-        let streams = Streams::open(&streams_path).map_err(io(&streams_path))?;
-        let mut seq = parts.max_committed_seq();
+        // Records are filtered as they are read: replay holds what the partitions lack (at most the backlog the
+        // running store held, `max_uncommitted_bytes` and one push), never the whole log.
         let mut pending = Vec::new();
-        for rec in replay.records {
-            seq = seq.max(rec.seq);
+        let (wal, replay) = Wal::open(&opts.dir, parts.max_committed_seq(), &mut |rec| {
             for (id, entries) in rec.streams {
                 for e in entries {
                     // Exactly what the entry's partition lacks: its last commit recorded an older sequence.
@@ -132,7 +122,14 @@ impl LogStore {
                     }
                 }
             }
+        })
+        .map_err(io(&opts.dir))?;
+        if replay.torn_bytes > 0 {
+            tracing::warn!(dir = %opts.dir.display(), bytes = replay.torn_bytes, "log WAL: dropped a torn tail (a write cut by a crash, never acknowledged)");
         }
+        let streams_path = opts.dir.join("streams.jsonl");
+        let streams = Streams::open(&streams_path).map_err(io(&streams_path))?;
+        let seq = replay.last_seq;
         let mut newest: HashMap<u64, i64> = HashMap::new();
         for (id, e) in &pending {
             let n = newest.entry(*id).or_insert(i64::MIN);
@@ -143,7 +140,7 @@ impl LogStore {
             .into_iter()
             .map(|(b, s)| (b.start, (b, s)))
             .collect();
-        tracing::info!(dir = %opts.dir.display(), streams = streams.len(), partitions = view.len(), replayed = pending.len(), "log store opened");
+        tracing::info!(dir = %opts.dir.display(), streams = streams.len(), partitions = view.len(), wal_records = replay.records, wal_bytes = replay.bytes, replayed = pending.len(), "log store opened");
         let pending_bytes = pending.iter().map(|(_, e)| entry_bytes(e)).sum();
         let state = State {
             wal,

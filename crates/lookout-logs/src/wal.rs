@@ -73,12 +73,17 @@ pub struct Wal {
     older: Vec<PathBuf>,
 }
 
-/// What replay found.
+/// What replay found (the records themselves went to the visitor of [`Wal::open`]).
 pub struct Replay {
-    /// Intact records, in order.
-    pub records: Vec<WalRecord>,
+    /// Intact records read.
+    pub records: u64,
+    /// Their bytes (frames included).
+    pub bytes: u64,
     /// Bytes after the last intact record of a file (a write cut by a crash, never acknowledged), dropped.
     pub torn_bytes: u64,
+    /// The highest sequence seen, or the committed one given to [`Wal::open`] if higher: the next push gets the
+    /// one after it.
+    pub last_seq: u64,
 }
 
 fn file_name(first_seq: u64) -> String {
@@ -106,11 +111,14 @@ fn list(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(out.into_iter().map(|(_, p)| p).collect())
 }
 
-/// Reads the intact records of one file and cuts a torn tail.
-fn read_file(path: &Path, records: &mut Vec<WalRecord>) -> io::Result<u64> {
+/// Hands the intact records of one file to `visit`, one at a time, and cuts a torn tail; returns the bytes of
+/// intact records and the bytes cut. A length that runs past the end of the file is a torn tail too, found before
+/// anything is allocated for it: a damaged length field must not make start-up ask for gigabytes.
+fn read_file(path: &Path, visit: &mut dyn FnMut(WalRecord)) -> io::Result<(u64, u64)> {
     let total = std::fs::metadata(path)?.len();
     let mut good = 0u64;
     let mut r = BufReader::new(File::open(path)?);
+    let mut body = Vec::new();
     loop {
         let mut head = [0u8; 8];
         if r.read_exact(&mut head).is_err() {
@@ -118,12 +126,16 @@ fn read_file(path: &Path, records: &mut Vec<WalRecord>) -> io::Result<u64> {
         }
         let len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as usize;
         let crc = u32::from_le_bytes(head[4..].try_into().expect("4 bytes"));
-        let mut body = vec![0u8; len];
+        if len as u64 > total - good - 8 {
+            break;
+        }
+        body.clear();
+        body.resize(len, 0);
         if r.read_exact(&mut body).is_err() || crc32fast::hash(&body) != crc {
             break;
         }
         match WalRecord::decode(&body) {
-            Some(rec) => records.push(rec),
+            Some(rec) => visit(rec),
             None => break,
         }
         good += 8 + len as u64;
@@ -131,24 +143,35 @@ fn read_file(path: &Path, records: &mut Vec<WalRecord>) -> io::Result<u64> {
     if good < total {
         OpenOptions::new().write(true).open(path)?.set_len(good)?;
     }
-    Ok(total - good)
+    Ok((good, total - good))
 }
 
 impl Wal {
-    /// Opens the WAL in `dir`, reading every intact record of every file, and starts a new file for records
-    /// after `last_seq` (the highest sequence known, from the records or the index).
+    /// Opens the WAL in `dir`, handing every intact record to `visit` in order (one at a time: replay holds what
+    /// the visitor keeps, not the whole log), and starts a new file for records after the highest sequence seen
+    /// or `committed_seq` (the highest the index holds), whichever is higher.
     pub fn open(
         dir: &Path,
-        last_seq: impl FnOnce(&[WalRecord]) -> u64,
+        committed_seq: u64,
+        visit: &mut dyn FnMut(WalRecord),
     ) -> io::Result<(Wal, Replay)> {
-        let mut records = Vec::new();
-        let mut torn_bytes = 0;
+        let mut replay = Replay {
+            records: 0,
+            bytes: 0,
+            torn_bytes: 0,
+            last_seq: committed_seq,
+        };
         let older = list(dir)?;
         for path in &older {
-            torn_bytes += read_file(path, &mut records)?;
+            let (good, torn) = read_file(path, &mut |rec| {
+                replay.last_seq = replay.last_seq.max(rec.seq);
+                replay.records += 1;
+                visit(rec);
+            })?;
+            replay.bytes += good;
+            replay.torn_bytes += torn;
         }
-        let next = last_seq(&records) + 1;
-        let current_path = dir.join(file_name(next));
+        let current_path = dir.join(file_name(replay.last_seq + 1));
         let current = OpenOptions::new()
             .create(true)
             .append(true)
@@ -161,10 +184,7 @@ impl Wal {
                 current_path,
                 older,
             },
-            Replay {
-                records,
-                torn_bytes,
-            },
+            replay,
         ))
     }
 
@@ -257,5 +277,87 @@ mod tests {
         body.push(0);
         assert!(WalRecord::decode(&body).is_none(), "trailing bytes refused");
         assert!(WalRecord::decode(b"").is_none());
+    }
+
+    /// The process's peak virtual size (`VmPeak`), in bytes.
+    fn vm_peak() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let kib: u64 = status
+            .lines()
+            .find(|l| l.starts_with("VmPeak:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap();
+        kib * 1024
+    }
+
+    fn record(seq: u64, line: &str) -> WalRecord {
+        WalRecord {
+            seq,
+            streams: vec![(
+                7,
+                vec![Entry {
+                    ts: seq as i64,
+                    line: line.into(),
+                    metadata: Vec::new(),
+                }],
+            )],
+        }
+    }
+
+    #[test]
+    fn records_stream_to_the_visitor_and_a_damaged_length_is_a_torn_tail_never_allocated() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (mut wal, replay) = Wal::open(dir.path(), 0, &mut |_| panic!("empty")).unwrap();
+            assert_eq!((replay.records, replay.last_seq), (0, 0));
+            for seq in 1..=3 {
+                wal.append(&record(seq, &format!("line {seq}"))).unwrap();
+            }
+        }
+        let path = list(dir.path()).unwrap().pop().unwrap();
+        let good = std::fs::metadata(&path).unwrap().len();
+        // A frame header claiming ~4 GiB of body, then a few bytes: what a damaged length field looks like.
+        let mut tail = Vec::new();
+        tail.extend_from_slice(&(u32::MAX - 7).to_le_bytes());
+        tail.extend_from_slice(&[0xab; 4]);
+        tail.extend_from_slice(b"not a record");
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(&tail).unwrap();
+        drop(f);
+
+        let peak = vm_peak();
+        let mut seen = Vec::new();
+        let (_wal, replay) = Wal::open(dir.path(), 2, &mut |rec| {
+            seen.push((rec.seq, rec.streams[0].1[0].line.clone()))
+        })
+        .unwrap();
+        // Without the check the body buffer alone would be ~4 GiB of address space.
+        assert!(
+            vm_peak() < peak + (1 << 30),
+            "the damaged length was allocated: VmPeak {} -> {}",
+            peak,
+            vm_peak()
+        );
+        assert_eq!(
+            seen,
+            vec![
+                (1, "line 1".to_string()),
+                (2, "line 2".to_string()),
+                (3, "line 3".to_string())
+            ]
+        );
+        assert_eq!(replay.records, 3);
+        assert_eq!(replay.bytes, good);
+        assert_eq!(replay.torn_bytes, tail.len() as u64);
+        assert_eq!(
+            replay.last_seq, 3,
+            "the highest of the records and the committed sequence"
+        );
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            good,
+            "the torn tail is cut"
+        );
     }
 }

@@ -113,6 +113,19 @@ impl Tsdb {
             skipped,
             stats,
         } = replay_wal(&wal, &head, &store, &persisted_ids, boundary)?;
+        let (series, head_bytes) = (head.series_count(), head.bytes() as u64);
+        if series > opts.max_active_series || head_bytes > opts.head_budget_bytes() {
+            // Under the limits that wrote it the WAL cannot hold more (what they refused was never logged): they
+            // were lowered. Every sample in it was acknowledged, so all of it stays; new series wait for room.
+            tracing::warn!(
+                series,
+                max_active_series = opts.max_active_series,
+                head_bytes,
+                head_budget_bytes = opts.head_budget_bytes(),
+                "the replayed head is larger than the limits allow (were they lowered?): new series are refused \
+                 until persistence moves data out of it"
+            );
+        }
         Counters::set(&counters.replayed_samples, replayed);
         Counters::set(&counters.replay_skipped_samples, skipped);
         let rotation = wal.rotate()?;

@@ -442,6 +442,47 @@ fn background_thread_persists_blocks_and_truncates_the_wal() {
 }
 
 #[test]
+fn replay_rebuilds_the_running_head_not_the_series_persistence_emptied() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = TsdbOptions {
+        max_active_series: 13,
+        ..TsdbOptions::for_test()
+    };
+    let before;
+    {
+        let db = Tsdb::open(dir.path(), opts.clone()).unwrap();
+        // 12 series for 40 minutes, then host0's 4 alone on to 100 minutes: persisting the first 1 h block leaves
+        // host1's and host2's series empty, so the head drops them.
+        ingest(&db, 0, 160, 3);
+        ingest(&db, 160 * 15_000, 240, 1);
+        db.compact().unwrap();
+        let m = db.metrics();
+        assert_eq!(m.persisted_boundary_ms as i64, HOUR, "{m:?}");
+        assert_eq!(m.head_series, 4, "{m:?}");
+        before = dump(&db, &all_cpu(), TimeRange::ALL);
+        db.close().unwrap();
+    }
+    assert_eq!(before.len(), 12);
+    // The WAL still holds the Series records of all 12 (truncation keeps the segment they are in).
+    let db = Tsdb::open(dir.path(), opts).unwrap();
+    let m = db.metrics();
+    assert_eq!(
+        m.head_series, 4,
+        "only the series the running head held: {m:?}"
+    );
+    assert_eq!(dump(&db, &all_cpu(), TimeRange::ALL), before);
+    // So the active-series limit has the same room as before the restart: 4 + 4 new series fit under 13.
+    let mut a = db.appender();
+    for cpu in 0..4 {
+        a.append(&labels("cpu_seconds", 7, cpu), 100 * 60_000, 1.0)
+            .unwrap();
+    }
+    a.commit().unwrap();
+    assert_eq!(db.metrics().head_series, 8);
+    assert_eq!(db.metrics().series_limit_rejected, 0);
+}
+
+#[test]
 fn memory_share_refuses_new_series_when_full() {
     let dir = tempfile::tempdir().unwrap();
     let opts = TsdbOptions {
