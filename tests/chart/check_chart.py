@@ -256,7 +256,17 @@ def check_config(objs: list[dict], merged: dict) -> str:
               if "grafana" not in o["metadata"]["name"] and "-dashboard-" not in o["metadata"]["name"]], "ConfigMap")
     text = cm["data"]["lookout.yml"]
     cfg = yaml.safe_load(text)
-    assert set(cfg) <= {"global", "scrape_configs", "storage", "limits", "kubernetes", "collectors"}, sorted(cfg)
+    assert set(cfg) <= {"global", "scrape_configs", "storage", "limits", "kubernetes", "collectors", "auth"}, sorted(cfg)
+    # auth: passed through when set, with the probes' paths made public so the StatefulSet stays ready.
+    want_auth = merged["config"].get("auth") or {}
+    if want_auth:
+        got = dict(cfg["auth"])
+        public = got.pop("public_paths")
+        assert {"/-/healthy", "/-/ready"} <= set(public), public
+        assert set(want_auth.get("public_paths", [])) <= set(public), public
+        assert got == {k: v for k, v in want_auth.items() if k != "public_paths"}, got
+    else:
+        assert "auth" not in cfg, cfg.get("auth")
     assert cfg["collectors"] == merged["config"]["collectors"], cfg["collectors"]
     want_k8s = {"enabled": True, **merged["config"]["kubernetes"]}
     agent = merged["agent"]
