@@ -99,14 +99,14 @@ impl Connection {
 
     fn explicit_config(&self, url: &str) -> Result<Config, ConnectError> {
         let err = |reason: String| ConnectError::ApiServer {
-            url: url.to_string(),
+            url: lookout_model::http_client::redact_url(url),
             reason,
         };
         let uri: http::Uri = url.parse().map_err(|e| err(format!("{e}")))?;
         let mut config = Config::new(uri);
         let auth = self.authorization.as_ref();
-        if let Some(token) = auth.and_then(|a| a.credentials.clone()) {
-            config.auth_info.token = Some(token.into());
+        if let Some(token) = auth.and_then(|a| a.credentials.as_ref()) {
+            config.auth_info.token = Some(token.expose().to_string().into());
         }
         if let Some(file) = auth
             .and_then(|a| a.credentials_file.clone())
@@ -117,6 +117,10 @@ impl Connection {
         if let Some(tls) = &self.tls_config {
             config.accept_invalid_certs = tls.insecure_skip_verify;
             if let Some(ca) = &tls.ca_file {
+                // Checked here so a bad file is named in the error; kube reads it again and re-reads it about
+                // every minute, following a rotated CA.
+                lookout_model::http_client::tls_files::read_ca_file(ca)
+                    .map_err(|e| err(e.to_string()))?;
                 config.root_cert_file = Some(PathBuf::from(ca));
             }
             if let Some(cert) = &tls.cert_file {

@@ -92,15 +92,17 @@ pub struct ApiAuthorization {
     /// Scheme, `Bearer` by default.
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
-    /// The token itself.
+    /// The token itself (`Debug` prints `<secret>`).
     #[serde(default)]
-    pub credentials: Option<String>,
+    pub credentials: Option<lookout_model::http_client::Secret>,
     /// A file holding the token (re-read on reconnect).
     #[serde(default)]
     pub credentials_file: Option<String>,
 }
 
-/// `tls_config:` for the API server.
+/// `tls_config:` for the API server. Without `ca_file` the server is verified against the system's roots (kube's
+/// platform verifier, `rustls-native-certs` on Linux); with it, against that CA only, re-read about every minute
+/// so a rotated cluster CA is followed (kube's reloading verifier), as client-go and Prometheus trust a cluster.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiTlsConfig {

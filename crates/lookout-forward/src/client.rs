@@ -34,11 +34,12 @@ pub(crate) enum Outcome {
     },
 }
 
-/// See the module docs.
-#[derive(Debug)]
+/// See the module docs. `Debug` shows the URL without its password and the settings with their secrets redacted.
 pub(crate) struct Endpoint {
     client: reqwest::Client,
     url: reqwest::Url,
+    /// `url` with the password of its user information replaced, for logs, metrics and `Debug`.
+    shown_url: String,
     settings: HttpSettings,
     headers: HeaderMap,
     timeout: Duration,
@@ -72,6 +73,7 @@ impl Endpoint {
             .map(|o| TokenSource::new(o, client.clone()));
         Ok(Endpoint {
             client,
+            shown_url: lookout_model::http_client::redact_url(url.as_str()),
             url,
             settings: settings.clone(),
             headers,
@@ -80,9 +82,9 @@ impl Endpoint {
         })
     }
 
-    /// The URL, for metrics and logs.
+    /// The URL without its password, for metrics and logs.
     pub(crate) fn url(&self) -> &str {
-        self.url.as_str()
+        &self.shown_url
     }
 
     /// Posts `body` with the endpoint's headers plus `extra`; `attempt` > 0 adds `Retry-Attempt`.
@@ -160,7 +162,7 @@ impl Endpoint {
         if let Some(b) = &s.basic_auth {
             let password = match (&b.password, &b.password_file) {
                 (_, Some(file)) => read_secret("basic_auth.password_file", file).await?,
-                (Some(p), None) => p.clone(),
+                (Some(p), None) => p.expose().to_string(),
                 (None, None) => String::new(),
             };
             return Ok(req.basic_auth(&b.username, Some(password)));
@@ -168,7 +170,7 @@ impl Endpoint {
         let header = if let Some(a) = &s.authorization {
             let credentials = match (&a.credentials, &a.credentials_file) {
                 (_, Some(file)) => read_secret("authorization.credentials_file", file).await?,
-                (Some(c), None) => c.clone(),
+                (Some(c), None) => c.expose().to_string(),
                 (None, None) => String::new(),
             };
             Some(format!("{} {credentials}", a.kind))
@@ -178,12 +180,25 @@ impl Endpoint {
                 read_secret("bearer_token_file", file).await?
             ))
         } else {
-            s.bearer_token.as_ref().map(|t| format!("Bearer {t}"))
+            s.bearer_token
+                .as_ref()
+                .map(|t| format!("Bearer {}", t.expose()))
         };
         Ok(match header {
             Some(h) => req.header(reqwest::header::AUTHORIZATION, h),
             None => req,
         })
+    }
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("url", &self.shown_url)
+            .field("settings", &self.settings)
+            .field("timeout", &self.timeout)
+            .field("oauth2", &self.oauth2)
+            .finish_non_exhaustive()
     }
 }
 
@@ -198,49 +213,26 @@ pub(crate) async fn read_secret(what: &str, file: &str) -> Result<String, String
 }
 
 fn build_client(s: &HttpSettings, path: &str) -> Result<reqwest::Client, ConfigError> {
-    let tls = &s.tls_config;
-    let read = |field: &str, file: &str| {
-        std::fs::read(file).map_err(|e| {
-            ConfigError::new(format!("{path}.tls_config.{field}"), format!("{file}: {e}"))
-        })
-    };
     let redirect = if s.follow_redirects {
         reqwest::redirect::Policy::limited(10)
     } else {
         reqwest::redirect::Policy::none()
     };
-    let mut builder = reqwest::Client::builder()
-        .use_rustls_tls()
+    let builder = reqwest::Client::builder()
         .redirect(redirect)
         .pool_idle_timeout(Duration::from_secs(90));
-    if let Some(file) = &tls.ca_file {
-        let pem = read("ca_file", file)?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            ConfigError::new(format!("{path}.tls_config.ca_file"), format!("{file}: {e}"))
-        })?;
-        if certs.is_empty() {
-            return Err(ConfigError::new(
-                format!("{path}.tls_config.ca_file"),
-                format!("{file}: no PEM certificate found"),
-            ));
+    let tls = crate::tls::client_tls(&s.tls_config)
+        .map_err(|(field, reason)| ConfigError::new(format!("{path}.{field}"), reason))?;
+    let builder = match tls {
+        crate::tls::ClientTls::Verified(config) => builder.use_preconfigured_tls(*config),
+        crate::tls::ClientTls::Insecure(identity) => {
+            let builder = builder.use_rustls_tls().danger_accept_invalid_certs(true);
+            match identity {
+                Some(identity) => builder.identity(identity),
+                None => builder,
+            }
         }
-        // A configured CA replaces the built-in roots, as in Prometheus.
-        builder = builder.tls_built_in_root_certs(false);
-        for cert in certs {
-            builder = builder.add_root_certificate(cert);
-        }
-    }
-    if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
-        let mut pem = read("cert_file", cert)?;
-        pem.push(b'\n');
-        pem.extend(read("key_file", key)?);
-        let identity = reqwest::Identity::from_pem(&pem)
-            .map_err(|e| ConfigError::new(format!("{path}.tls_config.cert_file"), e.to_string()))?;
-        builder = builder.identity(identity);
-    }
-    if tls.insecure_skip_verify {
-        builder = builder.danger_accept_invalid_certs(true);
-    }
+    };
     builder
         .build()
         .map_err(|e| ConfigError::new(path.to_string(), format!("building HTTP client: {e}")))

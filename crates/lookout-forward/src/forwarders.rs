@@ -129,7 +129,7 @@ impl Forwarders {
             let metadata: MetadataSnapshot = Default::default();
             f.rw_metrics.push(QueueMetrics {
                 name,
-                url: c.url.clone(),
+                url: c.url.redacted(),
                 min_shards: params.min_shards,
                 max_shards: params.max_shards,
                 counters: counters.clone(),
@@ -171,7 +171,7 @@ impl Forwarders {
             let counters = Arc::new(LokiCounters::default());
             f.loki_metrics.push(LokiMetrics {
                 name,
-                url: c.url.clone(),
+                url: c.url.redacted(),
                 counters: counters.clone(),
                 queue: queue.clone(),
             });

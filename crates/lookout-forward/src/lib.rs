@@ -21,6 +21,7 @@ pub mod record;
 pub mod remote_write;
 mod series_refs;
 pub mod storage;
+mod tls;
 
 pub use config::{
     ConfigError, DiskQueueConfig, LokiPushConfig, MetadataConfig, OAuth2Config, ProtobufMessage,

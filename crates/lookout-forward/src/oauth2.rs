@@ -16,12 +16,19 @@ struct TokenResponse {
     expires_in: Option<u64>,
 }
 
-/// See the module docs.
-#[derive(Debug)]
+/// See the module docs. `Debug` shows the settings (the client secret redacted), never the cached token.
 pub(crate) struct TokenSource {
     cfg: OAuth2Config,
     client: reqwest::Client,
     cached: tokio::sync::Mutex<Option<(String, Option<Instant>)>>,
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `application/x-www-form-urlencoded` escaping.
@@ -58,7 +65,7 @@ impl TokenSource {
         }
         let secret = match (&self.cfg.client_secret, &self.cfg.client_secret_file) {
             (_, Some(f)) => read_secret("oauth2.client_secret_file", f).await?,
-            (Some(s), None) => s.clone(),
+            (Some(s), None) => s.expose().to_string(),
             (None, None) => String::new(),
         };
         let mut form = vec![("grant_type".to_string(), "client_credentials".to_string())];

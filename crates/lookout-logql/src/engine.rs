@@ -30,6 +30,15 @@ pub struct LogLine {
     pub parsed: Vec<(String, String)>,
 }
 
+impl LogLine {
+    /// Bytes of text this entry holds (its line and its labels), what it costs against the query's memory share.
+    pub fn heap_bytes(&self) -> usize {
+        let pairs =
+            |v: &[(String, String)]| v.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>();
+        self.line.len() + pairs(&self.stream) + pairs(&self.metadata) + pairs(&self.parsed)
+    }
+}
+
 /// A metric result.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MetricValue {
@@ -183,13 +192,18 @@ impl<'a> LogqlEngine<'a> {
             let Some(line) = pipeline.process(e.ts, &e.line, &mut labels) else {
                 return true;
             };
-            out.push(LogLine {
+            let kept = LogLine {
                 ts: e.ts,
                 line: line.into_owned(),
                 stream: labels.category(Category::Stream),
                 metadata: labels.category(Category::Metadata),
                 parsed: labels.category(Category::Parsed),
-            });
+            };
+            if let Err(err) = guard.held_bytes(kept.heap_bytes()) {
+                failure = Some(err);
+                return false;
+            }
+            out.push(kept);
             out.len() < p.limit
         })?;
         match failure {

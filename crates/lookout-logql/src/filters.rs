@@ -6,6 +6,20 @@ use crate::ast::{FilterValue, LabelFilter, LineOp, Typed};
 use crate::labels::LabelSet;
 use crate::lexer::{parse_bytes, parse_duration};
 
+/// Compiles a regex written in a query (line filter, `regexp` stage, `label_replace`) within the limits of
+/// `lookout_model::regex_limits`. A pattern refused for its size gets a message naming `what` and the limit
+/// (`regex of the line filter is too large: …`); a syntax error gets `invalid(compiler message)`.
+pub(crate) fn query_regex(
+    pattern: &str,
+    what: &str,
+    invalid: impl FnOnce(&str) -> String,
+) -> Result<regex::Regex, String> {
+    lookout_model::bounded_regex(pattern).map_err(|e| match e {
+        lookout_model::RegexError::Invalid(reason) => invalid(&reason),
+        limit => limit.describe(what),
+    })
+}
+
 /// `ip("…")`: one address, a CIDR block or an inclusive range `a-b`.
 #[derive(Debug, Clone)]
 pub struct IpMatcher {
@@ -173,5 +187,64 @@ mod tests {
         assert!(r.matches_value("10.0.0.5") && !r.matches_value("10.0.0.10"));
         assert!(IpMatcher::parse("::1").unwrap().matches_line("addr=::1"));
         assert!(IpMatcher::parse("nope").is_err());
+    }
+
+    /// Every place a query's regex is compiled, with `{}` where the pattern goes (a raw string, so no escaping).
+    const REGEX_SITES: &[(&str, &str)] = &[
+        ("stream selector", "{app=~`{}`}"),
+        ("label filter", "{app=\"a\"} | x=~`{}`"),
+        ("negated label filter", "{app=\"a\"} | x!~`{}`"),
+        ("line filter", "{app=\"a\"} |~ `{}`"),
+        ("negated line filter", "{app=\"a\"} != \"x\" !~ `{}`"),
+        ("regexp stage", "{app=\"a\"} | regexp `(?P<x>{})`"),
+        (
+            "label_replace",
+            "label_replace(count_over_time({app=\"a\"}[1m]), \"d\", \"$1\", \"s\", `{}`)",
+        ),
+    ];
+
+    #[test]
+    fn regex_bombs_are_refused_at_every_site_with_the_limit() {
+        let bombs = [
+            "(((a{100}){100}){100})".to_string(),
+            "(a{1000}){1000}".to_string(),
+            ".{65535}".to_string(),
+            "a".repeat(1 << 20),
+        ];
+        for (site, template) in REGEX_SITES {
+            for bomb in &bombs {
+                let q = template.replace("{}", bomb);
+                let e = crate::parse(&q).expect_err(site);
+                assert!(
+                    e.msg.starts_with("regex ") && e.msg.contains(" is too "),
+                    "{site}: {}",
+                    e.msg
+                );
+                assert!(e.msg.contains("(limit "), "{site}: {}", e.msg);
+                assert!(e.msg.len() < 300, "{site}: the pattern must not be echoed");
+            }
+            // Ordinary patterns still work at the same place.
+            let q = template.replace("{}", "err(or)?|warn");
+            crate::parse(&q).unwrap_or_else(|e| panic!("{site}: {e}"));
+        }
+        let e = crate::parse_selector(&format!("{{app=~`{}`}}", bombs[1])).unwrap_err();
+        assert!(
+            e.msg.contains("regex for label \"app\" is too large"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn query_regex_keeps_syntax_errors_in_the_callers_words() {
+        let e = query_regex("(", "of the line filter", |m| format!("bad: {m}")).unwrap_err();
+        assert!(
+            e.starts_with("bad: ") && e.contains("unclosed group"),
+            "{e}"
+        );
+        assert!(
+            query_regex("a+b", "x", |m| m.to_string())
+                .unwrap()
+                .is_match("xaab")
+        );
     }
 }

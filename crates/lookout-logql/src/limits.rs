@@ -153,6 +153,25 @@ impl Guard {
         Ok(())
     }
 
+    /// Counts `bytes` a query holds besides samples (the lines and labels of a log query's answer, the labels of
+    /// a range aggregation's series) against the same limit at 16 bytes a sample, so a log query holds no more of
+    /// the memory budget than a metric query may.
+    pub fn held_bytes(&mut self, bytes: usize) -> Result<(), LogqlError> {
+        self.samples += bytes.div_ceil(16) as u64;
+        if self.samples > self.limits.max_samples as u64 {
+            return Err(LogqlError::Limit {
+                name: "query.max_samples",
+                limit: self.limits.max_samples as u64,
+                message: format!(
+                    "the query would hold more than {} bytes of lines and labels in memory (query.max_samples = {} at 16 bytes a sample); lower the limit, shorten the range or narrow the selector",
+                    self.limits.max_samples.saturating_mul(16),
+                    self.limits.max_samples
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Counts one held sample of a range aggregation.
     pub fn sample(&mut self) -> Result<(), LogqlError> {
         self.samples += 1;
@@ -182,5 +201,110 @@ impl Guard {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lookout_model::Labels;
+    use lookout_storage::logs::mem::MemLogs;
+    use lookout_storage::logs::{Entry, LogSink, PushStream, QueryDirection};
+
+    use crate::{LogqlEngine, LogqlError, LogqlLimits, QueryParams, QueryResult};
+
+    /// 50 lines of 1000 bytes, each with a distinct `n` once parsed.
+    fn store() -> MemLogs {
+        let store = MemLogs::new();
+        let entries = (1..=50)
+            .map(|i| Entry {
+                ts: i * 1_000_000_000,
+                line: format!("n={i} pad={}", "x".repeat(990)),
+                metadata: Vec::new(),
+            })
+            .collect();
+        store
+            .push(vec![PushStream {
+                labels: Labels::from_pairs_unchecked(&[("app", "a")]),
+                entries,
+            }])
+            .unwrap();
+        store
+    }
+
+    fn params(instant: bool) -> QueryParams {
+        QueryParams {
+            // An instant query evaluates at `start`.
+            start: if instant { 100_000_000_000 } else { 0 },
+            end: 100_000_000_000,
+            step: 100_000_000_000,
+            limit: 1000,
+            direction: QueryDirection::Backward,
+            instant,
+        }
+    }
+
+    fn limited(max_samples: usize) -> LogqlLimits {
+        LogqlLimits {
+            max_samples,
+            max_entries: 1000,
+            ..LogqlLimits::default()
+        }
+    }
+
+    #[test]
+    fn a_log_query_holds_no_more_line_bytes_than_its_share() {
+        let store = store();
+        let q = r#"{app="a"}"#;
+        // 50 lines of about 1000 bytes: about 3200 samples' worth at 16 bytes each.
+        let err = LogqlEngine::new(&store, limited(1000), None)
+            .query(q, &params(false))
+            .unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                LogqlError::Limit {
+                    name: "query.max_samples",
+                    limit: 1000,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("16000 bytes"), "{err}");
+        let (ok, _) = LogqlEngine::new(&store, limited(10_000), None)
+            .query(q, &params(false))
+            .unwrap();
+        let QueryResult::Streams(lines) = ok else {
+            panic!("a log query answers streams")
+        };
+        assert_eq!(lines.len(), 50);
+        // A template that repeats the line grows what is held with it.
+        let q = r#"{app="a"} | line_format "{{.__line__}}{{.__line__}}{{.__line__}}{{.__line__}}""#;
+        let err = LogqlEngine::new(&store, limited(10_000), None)
+            .query(q, &params(false))
+            .unwrap_err();
+        assert!(matches!(err, LogqlError::Limit { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn range_aggregation_series_labels_count_against_the_share() {
+        let store = store();
+        // `| logfmt` makes a series per line, each holding a label of about 1000 bytes.
+        let q = r#"sum by (pad, n) (count_over_time({app="a"} | logfmt [100s]))"#;
+        let err = LogqlEngine::new(&store, limited(1000), None)
+            .query(q, &params(true))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                LogqlError::Limit {
+                    name: "query.max_samples",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let ok = LogqlEngine::new(&store, limited(10_000), None).query(q, &params(true));
+        assert!(ok.is_ok(), "{ok:?}");
     }
 }

@@ -198,11 +198,16 @@ pub fn evaluate(
                 return false;
             }
         }
-        if series.len() > before
-            && let Err(err) = guard.series(series.len())
-        {
-            failure = Some(err);
-            return false;
+        if series.len() > before {
+            // A new series holds its labels until the end: charged like samples (see `Guard::held_bytes`).
+            let label_bytes = pairs.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>();
+            if let Err(err) = guard
+                .series(series.len())
+                .and_then(|()| guard.held_bytes(label_bytes))
+            {
+                failure = Some(err);
+                return false;
+            }
         }
         true
     })

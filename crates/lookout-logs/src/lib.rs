@@ -46,7 +46,7 @@ mod streams;
 mod wal;
 
 pub use entry::{Entry, LineFilter, LogQuery, PushStream, QueryDirection, StreamEntries};
-pub use index::BlockShape;
+pub use index::{BlockShape, MIN_WRITER_HEAP};
 pub use limits::{LogLimits, PushError};
 pub use options::{LogCounters, LogStats, LogStoreOptions, StoreError};
 pub use store::LogStore;

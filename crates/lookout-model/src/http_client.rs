@@ -1,8 +1,135 @@
 //! Prometheus's HTTP client settings vocabulary (`basic_auth`, `authorization`, `tls_config`), shared by every
-//! outgoing client (scrape jobs, Alertmanagers, webhooks), with the checks Prometheus applies to them. How a client
-//! is built from them belongs to the crate that makes the requests.
+//! outgoing client (scrape jobs, Alertmanagers, webhooks, remote write, Proxmox), with the checks Prometheus applies
+//! to them; [`Secret`], which keeps credentials out of `Debug` output and logs; [`redact_url`]; and, in
+//! [`tls_files`], the one reading of trust material: the system's roots plus `ca_file`, and the client identity.
+//! How a client is built from them (rustls verifiers, reqwest) belongs to the crate that makes the requests, so this
+//! crate needs no TLS library.
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+pub mod tls_files;
+
+/// A credential from a configuration file (password, token, client secret). `Debug` prints `<secret>`, as
+/// Prometheus redacts secrets, and there is no `Display`: the value is read only through [`Secret::expose`], so it
+/// cannot slip into a log line or an error message by formatting the struct that holds it. Serialization writes
+/// the value itself (configuration round trips); what is shown to users is redacted by the status endpoint.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Secret(String);
+
+/// What `Debug` prints instead of a secret (Prometheus's marker).
+pub const REDACTED: &str = "<secret>";
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The value itself, for the request that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// True for the empty string.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Secret(s)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret(s.to_string())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+/// A URL from a configuration file that may carry user information (`https://user:password@host/`). It reads as
+/// the text (`Deref<Target = str>`) for requests and checks, while `Debug` prints it with the password replaced
+/// (see [`redact_url`]), so a struct holding one can be logged. Serialization writes the URL as configured.
+#[derive(Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ConfigUrl(String);
+
+impl ConfigUrl {
+    /// The URL as configured, password included (for the request itself).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with its password replaced, for logs, metrics labels and messages.
+    pub fn redacted(&self) -> String {
+        redact_url(&self.0)
+    }
+}
+
+impl std::ops::Deref for ConfigUrl {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for ConfigUrl {
+    fn from(s: String) -> Self {
+        ConfigUrl(s)
+    }
+}
+
+impl From<&str> for ConfigUrl {
+    fn from(s: &str) -> Self {
+        ConfigUrl(s.to_string())
+    }
+}
+
+impl fmt::Debug for ConfigUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&redact_url(&self.0), f)
+    }
+}
+
+/// `url` with the password of its user information replaced by `xxxxx`, as Go's `url.Redacted` prints it, for
+/// logs, metrics labels and error messages. Text that is not a URL with user information is returned as is.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_string();
+    };
+    let userinfo = &rest[..at];
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{}{user}:xxxxx{}", &url[..scheme_end + 3], &rest[at..]),
+        None => url.to_string(),
+    }
+}
 
 /// `basic_auth`: a user name and a password given inline or read from a file at each request.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -12,7 +139,7 @@ pub struct BasicAuth {
     pub username: String,
     /// The password, inline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// A file whose contents (trailing newline trimmed) are the password, read at each request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_file: Option<String>,
@@ -31,17 +158,18 @@ pub struct Authorization {
     pub kind: String,
     /// The credentials, inline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credentials: Option<String>,
+    pub credentials: Option<Secret>,
     /// A file holding the credentials, read at each request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_file: Option<String>,
 }
 
-/// `tls_config`: which servers to trust and which client certificate to present.
+/// `tls_config`: which servers to trust and which client certificate to present. Servers are verified against
+/// the system's roots plus `ca_file` (see [`tls_files::trust_roots`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsConfig {
-    /// PEM CA bundle used instead of the built-in roots.
+    /// PEM CA bundle trusted in addition to the system's roots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
     /// PEM client certificate (with `key_file`).
@@ -141,6 +269,57 @@ pub fn check_tls(tls: &TlsConfig) -> Result<(), HttpClientFault> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let yaml =
+            "basic_auth: {username: u, password: pa55word}\nauthorization: {credentials: t0ken}\n";
+        #[derive(Debug, Deserialize, Serialize)]
+        struct Both {
+            basic_auth: BasicAuth,
+            authorization: Authorization,
+        }
+        let both: Both = serde_yaml_ng::from_str(yaml).unwrap();
+        assert_eq!(
+            both.basic_auth.password.as_ref().unwrap().expose(),
+            "pa55word"
+        );
+        for text in [format!("{both:?}"), format!("{both:#?}")] {
+            assert!(
+                !text.contains("pa55word") && !text.contains("t0ken"),
+                "{text}"
+            );
+            assert!(text.contains(REDACTED), "{text}");
+        }
+        // The configuration itself round-trips with its values.
+        let back: Both =
+            serde_yaml_ng::from_str(&serde_yaml_ng::to_string(&both).unwrap()).unwrap();
+        assert_eq!(back.authorization.credentials, Some(Secret::new("t0ken")));
+    }
+
+    #[test]
+    fn config_urls_hide_their_password_in_debug_only() {
+        let u: ConfigUrl = serde_yaml_ng::from_str("'https://u:pa55@h/w'").unwrap();
+        assert_eq!(&*u, "https://u:pa55@h/w");
+        assert_eq!(format!("{u:?}"), "\"https://u:xxxxx@h/w\"");
+        assert_eq!(u.redacted(), "https://u:xxxxx@h/w");
+        assert_eq!(
+            serde_yaml_ng::to_string(&u).unwrap().trim(),
+            "https://u:pa55@h/w"
+        );
+    }
+
+    #[test]
+    fn urls_lose_their_password_only() {
+        assert_eq!(
+            redact_url("https://user:pa55@host:9090/api/v1/write?x=1"),
+            "https://user:xxxxx@host:9090/api/v1/write?x=1"
+        );
+        assert_eq!(redact_url("http://user@host/"), "http://user@host/");
+        assert_eq!(redact_url("http://host/p@th"), "http://host/p@th");
+        assert_eq!(redact_url("not a url"), "not a url");
+        assert_eq!(redact_url("http://a:b:c@h"), "http://a:xxxxx@h");
+    }
 
     #[test]
     fn checks_name_the_field_at_fault() {

@@ -12,7 +12,7 @@ use crate::config::{ConfigError, join};
 /// The User-Agent of every notification request.
 pub const USER_AGENT: &str = concat!("Lookout/", env!("CARGO_PKG_VERSION"));
 
-pub use lookout_model::http_client::{Authorization, BasicAuth, TlsConfig};
+pub use lookout_model::http_client::{Authorization, BasicAuth, Secret, TlsConfig};
 
 /// Prometheus's HTTP client settings; written inline in `alertmanagers[]` and under `http_config` in webhooks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -25,7 +25,7 @@ pub struct HttpClientConfig {
     pub authorization: Option<Authorization>,
     /// Legacy inline bearer token.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub bearer_token: Option<String>,
+    pub bearer_token: Option<Secret>,
     /// Legacy bearer token file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bearer_token_file: Option<String>,
@@ -107,7 +107,7 @@ impl HttpClientConfig {
         check_auth(
             self.basic_auth.as_ref(),
             self.authorization.as_ref(),
-            self.bearer_token.as_deref(),
+            self.bearer_token.as_ref().map(Secret::expose),
             self.bearer_token_file.as_deref(),
         )
         .and_then(|()| check_tls(&self.tls_config))
@@ -122,55 +122,30 @@ impl HttpClientConfig {
     }
 
     /// Builds the client. TLS files are read now, so a missing CA file is a configuration error; credential files
-    /// are read at each request so rotated secrets take effect, as in Prometheus.
+    /// are read at each request so rotated secrets take effect, as in Prometheus. Servers are verified against the
+    /// system's roots plus `ca_file` (see [`crate::tls`]).
     pub(crate) fn build_client(&self, path: &str) -> Result<reqwest::Client, ConfigError> {
-        let tls = &self.tls_config;
-        let read = |field: &str, file: &str| {
-            std::fs::read(file).map_err(|e| {
-                ConfigError::new(
-                    join(path, &format!("tls_config.{field}")),
-                    format!("{file}: {e}"),
-                )
-            })
-        };
         let redirect = if self.follow_redirects {
             reqwest::redirect::Policy::limited(10)
         } else {
             reqwest::redirect::Policy::none()
         };
-        let mut builder = reqwest::Client::builder()
-            .use_rustls_tls()
+        let builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .redirect(redirect)
             .pool_max_idle_per_host(2);
-        if let Some(file) = &tls.ca_file {
-            let pem = read("ca_file", file)?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                ConfigError::new(join(path, "tls_config.ca_file"), format!("{file}: {e}"))
-            })?;
-            if certs.is_empty() {
-                return Err(ConfigError::new(
-                    join(path, "tls_config.ca_file"),
-                    format!("{file}: no PEM certificate found"),
-                ));
+        let tls = crate::tls::client_tls(&self.tls_config)
+            .map_err(|(field, reason)| ConfigError::new(join(path, field), reason))?;
+        let builder = match tls {
+            crate::tls::ClientTls::Verified(config) => builder.use_preconfigured_tls(*config),
+            crate::tls::ClientTls::Insecure(identity) => {
+                let builder = builder.use_rustls_tls().danger_accept_invalid_certs(true);
+                match identity {
+                    Some(identity) => builder.identity(identity),
+                    None => builder,
+                }
             }
-            // A configured CA replaces the built-in roots, as in Prometheus.
-            builder = builder.tls_built_in_root_certs(false);
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
-            let mut pem = read("cert_file", cert)?;
-            pem.push(b'\n');
-            pem.extend(read("key_file", key)?);
-            let identity = reqwest::Identity::from_pem(&pem)
-                .map_err(|e| ConfigError::new(join(path, "tls_config.cert_file"), e.to_string()))?;
-            builder = builder.identity(identity);
-        }
-        if tls.insecure_skip_verify {
-            builder = builder.danger_accept_invalid_certs(true);
-        }
+        };
         builder
             .build()
             .map_err(|e| ConfigError::new(path.to_string(), format!("building HTTP client: {e}")))
@@ -186,7 +161,7 @@ impl HttpClientConfig {
         if let Some(b) = &self.basic_auth {
             let password = match (&b.password, &b.password_file) {
                 (_, Some(file)) => read_secret("basic_auth.password_file", file)?,
-                (Some(p), None) => p.clone(),
+                (Some(p), None) => p.expose().to_string(),
                 (None, None) => String::new(),
             };
             return Ok(request.basic_auth(&b.username, Some(password)));
@@ -194,7 +169,7 @@ impl HttpClientConfig {
         let header = if let Some(a) = &self.authorization {
             let credentials = match (&a.credentials, &a.credentials_file) {
                 (_, Some(file)) => read_secret("authorization.credentials_file", file)?,
-                (Some(c), None) => c.clone(),
+                (Some(c), None) => c.expose().to_string(),
                 (None, None) => String::new(),
             };
             Some(format!("{} {credentials}", a.kind))
@@ -204,7 +179,9 @@ impl HttpClientConfig {
                 read_secret("bearer_token_file", file)?
             ))
         } else {
-            self.bearer_token.as_ref().map(|t| format!("Bearer {t}"))
+            self.bearer_token
+                .as_ref()
+                .map(|t| format!("Bearer {}", t.expose()))
         };
         Ok(match header {
             Some(h) => request.header(reqwest::header::AUTHORIZATION, h),

@@ -13,6 +13,7 @@ pub mod alertmanager;
 pub mod config;
 pub mod http;
 pub mod time;
+mod tls;
 pub mod webhook;
 
 pub use alert::{Alert, Fingerprint, fingerprint};

@@ -22,8 +22,16 @@ pub struct Engine {
 }
 
 /// Parses a query, mapping the parser's message to [`QueryError::Parse`] with a position when it names one.
+/// Matcher regexes too long or too large for `lookout_model::regex_limits` are refused before the parser
+/// compiles them (see `regex_guard`).
 pub fn parse_query(query: &str) -> Result<Expr, QueryError> {
     crate::nesting::check(query)?;
+    crate::regex_guard::check_matcher_regexes(query)?;
+    parse_checked(query)
+}
+
+/// [`parse_query`] for a text whose nesting and matcher regexes were already checked.
+fn parse_checked(query: &str) -> Result<Expr, QueryError> {
     parser::parse(query).map_err(|message| {
         let position = parse_position(&message)
             .or_else(|| offending_char_position(query, &message))
@@ -72,12 +80,15 @@ pub fn parse_metric_selector(selector: &str) -> Result<Vec<lookout_model::Matche
 /// `anchored`/`smoothed` modifiers as marker matchers and duration expressions (`[5m+30s]`,
 /// `offset (1h/2)`, `[step()]`) as literals. Reports the original error if that does not help.
 fn parse_with_extensions(query: &str, timing: QueryTiming) -> Result<Expr, QueryError> {
-    match parse_query(query) {
+    // The text checks once: the rewrites below leave the matchers and the nesting as they are.
+    crate::nesting::check(query)?;
+    crate::regex_guard::check_matcher_regexes(query)?;
+    match parse_checked(query) {
         Ok(e) => Ok(e),
         Err(err) => {
             let aliased = crate::aliases::rewrite_function_aliases(query);
             if let Some(text) = &aliased
-                && let Ok(e) = parse_query(text)
+                && let Ok(e) = parse_checked(text)
             {
                 return Ok(e);
             }
@@ -92,7 +103,7 @@ fn parse_with_extensions(query: &str, timing: QueryTiming) -> Result<Expr, Query
                 .or(info.as_deref())
                 .or(modifiers.as_deref())
             {
-                Some(rewritten) => parse_query(rewritten).map_err(|_| err),
+                Some(rewritten) => parse_checked(rewritten).map_err(|_| err),
                 None => Err(err),
             }
         }

@@ -27,6 +27,7 @@ mod limits;
 mod literals;
 pub mod nesting;
 mod parse_position;
+mod regex_guard;
 pub mod value;
 
 #[cfg(test)]

@@ -79,16 +79,21 @@ fn token_starts(query: &str) -> Vec<usize> {
     starts
 }
 
-/// The start of the first token after the longest token prefix that parses on its own.
+/// Most prefixes parsed to find an error's position: each parse is linear in the prefix and compiles its matcher
+/// regexes again, so trying every prefix of a long query would cost quadratic time.
+const MAX_PREFIX_PARSES: usize = 64;
+
+/// The start of the first token after the longest token prefix that parses on its own, searched from the end
+/// and given up (no position) after [`MAX_PREFIX_PARSES`] attempts.
 fn after_longest_valid_prefix(query: &str) -> Option<usize> {
     let starts = token_starts(query);
-    let mut best = None;
-    for (k, &start) in starts.iter().enumerate().skip(1) {
-        if parser::parse(&query[..start]).is_ok() {
-            best = Some(k);
-        }
-    }
-    best.map(|k| starts[k])
+    starts
+        .iter()
+        .skip(1)
+        .rev()
+        .take(MAX_PREFIX_PARSES)
+        .find(|&&start| parser::parse(&query[..start]).is_ok())
+        .copied()
 }
 
 #[cfg(test)]

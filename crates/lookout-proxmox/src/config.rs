@@ -2,7 +2,7 @@
 //! as a list with a `name`), each with its API hosts, credentials, TLS settings, timeout and collector switches,
 //! and the checks that refuse a bad module with the field at fault.
 
-use lookout_model::http_client::{TlsConfig, check_tls};
+use lookout_model::http_client::{self, TlsConfig, check_tls};
 use lookout_model::{ByteSize, PromDuration};
 use serde::{Deserialize, Serialize};
 
@@ -45,15 +45,15 @@ pub struct ModuleConfig {
     /// API token id (the part after `!`); with a token value this selects token auth, which wins over a password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_name: Option<String>,
-    /// API token secret, inline.
+    /// API token secret, inline (`Debug` prints `<secret>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_value: Option<String>,
+    pub token_value: Option<http_client::Secret>,
     /// A file holding the token secret (trailing newline trimmed), read at each collection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_value_file: Option<String>,
-    /// Password for ticket auth, inline.
+    /// Password for ticket auth, inline (`Debug` prints `<secret>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password: Option<String>,
+    pub password: Option<http_client::Secret>,
     /// A file holding the password (trailing newline trimmed), read at each collection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_file: Option<String>,
@@ -230,7 +230,7 @@ impl ModuleConfig {
             targets: vec![target.to_string()],
             user: user.to_string(),
             token_name: Some(token_name.to_string()),
-            token_value: Some(value.to_string()),
+            token_value: Some(value.into()),
             token_value_file: None,
             password: None,
             password_file: None,
@@ -298,7 +298,7 @@ impl ModuleConfig {
     /// The authentication method: token if `token_name` is set (as upstream, it wins over a password), else
     /// password ticket.
     pub fn auth(&self) -> Result<AuthMethod, ConfigError> {
-        let secret = |inline: &Option<String>,
+        let secret = |inline: &Option<http_client::Secret>,
                       file: &Option<String>,
                       inline_key: &'static str,
                       file_key: &'static str|
@@ -312,7 +312,7 @@ impl ModuleConfig {
                 (Some(v), None) if v.is_empty() => {
                     Err(field_error(self, inline_key, "must not be empty"))
                 }
-                (Some(v), None) => Ok(Some(Secret::Inline(v.clone()))),
+                (Some(v), None) => Ok(Some(Secret::Inline(v.expose().to_string()))),
                 (None, Some(p)) if p.is_empty() => {
                     Err(field_error(self, file_key, "must not be empty"))
                 }

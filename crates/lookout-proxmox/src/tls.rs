@@ -1,16 +1,16 @@
 //! The rustls client settings of a module's `tls_config`. PVE serves a certificate signed by its cluster CA
-//! (`/etc/pve/pve-root-ca.pem`), so users either add that CA with `ca_file` (it replaces the bundled Mozilla roots),
-//! use a publicly trusted (ACME) certificate, or turn verification off with `insecure_skip_verify`, upstream's
-//! `verify_ssl: false`.
+//! (`/etc/pve/pve-root-ca.pem`), so users either add that CA with `ca_file` (trusted in addition to the system's
+//! roots, see `lookout_model::http_client::tls_files`), use a publicly trusted (ACME) certificate, or turn
+//! verification off with `insecure_skip_verify`, upstream's `verify_ssl: false`.
 
 use std::sync::Arc;
 
 use lookout_model::http_client::TlsConfig;
+use lookout_model::http_client::tls_files::{self, TlsFileError};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 /// Why the TLS settings cannot be used: the field and the reason.
@@ -30,8 +30,8 @@ fn tls_error(field: &'static str, reason: impl std::fmt::Display) -> TlsError {
     }
 }
 
-fn read_file(field: &'static str, path: &str) -> Result<Vec<u8>, TlsError> {
-    std::fs::read(path).map_err(|e| tls_error(field, format!("{path}: {e}")))
+fn file_error(e: TlsFileError) -> TlsError {
+    tls_error(e.field, format!("{}: {}", e.path, e.reason))
 }
 
 /// Accepts any server certificate (`insecure_skip_verify`) but still checks handshake signatures against it.
@@ -118,24 +118,24 @@ impl ServerCertVerifier for FixedServerName {
     }
 }
 
-fn roots(tls: &TlsConfig) -> Result<RootCertStore, TlsError> {
+/// The system's roots plus the certificates of `ca_file`. Certificates of the system store that rustls cannot use
+/// are skipped (as Go does), those of `ca_file` are an error; with no system roots at all (a container without
+/// `ca-certificates`) the bundled Mozilla roots stand in.
+pub(crate) fn roots(tls: &TlsConfig) -> Result<RootCertStore, TlsError> {
+    let trust = tls_files::trust_roots(tls.ca_file.as_deref()).map_err(file_error)?;
     let mut roots = RootCertStore::empty();
-    let Some(path) = &tls.ca_file else {
+    roots.add_parsable_certificates(trust.system.iter().cloned());
+    if roots.is_empty() {
+        tracing::warn!(
+            "no system root certificates found (install ca-certificates); trusting the bundled Mozilla roots"
+        );
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        return Ok(roots);
-    };
-    let pem = read_file("ca_file", path)?;
-    for cert in CertificateDer::pem_slice_iter(&pem) {
-        let cert = cert.map_err(|e| tls_error("ca_file", format!("{path}: {e}")))?;
+    }
+    let path = tls.ca_file.as_deref().unwrap_or_default();
+    for cert in trust.configured {
         roots
             .add(cert)
             .map_err(|e| tls_error("ca_file", format!("{path}: {e}")))?;
-    }
-    if roots.is_empty() {
-        return Err(tls_error(
-            "ca_file",
-            format!("{path}: no PEM certificate found"),
-        ));
     }
     Ok(roots)
 }
@@ -174,14 +174,37 @@ pub fn client_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, TlsError> 
     let (Some(cert_path), Some(key_path)) = (&tls.cert_file, &tls.key_file) else {
         return Ok(builder.with_no_client_auth());
     };
-    let cert_pem = read_file("cert_file", cert_path)?;
-    let certs = CertificateDer::pem_slice_iter(&cert_pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| tls_error("cert_file", format!("{cert_path}: {e}")))?;
-    let key_pem = read_file("key_file", key_path)?;
-    let key = PrivateKeyDer::from_pem_slice(&key_pem)
-        .map_err(|e| tls_error("key_file", format!("{key_path}: {e}")))?;
+    let (certs, key) = tls_files::read_client_identity(cert_path, key_path).map_err(file_error)?;
     builder
         .with_client_auth_cert(certs, key)
         .map_err(|e| tls_error("cert_file", format!("{cert_path}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Needs the system store (Debian's `ca-certificates`, installed on the CI image).
+    #[test]
+    #[ignore = "needs the system root store, Debian's ca-certificates (installed by .ci/run)"]
+    fn modules_trust_the_system_roots_plus_their_ca_file() {
+        let system = roots(&TlsConfig::default()).unwrap();
+        assert!(system.len() > 10, "{} system roots", system.len());
+        let dir = tempfile::tempdir().unwrap();
+        let ca = rcgen::generate_simple_self_signed(vec!["pve.test".into()]).unwrap();
+        let path = dir.path().join("pve-root-ca.pem");
+        std::fs::write(&path, ca.cert.pem()).unwrap();
+        let tls = TlsConfig {
+            ca_file: Some(path.display().to_string()),
+            ..TlsConfig::default()
+        };
+        assert_eq!(roots(&tls).unwrap().len(), system.len() + 1);
+        let missing = TlsConfig {
+            ca_file: Some("/nonexistent/ca.pem".into()),
+            ..TlsConfig::default()
+        };
+        let e = client_config(&missing).unwrap_err();
+        assert_eq!(e.field, "ca_file");
+        assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
+    }
 }

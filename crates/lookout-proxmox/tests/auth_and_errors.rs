@@ -24,7 +24,7 @@ fn password_module(addr: &str, ca: &str) -> ModuleConfig {
     let mut m = token_module("default", addr, ca);
     m.token_name = None;
     m.token_value = None;
-    m.password = Some(PASSWORD.to_string());
+    m.password = Some(PASSWORD.into());
     m
 }
 
@@ -276,4 +276,42 @@ async fn a_slow_cluster_delays_only_itself() {
     assert!(fast_took < Duration::from_secs(2), "{fast_took:?}");
     // The slow collection is still waiting on its first reply; dropping it cancels it.
     assert_eq!(slow.log().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_show_in_debug_output_or_failures() {
+    let fake = FakePve::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = fake.write_ca(&dir);
+    let token = token_module("default", &fake.addr, &ca);
+    let mut password = password_module(&fake.addr, &ca);
+    password.name = "by-password".into();
+    let config = lookout_proxmox::ProxmoxConfig {
+        modules: vec![token.clone(), password.clone()],
+    };
+    let text = format!(
+        "{config:?} {config:#?} {:?} {:?}",
+        token.auth().unwrap(),
+        exporter(config.modules.clone())
+    );
+    assert!(
+        !text.contains(TOKEN_VALUE) && !text.contains(PASSWORD),
+        "{text}"
+    );
+    assert!(text.contains("<secret>"), "{text}");
+    // Failures with each kind of credential: an untrusted certificate, then a closed port.
+    for mut m in [token, password] {
+        m.tls_config.ca_file = None;
+        let module = params(&[("module", m.name.as_str())]);
+        let message = failed(exporter(vec![m.clone()]).collect(&module).await);
+        assert!(message.contains("UnknownIssuer"), "{message}");
+        m.targets = vec!["127.0.0.1:1".into()];
+        let closed = failed(exporter(vec![m]).collect(&module).await);
+        for text in [message, closed] {
+            assert!(
+                !text.contains(TOKEN_VALUE) && !text.contains(PASSWORD),
+                "{text}"
+            );
+        }
+    }
 }

@@ -55,19 +55,25 @@ pub const DEFAULT_AGENT_BUDGET_BYTES: u64 = 64 << 20;
 /// "Forwarding and agent mode").
 pub const AGENT_SCRAPE_CACHE_BYTES_PER_SERIES: usize = 700;
 
+/// The log store's least share: tantivy's writer thread needs 15 MB and may use twice that, plus the backlog
+/// awaiting its commit. Below it the share would be a fiction, so small budgets take it from the head's share
+/// (at most a third of the total).
+pub const LOG_STORE_FLOOR_BYTES: u64 = 40 << 20;
+
 impl MemoryBudget {
     /// Splits `total` bytes.
     pub fn split(total: u64, source: BudgetSource) -> Self {
         let pct = |p: u64| total / 100 * p;
+        let logs = pct(5).max(LOG_STORE_FLOOR_BYTES.min(total / 3));
         MemoryBudget {
             total,
             source,
-            head: pct(43),
+            head: pct(43).saturating_sub(logs - pct(5)),
             sled_cache: pct(9),
             queries: pct(24),
             ingest: pct(10),
             discovery: pct(4),
-            logs: pct(5),
+            logs,
             other: pct(5),
             forward: 0,
         }
@@ -170,6 +176,19 @@ mod tests {
             b.query_samples(4),
             ((1u64 << 30) / 100 * 24 / 4 / 16) as usize
         );
+    }
+
+    #[test]
+    fn small_budgets_give_the_log_store_its_floor_from_the_head() {
+        let b = MemoryBudget::split(128 << 20, BudgetSource::Configured);
+        assert_eq!(b.logs, LOG_STORE_FLOOR_BYTES);
+        let sum: u64 = b.rows()[1..].iter().map(|r| r.1).sum();
+        assert!(sum <= b.total, "{b:?}");
+        assert!(b.head > 16 << 20, "{b:?}");
+        let tiny = MemoryBudget::split(60 << 20, BudgetSource::Configured);
+        assert_eq!(tiny.logs, 20 << 20);
+        let big = MemoryBudget::split(8 << 30, BudgetSource::Configured);
+        assert_eq!(big.logs, (8u64 << 30) / 100 * 5);
     }
 
     #[test]

@@ -18,9 +18,10 @@ pub fn open(
     share: u64,
 ) -> Result<LogStore, lookout_logs::StoreError> {
     let mut opts = LogStoreOptions::new(data_dir.join("logs"));
-    // tantivy may use up to twice its writer budget (style.md §5), so the writer gets half the share.
-    opts.writer_heap_bytes = (share / 2) as usize;
-    // Entries awaiting their commit: a quarter of the share (at least 16 MiB); past it pushes get 429 and retry.
+    // tantivy may use up to twice its writer budget (style.md §5), so the writer gets a third of the share (never
+    // below tantivy's minimum; the budget's floor for the log store covers that).
+    opts.writer_heap_bytes = ((share / 3) as usize).max(lookout_logs::MIN_WRITER_HEAP);
+    // Entries awaiting their commit: a quarter of the share (at least 8 MiB); past it pushes get 429 and retry.
     opts.max_uncommitted_bytes = (share / 4).max(8 << 20);
     opts.limits = LogLimits {
         max_line_bytes: section.max_line_size.0 as usize,

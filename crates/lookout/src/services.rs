@@ -295,6 +295,7 @@ impl SelfMetrics for AppServices {
             t.write_metrics(out);
         }
         self.scrape.write_metrics(out);
+        lookout_model::regex_limits::write_metrics(out);
         let mut budget = out.family(
             "lookout_memory_budget_bytes",
             MetricKind::Gauge,

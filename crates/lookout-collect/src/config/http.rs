@@ -2,7 +2,7 @@
 
 use super::ConfigError;
 
-pub use lookout_model::http_client::{Authorization, BasicAuth, TlsConfig};
+pub use lookout_model::http_client::{Authorization, BasicAuth, Secret, TlsConfig};
 
 /// Checks the authentication settings of one job; `path` is the job's field path.
 pub(crate) fn validate_auth(

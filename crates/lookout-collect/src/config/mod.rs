@@ -12,7 +12,7 @@ use lookout_discovery::KubernetesSdConfig;
 use lookout_model::relabel::{RelabelConfig, RelabelError};
 use serde::{Deserialize, Serialize};
 
-pub use http::{Authorization, BasicAuth, TlsConfig};
+pub use http::{Authorization, BasicAuth, Secret, TlsConfig};
 pub use lookout_model::{ByteSize, DurationError, PromDuration, SizeError};
 pub use sd::{FileSdConfig, StaticConfig};
 
@@ -176,7 +176,7 @@ pub struct ScrapeConfig {
     pub authorization: Option<Authorization>,
     /// A bearer token, inline (legacy form of `authorization`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bearer_token: Option<String>,
+    pub bearer_token: Option<Secret>,
     /// A file holding a bearer token (legacy form of `authorization`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bearer_token_file: Option<String>,
@@ -347,7 +347,7 @@ impl ScrapeConfig {
             prefix,
             self.basic_auth.as_ref(),
             self.authorization.as_ref(),
-            self.bearer_token.as_deref(),
+            self.bearer_token.as_ref().map(Secret::expose),
             self.bearer_token_file.as_deref(),
         )?;
         http::validate_tls(&self.tls_config, prefix)

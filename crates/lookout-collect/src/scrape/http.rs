@@ -63,7 +63,7 @@ impl JobClient {
         if let Some(basic) = &c.basic_auth {
             let password = match (&basic.password, &basic.password_file) {
                 (_, Some(file)) => read_secret("basic_auth.password_file", file)?,
-                (Some(p), None) => p.clone(),
+                (Some(p), None) => p.expose().to_string(),
                 (None, None) => String::new(),
             };
             return Ok(Some(format!(
@@ -74,7 +74,7 @@ impl JobClient {
         if let Some(auth) = &c.authorization {
             let credentials = match (&auth.credentials, &auth.credentials_file) {
                 (_, Some(file)) => read_secret("authorization.credentials_file", file)?,
-                (Some(cred), None) => cred.clone(),
+                (Some(cred), None) => cred.expose().to_string(),
                 (None, None) => String::new(),
             };
             return Ok(Some(format!("{} {credentials}", auth.kind)));
@@ -85,7 +85,9 @@ impl JobClient {
                 read_secret("bearer_token_file", file)?
             )));
         }
-        Ok(c.bearer_token.as_ref().map(|t| format!("Bearer {t}")))
+        Ok(c.bearer_token
+            .as_ref()
+            .map(|t| format!("Bearer {}", t.expose())))
     }
 
     /// Scrapes `url`: fails on a non-200 status, on `timeout`, when the compressed or decompressed body exceeds
@@ -117,7 +119,8 @@ impl JobClient {
                 ScrapeError::Timeout(timeout)
             } else {
                 ScrapeError::Request {
-                    url: url.to_string(),
+                    // A target URL may carry user information; its password stays out of the error.
+                    url: lookout_model::http_client::redact_url(url),
                     reason: error_chain(&e),
                 }
             }
@@ -316,5 +319,39 @@ mod tests {
             missing.to_string().contains("/nonexistent/token"),
             "{missing}"
         );
+    }
+
+    /// Secrets of every kind, and where they must never show: the job's `Debug` output and a failed request's
+    /// error (the target's last error, shown by `/api/v1/targets` and logged).
+    #[tokio::test]
+    async fn secrets_stay_out_of_debug_output_and_request_errors() {
+        let secrets = ["pa55-basic", "t0ken-authz", "t0ken-bearer", "pw-in-url"];
+        for auth in [
+            "basic_auth: {username: user, password: pa55-basic}",
+            "authorization: {credentials: t0ken-authz}",
+            "bearer_token: t0ken-bearer",
+        ] {
+            let job = client(auth);
+            let text = format!("{job:?} {:#?}", job.config);
+            for s in secrets {
+                assert!(!text.contains(s), "{s} in {text}");
+            }
+            // Nothing listens on port 1: the request fails, with the URL in the message but not its password.
+            let pool = crate::scrape::body_memory::BodyMemory::new(1 << 20);
+            let err = job
+                .fetch(
+                    "http://user:pw-in-url@127.0.0.1:1/metrics",
+                    Duration::from_secs(5),
+                    1 << 20,
+                    &pool,
+                )
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("127.0.0.1:1"), "{err}");
+            for s in secrets {
+                assert!(!err.contains(s), "{s} in {err}");
+            }
+        }
     }
 }

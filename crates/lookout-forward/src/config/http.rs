@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use lookout_model::http_client::{Authorization, BasicAuth, TlsConfig, check_auth, check_tls};
+use lookout_model::http_client::{
+    Authorization, BasicAuth, Secret, TlsConfig, check_auth, check_tls,
+};
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
@@ -14,9 +16,9 @@ use super::ConfigError;
 pub struct OAuth2Config {
     /// The client id.
     pub client_id: String,
-    /// The client secret, inline.
+    /// The client secret, inline (`Debug` prints `<secret>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret>,
     /// A file holding the client secret, read at each token request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret_file: Option<String>,
@@ -60,7 +62,7 @@ pub struct HttpSettings {
     /// `authorization`.
     pub authorization: Option<Authorization>,
     /// `bearer_token` (deprecated in Prometheus, still accepted).
-    pub bearer_token: Option<String>,
+    pub bearer_token: Option<Secret>,
     /// `bearer_token_file`.
     pub bearer_token_file: Option<String>,
     /// `oauth2`.
@@ -79,7 +81,7 @@ impl HttpSettings {
         check_auth(
             self.basic_auth.as_ref(),
             self.authorization.as_ref(),
-            self.bearer_token.as_deref(),
+            self.bearer_token.as_ref().map(Secret::expose),
             self.bearer_token_file.as_deref(),
         )
         .and_then(|()| check_tls(&self.tls_config))

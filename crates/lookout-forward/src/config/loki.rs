@@ -33,7 +33,7 @@ fn default_true() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct LokiPushConfig {
     /// The push URL, e.g. `http://loki:3100/loki/api/v1/push`.
-    pub url: String,
+    pub url: lookout_model::http_client::ConfigUrl,
     /// Names the queue in metrics and its directory; default: a hash of the URL.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,

@@ -146,7 +146,7 @@ fn default_true() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct RemoteWriteConfig {
     /// The receiver's URL.
-    pub url: String,
+    pub url: lookout_model::http_client::ConfigUrl,
     /// Names the queue in metrics (`remote_name`) and its directory; default: a hash of the URL.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
@@ -168,9 +168,9 @@ pub struct RemoteWriteConfig {
     /// `Authorization` header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization: Option<Authorization>,
-    /// Bearer token (deprecated in Prometheus).
+    /// Bearer token (deprecated in Prometheus; `Debug` prints `<secret>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bearer_token: Option<String>,
+    pub bearer_token: Option<lookout_model::http_client::Secret>,
     /// File holding a bearer token (deprecated in Prometheus).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bearer_token_file: Option<String>,

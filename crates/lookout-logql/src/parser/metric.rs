@@ -160,8 +160,12 @@ impl Parser {
                             *a = self.string("a label_replace argument")?;
                         }
                         self.expect_op(")")?;
-                        if let Err(e) = regex::Regex::new(&args[3]) {
-                            return self.at_err(at, format!("invalid regex in label_replace: {e}"));
+                        if let Err(msg) =
+                            crate::filters::query_regex(&args[3], "of label_replace", |e| {
+                                format!("invalid regex in label_replace: {e}")
+                            })
+                        {
+                            return self.at_err(at, msg);
                         }
                         Ok(MetricExpr::LabelReplace {
                             expr: Box::new(e),

@@ -255,8 +255,10 @@ impl Parser {
         Ok(match op {
             LineOp::Contains | LineOp::NotContains => FilterValue::Text(s),
             LineOp::Regex | LineOp::NotRegex => FilterValue::Regex(
-                regex::Regex::new(&s)
-                    .map_err(|e| ParseError::at(at, format!("invalid regex {s:?}: {e}")))?,
+                crate::filters::query_regex(&s, "of the line filter", |e| {
+                    format!("invalid regex {s:?}: {e}")
+                })
+                .map_err(|msg| ParseError::at(at, msg))?,
             ),
             LineOp::Pattern | LineOp::NotPattern => FilterValue::Pattern(
                 Pattern::parse(&s, false).map_err(|msg| ParseError::at(at, msg))?,
@@ -313,8 +315,10 @@ impl Parser {
             "regexp" => {
                 let at = self.pos();
                 let s = self.string("a regular expression")?;
-                let re = regex::Regex::new(&s)
-                    .map_err(|e| ParseError::at(at, format!("invalid regex {s:?}: {e}")))?;
+                let re = crate::filters::query_regex(&s, "of the regexp stage", |e| {
+                    format!("invalid regex {s:?}: {e}")
+                })
+                .map_err(|msg| ParseError::at(at, msg))?;
                 if re.capture_names().flatten().next().is_none() {
                     return self.at_err(at, "at least one named capture must be supplied");
                 }

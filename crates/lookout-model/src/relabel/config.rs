@@ -6,6 +6,7 @@ use regex::Regex;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::labels::is_valid_label_name;
+use crate::regex_limits::{RegexError, bounded_anchored_regex};
 
 /// What a relabel rule does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -104,9 +105,10 @@ pub struct RelabelRegex {
 pub const DEFAULT_REGEX: &str = "(.*)";
 
 impl RelabelRegex {
-    /// Compiles `pattern`, anchored at both ends, with `.` matching newlines.
-    pub fn new(pattern: &str) -> Result<Self, regex::Error> {
-        let compiled = Regex::new(&format!("^(?s:{pattern})$"))?;
+    /// Compiles `pattern`, anchored at both ends, with `.` matching newlines, within the limits of
+    /// [`crate::regex_limits`].
+    pub fn new(pattern: &str) -> Result<Self, RegexError> {
+        let compiled = bounded_anchored_regex(pattern)?;
         Ok(RelabelRegex {
             source: pattern.to_string(),
             compiled,
@@ -157,8 +159,13 @@ impl<'de> Deserialize<'de> for RelabelRegex {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         // A YAML `regex:` with no value is the empty pattern, as in Prometheus.
         let pattern = Option::<String>::deserialize(d)?.unwrap_or_default();
-        RelabelRegex::new(&pattern)
-            .map_err(|e| serde::de::Error::custom(format!("invalid regex {pattern:?}: {e}")))
+        RelabelRegex::new(&pattern).map_err(|e| {
+            serde::de::Error::custom(match e {
+                RegexError::Invalid(reason) => format!("invalid regex {pattern:?}: {reason}"),
+                // The pattern itself may be huge: the message names the limit, not the pattern.
+                limit => limit.describe("of the relabel rule"),
+            })
+        })
     }
 }
 
@@ -272,7 +279,7 @@ impl RelabelConfig {
         regex: &str,
         target_label: &str,
         replacement: &str,
-    ) -> Result<Self, regex::Error> {
+    ) -> Result<Self, RegexError> {
         Ok(RelabelConfig {
             source_labels: source_labels.iter().map(|s| s.to_string()).collect(),
             regex: RelabelRegex::new(regex)?,

@@ -324,6 +324,33 @@ fn parse_errors_for_unknown_fields_actions_and_regexes() {
 }
 
 #[test]
+fn regex_bombs_in_relabel_rules_are_refused_with_the_limit() {
+    for pat in crate::regex_limits::tests::bombs() {
+        let err = RelabelRegex::new(&pat).unwrap_err();
+        assert!(err.is_limit(), "{err}");
+        let err = RelabelConfig::replace(&["a"], &pat, "b", "$1").unwrap_err();
+        assert!(err.is_limit(), "{err}");
+        // As users write it: the YAML error says which limit, without echoing the pattern.
+        let yaml = format!("- {{source_labels: [a], regex: '{pat}', target_label: b}}");
+        let msg = serde_yaml_ng::from_str::<Vec<RelabelConfig>>(&yaml)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("regex of the relabel rule is too "), "{msg}");
+        assert!(msg.contains("(limit "), "{msg}");
+        assert!(msg.len() < 400, "{}", &msg[..400]);
+    }
+    // Ordinary rules still work, including a long alternation.
+    let hosts: Vec<String> = (0..500).map(|i| format!("node-{i}")).collect();
+    let yaml = format!(
+        "- {{source_labels: [a], regex: '{}', action: keep}}",
+        hosts.join("|")
+    );
+    let rules = parse(&yaml);
+    assert!(relabel(&labels(&[("a", "node-499")]), &rules).is_some());
+    assert!(relabel(&labels(&[("a", "node-500")]), &rules).is_none());
+}
+
+#[test]
 fn serde_round_trip_keeps_meaning() {
     let rules = parse("- {source_labels: [a], regex: 'f(.*)', target_label: d, action: replace}");
     let yaml = serde_yaml_ng::to_string(&rules).unwrap();

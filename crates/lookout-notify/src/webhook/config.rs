@@ -70,8 +70,9 @@ fn default_true() -> bool {
     true
 }
 
-/// One webhook: Alertmanager's `webhook_config`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One webhook: Alertmanager's `webhook_config`. Its `Debug` output hides the URL, which Alertmanager treats as a
+/// secret.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     /// Where the JSON is POSTed.
@@ -90,6 +91,21 @@ pub struct WebhookConfig {
     pub http_config: HttpClientConfig,
 }
 
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field(
+                "url",
+                &format_args!("{}", lookout_model::http_client::REDACTED),
+            )
+            .field("send_resolved", &self.send_resolved)
+            .field("max_alerts", &self.max_alerts)
+            .field("timeout", &self.timeout)
+            .field("http_config", &self.http_config)
+            .finish()
+    }
+}
+
 impl WebhookConfig {
     /// A webhook to `url` with the defaults.
     pub fn new(url: impl Into<String>) -> Self {
@@ -105,16 +121,17 @@ impl WebhookConfig {
     fn validate(&self, path: &str) -> Result<(), ConfigError> {
         match reqwest::Url::parse(&self.url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            // The URL is not repeated: Alertmanager treats a webhook URL as a secret (it often carries a token).
             Ok(_) => {
                 return Err(ConfigError::new(
                     join(path, "url"),
-                    format!("{:?} must be an http or https URL with a host", self.url),
+                    "must be an http or https URL with a host",
                 ));
             }
             Err(e) => {
                 return Err(ConfigError::new(
                     join(path, "url"),
-                    format!("{:?}: {e}", self.url),
+                    format!("not a URL: {e}"),
                 ));
             }
         }

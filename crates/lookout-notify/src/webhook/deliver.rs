@@ -94,7 +94,8 @@ impl Integration {
             Err(e) if e.is_timeout() => {
                 return Attempt::Retry(format!("timed out after {timeout:?}"));
             }
-            Err(e) => return Attempt::Retry(error_chain(&e)),
+            // Without the URL: a webhook URL often carries a token (Alertmanager redacts it the same way).
+            Err(e) => return Attempt::Retry(error_chain(&e.without_url())),
         };
         let status = response.status();
         if status.is_success() {

@@ -2,7 +2,7 @@
 //! tree, aggregation groups, timers, dedup and webhook payload, with webhooks as the only integration.
 
 pub mod config;
-mod deliver;
+pub(crate) mod deliver;
 mod dispatcher;
 mod gofmt;
 mod group;

@@ -143,15 +143,8 @@ pub(crate) fn info(ev: &Evaluator<'_>, args: &[Box<Expr>]) -> Result<Matrix, Que
     } else {
         let mut set = Vec::new();
         for (n, vals) in &id_values {
-            let re = vals
-                .iter()
-                .map(|v| regex::escape(v))
-                .collect::<Vec<_>>()
-                .join("|");
-            set.push(
-                Matcher::new(MatchOp::Regex, *n, re)
-                    .map_err(|e| QueryError::Execution(e.to_string()))?,
-            );
+            // A set of the values, not a regex: there may be more than a client's regex may hold.
+            set.push(Matcher::any_of(*n, vals.iter().copied()));
         }
         for ms in data.values() {
             set.extend(ms.iter().cloned());

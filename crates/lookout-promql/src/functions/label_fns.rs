@@ -2,9 +2,8 @@
 
 use std::cmp::Ordering;
 
-use lookout_model::METRIC_NAME;
+use lookout_model::{METRIC_NAME, RegexError, bounded_anchored_regex};
 use promql_parser::parser::Expr;
-use regex::Regex;
 
 use super::string_arg;
 use crate::QueryError;
@@ -16,22 +15,31 @@ pub(crate) fn label_replace(ev: &Evaluator<'_>, args: &[Box<Expr>]) -> Result<Ma
     let repl = string_arg(&args[2])?;
     let src = string_arg(&args[3])?;
     let re_src = string_arg(&args[4])?;
-    let re = Regex::new(&format!("^(?s:{re_src})$")).map_err(|_| {
-        QueryError::Execution(format!(
-            "invalid regular expression in label_replace(): {re_src}"
-        ))
+    let re = bounded_anchored_regex(&re_src).map_err(|e| {
+        QueryError::Execution(match e {
+            RegexError::Invalid(_) => {
+                format!("invalid regular expression in label_replace(): {re_src}")
+            }
+            limit => limit.describe("in label_replace()"),
+        })
     })?;
     if ev.env.invalid_label_name(&dst).is_some() {
         return Err(QueryError::Execution(format!(
             "invalid destination label name in label_replace(): {dst}"
         )));
     }
+    // Each `$` of the replacement can copy the whole source value: the most one expansion can write.
+    let refs = repl.matches('$').count();
     let mut m = ev.eval(&args[0])?.into_matrix()?;
     for s in &mut m {
         let value = s.labels.get(&src).unwrap_or("").to_string();
         if let Some(caps) = re.captures(&value) {
+            let old = s.labels.get(&dst).map_or(0, str::len);
+            let bound = repl.len().saturating_add(refs.saturating_mul(value.len()));
+            let held = LabelGrowth::reserve(ev, old, bound)?;
             let mut out = String::new();
             caps.expand(&repl, &mut out);
+            held.settle(ev, old, out.len());
             let mut b = s.labels.to_builder();
             b.set(&dst, &out);
             s.labels = b.build_unchecked();
@@ -65,6 +73,10 @@ pub(crate) fn label_join(ev: &Evaluator<'_>, args: &[Box<Expr>]) -> Result<Matri
     let mut m = ev.eval(&args[0])?.into_matrix()?;
     for s in &mut m {
         let joined: Vec<&str> = srcs.iter().map(|n| s.labels.get(n).unwrap_or("")).collect();
+        let len = joined.iter().map(|v| v.len()).sum::<usize>()
+            + sep.len().saturating_mul(joined.len().saturating_sub(1));
+        let old = s.labels.get(&dst).map_or(0, str::len);
+        LabelGrowth::reserve(ev, old, len)?;
         let joined = joined.join(&sep);
         let mut b = s.labels.to_builder();
         b.set(&dst, &joined);
@@ -74,6 +86,29 @@ pub(crate) fn label_join(ev: &Evaluator<'_>, args: &[Box<Expr>]) -> Result<Matri
         }
     }
     cleanup_merge(m)
+}
+
+/// Bytes a label function adds to a series' labels, charged to the query's samples budget at 16 bytes a sample
+/// (how the binary sizes `query.max_samples` from the memory budget). Without it, `label_join(v, "d", "", "a",
+/// "a", …)` or a replacement of many `$1` could make labels thousands of times larger than the query text and the
+/// data, outside any limit. Only growth is charged, and it is held to the end of the query, as the labels are.
+struct LabelGrowth {
+    samples: usize,
+}
+
+impl LabelGrowth {
+    /// Charges a new value of at most `bound` bytes replacing one of `old` bytes, before it is built.
+    fn reserve(ev: &Evaluator<'_>, old: usize, bound: usize) -> Result<Self, QueryError> {
+        let samples = bound.saturating_sub(old).div_ceil(16);
+        ev.env.budget.acquire(samples)?;
+        Ok(LabelGrowth { samples })
+    }
+
+    /// Gives back what the value built, `actual` bytes, did not use of the reservation.
+    fn settle(self, ev: &Evaluator<'_>, old: usize, actual: usize) {
+        let used = actual.saturating_sub(old).div_ceil(16);
+        ev.env.budget.release(self.samples.saturating_sub(used));
+    }
 }
 
 /// Natural order: runs of digits compare as numbers, everything else as text.
