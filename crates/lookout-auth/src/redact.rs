@@ -43,18 +43,32 @@ pub fn redact_config_yaml(text: &str) -> String {
     }
 }
 
+/// Keys whose list items hold a `url` that is itself a secret: a webhook's URL often carries its token, so
+/// Alertmanager treats it as secret.
+const SECRET_URL_LISTS: &[&str] = &["webhook_configs"];
+
 /// Redacts `v` in place.
 pub fn redact_value(v: &mut Value) {
+    redact_in(v, false);
+}
+
+/// Redacts `v`; `url_is_secret` for the items of a [`SECRET_URL_LISTS`] list.
+fn redact_in(v: &mut Value, url_is_secret: bool) {
     match v {
         Value::Mapping(m) => {
             for (k, val) in m.iter_mut() {
-                let secret = k.as_str().is_some_and(is_secret_key);
+                let key = k.as_str();
+                let secret =
+                    key.is_some_and(is_secret_key) || (url_is_secret && key == Some("url"));
                 if secret && !matches!(val, Value::Null) && !is_empty_string(val) {
                     *val = Value::String(REDACTED.to_string());
-                } else if k.as_str() == Some("http_headers")
-                    || k.as_str() == Some("proxy_connect_header")
-                {
+                } else if key == Some("http_headers") || key == Some("proxy_connect_header") {
                     redact_headers(val);
+                } else if key.is_some_and(|k| SECRET_URL_LISTS.contains(&k)) {
+                    match val {
+                        Value::Sequence(items) => items.iter_mut().for_each(|i| redact_in(i, true)),
+                        other => redact_value(other),
+                    }
                 } else {
                     redact_value(val);
                 }
@@ -66,7 +80,7 @@ pub fn redact_value(v: &mut Value) {
                 *s = r;
             }
         }
-        Value::Tagged(t) => redact_value(&mut t.value),
+        Value::Tagged(t) => redact_in(&mut t.value, url_is_secret),
         _ => {}
     }
 }
@@ -157,6 +171,10 @@ auth:
 collectors:
   proxmox:
     modules: [{name: pve, user: root@pam, token_name: mon, token_value: 1234-5678}]
+notifications:
+  receivers:
+    - name: chat
+      webhook_configs: [{url: "https://chat.example/hooks/T0K3N"}]
 empty: {password: ""}
 "#;
         let out = redact_config_yaml(text);
@@ -170,6 +188,7 @@ empty: {password: ""}
             "abcdefghijklmnopqrstuv",
             "inline-token",
             "1234-5678",
+            "T0K3N",
         ] {
             assert!(!out.contains(secret), "{secret} shown in:\n{out}");
         }
