@@ -15,8 +15,11 @@ pub fn rewrite_function_aliases(query: &str) -> Option<String> {
         let b = bytes[i];
         if let Some(q) = quote {
             if b == b'\\' && q != b'`' && i + 1 < bytes.len() {
-                out.push_str(&query[i..i + 2]);
-                i += 2;
+                // The escaped character may be several bytes long.
+                let escaped = query[i + 1..].chars().next().unwrap_or(' ');
+                out.push('\\');
+                out.push(escaped);
+                i += 1 + escaped.len_utf8();
                 continue;
             }
             if b == q {
@@ -65,6 +68,10 @@ mod tests {
             Some(r#"sum(double_exponential_smoothing (m{a="holt_winters("}[1m], 0.1, 0.9))"#)
         );
         assert_eq!(rewrite_function_aliases("holt_winters_total"), None);
+        assert_eq!(
+            rewrite_function_aliases("holt_winters(m{a=\"\\é\"}[1m], 0.1, 0.9)").as_deref(),
+            Some("double_exponential_smoothing(m{a=\"\\é\"}[1m], 0.1, 0.9)")
+        );
         assert_eq!(rewrite_function_aliases("rate(x[5m])"), None);
     }
 }

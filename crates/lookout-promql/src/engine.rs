@@ -32,12 +32,25 @@ pub fn parse_query(query: &str) -> Result<Expr, QueryError> {
 
 /// [`parse_query`] for a text whose nesting and matcher regexes were already checked.
 fn parse_checked(query: &str) -> Result<Expr, QueryError> {
-    parser::parse(query).map_err(|message| {
+    parse_contained(query).map_err(|message| {
         let position = parse_position(&message)
             .or_else(|| offending_char_position(query, &message))
             .or_else(|| crate::parse_position::locate(query, &message))
             .unwrap_or(0);
         QueryError::Parse { message, position }
+    })
+}
+
+/// promql-parser, with its panics turned into errors: 0.11 panics on an offset, range or step outside
+/// `Duration`'s range (`up offset 1e308`, `x[+Inf:]`), and a client's query must never take a thread down.
+pub(crate) fn parse_contained(query: &str) -> Result<Expr, String> {
+    std::panic::catch_unwind(|| parser::parse(query)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("the parser failed");
+        Err(format!("invalid query: {what}"))
     })
 }
 

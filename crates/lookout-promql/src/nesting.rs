@@ -152,6 +152,27 @@ mod tests {
         worker.join().expect("evaluation within the stack");
     }
 
+    /// Inputs that made the parser or the text checks panic (found by `lookout-fuzz`) are errors now.
+    #[test]
+    fn parser_panics_are_errors() {
+        let storage = lookout_storage::mem::MemStorage::new();
+        for q in [
+            "up offset 1e308",
+            "up offset +Inf",
+            "x[1e308s]",
+            "up{a=~\"\\\u{e9}\"}",
+            "holt_winters(m{a=\"\\\u{e9}\"}[1m], 0.1, 0.9) +",
+        ] {
+            let r = crate::Engine::default().instant_query(
+                &storage,
+                q,
+                1_000_000,
+                &crate::QueryContext::default(),
+            );
+            assert!(r.is_err(), "{q}: {:?}", r.ok());
+        }
+    }
+
     #[test]
     fn dashboard_queries_are_shallow() {
         for q in [

@@ -2,8 +2,6 @@
 //! rest the position is recovered: the end of input for "unexpected end"/"unclosed" errors, the named function or
 //! regex for type and regex errors, otherwise the first token after the longest prefix that still parses.
 
-use promql_parser::parser;
-
 /// The byte offset of the problem in `query` for the parser's `message`, when one can be found.
 pub fn locate(query: &str, message: &str) -> Option<usize> {
     if message.contains("end of input")
@@ -92,7 +90,7 @@ fn after_longest_valid_prefix(query: &str) -> Option<usize> {
         .skip(1)
         .rev()
         .take(MAX_PREFIX_PARSES)
-        .find(|&&start| parser::parse(&query[..start]).is_ok())
+        .find(|&&start| crate::engine::parse_contained(&query[..start]).is_ok())
         .copied()
 }
 

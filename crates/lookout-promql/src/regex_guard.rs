@@ -22,7 +22,16 @@ struct RegexMatcher<'q> {
 /// Refuses the query when one of its `=~`/`!~` patterns is too long or compiles too large.
 pub(crate) fn check_matcher_regexes(query: &str) -> Result<(), QueryError> {
     for m in regex_matchers(query) {
-        // A pattern the parser will refuse as a string is left to the parser's own error.
+        // A pattern the parser will refuse as a string is left to the parser's own error. promql-parser's
+        // unquoting panics on a backslash before a multi-byte character, so such patterns are left to it too.
+        let escapes_non_ascii = m
+            .quoted
+            .as_bytes()
+            .windows(2)
+            .any(|w| w[0] == b'\\' && w[1] >= 0x80);
+        if escapes_non_ascii {
+            continue;
+        }
         let Ok(pattern) = unquote_string(m.quoted) else {
             continue;
         };
