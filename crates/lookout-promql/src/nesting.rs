@@ -173,6 +173,43 @@ mod tests {
         }
     }
 
+    /// A sub-millisecond subquery step takes the default step instead of dividing by zero, and a subquery
+    /// grid of billions of steps is stopped by the query's time limit (both found by `lookout-fuzz`).
+    #[test]
+    fn subquery_steps_are_bounded_by_time() {
+        use lookout_storage::Storage;
+        let storage = lookout_storage::mem::MemStorage::new();
+        let labels = lookout_model::Labels::from_pairs(&[("__name__", "up")]).unwrap();
+        let mut app = storage.appender();
+        app.append(&labels, 1_000_000, 1.0).unwrap();
+        app.commit().unwrap();
+        let ctx = crate::QueryContext::default();
+        let r = crate::Engine::default().instant_query(
+            &storage,
+            "min_over_time(up[5m:0.000001])",
+            1_000_000,
+            &ctx,
+        );
+        assert!(r.is_ok(), "{:?}", r.err());
+        let engine = crate::Engine::new(crate::EngineOptions {
+            timeout: std::time::Duration::from_millis(200),
+            ..crate::EngineOptions::default()
+        });
+        let started = std::time::Instant::now();
+        let r = engine.instant_query(
+            &storage,
+            "count_over_time(up[2147483647m:20s])",
+            1_000_000,
+            &ctx,
+        );
+        assert!(r.is_err(), "a 6-billion-step subquery must time out");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
     #[test]
     fn dashboard_queries_are_shallow() {
         for q in [

@@ -58,7 +58,12 @@ pub fn decode_body(
     })
 }
 
-/// Snappy block format with the declared length checked against `max_bytes` before allocating.
+/// Most bytes one byte of a snappy block can expand to: the densest element, a copy with a 2-byte offset, is 3
+/// bytes long and emits at most 64 (21.3 per byte); literals and the other copies emit less.
+const SNAPPY_MAX_EXPANSION: usize = 22;
+
+/// Snappy block format with the declared length checked against `max_bytes` before allocating, and against what
+/// the block's size can possibly hold, so that a few bytes declaring a large length do not reserve it.
 pub fn decode_snappy(bytes: &[u8], max_bytes: usize) -> Result<Vec<u8>, BodyError> {
     let corrupt = |e: snap::Error| BodyError::Corrupt {
         encoding: "snappy",
@@ -67,6 +72,15 @@ pub fn decode_snappy(bytes: &[u8], max_bytes: usize) -> Result<Vec<u8>, BodyErro
     let len = snap::raw::decompress_len(bytes).map_err(corrupt)?;
     if len > max_bytes {
         return Err(BodyError::BodyTooLarge { limit: max_bytes });
+    }
+    if len > bytes.len().saturating_mul(SNAPPY_MAX_EXPANSION) {
+        return Err(BodyError::Corrupt {
+            encoding: "snappy",
+            reason: format!(
+                "the header declares {len} decoded bytes, more than {} compressed bytes can hold",
+                bytes.len()
+            ),
+        });
     }
     let mut out = vec![0; len];
     let written = snap::raw::Decoder::new()
@@ -165,6 +179,27 @@ mod tests {
         let bomb = e.finish().unwrap();
         assert_eq!(
             decode_body(&bomb, Some("gzip"), 1 << 20),
+            Err(BodyError::BodyTooLarge { limit: 1 << 20 })
+        );
+    }
+
+    #[test]
+    fn snappy_expands_at_most_22_times_and_a_header_declaring_more_is_refused_before_allocating() {
+        // The densest snappy input there is: one literal byte, then copies of 64 bytes at offset 1.
+        let zeros = vec![0u8; 1 << 20];
+        let dense = snap::raw::Encoder::new().compress_vec(&zeros).unwrap();
+        assert!(zeros.len() <= dense.len() * SNAPPY_MAX_EXPANSION);
+        assert_eq!(decode_snappy(&dense, 1 << 20).unwrap(), zeros);
+        // Found by lookout-fuzz: five bytes declaring 126 MiB reserved 126 MiB before failing.
+        let liar = [0x80, 0x80, 0x80, 0x3f, 0x00];
+        assert_eq!(snap::raw::decompress_len(&liar).unwrap(), 126 << 20);
+        assert!(matches!(
+            decode_snappy(&liar, 128 << 20),
+            Err(BodyError::Corrupt { encoding: "snappy", reason }) if reason.contains("declares 132120576")
+        ));
+        // Past the cap it stays "too large" (413), as before.
+        assert_eq!(
+            decode_snappy(&liar, 1 << 20),
             Err(BodyError::BodyTooLarge { limit: 1 << 20 })
         );
     }

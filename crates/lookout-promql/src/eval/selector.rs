@@ -211,6 +211,8 @@ impl Evaluator<'_> {
             let mut points = Vec::new();
             let mut idx = 0usize; // first sample after the current reference time
             for ts in self.steps() {
+                // A subquery's grid can have billions of steps: the query's time limit must stop it.
+                budget.check("selector")?;
                 let r = at.unwrap_or(ts) - offset;
                 while idx < samples.len() && samples[idx].t <= r {
                     idx += 1;

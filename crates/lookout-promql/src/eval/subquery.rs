@@ -11,7 +11,8 @@ impl<'a> Evaluator<'a> {
         let offset = offset_ms(&sq.offset);
         let range = dur_ms(&sq.range);
         let interval = match &sq.step {
-            Some(d) if !d.is_zero() => dur_ms(d),
+            // A step below a millisecond is no step at all (0 ms), as in Prometheus: the default applies.
+            Some(d) if dur_ms(d) > 0 => dur_ms(d),
             _ => self.env.opts.default_subquery_step_ms,
         };
         let (outer_start, outer_end) = match self.at_ms(&sq.at) {
