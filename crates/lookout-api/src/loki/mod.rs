@@ -19,7 +19,7 @@ pub use meta::{
     buildinfo, detected_field_values, detected_fields, detected_labels, format_query, index_stats,
     index_volume, index_volume_range, label_values, labels, patterns, series,
 };
-pub use push::push;
+pub use push::{decode_json as decode_push_json, decode_protobuf as decode_push_protobuf, push};
 pub use query::{query_instant, query_range};
 pub use tail::tail;
 

@@ -61,7 +61,9 @@ fn with_service_name(mut pairs: Vec<(String, String)>, what: &str) -> Result<Lab
         .map_err(|e| ApiError::bad_data(format!("push: invalid stream labels {what}: {e}")))
 }
 
-fn decode_protobuf(raw: &[u8], max: usize) -> Result<Vec<PushStream>, ApiError> {
+/// A protobuf push body (snappy-compressed `logproto.PushRequest`, at most `max` bytes decoded) as streams,
+/// `service_name` derived; the handler adds `detected_level` before storing.
+pub fn decode_protobuf(raw: &[u8], max: usize) -> Result<Vec<PushStream>, ApiError> {
     let bytes = lookout_wire::body::decode_snappy(raw, max).map_err(body_error)?;
     let req = PushRequest::decode(bytes.as_slice())
         .map_err(|e| ApiError::bad_data(format!("push: invalid protobuf PushRequest: {e}")))?;
@@ -93,7 +95,8 @@ fn decode_protobuf(raw: &[u8], max: usize) -> Result<Vec<PushStream>, ApiError> 
         .collect()
 }
 
-fn decode_json(bytes: &[u8]) -> Result<Vec<PushStream>, ApiError> {
+/// A JSON push body as streams, `service_name` derived; the handler adds `detected_level` before storing.
+pub fn decode_json(bytes: &[u8]) -> Result<Vec<PushStream>, ApiError> {
     let body = parse_json_push(bytes)
         .map_err(|e| ApiError::bad_data(format!("push: invalid JSON body: {e}")))?;
     body.streams

@@ -1,16 +1,11 @@
-//! Loki push bodies, protobuf (snappy) and JSON, decoded as `POST /loki/api/v1/push` decodes them: the wire
-//! decoders of `lookout_wire`, the stream selector through `lookout_logql::parse_selector`, the label checks and
-//! `service_name` / `detected_level` derivation of `lookout_logql::ingest`. The handler's own glue
-//! (`lookout_api::loki::push::{decode_protobuf, decode_json}`) is private, so it is mirrored here step for step.
+//! Loki push bodies, protobuf (snappy) and JSON, decoded by the push handler's own functions
+//! (`lookout_api::loki::{decode_push_protobuf, decode_push_json}`: the wire decoders of `lookout_wire`, the stream
+//! selector through `lookout_logql::parse_selector`, the label checks and `service_name` derivation), then
+//! `detected_level` as the handler adds it.
 
-use lookout_logql::ingest::{add_detected_level, add_service_name};
-use lookout_model::{Labels, MatchOp};
-use lookout_storage::logs::{Entry, PushStream};
-use lookout_wire::body::decode_snappy;
-use lookout_wire::loki::PushRequest;
-use lookout_wire::loki_json::{JsonEntry, parse_json_push};
+use lookout_logql::ingest::add_detected_level;
+use lookout_storage::logs::PushStream;
 use lookout_wire::remote_write::snappy_compress;
-use prost::Message;
 
 use super::remote_write::snappy_protobuf_bound;
 use crate::mutate::Grammar;
@@ -24,8 +19,8 @@ fn max_decoded() -> usize {
 /// Protobuf push bodies.
 pub const TARGET_PROTOBUF: Target = Target {
     name: "loki_push_protobuf",
-    entry: "lookout_wire::body::decode_snappy + lookout_wire::loki::PushRequest::decode + \
-            lookout_logql::parse_selector + lookout_logql::ingest::{add_service_name, add_detected_level}",
+    entry: "lookout_api::loki::decode_push_protobuf (decode_snappy, PushRequest::decode, parse_selector, \
+            add_service_name) + lookout_logql::ingest::add_detected_level",
     grammar: Grammar {
         dictionary: &[
             b"\x0a",
@@ -67,8 +62,8 @@ pub const TARGET_PROTOBUF: Target = Target {
 /// JSON push bodies.
 pub const TARGET_JSON: Target = Target {
     name: "loki_push_json",
-    entry: "lookout_wire::loki_json::parse_json_push + lookout_logql::ingest::{add_service_name, \
-            add_detected_level}",
+    entry: "lookout_api::loki::decode_push_json (parse_json_push, add_service_name) + \
+            lookout_logql::ingest::add_detected_level",
     grammar: Grammar {
         dictionary: &[
             b"{\"streams\":[",
@@ -119,88 +114,17 @@ fn run_json(input: &[u8]) -> Outcome {
     Outcome::of(&decode_json(input))
 }
 
-/// Why a push body is refused (the handler answers 400 or 413 with it).
-type Refused = String;
-
-/// `decode_protobuf` of the push handler, then `add_detected_level` as the handler does before storing.
-fn decode_protobuf(raw: &[u8], max: usize) -> Result<Vec<PushStream>, Refused> {
-    let bytes = decode_snappy(raw, max).map_err(|e| e.to_string())?;
-    let req = PushRequest::decode(bytes.as_slice()).map_err(|e| e.to_string())?;
-    let mut streams = req
-        .streams
-        .into_iter()
-        .map(|s| {
-            let labels = stream_labels(&s.labels)?;
-            let entries = s
-                .entries
-                .into_iter()
-                .map(|e| {
-                    let t = e.timestamp.unwrap_or_default();
-                    Entry {
-                        ts: t
-                            .seconds
-                            .saturating_mul(1_000_000_000)
-                            .saturating_add(i64::from(t.nanos)),
-                        line: e.line,
-                        metadata: e
-                            .structured_metadata
-                            .into_iter()
-                            .map(|p| (p.name, p.value))
-                            .collect(),
-                    }
-                })
-                .collect();
-            Ok(PushStream { labels, entries })
-        })
-        .collect::<Result<Vec<_>, Refused>>()?;
+/// The push handler's decoding (`lookout_api::loki::decode_push_protobuf`), then `add_detected_level` as the
+/// handler does before storing.
+fn decode_protobuf(raw: &[u8], max: usize) -> Result<Vec<PushStream>, lookout_api::ApiError> {
+    let mut streams = lookout_api::loki::decode_push_protobuf(raw, max)?;
     add_detected_level(&mut streams);
     Ok(streams)
 }
 
-/// `decode_json` of the push handler, then `add_detected_level`.
-fn decode_json(bytes: &[u8]) -> Result<Vec<PushStream>, Refused> {
-    let body = parse_json_push(bytes).map_err(|e| e.to_string())?;
-    let mut streams = body
-        .streams
-        .into_iter()
-        .map(|s| {
-            let labels = with_service_name(s.stream.into_iter().collect())?;
-            let entries = s
-                .values
-                .into_iter()
-                .map(|v| match v {
-                    JsonEntry::Valid { ts, line, metadata } => Ok(Entry { ts, line, metadata }),
-                    JsonEntry::Invalid(why) => Err(why.to_string()),
-                })
-                .collect::<Result<_, Refused>>()?;
-            Ok(PushStream { labels, entries })
-        })
-        .collect::<Result<Vec<_>, Refused>>()?;
+/// The push handler's JSON decoding (`lookout_api::loki::decode_push_json`), then `add_detected_level`.
+fn decode_json(bytes: &[u8]) -> Result<Vec<PushStream>, lookout_api::ApiError> {
+    let mut streams = lookout_api::loki::decode_push_json(bytes)?;
     add_detected_level(&mut streams);
     Ok(streams)
-}
-
-/// `stream_labels` of the push handler: a selector of `name="value"` pairs, no duplicates.
-fn stream_labels(s: &str) -> Result<Labels, Refused> {
-    let matchers = lookout_logql::parse_selector(s).map_err(|e| e.to_string())?;
-    let mut pairs: Vec<(String, String)> = Vec::with_capacity(matchers.len() + 1);
-    for m in &matchers {
-        if m.op != MatchOp::Equal {
-            return Err("only name=\"value\" pairs are allowed".into());
-        }
-        if pairs.iter().any(|(n, _)| *n == m.name) {
-            return Err(format!("duplicate label name {:?}", m.name));
-        }
-        pairs.push((m.name.clone(), m.value.clone()));
-    }
-    with_service_name(pairs)
-}
-
-/// `with_service_name` of the push handler.
-fn with_service_name(mut pairs: Vec<(String, String)>) -> Result<Labels, Refused> {
-    if pairs.is_empty() {
-        return Err("at least one label pair is required per stream".into());
-    }
-    add_service_name(&mut pairs);
-    Labels::from_pairs(&pairs).map_err(|e| e.to_string())
 }
