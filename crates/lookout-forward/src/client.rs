@@ -221,18 +221,8 @@ fn build_client(s: &HttpSettings, path: &str) -> Result<reqwest::Client, ConfigE
     let builder = reqwest::Client::builder()
         .redirect(redirect)
         .pool_idle_timeout(Duration::from_secs(90));
-    let tls = crate::tls::client_tls(&s.tls_config)
+    let builder = lookout_http_tls::apply(builder, &s.tls_config)
         .map_err(|(field, reason)| ConfigError::new(format!("{path}.{field}"), reason))?;
-    let builder = match tls {
-        crate::tls::ClientTls::Verified(config) => builder.use_preconfigured_tls(*config),
-        crate::tls::ClientTls::Insecure(identity) => {
-            let builder = builder.use_rustls_tls().danger_accept_invalid_certs(true);
-            match identity {
-                Some(identity) => builder.identity(identity),
-                None => builder,
-            }
-        }
-    };
     builder
         .build()
         .map_err(|e| ConfigError::new(path.to_string(), format!("building HTTP client: {e}")))

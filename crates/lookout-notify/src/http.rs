@@ -134,18 +134,8 @@ impl HttpClientConfig {
             .user_agent(USER_AGENT)
             .redirect(redirect)
             .pool_max_idle_per_host(2);
-        let tls = crate::tls::client_tls(&self.tls_config)
+        let builder = lookout_http_tls::apply(builder, &self.tls_config)
             .map_err(|(field, reason)| ConfigError::new(join(path, field), reason))?;
-        let builder = match tls {
-            crate::tls::ClientTls::Verified(config) => builder.use_preconfigured_tls(*config),
-            crate::tls::ClientTls::Insecure(identity) => {
-                let builder = builder.use_rustls_tls().danger_accept_invalid_certs(true);
-                match identity {
-                    Some(identity) => builder.identity(identity),
-                    None => builder,
-                }
-            }
-        };
         builder
             .build()
             .map_err(|e| ConfigError::new(path.to_string(), format!("building HTTP client: {e}")))

@@ -11,7 +11,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("lookout-storage", &["lookout-model"]),
     ("lookout-wire", &["lookout-model"]),
     ("lookout-discovery", &["lookout-model"]),
-    ("lookout-notify", &["lookout-model"]),
+    ("lookout-http-tls", &["lookout-model"]),
+    ("lookout-notify", &["lookout-model", "lookout-http-tls"]),
     ("lookout-host", &["lookout-model", "lookout-wire"]),
     ("lookout-proxmox", &["lookout-model"]),
     ("lookout-ui", &[]),
@@ -21,7 +22,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("lookout-hostlogs", &["lookout-model", "lookout-storage"]),
     (
         "lookout-forward",
-        &["lookout-model", "lookout-storage", "lookout-wire"],
+        &[
+            "lookout-model",
+            "lookout-storage",
+            "lookout-wire",
+            "lookout-http-tls",
+        ],
     ),
     (
         "lookout-rules",

@@ -8,6 +8,8 @@ use std::time::Duration;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use lookout_model::http_client::TlsConfig;
+
 use super::*;
 use crate::client::{Endpoint, Outcome};
 use crate::config::{LokiPushConfig, RemoteWriteConfig};

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use lookout_model::http_client::TlsConfig;
+
 use super::*;
 use crate::webhook::config::WebhookConfig;
 use crate::webhook::deliver::Integration;
