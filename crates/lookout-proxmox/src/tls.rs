@@ -118,26 +118,12 @@ impl ServerCertVerifier for FixedServerName {
     }
 }
 
-/// The system's roots plus the certificates of `ca_file`. Certificates of the system store that rustls cannot use
-/// are skipped (as Go does), those of `ca_file` are an error; with no system roots at all (a container without
-/// `ca-certificates`) the bundled Mozilla roots stand in.
+/// The system's roots plus the certificates of `ca_file`, as every outgoing client of Lookout trusts them
+/// (`lookout_http_tls::root_store`).
 pub(crate) fn roots(tls: &TlsConfig) -> Result<RootCertStore, TlsError> {
-    let trust = tls_files::trust_roots(tls.ca_file.as_deref()).map_err(file_error)?;
-    let mut roots = RootCertStore::empty();
-    roots.add_parsable_certificates(trust.system.iter().cloned());
-    if roots.is_empty() {
-        tracing::warn!(
-            "no system root certificates found (install ca-certificates); trusting the bundled Mozilla roots"
-        );
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    }
-    let path = tls.ca_file.as_deref().unwrap_or_default();
-    for cert in trust.configured {
-        roots
-            .add(cert)
-            .map_err(|e| tls_error("ca_file", format!("{path}: {e}")))?;
-    }
-    Ok(roots)
+    lookout_http_tls::root_store(tls).map_err(|(field, reason)| {
+        tls_error(field.strip_prefix("tls_config.").unwrap_or(field), reason)
+    })
 }
 
 fn verifier(

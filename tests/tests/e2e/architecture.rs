@@ -14,7 +14,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("lookout-http-tls", &["lookout-model"]),
     ("lookout-notify", &["lookout-model", "lookout-http-tls"]),
     ("lookout-host", &["lookout-model", "lookout-wire"]),
-    ("lookout-proxmox", &["lookout-model"]),
+    ("lookout-proxmox", &["lookout-model", "lookout-http-tls"]),
     ("lookout-ui", &[]),
     ("lookout-auth", &["lookout-model"]),
     // The checker takes the parsers as closures; only its tests name the PromQL and LogQL crates.
