@@ -1,7 +1,9 @@
 //! The TLS side of Lookout's HTTP clients (remote_write, Loki push, Alertmanager, webhooks): servers are verified
 //! against the system's roots plus `tls_config.ca_file` (read by `lookout_model::http_client::tls_files`, so every
 //! Lookout client trusts the same roots), with an optional client certificate; `insecure_skip_verify` leaves
-//! verification off. rustls only, no OpenSSL. (`lookout-model` has no TLS library, so this lives here.)
+//! verification off (handshake signatures are still checked); `server_name` verifies certificates against that
+//! name instead of the host connected to. rustls only, no OpenSSL. (`lookout-model` has no TLS library, so this
+//! lives here.) Used by every outgoing client: scrapes, Proxmox, Alertmanager, webhooks, remote_write, Loki push.
 
 use std::sync::Arc;
 
@@ -9,13 +11,7 @@ use lookout_model::http_client::TlsConfig;
 use lookout_model::http_client::tls_files::{self, TlsFileError};
 use rustls::RootCertStore;
 
-/// How the client's TLS is set up.
-pub enum ClientTls {
-    /// Verified against the roots, with the client certificate when one is configured.
-    Verified(Box<rustls::ClientConfig>),
-    /// `insecure_skip_verify`: no verification, the client certificate (PEM) when one is configured.
-    Insecure(Option<reqwest::Identity>),
-}
+mod verifier;
 
 /// A bad TLS setting: the field under `tls_config` and why.
 pub type TlsFault = (&'static str, String);
@@ -54,42 +50,24 @@ pub fn root_store(tls: &TlsConfig) -> Result<RootCertStore, TlsFault> {
     Ok(roots)
 }
 
-/// Reads the TLS files of `tls` (blocking: call when the client is built).
-pub fn client_tls(tls: &TlsConfig) -> Result<ClientTls, TlsFault> {
-    if tls.insecure_skip_verify {
-        return Ok(ClientTls::Insecure(pem_identity(tls)?));
-    }
+/// The rustls client configuration of `tls`: the verifier of [`verifier`] and the client certificate when one is
+/// configured. Reads the files (blocking: call when the client is built).
+pub fn client_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, TlsFault> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| ("tls_config", e.to_string()))?
-        .with_root_certificates(root_store(tls)?);
-    let config = match (&tls.cert_file, &tls.key_file) {
+        .dangerous()
+        .with_custom_certificate_verifier(verifier::server_verifier(tls, &provider)?);
+    match (&tls.cert_file, &tls.key_file) {
         (Some(cert), Some(key)) => {
             let (certs, key) = tls_files::read_client_identity(cert, key).map_err(fault)?;
             builder
                 .with_client_auth_cert(certs, key)
-                .map_err(|e| (field("cert_file"), format!("{cert}: {e}")))?
+                .map_err(|e| (field("cert_file"), format!("{cert}: {e}")))
         }
-        _ => builder.with_no_client_auth(),
-    };
-    Ok(ClientTls::Verified(Box::new(config)))
-}
-
-/// The client certificate and key as reqwest takes them, for the unverified client.
-fn pem_identity(tls: &TlsConfig) -> Result<Option<reqwest::Identity>, TlsFault> {
-    let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) else {
-        return Ok(None);
-    };
-    let read = |name: &str, path: &str| {
-        std::fs::read(path).map_err(|e| (field(name), format!("{path}: {e}")))
-    };
-    let mut pem = read("cert_file", cert)?;
-    pem.push(b'\n');
-    pem.extend(read("key_file", key)?);
-    reqwest::Identity::from_pem(&pem)
-        .map(Some)
-        .map_err(|e| (field("cert_file"), format!("{cert}: {e}")))
+        _ => Ok(builder.with_no_client_auth()),
+    }
 }
 
 /// Sets up `builder`'s TLS from `tls` (reads the files: call when the client is built).
@@ -97,16 +75,7 @@ pub fn apply(
     builder: reqwest::ClientBuilder,
     tls: &TlsConfig,
 ) -> Result<reqwest::ClientBuilder, TlsFault> {
-    Ok(match client_tls(tls)? {
-        ClientTls::Verified(config) => builder.use_preconfigured_tls(*config),
-        ClientTls::Insecure(identity) => {
-            let builder = builder.use_rustls_tls().danger_accept_invalid_certs(true);
-            match identity {
-                Some(identity) => builder.identity(identity),
-                None => builder,
-            }
-        }
-    })
+    Ok(builder.use_preconfigured_tls(client_config(tls)?))
 }
 
 #[cfg(test)]

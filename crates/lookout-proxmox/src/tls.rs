@@ -3,15 +3,7 @@
 //! roots, see `lookout_model::http_client::tls_files`), use a publicly trusted (ACME) certificate, or turn
 //! verification off with `insecure_skip_verify`, upstream's `verify_ssl: false`.
 
-use std::sync::Arc;
-
 use lookout_model::http_client::TlsConfig;
-use lookout_model::http_client::tls_files::{self, TlsFileError};
-use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 /// Why the TLS settings cannot be used: the field and the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,147 +15,26 @@ pub struct TlsError {
     pub reason: String,
 }
 
-fn tls_error(field: &'static str, reason: impl std::fmt::Display) -> TlsError {
-    TlsError {
-        field,
-        reason: reason.to_string(),
-    }
-}
-
-fn file_error(e: TlsFileError) -> TlsError {
-    tls_error(e.field, format!("{}: {}", e.path, e.reason))
-}
-
-/// Accepts any server certificate (`insecure_skip_verify`) but still checks handshake signatures against it.
-#[derive(Debug)]
-struct AnyServerCertificate {
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for AnyServerCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
-/// Verifies the chain normally, but against `server_name` instead of the host connected to.
-#[derive(Debug)]
-struct FixedServerName {
-    inner: Arc<WebPkiServerVerifier>,
-    name: ServerName<'static>,
-}
-
-impl ServerCertVerifier for FixedServerName {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        self.inner
-            .verify_server_cert(end_entity, intermediates, &self.name, ocsp_response, now)
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
-}
-
 /// The system's roots plus the certificates of `ca_file`, as every outgoing client of Lookout trusts them
 /// (`lookout_http_tls::root_store`).
-pub(crate) fn roots(tls: &TlsConfig) -> Result<RootCertStore, TlsError> {
-    lookout_http_tls::root_store(tls).map_err(|(field, reason)| {
-        tls_error(field.strip_prefix("tls_config.").unwrap_or(field), reason)
-    })
+#[cfg(test)]
+fn roots(tls: &TlsConfig) -> Result<rustls::RootCertStore, TlsError> {
+    lookout_http_tls::root_store(tls).map_err(fault)
 }
 
-fn verifier(
-    tls: &TlsConfig,
-    provider: &Arc<CryptoProvider>,
-) -> Result<Arc<dyn ServerCertVerifier>, TlsError> {
-    if tls.insecure_skip_verify {
-        return Ok(Arc::new(AnyServerCertificate {
-            algorithms: provider.signature_verification_algorithms,
-        }));
-    }
-    let webpki =
-        WebPkiServerVerifier::builder_with_provider(Arc::new(roots(tls)?), provider.clone())
-            .build()
-            .map_err(|e| tls_error("ca_file", e))?;
-    match &tls.server_name {
-        Some(name) => Ok(Arc::new(FixedServerName {
-            inner: webpki,
-            name: ServerName::try_from(name.clone()).map_err(|e| tls_error("server_name", e))?,
-        })),
-        None => Ok(webpki),
-    }
-}
-
-/// Builds the rustls client configuration; reads `ca_file`, `cert_file` and `key_file` (blocking file I/O: call
-/// at configuration time, not on the async runtime).
+/// Builds the rustls client configuration (`lookout_http_tls::client_config`: the shared roots, verifiers and
+/// client certificate); reads `ca_file`, `cert_file` and `key_file` (blocking file I/O: call at configuration
+/// time, not on the async runtime).
 pub fn client_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, TlsError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| tls_error("ca_file", e))?
-        .dangerous()
-        .with_custom_certificate_verifier(verifier(tls, &provider)?);
-    let (Some(cert_path), Some(key_path)) = (&tls.cert_file, &tls.key_file) else {
-        return Ok(builder.with_no_client_auth());
-    };
-    let (certs, key) = tls_files::read_client_identity(cert_path, key_path).map_err(file_error)?;
-    builder
-        .with_client_auth_cert(certs, key)
-        .map_err(|e| tls_error("cert_file", format!("{cert_path}: {e}")))
+    lookout_http_tls::client_config(tls).map_err(fault)
+}
+
+/// A shared TLS fault as this crate's error (the field without its `tls_config.` prefix).
+fn fault((field, reason): lookout_http_tls::TlsFault) -> TlsError {
+    TlsError {
+        field: field.strip_prefix("tls_config.").unwrap_or(field),
+        reason,
+    }
 }
 
 #[cfg(test)]

@@ -57,6 +57,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lookout-storage",
             "lookout-wire",
             "lookout-discovery",
+            "lookout-http-tls",
         ],
     ),
     (
