@@ -115,6 +115,11 @@ impl<'a> Reader<'a> {
         DecodeError { at: self.pos, what }
     }
 
+    /// Bytes read so far.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
     /// Whether every byte was read.
     pub fn is_empty(&self) -> bool {
         self.pos == self.buf.len()
@@ -162,54 +167,31 @@ impl<'a> Reader<'a> {
         Ok(n as usize)
     }
 
+    /// A count of items each at least `min_bytes` long (see `count`).
+    pub fn count_of(&mut self, min_bytes: usize) -> Result<usize, DecodeError> {
+        self.count(min_bytes)
+    }
+
+    /// A length-prefixed UTF-8 string.
+    pub fn string(&mut self) -> Result<String, DecodeError> {
+        self.str()
+    }
+
+    /// Checks and steps over a length-prefixed UTF-8 string.
+    pub fn skip_string(&mut self) -> Result<(), DecodeError> {
+        let len = self.count(1)?;
+        let bytes = &self.buf[self.pos..self.pos + len];
+        std::str::from_utf8(bytes).map_err(|_| self.fail("string is not UTF-8"))?;
+        self.pos += len;
+        Ok(())
+    }
+
     fn str(&mut self) -> Result<String, DecodeError> {
         let len = self.count(1)?;
         let bytes = &self.buf[self.pos..self.pos + len];
         let s = std::str::from_utf8(bytes).map_err(|_| self.fail("string is not UTF-8"))?;
         self.pos += len;
         Ok(s.to_owned())
-    }
-
-    /// A block written by [`put_block`].
-    pub fn block(&mut self) -> Result<Vec<Entry>, DecodeError> {
-        let n = self.count(2)?;
-        if n == 0 {
-            return Ok(Vec::new());
-        }
-        let mut ts = Vec::with_capacity(n);
-        ts.push(self.i64()?);
-        let unit = self.u64()?;
-        let unit = i64::try_from(unit).map_err(|_| self.fail("time unit out of range"))?;
-        for i in 1..n {
-            let d = self.i64()?.wrapping_mul(unit);
-            ts.push(ts[i - 1].wrapping_add(d));
-        }
-        let mut lens = Vec::with_capacity(n);
-        for _ in 0..n {
-            lens.push(self.u64()?);
-        }
-        let mut out = Vec::with_capacity(n);
-        for (t, len) in ts.into_iter().zip(lens) {
-            let len = usize::try_from(len).map_err(|_| self.fail("line length out of range"))?;
-            let Some(bytes) = self.buf.get(self.pos..self.pos.saturating_add(len)) else {
-                return Err(self.fail("line cut short"));
-            };
-            let line = std::str::from_utf8(bytes).map_err(|_| self.fail("line is not UTF-8"))?;
-            self.pos += len;
-            out.push(Entry {
-                ts: t,
-                line: line.to_owned(),
-                metadata: Vec::new(),
-            });
-        }
-        for e in &mut out {
-            let m = self.count(2)?;
-            e.metadata.reserve_exact(m);
-            for _ in 0..m {
-                e.metadata.push((self.str()?, self.str()?));
-            }
-        }
-        Ok(out)
     }
 
     /// Entries written by [`put_entries`] with the same `base_ts`.
@@ -295,12 +277,18 @@ mod tests {
             let refs: Vec<&Entry> = entries.iter().collect();
             let mut buf = Vec::new();
             put_block(&mut buf, &refs);
-            let mut r = Reader::new(&buf);
-            assert_eq!(r.block().unwrap(), entries);
-            assert!(r.is_empty());
+            let view = crate::block_view::BlockView::parse(buf.clone()).unwrap();
+            let got: Vec<Entry> = (0..view.len()).map(|i| view.entry(i)).collect();
+            assert_eq!(got, entries);
             for cut in 0..buf.len() {
-                assert!(Reader::new(&buf[..cut]).block().is_err(), "cut at {cut}");
+                assert!(
+                    crate::block_view::BlockView::parse(buf[..cut].to_vec()).is_err(),
+                    "cut at {cut}"
+                );
             }
+            let mut longer = buf.clone();
+            longer.push(0);
+            assert!(crate::block_view::BlockView::parse(longer).is_err());
         }
     }
 

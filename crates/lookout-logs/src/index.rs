@@ -1,38 +1,48 @@
 //! One partition's tantivy index of lines, in **block documents**: one document holds up to a block's worth of one
-//! stream's entries in time order (see [`BlockShape`]). The block's lines are tokenised together into one indexed,
-//! unstored text field (alphanumeric runs, lower-cased; basic postings, no positions or norms), so a token repeated
-//! across the block's lines costs one posting; the entries themselves are one stored bytes field ([`crate::codec`])
-//! that tantivy's doc store compresses with zstd; stream id, first and last timestamp, entry count and line bytes are
-//! fast fields. Line filters become token queries that select blocks, so `|= "text"` decodes only blocks holding its
-//! tokens; every decoded line is still checked exactly, so the index only narrows.
+//! stream's entries in time order (see [`BlockShape`]). The block's distinct tokens ([`crate::tokens`]) are one
+//! indexed, unstored text field (basic postings, no positions or norms), so a token repeated across the block's
+//! lines costs one posting; the entries themselves are one stored bytes field ([`crate::codec`]) compressed on its
+//! own with zstd ([`crate::zblock`]; tantivy's doc store keeps it as is), so reading a candidate block decompresses
+//! that block only; stream id, first and last timestamp, entry count and line bytes are fast fields. Line filters
+//! become token queries ([`crate::filter_query`]) that select blocks; every line read is still checked exactly, so
+//! the index only narrows.
+//!
+//! Partitions written by earlier versions (field `block`, compressed by tantivy's doc store in 128 KiB blocks,
+//! tokens from tantivy's analyzer, no long-run marker) are read and written in their own format.
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use tantivy::directory::MmapDirectory;
 use tantivy::indexer::LogMergePolicy;
-use tantivy::query::{BooleanQuery, Occur, Query, RegexQuery, TermQuery, TermSetQuery};
+use tantivy::query::{BooleanQuery, Occur, Query, TermSetQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value,
 };
-use tantivy::store::{Compressor, ZstdCompressor};
-use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
+use tantivy::store::Compressor;
+use tantivy::tokenizer::{
+    LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, WhitespaceTokenizer,
+};
 use tantivy::{
     DocAddress, Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Searcher,
     TantivyDocument, Term,
 };
 
-use crate::codec::{Reader, put_block};
+use crate::block_view::BlockView;
+use crate::codec::put_block;
 use crate::collect::{BlockHit, Blocks, Volume};
 use crate::entry::{Entry, LineFilter};
+use crate::filter_query::{literal_queries, regex_query};
+use crate::tokens::{BlockTokens, MAX_TOKEN};
+use crate::zblock::{BlockCompressor, decompress};
 
-/// Longest token indexed; a literal's longer tokens do not narrow.
-const MAX_TOKEN: usize = 256;
 const TOKENIZER: &str = "lookout_logs";
 /// tantivy refuses a writer thread with less (`MEMORY_BUDGET_NUM_BYTES_MIN`).
 pub const MIN_WRITER_HEAP: usize = 15_000_000;
-/// The stored field a partition of the block format has (one of the per-line format has `line`).
+/// The stored field of the earlier block format (tantivy compresses the doc store).
 const BLOCK_FIELD: &str = "block";
+/// The stored field of the current format (each block compressed on its own).
+const ZBLOCK_FIELD: &str = "zblock";
 
 /// How many entries a block document holds at most: a block closes at `max_lines` entries or once its lines reach
 /// `max_bytes`. Larger blocks mean fewer postings and fast-field rows per line (disk, indexing CPU); smaller ones
@@ -46,11 +56,12 @@ pub struct BlockShape {
 }
 
 impl Default for BlockShape {
-    /// 512 entries or 64 KiB of lines: two blocks per 128 KiB doc-store block.
+    /// 512 entries or 32 KiB of lines: a needle's candidate block decompresses in tens of microseconds, and zstd
+    /// still sees enough of one stream's lines to compress them about as well as the whole text.
     fn default() -> Self {
         BlockShape {
             max_lines: 512,
-            max_bytes: 64 * 1024,
+            max_bytes: 32 * 1024,
         }
     }
 }
@@ -64,8 +75,12 @@ struct Fields {
     bytes: Field,
     text: Field,
     block: Field,
+    /// The current format: blocks compressed on their own, tokens with the long-run marker.
+    own_compression: bool,
 }
 
+/// The tokenizer of the earlier format's `text` field (the lines themselves; here the distinct tokens, which it
+/// leaves as they are apart from the long-run marker, left out for that format).
 fn analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_TOKEN + 1))
@@ -73,33 +88,41 @@ fn analyzer() -> TextAnalyzer {
         .build()
 }
 
-fn schema() -> (Schema, Fields) {
+fn schema() -> Schema {
     let mut b = Schema::builder();
-    let stream = b.add_u64_field("stream", INDEXED | FAST);
-    let ts_min = b.add_i64_field("ts_min", FAST);
-    let ts_max = b.add_i64_field("ts_max", FAST);
-    let lines = b.add_u64_field("lines", FAST);
-    let bytes = b.add_u64_field("bytes", FAST);
+    b.add_u64_field("stream", INDEXED | FAST);
+    b.add_i64_field("ts_min", FAST);
+    b.add_i64_field("ts_max", FAST);
+    b.add_u64_field("lines", FAST);
+    b.add_u64_field("bytes", FAST);
     let text = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer(TOKENIZER)
             .set_index_option(IndexRecordOption::Basic)
             .set_fieldnorms(false),
     );
-    let text = b.add_text_field("text", text);
-    let block = b.add_bytes_field(BLOCK_FIELD, STORED);
-    (
-        b.build(),
-        Fields {
-            stream,
-            ts_min,
-            ts_max,
-            lines,
-            bytes,
-            text,
-            block,
-        },
-    )
+    b.add_text_field("text", text);
+    b.add_bytes_field(ZBLOCK_FIELD, STORED);
+    b.build()
+}
+
+/// The fields of an index's schema, current or earlier block format.
+fn fields(schema: &Schema) -> tantivy::Result<Fields> {
+    let get = |name: &str| schema.get_field(name);
+    let (block, own_compression) = match get(ZBLOCK_FIELD) {
+        Ok(f) => (f, true),
+        Err(_) => (get(BLOCK_FIELD)?, false),
+    };
+    Ok(Fields {
+        stream: get("stream")?,
+        ts_min: get("ts_min")?,
+        ts_max: get("ts_max")?,
+        lines: get("lines")?,
+        bytes: get("bytes")?,
+        text: get("text")?,
+        block,
+        own_compression,
+    })
 }
 
 /// Whether `dir` holds an index of the per-line format of earlier versions (not readable as blocks).
@@ -108,8 +131,26 @@ pub fn is_per_line_format(dir: &Path) -> bool {
         return false;
     }
     match MmapDirectory::open(dir).map(Index::open) {
-        Ok(Ok(index)) => index.schema().get_field(BLOCK_FIELD).is_err(),
+        Ok(Ok(index)) => fields(&index.schema()).is_err(),
         _ => false,
+    }
+}
+
+/// What building block documents reuses from one block to the next (owned by the commit thread).
+pub struct BlockBuilder {
+    zstd: BlockCompressor,
+    tokens: BlockTokens,
+    payload: Vec<u8>,
+}
+
+impl BlockBuilder {
+    /// A builder with a fresh zstd context.
+    pub fn new() -> std::io::Result<Self> {
+        Ok(BlockBuilder {
+            zstd: BlockCompressor::new()?,
+            tokens: BlockTokens::default(),
+            payload: Vec::new(),
+        })
     }
 }
 
@@ -121,29 +162,39 @@ pub struct PartIndex {
 }
 
 impl PartIndex {
-    /// Opens (creating) the index in `dir`.
+    /// Opens the index in `dir`, creating it in the current format when there is none.
     pub fn open(dir: &Path) -> tantivy::Result<PartIndex> {
         std::fs::create_dir_all(dir)?;
-        let (schema, f) = schema();
-        // Blocks are stored zstd-compressed in 128 KiB doc-store blocks (about eight block documents each): near
-        // `zstd -3` of the raw text, while a needle's few candidate blocks each decompress one.
-        let settings = IndexSettings {
-            docstore_compression: Compressor::Zstd(ZstdCompressor {
-                compression_level: Some(3),
-            }),
-            docstore_blocksize: 128 * 1024,
-            ..IndexSettings::default()
+        let index = if dir.join("meta.json").exists() {
+            Index::open(MmapDirectory::open(dir)?)?
+        } else {
+            // Blocks arrive compressed: the doc store keeps them as they are, in small store blocks so reading one
+            // document copies little more than it.
+            let settings = IndexSettings {
+                docstore_compression: Compressor::None,
+                docstore_blocksize: 16 * 1024,
+                ..IndexSettings::default()
+            };
+            Index::builder()
+                .schema(schema())
+                .settings(settings)
+                .create_in_dir(dir)?
         };
-        let index = Index::builder()
-            .schema(schema)
-            .settings(settings)
-            .open_or_create(MmapDirectory::open(dir)?)?;
-        index.tokenizers().register(TOKENIZER, analyzer());
+        let f = fields(&index.schema())?;
+        if f.own_compression {
+            // The text is the block's distinct tokens, space-separated ([`BlockTokens::take`]).
+            index.tokenizers().register(
+                TOKENIZER,
+                TextAnalyzer::builder(WhitespaceTokenizer::default()).build(),
+            );
+        } else {
+            index.tokenizers().register(TOKENIZER, analyzer());
+        }
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
-            // Scans read each segment's blocks in time order: a few decompressed 128 KiB blocks per segment serve
-            // them; tantivy's default of 100 would hold ~13 MB per segment per searcher.
+            // Scans read each segment's blocks in time order: a few store blocks per segment serve them (an earlier
+            // format's 128 KiB zstd blocks included); tantivy's default of 100 would hold ~13 MB per segment.
             .doc_store_cache_num_blocks(4)
             .try_into()?;
         Ok(PartIndex { index, reader, f })
@@ -178,6 +229,7 @@ impl PartIndex {
     pub fn add_stream(
         &self,
         writer: &IndexWriter,
+        builder: &mut BlockBuilder,
         stream: u64,
         entries: &[&Entry],
         shape: BlockShape,
@@ -196,7 +248,7 @@ impl PartIndex {
             }
             let (block, tail) = rest.split_at(n);
             rest = tail;
-            self.add_block(writer, stream, block, bytes)?;
+            self.add_block(writer, builder, stream, block, bytes)?;
             blocks += 1;
         }
         Ok(blocks)
@@ -205,29 +257,32 @@ impl PartIndex {
     fn add_block(
         &self,
         writer: &IndexWriter,
+        builder: &mut BlockBuilder,
         stream: u64,
         block: &[&Entry],
         bytes: usize,
     ) -> tantivy::Result<()> {
-        let mut text = String::with_capacity(bytes + block.len());
-        let mut payload = Vec::with_capacity(bytes + 32 * block.len() + 16);
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
         for e in block {
-            // Lines are joined by a separator no token spans, so each token is one line's.
-            text.push_str(&e.line);
-            text.push('\n');
+            builder.tokens.add_line(&e.line);
             lo = lo.min(e.ts);
             hi = hi.max(e.ts);
         }
-        put_block(&mut payload, block);
+        builder.payload.clear();
+        put_block(&mut builder.payload, block);
+        let stored = if self.f.own_compression {
+            builder.zstd.compress(&builder.payload)?
+        } else {
+            builder.payload.clone()
+        };
         let mut doc = TantivyDocument::new();
         doc.add_u64(self.f.stream, stream);
         doc.add_i64(self.f.ts_min, lo);
         doc.add_i64(self.f.ts_max, hi);
         doc.add_u64(self.f.lines, block.len() as u64);
         doc.add_u64(self.f.bytes, bytes as u64);
-        doc.add_text(self.f.text, text);
-        doc.add_bytes(self.f.block, &payload);
+        doc.add_text(self.f.text, builder.tokens.take(self.f.own_compression));
+        doc.add_bytes(self.f.block, &stored);
         writer.add_document(doc)?;
         Ok(())
     }
@@ -288,12 +343,13 @@ impl PartSearcher {
         for f in filters {
             match f {
                 LineFilter::Contains(lit) => {
-                    for q in self.literal_queries(lit)? {
+                    for q in literal_queries(self.f.text, self.f.own_compression, lit)? {
                         must.push((Occur::Must, q));
                     }
                 }
                 LineFilter::Matches(re) => {
-                    if let Some(q) = self.regex_query(re.as_str())? {
+                    if let Some(q) = regex_query(self.f.text, self.f.own_compression, re.as_str())?
+                    {
                         must.push((Occur::Must, q));
                     }
                 }
@@ -304,16 +360,22 @@ impl PartSearcher {
             .search(&BooleanQuery::new(must), &Blocks { start, end })
     }
 
-    /// Reads a block's entries (in time order).
-    pub fn read(&self, addr: DocAddress) -> tantivy::Result<Vec<Entry>> {
+    /// Reads a block's entries (in time order) in place.
+    pub fn read(&self, addr: DocAddress) -> tantivy::Result<BlockView> {
         let doc: TantivyDocument = self.searcher.doc(addr)?;
-        let bytes = doc
+        let stored = doc
             .get_first(self.f.block)
             .and_then(|v| v.as_bytes())
             .unwrap_or_default();
-        Reader::new(bytes)
-            .block()
-            .map_err(|e| tantivy::TantivyError::InternalError(format!("log block {addr:?}: {e}")))
+        let damaged = |e: &dyn std::fmt::Display| {
+            tantivy::TantivyError::InternalError(format!("log block {addr:?}: {e}"))
+        };
+        let payload = if self.f.own_compression {
+            decompress(stored).map_err(|e| damaged(&e))?
+        } else {
+            stored.to_vec()
+        };
+        BlockView::parse(payload).map_err(|e| damaged(&e))
     }
 
     /// Entries and line bytes of `streams` in `[start, end)` per (stream, bucket of `step` ns from `start`): from
@@ -339,11 +401,13 @@ impl PartSearcher {
                 e.1 += hit.bytes;
                 continue;
             }
-            for entry in self.read(hit.addr)? {
-                if entry.ts >= start && entry.ts < end {
-                    let e = out.entry((hit.stream, bucket(entry.ts))).or_default();
+            let block = self.read(hit.addr)?;
+            for i in 0..block.len() {
+                let ts = block.ts(i);
+                if ts >= start && ts < end {
+                    let e = out.entry((hit.stream, bucket(ts))).or_default();
                     e.0 += 1;
-                    e.1 += entry.line.len() as u64;
+                    e.1 += block.line(i).len() as u64;
                 }
             }
         }
@@ -382,116 +446,5 @@ impl PartSearcher {
             .iter()
             .map(|s| Term::from_field_u64(self.f.stream, *s));
         vec![(Occur::Must, Box::new(TermSetQuery::new(terms)))]
-    }
-
-    /// The token queries a substring literal implies. A token inside the literal is a whole token of the line;
-    /// the first may be the end of a longer token and the last the start of one, so those match by suffix and
-    /// prefix over the term dictionary.
-    /// The token query a regex implies: every match starts with one of a finite set of literal prefixes (from
-    /// `regex-syntax`'s extractor), so a line must hold the tokens of one of them. `None` when the prefixes are
-    /// unknown, empty or too many to narrow by (`.*`, a leading class of unbounded repetition, …).
-    fn regex_query(&self, pattern: &str) -> tantivy::Result<Option<Box<dyn Query>>> {
-        use regex_syntax::hir::literal::{ExtractKind, Extractor};
-        let Ok(hir) = regex_syntax::Parser::new().parse(pattern) else {
-            return Ok(None);
-        };
-        let mut extractor = Extractor::new();
-        extractor.kind(ExtractKind::Prefix).limit_total(64);
-        let seq = extractor.extract(&hir);
-        let Some(literals) = seq.literals() else {
-            return Ok(None);
-        };
-        if literals.is_empty() {
-            return Ok(None);
-        }
-        // Tokens are lower-cased: `(?i)` case variants collapse into one alternative.
-        let mut texts = std::collections::BTreeSet::new();
-        for lit in literals {
-            let Ok(text) = std::str::from_utf8(lit.as_bytes()) else {
-                return Ok(None);
-            };
-            texts.insert(text.to_lowercase());
-        }
-        // Alternatives share most tokens (`u49[0-9]` → `u490`…`u499` all hold `user`): a token every alternative
-        // needs is queried once (a suffix or infix token scans the term dictionary), the rest per alternative.
-        let mut per_alt: Vec<Vec<(String, Box<dyn Query>)>> = Vec::with_capacity(texts.len());
-        for text in &texts {
-            let all = self.keyed_literal_queries(text)?;
-            if all.is_empty() {
-                // One alternative without a usable token: every line may match.
-                return Ok(None);
-            }
-            per_alt.push(all);
-        }
-        let shared: std::collections::BTreeSet<String> = per_alt[0]
-            .iter()
-            .map(|(k, _)| k.clone())
-            .filter(|k| per_alt.iter().all(|alt| alt.iter().any(|(x, _)| x == k)))
-            .collect();
-        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for (i, alt) in per_alt.into_iter().enumerate() {
-            let mut own: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-            for (k, q) in alt {
-                if !shared.contains(&k) {
-                    own.push((Occur::Must, q));
-                } else if i == 0 {
-                    must.push((Occur::Must, q));
-                }
-            }
-            if own.is_empty() {
-                // This alternative needs only the shared tokens: the others cannot narrow further.
-                any.clear();
-                break;
-            }
-            any.push((Occur::Should, Box::new(BooleanQuery::new(own))));
-        }
-        if !any.is_empty() {
-            must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
-        }
-        Ok(Some(Box::new(BooleanQuery::new(must))))
-    }
-
-    fn literal_queries(&self, lit: &str) -> tantivy::Result<Vec<Box<dyn Query>>> {
-        Ok(self
-            .keyed_literal_queries(lit)?
-            .into_iter()
-            .map(|(_, q)| q)
-            .collect())
-    }
-
-    /// The token queries a substring literal implies, each with a key naming it (equal keys, equal queries).
-    fn keyed_literal_queries(&self, lit: &str) -> tantivy::Result<Vec<(String, Box<dyn Query>)>> {
-        let mut a = analyzer();
-        let mut stream = a.token_stream(lit);
-        let mut tokens = Vec::new();
-        while stream.advance() {
-            let t = stream.token();
-            tokens.push((t.offset_from, t.offset_to, t.text.clone()));
-        }
-        let mut out: Vec<(String, Box<dyn Query>)> = Vec::new();
-        for (from, to, text) in tokens {
-            if text.len() > MAX_TOKEN {
-                continue;
-            }
-            let whole_start = from > 0;
-            let whole_end = to < lit.len();
-            let pattern = match (whole_start, whole_end) {
-                (true, true) => {
-                    let q = TermQuery::new(
-                        Term::from_field_text(self.f.text, &text),
-                        IndexRecordOption::Basic,
-                    );
-                    out.push((format!("={text}"), Box::new(q)));
-                    continue;
-                }
-                (false, true) => format!(".*{text}"),
-                (true, false) => format!("{text}.*"),
-                (false, false) => format!(".*{text}.*"),
-            };
-            let q = RegexQuery::from_pattern(&pattern, self.f.text)?;
-            out.push((pattern, Box::new(q)));
-        }
-        Ok(out)
     }
 }

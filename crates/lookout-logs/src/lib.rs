@@ -29,10 +29,12 @@
 //! partition recorded an older sequence than the entry's record, which is exactly what that partition lacks. A power
 //! cut can lose the last second (the WAL is not fsynced; the commits are).
 
+mod block_view;
 mod codec;
 mod collect;
 mod commit;
 mod entry;
+mod filter_query;
 mod index;
 mod layout;
 mod limits;
@@ -43,7 +45,9 @@ mod rate;
 mod source;
 mod store;
 mod streams;
+mod tokens;
 mod wal;
+mod zblock;
 
 pub use entry::{Entry, LineFilter, LogQuery, PushStream, QueryDirection, StreamEntries};
 pub use index::{BlockShape, MIN_WRITER_HEAP};

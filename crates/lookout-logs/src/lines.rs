@@ -104,19 +104,23 @@ impl<'a> BlockLines<'a> {
             }
             self.next += 1;
             let addr = (u64::from(b.addr.segment_ord) << 32) | u64::from(b.addr.doc_id);
-            for (pos, entry) in self.part.read(b.addr)?.into_iter().enumerate() {
-                if entry.ts < self.start || entry.ts >= self.end {
+            let block = self.part.read(b.addr)?;
+            for pos in 0..block.len() {
+                let ts = block.ts(pos);
+                if ts < self.start || ts >= self.end {
                     continue;
                 }
                 self.candidates += 1;
-                if !self.filters.iter().all(|f| f.keeps(&entry.line)) {
+                // Filters run on the borrowed line: only kept lines become owned entries.
+                let line = block.line(pos);
+                if !self.filters.iter().all(|f| f.keeps(line)) {
                     continue;
                 }
-                let key = self.key(entry.ts, b.stream, addr, pos as u32);
+                let key = self.key(ts, b.stream, addr, pos as u32);
                 self.heap.push(Pending {
                     key,
                     stream: b.stream,
-                    entry,
+                    entry: block.entry(pos),
                 });
             }
         }

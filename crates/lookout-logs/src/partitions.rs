@@ -18,7 +18,7 @@ use tantivy::IndexWriter;
 
 use crate::entry::Entry;
 use crate::index::{
-    BlockShape, MIN_WRITER_HEAP, PartIndex, PartSearcher, commit, is_per_line_format,
+    BlockBuilder, BlockShape, MIN_WRITER_HEAP, PartIndex, PartSearcher, commit, is_per_line_format,
 };
 use crate::layout::{Bounds, Layout};
 
@@ -70,6 +70,7 @@ pub struct Parts {
     max_writers: usize,
     writer_idle: Duration,
     shape: BlockShape,
+    builder: BlockBuilder,
     layout: Layout,
     parts: BTreeMap<i64, Part>,
     /// Open writers, least recently written first.
@@ -108,6 +109,7 @@ impl Parts {
             max_writers,
             writer_idle,
             shape,
+            builder: BlockBuilder::new().map_err(err)?,
             layout: Layout::default(),
             parts: BTreeMap::new(),
             slots: Vec::new(),
@@ -253,10 +255,12 @@ impl Parts {
             for &i in idx {
                 by_stream.entry(batch[i].0).or_default().push(&batch[i].1);
             }
+            let builder = &mut self.builder;
+            let writer = &self.slots[slot].writer;
             let added = by_stream.into_iter().try_for_each(|(stream, mut entries)| {
                 entries.sort_by_key(|e| e.ts);
                 part.index
-                    .add_stream(&self.slots[slot].writer, stream, &entries, self.shape)
+                    .add_stream(writer, builder, stream, &entries, self.shape)
                     .map(|_| ())
             });
             if let Err(e) = added {

@@ -8,6 +8,7 @@ mod meta;
 mod params;
 mod push;
 mod query;
+mod streams_body;
 mod tail;
 
 use axum::http::StatusCode;

@@ -9,12 +9,11 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use lookout_logql::{
-    ExecStats, LogLine, LogqlEngine, MetricValue, QueryParams, QueryResult, group_streams,
-};
-use serde_json::{Map, Value, json};
+use lookout_logql::{ExecStats, LogqlEngine, MetricValue, QueryParams, QueryResult};
+use serde_json::{Value, json};
 
 use super::params::{checked_range, direction, limit, now_ns, step, time_param};
+use super::streams_body::streams_body;
 use super::{LokiError, logql_error, no_log_store};
 use crate::ApiState;
 use crate::params::Params;
@@ -46,10 +45,6 @@ pub fn labels_json(l: &lookout_model::Labels) -> Value {
     pairs_json(l.iter().map(|l| (&*l.name, &*l.value)))
 }
 
-fn kv_json(pairs: &[(String, String)]) -> Value {
-    pairs_json(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-}
-
 /// A timestamp in ms as Loki prints it: shortest decimal seconds.
 pub fn loki_ts(ms: i64) -> Value {
     if ms % 1000 == 0 {
@@ -62,35 +57,6 @@ pub fn loki_ts(ms: i64) -> Value {
 /// A value as Loki prints it: plain decimal, `NaN`, `+Inf`, `-Inf`.
 pub fn loki_value(v: f64) -> Value {
     Value::String(lookout_model::format_plain(v))
-}
-
-fn streams_json(lines: Vec<LogLine>, categorized: bool) -> Value {
-    let groups = group_streams(lines, categorized);
-    Value::Array(
-        groups
-            .into_iter()
-            .map(|(labels, entries)| {
-                let values: Vec<Value> = entries
-                    .into_iter()
-                    .map(|e| {
-                        if categorized {
-                            let mut extra = Map::new();
-                            if !e.metadata.is_empty() {
-                                extra.insert("structuredMetadata".into(), kv_json(&e.metadata));
-                            }
-                            if !e.parsed.is_empty() {
-                                extra.insert("parsed".into(), kv_json(&e.parsed));
-                            }
-                            json!([e.ts.to_string(), e.line, extra])
-                        } else {
-                            json!([e.ts.to_string(), e.line])
-                        }
-                    })
-                    .collect();
-                json!({"stream": labels_json(&labels), "values": values})
-            })
-            .collect(),
-    )
 }
 
 /// Loki's `stats` object (the summary filled in; the store sections present with zeros).
@@ -160,32 +126,35 @@ async fn run(
     let guard = CancelOnDrop(cancel.clone());
     let limits = state.limits.logql.clone();
     let started = Instant::now();
+    // The answer is serialised on the query pool too: a large one is real work the runtime must not do.
     let out = state
         .query_pool
-        .run(move || LogqlEngine::new(store.as_ref(), limits, Some(cancel)).query(&query, &params))
+        .run(move || -> Result<Vec<u8>, lookout_logql::LogqlError> {
+            let (result, stats) =
+                LogqlEngine::new(store.as_ref(), limits, Some(cancel)).query(&query, &params)?;
+            let secs = started.elapsed().as_secs_f64();
+            Ok(match result {
+                QueryResult::Streams(lines) => {
+                    let n = lines.len();
+                    streams_body(lines, categorized, &stats_json(stats, n, secs))
+                }
+                QueryResult::Metric(m) => {
+                    let (kind, result, n) = metric_json(m);
+                    let data = json!({"resultType": kind, "result": result, "stats": stats_json(stats, n, secs)});
+                    json!({"status": "success", "data": data})
+                        .to_string()
+                        .into_bytes()
+                }
+            })
+        })
         .await?;
     drop(guard);
-    let (result, stats) = out.map_err(|e| logql_error(state, e))?;
-    let secs = started.elapsed().as_secs_f64();
-    let mut data = match result {
-        QueryResult::Streams(lines) => {
-            let n = lines.len();
-            json!({"resultType": "streams", "result": streams_json(lines, categorized),
-                "stats": stats_json(stats, n, secs)})
-        }
-        QueryResult::Metric(m) => {
-            let (kind, result, n) = metric_json(m);
-            json!({"resultType": kind, "result": result, "stats": stats_json(stats, n, secs)})
-        }
-    };
-    if categorized && data["resultType"] == "streams" {
-        data["encodingFlags"] = json!(["categorize-labels"]);
-    }
+    let body = out.map_err(|e| logql_error(state, e))?;
     state
         .metrics
         .queries
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Ok(json_ok(json!({"status": "success", "data": data})))
+    Ok((StatusCode::OK, [("content-type", "application/json")], body).into_response())
 }
 
 fn categorize(req: &Request<Body>) -> bool {

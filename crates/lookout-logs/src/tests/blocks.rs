@@ -32,22 +32,26 @@ fn a_needle_decodes_only_the_blocks_holding_its_tokens() {
     store.flush().unwrap();
     let s = store.stats();
     assert_eq!((s.documents, s.entries), (2, 1000), "512 entries per block");
-    let q = query(
-        vec![Matcher::equal("app", "web")],
-        vec![LineFilter::Contains("needle-4".into())],
-    );
-    let mut got = Vec::new();
-    let stats = store
-        .scan(&q, &mut |_, e| {
-            got.push((e.ts, e.line.clone()));
-            true
-        })
-        .unwrap();
-    assert_eq!(got, [(701, "GET /needle-42 200".to_string())]);
-    assert_eq!(
-        stats.candidates, 488,
-        "one block decoded (entries 513–1000)"
-    );
+    // A whole token and a prefix; then an infix alone (the term dictionary walk is worth it when nothing cheaper
+    // narrows).
+    for needle in ["/needle-4", "eedl"] {
+        let q = query(
+            vec![Matcher::equal("app", "web")],
+            vec![LineFilter::Contains(needle.into())],
+        );
+        let mut got = Vec::new();
+        let stats = store
+            .scan(&q, &mut |_, e| {
+                got.push((e.ts, e.line.clone()));
+                true
+            })
+            .unwrap();
+        assert_eq!(got, [(701, "GET /needle-42 200".to_string())]);
+        assert_eq!(
+            stats.candidates, 488,
+            "{needle}: one block decoded (entries 513–1000)"
+        );
+    }
 }
 
 /// Pushes `streams` streams whose entries interleave in time (with equal timestamps across and within streams) in
@@ -160,5 +164,37 @@ fn volume_counts_each_entry_in_its_bucket_when_a_block_spans_several() {
             }
         }
         assert_eq!(have, want, "start {start} end {end} step {step}");
+    }
+}
+
+#[test]
+fn a_literal_inside_a_run_too_long_to_index_is_still_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LogStore::open(opts(dir.path())).unwrap();
+    let blob = format!("{}PodName", "a".repeat(300));
+    let lines = [format!("payload={blob} done"), "other line".to_string()];
+    let entries: Vec<(i64, &str)> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (i as i64 + 1, l.as_str()))
+        .collect();
+    store
+        .push(vec![stream(&[("app", "web")], &entries)])
+        .unwrap();
+    store.flush().unwrap();
+    // An infix, a suffix and a prefix of the 307-character run (not a token: longer than any indexed).
+    for needle in ["aPodNam", "aaPodName done", "payload=aaa"] {
+        let q = query(
+            vec![Matcher::equal("app", "web")],
+            vec![LineFilter::Contains(needle.into())],
+        );
+        let mut got = Vec::new();
+        store
+            .scan(&q, &mut |_, e| {
+                got.push(e.ts);
+                true
+            })
+            .unwrap();
+        assert_eq!(got, [1], "{needle}");
     }
 }
