@@ -2,7 +2,7 @@
 //! column and line offsets, so a scan checks its line filters on borrowed lines and allocates an [`Entry`] only for
 //! the lines it hands out.
 
-use crate::codec::{DecodeError, Reader};
+use crate::codec::{DecodeError, MetadataLayout, Reader};
 use crate::entry::Entry;
 
 /// One block's payload and its parsed columns.
@@ -12,13 +12,16 @@ pub struct BlockView {
     /// Line `i` is `payload[ends[i-1]..ends[i]]` (the first starts at `lines_at`).
     ends: Vec<usize>,
     lines_at: usize,
+    layout: MetadataLayout,
+    /// The block's distinct metadata pairs ([`MetadataLayout::Table`]).
+    table: Vec<(String, String)>,
     /// Where each entry's metadata starts in the payload (`usize::MAX`: none), when any entry has some.
     metadata: Option<Vec<usize>>,
 }
 
 impl BlockView {
-    /// Parses `payload`, checking every length and that the lines are UTF-8.
-    pub fn parse(payload: Vec<u8>) -> Result<BlockView, DecodeError> {
+    /// Parses `payload` (metadata in `layout`), checking every length, every index and that the strings are UTF-8.
+    pub fn parse(payload: Vec<u8>, layout: MetadataLayout) -> Result<BlockView, DecodeError> {
         let mut r = Reader::new(&payload);
         let n = r.u64()?;
         let left = (payload.len() - r.position()) as u64;
@@ -70,19 +73,41 @@ impl BlockView {
             *i += lines_at;
         }
         // Metadata is decoded only for the entries handed out: here only where each entry's starts (none when no
-        // entry has any, the common case: one zero byte per entry).
+        // entry has any).
         let meta_at = lines_at + total;
         let mut meta_reader = Reader::new(&payload[meta_at..]);
+        let mut table = Vec::new();
+        if layout == MetadataLayout::Table && n > 0 {
+            let pairs = meta_reader.count_of(2)?;
+            table.reserve_exact(pairs);
+            for _ in 0..pairs {
+                table.push((meta_reader.string()?, meta_reader.string()?));
+            }
+        }
         let mut metadata: Option<Vec<usize>> = None;
         for i in 0..n {
             let at = meta_reader.position();
-            let m = meta_reader.count_of(2)?;
+            let m = meta_reader.count_of(1)?;
             if m == 0 && metadata.is_none() {
                 continue;
             }
             metadata.get_or_insert_with(|| vec![usize::MAX; n])[i] = meta_at + at;
-            for _ in 0..2 * m {
-                meta_reader.skip_string()?;
+            match layout {
+                MetadataLayout::Inline => {
+                    for _ in 0..2 * m {
+                        meta_reader.skip_string()?;
+                    }
+                }
+                MetadataLayout::Table => {
+                    for _ in 0..m {
+                        if meta_reader.u64()? >= table.len() as u64 {
+                            return Err(DecodeError {
+                                at: meta_at + meta_reader.position(),
+                                what: "metadata index out of range",
+                            });
+                        }
+                    }
+                }
             }
         }
         if !meta_reader.is_empty() {
@@ -96,6 +121,8 @@ impl BlockView {
             ts,
             ends,
             lines_at,
+            layout,
+            table,
             metadata,
         })
     }
@@ -142,10 +169,16 @@ impl BlockView {
         };
         let mut r = Reader::new(&self.payload[at..]);
         let read = |r: &mut Reader| -> Result<Vec<(String, String)>, DecodeError> {
-            let m = r.count_of(2)?;
+            let m = r.count_of(1)?;
             let mut pairs = Vec::with_capacity(m);
             for _ in 0..m {
-                pairs.push((r.string()?, r.string()?));
+                match self.layout {
+                    MetadataLayout::Inline => pairs.push((r.string()?, r.string()?)),
+                    MetadataLayout::Table => {
+                        let i = r.u64()? as usize;
+                        pairs.push(self.table.get(i).cloned().unwrap_or_default());
+                    }
+                }
             }
             Ok(pairs)
         };
@@ -179,8 +212,8 @@ mod tests {
         ];
         let refs: Vec<&Entry> = entries.iter().collect();
         let mut buf = Vec::new();
-        put_block(&mut buf, &refs);
-        let v = BlockView::parse(buf.clone()).unwrap();
+        put_block(&mut buf, &refs, MetadataLayout::Inline);
+        let v = BlockView::parse(buf.clone(), MetadataLayout::Inline).unwrap();
         assert_eq!(v.len(), 3);
         for (i, e) in entries.iter().enumerate() {
             assert_eq!(&v.entry(i), e);
@@ -189,7 +222,7 @@ mod tests {
         }
         for cut in 0..buf.len() {
             assert!(
-                BlockView::parse(buf[..cut].to_vec()).is_err(),
+                BlockView::parse(buf[..cut].to_vec(), MetadataLayout::Inline).is_err(),
                 "cut at {cut}"
             );
         }
@@ -198,13 +231,19 @@ mod tests {
         let lens_at = buf.windows(3).position(|w| w == [6, 0, 10]).unwrap();
         bad[lens_at] = 2;
         bad[lens_at + 1] = 4;
-        assert!(BlockView::parse(bad).is_err());
-        let empty = BlockView::parse({
+        assert!(BlockView::parse(bad, MetadataLayout::Inline).is_err());
+        for layout in [MetadataLayout::Inline, MetadataLayout::Table] {
             let mut b = Vec::new();
-            put_block(&mut b, &[]);
-            b
-        })
-        .unwrap();
-        assert_eq!(empty.len(), 0);
+            put_block(&mut b, &[], layout);
+            assert_eq!(BlockView::parse(b, layout).unwrap().len(), 0);
+        }
+        // A metadata index beyond the table is refused.
+        let mut b = Vec::new();
+        put_block(&mut b, &refs, MetadataLayout::Table);
+        let last = b.len() - 2; // entry 1's single index (entries: 0, [0], 0)
+        assert_eq!(b[last..], [0, 0]);
+        b[last] = 1;
+        assert_eq!(b[b.len() - 3..], [1, 1, 0]);
+        assert!(BlockView::parse(b, MetadataLayout::Table).is_err());
     }
 }

@@ -3,6 +3,8 @@
 //! per timestamp), lines and structured metadata as length-prefixed UTF-8. Decoding checks every length and every
 //! string, so a damaged record is refused, never misread.
 
+use rustc_hash::FxHashMap;
+
 use crate::entry::Entry;
 
 /// Why bytes are not a valid encoding.
@@ -57,9 +59,9 @@ pub fn put_entries<'a>(
 
 /// Appends one block of entries in columns, for the index's doc store, where zstd compresses like with like: the
 /// count; the first timestamp, the greatest common divisor of the later deltas (shippers stamp in ms or µs, so the
-/// deltas shrink by 10⁶ or 10³) and the deltas divided by it; every line length; every line; then each entry's
-/// metadata (count and pairs).
-pub fn put_block(out: &mut Vec<u8>, entries: &[&Entry]) {
+/// deltas shrink by 10⁶ or 10³) and the deltas divided by it; every line length; every line; then the metadata as
+/// `layout` says.
+pub fn put_block(out: &mut Vec<u8>, entries: &[&Entry], layout: MetadataLayout) {
     put_u64(out, entries.len() as u64);
     let Some(first) = entries.first() else {
         return;
@@ -83,13 +85,50 @@ pub fn put_block(out: &mut Vec<u8>, entries: &[&Entry]) {
     for e in entries {
         out.extend_from_slice(e.line.as_bytes());
     }
-    for e in entries {
-        put_u64(out, e.metadata.len() as u64);
-        for (k, v) in &e.metadata {
-            put_str(out, k);
-            put_str(out, v);
+    match layout {
+        MetadataLayout::Inline => {
+            for e in entries {
+                put_u64(out, e.metadata.len() as u64);
+                for (k, v) in &e.metadata {
+                    put_str(out, k);
+                    put_str(out, v);
+                }
+            }
+        }
+        MetadataLayout::Table => {
+            let mut index: FxHashMap<(&str, &str), u64> = FxHashMap::default();
+            let mut table: Vec<(&str, &str)> = Vec::new();
+            for e in entries {
+                for (k, v) in &e.metadata {
+                    index.entry((k, v)).or_insert_with(|| {
+                        table.push((k, v));
+                        table.len() as u64 - 1
+                    });
+                }
+            }
+            put_u64(out, table.len() as u64);
+            for (k, v) in &table {
+                put_str(out, k);
+                put_str(out, v);
+            }
+            for e in entries {
+                put_u64(out, e.metadata.len() as u64);
+                for (k, v) in &e.metadata {
+                    put_u64(out, index[&(k.as_str(), v.as_str())]);
+                }
+            }
         }
     }
+}
+
+/// How a block holds its entries' structured metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataLayout {
+    /// Each entry's pairs in full (the doc-store-compressed format of earlier versions).
+    Inline,
+    /// The block's distinct pairs once, then each entry's pairs as indexes into them (`detected_level` on every
+    /// entry costs a byte or two, not its name and value).
+    Table,
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {
@@ -273,22 +312,24 @@ mod tests {
             ],
             vec![entry(0, "a", &[]), entry(i64::MIN, "b", &[])],
         ];
-        for entries in cases {
+        for (entries, layout) in cases.iter().flat_map(|c| {
+            [MetadataLayout::Inline, MetadataLayout::Table].map(|l| (c.clone(), l))
+        }) {
             let refs: Vec<&Entry> = entries.iter().collect();
             let mut buf = Vec::new();
-            put_block(&mut buf, &refs);
-            let view = crate::block_view::BlockView::parse(buf.clone()).unwrap();
+            put_block(&mut buf, &refs, layout);
+            let view = crate::block_view::BlockView::parse(buf.clone(), layout).unwrap();
             let got: Vec<Entry> = (0..view.len()).map(|i| view.entry(i)).collect();
             assert_eq!(got, entries);
             for cut in 0..buf.len() {
                 assert!(
-                    crate::block_view::BlockView::parse(buf[..cut].to_vec()).is_err(),
+                    crate::block_view::BlockView::parse(buf[..cut].to_vec(), layout).is_err(),
                     "cut at {cut}"
                 );
             }
             let mut longer = buf.clone();
             longer.push(0);
-            assert!(crate::block_view::BlockView::parse(longer).is_err());
+            assert!(crate::block_view::BlockView::parse(longer, layout).is_err());
         }
     }
 

@@ -29,8 +29,9 @@ use tantivy::{
 };
 
 use crate::block_view::BlockView;
-use crate::codec::put_block;
+use crate::codec::{MetadataLayout, put_block};
 use crate::collect::{BlockHit, Blocks, Volume};
+use crate::dicts::PartDicts;
 use crate::entry::{Entry, LineFilter};
 use crate::filter_query::{literal_queries, regex_query};
 use crate::tokens::{BlockTokens, MAX_TOKEN};
@@ -77,6 +78,17 @@ struct Fields {
     block: Field,
     /// The current format: blocks compressed on their own, tokens with the long-run marker.
     own_compression: bool,
+}
+
+impl Fields {
+    /// How the format's blocks hold metadata.
+    fn layout(&self) -> MetadataLayout {
+        if self.own_compression {
+            MetadataLayout::Table
+        } else {
+            MetadataLayout::Inline
+        }
+    }
 }
 
 /// The tokenizer of the earlier format's `text` field (the lines themselves; here the distinct tokens, which it
@@ -147,7 +159,7 @@ impl BlockBuilder {
     /// A builder with a fresh zstd context.
     pub fn new() -> std::io::Result<Self> {
         Ok(BlockBuilder {
-            zstd: BlockCompressor::new()?,
+            zstd: BlockCompressor::new(),
             tokens: BlockTokens::default(),
             payload: Vec::new(),
         })
@@ -159,6 +171,8 @@ pub struct PartIndex {
     index: Index,
     reader: IndexReader,
     f: Fields,
+    /// The partition's zstd dictionaries (the current format only).
+    dicts: Option<Arc<PartDicts>>,
 }
 
 impl PartIndex {
@@ -197,7 +211,17 @@ impl PartIndex {
             // format's 128 KiB zstd blocks included); tantivy's default of 100 would hold ~13 MB per segment.
             .doc_store_cache_num_blocks(4)
             .try_into()?;
-        Ok(PartIndex { index, reader, f })
+        let dicts = if f.own_compression {
+            Some(Arc::new(PartDicts::open(dir)?))
+        } else {
+            None
+        };
+        Ok(PartIndex {
+            index,
+            reader,
+            f,
+            dicts,
+        })
     }
 
     /// The WAL sequence number the last commit recorded (0 for a new index).
@@ -269,11 +293,18 @@ impl PartIndex {
             hi = hi.max(e.ts);
         }
         builder.payload.clear();
-        put_block(&mut builder.payload, block);
-        let stored = if self.f.own_compression {
-            builder.zstd.compress(&builder.payload)?
-        } else {
-            builder.payload.clone()
+        put_block(&mut builder.payload, block, self.f.layout());
+        let stored = match &self.dicts {
+            Some(dicts) => {
+                let encoder = dicts.encoder();
+                if encoder.is_none() {
+                    dicts.sample(&builder.payload);
+                }
+                builder
+                    .zstd
+                    .compress(&builder.payload, encoder.as_ref().map(|e| &e.cdict))?
+            }
+            None => builder.payload.clone(),
         };
         let mut doc = TantivyDocument::new();
         doc.add_u64(self.f.stream, stream);
@@ -287,6 +318,16 @@ impl PartIndex {
         Ok(())
     }
 
+    /// Trains the partition's dictionary when enough samples were kept (after a commit: the blocks compressed next
+    /// use it). A failure only leaves blocks compressed without one.
+    pub fn train_dictionary(&self) {
+        if let Some(d) = &self.dicts
+            && let Err(e) = d.train_when_due()
+        {
+            tracing::warn!(error = %e, "log partition dictionary not written; blocks stay compressed without one");
+        }
+    }
+
     /// Picks up the last commit or merge, returning a searcher over it.
     pub fn reload(&self) -> tantivy::Result<PartSearcher> {
         self.reader.reload()?;
@@ -298,6 +339,7 @@ impl PartIndex {
         PartSearcher {
             searcher: self.reader.searcher(),
             f: self.f,
+            dicts: self.dicts.clone(),
             entries: Arc::new(OnceLock::new()),
         }
     }
@@ -322,6 +364,7 @@ pub fn commit(writer: &mut IndexWriter, seq: u64) -> tantivy::Result<()> {
 pub struct PartSearcher {
     searcher: Searcher,
     f: Fields,
+    dicts: Option<Arc<PartDicts>>,
     /// Entries in the searcher's blocks, summed on first use.
     entries: Arc<OnceLock<u64>>,
 }
@@ -370,12 +413,11 @@ impl PartSearcher {
         let damaged = |e: &dyn std::fmt::Display| {
             tantivy::TantivyError::InternalError(format!("log block {addr:?}: {e}"))
         };
-        let payload = if self.f.own_compression {
-            decompress(stored).map_err(|e| damaged(&e))?
-        } else {
-            stored.to_vec()
+        let payload = match &self.dicts {
+            Some(d) => decompress(stored, &|id| d.decoder(id)).map_err(|e| damaged(&e))?,
+            None => stored.to_vec(),
         };
-        BlockView::parse(payload).map_err(|e| damaged(&e))
+        BlockView::parse(payload, self.f.layout()).map_err(|e| damaged(&e))
     }
 
     /// Entries and line bytes of `streams` in `[start, end)` per (stream, bucket of `step` ns from `start`): from

@@ -33,6 +33,7 @@ mod block_view;
 mod codec;
 mod collect;
 mod commit;
+mod dicts;
 mod entry;
 mod filter_query;
 mod index;

@@ -311,6 +311,7 @@ impl Parts {
                     .get_mut(&start)
                     .expect("slot of a known partition");
                 part.committed_seq = seq;
+                part.index.train_dictionary();
                 match part.index.reload() {
                     Ok(s) => out.searchers.push((part.bounds, s)),
                     Err(e) => {

@@ -1,44 +1,62 @@
 //! Block payloads compressed one by one (zstd): a block document's stored bytes are the raw length (LEB128) and one
 //! zstd frame, and tantivy's doc store keeps them uncompressed. Reading a candidate block therefore decompresses that
-//! block alone, not the doc-store block of several documents around it; a block holds one stream's lines, so it
-//! compresses about as well on its own.
+//! block alone, not the doc-store block of several documents around it. A block holds one stream's lines, a few
+//! kilobytes; the partition's dictionary ([`crate::dicts`]), when it has one, gives such small frames about the
+//! ratio of compressing the whole text at once. A frame names its dictionary's id in its header.
 
 use std::cell::RefCell;
+
+use zstd::zstd_safe::{self, CCtx, CDict, DCtx, DDict};
 
 use crate::codec::{DecodeError, Reader, put_u64};
 
 /// zstd level: level 3 is `zstd`'s default and the figure BENCHMARKS.md compares against.
-const LEVEL: i32 = 3;
+pub const LEVEL: i32 = 3;
 /// Largest raw block a stored length may claim: a block closes at 64 KiB of lines by default, plus one line of at
 /// most the line limit and its metadata; anything far above is damage, refused before allocating.
 const MAX_RAW: u64 = 256 << 20;
 
+fn zstd_error(code: usize) -> String {
+    zstd_safe::get_error_name(code).to_string()
+}
+
 /// Compresses payloads with one reusable zstd context.
 pub struct BlockCompressor {
-    ctx: zstd::bulk::Compressor<'static>,
+    ctx: CCtx<'static>,
 }
 
 impl BlockCompressor {
     /// A compressor at [`LEVEL`].
-    pub fn new() -> std::io::Result<Self> {
-        Ok(BlockCompressor {
-            ctx: zstd::bulk::Compressor::new(LEVEL)?,
-        })
+    pub fn new() -> Self {
+        BlockCompressor {
+            ctx: CCtx::create(),
+        }
     }
 
-    /// `payload` as stored: its length and its zstd frame.
-    pub fn compress(&mut self, payload: &[u8]) -> std::io::Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(payload.len() / 4 + 16);
+    /// `payload` as stored: its length and its zstd frame, with `dict` when given.
+    pub fn compress(&mut self, payload: &[u8], dict: Option<&CDict<'_>>) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(zstd_safe::compress_bound(payload.len()) + 10);
         put_u64(&mut out, payload.len() as u64);
-        let frame = self.ctx.compress(payload)?;
+        let mut frame = Vec::with_capacity(zstd_safe::compress_bound(payload.len()));
+        let written = match dict {
+            Some(d) => self.ctx.compress_using_cdict(&mut frame, payload, d),
+            None => self.ctx.compress(&mut frame, payload, LEVEL),
+        };
+        written.map_err(|c| std::io::Error::other(zstd_error(c)))?;
         out.extend_from_slice(&frame);
         Ok(out)
     }
 }
 
+impl Default for BlockCompressor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 thread_local! {
     /// One decompression context per reading thread (creating one allocates ~100 KB).
-    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<DCtx<'static>>> = const { RefCell::new(None) };
 }
 
 /// Why stored bytes are not a compressed block.
@@ -50,31 +68,38 @@ pub enum BlockReadError {
     /// The claimed length is beyond any block.
     #[error("compressed log block claims {0} bytes, more than any block holds")]
     TooLarge(u64),
+    /// The frame names a dictionary the partition does not have.
+    #[error("compressed log block needs zstd dictionary {0}, which its partition lacks")]
+    NoDictionary(u32),
     /// zstd refused the frame, or it did not decompress to the claimed length.
     #[error("compressed log block: {0}")]
     Frame(String),
 }
 
-/// The payload of stored bytes written by [`BlockCompressor::compress`].
-pub fn decompress(stored: &[u8]) -> Result<Vec<u8>, BlockReadError> {
+/// The payload of stored bytes written by [`BlockCompressor::compress`]; `dict` finds a dictionary by id.
+pub fn decompress(
+    stored: &[u8],
+    dict: &dyn Fn(u32) -> Option<std::sync::Arc<DDict<'static>>>,
+) -> Result<Vec<u8>, BlockReadError> {
     let mut r = Reader::new(stored);
     let len = r.u64()?;
     if len > MAX_RAW {
         return Err(BlockReadError::TooLarge(len));
     }
     let frame = &stored[r.position()..];
+    let ddict = match zstd_safe::get_dict_id_from_frame(frame) {
+        Some(id) => Some(dict(id.get()).ok_or(BlockReadError::NoDictionary(id.get()))?),
+        None => None,
+    };
     DECOMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(
-                zstd::bulk::Decompressor::new()
-                    .map_err(|e| BlockReadError::Frame(e.to_string()))?,
-            );
-        }
-        let ctx = slot.as_mut().expect("set above");
-        let out = ctx
-            .decompress(frame, len as usize)
-            .map_err(|e| BlockReadError::Frame(e.to_string()))?;
+        let ctx = slot.get_or_insert_with(DCtx::create);
+        let mut out: Vec<u8> = Vec::with_capacity(len as usize);
+        let written = match &ddict {
+            Some(d) => ctx.decompress_using_ddict(&mut out, frame, d),
+            None => ctx.decompress(&mut out, frame),
+        };
+        written.map_err(|c| BlockReadError::Frame(zstd_error(c)))?;
         if out.len() as u64 != len {
             return Err(BlockReadError::Frame(format!(
                 "decompressed to {} bytes, the block claims {len}",
@@ -88,29 +113,55 @@ pub fn decompress(stored: &[u8]) -> Result<Vec<u8>, BlockReadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    fn no_dict(_: u32) -> Option<Arc<DDict<'static>>> {
+        None
+    }
 
     #[test]
     fn round_trips_and_refuses_damage() {
-        let mut c = BlockCompressor::new().unwrap();
-        let payload: Vec<u8> = (0..50_000u32)
-            .flat_map(|i| (i % 251).to_le_bytes())
-            .collect();
-        let stored = c.compress(&payload).unwrap();
+        let mut c = BlockCompressor::new();
+        let payload: Vec<u8> = (0..50_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let stored = c.compress(&payload, None).unwrap();
         assert!(stored.len() < payload.len() / 2);
-        assert_eq!(decompress(&stored).unwrap(), payload);
-        assert_eq!(decompress(&c.compress(b"").unwrap()).unwrap(), b"");
+        assert_eq!(decompress(&stored, &no_dict).unwrap(), payload);
+        assert_eq!(decompress(&c.compress(b"", None).unwrap(), &no_dict).unwrap(), b"");
         // A cut frame, a wrong length and a huge claimed length are refused.
-        assert!(decompress(&stored[..stored.len() - 3]).is_err());
+        assert!(decompress(&stored[..stored.len() - 3], &no_dict).is_err());
         let mut wrong = Vec::new();
         put_u64(&mut wrong, payload.len() as u64 - 1);
         wrong.extend_from_slice(&stored[3..]);
-        assert!(decompress(&wrong).is_err());
+        assert!(decompress(&wrong, &no_dict).is_err());
         let mut huge = Vec::new();
         put_u64(&mut huge, u64::MAX);
         assert!(matches!(
-            decompress(&huge),
+            decompress(&huge, &no_dict),
             Err(BlockReadError::TooLarge(_))
         ));
-        assert!(decompress(&[]).is_err());
+        assert!(decompress(&[], &no_dict).is_err());
+    }
+
+    #[test]
+    fn a_dictionary_frame_needs_its_dictionary() {
+        let samples: Vec<Vec<u8>> = (0..400)
+            .map(|i| format!("{{\"level\":\"info\",\"msg\":\"request {i} handled\",\"route\":\"/api/v1/query\"}}").into_bytes())
+            .collect();
+        let dict = zstd::dict::from_samples(&samples, 4096).unwrap();
+        let cdict = CDict::create(&dict, LEVEL);
+        let ddict = Arc::new(DDict::create(&dict));
+        let id = ddict.get_dict_id().unwrap().get();
+        let mut c = BlockCompressor::new();
+        let payload = samples[7].clone();
+        let with = c.compress(&payload, Some(&cdict)).unwrap();
+        let without = c.compress(&payload, None).unwrap();
+        assert!(with.len() < without.len(), "{} vs {}", with.len(), without.len());
+        let found = |i: u32| (i == id).then(|| ddict.clone());
+        assert_eq!(decompress(&with, &found).unwrap(), payload);
+        assert!(matches!(
+            decompress(&with, &no_dict),
+            Err(BlockReadError::NoDictionary(i)) if i == id
+        ));
+        assert_eq!(decompress(&without, &found).unwrap(), payload);
     }
 }

@@ -198,3 +198,65 @@ fn a_literal_inside_a_run_too_long_to_index_is_still_found() {
         assert_eq!(got, [1], "{needle}");
     }
 }
+
+#[test]
+fn a_partition_trains_a_dictionary_from_its_first_blocks_and_reads_every_block_after_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = opts(dir.path());
+    let store = LogStore::open(o.clone()).unwrap();
+    let line = |i: usize| {
+        format!(
+            r#"{{"level":"{}","msg":"request handled","route":"/api/v{}","dur_ms":{},"user":"u{}"}}"#,
+            ["info", "warn", "error"][i % 3],
+            i % 7,
+            i * 37 % 900,
+            i * 13 % 5000
+        )
+    };
+    // Four commits of 4,000 lines (~400 KB each): the dictionary is trained after the third.
+    let mut all_lines = Vec::new();
+    for c in 0..4 {
+        let lines: Vec<(i64, String)> = (0..4000)
+            .map(|i| {
+                let n = c * 4000 + i;
+                (n as i64 * 1_000_000 + 1, line(n))
+            })
+            .collect();
+        let entries: Vec<(i64, &str)> = lines.iter().map(|(t, l)| (*t, l.as_str())).collect();
+        let mut push = stream(&[("app", "api")], &entries);
+        for e in push.entries.iter_mut().step_by(5) {
+            e.metadata = vec![("detected_level".into(), "info".into())];
+        }
+        store.push(vec![push]).unwrap();
+        store.flush().unwrap();
+        all_lines.extend(lines);
+    }
+    let part = dir.path().join("index").join(super::partition_dirs(dir.path())[0].clone());
+    let dicts: Vec<_> = std::fs::read_dir(&part)
+        .unwrap()
+        .filter_map(|e| {
+            let n = e.unwrap().file_name().to_string_lossy().to_string();
+            n.starts_with("zdict-").then_some(n)
+        })
+        .collect();
+    assert_eq!(dicts.len(), 1, "{dicts:?}");
+    store.close().unwrap();
+    drop(store);
+    let store = LogStore::open(o).unwrap();
+    let got = super::all(&store, 0, i64::MAX);
+    assert_eq!(got.len(), all_lines.len());
+    for ((_, ts, l), (want_ts, want)) in got.iter().zip(&all_lines) {
+        assert_eq!((ts, l), (want_ts, want));
+    }
+    // Metadata survives both the dictionary and the table layout.
+    let mut q = query(vec![], vec![]);
+    q.limit = usize::MAX;
+    let with_meta = store
+        .query(&q)
+        .unwrap()
+        .into_iter()
+        .flat_map(|s| s.entries)
+        .filter(|e| e.metadata == [("detected_level".to_string(), "info".to_string())])
+        .count();
+    assert_eq!(with_meta, 16_000 / 5);
+}
