@@ -312,9 +312,10 @@ mod tests {
             ],
             vec![entry(0, "a", &[]), entry(i64::MIN, "b", &[])],
         ];
-        for (entries, layout) in cases.iter().flat_map(|c| {
-            [MetadataLayout::Inline, MetadataLayout::Table].map(|l| (c.clone(), l))
-        }) {
+        for (entries, layout) in cases
+            .iter()
+            .flat_map(|c| [MetadataLayout::Inline, MetadataLayout::Table].map(|l| (c.clone(), l)))
+        {
             let refs: Vec<&Entry> = entries.iter().collect();
             let mut buf = Vec::new();
             put_block(&mut buf, &refs, layout);

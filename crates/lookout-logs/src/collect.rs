@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use rustc_hash::FxHashSet;
+
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::ColumnValues;
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
@@ -36,6 +38,8 @@ pub struct Blocks {
     pub start: i64,
     /// Range end (ns, exclusive).
     pub end: i64,
+    /// Only blocks of these streams (when the query does not select them).
+    pub streams: Option<Arc<FxHashSet<u64>>>,
 }
 
 /// [`Blocks`] for one segment.
@@ -43,6 +47,7 @@ pub struct SegmentBlocks {
     ord: SegmentOrdinal,
     start: i64,
     end: i64,
+    only: Option<Arc<FxHashSet<u64>>>,
     stream: Col<u64>,
     ts_min: Col<i64>,
     ts_max: Col<i64>,
@@ -65,6 +70,7 @@ impl Collector for Blocks {
             ord,
             start: self.start,
             end: self.end,
+            only: self.streams.clone(),
             stream: ff.u64("stream")?.first_or_default_col(0),
             ts_min: ff.i64("ts_min")?.first_or_default_col(0),
             ts_max: ff.i64("ts_max")?.first_or_default_col(0),
@@ -96,8 +102,12 @@ impl SegmentCollector for SegmentBlocks {
         if ts_min >= self.end || ts_max < self.start {
             return;
         }
+        let stream = self.stream.get_val(doc);
+        if self.only.as_ref().is_some_and(|s| !s.contains(&stream)) {
+            return;
+        }
         self.out.push(BlockHit {
-            stream: self.stream.get_val(doc),
+            stream,
             ts_min,
             ts_max,
             lines: self.lines.get_val(doc),

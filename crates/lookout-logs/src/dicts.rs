@@ -166,7 +166,13 @@ mod tests {
         let mut i = 0u64;
         while d.samples.lock().bytes.len() < SAMPLE_BYTES {
             let payload: String = (0..40)
-                .map(|j| format!("{{\"level\":\"info\",\"user\":\"u{}\",\"dur_ms\":{}}}\n", (i * 7 + j) % 5000, (i + j * 13) % 900))
+                .map(|j| {
+                    format!(
+                        "{{\"level\":\"info\",\"user\":\"u{}\",\"dur_ms\":{}}}\n",
+                        (i * 7 + j) % 5000,
+                        (i + j * 13) % 900
+                    )
+                })
                 .collect();
             d.sample(payload.as_bytes());
             i += 1;

@@ -13,9 +13,10 @@
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+use rustc_hash::FxHashSet;
 use tantivy::directory::MmapDirectory;
 use tantivy::indexer::LogMergePolicy;
-use tantivy::query::{BooleanQuery, Occur, Query, TermSetQuery};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, TermSetQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value,
 };
@@ -38,6 +39,8 @@ use crate::tokens::{BlockTokens, MAX_TOKEN};
 use crate::zblock::{BlockCompressor, decompress};
 
 const TOKENIZER: &str = "lookout_logs";
+/// Above this many selected streams, blocks are selected by the collector, not by stream postings.
+const MAX_STREAM_TERMS: usize = 32;
 /// tantivy refuses a writer thread with less (`MEMORY_BUDGET_NUM_BYTES_MIN`).
 pub const MIN_WRITER_HEAP: usize = 15_000_000;
 /// The stored field of the earlier block format (tantivy compresses the doc store).
@@ -382,7 +385,7 @@ impl PartSearcher {
         if streams.is_empty() || start >= end || self.searcher.num_docs() == 0 {
             return Ok(Vec::new());
         }
-        let mut must = self.selection(streams);
+        let (mut must, only) = self.selection(streams);
         for f in filters {
             match f {
                 LineFilter::Contains(lit) => {
@@ -399,8 +402,23 @@ impl PartSearcher {
                 _ => {}
             }
         }
-        self.searcher
-            .search(&BooleanQuery::new(must), &Blocks { start, end })
+        self.searcher.search(
+            &Self::all_of(must),
+            &Blocks {
+                start,
+                end,
+                streams: only,
+            },
+        )
+    }
+
+    /// The conjunction of `must` (every block when empty).
+    fn all_of(must: Vec<(Occur, Box<dyn Query>)>) -> Box<dyn Query> {
+        if must.is_empty() {
+            Box::new(AllQuery)
+        } else {
+            Box::new(BooleanQuery::new(must))
+        }
     }
 
     /// Reads a block's entries (in time order) in place.
@@ -433,10 +451,16 @@ impl PartSearcher {
         if streams.is_empty() || start >= end || self.searcher.num_docs() == 0 {
             return Ok(out);
         }
-        let q = BooleanQuery::new(self.selection(streams));
+        let (must, only) = self.selection(streams);
+        let q = Self::all_of(must);
         let step = step.max(1);
         let bucket = |ts| lookout_storage::logs::volume_bucket(start, step, ts);
-        for hit in self.searcher.search(&q, &Blocks { start, end })? {
+        let blocks = Blocks {
+            start,
+            end,
+            streams: only,
+        };
+        for hit in self.searcher.search(&q, &blocks)? {
             if hit.ts_min >= start && hit.ts_max < end && bucket(hit.ts_min) == bucket(hit.ts_max) {
                 let e = out.entry((hit.stream, bucket(hit.ts_min))).or_default();
                 e.0 += hit.lines;
@@ -483,10 +507,26 @@ impl PartSearcher {
         self.searcher.segment_readers().len()
     }
 
-    fn selection(&self, streams: &[u64]) -> Vec<(Occur, Box<dyn Query>)> {
-        let terms = streams
-            .iter()
-            .map(|s| Term::from_field_u64(self.f.stream, *s));
-        vec![(Occur::Must, Box::new(TermSetQuery::new(terms)))]
+    /// How blocks of `streams` are selected: a few streams through the index (their postings), many by the
+    /// collector checking each candidate's stream (a term set of hundreds of ids costs more to build and walk than
+    /// the check, and `{app=~".+"}` selects every stream).
+    fn selection(
+        &self,
+        streams: &[u64],
+    ) -> (Vec<(Occur, Box<dyn Query>)>, Option<Arc<FxHashSet<u64>>>) {
+        if streams.len() <= MAX_STREAM_TERMS {
+            let terms = streams
+                .iter()
+                .map(|s| Term::from_field_u64(self.f.stream, *s));
+            (
+                vec![(Occur::Must, Box::new(TermSetQuery::new(terms)))],
+                None,
+            )
+        } else {
+            (
+                Vec::new(),
+                Some(Arc::new(streams.iter().copied().collect())),
+            )
+        }
     }
 }

@@ -34,7 +34,11 @@ impl BlockCompressor {
     }
 
     /// `payload` as stored: its length and its zstd frame, with `dict` when given.
-    pub fn compress(&mut self, payload: &[u8], dict: Option<&CDict<'_>>) -> std::io::Result<Vec<u8>> {
+    pub fn compress(
+        &mut self,
+        payload: &[u8],
+        dict: Option<&CDict<'_>>,
+    ) -> std::io::Result<Vec<u8>> {
         let mut out = Vec::with_capacity(zstd_safe::compress_bound(payload.len()) + 10);
         put_u64(&mut out, payload.len() as u64);
         let mut frame = Vec::with_capacity(zstd_safe::compress_bound(payload.len()));
@@ -122,11 +126,16 @@ mod tests {
     #[test]
     fn round_trips_and_refuses_damage() {
         let mut c = BlockCompressor::new();
-        let payload: Vec<u8> = (0..50_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let payload: Vec<u8> = (0..50_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
         let stored = c.compress(&payload, None).unwrap();
         assert!(stored.len() < payload.len() / 2);
         assert_eq!(decompress(&stored, &no_dict).unwrap(), payload);
-        assert_eq!(decompress(&c.compress(b"", None).unwrap(), &no_dict).unwrap(), b"");
+        assert_eq!(
+            decompress(&c.compress(b"", None).unwrap(), &no_dict).unwrap(),
+            b""
+        );
         // A cut frame, a wrong length and a huge claimed length are refused.
         assert!(decompress(&stored[..stored.len() - 3], &no_dict).is_err());
         let mut wrong = Vec::new();
@@ -155,7 +164,12 @@ mod tests {
         let payload = samples[7].clone();
         let with = c.compress(&payload, Some(&cdict)).unwrap();
         let without = c.compress(&payload, None).unwrap();
-        assert!(with.len() < without.len(), "{} vs {}", with.len(), without.len());
+        assert!(
+            with.len() < without.len(),
+            "{} vs {}",
+            with.len(),
+            without.len()
+        );
         let found = |i: u32| (i == id).then(|| ddict.clone());
         assert_eq!(decompress(&with, &found).unwrap(), payload);
         assert!(matches!(

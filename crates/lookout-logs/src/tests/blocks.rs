@@ -231,7 +231,10 @@ fn a_partition_trains_a_dictionary_from_its_first_blocks_and_reads_every_block_a
         store.flush().unwrap();
         all_lines.extend(lines);
     }
-    let part = dir.path().join("index").join(super::partition_dirs(dir.path())[0].clone());
+    let part = dir
+        .path()
+        .join("index")
+        .join(super::partition_dirs(dir.path())[0].clone());
     let dicts: Vec<_> = std::fs::read_dir(&part)
         .unwrap()
         .filter_map(|e| {
@@ -259,4 +262,37 @@ fn a_partition_trains_a_dictionary_from_its_first_blocks_and_reads_every_block_a
         .filter(|e| e.metadata == [("detected_level".to_string(), "info".to_string())])
         .count();
     assert_eq!(with_meta, 16_000 / 5);
+}
+
+#[test]
+fn many_selected_streams_are_told_apart_by_the_collector() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LogStore::open(opts(dir.path())).unwrap();
+    let names: Vec<String> = (0..50).map(|i| format!("s{i:02}")).collect();
+    let lines: Vec<String> = names
+        .iter()
+        .map(|n| format!("line of {n} with token"))
+        .collect();
+    let push: Vec<_> = names
+        .iter()
+        .zip(&lines)
+        .enumerate()
+        .map(|(i, (n, l))| stream(&[("s", n)], &[(i as i64 + 1, l.as_str())]))
+        .collect();
+    store.push(push).unwrap();
+    store.flush().unwrap();
+    // 40 of 50 streams (above the postings threshold), with and without a line filter.
+    let wanted = Matcher::new(lookout_model::MatchOp::Regex, "s", "s[0-3][0-9]").unwrap();
+    for filters in [vec![], vec![LineFilter::Contains("token".into())]] {
+        let mut q = query(vec![wanted.clone()], filters);
+        q.limit = usize::MAX;
+        let mut got = Vec::new();
+        store
+            .scan(&q, &mut |l, _| {
+                got.push(l.get("s").unwrap().to_string());
+                true
+            })
+            .unwrap();
+        assert_eq!(got, names[..40]);
+    }
 }
