@@ -210,9 +210,9 @@ mod tests {
                 metadata: vec![],
             },
         ];
-        let refs: Vec<&Entry> = entries.iter().collect();
+        let all = [0, 1, 2];
         let mut buf = Vec::new();
-        put_block(&mut buf, &refs, MetadataLayout::Inline);
+        put_block(&mut buf, entries.as_slice(), &all, MetadataLayout::Inline);
         let v = BlockView::parse(buf.clone(), MetadataLayout::Inline).unwrap();
         assert_eq!(v.len(), 3);
         for (i, e) in entries.iter().enumerate() {
@@ -234,12 +234,12 @@ mod tests {
         assert!(BlockView::parse(bad, MetadataLayout::Inline).is_err());
         for layout in [MetadataLayout::Inline, MetadataLayout::Table] {
             let mut b = Vec::new();
-            put_block(&mut b, &[], layout);
+            put_block(&mut b, entries.as_slice(), &[], layout);
             assert_eq!(BlockView::parse(b, layout).unwrap().len(), 0);
         }
         // A metadata index beyond the table is refused.
         let mut b = Vec::new();
-        put_block(&mut b, &refs, MetadataLayout::Table);
+        put_block(&mut b, entries.as_slice(), &all, MetadataLayout::Table);
         let last = b.len() - 2; // entry 1's single index (entries: 0, [0], 0)
         assert_eq!(b[last..], [0, 0]);
         b[last] = 1;

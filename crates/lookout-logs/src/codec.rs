@@ -57,17 +57,63 @@ pub fn put_entries<'a>(
     }
 }
 
-/// Appends one block of entries in columns, for the index's doc store, where zstd compresses like with like: the
-/// count; the first timestamp, the greatest common divisor of the later deltas (shippers stamp in ms or µs, so the
-/// deltas shrink by 10⁶ or 10³) and the deltas divided by it; every line length; every line; then the metadata as
-/// `layout` says.
-pub fn put_block(out: &mut Vec<u8>, entries: &[&Entry], layout: MetadataLayout) {
-    put_u64(out, entries.len() as u64);
-    let Some(first) = entries.first() else {
+/// Entries a block is built from, by position.
+pub trait EntrySource {
+    /// Entry `i`'s timestamp.
+    fn ts(&self, i: usize) -> i64;
+    /// Entry `i`'s line.
+    fn line(&self, i: usize) -> &str;
+    /// Appends entry `i`'s metadata pairs to `out`.
+    fn metadata_into<'s>(&'s self, i: usize, out: &mut Vec<(&'s str, &'s str)>);
+}
+
+impl EntrySource for [Entry] {
+    fn ts(&self, i: usize) -> i64 {
+        self[i].ts
+    }
+    fn line(&self, i: usize) -> &str {
+        &self[i].line
+    }
+    fn metadata_into<'s>(&'s self, i: usize, out: &mut Vec<(&'s str, &'s str)>) {
+        out.extend(
+            self[i]
+                .metadata
+                .iter()
+                .map(|(a, b)| (a.as_str(), b.as_str())),
+        );
+    }
+}
+
+impl EntrySource for crate::buffer::StreamBuf {
+    fn ts(&self, i: usize) -> i64 {
+        crate::buffer::StreamBuf::ts(self, i)
+    }
+    fn line(&self, i: usize) -> &str {
+        crate::buffer::StreamBuf::line(self, i)
+    }
+    fn metadata_into<'s>(&'s self, i: usize, out: &mut Vec<(&'s str, &'s str)>) {
+        out.extend(crate::buffer::StreamBuf::metadata(self, i));
+    }
+}
+
+/// Appends one block of entries (`idx` of `src`, in that order) in columns, for the index's doc store, where zstd
+/// compresses like with like: the count; the first timestamp, the greatest common divisor of the later deltas
+/// (shippers stamp in ms or µs, so the deltas shrink by 10⁶ or 10³) and the deltas divided by it; every line
+/// length; every line; then the metadata as `layout` says.
+pub fn put_block<S: EntrySource + ?Sized>(
+    out: &mut Vec<u8>,
+    src: &S,
+    idx: &[u32],
+    layout: MetadataLayout,
+) {
+    put_u64(out, idx.len() as u64);
+    let Some(&first) = idx.first() else {
         return;
     };
-    put_i64(out, first.ts);
-    let deltas = entries.windows(2).map(|w| w[1].ts.wrapping_sub(w[0].ts));
+    put_i64(out, src.ts(first as usize));
+    let deltas = idx
+        .windows(2)
+        .map(|w| src.ts(w[1] as usize).wrapping_sub(src.ts(w[0] as usize)));
     let unit = match deltas.clone().fold(0u64, |g, d| gcd(g, d.unsigned_abs())) {
         // No deltas, all zero, or only i64::MIN (whose divisor 2⁶³ is no i64).
         0 => 1,
@@ -79,17 +125,29 @@ pub fn put_block(out: &mut Vec<u8>, entries: &[&Entry], layout: MetadataLayout) 
         // `unit` divides every delta, so the division is exact (and `unit` ≥ 2 excludes i64::MIN / -1).
         put_i64(out, if unit == 1 { d } else { d / unit as i64 });
     }
-    for e in entries {
-        put_u64(out, e.line.len() as u64);
+    for &i in idx {
+        put_u64(out, src.line(i as usize).len() as u64);
     }
-    for e in entries {
-        out.extend_from_slice(e.line.as_bytes());
+    for &i in idx {
+        out.extend_from_slice(src.line(i as usize).as_bytes());
     }
+    // Every entry's pairs in one list (`ends[k]`: where entry k's end).
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    let mut ends: Vec<usize> = Vec::with_capacity(idx.len());
+    for &i in idx {
+        src.metadata_into(i as usize, &mut pairs);
+        ends.push(pairs.len());
+    }
+    let per_entry = ends.iter().scan(0, |from, &to| {
+        let m = &pairs[*from..to];
+        *from = to;
+        Some(m)
+    });
     match layout {
         MetadataLayout::Inline => {
-            for e in entries {
-                put_u64(out, e.metadata.len() as u64);
-                for (k, v) in &e.metadata {
+            for m in per_entry {
+                put_u64(out, m.len() as u64);
+                for (k, v) in m {
                     put_str(out, k);
                     put_str(out, v);
                 }
@@ -98,23 +156,21 @@ pub fn put_block(out: &mut Vec<u8>, entries: &[&Entry], layout: MetadataLayout) 
         MetadataLayout::Table => {
             let mut index: FxHashMap<(&str, &str), u64> = FxHashMap::default();
             let mut table: Vec<(&str, &str)> = Vec::new();
-            for e in entries {
-                for (k, v) in &e.metadata {
-                    index.entry((k, v)).or_insert_with(|| {
-                        table.push((k, v));
-                        table.len() as u64 - 1
-                    });
-                }
+            for &kv in &pairs {
+                index.entry(kv).or_insert_with(|| {
+                    table.push(kv);
+                    table.len() as u64 - 1
+                });
             }
             put_u64(out, table.len() as u64);
             for (k, v) in &table {
                 put_str(out, k);
                 put_str(out, v);
             }
-            for e in entries {
-                put_u64(out, e.metadata.len() as u64);
-                for (k, v) in &e.metadata {
-                    put_u64(out, index[&(k.as_str(), v.as_str())]);
+            for m in per_entry {
+                put_u64(out, m.len() as u64);
+                for kv in m {
+                    put_u64(out, index[kv]);
                 }
             }
         }
@@ -316,9 +372,9 @@ mod tests {
             .iter()
             .flat_map(|c| [MetadataLayout::Inline, MetadataLayout::Table].map(|l| (c.clone(), l)))
         {
-            let refs: Vec<&Entry> = entries.iter().collect();
+            let idx: Vec<u32> = (0..entries.len() as u32).collect();
             let mut buf = Vec::new();
-            put_block(&mut buf, &refs, layout);
+            put_block(&mut buf, entries.as_slice(), &idx, layout);
             let view = crate::block_view::BlockView::parse(buf.clone(), layout).unwrap();
             let got: Vec<Entry> = (0..view.len()).map(|i| view.entry(i)).collect();
             assert_eq!(got, entries);

@@ -9,12 +9,12 @@ use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::entry::Entry;
+use crate::buffer::Buffer;
 use crate::index::PartSearcher;
 use crate::layout::Bounds;
 use crate::options::StoreError;
 use crate::partitions::{Parts, dir_bytes};
-use crate::store::{Inner, entry_bytes, io};
+use crate::store::{Inner, io};
 
 /// Starts the commit thread; it stops when `woken`'s sender is dropped or the store is gone.
 pub(crate) fn spawn(inner: Weak<Inner>, woken: Receiver<()>) -> std::io::Result<JoinHandle<()>> {
@@ -75,17 +75,12 @@ fn publish(
     inner: &Inner,
     fresh: Vec<(Bounds, PartSearcher)>,
     removed: &[i64],
-    committing: Option<Vec<(u64, Entry)>>,
+    committing: Option<Buffer>,
 ) {
     if fresh.is_empty() && removed.is_empty() && committing.is_none() {
         return;
     }
-    let committing = committing.map(|c| {
-        (
-            c.iter().map(|(_, e)| entry_bytes(e)).sum::<u64>(),
-            Arc::new(c),
-        )
-    });
+    let committing = committing.map(Arc::new);
     let mut st = inner.state.lock();
     let old_view = if !fresh.is_empty() || !removed.is_empty() {
         let mut view = (*st.view).clone();
@@ -99,10 +94,7 @@ fn publish(
     } else {
         None
     };
-    let old_committing = committing.map(|(bytes, c)| {
-        st.committing_bytes = bytes;
-        std::mem::replace(&mut st.committing, c)
-    });
+    let old_committing = committing.map(|c| std::mem::replace(&mut st.committing, c));
     drop(st);
     // The taken entries (maybe millions of strings) are freed after the lock is released.
     drop((old_view, old_committing));
@@ -116,10 +108,14 @@ pub(crate) fn commit(inner: &Inner, parts: &mut Parts) -> Result<(), StoreError>
         if st.pending.is_empty() && st.committing.is_empty() {
             return Ok(());
         }
-        let mut batch = Vec::with_capacity(st.committing.len() + st.pending.len());
-        batch.extend(st.committing.iter().cloned());
-        batch.append(&mut st.pending);
-        st.committing_bytes += std::mem::take(&mut st.pending_bytes);
+        // Entries left over from the last cycle come first (push order among equal timestamps).
+        let batch = if st.committing.is_empty() {
+            std::mem::take(&mut st.pending)
+        } else {
+            let mut b = (*st.committing).clone();
+            b.absorb(&std::mem::take(&mut st.pending));
+            b
+        };
         let batch = Arc::new(batch);
         let leftovers = std::mem::replace(&mut st.committing, batch.clone());
         let seq = st.seq;
@@ -144,9 +140,9 @@ pub(crate) fn commit(inner: &Inner, parts: &mut Parts) -> Result<(), StoreError>
     if out.crashed {
         return Err(StoreError::Partition("simulated crash".into()));
     }
-    let leftover: Vec<(u64, Entry)> = out.leftover.iter().map(|&i| batch[i].clone()).collect();
-    let complete = leftover.is_empty();
-    publish(inner, out.searchers, &[], Some(leftover));
+    let complete = out.leftover.is_empty();
+    let committed = batch.len() - out.leftover.len();
+    publish(inner, out.searchers, &[], Some(out.leftover));
     if complete {
         let mut st = inner.state.lock();
         st.wal.remove_older().map_err(io(&inner.opts.dir))?;
@@ -157,7 +153,7 @@ pub(crate) fn commit(inner: &Inner, parts: &mut Parts) -> Result<(), StoreError>
     }
     tracing::debug!(
         seq,
-        entries = batch.len() - out.leftover.len(),
+        entries = committed,
         partitions = out.commits,
         ms = started.elapsed().as_millis() as u64,
         "log index committed"
@@ -246,11 +242,9 @@ pub(crate) fn retention(
 fn forget_streams(inner: &Inner, oldest_kept: Option<i64>) -> Result<(), StoreError> {
     let mut st = inner.state.lock();
     let horizon = match oldest_kept {
-        Some(kept) => st
-            .pending
-            .iter()
-            .chain(st.committing.iter())
-            .map(|(_, e)| e.ts)
+        Some(kept) => [st.pending.min_ts(), st.committing.min_ts()]
+            .into_iter()
+            .flatten()
             .fold(kept, i64::min),
         None => i64::MIN,
     };

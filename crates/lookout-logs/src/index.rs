@@ -30,15 +30,19 @@ use tantivy::{
 };
 
 use crate::block_view::BlockView;
+use crate::buffer::StreamBuf;
 use crate::codec::{MetadataLayout, put_block};
 use crate::collect::{BlockHit, Blocks, Volume};
 use crate::dicts::PartDicts;
-use crate::entry::{Entry, LineFilter};
+use crate::entry::LineFilter;
 use crate::filter_query::{literal_queries, regex_query};
 use crate::tokens::{BlockTokens, MAX_TOKEN};
 use crate::zblock::{BlockCompressor, decompress};
 
 const TOKENIZER: &str = "lookout_logs";
+/// Clauses selecting blocks of some streams, or the streams the collector keeps (see `PartSearcher::selection`).
+type Selection = (Vec<(Occur, Box<dyn Query>)>, Option<Arc<FxHashSet<u64>>>);
+
 /// Above this many selected streams, blocks are selected by the collector, not by stream postings.
 const MAX_STREAM_TERMS: usize = 32;
 /// tantivy refuses a writer thread with less (`MEMORY_BUDGET_NUM_BYTES_MIN`).
@@ -251,18 +255,19 @@ impl PartIndex {
         Ok(writer)
     }
 
-    /// Adds one stream's `entries` (in time order) through `writer` as block documents shaped by `shape` (visible
-    /// after their commit and a reload). Returns the blocks added.
+    /// Adds entries `idx` (in time order) of one stream's buffer `src` through `writer` as block documents shaped
+    /// by `shape` (visible after their commit and a reload). Returns the blocks added.
     pub fn add_stream(
         &self,
         writer: &IndexWriter,
         builder: &mut BlockBuilder,
         stream: u64,
-        entries: &[&Entry],
+        src: &StreamBuf,
+        idx: &[u32],
         shape: BlockShape,
     ) -> tantivy::Result<usize> {
         let mut blocks = 0;
-        let mut rest = entries;
+        let mut rest = idx;
         while !rest.is_empty() {
             let mut n = 0;
             let mut bytes = 0;
@@ -270,12 +275,12 @@ impl PartIndex {
                 && n < shape.max_lines.max(1)
                 && (n == 0 || bytes < shape.max_bytes)
             {
-                bytes += rest[n].line.len();
+                bytes += src.line(rest[n] as usize).len();
                 n += 1;
             }
             let (block, tail) = rest.split_at(n);
             rest = tail;
-            self.add_block(writer, builder, stream, block, bytes)?;
+            self.add_block(writer, builder, stream, src, block, bytes)?;
             blocks += 1;
         }
         Ok(blocks)
@@ -286,21 +291,25 @@ impl PartIndex {
         writer: &IndexWriter,
         builder: &mut BlockBuilder,
         stream: u64,
-        block: &[&Entry],
+        src: &StreamBuf,
+        block: &[u32],
         bytes: usize,
     ) -> tantivy::Result<()> {
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-        for e in block {
-            builder.tokens.add_line(&e.line);
-            lo = lo.min(e.ts);
-            hi = hi.max(e.ts);
+        for &i in block {
+            builder.tokens.add_line(src.line(i as usize));
+            let ts = src.ts(i as usize);
+            lo = lo.min(ts);
+            hi = hi.max(ts);
         }
         builder.payload.clear();
-        put_block(&mut builder.payload, block, self.f.layout());
+        put_block(&mut builder.payload, src, block, self.f.layout());
         let stored = match &self.dicts {
             Some(dicts) => {
                 let encoder = dicts.encoder();
                 if encoder.is_none() {
+                    // Whole payloads: a dictionary trained on them compresses the blocks smaller than one trained on
+                    // their lines alone (measured on loggen data: 0.183 against 0.193 of raw).
                     dicts.sample(&builder.payload);
                 }
                 builder
@@ -510,10 +519,7 @@ impl PartSearcher {
     /// How blocks of `streams` are selected: a few streams through the index (their postings), many by the
     /// collector checking each candidate's stream (a term set of hundreds of ids costs more to build and walk than
     /// the check, and `{app=~".+"}` selects every stream).
-    fn selection(
-        &self,
-        streams: &[u64],
-    ) -> (Vec<(Occur, Box<dyn Query>)>, Option<Arc<FxHashSet<u64>>>) {
+    fn selection(&self, streams: &[u64]) -> Selection {
         if streams.len() <= MAX_STREAM_TERMS {
             let terms = streams
                 .iter()

@@ -30,6 +30,7 @@
 //! cut can lose the last second (the WAL is not fsynced; the commits are).
 
 mod block_view;
+mod buffer;
 mod codec;
 mod collect;
 mod commit;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use tantivy::IndexWriter;
 
-use crate::entry::Entry;
+use crate::buffer::Buffer;
 use crate::index::{
     BlockBuilder, BlockShape, MIN_WRITER_HEAP, PartIndex, PartSearcher, commit, is_per_line_format,
 };
@@ -52,8 +52,8 @@ struct Slot {
 pub struct Outcome {
     /// Fresh searchers of the partitions committed (and of those created).
     pub searchers: Vec<(Bounds, PartSearcher)>,
-    /// Indexes (into the batch) of the entries not committed: their partition was busy, or an error.
-    pub leftover: Vec<usize>,
+    /// The entries not committed: their partition was busy, or an error.
+    pub leftover: Buffer,
     /// The first error met.
     pub error: Option<String>,
     /// Partition commits done.
@@ -210,25 +210,32 @@ impl Parts {
 
     /// Adds `batch` to the partitions of its entries and commits each, recording `seq`. `crash_after` (tests)
     /// stops after that many partition commits, as a crash would.
-    pub fn commit_batch(
-        &mut self,
-        batch: &[(u64, Entry)],
-        seq: u64,
-        crash_after: usize,
-    ) -> Outcome {
+    pub fn commit_batch(&mut self, batch: &Buffer, seq: u64, crash_after: usize) -> Outcome {
         let mut out = Outcome {
             searchers: self.reap(),
             ..Outcome::default()
         };
-        let mut groups: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
-        for (i, (_, e)) in batch.iter().enumerate() {
-            match self.part_for(e.ts, &mut out) {
-                Ok(start) => groups.entry(start).or_default().push(i),
-                Err(e) => {
-                    // Entries of a partition that cannot be created wait in the buffer.
-                    out.error.get_or_insert(e);
-                    out.leftover.push(i);
+        // Per partition, per stream: the entries' indexes into the stream's buffer.
+        let mut groups: BTreeMap<i64, Vec<(u64, Vec<u32>)>> = BTreeMap::new();
+        let mut homeless: Vec<(u64, Vec<u32>)> = Vec::new();
+        for (id, s) in batch.streams() {
+            let mut by_part: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
+            let mut lost: Vec<u32> = Vec::new();
+            for i in 0..s.len() {
+                match self.part_for(s.ts(i), &mut out) {
+                    Ok(start) => by_part.entry(start).or_default().push(i as u32),
+                    Err(e) => {
+                        // Entries of a partition that cannot be created wait in the buffer.
+                        out.error.get_or_insert(e);
+                        lost.push(i as u32);
+                    }
                 }
+            }
+            for (start, idx) in by_part {
+                groups.entry(start).or_default().push((id, idx));
+            }
+            if !lost.is_empty() {
+                homeless.push((id, lost));
             }
         }
         let mut failed: HashSet<i64> = HashSet::new();
@@ -236,7 +243,6 @@ impl Parts {
         let mut order: Vec<i64> = groups.keys().copied().collect();
         order.sort_by_key(|s| (!self.slots.iter().any(|x| x.start == *s), *s));
         for start in order {
-            let idx = &groups[&start];
             if out.crashed || self.busy(start) {
                 failed.insert(start);
                 continue;
@@ -250,17 +256,20 @@ impl Parts {
                 }
             };
             let part = &self.parts[&start];
-            // One stream's entries of this batch, in time order (push order among equal times), become its blocks.
-            let mut by_stream: HashMap<u64, Vec<&Entry>> = HashMap::new();
-            for &i in idx {
-                by_stream.entry(batch[i].0).or_default().push(&batch[i].1);
-            }
             let builder = &mut self.builder;
             let writer = &self.slots[slot].writer;
-            let added = by_stream.into_iter().try_for_each(|(stream, mut entries)| {
-                entries.sort_by_key(|e| e.ts);
+            // One stream's entries of this batch, in time order (push order among equal times), become its blocks.
+            let added = groups[&start].iter().try_for_each(|(id, idx)| {
+                let src = batch.stream(*id).expect("grouped from the batch");
+                let order = src.time_order();
+                let idx: Vec<u32> = if idx.len() == src.len() {
+                    order
+                } else {
+                    let mine: HashSet<u32> = idx.iter().copied().collect();
+                    order.into_iter().filter(|i| mine.contains(i)).collect()
+                };
                 part.index
-                    .add_stream(writer, builder, stream, &entries, self.shape)
+                    .add_stream(writer, builder, *id, src, &idx, self.shape)
                     .map(|_| ())
             });
             if let Err(e) = added {
@@ -285,11 +294,18 @@ impl Parts {
                 failed.insert(start);
             }
         }
-        for start in failed {
-            out.leftover
-                .extend(groups.get(&start).into_iter().flatten());
+        let left = homeless.iter().chain(
+            failed
+                .iter()
+                .filter_map(|start| groups.get(start))
+                .flatten(),
+        );
+        for (id, idx) in left {
+            let src = batch.stream(*id).expect("grouped from the batch");
+            for &i in idx {
+                out.leftover.push_from(*id, src, i as usize);
+            }
         }
-        out.leftover.sort_unstable();
         out
     }
 

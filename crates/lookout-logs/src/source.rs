@@ -29,8 +29,8 @@ impl LogSource for LogStore {
         if q.limit == 0 || q.start >= q.end {
             return Ok(stats);
         }
-        let view = self.read_view(&q.matchers, q.start, q.end, &|e| {
-            q.filters.iter().all(|f| f.keeps(&e.line))
+        let view = self.read_view(&q.matchers, q.start, q.end, &|line| {
+            q.filters.iter().all(|f| f.keeps(line))
         });
         let ids: Vec<u64> = view.streams.keys().copied().collect();
         let backward = q.direction == QueryDirection::Backward;

@@ -11,6 +11,7 @@ use std::time::Instant;
 use lookout_model::{Labels, Matcher};
 use parking_lot::Mutex;
 
+use crate::buffer::Buffer;
 use crate::entry::{Entry, LogQuery, PushStream, StreamEntries};
 use crate::index::PartSearcher;
 use crate::layout::Bounds;
@@ -38,13 +39,10 @@ pub(crate) struct State {
     pub wal: Wal,
     pub streams: Streams,
     /// Entries pushed since the commit thread last took the buffer.
-    pub pending: Vec<(u64, Entry)>,
+    pub pending: Buffer,
     /// Entries the commit thread took and has not published yet (and those it could not commit).
-    pub committing: Arc<Vec<(u64, Entry)>>,
+    pub committing: Arc<Buffer>,
     pub view: Arc<View>,
-    /// Bytes of `pending` and of `committing` (see [`entry_bytes`]).
-    pub pending_bytes: u64,
-    pub committing_bytes: u64,
     pub seq: u64,
     pub newest: HashMap<u64, i64>,
     pub rate: RateLimiter,
@@ -80,21 +78,30 @@ pub struct LogStore {
     wake: Mutex<Option<std::sync::mpsc::SyncSender<()>>>,
 }
 
-/// What an uncommitted entry is counted as: its strings and ~160 bytes of bookkeeping.
-pub(crate) fn entry_bytes(e: &Entry) -> u64 {
-    (e.line.len()
-        + e.metadata
-            .iter()
-            .map(|(k, v)| k.len() + v.len())
-            .sum::<usize>()
-        // The entry, its place in the buffer, the metadata vector and allocator rounding (measured ~170 B).
-        + 160) as u64
-}
-
 pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.display().to_string(),
         source,
+    }
+}
+
+/// Appends the entries of `streams` in `buf` within `[start, end)` that pass `keep` (checked on the borrowed line).
+fn collect_buffered(
+    buf: &Buffer,
+    streams: &HashMap<u64, Labels>,
+    start: i64,
+    end: i64,
+    keep: &dyn Fn(&str) -> bool,
+    out: &mut Vec<(u64, Entry)>,
+) {
+    for id in streams.keys() {
+        let Some(s) = buf.stream(*id) else { continue };
+        for i in 0..s.len() {
+            let ts = s.ts(i);
+            if ts >= start && ts < end && keep(s.line(i)) {
+                out.push((*id, s.entry(i)));
+            }
+        }
     }
 }
 
@@ -112,13 +119,16 @@ impl LogStore {
         .map_err(StoreError::Partition)?;
         // Records are filtered as they are read: replay holds what the partitions lack (at most the backlog the
         // running store held, `max_uncommitted_bytes` and one push), never the whole log.
-        let mut pending = Vec::new();
+        let mut pending = Buffer::default();
+        let mut newest: HashMap<u64, i64> = HashMap::new();
         let (wal, replay) = Wal::open(&opts.dir, parts.max_committed_seq(), &mut |rec| {
             for (id, entries) in rec.streams {
                 for e in entries {
                     // Exactly what the entry's partition lacks: its last commit recorded an older sequence.
                     if rec.seq > parts.committed_seq_at(e.ts) {
-                        pending.push((id, e));
+                        let n = newest.entry(id).or_insert(i64::MIN);
+                        *n = (*n).max(e.ts);
+                        pending.push(id, &e);
                     }
                 }
             }
@@ -130,25 +140,17 @@ impl LogStore {
         let streams_path = opts.dir.join("streams.jsonl");
         let streams = Streams::open(&streams_path).map_err(io(&streams_path))?;
         let seq = replay.last_seq;
-        let mut newest: HashMap<u64, i64> = HashMap::new();
-        for (id, e) in &pending {
-            let n = newest.entry(*id).or_insert(i64::MIN);
-            *n = (*n).max(e.ts);
-        }
         let view: View = parts
             .searchers()
             .into_iter()
             .map(|(b, s)| (b.start, (b, s)))
             .collect();
         tracing::info!(dir = %opts.dir.display(), streams = streams.len(), partitions = view.len(), wal_records = replay.records, wal_bytes = replay.bytes, replayed = pending.len(), "log store opened");
-        let pending_bytes = pending.iter().map(|(_, e)| entry_bytes(e)).sum();
         let state = State {
             wal,
             streams,
             pending,
-            pending_bytes,
-            committing_bytes: 0,
-            committing: Arc::new(Vec::new()),
+            committing: Arc::new(Buffer::default()),
             view: Arc::new(view),
             seq,
             newest,
@@ -255,7 +257,7 @@ impl LogStore {
                 bytes,
             })
             .collect();
-        let buffered = st.pending_bytes + st.committing_bytes;
+        let buffered = st.pending.bytes() + st.committing.bytes();
         let limit = self.inner.opts.max_uncommitted_bytes;
         if buffered >= limit {
             return Err(self.refuse(PushError::Backlog { buffered, limit }));
@@ -290,12 +292,15 @@ impl LogStore {
             rec.streams.push((id, p.entries));
         }
         st.wal.append(&rec).map_err(io(&self.inner.opts.dir))?;
-        for (id, entries) in rec.streams {
-            st.pending_bytes += entries.iter().map(entry_bytes).sum::<u64>();
-            st.pending.extend(entries.into_iter().map(|e| (id, e)));
+        for (id, entries) in &rec.streams {
+            for e in entries {
+                st.pending.push(*id, e);
+            }
         }
-        let half_full = self.inner.opts.commit_when_half_full && st.pending_bytes >= limit / 2;
+        let half_full = self.inner.opts.commit_when_half_full && st.pending.bytes() >= limit / 2;
         drop(st);
+        // The pushed strings are freed outside the lock.
+        drop(rec);
         if half_full {
             // Commit now rather than at the next tick: the backlog, not the interval, bounds ingest speed.
             if let Some(w) = self.wake.lock().as_ref() {
@@ -332,7 +337,7 @@ impl LogStore {
         matchers: &[Matcher],
         start: i64,
         end: i64,
-        pending_filter: &dyn Fn(&Entry) -> bool,
+        pending_filter: &dyn Fn(&str) -> bool,
     ) -> ReadView {
         let (streams, mut pending, committing, view) = {
             let st = self.inner.state.lock();
@@ -341,23 +346,24 @@ impl LogStore {
                 .select(matchers, start, end)
                 .into_iter()
                 .collect();
-            let pending: Vec<(u64, Entry)> = st
-                .pending
-                .iter()
-                .filter(|(id, e)| {
-                    streams.contains_key(id) && e.ts >= start && e.ts < end && pending_filter(e)
-                })
-                .cloned()
-                .collect();
+            let mut pending = Vec::new();
+            collect_buffered(
+                &st.pending,
+                &streams,
+                start,
+                end,
+                pending_filter,
+                &mut pending,
+            );
             (streams, pending, st.committing.clone(), st.view.clone())
         };
-        pending.extend(
-            committing
-                .iter()
-                .filter(|(id, e)| {
-                    streams.contains_key(id) && e.ts >= start && e.ts < end && pending_filter(e)
-                })
-                .cloned(),
+        collect_buffered(
+            &committing,
+            &streams,
+            start,
+            end,
+            pending_filter,
+            &mut pending,
         );
         let parts = view
             .values()
@@ -434,7 +440,7 @@ impl LogStore {
                 st.view.clone(),
                 st.wal.size(),
                 st.pending.len() + st.committing.len(),
-                st.pending_bytes + st.committing_bytes,
+                st.pending.bytes() + st.committing.bytes(),
             )
         };
         LogStats {

@@ -213,9 +213,9 @@ fn a_partition_trains_a_dictionary_from_its_first_blocks_and_reads_every_block_a
             i * 13 % 5000
         )
     };
-    // Four commits of 4,000 lines (~400 KB each): the dictionary is trained after the third.
+    // Seven commits of 4,000 lines (~400 KB each): the dictionary is trained after the third.
     let mut all_lines = Vec::new();
-    for c in 0..4 {
+    for c in 0..7 {
         let lines: Vec<(i64, String)> = (0..4000)
             .map(|i| {
                 let n = c * 4000 + i;
@@ -261,7 +261,7 @@ fn a_partition_trains_a_dictionary_from_its_first_blocks_and_reads_every_block_a
         .flat_map(|s| s.entries)
         .filter(|e| e.metadata == [("detected_level".to_string(), "info".to_string())])
         .count();
-    assert_eq!(with_meta, 16_000 / 5);
+    assert_eq!(with_meta, 28_000 / 5);
 }
 
 #[test]

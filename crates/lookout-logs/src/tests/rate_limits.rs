@@ -113,14 +113,14 @@ fn pushes_back_off_while_too_much_awaits_indexing() {
     store
         .push(vec![stream(&[("app", "a")], &[(1, &line), (2, &line)])])
         .unwrap();
-    assert_eq!(store.stats().uncommitted_bytes, 2 * (600 + 160));
+    assert_eq!(store.stats().uncommitted_bytes, 2 * (600 + 32));
     let err = LogSink::push(&store, vec![stream(&[("app", "a")], &[(3, "x")])]).unwrap_err();
     let LogPushError::RateLimited { reason, message } = &err else {
         panic!("not a rate limit: {err:?}");
     };
     assert_eq!(*reason, "index_backlog");
     assert!(
-        message.contains("1.5KB of entries await indexing (limit 1000B)"),
+        message.contains("1.2KB of entries await indexing (limit 1000B)"),
         "{message}"
     );
     assert_eq!(refused(&store, "index_backlog"), 1);
