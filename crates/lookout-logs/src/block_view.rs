@@ -2,18 +2,18 @@
 //! column and line offsets, so a scan checks its line filters on borrowed lines and allocates an [`Entry`] only for
 //! the lines it hands out.
 
-use crate::codec::{DecodeError, MetadataLayout, Reader};
+use crate::codec::{BlockFormat, DecodeError, Reader};
 use crate::entry::Entry;
+use crate::rice::read_rice;
 
 /// One block's payload and its parsed columns.
 pub struct BlockView {
     payload: Vec<u8>,
     ts: Vec<i64>,
-    /// Line `i` is `payload[ends[i-1]..ends[i]]` (the first starts at `lines_at`).
-    ends: Vec<usize>,
-    lines_at: usize,
-    layout: MetadataLayout,
-    /// The block's distinct metadata pairs ([`MetadataLayout::Table`]).
+    /// Line `i` is `payload[spans[i].0..spans[i].1]`.
+    spans: Vec<(usize, usize)>,
+    layout: BlockFormat,
+    /// The block's distinct metadata pairs ([`BlockFormat::Current`]).
     table: Vec<(String, String)>,
     /// Where each entry's metadata starts in the payload (`usize::MAX`: none), when any entry has some.
     metadata: Option<Vec<usize>>,
@@ -21,7 +21,7 @@ pub struct BlockView {
 
 impl BlockView {
     /// Parses `payload` (metadata in `layout`), checking every length, every index and that the strings are UTF-8.
-    pub fn parse(payload: Vec<u8>, layout: MetadataLayout) -> Result<BlockView, DecodeError> {
+    pub fn parse(payload: Vec<u8>, layout: BlockFormat) -> Result<BlockView, DecodeError> {
         let mut r = Reader::new(&payload);
         let n = r.u64()?;
         let left = (payload.len() - r.position()) as u64;
@@ -39,45 +39,91 @@ impl BlockView {
                 at: r.position(),
                 what: "time unit out of range",
             })?;
-            for i in 1..n {
-                let d = r.i64()?.wrapping_mul(unit);
-                ts.push(ts[i - 1].wrapping_add(d));
+            match layout {
+                BlockFormat::Earlier => {
+                    for i in 1..n {
+                        let d = r.i64()?.wrapping_mul(unit);
+                        ts.push(ts[i - 1].wrapping_add(d));
+                    }
+                }
+                BlockFormat::Current => {
+                    for (i, z) in read_rice(&mut r, n - 1)?.into_iter().enumerate() {
+                        let d = ((z >> 1) as i64) ^ -((z & 1) as i64);
+                        ts.push(ts[i].wrapping_add(d.wrapping_mul(unit)));
+                    }
+                }
             }
         }
-        let mut ends = Vec::with_capacity(n);
-        let mut total = 0usize;
-        for _ in 0..n {
-            let len = usize::try_from(r.u64()?).unwrap_or(usize::MAX);
-            total = total.saturating_add(len);
-            ends.push(total);
+        let joined = match layout {
+            BlockFormat::Current if n > 0 => r.byte()? == 0,
+            _ => false,
+        };
+        // Line i is `payload[spans[i].0..spans[i].1]`.
+        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(n);
+        let lines_at;
+        let total;
+        if joined {
+            total = usize::try_from(r.u64()?).unwrap_or(usize::MAX);
+            lines_at = r.position();
+            let Some(text) = payload.get(lines_at..lines_at.saturating_add(total)) else {
+                return Err(DecodeError {
+                    at: lines_at,
+                    what: "line cut short",
+                });
+            };
+            let mut from = 0;
+            for nl in memchr::memchr_iter(b'\n', text) {
+                spans.push((lines_at + from, lines_at + nl));
+                from = nl + 1;
+            }
+            spans.push((lines_at + from, lines_at + text.len()));
+            if spans.len() != n {
+                return Err(DecodeError {
+                    at: lines_at,
+                    what: "line count differs from the block's",
+                });
+            }
+        } else {
+            let mut sum = 0usize;
+            let mut lens = Vec::with_capacity(n);
+            for _ in 0..n {
+                let len = usize::try_from(r.u64()?).unwrap_or(usize::MAX);
+                lens.push(len);
+                sum = sum.saturating_add(len);
+            }
+            total = sum;
+            lines_at = r.position();
+            let mut at = lines_at;
+            for len in lens {
+                spans.push((at, at.saturating_add(len)));
+                at = at.saturating_add(len);
+            }
         }
-        let lines_at = r.position();
         let Some(text) = payload.get(lines_at..lines_at.saturating_add(total)) else {
             return Err(DecodeError {
                 at: lines_at,
                 what: "line cut short",
             });
         };
-        // One UTF-8 check for all lines, then each line must start on a character boundary.
+        // One UTF-8 check for all lines, then each line must start and end on a character boundary.
         let text = std::str::from_utf8(text).map_err(|_| DecodeError {
             at: lines_at,
             what: "line is not UTF-8",
         })?;
-        if !ends.iter().all(|&e| text.is_char_boundary(e)) {
+        if !spans.iter().all(|&(a, b)| {
+            text.is_char_boundary(a - lines_at) && text.is_char_boundary(b - lines_at)
+        }) {
             return Err(DecodeError {
                 at: lines_at,
                 what: "line is not UTF-8",
             });
-        }
-        for i in ends.iter_mut() {
-            *i += lines_at;
         }
         // Metadata is decoded only for the entries handed out: here only where each entry's starts (none when no
         // entry has any).
         let meta_at = lines_at + total;
         let mut meta_reader = Reader::new(&payload[meta_at..]);
         let mut table = Vec::new();
-        if layout == MetadataLayout::Table && n > 0 {
+        if layout == BlockFormat::Current && n > 0 {
             let pairs = meta_reader.count_of(2)?;
             table.reserve_exact(pairs);
             for _ in 0..pairs {
@@ -93,12 +139,12 @@ impl BlockView {
             }
             metadata.get_or_insert_with(|| vec![usize::MAX; n])[i] = meta_at + at;
             match layout {
-                MetadataLayout::Inline => {
+                BlockFormat::Earlier => {
                     for _ in 0..2 * m {
                         meta_reader.skip_string()?;
                     }
                 }
-                MetadataLayout::Table => {
+                BlockFormat::Current => {
                     for _ in 0..m {
                         if meta_reader.u64()? >= table.len() as u64 {
                             return Err(DecodeError {
@@ -119,8 +165,7 @@ impl BlockView {
         Ok(BlockView {
             payload,
             ts,
-            ends,
-            lines_at,
+            spans,
             layout,
             table,
             metadata,
@@ -139,13 +184,9 @@ impl BlockView {
 
     /// Entry `i`'s line.
     pub fn line(&self, i: usize) -> &str {
-        let from = if i == 0 {
-            self.lines_at
-        } else {
-            self.ends[i - 1]
-        };
-        // Checked in `parse`: the lines are UTF-8 and each starts on a character boundary.
-        std::str::from_utf8(&self.payload[from..self.ends[i]]).unwrap_or_default()
+        let (from, to) = self.spans[i];
+        // Checked in `parse`: the lines are UTF-8 and each starts and ends on a character boundary.
+        std::str::from_utf8(&self.payload[from..to]).unwrap_or_default()
     }
 
     /// Entry `i`, owned.
@@ -173,8 +214,8 @@ impl BlockView {
             let mut pairs = Vec::with_capacity(m);
             for _ in 0..m {
                 match self.layout {
-                    MetadataLayout::Inline => pairs.push((r.string()?, r.string()?)),
-                    MetadataLayout::Table => {
+                    BlockFormat::Earlier => pairs.push((r.string()?, r.string()?)),
+                    BlockFormat::Current => {
                         let i = r.u64()? as usize;
                         pairs.push(self.table.get(i).cloned().unwrap_or_default());
                     }
@@ -212,8 +253,8 @@ mod tests {
         ];
         let all = [0, 1, 2];
         let mut buf = Vec::new();
-        put_block(&mut buf, entries.as_slice(), &all, MetadataLayout::Inline);
-        let v = BlockView::parse(buf.clone(), MetadataLayout::Inline).unwrap();
+        put_block(&mut buf, entries.as_slice(), &all, BlockFormat::Earlier);
+        let v = BlockView::parse(buf.clone(), BlockFormat::Earlier).unwrap();
         assert_eq!(v.len(), 3);
         for (i, e) in entries.iter().enumerate() {
             assert_eq!(&v.entry(i), e);
@@ -222,7 +263,7 @@ mod tests {
         }
         for cut in 0..buf.len() {
             assert!(
-                BlockView::parse(buf[..cut].to_vec(), MetadataLayout::Inline).is_err(),
+                BlockView::parse(buf[..cut].to_vec(), BlockFormat::Earlier).is_err(),
                 "cut at {cut}"
             );
         }
@@ -231,19 +272,19 @@ mod tests {
         let lens_at = buf.windows(3).position(|w| w == [6, 0, 10]).unwrap();
         bad[lens_at] = 2;
         bad[lens_at + 1] = 4;
-        assert!(BlockView::parse(bad, MetadataLayout::Inline).is_err());
-        for layout in [MetadataLayout::Inline, MetadataLayout::Table] {
+        assert!(BlockView::parse(bad, BlockFormat::Earlier).is_err());
+        for layout in [BlockFormat::Earlier, BlockFormat::Current] {
             let mut b = Vec::new();
             put_block(&mut b, entries.as_slice(), &[], layout);
             assert_eq!(BlockView::parse(b, layout).unwrap().len(), 0);
         }
         // A metadata index beyond the table is refused.
         let mut b = Vec::new();
-        put_block(&mut b, entries.as_slice(), &all, MetadataLayout::Table);
+        put_block(&mut b, entries.as_slice(), &all, BlockFormat::Current);
         let last = b.len() - 2; // entry 1's single index (entries: 0, [0], 0)
         assert_eq!(b[last..], [0, 0]);
         b[last] = 1;
         assert_eq!(b[b.len() - 3..], [1, 1, 0]);
-        assert!(BlockView::parse(b, MetadataLayout::Table).is_err());
+        assert!(BlockView::parse(b, BlockFormat::Current).is_err());
     }
 }

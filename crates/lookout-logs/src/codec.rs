@@ -6,6 +6,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::entry::Entry;
+use crate::rice::put_rice;
 
 /// Why bytes are not a valid encoding.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,17 +100,20 @@ impl EntrySource for crate::buffer::StreamBuf {
 /// Appends one block of entries (`idx` of `src`, in that order) in columns, for the index's doc store, where zstd
 /// compresses like with like: the count; the first timestamp, the greatest common divisor of the later deltas
 /// (shippers stamp in ms or µs, so the deltas shrink by 10⁶ or 10³) and the deltas divided by it; every line
-/// length; every line; then the metadata as `layout` says.
+/// length; every line; then the metadata as `layout` says. Returns where the text begins: what comes before it
+/// (count and timestamps) is numbers a compressor cannot shrink.
 pub fn put_block<S: EntrySource + ?Sized>(
     out: &mut Vec<u8>,
     src: &S,
     idx: &[u32],
-    layout: MetadataLayout,
-) {
+    layout: BlockFormat,
+) -> usize {
+    let start = out.len();
     put_u64(out, idx.len() as u64);
     let Some(&first) = idx.first() else {
-        return;
+        return out.len() - start;
     };
+    let mut text_at = 0;
     put_i64(out, src.ts(first as usize));
     let deltas = idx
         .windows(2)
@@ -121,15 +125,49 @@ pub fn put_block<S: EntrySource + ?Sized>(
         g => g,
     };
     put_u64(out, unit);
-    for d in deltas {
-        // `unit` divides every delta, so the division is exact (and `unit` ≥ 2 excludes i64::MIN / -1).
-        put_i64(out, if unit == 1 { d } else { d / unit as i64 });
-    }
-    for &i in idx {
-        put_u64(out, src.line(i as usize).len() as u64);
-    }
-    for &i in idx {
-        out.extend_from_slice(src.line(i as usize).as_bytes());
+    // `unit` divides every delta, so the division is exact (and `unit` ≥ 2 excludes i64::MIN / -1).
+    let scaled = deltas.map(|d| if unit == 1 { d } else { d / unit as i64 });
+    match layout {
+        BlockFormat::Earlier => {
+            for d in scaled {
+                put_i64(out, d);
+            }
+            for &i in idx {
+                put_u64(out, src.line(i as usize).len() as u64);
+            }
+            for &i in idx {
+                out.extend_from_slice(src.line(i as usize).as_bytes());
+            }
+        }
+        BlockFormat::Current => {
+            let zigzag: Vec<u64> = scaled.map(|d| ((d << 1) ^ (d >> 63)) as u64).collect();
+            put_rice(out, &zigzag);
+            text_at = out.len() - start;
+            let joined = !idx.iter().any(|&i| src.line(i as usize).contains('\n'));
+            out.push(u8::from(!joined));
+            if joined {
+                let text: usize = idx
+                    .iter()
+                    .map(|&i| src.line(i as usize).len())
+                    .sum::<usize>()
+                    + idx.len()
+                    - 1;
+                put_u64(out, text as u64);
+                for (k, &i) in idx.iter().enumerate() {
+                    if k > 0 {
+                        out.push(b'\n');
+                    }
+                    out.extend_from_slice(src.line(i as usize).as_bytes());
+                }
+            } else {
+                for &i in idx {
+                    put_u64(out, src.line(i as usize).len() as u64);
+                }
+                for &i in idx {
+                    out.extend_from_slice(src.line(i as usize).as_bytes());
+                }
+            }
+        }
     }
     // Every entry's pairs in one list (`ends[k]`: where entry k's end).
     let mut pairs: Vec<(&str, &str)> = Vec::new();
@@ -144,7 +182,7 @@ pub fn put_block<S: EntrySource + ?Sized>(
         Some(m)
     });
     match layout {
-        MetadataLayout::Inline => {
+        BlockFormat::Earlier => {
             for m in per_entry {
                 put_u64(out, m.len() as u64);
                 for (k, v) in m {
@@ -153,7 +191,7 @@ pub fn put_block<S: EntrySource + ?Sized>(
                 }
             }
         }
-        MetadataLayout::Table => {
+        BlockFormat::Current => {
             let mut index: FxHashMap<(&str, &str), u64> = FxHashMap::default();
             let mut table: Vec<(&str, &str)> = Vec::new();
             for &kv in &pairs {
@@ -175,16 +213,20 @@ pub fn put_block<S: EntrySource + ?Sized>(
             }
         }
     }
+    text_at
 }
 
-/// How a block holds its entries' structured metadata.
+/// How a block lays out its columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MetadataLayout {
-    /// Each entry's pairs in full (the doc-store-compressed format of earlier versions).
-    Inline,
-    /// The block's distinct pairs once, then each entry's pairs as indexes into them (`detected_level` on every
-    /// entry costs a byte or two, not its name and value).
-    Table,
+pub enum BlockFormat {
+    /// Earlier versions' (compressed by tantivy's doc store): timestamp deltas as zigzag varints, line lengths,
+    /// lines, each entry's metadata pairs in full.
+    Earlier,
+    /// Compressed on its own: timestamp deltas Rice-coded ([`crate::rice`]); the lines joined by newlines when none
+    /// holds one (zstd predicts a newline from the text around it almost for free, where a length column added 5 %
+    /// to the compressed block on loggen data), else length-prefixed; the block's distinct metadata pairs once, then
+    /// each entry's pairs as indexes into them.
+    Current,
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {
@@ -208,6 +250,29 @@ impl<'a> Reader<'a> {
 
     fn fail(&self, what: &'static str) -> DecodeError {
         DecodeError { at: self.pos, what }
+    }
+
+    /// The next byte.
+    pub fn byte(&mut self) -> Result<u8, DecodeError> {
+        let Some(&b) = self.buf.get(self.pos) else {
+            return Err(self.fail("byte cut short"));
+        };
+        self.pos += 1;
+        Ok(b)
+    }
+
+    /// The next `len` bytes.
+    pub fn take(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
+        let Some(b) = self.buf.get(self.pos..self.pos.saturating_add(len)) else {
+            return Err(self.fail("bytes cut short"));
+        };
+        self.pos += len;
+        Ok(b)
+    }
+
+    /// An error at the current position.
+    pub fn fail_at(&self, what: &'static str) -> DecodeError {
+        self.fail(what)
     }
 
     /// Bytes read so far.
@@ -367,10 +432,17 @@ mod tests {
                 entry(i64::MIN + 2, "c", &[]),
             ],
             vec![entry(0, "a", &[]), entry(i64::MIN, "b", &[])],
+            // A line holding a newline (length-prefixed lines), and empty lines around it.
+            vec![
+                entry(1, "", &[]),
+                entry(2, "stack:\n  at main\n", &[]),
+                entry(3, "", &[]),
+            ],
+            vec![entry(1, "", &[]), entry(2, "", &[])],
         ];
         for (entries, layout) in cases
             .iter()
-            .flat_map(|c| [MetadataLayout::Inline, MetadataLayout::Table].map(|l| (c.clone(), l)))
+            .flat_map(|c| [BlockFormat::Earlier, BlockFormat::Current].map(|l| (c.clone(), l)))
         {
             let idx: Vec<u32> = (0..entries.len() as u32).collect();
             let mut buf = Vec::new();

@@ -31,7 +31,7 @@ use tantivy::{
 
 use crate::block_view::BlockView;
 use crate::buffer::StreamBuf;
-use crate::codec::{MetadataLayout, put_block};
+use crate::codec::{BlockFormat, put_block};
 use crate::collect::{BlockHit, Blocks, Volume};
 use crate::dicts::PartDicts;
 use crate::entry::LineFilter;
@@ -89,11 +89,11 @@ struct Fields {
 
 impl Fields {
     /// How the format's blocks hold metadata.
-    fn layout(&self) -> MetadataLayout {
+    fn layout(&self) -> BlockFormat {
         if self.own_compression {
-            MetadataLayout::Table
+            BlockFormat::Current
         } else {
-            MetadataLayout::Inline
+            BlockFormat::Earlier
         }
     }
 }
@@ -303,18 +303,20 @@ impl PartIndex {
             hi = hi.max(ts);
         }
         builder.payload.clear();
-        put_block(&mut builder.payload, src, block, self.f.layout());
+        let text_at = put_block(&mut builder.payload, src, block, self.f.layout());
         let stored = match &self.dicts {
             Some(dicts) => {
                 let encoder = dicts.encoder();
                 if encoder.is_none() {
-                    // Whole payloads: a dictionary trained on them compresses the blocks smaller than one trained on
-                    // their lines alone (measured on loggen data: 0.183 against 0.193 of raw).
-                    dicts.sample(&builder.payload);
+                    // The compressed part of the payload (lines and metadata): a dictionary trained on it compressed
+                    // loggen blocks smaller than one trained on the lines alone (0.183 against 0.193 of raw).
+                    dicts.sample(&builder.payload[text_at..]);
                 }
-                builder
-                    .zstd
-                    .compress(&builder.payload, encoder.as_ref().map(|e| &e.cdict))?
+                builder.zstd.compress(
+                    &builder.payload,
+                    text_at,
+                    encoder.as_ref().map(|e| &e.cdict),
+                )?
             }
             None => builder.payload.clone(),
         };

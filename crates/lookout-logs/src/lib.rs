@@ -44,6 +44,7 @@ mod lines;
 mod options;
 mod partitions;
 mod rate;
+mod rice;
 mod source;
 mod store;
 mod streams;

@@ -169,17 +169,25 @@ impl LogSource for LogStore {
 }
 
 impl LogSink for LogStore {
+    fn refuses_now(&self) -> Option<LogPushError> {
+        self.backlog_refusal().map(push_error)
+    }
+
     fn push(&self, push: Vec<PushStream>) -> Result<usize, LogPushError> {
-        LogStore::push(self, push).map_err(|e| match e {
-            StoreError::Push(p) if p.is_rate_limit() => LogPushError::RateLimited {
-                reason: p.reason(),
-                message: p.to_string(),
-            },
-            StoreError::Push(p) => LogPushError::Invalid {
-                reason: p.reason(),
-                message: p.to_string(),
-            },
-            other => LogPushError::Store(other.to_string()),
-        })
+        LogStore::push(self, push).map_err(push_error)
+    }
+}
+
+fn push_error(e: StoreError) -> LogPushError {
+    match e {
+        StoreError::Push(p) if p.is_rate_limit() => LogPushError::RateLimited {
+            reason: p.reason(),
+            message: p.to_string(),
+        },
+        StoreError::Push(p) => LogPushError::Invalid {
+            reason: p.reason(),
+            message: p.to_string(),
+        },
+        other => LogPushError::Store(other.to_string()),
     }
 }

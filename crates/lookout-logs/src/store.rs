@@ -313,6 +313,16 @@ impl LogStore {
         Ok(count)
     }
 
+    /// The refusal any push gets while the backlog awaiting a commit is full (counted like one).
+    pub fn backlog_refusal(&self) -> Option<StoreError> {
+        let buffered = {
+            let st = self.inner.state.lock();
+            st.pending.bytes() + st.committing.bytes()
+        };
+        let limit = self.inner.opts.max_uncommitted_bytes;
+        (buffered >= limit).then(|| self.refuse(PushError::Backlog { buffered, limit }))
+    }
+
     fn refuse(&self, e: PushError) -> StoreError {
         *self
             .inner

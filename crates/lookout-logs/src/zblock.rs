@@ -1,5 +1,5 @@
-//! Block payloads compressed one by one (zstd): a block document's stored bytes are the raw length (LEB128) and one
-//! zstd frame, and tantivy's doc store keeps them uncompressed. Reading a candidate block therefore decompresses that
+//! Block payloads compressed one by one (zstd): a block document's stored bytes are the payload's leading numbers as
+//! they are (length-prefixed), then the rest's raw length (LEB128) and one zstd frame of it, and tantivy's doc store keeps them uncompressed. Reading a candidate block therefore decompresses that
 //! block alone, not the doc-store block of several documents around it. A block holds one stream's lines, a few
 //! kilobytes; the partition's dictionary ([`crate::dicts`]), when it has one, gives such small frames about the
 //! ratio of compressing the whole text at once. A frame names its dictionary's id in its header.
@@ -10,8 +10,10 @@ use zstd::zstd_safe::{self, CCtx, CDict, DCtx, DDict};
 
 use crate::codec::{DecodeError, Reader, put_u64};
 
-/// zstd level: level 3 is `zstd`'s default and the figure BENCHMARKS.md compares against.
-pub const LEVEL: i32 = 3;
+/// zstd level: 6 rather than zstd's default 3, because blocks are small and each is written once. Measured on
+/// loggen blocks with a dictionary (BENCHMARKS.md, "Logs"): level 3 0.171 of raw at ~350 MB/s, level 6 0.159 at
+/// ~90 MB/s, level 7 0.152 at ~60 MB/s; 6 keeps the whole store under 0.20 of raw at the least CPU.
+pub const LEVEL: i32 = 6;
 /// Largest raw block a stored length may claim: a block closes at 64 KiB of lines by default, plus one line of at
 /// most the line limit and its metadata; anything far above is damage, refused before allocating.
 const MAX_RAW: u64 = 256 << 20;
@@ -33,18 +35,23 @@ impl BlockCompressor {
         }
     }
 
-    /// `payload` as stored: its length and its zstd frame, with `dict` when given.
+    /// `payload` as stored: the first `raw` bytes as they are (numbers zstd cannot shrink, which would only
+    /// disturb its model of the text), then the length of the rest and its zstd frame, with `dict` when given.
     pub fn compress(
         &mut self,
         payload: &[u8],
+        raw: usize,
         dict: Option<&CDict<'_>>,
     ) -> std::io::Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(zstd_safe::compress_bound(payload.len()) + 10);
-        put_u64(&mut out, payload.len() as u64);
-        let mut frame = Vec::with_capacity(zstd_safe::compress_bound(payload.len()));
+        let (head, body) = payload.split_at(raw.min(payload.len()));
+        let mut out = Vec::with_capacity(head.len() + zstd_safe::compress_bound(body.len()) + 20);
+        put_u64(&mut out, head.len() as u64);
+        out.extend_from_slice(head);
+        put_u64(&mut out, body.len() as u64);
+        let mut frame = Vec::with_capacity(zstd_safe::compress_bound(body.len()));
         let written = match dict {
-            Some(d) => self.ctx.compress_using_cdict(&mut frame, payload, d),
-            None => self.ctx.compress(&mut frame, payload, LEVEL),
+            Some(d) => self.ctx.compress_using_cdict(&mut frame, body, d),
+            None => self.ctx.compress(&mut frame, body, LEVEL),
         };
         written.map_err(|c| std::io::Error::other(zstd_error(c)))?;
         out.extend_from_slice(&frame);
@@ -86,6 +93,8 @@ pub fn decompress(
     dict: &dyn Fn(u32) -> Option<std::sync::Arc<DDict<'static>>>,
 ) -> Result<Vec<u8>, BlockReadError> {
     let mut r = Reader::new(stored);
+    let head_len = r.count_of(1)?;
+    let head = r.take(head_len)?;
     let len = r.u64()?;
     if len > MAX_RAW {
         return Err(BlockReadError::TooLarge(len));
@@ -98,18 +107,21 @@ pub fn decompress(
     DECOMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         let ctx = slot.get_or_insert_with(DCtx::create);
-        let mut out: Vec<u8> = Vec::with_capacity(len as usize);
+        let mut body: Vec<u8> = Vec::with_capacity(len as usize);
         let written = match &ddict {
-            Some(d) => ctx.decompress_using_ddict(&mut out, frame, d),
-            None => ctx.decompress(&mut out, frame),
+            Some(d) => ctx.decompress_using_ddict(&mut body, frame, d),
+            None => ctx.decompress(&mut body, frame),
         };
         written.map_err(|c| BlockReadError::Frame(zstd_error(c)))?;
-        if out.len() as u64 != len {
+        if body.len() as u64 != len {
             return Err(BlockReadError::Frame(format!(
                 "decompressed to {} bytes, the block claims {len}",
-                out.len()
+                body.len()
             )));
         }
+        let mut out = Vec::with_capacity(head.len() + body.len());
+        out.extend_from_slice(head);
+        out.extend_from_slice(&body);
         Ok(out)
     })
 }
@@ -129,20 +141,20 @@ mod tests {
         let payload: Vec<u8> = (0..50_000u32)
             .flat_map(|i| (i % 251).to_le_bytes())
             .collect();
-        let stored = c.compress(&payload, None).unwrap();
+        let stored = c.compress(&payload, 7, None).unwrap();
         assert!(stored.len() < payload.len() / 2);
         assert_eq!(decompress(&stored, &no_dict).unwrap(), payload);
         assert_eq!(
-            decompress(&c.compress(b"", None).unwrap(), &no_dict).unwrap(),
+            decompress(&c.compress(b"", 0, None).unwrap(), &no_dict).unwrap(),
             b""
         );
         // A cut frame, a wrong length and a huge claimed length are refused.
         assert!(decompress(&stored[..stored.len() - 3], &no_dict).is_err());
-        let mut wrong = Vec::new();
-        put_u64(&mut wrong, payload.len() as u64 - 1);
-        wrong.extend_from_slice(&stored[3..]);
+        let mut wrong = stored[..8].to_vec();
+        put_u64(&mut wrong, payload.len() as u64 - 8);
+        wrong.extend_from_slice(&stored[11..]);
         assert!(decompress(&wrong, &no_dict).is_err());
-        let mut huge = Vec::new();
+        let mut huge = vec![0];
         put_u64(&mut huge, u64::MAX);
         assert!(matches!(
             decompress(&huge, &no_dict),
@@ -162,8 +174,8 @@ mod tests {
         let id = ddict.get_dict_id().unwrap().get();
         let mut c = BlockCompressor::new();
         let payload = samples[7].clone();
-        let with = c.compress(&payload, Some(&cdict)).unwrap();
-        let without = c.compress(&payload, None).unwrap();
+        let with = c.compress(&payload, 0, Some(&cdict)).unwrap();
+        let without = c.compress(&payload, 7, None).unwrap();
         assert!(
             with.len() < without.len(),
             "{} vs {}",

@@ -121,6 +121,21 @@ pub fn decode_json(bytes: &[u8]) -> Result<Vec<PushStream>, ApiError> {
         .collect()
 }
 
+/// A store's refusal as the API answers it: 400 for bad input, 429 for limits, 500 for storage faults.
+fn push_api_error(e: LogPushError) -> ApiError {
+    match e {
+        LogPushError::Invalid { message, .. } => ApiError::bad_data(format!(
+            "push: {message}; nothing of this request was stored"
+        )),
+        LogPushError::RateLimited { message, .. } => ApiError {
+            error_type: "rate_limited",
+            message: format!("push: {message}; nothing of this request was stored, retry later"),
+            status: StatusCode::TOO_MANY_REQUESTS,
+        },
+        LogPushError::Store(m) => ApiError::internal(format!("log store: {m}")),
+    }
+}
+
 /// The push handler.
 pub async fn push(
     State(state): State<ApiState>,
@@ -131,6 +146,12 @@ pub async fn push(
     };
     let headers = req.headers().clone();
     let raw = read_write_body(&state, req.into_body()).await?;
+    // A store that is behind refuses before the body is decoded: shippers retry, and a retry should cost little.
+    if let Some(refusal) = store.refuses_now() {
+        let result = Err(push_api_error(refusal));
+        state.write_metrics.count(&result);
+        result?;
+    }
     let max = state.limits.max_write_decoded_bytes;
     let encoding = header(&headers, "content-encoding")
         .filter(|e| !e.eq_ignore_ascii_case("snappy"))
@@ -148,19 +169,7 @@ pub async fn push(
                 decode_protobuf(&body, max)?
             };
             add_detected_level(&mut streams);
-            store.push(streams).map_err(|e| match e {
-                LogPushError::Invalid { message, .. } => ApiError::bad_data(format!(
-                    "push: {message}; nothing of this request was stored"
-                )),
-                LogPushError::RateLimited { message, .. } => ApiError {
-                    error_type: "rate_limited",
-                    message: format!(
-                        "push: {message}; nothing of this request was stored, retry later"
-                    ),
-                    status: StatusCode::TOO_MANY_REQUESTS,
-                },
-                LogPushError::Store(m) => ApiError::internal(format!("log store: {m}")),
-            })
+            store.push(streams).map_err(push_api_error)
         })
         .await
         .and_then(|r| r);

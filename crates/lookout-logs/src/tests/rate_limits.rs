@@ -124,7 +124,14 @@ fn pushes_back_off_while_too_much_awaits_indexing() {
         "{message}"
     );
     assert_eq!(refused(&store, "index_backlog"), 1);
+    // The same refusal is given before a body is decoded, and counted.
+    let Some(LogPushError::RateLimited { reason, .. }) = LogSink::refuses_now(&store) else {
+        panic!("the full backlog refuses now");
+    };
+    assert_eq!(reason, "index_backlog");
+    assert_eq!(refused(&store, "index_backlog"), 2);
     store.flush().unwrap();
+    assert!(LogSink::refuses_now(&store).is_none());
     assert_eq!(store.stats().uncommitted_bytes, 0);
     store
         .push(vec![stream(&[("app", "a")], &[(3, "x")])])

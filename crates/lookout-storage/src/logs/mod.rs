@@ -205,6 +205,12 @@ pub enum LogPushError {
 pub trait LogSink: Send + Sync {
     /// Stores every entry of `push` or none; returns the number stored.
     fn push(&self, push: Vec<PushStream>) -> Result<usize, LogPushError>;
+
+    /// A refusal every push would get now (the store is behind), checked before a body is decoded so a shipper's
+    /// retries cost no decoding; `push` still checks everything.
+    fn refuses_now(&self) -> Option<LogPushError> {
+        None
+    }
 }
 
 /// A log store that can be read and written.
