@@ -5,6 +5,8 @@
 
 use std::collections::BinaryHeap;
 
+use rayon::prelude::*;
+
 use crate::collect::BlockHit;
 use crate::entry::{Entry, LineFilter};
 use crate::index::PartSearcher;
@@ -47,6 +49,33 @@ pub struct BlockLines<'a> {
     filters: &'a [LineFilter],
     /// Lines in range decoded so far (before the exact line checks).
     pub candidates: u64,
+    /// Blocks the next batch decodes.
+    batch: usize,
+}
+
+/// A decoded block: its lines in range, and those of them the filters kept (with their position in the block).
+type Decoded = (u64, Vec<(u32, Entry)>);
+
+/// The most blocks decoded in one batch (the scan holds their kept lines until it hands them out).
+const MAX_BATCH: usize = 32;
+
+/// The pool that decodes a scan's blocks: one thread per core (at most 8), shared by every scan, so a scan uses the
+/// machine's cores and all scans together never more.
+/// `None` when its threads could not be started: scans then decode on their own thread.
+fn decode_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let threads = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(8);
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("log-decode-{i}"))
+            .build()
+            .map_err(|e| tracing::warn!(error = %e, "log decode pool not started; scans decode on one thread"))
+            .ok()
+    })
+    .as_ref()
 }
 
 impl<'a> BlockLines<'a> {
@@ -74,6 +103,7 @@ impl<'a> BlockLines<'a> {
             backward,
             filters,
             candidates: 0,
+            batch: 1,
         }
     }
 
@@ -85,7 +115,9 @@ impl<'a> BlockLines<'a> {
         }
     }
 
-    /// Decodes blocks until the heap's top is the next line of the scan (or nothing is left).
+    /// Decodes blocks until the heap's top is the next line of the scan (or nothing is left). Blocks are decoded in
+    /// batches on the decode pool, the batch growing while the scan goes on (a scan that meets its limit at once
+    /// decodes one or two blocks; a long one keeps every core of the pool busy).
     fn fill(&mut self) -> tantivy::Result<()> {
         while let Some(b) = self.blocks.get(self.next).copied() {
             let needed = match self.heap.peek() {
@@ -102,26 +134,46 @@ impl<'a> BlockLines<'a> {
             if !needed {
                 break;
             }
-            self.next += 1;
-            let addr = (u64::from(b.addr.segment_ord) << 32) | u64::from(b.addr.doc_id);
-            let block = self.part.read(b.addr)?;
-            for pos in 0..block.len() {
-                let ts = block.ts(pos);
-                if ts < self.start || ts >= self.end {
-                    continue;
+            let end = (self.next + self.batch).min(self.blocks.len());
+            let batch = &self.blocks[self.next..end];
+            self.next = end;
+            self.batch = (self.batch * 2).min(MAX_BATCH);
+            let (part, start, stop, filters) = (&self.part, self.start, self.end, self.filters);
+            let decode = |b: &BlockHit| -> tantivy::Result<Decoded> {
+                let block = part.read(b.addr)?;
+                let mut kept = Vec::new();
+                let mut candidates = 0;
+                for pos in 0..block.len() {
+                    let ts = block.ts(pos);
+                    if ts < start || ts >= stop {
+                        continue;
+                    }
+                    candidates += 1;
+                    // Filters run on the borrowed line: only kept lines become owned entries.
+                    if filters.iter().all(|f| f.keeps(block.line(pos))) {
+                        kept.push((pos as u32, block.entry(pos)));
+                    }
                 }
-                self.candidates += 1;
-                // Filters run on the borrowed line: only kept lines become owned entries.
-                let line = block.line(pos);
-                if !self.filters.iter().all(|f| f.keeps(line)) {
-                    continue;
+                Ok((candidates, kept))
+            };
+            let decoded: Vec<tantivy::Result<Decoded>> = match decode_pool() {
+                Some(pool) if batch.len() > 1 => {
+                    pool.install(|| batch.par_iter().map(decode).collect())
                 }
-                let key = self.key(ts, b.stream, addr, pos as u32);
-                self.heap.push(Pending {
-                    key,
-                    stream: b.stream,
-                    entry: block.entry(pos),
-                });
+                _ => batch.iter().map(decode).collect(),
+            };
+            for (b, result) in batch.iter().zip(decoded) {
+                let (candidates, kept) = result?;
+                self.candidates += candidates;
+                let addr = (u64::from(b.addr.segment_ord) << 32) | u64::from(b.addr.doc_id);
+                for (pos, entry) in kept {
+                    let key = self.key(entry.ts, b.stream, addr, pos);
+                    self.heap.push(Pending {
+                        key,
+                        stream: b.stream,
+                        entry,
+                    });
+                }
             }
         }
         Ok(())

@@ -96,48 +96,91 @@ pub fn read_rice(r: &mut Reader<'_>, n: usize) -> Result<Vec<u64>, DecodeError> 
     let len = r.count_of(1)?;
     let bytes = r.take(len)?;
     let mut out = Vec::with_capacity(n);
-    let mut pos = 0usize; // in bits
-    let total = bytes.len() * 8;
-    let bit = |pos: usize| (bytes[pos / 8] >> (7 - pos % 8)) & 1;
-    let short = || DecodeError {
-        at: 0,
+    let mut bits = BitReader {
+        bytes,
+        pos: 0,
+        total: bytes.len() * 8,
+    };
+    let short = |_| DecodeError {
+        at: r.position(),
         what: "Rice bitstream cut short",
     };
-    let read = |pos: &mut usize, bits: u32| -> Result<u64, DecodeError> {
-        if *pos + bits as usize > total {
-            return Err(short());
-        }
-        let mut v = 0u64;
-        for _ in 0..bits {
-            v = (v << 1) | u64::from(bit(*pos));
-            *pos += 1;
-        }
-        Ok(v)
-    };
     for _ in 0..n {
-        let mut q = 0u64;
-        loop {
-            if pos >= total {
-                return Err(short());
-            }
-            if bit(pos) == 0 {
-                pos += 1;
-                break;
-            }
-            pos += 1;
-            q += 1;
-            if q == ESCAPE {
-                break;
-            }
-        }
+        let q = bits.ones(ESCAPE).map_err(short)?;
         let v = if q == ESCAPE {
-            read(&mut pos, 64)?
+            bits.read(64).map_err(short)?
         } else {
-            (q << k) | read(&mut pos, k)?
+            (q << k) | bits.read(k).map_err(short)?
         };
         out.push(v);
     }
     Ok(out)
+}
+
+/// Reads a big-endian bitstream a word at a time.
+struct BitReader<'a> {
+    bytes: &'a [u8],
+    /// In bits.
+    pos: usize,
+    total: usize,
+}
+
+impl BitReader<'_> {
+    /// The next (up to) 64 bits from `pos`, left-aligned, zero past the end.
+    fn peek(&self) -> u64 {
+        let byte = self.pos / 8;
+        let mut word = [0u8; 8];
+        let avail = self.bytes.len().saturating_sub(byte).min(8);
+        word[..avail].copy_from_slice(&self.bytes[byte..byte + avail]);
+        u64::from_be_bytes(word) << (self.pos % 8)
+    }
+
+    /// `bits` (≤ 64) bits as a number.
+    fn read(&mut self, bits: u32) -> Result<u64, ()> {
+        if bits == 0 {
+            return Ok(0);
+        }
+        if self.pos + bits as usize > self.total {
+            return Err(());
+        }
+        let v = if bits <= 56 {
+            self.peek() >> (64 - bits)
+        } else {
+            let hi = self.peek() >> 32;
+            self.pos += 32;
+            let lo = self.peek() >> (64 - (bits - 32));
+            self.pos -= 32;
+            (hi << (bits - 32)) | lo
+        };
+        self.pos += bits as usize;
+        Ok(v)
+    }
+
+    /// Counts ones up to `max` (consuming the terminating zero when fewer).
+    fn ones(&mut self, max: u64) -> Result<u64, ()> {
+        let mut q = 0u64;
+        loop {
+            if self.pos >= self.total {
+                return Err(());
+            }
+            // Ones in the next (up to) 56 available bits.
+            let avail = (self.total - self.pos).min(56) as u32;
+            let run = (self.peek() | (u64::MAX >> avail))
+                .leading_ones()
+                .min(avail);
+            let take = u64::from(run).min(max - q);
+            q += take;
+            self.pos += take as usize;
+            if q == max {
+                return Ok(q);
+            }
+            if run < avail {
+                // The zero that ends the run.
+                self.pos += 1;
+                return Ok(q);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
