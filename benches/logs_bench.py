@@ -10,7 +10,7 @@ Phases (one heavy thing at a time; the server is killed at the end, also on fail
      bodies to /loki/api/v1/push; a push counts when its 204 arrives. Raw MB/s per core = raw line bytes / the
      server's CPU seconds (utime+stime) over the push phase; wall MB/s beside it. Peak RSS (VmHWM) of the run.
   3. disk: after the last commit (a flush wait), every byte under <data>/logs / raw line bytes.
-  4. once the server is idle (CPU under 5 % over a second, at most 60 s), queries over the whole range (log queries
+  4. once the server is idle (CPU under 5 % for three seconds in a row, at most 60 s), queries over the whole range (log queries
      with limit=--limit, backward, as Grafana asks), best of --runs,
      each beside grep over the text file; the metric query beside an awk/grep pipeline is not meaningful, so it is
      reported alone.
@@ -229,14 +229,14 @@ def main():
                   f"peak RSS {peak_rss / 2**20:.0f} MiB, disk {results['disk_bytes'] / raw:.3f} B/raw B, "
                   f"{results['retries_429']} retries", flush=True)
             return
-        # 4. Queries, once the server is idle (background merges of the last commits done: its CPU under 5 % over a
-        # second, waited for at most 60 s), as a query of past logs meets it.
+        # 4. Queries, once the server is idle (background merges of the last commits done: its CPU under 5 % for three
+        # seconds in a row, waited for at most 60 s), as a query of past logs meets it.
         settle_deadline = time.time() + 60
-        while time.time() < settle_deadline:
+        idle = 0
+        while time.time() < settle_deadline and idle < 3:
             c0 = proc_cpu(server.pid)
             time.sleep(1)
-            if proc_cpu(server.pid) - c0 < 0.05:
-                break
+            idle = idle + 1 if proc_cpu(server.pid) - c0 < 0.05 else 0
         results["settle_s"] = 60 - max(0.0, settle_deadline - time.time())
         def query(path, params):
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)

@@ -193,7 +193,7 @@ impl PartIndex {
             // document copies little more than it.
             let settings = IndexSettings {
                 docstore_compression: Compressor::None,
-                docstore_blocksize: 16 * 1024,
+                docstore_blocksize: 1024,
                 ..IndexSettings::default()
             };
             Index::builder()

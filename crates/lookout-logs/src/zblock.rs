@@ -107,21 +107,23 @@ pub fn decompress(
     DECOMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         let ctx = slot.get_or_insert_with(DCtx::create);
-        let mut body: Vec<u8> = Vec::with_capacity(len as usize);
+        // The frame decompresses right after the head, into one buffer.
+        let mut out: Vec<u8> = Vec::with_capacity(head.len() + len as usize);
+        out.extend_from_slice(head);
+        let mut at = std::io::Cursor::new(out);
+        at.set_position(head.len() as u64);
         let written = match &ddict {
-            Some(d) => ctx.decompress_using_ddict(&mut body, frame, d),
-            None => ctx.decompress(&mut body, frame),
+            Some(d) => ctx.decompress_using_ddict(&mut at, frame, d),
+            None => ctx.decompress(&mut at, frame),
         };
         written.map_err(|c| BlockReadError::Frame(zstd_error(c)))?;
-        if body.len() as u64 != len {
+        let out = at.into_inner();
+        let body = (out.len() - head.len()) as u64;
+        if body != len {
             return Err(BlockReadError::Frame(format!(
-                "decompressed to {} bytes, the block claims {len}",
-                body.len()
+                "decompressed to {body} bytes, the block claims {len}"
             )));
         }
-        let mut out = Vec::with_capacity(head.len() + body.len());
-        out.extend_from_slice(head);
-        out.extend_from_slice(&body);
         Ok(out)
     })
 }
