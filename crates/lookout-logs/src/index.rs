@@ -17,13 +17,8 @@ use rustc_hash::FxHashSet;
 use tantivy::directory::MmapDirectory;
 use tantivy::indexer::LogMergePolicy;
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, TermSetQuery};
-use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value,
-};
 use tantivy::store::Compressor;
-use tantivy::tokenizer::{
-    LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, WhitespaceTokenizer,
-};
+use tantivy::tokenizer::{TextAnalyzer, WhitespaceTokenizer};
 use tantivy::{
     DocAddress, Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Searcher,
     TantivyDocument, Term,
@@ -31,15 +26,16 @@ use tantivy::{
 
 use crate::block_view::BlockView;
 use crate::buffer::StreamBuf;
-use crate::codec::{BlockFormat, put_block};
+use crate::codec::put_block;
 use crate::collect::{BlockHit, Blocks, Volume};
 use crate::dicts::PartDicts;
 use crate::entry::LineFilter;
 use crate::filter_query::{literal_queries, regex_query};
-use crate::tokens::{BlockTokens, MAX_TOKEN};
+use crate::schema::{Fields, TOKENIZER, analyzer, fields, schema};
+use crate::stored::StoredBlocks;
+use crate::tokens::BlockTokens;
 use crate::zblock::{BlockCompressor, decompress};
 
-const TOKENIZER: &str = "lookout_logs";
 /// Clauses selecting blocks of some streams, or the streams the collector keeps (see `PartSearcher::selection`).
 type Selection = (Vec<(Occur, Box<dyn Query>)>, Option<Arc<FxHashSet<u64>>>);
 
@@ -47,11 +43,6 @@ type Selection = (Vec<(Occur, Box<dyn Query>)>, Option<Arc<FxHashSet<u64>>>);
 const MAX_STREAM_TERMS: usize = 32;
 /// tantivy refuses a writer thread with less (`MEMORY_BUDGET_NUM_BYTES_MIN`).
 pub const MIN_WRITER_HEAP: usize = 15_000_000;
-/// The stored field of the earlier block format (tantivy compresses the doc store).
-const BLOCK_FIELD: &str = "block";
-/// The stored field of the current format (each block compressed on its own).
-const ZBLOCK_FIELD: &str = "zblock";
-
 /// How many entries a block document holds at most: a block closes at `max_lines` entries or once its lines reach
 /// `max_bytes`. Larger blocks mean fewer postings and fast-field rows per line (disk, indexing CPU); smaller ones
 /// mean fewer lines decoded per candidate block.
@@ -71,87 +62,6 @@ impl Default for BlockShape {
             max_lines: 512,
             max_bytes: 32 * 1024,
         }
-    }
-}
-
-#[derive(Clone, Copy)]
-struct Fields {
-    stream: Field,
-    ts_min: Field,
-    ts_max: Field,
-    lines: Field,
-    bytes: Field,
-    text: Field,
-    block: Field,
-    /// The current format: blocks compressed on their own, tokens with the long-run marker.
-    own_compression: bool,
-}
-
-impl Fields {
-    /// How the format's blocks hold metadata.
-    fn layout(&self) -> BlockFormat {
-        if self.own_compression {
-            BlockFormat::Current
-        } else {
-            BlockFormat::Earlier
-        }
-    }
-}
-
-/// The tokenizer of the earlier format's `text` field (the lines themselves; here the distinct tokens, which it
-/// leaves as they are apart from the long-run marker, left out for that format).
-fn analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(MAX_TOKEN + 1))
-        .filter(LowerCaser)
-        .build()
-}
-
-fn schema() -> Schema {
-    let mut b = Schema::builder();
-    b.add_u64_field("stream", INDEXED | FAST);
-    b.add_i64_field("ts_min", FAST);
-    b.add_i64_field("ts_max", FAST);
-    b.add_u64_field("lines", FAST);
-    b.add_u64_field("bytes", FAST);
-    let text = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default()
-            .set_tokenizer(TOKENIZER)
-            .set_index_option(IndexRecordOption::Basic)
-            .set_fieldnorms(false),
-    );
-    b.add_text_field("text", text);
-    b.add_bytes_field(ZBLOCK_FIELD, STORED);
-    b.build()
-}
-
-/// The fields of an index's schema, current or earlier block format.
-fn fields(schema: &Schema) -> tantivy::Result<Fields> {
-    let get = |name: &str| schema.get_field(name);
-    let (block, own_compression) = match get(ZBLOCK_FIELD) {
-        Ok(f) => (f, true),
-        Err(_) => (get(BLOCK_FIELD)?, false),
-    };
-    Ok(Fields {
-        stream: get("stream")?,
-        ts_min: get("ts_min")?,
-        ts_max: get("ts_max")?,
-        lines: get("lines")?,
-        bytes: get("bytes")?,
-        text: get("text")?,
-        block,
-        own_compression,
-    })
-}
-
-/// Whether `dir` holds an index of the per-line format of earlier versions (not readable as blocks).
-pub fn is_per_line_format(dir: &Path) -> bool {
-    if !dir.join("meta.json").exists() {
-        return false;
-    }
-    match MmapDirectory::open(dir).map(Index::open) {
-        Ok(Ok(index)) => fields(&index.schema()).is_err(),
-        _ => false,
     }
 }
 
@@ -355,6 +265,7 @@ impl PartIndex {
             f: self.f,
             dicts: self.dicts.clone(),
             entries: Arc::new(OnceLock::new()),
+            stored: Arc::new(StoredBlocks::default()),
         }
     }
 
@@ -381,6 +292,8 @@ pub struct PartSearcher {
     dicts: Option<Arc<PartDicts>>,
     /// Entries in the searcher's blocks, summed on first use.
     entries: Arc<OnceLock<u64>>,
+    /// The segments' store readers.
+    stored: Arc<StoredBlocks>,
 }
 
 impl PartSearcher {
@@ -434,18 +347,17 @@ impl PartSearcher {
 
     /// Reads a block's entries (in time order) in place.
     pub fn read(&self, addr: DocAddress) -> tantivy::Result<BlockView> {
-        let doc: TantivyDocument = self.searcher.doc(addr)?;
-        let stored = doc
-            .get_first(self.f.block)
-            .and_then(|v| v.as_bytes())
-            .unwrap_or_default();
         let damaged = |e: &dyn std::fmt::Display| {
             tantivy::TantivyError::InternalError(format!("log block {addr:?}: {e}"))
         };
-        let payload = match &self.dicts {
-            Some(d) => decompress(stored, &|id| d.decoder(id)).map_err(|e| damaged(&e))?,
-            None => stored.to_vec(),
-        };
+        let payload = self
+            .stored
+            .with_bytes(&self.searcher, addr, self.f.block, |stored| {
+                match &self.dicts {
+                    Some(d) => decompress(stored, &|id| d.decoder(id)).map_err(|e| damaged(&e)),
+                    None => Ok(stored.to_vec()),
+                }
+            })??;
         BlockView::parse(payload, self.f.layout()).map_err(|e| damaged(&e))
     }
 

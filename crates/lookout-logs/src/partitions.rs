@@ -17,10 +17,9 @@ use std::time::{Duration, Instant};
 use tantivy::IndexWriter;
 
 use crate::buffer::Buffer;
-use crate::index::{
-    BlockBuilder, BlockShape, MIN_WRITER_HEAP, PartIndex, PartSearcher, commit, is_per_line_format,
-};
+use crate::index::{BlockBuilder, BlockShape, MIN_WRITER_HEAP, PartIndex, PartSearcher, commit};
 use crate::layout::{Bounds, Layout};
+use crate::schema::is_per_line_format;
 
 mod merge;
 

@@ -251,6 +251,11 @@ fn a_partition_trains_a_dictionary_from_its_first_blocks_and_reads_every_block_a
     for ((_, ts, l), (want_ts, want)) in got.iter().zip(&all_lines) {
         assert_eq!((ts, l), (want_ts, want));
     }
+    // Every block was read from the store reader's bytes, none through tantivy's document deserialisation.
+    assert_eq!(
+        crate::stored::FALLBACKS.load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
     // Metadata survives both the dictionary and the table layout.
     let mut q = query(vec![], vec![]);
     q.limit = usize::MAX;
