@@ -3,8 +3,10 @@
 //! tokens of one of the literal prefixes every match starts with. The index only narrows: every line read is still
 //! checked exactly.
 
+use std::ops::Bound;
 use tantivy::Term;
-use tantivy::query::{BooleanQuery, Occur, Query, RegexQuery, TermQuery};
+
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, RegexQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 
 use crate::tokens::{LONG_RUN_MARKER, MAX_TOKEN, for_each_token};
@@ -93,6 +95,23 @@ pub fn literal_queries(
         .collect())
 }
 
+/// The terms starting with `prefix`: `[prefix, prefix with its last character incremented)` (UTF-8 orders bytes as
+/// it orders code points, so that range holds exactly those terms). `None` when the last character has no successor.
+fn prefix_range(field: Field, prefix: &str) -> Option<RangeQuery> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    let last = chars.pop()? as u32;
+    let next = match last {
+        0xD7FF => '\u{E000}',
+        n => char::from_u32(n + 1)?,
+    };
+    chars.push(next);
+    let upper: String = chars.into_iter().collect();
+    Some(RangeQuery::new(
+        Bound::Included(Term::from_field_text(field, prefix)),
+        Bound::Excluded(Term::from_field_text(field, &upper)),
+    ))
+}
+
 /// The token queries a substring literal implies, each with a key naming it (equal keys, equal queries).
 fn keyed_literal_queries(
     text_field: Field,
@@ -129,7 +148,11 @@ fn keyed_literal_queries(
             (true, false) => format!("{text}.*"),
             (false, false) => format!(".*{text}.*"),
         };
-        let q: Box<dyn Query> = Box::new(RegexQuery::from_pattern(&pattern, text_field)?);
+        let q: Box<dyn Query> = match (whole_start, prefix_range(text_field, &text)) {
+            // A prefix is a range of the term dictionary: no automaton to build.
+            (true, Some(range)) => Box::new(range),
+            _ => Box::new(RegexQuery::from_pattern(&pattern, text_field)?),
+        };
         // The partial token may be part of a run too long to be indexed: blocks holding one match as well.
         let q = if long_marker {
             let marker = TermQuery::new(

@@ -103,7 +103,8 @@ impl<'a> BlockLines<'a> {
             backward,
             filters,
             candidates: 0,
-            batch: 1,
+            // Two at once from the start: a scan that reads one block mostly reads the next too.
+            batch: 2,
         }
     }
 
