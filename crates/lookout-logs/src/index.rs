@@ -269,6 +269,23 @@ impl PartIndex {
         }
     }
 
+    /// Whether the committed segments differ from those the reader last loaded (a merge finished since).
+    pub fn segments_changed(&self) -> bool {
+        let Ok(mut committed) = self.index.searchable_segment_ids() else {
+            return false;
+        };
+        let mut loaded: Vec<_> = self
+            .reader
+            .searcher()
+            .segment_readers()
+            .iter()
+            .map(|r| r.segment_id())
+            .collect();
+        committed.sort();
+        loaded.sort();
+        committed != loaded
+    }
+
     /// Committed segments (for merging).
     pub fn segment_ids(&self) -> tantivy::Result<Vec<tantivy::index::SegmentId>> {
         self.index.searchable_segment_ids()

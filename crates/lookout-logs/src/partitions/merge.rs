@@ -85,6 +85,7 @@ impl Parts {
     /// pending publication outside a commit cycle.
     pub(super) fn reap(&mut self) -> Vec<(Bounds, PartSearcher)> {
         let mut fresh = Vec::new();
+        let writing: HashSet<i64> = self.slots.iter().map(|s| s.start).collect();
         for part in self.parts.values_mut() {
             let finished = part
                 .job
@@ -94,7 +95,10 @@ impl Parts {
                 let job = part.job.take().expect("checked");
                 let _ = job.thread.join();
             }
-            if finished || part.stale {
+            // tantivy merges the segments of a partition being written on its own threads: its reader picks the
+            // merged segments up here, not only at the next commit (fewer segments, faster reads).
+            let merged = writing.contains(&part.bounds.start) && part.index.segments_changed();
+            if finished || part.stale || merged {
                 match part.index.reload() {
                     Ok(s) => {
                         part.stale = false;
