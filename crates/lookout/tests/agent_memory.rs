@@ -158,11 +158,23 @@ async fn agent_memory_stays_within_its_budget_with_its_receivers_down() {
     // beside it.
     let mut peak = 0;
     let mut peak_anon = 0;
+    // Log bytes read by the middle of the run: reading must go on in the second half, with the queue long full.
+    let mut log_bytes_mid = None;
     while Instant::now() < until {
         peak = peak.max(agent.rss());
         peak_anon = peak_anon.max(agent.rss_parts().0);
+        if log_bytes_mid.is_none() && Instant::now() + RUN / 2 >= until {
+            let text = reqwest::get(format!("{base}/metrics"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            log_bytes_mid = Some(metric(&text, "lookout_hostlogs_bytes_read_total"));
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let log_bytes_mid = log_bytes_mid.expect("sampled in the middle of the run");
     let written = tokio::task::spawn_blocking(move || writer.join().unwrap())
         .await
         .unwrap();
@@ -203,9 +215,12 @@ async fn agent_memory_stays_within_its_budget_with_its_receivers_down() {
         scraped > 0.0 && refused > 0.0,
         "series up to the forwarding share are forwarded, the rest refused and counted: {report}"
     );
+    // How fast a debug build on two shared cores reads varies with the host (2.6–4 MB/s seen); a reader stalled
+    // behind the full queue reads nothing more, so the second half must add at least 5 MB.
     assert!(
-        log_bytes >= written as f64 / 3.0,
-        "the agent kept reading the logs: {report}"
+        log_bytes - log_bytes_mid >= 5e6 && log_bytes >= written as f64 / 10.0,
+        "the agent kept reading the logs ({:.0} MB by the middle of the run): {report}",
+        log_bytes_mid / 1e6
     );
     assert!(
         loki_dropped > 0.0,
