@@ -8,6 +8,35 @@ use lookout_storage::logs::{LogSource, QueryDirection};
 use super::{opts, query, stream};
 use crate::*;
 
+/// Pushes `lines` to stream `{app="web"}` at timestamps 1, 2, … and commits them.
+fn push_web(store: &LogStore, lines: &[String]) {
+    let entries: Vec<(i64, &str)> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (i as i64 + 1, l.as_str()))
+        .collect();
+    store
+        .push(vec![stream(&[("app", "web")], &entries)])
+        .unwrap();
+    store.flush().unwrap();
+}
+
+/// The timestamps of `{app="web"}`'s lines holding `needle`, and the lines decoded to find them.
+fn scan_web(store: &LogStore, needle: &str) -> (Vec<i64>, u64) {
+    let q = query(
+        vec![Matcher::equal("app", "web")],
+        vec![LineFilter::Contains(needle.into())],
+    );
+    let mut got = Vec::new();
+    let stats = store
+        .scan(&q, &mut |_, e| {
+            got.push(e.ts);
+            true
+        })
+        .unwrap();
+    (got, stats.candidates)
+}
+
 #[test]
 fn a_needle_decodes_only_the_blocks_holding_its_tokens() {
     let dir = tempfile::tempdir().unwrap();
@@ -21,34 +50,16 @@ fn a_needle_decodes_only_the_blocks_holding_its_tokens() {
             }
         })
         .collect();
-    let entries: Vec<(i64, &str)> = lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (i as i64 + 1, l.as_str()))
-        .collect();
-    store
-        .push(vec![stream(&[("app", "web")], &entries)])
-        .unwrap();
-    store.flush().unwrap();
+    push_web(&store, &lines);
     let s = store.stats();
     assert_eq!((s.documents, s.entries), (2, 1000), "512 entries per block");
     // A whole token and a prefix; then an infix alone (the term dictionary walk is worth it when nothing cheaper
     // narrows).
     for needle in ["/needle-4", "eedl"] {
-        let q = query(
-            vec![Matcher::equal("app", "web")],
-            vec![LineFilter::Contains(needle.into())],
-        );
-        let mut got = Vec::new();
-        let stats = store
-            .scan(&q, &mut |_, e| {
-                got.push((e.ts, e.line.clone()));
-                true
-            })
-            .unwrap();
-        assert_eq!(got, [(701, "GET /needle-42 200".to_string())]);
+        let (got, candidates) = scan_web(&store, needle);
+        assert_eq!(got, [701], "{needle}: GET /needle-42 200");
         assert_eq!(
-            stats.candidates, 488,
+            candidates, 488,
             "{needle}: one block decoded (entries 513–1000)"
         );
     }
@@ -173,28 +184,10 @@ fn a_literal_inside_a_run_too_long_to_index_is_still_found() {
     let store = LogStore::open(opts(dir.path())).unwrap();
     let blob = format!("{}PodName", "a".repeat(300));
     let lines = [format!("payload={blob} done"), "other line".to_string()];
-    let entries: Vec<(i64, &str)> = lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (i as i64 + 1, l.as_str()))
-        .collect();
-    store
-        .push(vec![stream(&[("app", "web")], &entries)])
-        .unwrap();
-    store.flush().unwrap();
+    push_web(&store, &lines);
     // An infix, a suffix and a prefix of the 307-character run (not a token: longer than any indexed).
     for needle in ["aPodNam", "aaPodName done", "payload=aaa"] {
-        let q = query(
-            vec![Matcher::equal("app", "web")],
-            vec![LineFilter::Contains(needle.into())],
-        );
-        let mut got = Vec::new();
-        store
-            .scan(&q, &mut |_, e| {
-                got.push(e.ts);
-                true
-            })
-            .unwrap();
+        let (got, _) = scan_web(&store, needle);
         assert_eq!(got, [1], "{needle}");
     }
 }
@@ -315,36 +308,15 @@ fn prefix_tokens_select_through_a_term_range_including_non_ascii_ones() {
             format!("other line {i}")
         }
     }));
-    let entries: Vec<(i64, &str)> = lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (i as i64 + 1, l.as_str()))
-        .collect();
-    store
-        .push(vec![stream(&[("app", "web")], &entries)])
-        .unwrap();
-    store.flush().unwrap();
+    push_web(&store, &lines);
     for needle in [" grü", " zz9", " köl", "aus Kö"] {
-        let q = query(
-            vec![Matcher::equal("app", "web")],
-            vec![LineFilter::Contains(needle.into())],
-        );
-        let mut got = Vec::new();
-        let stats = store
-            .scan(&q, &mut |_, e| {
-                got.push(e.ts);
-                true
-            })
-            .unwrap();
+        let (got, candidates) = scan_web(&store, needle);
         let want: Vec<i64> = if needle == " grü" || needle == " köl" {
             vec![] // case-sensitive line check: the line has "Grü" and "Köl"
         } else {
             vec![813]
         };
         assert_eq!(got, want, "{needle}");
-        assert_eq!(
-            stats.candidates, 512,
-            "{needle}: only the second block decoded"
-        );
+        assert_eq!(candidates, 512, "{needle}: only the second block decoded");
     }
 }
