@@ -148,10 +148,13 @@ fn keyed_literal_queries(
             (true, false) => format!("{text}.*"),
             (false, false) => format!(".*{text}.*"),
         };
-        let q: Box<dyn Query> = match (whole_start, prefix_range(text_field, &text)) {
-            // A prefix is a range of the term dictionary: no automaton to build.
-            (true, Some(range)) => Box::new(range),
-            _ => Box::new(RegexQuery::from_pattern(&pattern, text_field)?),
+        // A prefix is a range of the term dictionary: no automaton to build.
+        let range = whole_start
+            .then(|| prefix_range(text_field, &text))
+            .flatten();
+        let q: Box<dyn Query> = match range {
+            Some(range) => Box::new(range),
+            None => Box::new(RegexQuery::from_pattern(&pattern, text_field)?),
         };
         // The partial token may be part of a run too long to be indexed: blocks holding one match as well.
         let q = if long_marker {

@@ -48,14 +48,16 @@ impl BlockCompressor {
         put_u64(&mut out, head.len() as u64);
         out.extend_from_slice(head);
         put_u64(&mut out, body.len() as u64);
-        let mut frame = Vec::with_capacity(zstd_safe::compress_bound(body.len()));
+        // The frame is written right after the prefix, into the same buffer.
+        let at = out.len() as u64;
+        let mut cursor = std::io::Cursor::new(out);
+        cursor.set_position(at);
         let written = match dict {
-            Some(d) => self.ctx.compress_using_cdict(&mut frame, body, d),
-            None => self.ctx.compress(&mut frame, body, LEVEL),
+            Some(d) => self.ctx.compress_using_cdict(&mut cursor, body, d),
+            None => self.ctx.compress(&mut cursor, body, LEVEL),
         };
         written.map_err(|c| std::io::Error::other(zstd_error(c)))?;
-        out.extend_from_slice(&frame);
-        Ok(out)
+        Ok(cursor.into_inner())
     }
 }
 
