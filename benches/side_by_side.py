@@ -251,20 +251,21 @@ def live_phase(procs, workroot, hosts, minutes):
 
 
 def read_dataset_lines(path):
-    """Yields (key, value text, seconds) of every sample line."""
+    """Yields (key, value text, milliseconds) of every sample line."""
     with open(path) as f:
         for line in f:
             if line.startswith("#") or not line.strip():
                 continue
             key, value, ts = line.rstrip("\n").rsplit(" ", 2)
-            yield key, value, int(ts)
+            # Seconds, with or without a fraction (noisygen.py jitters scrape times by milliseconds).
+            yield key, value, round(float(ts) * 1000)
 
 
 def import_bodies(path):
     """Text-format bodies with ms timestamps, about IMPORT_BODY_BYTES each."""
     buf, size = [], 0
     for key, value, ts in read_dataset_lines(path):
-        line = f"{key} {value} {ts * 1000}\n"
+        line = f"{key} {value} {ts}\n"
         buf.append(line)
         size += len(line)
         if size >= IMPORT_BODY_BYTES:
@@ -435,7 +436,7 @@ def remote_write_requests(path, shards):
             labels.append(labels_proto(key))
             times.append(array("q"))
             values.append(array("d"))
-        times[i].append(ts * 1000)
+        times[i].append(ts)
         values[i].append(float(value))
     steps = max(len(t) for t in times)
     pack = struct.Struct("<d").pack
@@ -618,8 +619,8 @@ def main():
                 with open(dataset, "w") as f:
                     subprocess.run([sys.executable, NODEGEN, "dataset", "--hosts", "100", "--hours", "2",
                                     "--step", "15", "--end", str(end)], stdout=f, check=True, timeout=1200)
-            first = next(read_dataset_lines(dataset))[2]
-            start_s = first
+            first_ms = next(read_dataset_lines(dataset))[2]
+            start_s = first_ms // 1000 // 15 * 15
             end_s = start_s + 7200
             samples = sum(1 for _ in read_dataset_lines(dataset))
             if "import" not in args.skip:

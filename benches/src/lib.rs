@@ -14,7 +14,8 @@ pub struct DatasetSeries {
     pub samples: Vec<(i64, f64)>,
 }
 
-/// Parses `name{a="b",...} value timestamp_seconds` lines (nodegen's `dataset` output) until `# EOF`.
+/// Parses `name{a="b",...} value timestamp_seconds` lines (nodegen's and noisygen's `dataset` output; seconds with
+/// or without a millisecond fraction) until `# EOF`.
 pub fn read_dataset(r: impl BufRead) -> std::io::Result<Vec<DatasetSeries>> {
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut out: Vec<DatasetSeries> = Vec::new();
@@ -26,7 +27,7 @@ pub fn read_dataset(r: impl BufRead) -> std::io::Result<Vec<DatasetSeries>> {
         let bad =
             || std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad line: {line}"));
         let mut parts = line.rsplitn(3, ' ');
-        let ts: i64 = parts.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+        let ts_ms = parts.next().and_then(seconds_to_ms).ok_or_else(bad)?;
         let v: f64 = parts.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
         let key = parts.next().ok_or_else(bad)?;
         let i = match index.get(key) {
@@ -41,9 +42,23 @@ pub fn read_dataset(r: impl BufRead) -> std::io::Result<Vec<DatasetSeries>> {
                 out.len() - 1
             }
         };
-        out[i].samples.push((ts * 1000, v));
+        out[i].samples.push((ts_ms, v));
     }
     Ok(out)
+}
+
+/// `1795600800` or `1795600800.123` as milliseconds (at most three decimals, as the generators write).
+fn seconds_to_ms(s: &str) -> Option<i64> {
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let ms: i64 = format!("{frac:0<3}").parse().ok()?;
+    whole
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(1000)?
+        .checked_add(ms)
 }
 
 /// Parses `name{a="b",c="d"}` (values without commas or quotes, as nodegen writes them).
@@ -72,5 +87,17 @@ mod tests {
         assert_eq!(d[0].labels.get("instance"), Some("h:9100"));
         assert_eq!(d[0].samples, vec![(100_000, 1.5), (115_000, 2.0)]);
         assert_eq!(d[1].samples, vec![(100_000, 1e21)]);
+    }
+
+    #[test]
+    fn parses_millisecond_fractions() {
+        let text = "a 1 100.5\na 2 115.004\na 3 130.123\n";
+        let d = read_dataset(text.as_bytes()).unwrap();
+        assert_eq!(
+            d[0].samples,
+            vec![(100_500, 1.0), (115_004, 2.0), (130_123, 3.0)]
+        );
+        assert!(read_dataset("a 1 100.1234\n".as_bytes()).is_err());
+        assert!(read_dataset("a 1 100.x\n".as_bytes()).is_err());
     }
 }

@@ -53,6 +53,7 @@ impl Lookout {
             log_format: None,
             web_config_file: None,
             wal_repair: false,
+            drop_damaged_parts: false,
             agent,
         };
         let server = Server::start(args).await.expect("lookout starts");
@@ -83,6 +84,7 @@ impl Lookout {
             log_format: None,
             web_config_file: None,
             wal_repair: false,
+            drop_damaged_parts: false,
             agent: false,
         };
         let server = Server::start(args).await.expect("lookout restarts");

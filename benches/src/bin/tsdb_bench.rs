@@ -37,6 +37,27 @@ fn load(path: &Path) -> Vec<DatasetSeries> {
     read_dataset(BufReader::with_capacity(1 << 20, f)).expect("dataset parses")
 }
 
+/// `name size` of every file under sled's directory (blob files summed), to tell its parts apart.
+fn sled_files(dir: &Path) -> String {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let size = if e.path().is_dir() {
+            dir_size(&e.path())
+        } else {
+            e.metadata().map_or(0, |m| m.len())
+        };
+        out.push(format!("{name} {size}"));
+    }
+    out.sort();
+    out.join(", ")
+}
+
+/// Keys and values sled holds for us.
+fn stored(u: &lookout_tsdb::SledUsage) -> u64 {
+    u.chunk_groups + u.parts_and_meta + u.series_table + u.postings
+}
+
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     statm
@@ -215,31 +236,36 @@ fn main() {
     db.close().expect("close");
     let disk = dir_size(&dir);
     let sled_dir = dir_size(&dir.join("sled"));
+    let parts_dir = dir_size(&dir.join("parts"));
     println!("persist                       {persist:.2} s");
     println!(
-        "on disk after persistence     {:.3} bytes/sample ({disk} bytes: sled {sled_dir}, wal {})",
+        "on disk after persistence     {:.3} bytes/sample ({disk} bytes: parts {parts_dir}, sled {sled_dir}, wal {})",
         disk as f64 / samples,
-        disk - sled_dir
+        disk - sled_dir - parts_dir
     );
     println!(
-        "  of which chunk data + dirs  {:.3} bytes/sample ({} bytes)",
+        "  stored (parts + sled k/v)   {:.3} bytes/sample; whole dir / stored = {:.3}",
+        (parts_dir + stored(&usage)) as f64 / samples,
+        disk as f64 / (parts_dir + stored(&usage)) as f64
+    );
+    println!(
+        "  part files                  {:.3} bytes/sample ({} bytes of chunk groups and directories)",
         m.persisted_data_bytes as f64 / samples,
         m.persisted_data_bytes
     );
     println!(
-        "  rest of sled                {:.3} bytes/sample (series table, postings, sled overhead)",
-        (sled_dir as f64 - m.persisted_data_bytes as f64) / samples
+        "  sled's files                {}",
+        sled_files(&dir.join("sled"))
     );
-
-    let stored = usage.chunk_groups + usage.parts_and_meta + usage.series_table + usage.postings;
     println!(
         "  sled by tree (keys+values)  groups {} B, parts+meta {} B, series table {} B, postings {} B",
         usage.chunk_groups, usage.parts_and_meta, usage.series_table, usage.postings
     );
     println!(
-        "  sled's own overhead         {:.3} bytes/sample (files {} B − stored keys and values {stored} B)",
-        (sled_dir as f64 - stored as f64) / samples,
-        sled_dir
+        "  sled's own overhead         {:.3} bytes/sample (files {} B − stored keys and values {} B)",
+        (sled_dir as f64 - stored(&usage) as f64) / samples,
+        sled_dir,
+        stored(&usage)
     );
 
     // 4. Read everything back from sled.

@@ -93,6 +93,8 @@ impl Tsdb {
         let cache_budget = (opts.head_budget_bytes() / 16) as usize;
         let store = Store::open(
             &dir.join("sled"),
+            &dir.join("parts"),
+            opts.drop_damaged_parts,
             opts.sled_cache_bytes(),
             opts.sled_flush_every.as_millis() as u64,
             cache_budget.clamp(4 << 20, 256 << 20),

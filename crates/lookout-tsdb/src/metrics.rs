@@ -90,12 +90,12 @@ tsdb_metrics! {
     memory_limit_rejected: "counter", "New series refused by the head memory share.";
     out_of_order_accepted: "counter", "Samples accepted inside the out-of-order window.";
     persist_runs: "counter", "Persistence runs completed.";
-    persisted_samples: "counter", "Samples moved from the head to sled.";
-    persisted_bytes: "counter", "Compressed bytes written to sled for sealed chunks.";
-    persisted_boundary_ms: "gauge", "Samples before this timestamp (ms) live in sled.";
+    persisted_samples: "counter", "Samples moved from the head to persisted parts.";
+    persisted_bytes: "counter", "Bytes of part files written (compressed sealed chunks and directories).";
+    persisted_boundary_ms: "gauge", "Samples before this timestamp (ms) live in persisted parts.";
     persisted_parts: "gauge", "Persisted parts (one per block window and persistence run).";
-    persisted_data_bytes: "gauge", "Compressed chunk bytes held in sled.";
-    sled_size_bytes: "gauge", "sled's own size on disk.";
+    persisted_data_bytes: "gauge", "Bytes on disk of the persisted parts (part files, and chunk groups earlier versions kept in sled).";
+    sled_size_bytes: "gauge", "sled's own size on disk (series table, postings, part headers, its overhead).";
     wal_truncations: "counter", "WAL truncations after persistence.";
     retention_deleted_parts: "counter", "Parts deleted by retention.";
     retention_deleted_samples: "counter", "Samples deleted by retention.";

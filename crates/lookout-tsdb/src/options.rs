@@ -32,6 +32,8 @@ pub struct TsdbOptions {
     /// Samples later than the clock plus this are refused with `AppendError::TooFarInFuture` (`None`: no
     /// check, the library default; the appliance sets `storage.max_future`).
     pub max_future: Option<Duration>,
+    /// At open, forget a persisted part whose file is missing or damaged (logged) instead of refusing to start.
+    pub drop_damaged_parts: bool,
 }
 
 impl Default for TsdbOptions {
@@ -49,6 +51,7 @@ impl Default for TsdbOptions {
             maintenance_interval: Some(Duration::from_secs(30)),
             zstd_level: 9,
             max_future: None,
+            drop_damaged_parts: false,
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Moving head data to sled: WAL rotation at the boundary, series table and postings, chunk groups per block
-//! window (series in label order, zstd per group), the atomic commit, head and WAL truncation, maintenance rounds.
+//! Moving head data to disk: WAL rotation at the boundary, series table and postings in sled, one part file per
+//! block window (series in label order, zstd per group of chunks), the atomic commit in sled, head and WAL
+//! truncation, maintenance rounds.
 
 use lookout_model::{Labels, Sample};
 use lookout_storage::StorageError;
@@ -10,6 +11,7 @@ use crate::head::SHARDS;
 use crate::metrics::Counters;
 use crate::store::PendingPart;
 use crate::store::codec::{self, DirEntry, Group, PartKey};
+use crate::store::part_file::PartFileWriter;
 
 /// Series per chunk group: zstd sees this many similar series at once; a lone-series read decompresses them all.
 pub(crate) const GROUP_SERIES: usize = 256;
@@ -27,6 +29,7 @@ pub(crate) struct PersistStats {
 /// Builds the part of one block window.
 struct PartBuilder {
     key: PartKey,
+    file: PartFileWriter,
     level: i32,
     lens: Vec<usize>,
     body: Vec<u8>,
@@ -35,13 +38,13 @@ struct PartBuilder {
     mint: i64,
     maxt: i64,
     samples: u64,
-    bytes: u64,
 }
 
 impl PartBuilder {
-    fn new(key: PartKey, level: i32) -> Self {
-        PartBuilder {
+    fn new(inner: &Inner, key: PartKey, level: i32) -> Result<Self, StorageError> {
+        Ok(PartBuilder {
             key,
+            file: inner.store.create_part_file(key)?,
             level,
             lens: Vec::new(),
             body: Vec::new(),
@@ -50,11 +53,10 @@ impl PartBuilder {
             mint: i64::MAX,
             maxt: i64::MIN,
             samples: 0,
-            bytes: 0,
-        }
+        })
     }
 
-    fn add(&mut self, inner: &Inner, id: u32, samples: &[Sample]) -> Result<(), StorageError> {
+    fn add(&mut self, id: u32, samples: &[Sample]) -> Result<(), StorageError> {
         let (first, last) = (samples[0].t, samples[samples.len() - 1].t);
         let before = self.body.len();
         encode_sealed(samples, &mut self.body);
@@ -71,20 +73,24 @@ impl PartBuilder {
         self.maxt = self.maxt.max(last);
         self.samples += samples.len() as u64;
         if self.lens.len() >= GROUP_SERIES || self.body.len() >= GROUP_RAW_BYTES {
-            self.flush_group(inner)?;
+            self.flush_group()?;
         }
         Ok(())
     }
 
-    fn flush_group(&mut self, inner: &Inner) -> Result<(), StorageError> {
+    fn flush_group(&mut self) -> Result<(), StorageError> {
         if self.lens.is_empty() {
             return Ok(());
         }
         let mut raw = Vec::with_capacity(self.body.len() + self.lens.len() * 3 + 4);
         Group::encode(&self.lens, &self.body, &mut raw);
         let z = codec::compress(&raw, self.level)?;
-        inner.store.put_group(self.key, self.groups, &z)?;
-        self.bytes += z.len() as u64;
+        self.file
+            .append_group(&z)
+            .map_err(|source| StorageError::Io {
+                path: format!("part file of {:?}", self.key),
+                source,
+            })?;
         self.groups += 1;
         self.lens.clear();
         self.body.clear();
@@ -92,11 +98,12 @@ impl PartBuilder {
     }
 
     fn finish(mut self, inner: &Inner) -> Result<PendingPart, StorageError> {
-        self.flush_group(inner)?;
+        self.flush_group()?;
         self.dir.sort_by_key(|e| e.id);
         let mut raw = Vec::new();
         codec::encode_dir(&self.dir, self.mint, &mut raw);
         let dir_z = codec::compress(&raw, self.level)?;
+        let bytes = inner.store.finish_part_file(self.file, &dir_z)?;
         let info = crate::store::PartInfo {
             key: self.key,
             mint: self.mint,
@@ -104,9 +111,10 @@ impl PartBuilder {
             series: self.dir.len() as u32,
             samples: self.samples,
             groups: self.groups,
-            bytes: self.bytes + dir_z.len() as u64,
+            bytes,
+            in_file: true,
         };
-        Ok(PendingPart { info, dir_z })
+        Ok(PendingPart { info })
     }
 }
 
@@ -169,13 +177,14 @@ impl Inner {
                     Some(i) => &mut builders[i],
                     None => {
                         builders.push(PartBuilder::new(
+                            self,
                             PartKey { block_start, seq },
                             self.opts.zstd_level,
-                        ));
+                        )?);
                         builders.last_mut().expect("just pushed")
                     }
                 };
-                b.add(self, *id, &rest[..n])?;
+                b.add(*id, &rest[..n])?;
                 rest = &rest[n..];
             }
         }

@@ -30,10 +30,18 @@ impl Inner {
             .copied()
             .collect();
         if let Some(limit) = self.opts.retention_bytes {
-            // Size counts our compressed data plus the WAL on disk; sled's own overhead is reported separately.
+            // Size counts everything on disk: the part files, the WAL and sled's files (series table, postings,
+            // headers, its own overhead). While parts an earlier version kept inside sled remain, sled's size is
+            // left out: it reclaims a deleted part's space lazily, so counting it would make this loop delete
+            // more than needed; their own bytes are counted.
             let wal = self.wal.metrics().size_on_disk_bytes;
+            let sled = if view.parts.iter().all(|p| p.in_file) {
+                self.store.size_on_disk()
+            } else {
+                0
+            };
             let mut total: u64 =
-                view.data_bytes() + wal - doomed.iter().map(|p| p.bytes).sum::<u64>();
+                view.data_bytes() + wal + sled - doomed.iter().map(|p| p.bytes).sum::<u64>();
             let mut oldest_first: Vec<_> = view
                 .parts
                 .iter()
@@ -50,7 +58,7 @@ impl Inner {
             }
         }
         for p in &doomed {
-            self.store.delete_part(p.key)?;
+            self.store.delete_part(*p)?;
             let c = &self.counters;
             Counters::add(&c.retention_deleted_parts, 1);
             Counters::add(&c.retention_deleted_samples, p.samples);

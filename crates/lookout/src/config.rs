@@ -97,6 +97,8 @@ pub struct StorageSection {
     pub wal_fsync_interval: PromDuration,
     /// Cut a WAL at the first damaged record instead of refusing to start.
     pub wal_repair: bool,
+    /// Forget a persisted part whose file is missing or damaged instead of refusing to start.
+    pub drop_damaged_parts: bool,
     /// Refuse new series beyond this many active ones (0 = derived from the memory budget).
     pub max_active_series: u64,
     /// Accept samples up to this much older than a series' newest (default 0: none).
@@ -114,6 +116,7 @@ impl Default for StorageSection {
             retention_size: ByteSize(0),
             wal_fsync_interval: PromDuration::from_secs(1),
             wal_repair: false,
+            drop_damaged_parts: false,
             max_active_series: 0,
             out_of_order_window: PromDuration::from_secs(0),
             max_future: PromDuration::from_secs(86_400),

@@ -44,6 +44,9 @@ pub struct ServeArgs {
     /// Cut a damaged WAL at the first bad record instead of refusing to start (loses what follows it).
     #[arg(long)]
     pub wal_repair: bool,
+    /// Forget a persisted part whose file is missing or damaged instead of refusing to start (loses its samples).
+    #[arg(long)]
+    pub drop_damaged_parts: bool,
     /// Agent mode (`lookout agent`): forward everything, store and answer nothing.
     #[arg(skip)]
     pub agent: bool,
@@ -82,7 +85,7 @@ fn init_logging(format: &str) {
     };
 }
 
-fn tsdb_options(cfg: &Config, budget: &MemoryBudget, repair: bool) -> TsdbOptions {
+fn tsdb_options(cfg: &Config, budget: &MemoryBudget, args: &ServeArgs) -> TsdbOptions {
     let data_share = budget.head + budget.sled_cache;
     let max_active_series = if cfg.storage.max_active_series > 0 {
         cfg.storage.max_active_series as usize
@@ -93,7 +96,7 @@ fn tsdb_options(cfg: &Config, budget: &MemoryBudget, repair: bool) -> TsdbOption
     let mut wal = lookout_tsdb::wal::WalOptions::default();
     let fsync = cfg.storage.wal_fsync_interval.as_duration();
     wal.fsync_interval = (!fsync.is_zero()).then_some(fsync);
-    wal.repair = repair || cfg.storage.wal_repair;
+    wal.repair = args.wal_repair || cfg.storage.wal_repair;
     TsdbOptions {
         retention_time: cfg.storage.retention_time.as_duration(),
         retention_bytes: (cfg.storage.retention_size.0 > 0).then_some(cfg.storage.retention_size.0),
@@ -102,6 +105,7 @@ fn tsdb_options(cfg: &Config, budget: &MemoryBudget, repair: bool) -> TsdbOption
         sled_cache_fraction: budget.sled_cache as f64 / data_share.max(1) as f64,
         max_active_series,
         wal,
+        drop_damaged_parts: args.drop_damaged_parts || cfg.storage.drop_damaged_parts,
         max_future: {
             let skew = cfg.storage.max_future.as_duration();
             (!skew.is_zero()).then_some(skew)
@@ -188,7 +192,7 @@ impl Server {
         let tsdb = if args.agent {
             None
         } else {
-            let opts = tsdb_options(&cfg, &budget, args.wal_repair);
+            let opts = tsdb_options(&cfg, &budget, &args);
             let dir = data_dir.clone();
             let tsdb = tokio::task::spawn_blocking(move || Tsdb::open(&dir, opts))
                 .await?

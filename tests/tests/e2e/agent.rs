@@ -118,6 +118,7 @@ async fn an_agent_without_a_place_to_forward_to_is_refused() {
         log_format: None,
         web_config_file: None,
         wal_repair: false,
+        drop_damaged_parts: false,
         agent: true,
     };
     let err = match lookout::serve::Server::start(args).await {

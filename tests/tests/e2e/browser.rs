@@ -694,6 +694,7 @@ async fn seeded_lookout() -> Seeded {
         log_format: None,
         web_config_file: None,
         wal_repair: false,
+        drop_damaged_parts: false,
         agent: false,
     })
     .await

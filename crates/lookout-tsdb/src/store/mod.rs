@@ -1,28 +1,31 @@
-//! Persisted data in sled: parts of sealed chunks (zstd groups), their directories, the series table and postings.
+//! Persisted data: parts of sealed chunks (zstd groups and a directory) in immutable part files, and in sled the
+//! part headers, the series table and postings.
 //!
 //! Trees: the default tree holds meta keys and part headers (so a persistence run commits atomically with one
-//! batch), `chunks` holds `part key ‖ group → zstd(group)`, `series` holds `id / 1024 → zstd(series segment)`,
-//! `postings` holds `name ‖ 0xff ‖ value → roaring bitmap` (and `0xff 0xff` → every persisted id).
+//! batch), `series` holds `id / 1024 → zstd(series segment)`, `postings` holds `name ‖ 0xff ‖ value → roaring
+//! bitmap` (and `0xff 0xff` → every persisted id). Parts written before part files existed keep their groups in
+//! the `chunks` tree (`part key ‖ group → zstd(group)`) and their directory in the header; they are read and
+//! deleted as they are, never written.
 
 pub(crate) mod cache;
 pub(crate) mod codec;
+pub(crate) mod part_file;
 mod postings;
+mod series_table;
 
 pub(crate) use postings::SledPostings;
-use postings::pair_key;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use lookout_model::Labels;
 use lookout_storage::StorageError;
 use parking_lot::{Mutex, RwLock};
-use roaring::RoaringBitmap;
 
-use crate::query::postings::PostingsIndex;
 use cache::BoundedCache;
 use codec::{DirEntry, Group, PartKey, Reader};
+use part_file::PartFile;
 
 const BOUNDARY_KEY: &[u8] = b"m:boundary";
 const NEXT_SEQ_KEY: &[u8] = b"m:next_seq";
@@ -33,13 +36,15 @@ const ALL_POSTINGS_KEY: &[u8] = b"\xff\xff";
 pub(crate) const SERIES_SEGMENT: u32 = 1024;
 /// Decompressed size limit for any sled value we wrote (guards against a corrupt length).
 const MAX_VALUE: usize = 256 << 20;
-/// Bytes of a part header before its compressed directory.
+/// Bytes of a part header before its compressed directory (in-sled parts) or [`FILE_TAG`].
 const PART_HEADER_LEN: usize = 40;
+/// The byte after a header whose part lives in a part file (an in-sled directory starts with zstd's magic, 0x28).
+const FILE_TAG: u8 = b'F';
 
 /// What sled holds, by tree, next to its size on disk.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SledUsage {
-    /// Keys and values of the zstd chunk groups.
+    /// Keys and values of the zstd chunk groups of parts written before part files (none for newer data).
     pub chunk_groups: u64,
     /// Part headers with their compressed directories, and meta keys.
     pub parts_and_meta: u64,
@@ -49,6 +54,8 @@ pub struct SledUsage {
     pub postings: u64,
     /// `Db::size_on_disk()`: sled's files, overhead included.
     pub size_on_disk: u64,
+    /// Bytes of the part files, outside sled.
+    pub part_files: u64,
 }
 
 /// Decoded series-table segment: (id, labels) sorted by id.
@@ -63,7 +70,10 @@ pub(crate) struct PartInfo {
     pub(crate) series: u32,
     pub(crate) samples: u64,
     pub(crate) groups: u32,
+    /// Bytes on disk: the part file, or the groups and directory of an in-sled part.
     pub(crate) bytes: u64,
+    /// Whether the groups and directory are in a part file (else in sled).
+    pub(crate) in_file: bool,
 }
 
 impl PartInfo {
@@ -91,6 +101,7 @@ impl PartInfo {
             samples,
             groups,
             bytes,
+            in_file: r.rest().first() == Some(&FILE_TAG),
         })
     }
 }
@@ -115,15 +126,16 @@ impl PartsView {
     }
 }
 
-/// A finished part ready to commit: header plus compressed directory.
+/// A finished part ready to commit: its file is written and fsynced.
 pub(crate) struct PendingPart {
     pub(crate) info: PartInfo,
-    pub(crate) dir_z: Vec<u8>,
 }
 
-/// The sled database and caches of decoded values.
+/// The sled database, the part files and caches of decoded values.
 pub(crate) struct Store {
     path: PathBuf,
+    parts_dir: PathBuf,
+    files: Mutex<HashMap<PartKey, Arc<PartFile>>>,
     db: sled::Db,
     chunks: sled::Tree,
     series: sled::Tree,
@@ -145,6 +157,24 @@ fn corrupt(path: &Path, what: &str, detail: impl std::fmt::Display) -> StorageEr
     }
 }
 
+/// sled's segment size for a new database. sled's files grow in whole segments and keep some free: with the chunk
+/// data in part files, what sled holds (series table, postings, headers) is small, and its default of 512 KiB made
+/// its files several times that. Values over a quarter of a segment become blob files of their own.
+const SLED_SEGMENT_SIZE: usize = 64 << 10;
+
+/// The segment size to open `path` with: the one a database already there was created with (sled refuses to open
+/// with another), else [`SLED_SEGMENT_SIZE`].
+fn segment_size(path: &Path) -> usize {
+    std::fs::read_to_string(path.join("conf"))
+        .ok()
+        .and_then(|conf| {
+            conf.lines()
+                .find_map(|l| l.strip_prefix("segment_size: "))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(SLED_SEGMENT_SIZE)
+}
+
 impl Store {
     fn err(&self, e: sled::Error) -> StorageError {
         match e {
@@ -157,9 +187,13 @@ impl Store {
         }
     }
 
-    /// Opens (or creates) the database; a panic inside sled's recovery becomes `StorageError::Corruption`.
+    /// Opens (or creates) the database and the part files' directory; a panic inside sled's recovery becomes
+    /// `StorageError::Corruption`, as does a committed part file that is missing or damaged (unless
+    /// `drop_damaged_parts`: then that part is forgotten, with an error in the log).
     pub(crate) fn open(
         path: &Path,
+        parts_dir: &Path,
+        drop_damaged_parts: bool,
         cache_bytes: u64,
         flush_every_ms: u64,
         cache_budget: usize,
@@ -168,7 +202,8 @@ impl Store {
             .path(path)
             .cache_capacity(cache_bytes)
             .flush_every_ms(Some(flush_every_ms.max(1)))
-            .use_compression(false);
+            .use_compression(false)
+            .segment_size(segment_size(path));
         let open_once = || {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cfg.open()))
                 .map_err(|_| corrupt(path, "sled panicked while opening", "recovery failed"))
@@ -199,8 +234,14 @@ impl Store {
                 return Err(corrupt(path, "sled trees", e));
             }
         };
+        std::fs::create_dir_all(parts_dir).map_err(|source| StorageError::Io {
+            path: parts_dir.display().to_string(),
+            source,
+        })?;
         let store = Store {
             path: path.to_path_buf(),
+            parts_dir: parts_dir.to_path_buf(),
+            files: Mutex::new(HashMap::new()),
             db,
             chunks,
             series,
@@ -215,7 +256,56 @@ impl Store {
         };
         store.load_view()?;
         store.remove_orphans()?;
+        store.open_part_files(drop_damaged_parts)?;
         Ok(store)
+    }
+
+    fn parts_io(&self, source: std::io::Error) -> StorageError {
+        StorageError::Io {
+            path: self.parts_dir.display().to_string(),
+            source,
+        }
+    }
+
+    /// Removes part files no committed part names, then opens every committed one (checking its footer), so a
+    /// damaged file is named at start-up rather than at a query.
+    fn open_part_files(&self, drop_damaged_parts: bool) -> Result<(), StorageError> {
+        let view = self.view();
+        let committed: HashSet<PartKey> = view
+            .parts
+            .iter()
+            .filter(|p| p.in_file)
+            .map(|p| p.key)
+            .collect();
+        let removed = part_file::remove_uncommitted(&self.parts_dir, &committed)
+            .map_err(|e| self.parts_io(e))?;
+        if removed > 0 {
+            tracing::warn!(dir = %self.parts_dir.display(), removed, "removed part files of an unfinished persistence run");
+        }
+        for p in view.parts.iter().filter(|p| p.in_file) {
+            let path = self.parts_dir.join(part_file::file_name(p.key));
+            match PartFile::open(&path) {
+                Ok(f) => {
+                    self.files.lock().insert(p.key, Arc::new(f));
+                }
+                Err(why) if drop_damaged_parts => {
+                    tracing::error!(file = %path.display(), why, samples = p.samples, "dropping a damaged part file's part (--drop-damaged-parts)");
+                    self.delete_part(*p)?;
+                }
+                Err(why) => {
+                    return Err(StorageError::Corruption {
+                        path: path.display().to_string(),
+                        offset: 0,
+                        detail: format!(
+                            "part file of {} samples ({}..{} ms) is damaged: {why}; restore it from a backup, or \
+                             start once with --drop-damaged-parts (storage.drop_damaged_parts) to forget those samples",
+                            p.samples, p.mint, p.maxt
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     fn load_view(&self) -> Result<(), StorageError> {
@@ -286,26 +376,45 @@ impl Store {
         Ok(())
     }
 
-    /// Writes one compressed chunk group.
-    pub(crate) fn put_group(&self, key: PartKey, group: u32, z: &[u8]) -> Result<(), StorageError> {
-        self.chunks
-            .insert(key.group_key(group), z)
-            .map_err(|e| self.err(e))?;
-        Ok(())
+    /// Starts the part file of `key` (under a temporary name until it is finished).
+    pub(crate) fn create_part_file(
+        &self,
+        key: PartKey,
+    ) -> Result<part_file::PartFileWriter, StorageError> {
+        part_file::PartFileWriter::create(&self.parts_dir, key).map_err(|e| self.parts_io(e))
     }
 
-    /// Commits parts and the new boundary atomically, then flushes sled to disk.
+    /// Finishes a part file (directory, footer, fsync, rename); returns its length.
+    pub(crate) fn finish_part_file(
+        &self,
+        w: part_file::PartFileWriter,
+        dir_z: &[u8],
+    ) -> Result<u64, StorageError> {
+        w.finish(dir_z).map_err(|e| self.parts_io(e))
+    }
+
+    /// Commits parts (whose files are finished) and the new boundary atomically, then flushes sled to disk.
     pub(crate) fn commit_persist(
         &self,
         parts: Vec<PendingPart>,
         boundary: i64,
         next_seq: u32,
     ) -> Result<(), StorageError> {
+        // The renames of the finished files are durable before sled names them.
+        part_file::sync_dir(&self.parts_dir).map_err(|e| self.parts_io(e))?;
+        let mut opened = Vec::with_capacity(parts.len());
+        for p in &parts {
+            let path = self.parts_dir.join(part_file::file_name(p.info.key));
+            let f = PartFile::open(&path).map_err(|why| {
+                StorageError::Other(format!("part file {} just written: {why}", path.display()))
+            })?;
+            opened.push((p.info.key, Arc::new(f)));
+        }
         let mut batch = sled::Batch::default();
         for p in &parts {
-            let mut v = Vec::with_capacity(PART_HEADER_LEN + p.dir_z.len());
+            let mut v = Vec::with_capacity(PART_HEADER_LEN + 1);
             p.info.encode_header(&mut v);
-            v.extend_from_slice(&p.dir_z);
+            v.push(FILE_TAG);
             let mut k = PART_PREFIX.to_vec();
             k.extend_from_slice(&p.info.key.bytes());
             batch.insert(k, v);
@@ -315,6 +424,7 @@ impl Store {
         batch.remove(IN_PROGRESS_KEY);
         self.db.apply_batch(batch).map_err(|e| self.err(e))?;
         self.flush()?;
+        self.files.lock().extend(opened);
         let mut view = (*self.view()).clone();
         view.parts.extend(parts.iter().map(|p| p.info));
         view.parts.sort_by_key(|p| p.key);
@@ -323,20 +433,61 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a part: header first (so readers stop seeing it), then its groups.
-    pub(crate) fn delete_part(&self, key: PartKey) -> Result<(), StorageError> {
+    /// Deletes a part: header first (so readers stop seeing it), then its file (once sled's removal is durable,
+    /// so a crash never leaves a header naming no file) or its in-sled groups. Open readers keep reading an
+    /// unlinked file.
+    pub(crate) fn delete_part(&self, info: PartInfo) -> Result<(), StorageError> {
+        let key = info.key;
         let mut k = PART_PREFIX.to_vec();
         k.extend_from_slice(&key.bytes());
         self.db.remove(k).map_err(|e| self.err(e))?;
         let mut view = (*self.view()).clone();
         view.parts.retain(|p| p.key != key);
         *self.view.write() = Arc::new(view);
-        for g in self.chunks.scan_prefix(key.bytes()).keys() {
-            let g = g.map_err(|e| self.err(e))?;
-            self.chunks.remove(g).map_err(|e| self.err(e))?;
+        if info.in_file {
+            self.flush()?;
+            self.files.lock().remove(&key);
+            let path = self.parts_dir.join(part_file::file_name(key));
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(self.parts_io(e)),
+            }
+        } else {
+            for g in self.chunks.scan_prefix(key.bytes()).keys() {
+                let g = g.map_err(|e| self.err(e))?;
+                self.chunks.remove(g).map_err(|e| self.err(e))?;
+            }
         }
         self.dirs.lock().remove(&key);
         Ok(())
+    }
+
+    /// Bytes of the part files on disk.
+    pub(crate) fn part_files_bytes(&self) -> u64 {
+        crate::db::dir_size(&self.parts_dir)
+    }
+
+    fn part_file(&self, key: PartKey) -> Result<Arc<PartFile>, StorageError> {
+        self.files
+            .lock()
+            .get(&key)
+            .cloned()
+            .ok_or(StorageError::Other(format!(
+                "part {key:?} disappeared while being read (deleted by retention)"
+            )))
+    }
+
+    fn file_corrupt(&self, key: PartKey, what: &str, why: String) -> StorageError {
+        let path = self.parts_dir.join(part_file::file_name(key));
+        StorageError::Corruption {
+            path: path.display().to_string(),
+            offset: 0,
+            detail: format!(
+                "{what}: {why}; restore the file from a backup, or start once with --drop-damaged-parts \
+                 (storage.drop_damaged_parts) to forget its samples"
+            ),
+        }
     }
 
     /// Makes everything written so far durable.
@@ -361,6 +512,7 @@ impl Store {
             series_table: sum(&self.series)?,
             postings: sum(&self.postings)?,
             size_on_disk: self.size_on_disk(),
+            part_files: self.part_files_bytes(),
         })
     }
 
@@ -374,22 +526,31 @@ impl Store {
         if let Some(d) = self.dirs.lock().get(&info.key) {
             return Ok(d);
         }
-        let mut k = PART_PREFIX.to_vec();
-        k.extend_from_slice(&info.key.bytes());
-        let v = self
-            .db
-            .get(&k)
-            .map_err(|e| self.err(e))?
-            .ok_or(StorageError::Other(format!(
-                "part {:?} disappeared while being read (deleted by retention)",
-                info.key
-            )))?;
-        let raw = codec::decompress(&v[PART_HEADER_LEN..], MAX_VALUE)
-            .map_err(|d| corrupt(&self.path, "part directory", d))?;
-        let dir = Arc::new(
+        let dir = if info.in_file {
+            let z = self
+                .part_file(info.key)?
+                .dir()
+                .map_err(|why| self.file_corrupt(info.key, "part directory", why))?;
+            codec::decompress(&z, MAX_VALUE)
+                .and_then(|raw| codec::decode_dir(&raw, info.mint))
+                .map_err(|why| self.file_corrupt(info.key, "part directory", why))?
+        } else {
+            let mut k = PART_PREFIX.to_vec();
+            k.extend_from_slice(&info.key.bytes());
+            let v = self
+                .db
+                .get(&k)
+                .map_err(|e| self.err(e))?
+                .ok_or(StorageError::Other(format!(
+                    "part {:?} disappeared while being read (deleted by retention)",
+                    info.key
+                )))?;
+            let raw = codec::decompress(&v[PART_HEADER_LEN..], MAX_VALUE)
+                .map_err(|d| corrupt(&self.path, "part directory", d))?;
             codec::decode_dir(&raw, info.mint)
-                .map_err(|d| corrupt(&self.path, "part directory", d))?,
-        );
+                .map_err(|d| corrupt(&self.path, "part directory", d))?
+        };
+        let dir = Arc::new(dir);
         self.dirs.lock().insert(
             info.key,
             dir.clone(),
@@ -403,194 +564,29 @@ impl Store {
         if let Some(g) = self.groups.lock().get(&(key, group)) {
             return Ok(g);
         }
-        let z = self.chunks.get(key.group_key(group)).map_err(|e| self.err(e))?.ok_or(StorageError::Other(format!(
-            "chunk group {group} of part {key:?} is missing (deleted by retention while being read)"
-        )))?;
-        let raw =
-            codec::decompress(&z, MAX_VALUE).map_err(|d| corrupt(&self.path, "chunk group", d))?;
-        let g = Arc::new(Group::decode(raw).map_err(|d| corrupt(&self.path, "chunk group", d))?);
+        let file = self.files.lock().get(&key).cloned();
+        let g = match file {
+            Some(f) => f
+                .group(group)
+                .and_then(|z| codec::decompress(&z, MAX_VALUE))
+                .and_then(Group::decode)
+                .map_err(|why| self.file_corrupt(key, "chunk group", why))?,
+            None => {
+                let z = self.chunks.get(key.group_key(group)).map_err(|e| self.err(e))?.ok_or(StorageError::Other(format!(
+                    "chunk group {group} of part {key:?} is missing (deleted by retention while being read)"
+                )))?;
+                let raw = codec::decompress(&z, MAX_VALUE)
+                    .map_err(|d| corrupt(&self.path, "chunk group", d))?;
+                Group::decode(raw).map_err(|d| corrupt(&self.path, "chunk group", d))?
+            }
+        };
+        let g = Arc::new(g);
         self.groups
             .lock()
             .insert((key, group), g.clone(), g.heap_bytes());
         Ok(g)
     }
-
-    fn segment(&self, seg: u32) -> Result<Arc<SeriesSegment>, StorageError> {
-        if let Some(s) = self.segments.lock().get(&seg) {
-            return Ok(s);
-        }
-        let entries = match self
-            .series
-            .get(seg.to_be_bytes())
-            .map_err(|e| self.err(e))?
-        {
-            None => Vec::new(),
-            Some(z) => {
-                let raw = codec::decompress(&z, MAX_VALUE)
-                    .map_err(|d| corrupt(&self.path, "series segment", d))?;
-                codec::decode_series(&raw).map_err(|d| corrupt(&self.path, "series segment", d))?
-            }
-        };
-        let weight = entries
-            .iter()
-            .map(|(_, l)| l.approx_heap_bytes())
-            .sum::<usize>()
-            + 64;
-        let s = Arc::new(entries);
-        self.segments.lock().insert(seg, s.clone(), weight);
-        Ok(s)
-    }
-
-    /// The stored labels of series `id`.
-    pub(crate) fn labels(&self, id: u32) -> Result<Option<Labels>, StorageError> {
-        let seg = self.segment(id / SERIES_SEGMENT)?;
-        Ok(seg
-            .binary_search_by_key(&id, |(i, _)| *i)
-            .ok()
-            .map(|i| seg[i].1.clone()))
-    }
-
-    /// Every stored series, segment by segment.
-    pub(crate) fn for_each_series(
-        &self,
-        f: &mut dyn FnMut(u32, &Labels),
-    ) -> Result<(), StorageError> {
-        for kv in self.series.iter() {
-            let (_, z) = kv.map_err(|e| self.err(e))?;
-            let raw = codec::decompress(&z, MAX_VALUE)
-                .map_err(|d| corrupt(&self.path, "series segment", d))?;
-            for (id, labels) in
-                codec::decode_series(&raw).map_err(|d| corrupt(&self.path, "series segment", d))?
-            {
-                f(id, &labels);
-            }
-        }
-        Ok(())
-    }
-
-    /// Every id in the series table (the "all" postings).
-    pub(crate) fn all_series_ids(&self) -> Result<RoaringBitmap, StorageError> {
-        let sp = self.postings();
-        let all = PostingsIndex::all(&sp);
-        sp.finish()?;
-        Ok(all)
-    }
-
-    /// Removes series from the series table and postings (after retention deleted all their data).
-    pub(crate) fn remove_series(
-        &self,
-        entries: &[(u32, Labels)],
-        level: i32,
-    ) -> Result<(), StorageError> {
-        let mut by_seg: BTreeMap<u32, RoaringBitmap> = BTreeMap::new();
-        for (id, _) in entries {
-            by_seg.entry(id / SERIES_SEGMENT).or_default().insert(*id);
-        }
-        let pairs = postings_by_pair(entries);
-        for (seg, gone) in by_seg {
-            let kept: Vec<(u32, Labels)> = self
-                .segment(seg)?
-                .iter()
-                .filter(|(id, _)| !gone.contains(*id))
-                .cloned()
-                .collect();
-            if kept.is_empty() {
-                self.series
-                    .remove(seg.to_be_bytes())
-                    .map_err(|e| self.err(e))?;
-            } else {
-                let mut raw = Vec::new();
-                codec::encode_series(&kept, &mut raw);
-                self.series
-                    .insert(seg.to_be_bytes(), codec::compress(&raw, level)?)
-                    .map_err(|e| self.err(e))?;
-            }
-            self.segments.lock().remove(&seg);
-        }
-        for (k, gone) in pairs {
-            let Some(b) = self.postings.get(&k).map_err(|e| self.err(e))? else {
-                continue;
-            };
-            let mut bm = RoaringBitmap::deserialize_from(&b[..])
-                .map_err(|e| corrupt(&self.path, "postings", e))?;
-            bm -= gone;
-            if bm.is_empty() {
-                self.postings.remove(&k).map_err(|e| self.err(e))?;
-            } else {
-                let mut v = Vec::with_capacity(bm.serialized_size());
-                bm.serialize_into(&mut v)
-                    .map_err(|e| StorageError::Other(format!("postings serialisation: {e}")))?;
-                self.postings.insert(k, v).map_err(|e| self.err(e))?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Adds series to the series table and postings (read-modify-write of the touched segments and pairs).
-    pub(crate) fn put_series(
-        &self,
-        mut entries: Vec<(u32, Labels)>,
-        level: i32,
-    ) -> Result<(), StorageError> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        entries.sort_by_key(|(id, _)| *id);
-        let mut by_seg: BTreeMap<u32, Vec<(u32, Labels)>> = BTreeMap::new();
-        for (id, l) in &entries {
-            by_seg
-                .entry(id / SERIES_SEGMENT)
-                .or_default()
-                .push((*id, l.clone()));
-        }
-        for (seg, new) in by_seg {
-            let mut all: Vec<(u32, Labels)> = (*self.segment(seg)?).clone();
-            all.extend(new);
-            all.sort_by_key(|(id, _)| *id);
-            all.dedup_by_key(|(id, _)| *id);
-            let mut raw = Vec::new();
-            codec::encode_series(&all, &mut raw);
-            self.series
-                .insert(seg.to_be_bytes(), codec::compress(&raw, level)?)
-                .map_err(|e| self.err(e))?;
-            self.segments.lock().remove(&seg);
-        }
-        let pairs = postings_by_pair(&entries);
-        for (k, add) in pairs {
-            let mut bm = match self.postings.get(&k).map_err(|e| self.err(e))? {
-                Some(b) => RoaringBitmap::deserialize_from(&b[..])
-                    .map_err(|e| corrupt(&self.path, "postings", e))?,
-                None => RoaringBitmap::new(),
-            };
-            bm |= add;
-            let mut v = Vec::with_capacity(bm.serialized_size());
-            bm.serialize_into(&mut v)
-                .map_err(|e| StorageError::Other(format!("postings serialisation: {e}")))?;
-            self.postings.insert(k, v).map_err(|e| self.err(e))?;
-        }
-        Ok(())
-    }
-
-    /// A postings reader over sled that remembers the first error it met.
-    pub(crate) fn postings(&self) -> SledPostings<'_> {
-        SledPostings::new(self)
-    }
 }
 
-/// The postings a set of series contributes: every `name=value` pair and the all-series key, each with its ids.
-fn postings_by_pair(entries: &[(u32, Labels)]) -> HashMap<Vec<u8>, RoaringBitmap> {
-    let mut pairs: HashMap<Vec<u8>, RoaringBitmap> = HashMap::new();
-    for (id, labels) in entries {
-        for l in labels {
-            pairs
-                .entry(pair_key(&l.name, &l.value))
-                .or_default()
-                .insert(*id);
-        }
-        pairs
-            .entry(ALL_POSTINGS_KEY.to_vec())
-            .or_default()
-            .insert(*id);
-    }
-    pairs
-}
+#[cfg(test)]
+mod legacy_tests;

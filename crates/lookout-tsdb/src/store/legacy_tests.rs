@@ -1,0 +1,89 @@
+//! Parts written before part files (groups in sled's `chunks` tree, the directory in the header) stay readable and
+//! deletable: an upgraded appliance keeps the history it had.
+
+use super::codec::{self, DirEntry, Group, PartKey};
+use super::*;
+
+fn open(dir: &Path) -> Store {
+    Store::open(
+        &dir.join("sled"),
+        &dir.join("parts"),
+        false,
+        4 << 20,
+        1000,
+        4 << 20,
+    )
+    .unwrap()
+}
+
+/// Writes a part the way earlier versions did: groups under `part key ‖ group`, header followed by the zstd
+/// directory.
+fn put_legacy_part(store: &Store, key: PartKey, chunks: &[&[u8]]) -> PartInfo {
+    let mut raw = Vec::new();
+    let lens: Vec<usize> = chunks.iter().map(|c| c.len()).collect();
+    Group::encode(&lens, &chunks.concat(), &mut raw);
+    let z = codec::compress(&raw, 3).unwrap();
+    store.chunks.insert(key.group_key(0), z.clone()).unwrap();
+    let dir: Vec<DirEntry> = (0..chunks.len() as u32)
+        .map(|i| DirEntry {
+            id: i + 1,
+            group: 0,
+            index: i,
+            count: 1,
+            mint: key.block_start + i64::from(i),
+            maxt: key.block_start + i64::from(i),
+        })
+        .collect();
+    let mut raw_dir = Vec::new();
+    codec::encode_dir(&dir, key.block_start, &mut raw_dir);
+    let dir_z = codec::compress(&raw_dir, 3).unwrap();
+    let info = PartInfo {
+        key,
+        mint: key.block_start,
+        maxt: key.block_start + chunks.len() as i64 - 1,
+        series: chunks.len() as u32,
+        samples: chunks.len() as u64,
+        groups: 1,
+        bytes: (z.len() + dir_z.len()) as u64,
+        in_file: false,
+    };
+    let mut v = Vec::new();
+    info.encode_header(&mut v);
+    v.extend_from_slice(&dir_z);
+    let mut k = PART_PREFIX.to_vec();
+    k.extend_from_slice(&key.bytes());
+    store.db.insert(k, v).unwrap();
+    store.flush().unwrap();
+    info
+}
+
+#[test]
+fn parts_kept_in_sled_by_earlier_versions_are_read_and_deleted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = PartKey {
+        block_start: 7_200_000,
+        seq: 0,
+    };
+    let written = {
+        let store = open(tmp.path());
+        put_legacy_part(&store, key, &[b"first chunk", b"second"])
+    };
+    let store = open(tmp.path());
+    let view = store.view();
+    assert_eq!(
+        view.parts,
+        vec![written],
+        "the header reads back as an in-sled part"
+    );
+    let dir = store.dir(&view.parts[0]).unwrap();
+    assert_eq!(dir.len(), 2);
+    assert_eq!(dir[1].index, 1);
+    let g = store.group(key, 0).unwrap();
+    assert_eq!(g.chunk(0), Some(&b"first chunk"[..]));
+    assert_eq!(g.chunk(1), Some(&b"second"[..]));
+    store.delete_part(written).unwrap();
+    assert!(store.view().parts.is_empty());
+    assert_eq!(store.chunks.len(), 0, "its groups went with it");
+    drop(store);
+    assert!(open(tmp.path()).view().parts.is_empty());
+}

@@ -1,0 +1,164 @@
+//! Part files: persisted chunks live in immutable files under `parts/`, named from sled; damage is named at start-up,
+//! files of a run that never committed are removed, and retention unlinks what it deletes.
+
+use std::path::{Path, PathBuf};
+
+use lookout_model::{Labels, Matcher, Sample, TimeRange};
+use lookout_storage::{SelectHints, Storage, StorageError};
+use lookout_tsdb::{Tsdb, TsdbOptions};
+
+const HOUR: i64 = 3_600_000;
+
+fn ingest(db: &Tsdb, hours: i64) {
+    for k in 0..hours * 240 {
+        let mut a = db.appender();
+        for s in 0..20 {
+            let l = Labels::from_pairs(&[("__name__", "m"), ("s", &s.to_string())]).unwrap();
+            a.append(&l, k * 15_000, (k * (s + 1)) as f64).unwrap();
+        }
+        a.commit().unwrap();
+    }
+}
+
+fn samples(db: &Tsdb) -> Vec<Sample> {
+    let q = db.querier(TimeRange::ALL).unwrap();
+    let mut out = Vec::new();
+    for s in q
+        .select(
+            &[Matcher::equal("__name__", "m")],
+            SelectHints::samples(TimeRange::ALL),
+        )
+        .unwrap()
+    {
+        s.unwrap().samples.collect_into(&mut out);
+    }
+    out
+}
+
+fn part_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join("parts"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn persisted_chunks_live_in_part_files_and_read_back_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
+    ingest(&db, 3);
+    let before = samples(&db);
+    db.persist_now().unwrap();
+    let m = db.metrics();
+    assert_eq!(m.persisted_parts, 3, "one part per 1 h block");
+    let files = part_files(dir.path());
+    assert_eq!(files.len(), 3, "{files:?}");
+    let on_disk: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().len())
+        .sum();
+    assert_eq!(m.persisted_data_bytes, on_disk);
+    let usage = db.sled_usage().unwrap();
+    assert_eq!(usage.chunk_groups, 0, "no chunk bytes in sled");
+    assert_eq!(usage.part_files, on_disk);
+    drop(db);
+    let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
+    assert_eq!(samples(&db), before);
+}
+
+#[test]
+fn files_of_a_run_that_never_committed_are_removed_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
+    ingest(&db, 2);
+    db.persist_now().unwrap();
+    let before = samples(&db);
+    drop(db);
+    let files = part_files(dir.path());
+    // A later run that crashed: one finished file sled never named, one still under its temporary name.
+    let stray = dir.path().join("parts").join("7200000-0000000099.part");
+    std::fs::copy(&files[0], &stray).unwrap();
+    let tmp = dir.path().join("parts").join("7200000-0000000100.part.tmp");
+    std::fs::write(&tmp, b"half written").unwrap();
+    let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
+    assert!(!stray.exists() && !tmp.exists());
+    assert_eq!(part_files(dir.path()), files);
+    assert_eq!(samples(&db), before);
+}
+
+#[test]
+fn a_damaged_part_file_is_named_at_start_up_and_can_be_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
+        ingest(&db, 2);
+        db.persist_now().unwrap();
+    }
+    let files = part_files(dir.path());
+    let victim = &files[0];
+    let len = std::fs::metadata(victim).unwrap().len();
+    let bytes = std::fs::read(victim).unwrap();
+    std::fs::write(victim, &bytes[..len as usize - 7]).unwrap();
+    match Tsdb::open(dir.path(), TsdbOptions::for_test()) {
+        Err(StorageError::Corruption { path, detail, .. }) => {
+            assert_eq!(Path::new(&path), victim.as_path());
+            assert!(detail.contains("--drop-damaged-parts"), "{detail}");
+        }
+        other => panic!("expected corruption, got {:?}", other.err()),
+    }
+    let opts = TsdbOptions {
+        drop_damaged_parts: true,
+        ..TsdbOptions::for_test()
+    };
+    let db = Tsdb::open(dir.path(), opts).unwrap();
+    assert_eq!(db.metrics().persisted_parts, 1);
+    assert!(!victim.exists());
+    let left = samples(&db);
+    assert!(
+        !left.is_empty() && left.iter().all(|s| s.t >= HOUR),
+        "the second hour is still there"
+    );
+    drop(db);
+    // Forgotten for good: a normal start works again.
+    let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
+    assert_eq!(samples(&db), left);
+}
+
+#[test]
+fn a_missing_part_file_is_named_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
+        ingest(&db, 1);
+        db.persist_now().unwrap();
+    }
+    let files = part_files(dir.path());
+    std::fs::remove_file(&files[0]).unwrap();
+    match Tsdb::open(dir.path(), TsdbOptions::for_test()) {
+        Err(StorageError::Corruption { path, detail, .. }) => {
+            assert_eq!(Path::new(&path), files[0].as_path());
+            assert!(detail.contains("cannot open"), "{detail}");
+        }
+        other => panic!("expected corruption, got {:?}", other.err()),
+    }
+}
+
+#[test]
+fn retention_unlinks_the_files_it_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
+    ingest(&db, 4);
+    db.persist_now().unwrap();
+    drop(db);
+    let opts = TsdbOptions {
+        retention_time: std::time::Duration::from_secs(3600),
+        ..TsdbOptions::for_test()
+    };
+    let db = Tsdb::open(dir.path(), opts).unwrap();
+    let deleted = db.apply_retention().unwrap();
+    assert!(deleted >= 2, "{deleted}");
+    assert_eq!(part_files(dir.path()).len(), 4 - deleted);
+    assert_eq!(db.metrics().persisted_parts as usize, 4 - deleted);
+}
