@@ -48,6 +48,9 @@ QUERIES = [
     ("topk", "topk(10, node_memory_MemFree_bytes)"),
     ("regex matcher", 'rate(node_disk_read_bytes_total{device=~"sd.*"}[5m])'),
     ("group_left join", "node_filesystem_avail_bytes / on (instance) group_left node_boot_time_seconds"),
+    ("sum of rate", 'sum(rate(node_cpu_seconds_total{mode!="idle"}[5m]))'),
+    ("avg by instance", "avg by (instance) (node_load1)"),
+    ("ratio", "1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes"),
 ]
 # Each server's own counter of samples written to its storage.
 INGEST_COUNTER = {
@@ -354,9 +357,12 @@ def import_phase(procs, workroot, dataset, samples, start_s, end_s, runs):
             disk = dir_bytes(data)
             if kind == "lookout":
                 # The WAL segment holding the imported samples also holds the marker, which stays in the head (and
-                # that segment on disk) until the next block persists; the imported data itself is in sled.
-                wal_left = disk[0] - dir_bytes(os.path.join(data, "sled"))[0]
-                disk = dir_bytes(os.path.join(data, "sled"))
+                # that segment on disk) until the next block persists; the imported data itself is persisted. So
+                # the figure is the whole data dir (part files, sled, the log store's empty files) but the WAL,
+                # which is reported beside it.
+                wal = dir_bytes(os.path.join(data, "wal"))
+                wal_left = wal[0]
+                disk = (disk[0] - wal[0], disk[1] - wal[1])
         stored = metric_sum(base, INGEST_COUNTER[kind]) if kind != "prometheus" else samples
         queries = {}
         for name, q in QUERIES:
@@ -540,12 +546,12 @@ def report(args, live, imp, rw, samples, rw_bytes):
                          f"{mib(res[L]['head_bytes']):,.1f} | | | | |")
         lines.append("")
     if imp:
-        lines += [f"### Imported dataset ({samples:,} samples, 100 hosts × 2 h × 15 s)", "",
+        lines += [f"### Imported dataset ({samples:,} samples, 2 h × 15 s; {os.path.basename(args.dataset or 'nodegen-100.om')})", "",
                   "| | Lookout | Prometheus 2.42 | VictoriaMetrics 1.79 | Lookout / Prometheus | Lookout / VM |",
                   "|---|---:|---:|---:|---:|---:|"]
         a, b, c = (imp[k]["bytes_per_sample"] for k in SERVERS)
         lines.append(f"| on-disk bytes/sample (apparent) | {a:.3f} | {b:.3f} | {c:.3f} | {ratio(a, b)} | {ratio(a, c)} |")
-        lines.append(f"| (Lookout: sled only; the WAL segment still holding the marker sample adds "
+        lines.append(f"| (Lookout: the whole data dir but the WAL; the WAL segment still holding the marker sample adds "
                      f"{imp[L]['wal_left'] / samples:.2f} bytes/sample until the next block persists) | | | | | |")
         a, b, c = (imp[k]["disk_alloc"] / samples for k in SERVERS)
         lines.append(f"| on-disk bytes/sample (allocated) | {a:.3f} | {b:.3f} | {c:.3f} | {ratio(a, b)} | {ratio(a, c)} |")
@@ -559,6 +565,11 @@ def report(args, live, imp, rw, samples, rw_bytes):
         med = [statistics.median(v[0] for v in imp[k]["queries"].values()) for k in SERVERS]
         lines.append(f"| median of the query medians (ms) | {med[0]:.1f} | {med[1]:.1f} | {med[2]:.1f} | "
                      f"{ratio(med[0], med[1])} | {ratio(med[0], med[2])} |")
+        # The geometric mean of each server's per-query latency ratio to Prometheus (Prometheus itself is 1).
+        geo = [statistics.geometric_mean(imp[k]["queries"][n][0] / imp["prometheus"]["queries"][n][0]
+                                         for n, _ in QUERIES) for k in SERVERS]
+        lines.append(f"| geometric mean of the per-query latency ratios to Prometheus | {geo[0]:.2f} | {geo[1]:.2f} | "
+                     f"{geo[2]:.2f} | | |")
         lines.append("")
     if rw:
         lines += [f"### remote_write ingest ({samples:,} samples, {len(rw_bytes)} requests of "

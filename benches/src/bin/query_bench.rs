@@ -44,6 +44,15 @@ pub const QUERIES: &[(&str, &str)] = &[
         "group_left join",
         "node_filesystem_avail_bytes / on (instance) group_left node_boot_time_seconds",
     ),
+    (
+        "sum of rate",
+        "sum(rate(node_cpu_seconds_total{mode!=\"idle\"}[5m]))",
+    ),
+    ("avg by instance", "avg by (instance) (node_load1)"),
+    (
+        "ratio",
+        "1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes",
+    ),
 ];
 
 /// Range-query resolution, the dataset's scrape step.

@@ -173,7 +173,7 @@ fn append_body(
                 continue;
             };
             check_series_labels(&labels, &ctx.label_limits)?;
-            let labels = cache.intern_labels(&labels);
+            let labels = std::sync::Arc::new(cache.intern_labels(&labels));
             let hash = labels.hash64();
             cache.series.insert(
                 key.into(),

@@ -14,8 +14,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 /// What the cache knows about one exposed series.
 #[derive(Debug, Clone)]
 pub(crate) struct CacheEntry {
-    /// Labels after target labels and metric relabeling.
-    pub(crate) labels: Labels,
+    /// Labels after target labels and metric relabeling; shared with the staleness sets, which hold a series
+    /// every scrape (a copy per scrape was a label vector per series twice over: ~40 MB at 100,000 series).
+    pub(crate) labels: Arc<Labels>,
     /// `labels.hash64()`, the key of the staleness sets.
     pub(crate) hash: u64,
     /// The storage's reference, once an append returned one.
@@ -27,7 +28,7 @@ pub(crate) struct CacheEntry {
 /// A series written by a scrape, for staleness tracking.
 #[derive(Debug, Clone)]
 pub(crate) struct SeenSeries {
-    pub(crate) labels: Labels,
+    pub(crate) labels: Arc<Labels>,
     pub(crate) series_ref: Option<SeriesRef>,
 }
 
@@ -141,7 +142,7 @@ mod tests {
 
     fn entry(iter: u64) -> CacheEntry {
         CacheEntry {
-            labels: Labels::empty(),
+            labels: Arc::new(Labels::empty()),
             hash: 0,
             series_ref: None,
             last_iter: iter,
