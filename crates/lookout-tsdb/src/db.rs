@@ -114,7 +114,14 @@ impl Tsdb {
             replayed,
             skipped,
             stats,
-        } = replay_wal(&wal, &head, &store, &persisted_ids, boundary)?;
+        } = replay_wal(
+            &wal,
+            &head,
+            &store,
+            &persisted_ids,
+            boundary,
+            crate::replay::replay_buffer_bytes(&opts),
+        )?;
         let (series, head_bytes) = (head.series_count(), head.bytes() as u64);
         if series > opts.max_active_series || head_bytes > opts.head_budget_bytes() {
             // Under the limits that wrote it the WAL cannot hold more (what they refused was never logged): they

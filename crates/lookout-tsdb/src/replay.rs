@@ -6,6 +6,12 @@
 //! limits refused then are not in the WAL), and what is in flight between the reader and the workers is bounded in
 //! samples, not in records, since a record is as large as the commit that wrote it (one scrape of a 100,000-series
 //! target is one record).
+//!
+//! The WAL is time-major: consecutive samples belong to different series, and with 100,000 series every sample
+//! touched a series (and its chunk) no longer in the CPU cache. So each worker receives large batches (sized from
+//! the replay buffer, a share of the head budget) and regroups a batch by series before applying it, keeping each
+//! series' samples in order (a counting sort by id): a series is then looked up, locked and brought into the cache
+//! once per batch instead of once per sample.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, SyncSender};
@@ -17,11 +23,62 @@ use crate::head::{ApplyTotals, Head, SHARDS};
 use crate::store::Store;
 use crate::wal::{ReplayStats, Wal, WalRecord};
 
-/// Samples in one message to a worker.
+/// Fewest samples in one message to a worker.
 pub(crate) const REPLAY_CHUNK: usize = 4096;
-/// Messages queued per worker before the reader waits. In flight at most: workers × (queue + the one being
-/// applied + the one being filled) × `REPLAY_CHUNK` × 24 bytes, ~2.4 MiB with 4 workers.
-pub(crate) const REPLAY_QUEUE: usize = 4;
+/// Messages queued per worker before the reader waits.
+pub(crate) const REPLAY_QUEUE: usize = 1;
+/// Sample buffers per worker: the queued ones, the one being applied, its regrouped copy, the one being filled.
+const BUFFERS_PER_WORKER: usize = REPLAY_QUEUE + 3;
+
+/// Bytes replay may hold in flight: an eighth of the head's share (which the rebuilt head has not filled yet
+/// while replay runs), between 4 and 64 MiB.
+pub(crate) fn replay_buffer_bytes(opts: &crate::TsdbOptions) -> u64 {
+    (opts.head_budget_bytes() / 8).clamp(4 << 20, 64 << 20)
+}
+
+/// Samples per message so that everything in flight (`workers` × [`BUFFERS_PER_WORKER`] buffers) stays within
+/// `buffer_bytes`; at least [`REPLAY_CHUNK`].
+pub(crate) fn batch_samples(buffer_bytes: u64, workers: usize) -> usize {
+    let per_sample = std::mem::size_of::<(u32, i64, f64)>() as u64;
+    ((buffer_bytes / (workers.max(1) * BUFFERS_PER_WORKER) as u64 / per_sample) as usize)
+        .max(REPLAY_CHUNK)
+}
+
+/// Reorders `batch` into `out` so each series' samples are contiguous, in their original order: a counting sort
+/// by id over the batch's id span (ids are dense), or a stable sort when the span is much wider than the batch.
+pub(crate) fn group_by_series(
+    batch: &[(u32, i64, f64)],
+    out: &mut Vec<(u32, i64, f64)>,
+    counts: &mut Vec<u32>,
+) {
+    out.clear();
+    let (Some(min), Some(max)) = (
+        batch.iter().map(|s| s.0).min(),
+        batch.iter().map(|s| s.0).max(),
+    ) else {
+        return;
+    };
+    let span = (max - min) as usize + 1;
+    if span > 4 * batch.len() {
+        out.extend_from_slice(batch);
+        out.sort_by_key(|s| s.0);
+        return;
+    }
+    counts.clear();
+    counts.resize(span + 1, 0);
+    for s in batch {
+        counts[(s.0 - min) as usize + 1] += 1;
+    }
+    for i in 1..counts.len() {
+        counts[i] += counts[i - 1];
+    }
+    out.resize(batch.len(), (0, 0, 0.0));
+    for s in batch {
+        let slot = &mut counts[(s.0 - min) as usize];
+        out[*slot as usize] = *s;
+        *slot += 1;
+    }
+}
 
 /// What replay did.
 #[derive(Debug)]
@@ -36,12 +93,18 @@ pub(crate) struct ReplayOutcome {
 pub(crate) struct Dispatch {
     senders: Vec<SyncSender<Vec<(u32, i64, f64)>>>,
     buffers: Vec<Vec<(u32, i64, f64)>>,
+    chunk: usize,
 }
 
 impl Dispatch {
-    pub(crate) fn new(senders: Vec<SyncSender<Vec<(u32, i64, f64)>>>) -> Self {
+    /// Sends batches of `chunk` samples.
+    pub(crate) fn new(senders: Vec<SyncSender<Vec<(u32, i64, f64)>>>, chunk: usize) -> Self {
         let buffers = senders.iter().map(|_| Vec::new()).collect();
-        Dispatch { senders, buffers }
+        Dispatch {
+            senders,
+            buffers,
+            chunk,
+        }
     }
 
     /// Queues a sample for the worker of its series' shard.
@@ -49,10 +112,10 @@ impl Dispatch {
         let w = (id as usize % SHARDS) % self.senders.len();
         let buffer = &mut self.buffers[w];
         if buffer.capacity() == 0 {
-            buffer.reserve_exact(REPLAY_CHUNK);
+            buffer.reserve_exact(self.chunk);
         }
         buffer.push((id, t, v));
-        if buffer.len() == REPLAY_CHUNK {
+        if buffer.len() == self.chunk {
             // A send fails only if the worker panicked; the scope re-raises that panic.
             let _ = self.senders[w].send(std::mem::take(buffer));
         }
@@ -72,17 +135,20 @@ impl Dispatch {
 /// head when its first sample at or after `boundary` comes, not at its `Series` record when it is in sled (ids in
 /// `persisted`): the running head dropped such series once persistence left them empty, so creating every one the
 /// WAL names would bring them back, beyond the head the limits allowed. Ids the WAL no longer creates (their
-/// `Series` record was truncated) are looked up in sled's series table the same way.
+/// `Series` record was truncated) are looked up in sled's series table the same way. Samples in flight between
+/// the reader and the workers take at most `buffer_bytes`.
 pub(crate) fn replay_wal(
     wal: &Wal,
     head: &Head,
     store: &Store,
     persisted: &RoaringBitmap,
     boundary: i64,
+    buffer_bytes: u64,
 ) -> Result<ReplayOutcome, StorageError> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 4);
+    let chunk = batch_samples(buffer_bytes, workers);
     let replayed = AtomicU64::new(0);
     let skipped = AtomicU64::new(0);
     let mut lookup_error = None;
@@ -93,14 +159,16 @@ pub(crate) fn replay_wal(
             senders.push(tx);
             let (replayed, skipped) = (&replayed, &skipped);
             scope.spawn(move || {
+                let (mut grouped, mut counts) = (Vec::new(), Vec::new());
                 for batch in rx {
+                    group_by_series(&batch, &mut grouped, &mut counts);
+                    drop(batch);
                     let mut totals = ApplyTotals::default();
                     let (mut ok, mut refused) = (0u64, 0u64);
-                    for (id, t, v) in batch {
-                        match head.apply_into(id, t, v, &mut totals) {
-                            Ok(_) => ok += 1,
-                            Err(_) => refused += 1,
-                        }
+                    for run in grouped.chunk_by(|a, b| a.0 == b.0) {
+                        let (a, r) = head.apply_run(run[0].0, run, &mut totals);
+                        ok += a;
+                        refused += r;
                     }
                     head.finish_apply(totals);
                     replayed.fetch_add(ok, Ordering::Relaxed);
@@ -108,7 +176,7 @@ pub(crate) fn replay_wal(
                 }
             });
         }
-        let mut dispatch = Dispatch::new(senders);
+        let mut dispatch = Dispatch::new(senders, chunk);
         let mut not_applied = 0u64;
         // Ids known to be in the head, so the reader checks membership without taking shard locks.
         let mut in_head = RoaringBitmap::new();
@@ -172,7 +240,7 @@ mod tests {
     fn dispatch_sends_bounded_chunks_per_shard_worker_in_order() {
         let (tx0, rx0) = mpsc::sync_channel(1_000);
         let (tx1, rx1) = mpsc::sync_channel(1_000);
-        let mut d = Dispatch::new(vec![tx0, tx1]);
+        let mut d = Dispatch::new(vec![tx0, tx1], REPLAY_CHUNK);
         let n = REPLAY_CHUNK * 5 + 17;
         for i in 0..n {
             // Ids 0..SHARDS: even shards go to worker 0, odd ones to worker 1.
@@ -204,12 +272,44 @@ mod tests {
     }
 
     #[test]
+    fn batches_are_regrouped_by_series_keeping_each_series_order() {
+        let check = |batch: Vec<(u32, i64, f64)>| {
+            let (mut out, mut counts) = (Vec::new(), Vec::new());
+            group_by_series(&batch, &mut out, &mut counts);
+            let mut expected = batch.clone();
+            expected.sort_by_key(|s| s.0);
+            assert_eq!(out, expected);
+        };
+        // Time-major, as the WAL is: every step visits the series in some order.
+        let mut time_major = Vec::new();
+        for t in 0..50i64 {
+            for id in [7u32, 3, 9, 4, 8, 5] {
+                time_major.push((id, t, (t * 10 + i64::from(id)) as f64));
+            }
+        }
+        check(time_major);
+        // Ids far apart (the stable-sort path) and a single series.
+        check(vec![(1_000_000, 1, 0.0), (2, 1, 0.0), (1_000_000, 2, 1.0), (2, 2, 1.0)]);
+        check(vec![(5, 1, 0.0), (5, 2, 0.0)]);
+        check(Vec::new());
+    }
+
+    #[test]
+    fn batch_size_follows_the_replay_buffer() {
+        let per_sample = std::mem::size_of::<(u32, i64, f64)>();
+        let n = batch_samples(64 << 20, 2);
+        assert!(2 * BUFFERS_PER_WORKER * n * per_sample <= 64 << 20);
+        assert!(n > 300_000, "{n}");
+        assert_eq!(batch_samples(0, 4), REPLAY_CHUNK);
+    }
+
+    #[test]
     fn a_full_queue_makes_the_reader_wait_instead_of_buffering() {
         let (tx, rx) = mpsc::sync_channel(REPLAY_QUEUE);
         let sent = std::sync::atomic::AtomicUsize::new(0);
         std::thread::scope(|s| {
             s.spawn(|| {
-                let mut d = Dispatch::new(vec![tx]);
+                let mut d = Dispatch::new(vec![tx], REPLAY_CHUNK);
                 for i in 0..REPLAY_CHUNK * (REPLAY_QUEUE + 3) {
                     d.push(0, i as i64, 0.0);
                     sent.store(i + 1, Ordering::SeqCst);

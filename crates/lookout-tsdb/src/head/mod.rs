@@ -285,6 +285,35 @@ impl Head {
         Ok(verdict)
     }
 
+    /// Checks and applies consecutive samples of one series (in order) under one lock and one lookup; returns how
+    /// many were applied and how many refused (all of them when `id` is not in the head).
+    pub(crate) fn apply_run(
+        &self,
+        id: u32,
+        run: &[(u32, i64, f64)],
+        totals: &mut ApplyTotals,
+    ) -> (u64, u64) {
+        let mut shard = self.shard(id);
+        let Some(series) = shard.series.get_mut(&id) else {
+            return (0, run.len() as u64);
+        };
+        let min_valid_t = self.min_valid_t();
+        let (mut applied, mut refused) = (0u64, 0u64);
+        for &(_, t, v) in run {
+            match classify(series.last(), t, v, min_valid_t, self.ooo_window_ms) {
+                Ok(verdict) => {
+                    let (bytes, chunks) = series.apply(t, v, verdict, self.block_ms);
+                    totals.bytes += bytes;
+                    totals.chunks += chunks;
+                    totals.max_t = totals.max_t.max(t);
+                    applied += 1;
+                }
+                Err(_) => refused += 1,
+            }
+        }
+        (applied, refused)
+    }
+
     /// Publishes what a run of [`Head::apply_into`] calls changed (one atomic update per batch, not per sample).
     pub(crate) fn finish_apply(&self, totals: ApplyTotals) {
         if totals.bytes != 0 {
