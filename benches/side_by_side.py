@@ -432,7 +432,7 @@ def snappy_block(data):
 def remote_write_requests(path, shards):
     """Snappy WriteRequests of the whole dataset for `shards` connections, as a Prometheus queue builds them: every
     series belongs to one shard (so its samples arrive in order), each shard's requests are time-major (one sample
-    per series per scrape step) with RW_SAMPLES_PER_REQUEST samples each. Returns (bodies per shard, samples)."""
+    per live series per scrape step) with RW_SAMPLES_PER_REQUEST samples each. Returns (bodies per shard, samples)."""
     from array import array
     index, labels, times, values = {}, [], [], []
     for key, value, ts in read_dataset_lines(path):
@@ -444,15 +444,20 @@ def remote_write_requests(path, shards):
             values.append(array("d"))
         times[i].append(ts)
         values[i].append(float(value))
-    steps = max(len(t) for t in times)
+    # Scrape steps count from the earliest sample, so a series born later (pod churn) is sent at its own time,
+    # not with the first scrape: series with offset o send their k-th sample at step o + k.
+    t0 = min(t[0] for t in times)
+    offsets = [(t[0] - t0) // 15000 for t in times]
+    steps = max(o + len(t) for o, t in zip(offsets, times))
     pack = struct.Struct("<d").pack
     out, total = [], 0
     for shard in range(shards):
         members = range(shard, len(labels), shards)
         bodies, batch = [], []
-        for k in range(steps):
+        for g in range(steps):
             for i in members:
-                if k >= len(times[i]):
+                k = g - offsets[i]
+                if k < 0 or k >= len(times[i]):
                     continue
                 sample = b"\x09" + pack(values[i][k]) + b"\x10" + varint(times[i][k])
                 ts_msg = labels[i] + b"\x12" + varint(len(sample)) + sample

@@ -485,3 +485,51 @@ fn odd_query_texts_fail_cleanly() {
         }
     }
 }
+
+#[test]
+fn range_rate_with_resets_found_once_matches_the_window_scan() {
+    // A counter with resets in odd places (two in one window, one at a window's first pair) and jittered times.
+    let mut points = Vec::new();
+    let mut v = 5.0;
+    for k in 0..200i64 {
+        v = if [17, 19, 60, 61, 140].contains(&k) {
+            (k % 3) as f64 * 0.5
+        } else {
+            v + 1.25 + (k % 7) as f64 * 0.1
+        };
+        points.push((k * 15_000 + (k * 37) % 900, v));
+    }
+    let s = store(&[(&[("__name__", "c_total")], &points)]);
+    for (q, range_ms, is_rate) in [
+        ("rate(c_total[1m])", 60_000, true),
+        ("increase(c_total[2m])", 120_000, false),
+    ] {
+        let out = Engine::default()
+            .range_query(&s, q, 0, 3_000_000, 15_000, &QueryContext::default())
+            .unwrap();
+        let Value::Matrix(m) = out.value else {
+            panic!("matrix expected")
+        };
+        let got: Vec<(i64, u64)> = m[0].samples.iter().map(|p| (p.t, p.v.to_bits())).collect();
+        let mut expected = Vec::new();
+        for step in 0..=200i64 {
+            let ts = step * 15_000;
+            let window: Vec<lookout_model::Sample> = points
+                .iter()
+                .filter(|&&(t, _)| t > ts - range_ms && t <= ts)
+                .map(|&(t, v)| lookout_model::Sample::new(t, v))
+                .collect();
+            let r = crate::functions::range::counter::extrapolated_rate(
+                &window,
+                ts - range_ms,
+                ts,
+                true,
+                is_rate,
+            );
+            if let Some(r) = r {
+                expected.push((ts, r.to_bits()));
+            }
+        }
+        assert_eq!(got, expected, "{q}");
+    }
+}

@@ -289,7 +289,12 @@ mod tests {
         }
         check(time_major);
         // Ids far apart (the stable-sort path) and a single series.
-        check(vec![(1_000_000, 1, 0.0), (2, 1, 0.0), (1_000_000, 2, 1.0), (2, 2, 1.0)]);
+        check(vec![
+            (1_000_000, 1, 0.0),
+            (2, 1, 0.0),
+            (1_000_000, 2, 1.0),
+            (2, 2, 1.0),
+        ]);
         check(vec![(5, 1, 0.0), (5, 2, 0.0)]);
         check(Vec::new());
     }

@@ -8,6 +8,7 @@ use super::selector::modifier_of;
 use super::{Evaluator, Matrix, Series, dur_ms, offset_ms};
 use crate::QueryError;
 use crate::annotations::{invalid_quantile, possible_non_counter};
+use crate::functions::range::counter::extrapolated_rate_with_resets;
 use crate::functions::range::{
     RangeFn, RangeModifier, check_range_fn_args, eval_extended_range_fn, eval_range_fn,
     predict_linear_at,
@@ -85,6 +86,17 @@ impl Evaluator<'_> {
             |labels: Labels, samples: &[Sample], input_drop: bool, spec: &WindowSpec| {
                 budget.check("expression evaluation")?;
                 let mut points = Vec::new();
+                // rate/increase: the series' counter resets (index of the sample after each drop), found once.
+                let counter_fast = spec.modifier.is_none()
+                    && matches!(kernel, Some(RangeFn::Rate | RangeFn::Increase));
+                let resets: Vec<usize> = if counter_fast {
+                    (1..samples.len())
+                        .filter(|&i| samples[i].v < samples[i - 1].v)
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let mut first_reset = 0usize;
                 let (mut lo, mut hi) = (0usize, 0usize);
                 for (step, ts) in self.steps().enumerate() {
                     let r = spec.at.unwrap_or(ts) - spec.offset;
@@ -122,6 +134,23 @@ impl Evaluator<'_> {
                             }
                             if let Some(m) = spec.modifier {
                                 eval_extended_range_fn(k, window, from, r, m)
+                            } else if counter_fast {
+                                // Resets inside the window: pairs (i - 1, i) with lo < i < hi.
+                                while first_reset < resets.len() && resets[first_reset] <= lo {
+                                    first_reset += 1;
+                                }
+                                let inside = resets[first_reset..]
+                                    .iter()
+                                    .take_while(|&&i| i < hi)
+                                    .map(|&i| samples[i - 1].v);
+                                extrapolated_rate_with_resets(
+                                    window,
+                                    from,
+                                    r,
+                                    true,
+                                    k == RangeFn::Rate,
+                                    inside,
+                                )
                             } else if k == RangeFn::PredictLinear {
                                 // The line is anchored at the evaluation time, not at the offset window end.
                                 predict_linear_at(window, ts, args_buf[0])

@@ -162,7 +162,26 @@ impl Head {
 
     /// Finds the series with exactly these labels.
     pub(crate) fn lookup(&self, labels: &Labels) -> Lookup {
-        let ids = self.candidates(labels.hash64());
+        let hash = labels.hash64();
+        // The common case, a hash with one series, allocates nothing (this runs once per sample written by labels).
+        let (first, shared) = {
+            let shard = self.shards[shard_of_hash(hash)].lock();
+            (
+                shard.by_hash.get(&hash).copied(),
+                shard.collisions.contains_key(&hash),
+            )
+        };
+        let Some(first) = first else {
+            return Lookup::Unknown;
+        };
+        if !shared {
+            return match self.shard(first).series.get(&first) {
+                Some(s) if s.labels == *labels => Lookup::Head(first),
+                Some(_) => Lookup::Unknown,
+                None => Lookup::Persisted(vec![first]),
+            };
+        }
+        let ids = self.candidates(hash);
         if ids.is_empty() {
             return Lookup::Unknown;
         }

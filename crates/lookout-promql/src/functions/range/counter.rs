@@ -20,6 +20,31 @@ pub(crate) fn extrapolated_rate(
     is_counter: bool,
     is_rate: bool,
 ) -> Option<f64> {
+    let resets = window
+        .windows(2)
+        .filter(|pair| is_counter && pair[1].v < pair[0].v)
+        .map(|pair| pair[0].v);
+    extrapolated_rate_with_resets(
+        window,
+        range_start_ms,
+        range_end_ms,
+        is_counter,
+        is_rate,
+        resets,
+    )
+}
+
+/// [`extrapolated_rate`] with the window's counter resets already found: `reset_values` are the values just
+/// before each reset inside the window, in order (added in that order, so the result is bit-identical). A range
+/// query finds a series' resets once instead of rescanning every overlapping window.
+pub(crate) fn extrapolated_rate_with_resets(
+    window: &[Sample],
+    range_start_ms: i64,
+    range_end_ms: i64,
+    is_counter: bool,
+    is_rate: bool,
+    reset_values: impl Iterator<Item = f64>,
+) -> Option<f64> {
     if window.len() < 2 {
         return None;
     }
@@ -27,11 +52,9 @@ pub(crate) fn extrapolated_rate(
     let last = window[window.len() - 1];
     let mut result = last.v - first.v;
     if is_counter {
-        for pair in window.windows(2) {
-            if pair[1].v < pair[0].v {
-                // A reset: the counter restarted from zero, so add back what it had reached.
-                result += pair[0].v;
-            }
+        for before_reset in reset_values {
+            // A reset: the counter restarted from zero, so add back what it had reached.
+            result += before_reset;
         }
     }
 

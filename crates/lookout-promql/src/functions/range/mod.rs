@@ -4,7 +4,7 @@
 //! The engine selects the window, removes staleness markers and native histograms, reports
 //! annotations and errors, and calls [`eval_range_fn`] per series and step.
 
-mod counter;
+pub(crate) mod counter;
 mod extended;
 mod over_time;
 mod regression;
