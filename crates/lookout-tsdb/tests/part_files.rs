@@ -44,6 +44,23 @@ fn part_files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// A data dir holding `hours` of persisted data, closed.
+fn persisted(hours: i64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
+    ingest(&db, hours);
+    db.persist_now().unwrap();
+    dir
+}
+
+/// The file and detail of the corruption a default open reports.
+fn corruption_at_open(dir: &Path) -> (String, String) {
+    match Tsdb::open(dir, TsdbOptions::for_test()) {
+        Err(StorageError::Corruption { path, detail, .. }) => (path, detail),
+        other => panic!("expected corruption, got {:?}", other.err()),
+    }
+}
+
 #[test]
 fn persisted_chunks_live_in_part_files_and_read_back_after_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -70,12 +87,8 @@ fn persisted_chunks_live_in_part_files_and_read_back_after_restart() {
 
 #[test]
 fn files_of_a_run_that_never_committed_are_removed_at_open() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
-    ingest(&db, 2);
-    db.persist_now().unwrap();
-    let before = samples(&db);
-    drop(db);
+    let dir = persisted(2);
+    let before = samples(&Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap());
     let files = part_files(dir.path());
     // A later run that crashed: one finished file sled never named, one still under its temporary name.
     let stray = dir.path().join("parts").join("7200000-0000000099.part");
@@ -90,24 +103,15 @@ fn files_of_a_run_that_never_committed_are_removed_at_open() {
 
 #[test]
 fn a_damaged_part_file_is_named_at_start_up_and_can_be_dropped() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
-        ingest(&db, 2);
-        db.persist_now().unwrap();
-    }
+    let dir = persisted(2);
     let files = part_files(dir.path());
     let victim = &files[0];
     let len = std::fs::metadata(victim).unwrap().len();
     let bytes = std::fs::read(victim).unwrap();
     std::fs::write(victim, &bytes[..len as usize - 7]).unwrap();
-    match Tsdb::open(dir.path(), TsdbOptions::for_test()) {
-        Err(StorageError::Corruption { path, detail, .. }) => {
-            assert_eq!(Path::new(&path), victim.as_path());
-            assert!(detail.contains("--drop-damaged-parts"), "{detail}");
-        }
-        other => panic!("expected corruption, got {:?}", other.err()),
-    }
+    let (path, detail) = corruption_at_open(dir.path());
+    assert_eq!(Path::new(&path), victim.as_path());
+    assert!(detail.contains("--drop-damaged-parts"), "{detail}");
     let opts = TsdbOptions {
         drop_damaged_parts: true,
         ..TsdbOptions::for_test()
@@ -128,30 +132,17 @@ fn a_damaged_part_file_is_named_at_start_up_and_can_be_dropped() {
 
 #[test]
 fn a_missing_part_file_is_named_at_start_up() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
-        ingest(&db, 1);
-        db.persist_now().unwrap();
-    }
+    let dir = persisted(1);
     let files = part_files(dir.path());
     std::fs::remove_file(&files[0]).unwrap();
-    match Tsdb::open(dir.path(), TsdbOptions::for_test()) {
-        Err(StorageError::Corruption { path, detail, .. }) => {
-            assert_eq!(Path::new(&path), files[0].as_path());
-            assert!(detail.contains("cannot open"), "{detail}");
-        }
-        other => panic!("expected corruption, got {:?}", other.err()),
-    }
+    let (path, detail) = corruption_at_open(dir.path());
+    assert_eq!(Path::new(&path), files[0].as_path());
+    assert!(detail.contains("cannot open"), "{detail}");
 }
 
 #[test]
 fn retention_unlinks_the_files_it_deletes() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
-    ingest(&db, 4);
-    db.persist_now().unwrap();
-    drop(db);
+    let dir = persisted(4);
     let opts = TsdbOptions {
         retention_time: std::time::Duration::from_secs(3600),
         ..TsdbOptions::for_test()

@@ -222,17 +222,27 @@ mod tests {
         assert_eq!(parse_file_name("1-2.part.tmp"), None);
     }
 
+    /// Writes a finished part file of `groups` and `dir` for `key`; returns its path.
+    fn write_part(dir: &Path, key: PartKey, groups: &[&[u8]], directory: &[u8]) -> PathBuf {
+        let mut w = PartFileWriter::create(dir, key).unwrap();
+        for g in groups {
+            w.append_group(g).unwrap();
+        }
+        let len = w.finish(directory).unwrap();
+        let path = dir.join(file_name(key));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
+        path
+    }
+
     #[test]
     fn groups_and_directory_read_back() {
         let dir = tempfile::tempdir().unwrap();
-        let k = key(7_200_000, 1);
-        let mut w = PartFileWriter::create(dir.path(), k).unwrap();
-        w.append_group(b"first group").unwrap();
-        w.append_group(b"").unwrap();
-        w.append_group(b"third").unwrap();
-        let len = w.finish(b"the directory").unwrap();
-        let path = dir.path().join(file_name(k));
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
+        let path = write_part(
+            dir.path(),
+            key(7_200_000, 1),
+            &[b"first group", b"", b"third"],
+            b"the directory",
+        );
         let f = PartFile::open(&path).unwrap();
         assert_eq!(f.groups(), 3);
         assert_eq!(f.group(0).unwrap(), b"first group");
@@ -245,11 +255,7 @@ mod tests {
     #[test]
     fn damage_is_named() {
         let dir = tempfile::tempdir().unwrap();
-        let k = key(0, 1);
-        let mut w = PartFileWriter::create(dir.path(), k).unwrap();
-        w.append_group(b"abc").unwrap();
-        w.finish(b"d").unwrap();
-        let path = dir.path().join(file_name(k));
+        let path = write_part(dir.path(), key(0, 1), &[b"abc"], b"d");
         let good = std::fs::read(&path).unwrap();
 
         std::fs::write(&path, &good[..good.len() - 3]).unwrap();
@@ -269,9 +275,7 @@ mod tests {
     fn uncommitted_and_temporary_files_are_removed() {
         let dir = tempfile::tempdir().unwrap();
         for k in [key(0, 1), key(0, 2)] {
-            let mut w = PartFileWriter::create(dir.path(), k).unwrap();
-            w.append_group(b"x").unwrap();
-            w.finish(b"y").unwrap();
+            write_part(dir.path(), k, &[b"x"], b"y");
         }
         // A run that crashed before finishing leaves a temporary file.
         PartFileWriter::create(dir.path(), key(0, 3)).unwrap();
