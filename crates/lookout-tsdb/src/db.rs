@@ -94,7 +94,6 @@ impl Tsdb {
         let store = Store::open(
             &dir.join("sled"),
             &dir.join("parts"),
-            opts.drop_damaged_parts,
             opts.sled_cache_bytes(),
             opts.sled_flush_every.as_millis() as u64,
             cache_budget.clamp(4 << 20, 256 << 20),
@@ -107,6 +106,7 @@ impl Tsdb {
         })?;
         let boundary = store.view().boundary;
         check_boundary_marker(&dir, boundary)?;
+        store.open_part_files(opts.drop_damaged_parts)?;
         head.set_min_valid_t(boundary);
         let wal = Wal::open(&dir.join("wal"), opts.wal.clone())?;
         let counters = Counters::default();

@@ -153,3 +153,24 @@ fn retention_unlinks_the_files_it_deletes() {
     assert_eq!(part_files(dir.path()).len(), 4 - deleted);
     assert_eq!(db.metrics().persisted_parts as usize, 4 - deleted);
 }
+
+#[test]
+fn a_sled_database_that_lost_its_parts_leaves_their_files_alone() {
+    let dir = persisted(2);
+    let files = part_files(dir.path());
+    assert_eq!(files.len(), 2);
+    // sled can take a garbage file for an empty database: the boundary marker must stop start-up before the files
+    // it no longer names are taken for leftovers of an unfinished run.
+    let sled_db = dir.path().join("sled").join("db");
+    let len = std::fs::metadata(&sled_db).unwrap().len() as usize;
+    std::fs::write(&sled_db, vec![0xa5u8; len]).unwrap();
+    assert!(matches!(
+        Tsdb::open(dir.path(), TsdbOptions::for_test()),
+        Err(StorageError::Corruption { .. })
+    ));
+    assert_eq!(
+        part_files(dir.path()),
+        files,
+        "the only copy of those samples is kept"
+    );
+}

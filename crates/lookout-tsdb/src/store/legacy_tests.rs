@@ -5,15 +5,16 @@ use super::codec::{self, DirEntry, Group, PartKey};
 use super::*;
 
 fn open(dir: &Path) -> Store {
-    Store::open(
+    let store = Store::open(
         &dir.join("sled"),
         &dir.join("parts"),
-        false,
         4 << 20,
         1000,
         4 << 20,
     )
-    .unwrap()
+    .unwrap();
+    store.open_part_files(false).unwrap();
+    store
 }
 
 /// Writes a part the way earlier versions did: groups under `part key ‖ group`, header followed by the zstd

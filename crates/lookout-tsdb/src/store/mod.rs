@@ -188,12 +188,12 @@ impl Store {
     }
 
     /// Opens (or creates) the database and the part files' directory; a panic inside sled's recovery becomes
-    /// `StorageError::Corruption`, as does a committed part file that is missing or damaged (unless
-    /// `drop_damaged_parts`: then that part is forgotten, with an error in the log).
+    /// `StorageError::Corruption`. The part files are opened by [`Store::open_part_files`] once the caller has
+    /// checked that sled holds every persisted part (the boundary marker), so that a sled database that lost data
+    /// never makes files it no longer names look like leftovers.
     pub(crate) fn open(
         path: &Path,
         parts_dir: &Path,
-        drop_damaged_parts: bool,
         cache_bytes: u64,
         flush_every_ms: u64,
         cache_budget: usize,
@@ -256,7 +256,6 @@ impl Store {
         };
         store.load_view()?;
         store.remove_orphans()?;
-        store.open_part_files(drop_damaged_parts)?;
         Ok(store)
     }
 
@@ -267,9 +266,11 @@ impl Store {
         }
     }
 
-    /// Removes part files no committed part names, then opens every committed one (checking its footer), so a
-    /// damaged file is named at start-up rather than at a query.
-    fn open_part_files(&self, drop_damaged_parts: bool) -> Result<(), StorageError> {
+    /// Removes part files no committed part names (a persistence run that did not commit, a deletion cut short),
+    /// then opens every committed one (checking its footer), so a damaged file is named at start-up rather than at
+    /// a query. A missing or damaged file is `StorageError::Corruption` naming it, unless `drop_damaged_parts`:
+    /// then that part is forgotten, with an error in the log.
+    pub(crate) fn open_part_files(&self, drop_damaged_parts: bool) -> Result<(), StorageError> {
         let view = self.view();
         let committed: HashSet<PartKey> = view
             .parts
