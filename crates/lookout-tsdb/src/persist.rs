@@ -148,7 +148,6 @@ impl Inner {
                 }
             }
         }
-        self.store.begin_persist()?;
         self.store
             .put_series(not_in_sled.clone(), self.opts.zstd_level)?;
         with_data.sort();

@@ -52,12 +52,12 @@ pub(crate) fn group_by_series(
     counts: &mut Vec<u32>,
 ) {
     out.clear();
-    let (Some(min), Some(max)) = (
-        batch.iter().map(|s| s.0).min(),
-        batch.iter().map(|s| s.0).max(),
-    ) else {
+    if batch.is_empty() {
         return;
-    };
+    }
+    let (min, max) = batch
+        .iter()
+        .fold((u32::MAX, 0), |(lo, hi), s| (lo.min(s.0), hi.max(s.0)));
     let span = (max - min) as usize + 1;
     if span > 4 * batch.len() {
         out.extend_from_slice(batch);

@@ -295,9 +295,20 @@ impl Head {
             .series
             .get_mut(&id)
             .ok_or(AppendError::UnknownRef(id as u64))?;
-        let verdict = classify(series.last(), t, v, self.min_valid_t(), self.ooo_window_ms)?;
+        self.check_and_apply(series, t, v, self.min_valid_t(), totals)
+    }
+
+    /// The one step both apply paths share: classify the sample against the series, apply it, count its effect.
+    fn check_and_apply(
+        &self,
+        series: &mut MemSeries,
+        t: i64,
+        v: f64,
+        min_valid_t: i64,
+        totals: &mut ApplyTotals,
+    ) -> Result<Verdict, AppendError> {
+        let verdict = classify(series.last(), t, v, min_valid_t, self.ooo_window_ms)?;
         let (bytes, chunks) = series.apply(t, v, verdict, self.block_ms);
-        drop(shard);
         totals.bytes += bytes;
         totals.chunks += chunks;
         totals.max_t = totals.max_t.max(t);
@@ -319,14 +330,8 @@ impl Head {
         let min_valid_t = self.min_valid_t();
         let (mut applied, mut refused) = (0u64, 0u64);
         for &(_, t, v) in run {
-            match classify(series.last(), t, v, min_valid_t, self.ooo_window_ms) {
-                Ok(verdict) => {
-                    let (bytes, chunks) = series.apply(t, v, verdict, self.block_ms);
-                    totals.bytes += bytes;
-                    totals.chunks += chunks;
-                    totals.max_t = totals.max_t.max(t);
-                    applied += 1;
-                }
+            match self.check_and_apply(series, t, v, min_valid_t, totals) {
+                Ok(_) => applied += 1,
                 Err(_) => refused += 1,
             }
         }

@@ -330,7 +330,8 @@ impl Store {
         Ok(())
     }
 
-    /// Drops chunk groups left by a persistence run that did not commit.
+    /// Drops in-sled chunk groups left by a persistence run of an earlier version that did not commit (those runs
+    /// set `IN_PROGRESS_KEY`; runs now write part files, whose leftovers `open_part_files` removes).
     fn remove_orphans(&self) -> Result<(), StorageError> {
         if self
             .db
@@ -367,14 +368,6 @@ impl Store {
             Some(b) if b.len() == 4 => u32::from_be_bytes(b[..4].try_into().expect("4")),
             _ => 0,
         })
-    }
-
-    /// Marks a persistence run as started (orphans are cleaned at the next open if it never commits).
-    pub(crate) fn begin_persist(&self) -> Result<(), StorageError> {
-        self.db
-            .insert(IN_PROGRESS_KEY, &[1u8][..])
-            .map_err(|e| self.err(e))?;
-        Ok(())
     }
 
     /// Starts the part file of `key` (under a temporary name until it is finished).
@@ -422,7 +415,6 @@ impl Store {
         }
         batch.insert(BOUNDARY_KEY, &boundary.to_be_bytes()[..]);
         batch.insert(NEXT_SEQ_KEY, &next_seq.to_be_bytes()[..]);
-        batch.remove(IN_PROGRESS_KEY);
         self.db.apply_batch(batch).map_err(|e| self.err(e))?;
         self.flush()?;
         self.files.lock().extend(opened);
