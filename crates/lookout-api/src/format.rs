@@ -33,15 +33,21 @@ pub(crate) fn non_finite(v: f64) -> Option<&'static str> {
 
 /// Formats a sample value as Prometheus does: shortest round-trip decimal, exponent only for tiny or huge values.
 pub fn format_value(v: f64) -> String {
+    let mut s = String::new();
+    write_value(&mut s, v);
+    s
+}
+
+/// Appends a sample value as [`format_value`] spells it, without an allocation of its own (a range answer
+/// writes millions of them).
+pub fn write_value(out: &mut String, v: f64) {
     if let Some(s) = non_finite(v) {
-        return s.into();
+        out.push_str(s);
+        return;
     }
     if v == 0.0 {
-        return if v.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
+        out.push_str(if v.is_sign_negative() { "-0" } else { "0" });
+        return;
     }
     let a = v.abs();
     if !(1e-6..1e21).contains(&a) {
@@ -52,9 +58,10 @@ pub fn format_value(v: f64) -> String {
             Some(d) => ('-', d),
             None => ('+', exp),
         };
-        return format!("{mantissa}e{sign}{digits:0>2}");
+        let _ = write!(out, "{mantissa}e{sign}{digits:0>2}");
+        return;
     }
-    format!("{v}")
+    let _ = write!(out, "{v}");
 }
 
 /// Appends `s` as a JSON string literal.
@@ -95,7 +102,7 @@ pub fn write_point(out: &mut String, t_ms: i64, v: f64) {
     out.push('[');
     write_timestamp(out, t_ms);
     out.push_str(",\"");
-    out.push_str(&format_value(v));
+    write_value(out, v);
     out.push_str("\"]");
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::Request;
+use axum::http::{Request, StatusCode};
 use axum::response::Response;
 use lookout_promql::{Engine, QueryContext, QueryOutput, Value};
 
@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::format::{write_json_str, write_labels, write_point};
 use crate::params::Params;
 use crate::pool::CancelOnDrop;
-use crate::respond::{read_params, success};
+use crate::respond::{json_response, read_params, success, success_body};
 
 /// Maximum points per series Prometheus allows in a range query.
 const MAX_POINTS: i64 = 11_000;
@@ -70,11 +70,16 @@ pub async fn instant(
     let t = p.time_or("time", now_ms())?;
     let prep = prepare(&state, &p)?;
     let (engine, ctx, storage) = (prep.engine.clone(), prep.ctx.clone(), state.storage.clone());
+    let limit = prep.limit;
     let result = state
         .query_pool
-        .run(move || engine.instant_query(storage.as_ref(), &query, t, &ctx))
+        .run(move || {
+            engine
+                .instant_query(storage.as_ref(), &query, t, &ctx)
+                .map(|out| render_answer(&out, limit))
+        })
         .await?;
-    answer(&state, result, prep.limit)
+    answer(&state, result)
 }
 
 /// `GET|POST /api/v1/query_range`
@@ -118,20 +123,36 @@ pub async fn range(
     }
     let prep = prepare(&state, &p)?;
     let (engine, ctx, storage) = (prep.engine.clone(), prep.ctx.clone(), state.storage.clone());
+    let limit = prep.limit;
     let result = state
         .query_pool
-        .run(move || engine.range_query(storage.as_ref(), &query, start, end, step, &ctx))
+        .run(move || {
+            engine
+                .range_query(storage.as_ref(), &query, start, end, step, &ctx)
+                .map(|out| render_answer(&out, limit))
+        })
         .await?;
-    answer(&state, result, prep.limit)
+    answer(&state, result)
+}
+
+/// The success body of a query's output, rendered on the query pool (never on the runtime's threads: a range
+/// answer can take tens of milliseconds to write).
+fn render_answer(out: &QueryOutput, limit: usize) -> String {
+    success_body(&out.annotations, |s| {
+        if render_value_into(s, &out.value, limit) {
+            vec!["results truncated due to limit".to_string()]
+        } else {
+            Vec::new()
+        }
+    })
 }
 
 fn answer(
     state: &ApiState,
-    result: Result<QueryOutput, lookout_promql::QueryError>,
-    limit: usize,
+    result: Result<String, lookout_promql::QueryError>,
 ) -> Result<Response, ApiError> {
-    let out = match result {
-        Ok(o) => o,
+    let body = match result {
+        Ok(b) => b,
         Err(e) => {
             state.metrics.query_error(e.error_type());
             match &e {
@@ -146,29 +167,25 @@ fn answer(
         }
     };
     state.metrics.queries.fetch_add(1, Ordering::Relaxed);
-    let (data, truncated) = render_value(&out.value, limit);
-    let extra = if truncated {
-        vec!["results truncated due to limit".to_string()]
-    } else {
-        Vec::new()
-    };
-    Ok(success(&data, &out.annotations, &extra))
+    Ok(json_response(StatusCode::OK, body))
 }
 
-/// Renders `{"resultType":…,"result":…}`; returns whether `limit` cut the result.
-pub fn render_value(value: &Value, limit: usize) -> (String, bool) {
-    let mut s = String::with_capacity(256);
+/// Series of a matrix rendered by one task when the answer is written on the query threads.
+const RENDER_CHUNK: usize = 32;
+
+/// Appends `{"resultType":…,"result":…}` to `s`; returns whether `limit` cut the result.
+pub fn render_value_into(s: &mut String, value: &Value, limit: usize) -> bool {
     s.push_str(r#"{"resultType":""#);
     s.push_str(value.type_name());
     s.push_str(r#"","result":"#);
     let mut truncated = false;
     match value {
-        Value::Scalar { t, v } => write_point(&mut s, *t, *v),
+        Value::Scalar { t, v } => write_point(s, *t, *v),
         Value::String { t, s: text } => {
             s.push('[');
-            crate::format::write_timestamp(&mut s, *t);
+            crate::format::write_timestamp(s, *t);
             s.push(',');
-            write_json_str(&mut s, text);
+            write_json_str(s, text);
             s.push(']');
         }
         Value::Vector(samples) => {
@@ -184,9 +201,9 @@ pub fn render_value(value: &Value, limit: usize) -> (String, bool) {
                     s.push(',');
                 }
                 s.push_str(r#"{"metric":"#);
-                write_labels(&mut s, &smp.labels);
+                write_labels(s, &smp.labels);
                 s.push_str(r#","value":"#);
-                write_point(&mut s, smp.t, smp.v);
+                write_point(s, smp.t, smp.v);
                 s.push('}');
             }
             s.push(']');
@@ -199,26 +216,56 @@ pub fn render_value(value: &Value, limit: usize) -> (String, bool) {
             };
             truncated = n < series.len();
             s.push('[');
-            for (i, ser) in series[..n].iter().enumerate() {
-                if i > 0 {
-                    s.push(',');
-                }
-                s.push_str(r#"{"metric":"#);
-                write_labels(&mut s, &ser.labels);
-                s.push_str(r#","values":["#);
-                for (j, p) in ser.samples.iter().enumerate() {
-                    if j > 0 {
-                        s.push(',');
+            let series = &series[..n];
+            let points: usize = series.iter().map(|x| x.samples.len()).sum();
+            match lookout_promql::query_threads() {
+                // Large answers are written a chunk of series per task on the query threads, then joined.
+                Some(pool) if series.len() > RENDER_CHUNK && points > 10_000 => {
+                    use rayon::prelude::*;
+                    let parts: Vec<String> = pool.install(|| {
+                        series
+                            .par_chunks(RENDER_CHUNK)
+                            .map(|chunk| {
+                                let mut part = String::with_capacity(chunk.len() * 64);
+                                write_series_list(&mut part, chunk);
+                                part
+                            })
+                            .collect()
+                    });
+                    s.reserve(parts.iter().map(|p| p.len() + 1).sum());
+                    for (i, part) in parts.iter().enumerate() {
+                        if i > 0 {
+                            s.push(',');
+                        }
+                        s.push_str(part);
                     }
-                    write_point(&mut s, p.t, p.v);
                 }
-                s.push_str("]}");
+                _ => write_series_list(s, series),
             }
             s.push(']');
         }
     }
     s.push('}');
-    (s, truncated)
+    truncated
+}
+
+/// Appends matrix series as comma-separated `{"metric":…,"values":[…]}` objects.
+fn write_series_list(s: &mut String, series: &[lookout_promql::MatrixSeries]) {
+    for (i, ser) in series.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(r#"{"metric":"#);
+        write_labels(s, &ser.labels);
+        s.push_str(r#","values":["#);
+        for (j, p) in ser.samples.iter().enumerate() {
+            if j > 0 {
+                s.push(',');
+            }
+            write_point(s, p.t, p.v);
+        }
+        s.push_str("]}");
+    }
 }
 
 /// `GET|POST /api/v1/query_exemplars`: exemplars are parsed and dropped at ingest for now, so the answer is an

@@ -15,9 +15,22 @@ const MAX_ANNOTATIONS: usize = 10;
 
 /// Wraps already-serialized `data` JSON in the success envelope with annotations.
 pub fn success(data: &str, annotations: &Annotations, extra_warnings: &[String]) -> Response {
-    let mut s = String::with_capacity(data.len() + 64);
+    let body = success_body(annotations, |s| {
+        s.push_str(data);
+        extra_warnings.to_vec()
+    });
+    json_response(StatusCode::OK, body)
+}
+
+/// The success envelope with the data written by `write_data` straight into it (a range answer can be tens of
+/// megabytes: it is not copied); `write_data` returns warnings of its own, listed before the annotations'.
+pub fn success_body(
+    annotations: &Annotations,
+    write_data: impl FnOnce(&mut String) -> Vec<String>,
+) -> String {
+    let mut s = String::with_capacity(256);
     s.push_str(r#"{"status":"success","data":"#);
-    s.push_str(data);
+    let extra_warnings = write_data(&mut s);
     let warnings: Vec<&str> = extra_warnings
         .iter()
         .map(String::as_str)
@@ -36,7 +49,7 @@ pub fn success(data: &str, annotations: &Annotations, extra_warnings: &[String])
     write_annotations(&mut s, "warnings", "warning", &warnings);
     write_annotations(&mut s, "infos", "info", &infos);
     s.push('}');
-    json_response(StatusCode::OK, s)
+    s
 }
 
 fn write_annotations(s: &mut String, key: &str, noun: &str, list: &[&str]) {

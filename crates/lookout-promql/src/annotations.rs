@@ -1,18 +1,20 @@
 //! Warnings and infos with Prometheus's wording, collected once per query.
 
-use std::cell::RefCell;
+use std::sync::Mutex;
 
 use crate::{Annotation, AnnotationKind, Annotations};
 
-/// Collects annotations, dropping repeats, in first-seen order.
+/// Collects annotations, dropping repeats, in first-seen order. Only the query's evaluating thread adds to it
+/// (parallel series work hands its annotations back in series order), so the order stays deterministic; the
+/// lock only makes the query's shared state `Sync`.
 #[derive(Debug, Default)]
 pub(crate) struct AnnotationSink {
-    items: RefCell<Annotations>,
+    items: Mutex<Annotations>,
 }
 
 impl AnnotationSink {
     fn add(&self, kind: AnnotationKind, message: String) {
-        let mut items = self.items.borrow_mut();
+        let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
         if !items.iter().any(|a| a.kind == kind && a.message == message) {
             items.push(Annotation { kind, message });
         }
@@ -34,9 +36,36 @@ impl AnnotationSink {
         );
     }
 
+    /// Adds what a piece of parallel work collected, in its order.
+    pub(crate) fn add_pending(&self, notes: PendingNotes) {
+        for (kind, text) in notes.0 {
+            match kind {
+                AnnotationKind::Warning => self.warn(text),
+                AnnotationKind::Info => self.info(text),
+            }
+        }
+    }
+
     /// Everything collected.
     pub(crate) fn take(&self) -> Annotations {
-        std::mem::take(&mut self.items.borrow_mut())
+        std::mem::take(&mut *self.items.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Annotations collected by work on the query threads, handed back to the evaluating thread with the work's
+/// result so that the query's annotations keep series order whatever the scheduling.
+#[derive(Debug, Default)]
+pub(crate) struct PendingNotes(Vec<(AnnotationKind, String)>);
+
+impl PendingNotes {
+    /// Records a warning (the text after `PromQL warning: `).
+    pub(crate) fn warn(&mut self, text: String) {
+        self.0.push((AnnotationKind::Warning, text));
+    }
+
+    /// Records an info (the text after `PromQL info: `).
+    pub(crate) fn info(&mut self, text: String) {
+        self.0.push((AnnotationKind::Info, text));
     }
 }
 

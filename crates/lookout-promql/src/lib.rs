@@ -26,6 +26,7 @@ pub mod functions;
 mod limits;
 mod literals;
 pub mod nesting;
+mod par;
 mod parse_position;
 mod regex_guard;
 pub mod value;
@@ -35,6 +36,7 @@ mod tests;
 
 pub use engine::{Engine, format_query, parse_duration, parse_metric_selector, parse_query};
 pub use error::QueryError;
+pub use par::query_threads;
 pub use value::{
     Annotation, AnnotationKind, Annotations, MatrixSeries, QueryOutput, QueryStats, Value,
     VectorSample,

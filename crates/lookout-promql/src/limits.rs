@@ -1,23 +1,24 @@
 //! Per-query budgets: samples held in memory, wall-clock deadline and caller cancellation.
 
-use std::cell::Cell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use crate::QueryError;
 
-/// Tracks the samples one query holds and checks the deadline and the cancel flag.
+/// Tracks the samples one query holds and checks the deadline and the cancel flag. Shared by the query's
+/// threads (series are evaluated in parallel), so the counters are atomic; relaxed ordering suffices because
+/// each is a counter on its own, read for a limit or a statistic.
 #[derive(Debug)]
 pub(crate) struct Budget {
     max_samples: usize,
-    current: Cell<usize>,
-    peak: Cell<usize>,
-    loaded: Cell<u64>,
+    current: AtomicUsize,
+    peak: AtomicUsize,
+    loaded: AtomicU64,
     deadline: Instant,
     timeout_ms: u64,
     cancel: Option<Arc<AtomicBool>>,
-    checks: Cell<u32>,
+    checks: AtomicU32,
 }
 
 impl Budget {
@@ -30,13 +31,13 @@ impl Budget {
     ) -> Self {
         Budget {
             max_samples,
-            current: Cell::new(0),
-            peak: Cell::new(0),
-            loaded: Cell::new(0),
+            current: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+            loaded: AtomicU64::new(0),
             deadline,
             timeout_ms,
             cancel,
-            checks: Cell::new(0),
+            checks: AtomicU32::new(0),
         }
     }
 
@@ -49,11 +50,8 @@ impl Budget {
 
     /// Records `n` more samples held; fails when the total goes over the limit.
     pub(crate) fn acquire(&self, n: usize) -> Result<(), QueryError> {
-        let now = self.current.get() + n;
-        self.current.set(now);
-        if now > self.peak.get() {
-            self.peak.set(now);
-        }
+        let now = self.current.fetch_add(n, Ordering::Relaxed) + n;
+        self.peak.fetch_max(now, Ordering::Relaxed);
         if now > self.max_samples {
             return Err(self.too_many());
         }
@@ -62,22 +60,27 @@ impl Budget {
 
     /// Records `n` samples released.
     pub(crate) fn release(&self, n: usize) {
-        self.current.set(self.current.get().saturating_sub(n));
+        // Saturating: a release never takes the count below zero, whatever the interleaving.
+        let _ = self
+            .current
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                Some(c.saturating_sub(n))
+            });
     }
 
     /// Counts samples read from storage.
     pub(crate) fn loaded(&self, n: usize) {
-        self.loaded.set(self.loaded.get() + n as u64);
+        self.loaded.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// Samples read from storage so far.
     pub(crate) fn samples_loaded(&self) -> u64 {
-        self.loaded.get()
+        self.loaded.load(Ordering::Relaxed)
     }
 
     /// Highest number of samples held at once.
     pub(crate) fn peak(&self) -> u64 {
-        self.peak.get() as u64
+        self.peak.load(Ordering::Relaxed) as u64
     }
 
     /// Fails when the caller cancelled or the deadline passed; cheap enough to call per series or step.
@@ -90,8 +93,7 @@ impl Budget {
             return Err(QueryError::Canceled { phase });
         }
         // Reading the clock on every call would dominate tight loops; every 64th call is often enough.
-        let n = self.checks.get().wrapping_add(1);
-        self.checks.set(n);
+        let n = self.checks.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
         if n % 64 == 1 && Instant::now() > self.deadline {
             return Err(QueryError::Timeout {
                 phase,

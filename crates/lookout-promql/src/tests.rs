@@ -188,12 +188,72 @@ fn streaming_keeps_peak_near_one_series_window() {
     let out = instant(&s, "sum(rate(req_total[10m]))", 600_000).unwrap();
     // The window (0, 10m] holds 40 of each series' 41 samples.
     assert_eq!(out.stats.samples_loaded, 200 * 40);
+    // The sum folds series as they are computed: one window per query thread plus one accumulator.
+    let threads = crate::query_threads().map_or(1, |p| p.current_num_threads()) as u64;
     assert!(
-        // The sum folds series as they are computed: one window plus one accumulator.
-        out.stats.peak_samples <= 41,
-        "peak {}",
+        out.stats.peak_samples <= 40 * threads + 1,
+        "peak {} with {threads} query threads",
         out.stats.peak_samples
     );
+}
+
+/// Series evaluated on the query threads come back in label order with the values each series has on its own,
+/// and their annotations in series order.
+#[test]
+fn parallel_series_keep_order_values_and_annotations() {
+    // 300 series (several batches), each its own metric name without a counter suffix, so `rate` raises
+    // one info per series.
+    let s = MemStorage::new();
+    let mut a = s.appender();
+    for i in 0..300 {
+        let name = format!("m{i:03}");
+        let id = format!("{i:03}");
+        let l =
+            Labels::from_pairs(&[("__name__", name.as_str()), ("i", &id), ("job", "x")]).unwrap();
+        for k in 0..60i64 {
+            let v = (k * (i + 1) + if k > 30 { -(i % 5) } else { 0 }) as f64;
+            a.append(&l, k * 15_000, v).unwrap();
+        }
+    }
+    a.commit().unwrap();
+    let e = Engine::default();
+    let ctx = QueryContext::default();
+    let all = e
+        .range_query(&s, r#"rate({job="x"}[2m])"#, 300_000, 885_000, 15_000, &ctx)
+        .unwrap();
+    let Value::Matrix(all_series) = &all.value else {
+        panic!("expected a matrix, got {:?}", all.value)
+    };
+    assert_eq!(all_series.len(), 300);
+    for (i, got) in all_series.iter().enumerate() {
+        let q = format!("rate(m{i:03}[2m])");
+        let one = e
+            .range_query(&s, &q, 300_000, 885_000, 15_000, &ctx)
+            .unwrap();
+        let Value::Matrix(want) = &one.value else {
+            panic!("expected a matrix")
+        };
+        assert_eq!(got.labels, want[0].labels, "series {i}");
+        let bits = |x: &crate::MatrixSeries| -> Vec<(i64, u64)> {
+            x.samples.iter().map(|p| (p.t, p.v.to_bits())).collect()
+        };
+        assert_eq!(bits(got), bits(&want[0]), "series {i}");
+    }
+    let infos: Vec<String> = all
+        .annotations
+        .iter()
+        .filter(|a| a.kind == AnnotationKind::Info)
+        .map(|a| a.message.clone())
+        .collect();
+    let want: Vec<String> = (0..300)
+        .map(|i| {
+            format!(
+                "PromQL info: {}",
+                crate::annotations::possible_non_counter(&format!("m{i:03}"))
+            )
+        })
+        .collect();
+    assert_eq!(infos, want);
 }
 
 #[test]

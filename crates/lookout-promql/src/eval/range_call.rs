@@ -7,7 +7,7 @@ use promql_parser::parser::{Call, Expr};
 use super::selector::modifier_of;
 use super::{Evaluator, Matrix, Series, dur_ms, offset_ms};
 use crate::QueryError;
-use crate::annotations::{invalid_quantile, possible_non_counter};
+use crate::annotations::{PendingNotes, invalid_quantile, possible_non_counter};
 use crate::functions::range::counter::extrapolated_rate_with_resets;
 use crate::functions::range::{
     RangeFn, RangeModifier, check_range_fn_args, eval_extended_range_fn, eval_range_fn,
@@ -78,110 +78,122 @@ impl Evaluator<'_> {
         let drop_name = !matches!(name, "last_over_time" | "first_over_time");
         let is_rate = matches!(name, "rate" | "increase");
         let budget = &self.env.budget;
-        let mut args_buf: Vec<f64> = Vec::with_capacity(params.len());
-        // The last out-of-range quantile warned about, so a constant φ is not re-formatted per step.
-        let mut warned_quantile: Option<u64> = None;
 
-        let mut per_series =
-            |labels: Labels, samples: &[Sample], input_drop: bool, spec: &WindowSpec| {
-                budget.check("expression evaluation")?;
-                let mut points = Vec::new();
-                // rate/increase: the series' counter resets (index of the sample after each drop), found once.
-                let counter_fast = spec.modifier.is_none()
-                    && matches!(kernel, Some(RangeFn::Rate | RangeFn::Increase));
-                let resets: Vec<usize> = if counter_fast {
-                    (1..samples.len())
-                        .filter(|&i| samples[i].v < samples[i - 1].v)
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                let mut first_reset = 0usize;
-                let (mut lo, mut hi) = (0usize, 0usize);
-                for (step, ts) in self.steps().enumerate() {
-                    let r = spec.at.unwrap_or(ts) - spec.offset;
-                    let from = r - spec.range;
-                    while hi < samples.len() && samples[hi].t <= r + spec.extra_after {
-                        hi += 1;
-                    }
-                    while lo < hi && samples[lo].t <= from - spec.extra_before {
-                        lo += 1;
-                    }
-                    let window = &samples[lo..hi.max(lo)];
-                    if window.is_empty() {
-                        continue;
-                    }
-                    args_buf.clear();
-                    args_buf.extend(
-                        params
-                            .iter()
-                            .map(|p| p.get(step).copied().unwrap_or(f64::NAN)),
-                    );
-                    if name == "quantile_over_time" {
-                        let q = args_buf[0];
-                        if (q.is_nan() || !(0.0..=1.0).contains(&q))
-                            && warned_quantile != Some(q.to_bits())
-                        {
-                            self.env.annos.warn(invalid_quantile(q));
-                            warned_quantile = Some(q.to_bits());
-                        }
-                    }
-                    let v = match kernel {
-                        None => Some(1.0),
-                        Some(k) => {
-                            if let Err(e) = check_range_fn_args(k, &args_buf) {
-                                return Err(QueryError::Execution(e.to_string()));
-                            }
-                            if let Some(m) = spec.modifier {
-                                eval_extended_range_fn(k, window, from, r, m)
-                            } else if counter_fast {
-                                // Resets inside the window: pairs (i - 1, i) with lo < i < hi.
-                                while first_reset < resets.len() && resets[first_reset] <= lo {
-                                    first_reset += 1;
-                                }
-                                let inside = resets[first_reset..]
-                                    .iter()
-                                    .take_while(|&&i| i < hi)
-                                    .map(|&i| samples[i - 1].v);
-                                extrapolated_rate_with_resets(
-                                    window,
-                                    from,
-                                    r,
-                                    true,
-                                    k == RangeFn::Rate,
-                                    inside,
-                                )
-                            } else if k == RangeFn::PredictLinear {
-                                // The line is anchored at the evaluation time, not at the offset window end.
-                                predict_linear_at(window, ts, args_buf[0])
-                            } else {
-                                eval_range_fn(k, window, from, r, &args_buf)
-                            }
-                        }
-                    };
-                    if let Some(v) = v {
-                        points.push(Sample::new(ts, v));
-                    }
-                }
-                let metric = labels
-                    .metric_name()
-                    .filter(|_| is_rate && !points.is_empty());
-                if let Some(metric) = metric
-                    && !["_total", "_sum", "_count", "_bucket"]
-                        .iter()
-                        .any(|s| metric.ends_with(s))
-                {
-                    self.env.annos.info(possible_non_counter(metric));
-                }
-                if !points.is_empty() {
-                    sink(Series {
-                        labels,
-                        points,
-                        drop_name: drop_name || input_drop,
-                    })?;
-                }
-                Ok::<(), QueryError>(())
+        // One series' points, and the annotations it raised. Runs on the query threads, so it neither adds
+        // annotations nor calls the sink itself.
+        let per_series = |labels: Labels,
+                          samples: &[Sample],
+                          input_drop: bool,
+                          spec: &WindowSpec|
+         -> Result<(Option<Series>, PendingNotes), QueryError> {
+            budget.check("expression evaluation")?;
+            let mut notes = PendingNotes::default();
+            let mut args_buf: Vec<f64> = Vec::with_capacity(params.len());
+            // The last out-of-range quantile warned about, so a constant φ is not re-formatted per step.
+            let mut warned_quantile: Option<u64> = None;
+            let mut points = Vec::new();
+            // rate/increase: the series' counter resets (index of the sample after each drop), found once.
+            let counter_fast = spec.modifier.is_none()
+                && matches!(kernel, Some(RangeFn::Rate | RangeFn::Increase));
+            let resets: Vec<usize> = if counter_fast {
+                (1..samples.len())
+                    .filter(|&i| samples[i].v < samples[i - 1].v)
+                    .collect()
+            } else {
+                Vec::new()
             };
+            let mut first_reset = 0usize;
+            let (mut lo, mut hi) = (0usize, 0usize);
+            for (step, ts) in self.steps().enumerate() {
+                let r = spec.at.unwrap_or(ts) - spec.offset;
+                let from = r - spec.range;
+                while hi < samples.len() && samples[hi].t <= r + spec.extra_after {
+                    hi += 1;
+                }
+                while lo < hi && samples[lo].t <= from - spec.extra_before {
+                    lo += 1;
+                }
+                let window = &samples[lo..hi.max(lo)];
+                if window.is_empty() {
+                    continue;
+                }
+                args_buf.clear();
+                args_buf.extend(
+                    params
+                        .iter()
+                        .map(|p| p.get(step).copied().unwrap_or(f64::NAN)),
+                );
+                if name == "quantile_over_time" {
+                    let q = args_buf[0];
+                    if (q.is_nan() || !(0.0..=1.0).contains(&q))
+                        && warned_quantile != Some(q.to_bits())
+                    {
+                        notes.warn(invalid_quantile(q));
+                        warned_quantile = Some(q.to_bits());
+                    }
+                }
+                let v = match kernel {
+                    None => Some(1.0),
+                    Some(k) => {
+                        if let Err(e) = check_range_fn_args(k, &args_buf) {
+                            return Err(QueryError::Execution(e.to_string()));
+                        }
+                        if let Some(m) = spec.modifier {
+                            eval_extended_range_fn(k, window, from, r, m)
+                        } else if counter_fast {
+                            // Resets inside the window: pairs (i - 1, i) with lo < i < hi.
+                            while first_reset < resets.len() && resets[first_reset] <= lo {
+                                first_reset += 1;
+                            }
+                            let inside = resets[first_reset..]
+                                .iter()
+                                .take_while(|&&i| i < hi)
+                                .map(|&i| samples[i - 1].v);
+                            extrapolated_rate_with_resets(
+                                window,
+                                from,
+                                r,
+                                true,
+                                k == RangeFn::Rate,
+                                inside,
+                            )
+                        } else if k == RangeFn::PredictLinear {
+                            // The line is anchored at the evaluation time, not at the offset window end.
+                            predict_linear_at(window, ts, args_buf[0])
+                        } else {
+                            eval_range_fn(k, window, from, r, &args_buf)
+                        }
+                    }
+                };
+                if let Some(v) = v {
+                    points.push(Sample::new(ts, v));
+                }
+            }
+            let metric = labels
+                .metric_name()
+                .filter(|_| is_rate && !points.is_empty());
+            if let Some(metric) = metric
+                && !["_total", "_sum", "_count", "_bucket"]
+                    .iter()
+                    .any(|s| metric.ends_with(s))
+            {
+                notes.info(possible_non_counter(metric));
+            }
+            let series = (!points.is_empty()).then_some(Series {
+                labels,
+                points,
+                drop_name: drop_name || input_drop,
+            });
+            Ok((series, notes))
+        };
+        // Hands a series' result to the sink on this thread, its annotations first.
+        let mut emit = |(series, notes): (Option<Series>, PendingNotes)| {
+            self.env.annos.add_pending(notes);
+            match series {
+                Some(s) => sink(s),
+                None => Ok(()),
+            }
+        };
 
         match crate::functions::unwrap_parens(&call.args.args[matrix_idx]) {
             Expr::MatrixSelector(ms) => {
@@ -211,18 +223,24 @@ impl Evaluator<'_> {
                 };
                 let (lo, hi) = self.ref_bounds(spec.at, spec.offset);
                 let (mint, maxt) = (lo - spec.range - extra_before + 1, hi + extra_after);
-                self.for_each_series(&ms.vs, mint, maxt, |loaded| {
-                    let n = loaded.samples.len();
-                    budget.acquire(n)?;
-                    let samples: Vec<Sample> = loaded
-                        .samples
-                        .into_iter()
-                        .filter(|s| !s.is_stale())
-                        .collect();
-                    let r = per_series(loaded.labels, &samples, false, &spec);
-                    budget.release(n);
-                    r
-                })?;
+                self.map_selected(
+                    &super::matcher_sets(&ms.vs)?,
+                    mint,
+                    maxt,
+                    |loaded| {
+                        let n = loaded.samples.len();
+                        budget.acquire(n)?;
+                        let samples: Vec<Sample> = loaded
+                            .samples
+                            .into_iter()
+                            .filter(|s| !s.is_stale())
+                            .collect();
+                        let r = per_series(loaded.labels, &samples, false, &spec);
+                        budget.release(n);
+                        r
+                    },
+                    &mut emit,
+                )?;
             }
             Expr::Subquery(sq) => {
                 let spec = WindowSpec {
@@ -235,8 +253,18 @@ impl Evaluator<'_> {
                 };
                 let inner = self.eval_subquery_inner(sq)?;
                 let held = super::points(&inner);
-                for s in inner {
-                    per_series(s.labels, &s.points, s.drop_name, &spec)?;
+                let mut inner = inner.into_iter();
+                loop {
+                    let batch: Vec<Series> = inner.by_ref().take(crate::par::BATCH).collect();
+                    if batch.is_empty() {
+                        break;
+                    }
+                    let results = crate::par::map_ordered(batch, |s| {
+                        per_series(s.labels, &s.points, s.drop_name, &spec)
+                    });
+                    for r in results {
+                        emit(r?)?;
+                    }
                 }
                 budget.release(held);
             }

@@ -11,6 +11,7 @@ use super::extended::{extend_floats, smoothed_value};
 use super::{Evaluator, Matrix, Series, dur_ms, offset_ms};
 use crate::QueryError;
 use crate::extended_syntax::Modifier;
+use crate::par;
 
 /// What an instant selection reports per point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +139,61 @@ impl Evaluator<'_> {
         Ok(())
     }
 
+    /// Like [`Self::for_each_selected`], but each series is loaded (its samples decoded) and turned into a result
+    /// by `map` on the query threads, [`par::BATCH`] series at a time; `sink` receives the results on this thread
+    /// in label order.
+    pub(crate) fn map_selected<T: Send>(
+        &self,
+        sets: &[Vec<Matcher>],
+        mint: i64,
+        maxt: i64,
+        map: impl Fn(Loaded) -> Result<T, QueryError> + Sync + Send,
+        mut sink: impl FnMut(T) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
+        let budget = &self.env.budget;
+        if sets.len() != 1 {
+            // Alternatives are united by labels first (their samples decoded here), then mapped in batches.
+            let mut all = Vec::new();
+            self.for_each_selected(sets, mint, maxt, |loaded| {
+                all.push(loaded);
+                Ok(())
+            })?;
+            let mut all = all.into_iter();
+            loop {
+                let batch: Vec<Loaded> = all.by_ref().take(par::BATCH).collect();
+                if batch.is_empty() {
+                    return Ok(());
+                }
+                for r in par::map_ordered(batch, &map) {
+                    sink(r?)?;
+                }
+            }
+        }
+        let load = |series: lookout_storage::Series<'_>| {
+            budget.check("series selection")?;
+            let mut series = series;
+            let mut samples = Vec::with_capacity(series.estimated_samples.min(1 << 16));
+            series.samples.collect_into(&mut samples);
+            budget.loaded(samples.len());
+            map(Loaded {
+                labels: series.labels,
+                samples,
+            })
+        };
+        let hints = SelectHints::samples(TimeRange::new(mint, maxt));
+        let mut set = self.env.querier.select(&sets[0], hints)?;
+        loop {
+            let batch: Vec<lookout_storage::Series<'_>> =
+                set.by_ref().take(par::BATCH).collect::<Result<_, _>>()?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            for r in par::map_ordered(batch, load) {
+                sink(r?)?;
+            }
+        }
+    }
+
     /// The reference times (evaluation time adjusted by `@` and `offset`) of the first and last step.
     pub(crate) fn ref_bounds(&self, at: Option<i64>, offset: i64) -> (i64, i64) {
         match at {
@@ -205,42 +261,48 @@ impl Evaluator<'_> {
         let lookback = self.env.opts.lookback_delta_ms;
         let (lo, hi) = self.ref_bounds(at, offset);
         let budget = &self.env.budget;
-        self.for_each_selected(sets, lo - lookback + 1, hi, |loaded| {
-            budget.acquire(loaded.samples.len())?;
-            let samples = &loaded.samples;
-            let mut points = Vec::new();
-            let mut idx = 0usize; // first sample after the current reference time
-            for ts in self.steps() {
-                // A subquery's grid can have billions of steps: the query's time limit must stop it.
-                budget.check("selector")?;
-                let r = at.unwrap_or(ts) - offset;
-                while idx < samples.len() && samples[idx].t <= r {
-                    idx += 1;
+        self.map_selected(
+            sets,
+            lo - lookback + 1,
+            hi,
+            |loaded| {
+                budget.acquire(loaded.samples.len())?;
+                let samples = &loaded.samples;
+                let mut points = Vec::new();
+                let mut idx = 0usize; // first sample after the current reference time
+                for ts in self.steps() {
+                    // A subquery's grid can have billions of steps: the query's time limit must stop it.
+                    budget.check("selector")?;
+                    let r = at.unwrap_or(ts) - offset;
+                    while idx < samples.len() && samples[idx].t <= r {
+                        idx += 1;
+                    }
+                    if idx == 0 {
+                        continue;
+                    }
+                    let s = samples[idx - 1];
+                    if s.t <= r - lookback || s.is_stale() {
+                        continue;
+                    }
+                    let v = match mode {
+                        PointValue::Value => s.v,
+                        PointValue::TimestampSeconds => s.t as f64 / 1000.0,
+                        PointValue::TimestampMs => s.t as f64,
+                    };
+                    points.push(Sample::new(ts, v));
                 }
-                if idx == 0 {
-                    continue;
-                }
-                let s = samples[idx - 1];
-                if s.t <= r - lookback || s.is_stale() {
-                    continue;
-                }
-                let v = match mode {
-                    PointValue::Value => s.v,
-                    PointValue::TimestampSeconds => s.t as f64 / 1000.0,
-                    PointValue::TimestampMs => s.t as f64,
-                };
-                points.push(Sample::new(ts, v));
-            }
-            budget.release(loaded.samples.len());
-            if !points.is_empty() {
-                sink(Series {
+                budget.release(loaded.samples.len());
+                Ok((!points.is_empty()).then_some(Series {
                     labels: loaded.labels,
                     points,
                     drop_name: false,
-                })?;
-            }
-            Ok(())
-        })
+                }))
+            },
+            |series| match series {
+                Some(s) => sink(s),
+                None => Ok(()),
+            },
+        )
     }
 
     /// A `smoothed` instant selector: per step the value interpolated at the reference time from the
