@@ -13,10 +13,16 @@ pub fn write_timestamp(out: &mut String, t_ms: i64) {
     }
     let secs = abs / 1000;
     let ms = abs % 1000;
-    if ms == 0 {
-        let _ = write!(out, "{secs}");
-    } else {
-        let _ = write!(out, "{secs}.{ms:03}");
+    let mut buf = itoa::Buffer::new();
+    out.push_str(buf.format(secs));
+    if ms != 0 {
+        out.push('.');
+        let digits = [
+            b'0' + (ms / 100) as u8,
+            b'0' + (ms / 10 % 10) as u8,
+            b'0' + (ms % 10) as u8,
+        ];
+        out.push_str(std::str::from_utf8(&digits).unwrap_or("000"));
     }
 }
 
@@ -49,19 +55,7 @@ pub fn write_value(out: &mut String, v: f64) {
         out.push_str(if v.is_sign_negative() { "-0" } else { "0" });
         return;
     }
-    let a = v.abs();
-    if !(1e-6..1e21).contains(&a) {
-        // Go style: mantissa, 'e', sign, at least two exponent digits.
-        let s = format!("{v:e}");
-        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        let (sign, digits) = match exp.strip_prefix('-') {
-            Some(d) => ('-', d),
-            None => ('+', exp),
-        };
-        let _ = write!(out, "{mantissa}e{sign}{digits:0>2}");
-        return;
-    }
-    let _ = write!(out, "{v}");
+    crate::float_text::write_finite(out, v);
 }
 
 /// Appends `s` as a JSON string literal.

@@ -8,6 +8,7 @@
 mod dashboards;
 pub mod error;
 mod federate;
+mod float_text;
 pub mod format;
 mod lifecycle;
 pub mod loki;
