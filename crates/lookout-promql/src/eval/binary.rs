@@ -67,31 +67,36 @@ impl Evaluator<'_> {
             }),
             (ValueType::Vector, ValueType::Scalar) | (ValueType::Scalar, ValueType::Vector) => {
                 let swap = lt == ValueType::Scalar;
-                self.range_eval(&inputs, |_, v| {
-                    let (vec, s) = if swap {
-                        (&v[1], scalar_of(&v[0]))
-                    } else {
-                        (&v[0], scalar_of(&v[1]))
-                    };
-                    Ok(vector_scalar(op, vec, s, swap, return_bool))
+                self.range_eval_split(&inputs, || {
+                    move |_, v: &mut [Vector]| {
+                        let (vec, s) = if swap {
+                            (&v[1], scalar_of(&v[0]))
+                        } else {
+                            (&v[0], scalar_of(&v[1]))
+                        };
+                        Ok(vector_scalar(op, vec, s, swap, return_bool))
+                    }
                 })
             }
             (ValueType::Vector, ValueType::Vector) => {
                 let set_op = matches!(op, token::T_LAND | token::T_LOR | token::T_LUNLESS);
                 let default_card = if set_op { &MANY_TO_MANY } else { &ONE_TO_ONE };
-                let mut matching = matching_of(b.modifier.as_ref(), default_card);
-                if set_op {
-                    // Set operators always match many-to-many, whatever the modifier says.
-                    matching.card = &MANY_TO_MANY;
-                }
-                self.range_eval(&inputs, |_, v| {
-                    let (l, r) = v.split_at_mut(1);
-                    let (l, r) = (std::mem::take(&mut l[0]), std::mem::take(&mut r[0]));
-                    match op {
-                        token::T_LAND => Ok(set_and(l, &r, &matching)),
-                        token::T_LOR => Ok(set_or(l, r, &matching)),
-                        token::T_LUNLESS => Ok(set_unless(l, &r, &matching)),
-                        _ => vector_binop(op, l, r, &matching, return_bool),
+                // Each range of steps has its own matching (and so its own signature caches).
+                self.range_eval_split(&inputs, || {
+                    let mut matching = matching_of(b.modifier.as_ref(), default_card);
+                    if set_op {
+                        // Set operators always match many-to-many, whatever the modifier says.
+                        matching.card = &MANY_TO_MANY;
+                    }
+                    move |_, v: &mut [Vector]| {
+                        let (l, r) = v.split_at_mut(1);
+                        let (l, r) = (std::mem::take(&mut l[0]), std::mem::take(&mut r[0]));
+                        match op {
+                            token::T_LAND => Ok(set_and(l, &r, &matching)),
+                            token::T_LOR => Ok(set_or(l, r, &matching)),
+                            token::T_LUNLESS => Ok(set_unless(l, &r, &matching)),
+                            _ => vector_binop(op, l, r, &matching, return_bool),
+                        }
                     }
                 })
             }

@@ -9,6 +9,7 @@ mod kheap;
 mod matching;
 mod range_call;
 mod selector;
+mod step_chunks;
 mod subquery;
 mod topk;
 
