@@ -45,6 +45,54 @@ where
     }
 }
 
+/// Maps the batches `next_batch` pulls (until an empty one) through `f` on the query threads, while this thread
+/// hands the previous batch's results to `sink` and pulls the next batch, so the fold and the reads overlap the
+/// work. `sink` sees every result in input order; the first error (of `next_batch` or `sink`) ends the run.
+pub(crate) fn pipeline<I, T, E>(
+    mut next_batch: impl FnMut() -> Result<Vec<I>, E>,
+    f: impl Fn(I) -> T + Sync + Send,
+    mut sink: impl FnMut(T) -> Result<(), E>,
+) -> Result<(), E>
+where
+    I: Send,
+    T: Send,
+{
+    let Some(pool) = query_threads() else {
+        loop {
+            let batch = next_batch()?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            for item in batch {
+                sink(f(item))?;
+            }
+        }
+    };
+    let f = &f;
+    let mut batch = next_batch()?;
+    let mut done: Vec<T> = Vec::new();
+    while !batch.is_empty() {
+        let mut computed: Vec<T> = Vec::new();
+        let work = std::mem::take(&mut batch);
+        let out = &mut computed;
+        let next = pool.in_place_scope(|scope| {
+            scope.spawn(move |_| {
+                *out = work.into_par_iter().with_max_len(1).map(f).collect();
+            });
+            for t in done.drain(..) {
+                sink(t)?;
+            }
+            next_batch()
+        });
+        batch = next?;
+        done = computed;
+    }
+    for t in done {
+        sink(t)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,5 +109,38 @@ mod tests {
         });
         let order: Vec<u64> = out.iter().map(|(i, _)| *i).collect();
         assert_eq!(order, (0..1000u64).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn pipeline_sinks_every_result_in_order_and_stops_at_the_first_error() {
+        let mut input = (0..1000u64).collect::<Vec<_>>().into_iter();
+        let mut seen = Vec::new();
+        pipeline(
+            || Ok::<_, String>(input.by_ref().take(64).collect()),
+            |i| i * 3,
+            |t| {
+                seen.push(t);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, (0..1000u64).map(|i| i * 3).collect::<Vec<_>>());
+
+        let mut input = (0..1000u64).collect::<Vec<_>>().into_iter();
+        let mut seen = 0;
+        let err = pipeline(
+            || Ok(input.by_ref().take(64).collect()),
+            |i| i,
+            |t| {
+                seen += 1;
+                if t == 300 {
+                    Err(format!("stop at {t}"))
+                } else {
+                    Ok(())
+                }
+            },
+        )
+        .unwrap_err();
+        assert_eq!((err.as_str(), seen), ("stop at 300", 301));
     }
 }

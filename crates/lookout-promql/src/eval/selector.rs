@@ -141,7 +141,7 @@ impl Evaluator<'_> {
 
     /// Like [`Self::for_each_selected`], but each series is loaded (its samples decoded) and turned into a result
     /// by `map` on the query threads, [`par::BATCH`] series at a time; `sink` receives the results on this thread
-    /// in label order.
+    /// in label order, folding one batch while the threads work on the next.
     pub(crate) fn map_selected<T: Send>(
         &self,
         sets: &[Vec<Matcher>],
@@ -159,15 +159,11 @@ impl Evaluator<'_> {
                 Ok(())
             })?;
             let mut all = all.into_iter();
-            loop {
-                let batch: Vec<Loaded> = all.by_ref().take(par::BATCH).collect();
-                if batch.is_empty() {
-                    return Ok(());
-                }
-                for r in par::map_ordered(batch, &map) {
-                    sink(r?)?;
-                }
-            }
+            return par::pipeline(
+                || Ok(all.by_ref().take(par::BATCH).collect()),
+                &map,
+                |r| sink(r?),
+            );
         }
         let load = |series: lookout_storage::Series<'_>| {
             budget.check("series selection")?;
@@ -182,16 +178,16 @@ impl Evaluator<'_> {
         };
         let hints = SelectHints::samples(TimeRange::new(mint, maxt));
         let mut set = self.env.querier.select(&sets[0], hints)?;
-        loop {
-            let batch: Vec<lookout_storage::Series<'_>> =
-                set.by_ref().take(par::BATCH).collect::<Result<_, _>>()?;
-            if batch.is_empty() {
-                return Ok(());
-            }
-            for r in par::map_ordered(batch, load) {
-                sink(r?)?;
-            }
-        }
+        par::pipeline(
+            || {
+                set.by_ref()
+                    .take(par::BATCH)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(QueryError::from)
+            },
+            load,
+            |r| sink(r?),
+        )
     }
 
     /// The reference times (evaluation time adjusted by `@` and `offset`) of the first and last step.
