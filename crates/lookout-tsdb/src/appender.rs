@@ -11,7 +11,15 @@ use crate::metrics::Counters;
 use crate::wal::WalRecord;
 
 /// Refs handed out for series that only exist once the batch commits carry this bit (valid inside the batch only).
+/// Bits 32–62 hold the batch's tag and bits 0–31 the index in its new series: a caller that keeps such a ref
+/// past the batch (a scrape cache does) gets `UnknownRef` from a later batch, never another batch's new series.
 const NEW_REF_BIT: u64 = 1 << 63;
+
+/// The index part of a new-series ref.
+const NEW_INDEX_MASK: u64 = 0xffff_ffff;
+
+/// Tags of batches, so that new-series refs of different batches differ (wrapping after 2^31 batches).
+static BATCH_TAGS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// A series the batch will create (or bring back into the head) on commit.
 struct NewSeries {
@@ -29,6 +37,8 @@ pub struct TsdbAppender<'a> {
     batch_last: FxHashMap<u64, (i64, u64)>,
     /// The latest timestamp accepted (clock at the batch's start plus `max_future`), `i64::MAX` without a check.
     max_t: i64,
+    /// This batch's tag, shifted into place for its new-series refs.
+    tag_bits: u64,
 }
 
 impl<'a> TsdbAppender<'a> {
@@ -39,6 +49,9 @@ impl<'a> TsdbAppender<'a> {
             new_series: Vec::new(),
             new_index: FxHashMap::default(),
             batch_last: FxHashMap::default(),
+            tag_bits: u64::from(
+                BATCH_TAGS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) & 0x7fff_ffff,
+            ) << 32,
             max_t: db.opts.max_future.map_or(i64::MAX, |skew| {
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
@@ -122,7 +135,7 @@ impl<'a> TsdbAppender<'a> {
             self.count_refusal(&e);
             return Err(e);
         }
-        let r = NEW_REF_BIT | self.new_series.len() as u64;
+        let r = NEW_REF_BIT | self.tag_bits | self.new_series.len() as u64;
         self.new_series.push(NewSeries {
             labels: labels.clone(),
             known_id,
@@ -170,7 +183,8 @@ impl Appender for TsdbAppender<'_> {
 
     fn append_ref(&mut self, series: SeriesRef, t: i64, v: f64) -> Result<(), AppendError> {
         if series & NEW_REF_BIT != 0 {
-            if (series & !NEW_REF_BIT) as usize >= self.new_series.len() {
+            let this_batch = series & !NEW_REF_BIT & !NEW_INDEX_MASK == self.tag_bits;
+            if !this_batch || (series & NEW_INDEX_MASK) as usize >= self.new_series.len() {
                 return Err(AppendError::UnknownRef(series));
             }
             return self.push(series, None, t, v);
@@ -237,7 +251,7 @@ impl Appender for TsdbAppender<'_> {
             if *r & NEW_REF_BIT == 0 {
                 return true;
             }
-            match ids[(*r & !NEW_REF_BIT) as usize] {
+            match ids[(*r & NEW_INDEX_MASK) as usize] {
                 Some(id) => {
                     *r = u64::from(id);
                     true

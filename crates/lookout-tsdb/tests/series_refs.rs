@@ -1,0 +1,78 @@
+//! Series references across batches: a reference handed out for a series a batch creates must never reach
+//! another series in a later batch (a scrape cache keeps references from one scrape to the next).
+
+use lookout_model::{Labels, Matcher, TimeRange};
+use lookout_storage::{AppendError, SelectHints, Storage};
+use lookout_tsdb::{Tsdb, TsdbOptions};
+
+fn series(name: &str) -> Labels {
+    Labels::from_pairs(&[("__name__", name), ("job", "x")]).unwrap()
+}
+
+/// `(t, v)` of every sample of `name`.
+fn samples(db: &Tsdb, name: &str) -> Vec<(i64, f64)> {
+    let q = db.querier(TimeRange::ALL).unwrap();
+    let mut out = Vec::new();
+    for s in q
+        .select(
+            &[Matcher::equal("__name__", name)],
+            SelectHints::samples(TimeRange::ALL),
+        )
+        .unwrap()
+    {
+        let mut s = s.unwrap();
+        let mut v = Vec::new();
+        s.samples.collect_into(&mut v);
+        out.extend(v.iter().map(|p| (p.t, p.v)));
+    }
+    out
+}
+
+/// Appends by reference when one is known, by labels when the storage no longer knows it: what the scrape
+/// path does.
+fn append_cached(
+    a: &mut dyn lookout_storage::Appender,
+    labels: &Labels,
+    r: &mut Option<u64>,
+    t: i64,
+    v: f64,
+) {
+    if let Some(known) = *r {
+        match a.append_ref(known, t, v) {
+            Err(AppendError::UnknownRef(_)) => {}
+            other => return other.unwrap(),
+        }
+    }
+    *r = Some(a.append(labels, t, v).unwrap());
+}
+
+#[test]
+fn a_new_series_reference_never_reaches_a_series_created_by_a_later_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
+    let (a_labels, c_labels) = (series("a"), series("c"));
+    let (mut a_ref, mut c_ref) = (None, None);
+
+    // Batch 1 creates `a`; the caller keeps the reference it got.
+    let mut batch = db.appender();
+    append_cached(&mut *batch, &a_labels, &mut a_ref, 1_000, 1.0);
+    batch.commit().unwrap();
+
+    // Batch 2 creates `c` first, then appends to `a` by the kept reference.
+    let mut batch = db.appender();
+    append_cached(&mut *batch, &c_labels, &mut c_ref, 2_000, 5.0);
+    append_cached(&mut *batch, &a_labels, &mut a_ref, 2_000, 2.0);
+    batch.commit().unwrap();
+
+    // Batch 3: both by reference again.
+    let mut batch = db.appender();
+    append_cached(&mut *batch, &c_labels, &mut c_ref, 3_000, 6.0);
+    append_cached(&mut *batch, &a_labels, &mut a_ref, 3_000, 3.0);
+    batch.commit().unwrap();
+
+    assert_eq!(
+        samples(&db, "a"),
+        vec![(1_000, 1.0), (2_000, 2.0), (3_000, 3.0)]
+    );
+    assert_eq!(samples(&db, "c"), vec![(2_000, 5.0), (3_000, 6.0)]);
+}
