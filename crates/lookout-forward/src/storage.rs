@@ -130,6 +130,10 @@ impl Storage for ForwardingStorage {
             None => Ok(Box::new(EmptyQuerier)),
         }
     }
+
+    fn series_labels(&self, series: SeriesRef) -> Option<Labels> {
+        self.refs.get(series).map(|(labels, _)| labels)
+    }
 }
 
 struct ForwardingAppender<'a> {

@@ -116,4 +116,11 @@ pub trait Storage: Send + Sync {
     fn appender(&self) -> Box<dyn Appender + '_>;
     /// A read view for samples and series within `range`.
     fn querier(&self, range: TimeRange) -> Result<Box<dyn Querier + '_>, StorageError>;
+    /// The label set the store keeps for the committed series `series`, so that a caller holding the same labels
+    /// (a scrape cache) can share the store's copy instead of keeping its own; `None` when the store does not
+    /// know the reference (or does not share).
+    fn series_labels(&self, series: SeriesRef) -> Option<Labels> {
+        let _ = series;
+        None
+    }
 }

@@ -223,6 +223,10 @@ impl Storage for MemStorage {
     fn querier(&self, range: TimeRange) -> Result<Box<dyn Querier + '_>, StorageError> {
         Ok(Box::new(MemQuerier { store: self, range }))
     }
+
+    fn series_labels(&self, series: SeriesRef) -> Option<Labels> {
+        self.inner.read().labels.get(series as usize).cloned()
+    }
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use lookout_model::TimeRange;
-use lookout_storage::{Appender, Querier, Storage, StorageError};
+use lookout_model::{Labels, TimeRange};
+use lookout_storage::{Appender, Querier, SeriesRef, Storage, StorageError};
 use parking_lot::Mutex;
 use roaring::RoaringBitmap;
 
@@ -342,5 +342,10 @@ impl Storage for Tsdb {
             return Err(StorageError::Closed);
         }
         Ok(Box::new(TsdbQuerier::new(&self.inner, range)))
+    }
+
+    fn series_labels(&self, series: SeriesRef) -> Option<Labels> {
+        // Refs of series a batch creates carry bit 63 until it commits: those are not head ids.
+        self.inner.head.labels(u32::try_from(series).ok()?)
     }
 }

@@ -76,3 +76,25 @@ fn a_new_series_reference_never_reaches_a_series_created_by_a_later_batch() {
     );
     assert_eq!(samples(&db, "c"), vec![(2_000, 5.0), (3_000, 6.0)]);
 }
+
+#[test]
+fn series_labels_are_the_heads_copy_for_committed_series_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
+    let a = series("a");
+    let mut batch = db.appender();
+    let pending = batch.append(&a, 1_000, 1.0).unwrap();
+    // Before the commit the reference names no head series.
+    assert_eq!(db.series_labels(pending), None);
+    batch.commit().unwrap();
+    let mut batch = db.appender();
+    let committed = batch.append(&a, 2_000, 2.0).unwrap();
+    batch.commit().unwrap();
+    let stored = db.series_labels(committed).expect("a committed series");
+    assert_eq!(stored, a);
+    // The head's own copy, the same allocation each time it is asked.
+    let again = db.series_labels(committed).unwrap();
+    assert_eq!(stored.as_slice().as_ptr(), again.as_slice().as_ptr());
+    assert_ne!(stored.as_slice().as_ptr(), a.as_slice().as_ptr());
+    assert_eq!(db.series_labels(u64::from(u32::MAX)), None);
+}

@@ -119,6 +119,18 @@ fn append_sample(
     Ok(())
 }
 
+/// Replaces the entry's labels by the storage's copy of the same set once the storage has committed the series
+/// (its reference from an earlier batch resolves), so the process keeps one label vector per series.
+fn share_storage_labels(storage: &dyn Storage, entry: &mut CacheEntry) {
+    let Some(r) = entry.series_ref else { return };
+    if let Some(stored) = storage.series_labels(r) {
+        if stored == entry.labels {
+            entry.labels = stored;
+        }
+        entry.shared = true;
+    }
+}
+
 /// Counts a per-sample refusal; all of them leave the batch usable.
 fn count_refusal(report: &mut ScrapeReport, e: &AppendError) {
     match e {
@@ -135,6 +147,7 @@ fn count_refusal(report: &mut ScrapeReport, e: &AppendError) {
 /// Parses `body` and appends its samples at `scrape_ms`; any error fails the whole scrape. Returns the
 /// exposition's metadata (`# TYPE`/`# HELP`/`# UNIT`), one entry per family.
 fn append_body(
+    storage: &dyn Storage,
     app: &mut dyn Appender,
     ctx: &ScrapeContext,
     cache: &mut ScrapeCache,
@@ -173,12 +186,13 @@ fn append_body(
                 continue;
             };
             check_series_labels(&labels, &ctx.label_limits)?;
-            let labels = std::sync::Arc::new(cache.intern_labels(&labels));
+            let labels = cache.intern_labels(&labels);
             let hash = labels.hash64();
             cache.series.insert(
                 key.into(),
                 CacheEntry {
                     labels,
+                    shared: false,
                     hash,
                     series_ref: None,
                     last_iter: iter,
@@ -206,6 +220,9 @@ fn append_body(
                 report.samples_appended += 1;
                 if is_new {
                     report.series_added += 1;
+                }
+                if !entry.shared {
+                    share_storage_labels(storage, entry);
                 }
                 if explicit_ts.is_none() {
                     cache.current.insert(
@@ -295,7 +312,7 @@ pub fn store_scrape(
     cache.begin();
     let mut app = storage.appender();
     let result = match &fetched {
-        Ok(body) => append_body(&mut *app, ctx, cache, body, scrape_ms, &mut report),
+        Ok(body) => append_body(storage, &mut *app, ctx, cache, body, scrape_ms, &mut report),
         Err(e) => Err(e.clone()),
     };
     let metadata = match result {

@@ -329,3 +329,66 @@ fn metadata_is_kept_from_successful_scrapes_and_flagged_only_when_it_changes() {
     assert!(cache.metadata_changed);
     assert_eq!(families(&cache), ["b/gauge/"]);
 }
+
+/// A store that keeps its own copy of each series' labels (as the TSDB's head does), handed out by
+/// `series_labels`.
+struct OwnLabelsStorage {
+    inner: MemStorage,
+    copies: std::sync::Mutex<std::collections::HashMap<u64, Labels>>,
+}
+
+impl Storage for OwnLabelsStorage {
+    fn appender(&self) -> Box<dyn lookout_storage::Appender + '_> {
+        self.inner.appender()
+    }
+
+    fn querier(
+        &self,
+        range: TimeRange,
+    ) -> Result<Box<dyn lookout_storage::Querier + '_>, lookout_storage::StorageError> {
+        self.inner.querier(range)
+    }
+
+    fn series_labels(&self, series: SeriesRef) -> Option<Labels> {
+        let stored = self.inner.series_labels(series)?;
+        let mut copies = self.copies.lock().unwrap();
+        let copy = copies.entry(series).or_insert_with(|| {
+            let pairs: Vec<(String, String)> = stored
+                .iter()
+                .map(|l| (l.name.to_string(), l.value.to_string()))
+                .collect();
+            let pairs: Vec<(&str, &str)> = pairs
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            Labels::from_pairs(&pairs).unwrap()
+        });
+        Some(copy.clone())
+    }
+}
+
+#[test]
+fn cached_series_share_the_storages_label_set_once_it_has_the_series() {
+    let storage = OwnLabelsStorage {
+        inner: MemStorage::new(),
+        copies: Default::default(),
+    };
+    let c = ctx();
+    let mut cache = ScrapeCache::default();
+    let text = "a{x=\"1\"} 1\na{x=\"2\"} 2\n";
+    for t in [1000, 2000, 3000] {
+        let r = store_scrape(&storage, &c, &mut cache, body(text), t, Duration::ZERO);
+        assert_eq!(r.error, None);
+    }
+    let same = |a: &Labels, b: &Labels| a.as_slice().as_ptr() == b.as_slice().as_ptr();
+    let copies = storage.copies.lock().unwrap();
+    assert_eq!(cache.series.len(), 2);
+    for entry in cache.series.values() {
+        let stored = &copies[&entry.series_ref.unwrap()];
+        assert!(entry.shared);
+        assert_eq!(entry.labels, *stored);
+        assert!(same(&entry.labels, stored), "{} not shared", entry.labels);
+        let seen = &cache.previous[&entry.hash];
+        assert!(same(&seen.labels, stored), "{} not shared", seen.labels);
+    }
+}

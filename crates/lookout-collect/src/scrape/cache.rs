@@ -14,9 +14,12 @@ use rustc_hash::{FxHashMap, FxHashSet};
 /// What the cache knows about one exposed series.
 #[derive(Debug, Clone)]
 pub(crate) struct CacheEntry {
-    /// Labels after target labels and metric relabeling; shared with the staleness sets, which hold a series
-    /// every scrape (a copy per scrape was a label vector per series twice over: ~40 MB at 100,000 series).
-    pub(crate) labels: Arc<Labels>,
+    /// Labels after target labels and metric relabeling: once the storage has the series, the storage's own
+    /// label set (shared, not copied: one label vector per series in the process, not two), also held by the
+    /// staleness sets.
+    pub(crate) labels: Labels,
+    /// Set once `labels` is the storage's copy (or the storage said it does not share).
+    pub(crate) shared: bool,
     /// `labels.hash64()`, the key of the staleness sets.
     pub(crate) hash: u64,
     /// The storage's reference, once an append returned one.
@@ -28,7 +31,7 @@ pub(crate) struct CacheEntry {
 /// A series written by a scrape, for staleness tracking.
 #[derive(Debug, Clone)]
 pub(crate) struct SeenSeries {
-    pub(crate) labels: Arc<Labels>,
+    pub(crate) labels: Labels,
     pub(crate) series_ref: Option<SeriesRef>,
 }
 
@@ -142,7 +145,8 @@ mod tests {
 
     fn entry(iter: u64) -> CacheEntry {
         CacheEntry {
-            labels: Arc::new(Labels::empty()),
+            labels: Labels::empty(),
+            shared: false,
             hash: 0,
             series_ref: None,
             last_iter: iter,
