@@ -107,15 +107,7 @@ impl Evaluator<'_> {
         if sets.len() == 1 {
             let set = self.env.querier.select(&sets[0], hints)?;
             for series in set {
-                budget.check("series selection")?;
-                let mut series = series?;
-                let mut samples = Vec::with_capacity(series.estimated_samples.min(1 << 16));
-                series.samples.collect_into(&mut samples);
-                budget.loaded(samples.len());
-                f(Loaded {
-                    labels: series.labels,
-                    samples,
-                })?;
+                f(self.load(series?)?)?;
             }
             return Ok(());
         }
@@ -150,7 +142,6 @@ impl Evaluator<'_> {
         map: impl Fn(Loaded) -> Result<T, QueryError> + Sync + Send,
         mut sink: impl FnMut(T) -> Result<(), QueryError>,
     ) -> Result<(), QueryError> {
-        let budget = &self.env.budget;
         if sets.len() != 1 {
             // Alternatives are united by labels first (their samples decoded here), then mapped in batches.
             let mut all = Vec::new();
@@ -165,17 +156,7 @@ impl Evaluator<'_> {
                 |r| sink(r?),
             );
         }
-        let load = |series: lookout_storage::Series<'_>| {
-            budget.check("series selection")?;
-            let mut series = series;
-            let mut samples = Vec::with_capacity(series.estimated_samples.min(1 << 16));
-            series.samples.collect_into(&mut samples);
-            budget.loaded(samples.len());
-            map(Loaded {
-                labels: series.labels,
-                samples,
-            })
-        };
+        let load = |series: lookout_storage::Series<'_>| map(self.load(series)?);
         let hints = SelectHints::samples(TimeRange::new(mint, maxt));
         let mut set = self.env.querier.select(&sets[0], hints)?;
         par::pipeline(
@@ -188,6 +169,19 @@ impl Evaluator<'_> {
             load,
             |r| sink(r?),
         )
+    }
+
+    /// Decodes a selected series' samples, counting them as loaded.
+    fn load(&self, mut series: lookout_storage::Series<'_>) -> Result<Loaded, QueryError> {
+        let budget = &self.env.budget;
+        budget.check("series selection")?;
+        let mut samples = Vec::with_capacity(series.estimated_samples.min(1 << 16));
+        series.samples.collect_into(&mut samples);
+        budget.loaded(samples.len());
+        Ok(Loaded {
+            labels: series.labels,
+            samples,
+        })
     }
 
     /// The reference times (evaluation time adjusted by `@` and `offset`) of the first and last step.
