@@ -189,6 +189,13 @@ impl Appender for ForwardingAppender<'_> {
         self.batch.len()
     }
 
+    fn reserve(&mut self, samples: usize) {
+        self.batch.reserve(samples);
+        if let Some(inner) = &mut self.inner {
+            inner.reserve(samples);
+        }
+    }
+
     fn commit(self: Box<Self>) -> Result<CommitStats, StorageError> {
         let this = *self;
         let stats = match this.inner {

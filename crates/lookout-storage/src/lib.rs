@@ -41,6 +41,11 @@ pub trait Appender: Send {
     fn append_ref(&mut self, series: SeriesRef, t: i64, v: f64) -> Result<(), AppendError>;
     /// Number of samples pending in this batch.
     fn pending(&self) -> usize;
+    /// Prepares room for about `samples` more samples (a scrape knows its size from the last one), so the batch's
+    /// buffers do not grow by doubling; only a hint.
+    fn reserve(&mut self, samples: usize) {
+        let _ = samples;
+    }
     /// Makes the batch visible (and, for a durable store, logged) as one unit.
     fn commit(self: Box<Self>) -> Result<CommitStats, StorageError>;
     /// Discards the batch.

@@ -202,6 +202,11 @@ impl Appender for TsdbAppender<'_> {
         self.samples.len()
     }
 
+    fn reserve(&mut self, samples: usize) {
+        self.samples.reserve(samples);
+        self.batch_last.reserve(samples);
+    }
+
     fn commit(self: Box<Self>) -> Result<CommitStats, StorageError> {
         let db = self.db;
         let _commit = db.commit_lock.lock();
