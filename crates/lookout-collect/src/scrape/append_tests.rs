@@ -392,3 +392,23 @@ fn cached_series_share_the_storages_label_set_once_it_has_the_series() {
         assert!(same(&seen.labels, stored), "{} not shared", seen.labels);
     }
 }
+
+/// Why the end-of-run time is kept after the last scrape: a marker at that scrape's own time is a different value
+/// at the same timestamp, which the storage refuses, and the series would keep no marker.
+#[test]
+fn end_of_run_markers_at_the_last_scrapes_time_are_refused() {
+    let storage = MemStorage::new();
+    let c = ctx();
+    let mut cache = ScrapeCache::default();
+    run(&storage, &c, &mut cache, "a 1\n", 1000);
+    assert_eq!(store_end_of_run(&storage, &c, &mut cache, 1000), 0);
+    assert!(!is_stale_nan(value(&storage, "a").last().unwrap().1));
+
+    let mut cache = ScrapeCache::default();
+    run(&storage, &c, &mut cache, "a 1\n", 2000);
+    assert_eq!(
+        store_end_of_run(&storage, &c, &mut cache, 2001),
+        1 + REPORT_SERIES.len() as u64
+    );
+    assert!(is_stale_nan(value(&storage, "a").last().unwrap().1));
+}

@@ -94,6 +94,17 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// When a stopped target's end-of-run staleness markers are written: now, but always after the last scrape's
+/// samples. A target stopped within the millisecond its last scrape started would otherwise get markers at that
+/// scrape's own time, which the storage refuses as duplicates (a different value at the same timestamp), leaving
+/// its series without markers.
+fn end_of_run_ms(now: i64, last_scrape_ms: Option<i64>) -> i64 {
+    match last_scrape_ms {
+        Some(last) => now.max(last.saturating_add(1)),
+        None => now,
+    }
+}
+
 /// Delay before the first scrape: the target's hash picks its slot within the interval, so all targets of a job
 /// do not hit at once and a target keeps its slot across restarts.
 pub(crate) fn initial_delay(target_hash: u64, interval: Duration, now_unix_ms: i64) -> Duration {
@@ -198,8 +209,10 @@ pub(crate) async fn run_target_loop(
             return;
         };
         let (storage, ctx) = (env.storage.clone(), spec.ctx.clone());
+        let last_scrape_ms = spec.health.read().last_scrape_ms;
         let written = tokio::task::spawn_blocking(move || {
-            let n = store_end_of_run(&*storage, &ctx, &mut cache, now_ms());
+            let t = end_of_run_ms(now_ms(), last_scrape_ms);
+            let n = store_end_of_run(&*storage, &ctx, &mut cache, t);
             drop(permit);
             n
         })
@@ -212,6 +225,13 @@ pub(crate) async fn run_target_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn end_of_run_markers_come_after_the_last_scrape() {
+        assert_eq!(end_of_run_ms(5_000, Some(5_000)), 5_001);
+        assert_eq!(end_of_run_ms(5_000, Some(4_000)), 5_000);
+        assert_eq!(end_of_run_ms(5_000, None), 5_000);
+    }
 
     #[test]
     fn delay_is_stable_and_within_the_interval() {
