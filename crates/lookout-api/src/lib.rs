@@ -63,6 +63,8 @@ pub struct ApiLimits {
     pub max_log_query_range_ns: i64,
     /// LogQL limits (entries per query, series, lines read, time, points).
     pub logql: lookout_logql::LogqlLimits,
+    /// Memory share of the pushed-series cache (remote_write series appended by reference), bytes.
+    pub push_cache_bytes: usize,
 }
 
 impl Default for ApiLimits {
@@ -77,6 +79,7 @@ impl Default for ApiLimits {
             queue_timeout: Duration::from_secs(30),
             max_log_query_range_ns: 721 * 3_600_000_000_000,
             logql: lookout_logql::LogqlLimits::default(),
+            push_cache_bytes: 16 << 20,
         }
     }
 }
@@ -170,6 +173,8 @@ pub struct ApiState {
     pub metrics: Arc<ApiMetrics>,
     /// Write-path self-metrics.
     pub write_metrics: Arc<WriteMetrics>,
+    /// remote_write series the storage holds, by their labels' wire bytes.
+    pub push_cache: Arc<lookout_collect::push::PushSeriesCache>,
     /// The log store behind the Loki API (None: the Loki routes answer 404).
     pub logs: Option<Arc<dyn lookout_storage::logs::LogStorage>>,
     /// Who may call which route (disabled: everyone may call everything).
@@ -189,6 +194,9 @@ impl ApiState {
         let query_pool = BlockingPool::new("query", limits.query_concurrency, limits.queue_timeout);
         let ingest_pool =
             BlockingPool::new("ingest", limits.ingest_concurrency, limits.queue_timeout);
+        let push_cache = Arc::new(lookout_collect::push::PushSeriesCache::new(
+            limits.push_cache_bytes,
+        ));
         ApiState {
             storage,
             engine,
@@ -198,6 +206,7 @@ impl ApiState {
             ingest_pool,
             metrics: Arc::new(ApiMetrics::default()),
             write_metrics: Arc::new(WriteMetrics::default()),
+            push_cache,
             logs: None,
             auth: Authenticator::disabled(),
             route_prefix: String::new(),

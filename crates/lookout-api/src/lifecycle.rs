@@ -52,6 +52,7 @@ pub async fn metrics(State(state): State<ApiState>) -> Response {
         .metrics
         .write_metrics(&mut w, &state.query_pool, &state.ingest_pool);
     state.write_metrics.write_metrics(&mut w);
+    state.push_cache.write_metrics(&mut w);
     for source in &state.services.self_metrics {
         source.write_metrics(&mut w);
     }

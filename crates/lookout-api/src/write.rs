@@ -12,11 +12,9 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use lookout_storage::{AppendError, Storage};
-use lookout_wire::remote_write::{
-    self, ErrorClass, InvalidSeriesPolicy, SAMPLES_WRITTEN_HEADER, WireError, WireLimits,
-    WriteBatch,
-};
+use lookout_collect::push::{PushError, ingest_remote_write};
+use lookout_storage::AppendError;
+use lookout_wire::remote_write::{self, ErrorClass, SAMPLES_WRITTEN_HEADER, WireError, WireLimits};
 use lookout_wire::{BodyError, ParseOptions, decode_body, parse_import};
 
 use crate::ApiState;
@@ -100,30 +98,23 @@ fn wire_error(e: WireError) -> ApiError {
     }
 }
 
-/// Appends every sample as one batch; the first refused sample rolls the batch back.
-fn commit_all<'a>(
-    storage: &dyn Storage,
-    series: impl Iterator<Item = (&'a lookout_model::Labels, &'a [lookout_model::Sample])>,
-) -> Result<usize, ApiError> {
-    let mut app = storage.appender();
-    for (labels, samples) in series {
-        for s in samples {
-            if let Err(e) = app.append(labels, s.t, s.v) {
-                app.rollback();
-                return Err(append_error(labels, s.t, e));
-            }
-        }
-    }
-    let stats = app
-        .commit()
-        .map_err(|e| ApiError::internal(format!("storage commit failed: {e}")))?;
-    Ok(stats.samples)
-}
-
 fn append_error(labels: &lookout_model::Labels, t: i64, e: AppendError) -> ApiError {
     ApiError::bad_data(format!(
         "series {labels} sample at {t}: {e}; the whole request was rejected"
     ))
+}
+
+fn push_error(e: PushError, metrics: &crate::ApiMetrics) -> ApiError {
+    match e {
+        PushError::Wire(e) => {
+            if let Some(name) = e.limit_name() {
+                metrics.limit_hit(&format!("remote_write.{name}"));
+            }
+            wire_error(e)
+        }
+        PushError::Append { labels, t, source } => append_error(&labels, t, source),
+        PushError::Storage(e) => ApiError::internal(format!("storage commit failed: {e}")),
+    }
 }
 
 /// `POST /api/v1/write`
@@ -160,28 +151,12 @@ async fn remote_write_inner(
     };
     let storage = state.storage.clone();
     let metrics = state.metrics.clone();
+    let cache = state.push_cache.clone();
     state
         .ingest_pool
-        .run(move || -> Result<usize, ApiError> {
-            let batch: WriteBatch = remote_write::decode_write_request(
-                &raw,
-                version,
-                &limits,
-                InvalidSeriesPolicy::Reject,
-            )
-            .map_err(|e| {
-                if let Some(name) = e.limit_name() {
-                    metrics.limit_hit(&format!("remote_write.{name}"));
-                }
-                wire_error(e)
-            })?;
-            commit_all(
-                storage.as_ref(),
-                batch
-                    .series
-                    .iter()
-                    .map(|s| (&s.labels, s.samples.as_slice())),
-            )
+        .run(move || {
+            ingest_remote_write(storage.as_ref(), &cache, &raw, version, &limits)
+                .map_err(|e| push_error(e, &metrics))
         })
         .await?
 }

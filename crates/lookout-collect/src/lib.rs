@@ -1,8 +1,9 @@
-//! Data pulled into Lookout: scrape configuration, target building, file-based discovery and the scrape loop.
+//! Data pulled and pushed into Lookout: scrape configuration, target building, file-based discovery and the scrape loop.
 //!
 //! - [`config`]: `global` and `scrape_configs` with Prometheus's field names, defaults and validation.
 //! - [`target`]: discovered target groups → scrape targets (relabeling, `instance`, URL), dropped targets kept.
 //! - [`file_sd`]: `file_sd_configs` polling.
+//! - [`push`]: remote_write requests decoded and appended, known series by reference ([`push::PushSeriesCache`]).
 //! - [`scrape`]: one task per target, the per-scrape storage work, and [`scrape::ScrapeManager`] tying it together.
 //!
 //! Wiring, as the binary does it (inside a tokio runtime):
@@ -22,5 +23,6 @@
 
 pub mod config;
 pub mod file_sd;
+pub mod push;
 pub mod scrape;
 pub mod target;

@@ -30,8 +30,11 @@ pub struct MemoryBudget {
     pub sled_cache: u64,
     /// Query evaluation (samples held by running queries): 24 %.
     pub queries: u64,
-    /// Ingest buffers (request bodies being decoded, scrape bodies): 10 %.
+    /// Ingest buffers (request bodies being decoded, scrape bodies): 8 %.
     pub ingest: u64,
+    /// The pushed-series cache (remote_write series known to the head, appended by reference): 2 %. When full,
+    /// its older half is dropped and those series take the slow path once.
+    pub push_cache: u64,
     /// Kubernetes watch stores (discovery and kube-state metrics): 4 %. Objects are never dropped to fit (a dropped
     /// pod is a lost target); above the share a warning is logged and
     /// `lookout_memory_over_budget{component="discovery"}` is 1, so the limit or the watched scope can be changed.
@@ -71,7 +74,8 @@ impl MemoryBudget {
             head: pct(43).saturating_sub(logs - pct(5)),
             sled_cache: pct(9),
             queries: pct(24),
-            ingest: pct(10),
+            ingest: pct(8),
+            push_cache: pct(2),
             discovery: pct(4),
             logs,
             other: pct(5),
@@ -98,6 +102,7 @@ impl MemoryBudget {
             sled_cache: 0,
             queries: 0,
             ingest: pct(25),
+            push_cache: 0,
             discovery: pct(15),
             logs: pct(10),
             other: pct(15),
@@ -131,13 +136,14 @@ impl MemoryBudget {
     }
 
     /// Name/value rows for the status endpoint and self-metrics.
-    pub fn rows(&self) -> [(&'static str, u64); 9] {
+    pub fn rows(&self) -> [(&'static str, u64); 10] {
         [
             ("total", self.total),
             ("head", self.head),
             ("sled_cache", self.sled_cache),
             ("queries", self.queries),
             ("ingest", self.ingest),
+            ("push_cache", self.push_cache),
             ("discovery", self.discovery),
             ("logs", self.logs),
             ("other", self.other),

@@ -367,6 +367,7 @@ impl Server {
                 max_samples: query_max_samples,
                 ..lookout_logql::LogqlLimits::default()
             },
+            push_cache_bytes: budget.push_cache as usize,
             ..ApiLimits::default()
         };
         // Rules: one query pool shared with the API; a bad rule file stops the start, as in Prometheus.

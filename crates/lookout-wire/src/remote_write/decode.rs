@@ -26,7 +26,16 @@ pub fn decode_write_request(
     limits: &WireLimits,
     policy: InvalidSeriesPolicy,
 ) -> Result<WriteBatch, WireError> {
-    let raw = decompress(body, limits)?;
+    decode_decompressed(decompress(body, limits)?.into(), version, limits, policy)
+}
+
+/// Decodes an already decompressed body (from [`decompress`]) of the given version into validated series.
+pub fn decode_decompressed(
+    raw: Bytes,
+    version: RemoteWriteVersion,
+    limits: &WireLimits,
+    policy: InvalidSeriesPolicy,
+) -> Result<WriteBatch, WireError> {
     match version {
         RemoteWriteVersion::V1 => decode_v1(raw, limits, policy),
         RemoteWriteVersion::V2 => decode_v2(raw, limits, policy),
@@ -34,19 +43,17 @@ pub fn decode_write_request(
 }
 
 /// Snappy through the shared capped decoder, with its errors in remote_write terms.
-fn decompress(body: &[u8], limits: &WireLimits) -> Result<Bytes, WireError> {
-    decode_snappy(body, limits.max_decompressed_bytes)
-        .map(Bytes::from)
-        .map_err(|e| match e {
-            BodyError::BodyTooLarge { limit } => WireError::BodyTooLarge {
-                limit,
-                size: snap::raw::decompress_len(body).unwrap_or(0),
-            },
-            BodyError::Corrupt { reason, .. } => WireError::BadSnappy { reason },
-            other => WireError::BadSnappy {
-                reason: other.to_string(),
-            },
-        })
+pub fn decompress(body: &[u8], limits: &WireLimits) -> Result<Vec<u8>, WireError> {
+    decode_snappy(body, limits.max_decompressed_bytes).map_err(|e| match e {
+        BodyError::BodyTooLarge { limit } => WireError::BodyTooLarge {
+            limit,
+            size: snap::raw::decompress_len(body).unwrap_or(0),
+        },
+        BodyError::Corrupt { reason, .. } => WireError::BadSnappy { reason },
+        other => WireError::BadSnappy {
+            reason: other.to_string(),
+        },
+    })
 }
 
 /// Applies the [`InvalidSeriesPolicy`]: only `InvalidSeries` can be skipped; limits always fail.
@@ -89,15 +96,14 @@ fn invalid(series: usize, pairs: &[(&[u8], &[u8])], reason: impl Into<String>) -
     }
 }
 
-/// Checks limits, UTF-8 and names, and builds the sorted label set of series `index`.
-/// Shares one `Arc<str>` per distinct string within a request: names and common values repeat across series,
-/// so this saves an allocation and a UTF-8 check per repeat.
+/// One `Arc<str>` per distinct label string within a request: names and common values repeat across series, so
+/// this saves an allocation and a UTF-8 check per repeat.
 #[derive(Default)]
-struct Interner<'a> {
+pub struct LabelInterner<'a> {
     strings: FxHashMap<&'a [u8], Arc<str>>,
 }
 
-impl<'a> Interner<'a> {
+impl<'a> LabelInterner<'a> {
     /// The shared string for `bytes`, `None` when they are not UTF-8.
     fn get(&mut self, bytes: &'a [u8]) -> Option<Arc<str>> {
         if let Some(s) = self.strings.get(bytes) {
@@ -109,11 +115,12 @@ impl<'a> Interner<'a> {
     }
 }
 
-fn build_labels<'a>(
+/// Checks limits, UTF-8 and names, and builds the sorted label set of series `index`.
+pub(super) fn build_labels<'a>(
     index: usize,
     pairs: &[(&'a [u8], &'a [u8])],
     limits: &WireLimits,
-    interner: &mut Interner<'a>,
+    interner: &mut LabelInterner<'a>,
 ) -> Result<Labels, WireError> {
     if pairs.len() > limits.max_labels_per_series {
         return Err(WireError::TooManyLabels {
@@ -188,7 +195,7 @@ fn decode_v1(
     };
     let mut series = Vec::with_capacity(request.timeseries.len());
     let mut pairs: Vec<(&[u8], &[u8])> = Vec::new();
-    let mut interner = Interner::default();
+    let mut interner = LabelInterner::default();
     for (index, ts) in request.timeseries.iter().enumerate() {
         pairs.clear();
         pairs.extend(ts.labels.iter().map(|l| (&l.name[..], &l.value[..])));
@@ -249,7 +256,7 @@ fn decode_v2(
     let mut metadata = Vec::new();
     let mut families_seen = FxHashSet::default();
     let mut pairs: Vec<(&[u8], &[u8])> = Vec::new();
-    let mut interner = Interner::default();
+    let mut interner = LabelInterner::default();
     for (index, ts) in request.timeseries.iter().enumerate() {
         match resolve_refs(index, &ts.labels_refs, symbols, &mut pairs)
             .and_then(|()| build_labels(index, &pairs, limits, &mut interner))

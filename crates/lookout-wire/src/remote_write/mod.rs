@@ -5,8 +5,9 @@ mod decode;
 mod encode;
 mod error;
 pub mod proto;
+pub mod raw;
 
-pub use decode::decode_write_request;
+pub use decode::{LabelInterner, decode_decompressed, decode_write_request, decompress};
 pub use encode::{encode_write_request, encode_write_request_v2, snappy_compress};
 pub use error::{ErrorClass, WireError};
 

@@ -1,0 +1,197 @@
+//! Pushed series the storage already holds, by the hash of their labels' wire bytes, so that a known series of a
+//! remote_write request is appended by reference: no label decoding, validation, hashing or storage lookup.
+//!
+//! An entry holds the storage's own label set (shared, not copied) and is trusted only after the request's bytes
+//! are compared with it ([`lookout_wire::remote_write::raw::labels_match`]): a hash collision costs a miss, never a
+//! wrong series. The cache is bounded by its share of the memory budget: each shard keeps two generations, and
+//! when the current one is full the older is dropped; a series used since moves to the current one. Entries past
+//! the bound cost their series one slow append, never a sample.
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use lookout_model::{Labels, MetricKind, MetricsWriter};
+use lookout_storage::SeriesRef;
+use parking_lot::Mutex;
+use rustc_hash::{FxBuildHasher, FxHashMap};
+
+/// What one entry costs: the key, the reference, the label set's pointer and the map's slot with its headroom.
+pub const ENTRY_BYTES: usize = 48;
+
+const SHARDS: usize = 16;
+
+/// A known series: the storage's reference and its label set.
+#[derive(Clone)]
+pub struct CachedSeries {
+    /// The storage's reference, valid across batches.
+    pub series: SeriesRef,
+    /// The storage's label set for it.
+    pub labels: Labels,
+}
+
+#[derive(Default)]
+struct Generations {
+    current: FxHashMap<u64, CachedSeries>,
+    previous: FxHashMap<u64, CachedSeries>,
+}
+
+/// The cache of pushed series; shared by every request (see the module documentation).
+pub struct PushSeriesCache {
+    shards: Box<[Mutex<Generations>]>,
+    /// Entries a shard's current generation holds before it becomes the previous one.
+    per_generation: usize,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    rotations: AtomicU64,
+}
+
+impl PushSeriesCache {
+    /// A cache within `budget_bytes` (two generations in every shard).
+    pub fn new(budget_bytes: usize) -> Self {
+        PushSeriesCache {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            per_generation: (budget_bytes / ENTRY_BYTES / SHARDS / 2).max(1),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            rotations: AtomicU64::new(0),
+        }
+    }
+
+    /// The key of a series' label bytes.
+    pub fn key(label_bytes: &[u8]) -> u64 {
+        let mut h = FxBuildHasher.build_hasher();
+        h.write(label_bytes);
+        h.finish()
+    }
+
+    fn shard(&self, key: u64) -> &Mutex<Generations> {
+        // The high bits: the maps use the low ones.
+        &self.shards[(key >> 60) as usize % SHARDS]
+    }
+
+    /// The series cached under `key`, if any (the caller checks its labels against the bytes).
+    pub fn get(&self, key: u64) -> Option<CachedSeries> {
+        let mut g = self.shard(key).lock();
+        if let Some(s) = g.current.get(&key) {
+            return Some(s.clone());
+        }
+        let s = g.previous.remove(&key)?;
+        self.put(&mut g, key, s.clone());
+        Some(s)
+    }
+
+    /// Remembers `series` under `key`.
+    pub fn insert(&self, key: u64, series: CachedSeries) {
+        let mut g = self.shard(key).lock();
+        self.put(&mut g, key, series);
+    }
+
+    fn put(&self, g: &mut Generations, key: u64, series: CachedSeries) {
+        if g.current.len() >= self.per_generation && !g.current.contains_key(&key) {
+            g.previous = std::mem::take(&mut g.current);
+            self.rotations.fetch_add(1, Ordering::Relaxed);
+        }
+        g.current.insert(key, series);
+    }
+
+    /// Counts a lookup's outcome.
+    pub fn count(&self, hit: bool) {
+        let c = if hit { &self.hits } else { &self.misses };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Lookups so far: (hits, misses).
+    pub fn lookups(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Entries held now.
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| {
+                let g = s.lock();
+                g.current.len() + g.previous.len()
+            })
+            .sum()
+    }
+
+    /// Whether the cache holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `lookout_push_series_cache_*`.
+    pub fn write_metrics(&self, out: &mut MetricsWriter) {
+        out.family(
+            "lookout_push_series_cache_lookups_total",
+            MetricKind::Counter,
+            "Series of remote_write requests looked up in the pushed-series cache, by result.",
+        )
+        .sample(&[("result", "hit")], self.hits.load(Ordering::Relaxed))
+        .sample(&[("result", "miss")], self.misses.load(Ordering::Relaxed));
+        out.counter(
+            "lookout_push_series_cache_rotations_total",
+            "Times a shard of the pushed-series cache dropped its older generation to stay within its memory share.",
+            self.rotations.load(Ordering::Relaxed),
+        );
+        out.gauge(
+            "lookout_push_series_cache_entries",
+            "Series held by the pushed-series cache.",
+            self.len() as f64,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(r: SeriesRef) -> CachedSeries {
+        CachedSeries {
+            series: r,
+            labels: Labels::from_pairs(&[("__name__", format!("s{r}"))]).unwrap(),
+        }
+    }
+
+    #[test]
+    fn keeps_two_generations_per_shard_and_promotes_what_is_used() {
+        // One entry per generation per shard.
+        let cache = PushSeriesCache::new(ENTRY_BYTES * SHARDS * 2);
+        let shard_keys: Vec<u64> = (0..4u64).map(|i| i | (3 << 60)).collect();
+        cache.insert(shard_keys[0], series(0));
+        cache.insert(shard_keys[1], series(1));
+        assert_eq!(cache.len(), 2, "the first moved to the previous generation");
+        assert_eq!(cache.get(shard_keys[0]).map(|s| s.series), Some(0));
+        // Using key 0 promoted it and pushed key 1 into the previous generation.
+        cache.insert(shard_keys[2], series(2));
+        assert!(
+            cache.get(shard_keys[1]).is_none(),
+            "dropped with the oldest generation"
+        );
+        assert_eq!(cache.get(shard_keys[0]).map(|s| s.series), Some(0));
+        assert!(cache.len() <= 2);
+    }
+
+    #[test]
+    fn stays_within_its_share() {
+        let budget = 64 * 1024;
+        let cache = PushSeriesCache::new(budget);
+        for k in 0..100_000u64 {
+            cache.insert(k.wrapping_mul(0x9e37_79b9_7f4a_7c15), series(k));
+        }
+        assert!(
+            cache.len() * ENTRY_BYTES <= budget,
+            "{} entries",
+            cache.len()
+        );
+        assert!(
+            cache.len() * ENTRY_BYTES >= budget / 4,
+            "{} entries",
+            cache.len()
+        );
+    }
+}

@@ -1,0 +1,184 @@
+//! Data pushed into Lookout: remote_write requests decoded and appended as one batch.
+//!
+//! A 1.0 request in the shape senders write is read in place ([`lookout_wire::remote_write::raw`]): a series the
+//! [`PushSeriesCache`] knows is appended by reference, without decoding its labels; the others are decoded,
+//! validated and appended by labels, and cached once the storage has committed them. Any other request (2.0,
+//! exemplars, unusual encodings) goes through the full decoder. Both paths refuse the whole request on the first
+//! invalid series or refused sample and store nothing of it, and the acknowledgement means what it always did:
+//! the batch is committed (in the WAL) when [`ingest_remote_write`] returns.
+
+mod cache;
+
+pub use cache::{CachedSeries, ENTRY_BYTES, PushSeriesCache};
+
+use lookout_model::Labels;
+use lookout_storage::{AppendError, Appender, SeriesRef, Storage, StorageError};
+use lookout_wire::remote_write::raw::{self, DecodeLabelsError, RawReader};
+use lookout_wire::remote_write::{
+    InvalidSeriesPolicy, LabelInterner, RemoteWriteVersion, WireError, WireLimits,
+    decode_decompressed, decompress,
+};
+
+/// Why a pushed request stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// The body could not be decoded, or broke a limit.
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// The storage refused a sample; the batch was rolled back.
+    #[error("series {labels} sample at {t}: {source}")]
+    Append {
+        /// The series.
+        labels: Labels,
+        /// The sample's timestamp.
+        t: i64,
+        /// The refusal.
+        source: AppendError,
+    },
+    /// The storage failed to commit.
+    #[error("storage commit failed: {0}")]
+    Storage(#[from] StorageError),
+}
+
+/// Decodes a snappy remote_write body and appends every sample as one batch; answers the samples stored.
+pub fn ingest_remote_write(
+    storage: &dyn Storage,
+    cache: &PushSeriesCache,
+    body: &[u8],
+    version: RemoteWriteVersion,
+    limits: &WireLimits,
+) -> Result<usize, PushError> {
+    let raw = decompress(body, limits)?;
+    if version == RemoteWriteVersion::V1 {
+        match ingest_simple_v1(storage, cache, &raw, limits) {
+            Ok(Some(n)) => return Ok(n),
+            Ok(None) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let batch = decode_decompressed(raw.into(), version, limits, InvalidSeriesPolicy::Reject)?;
+    commit_all(
+        storage,
+        batch
+            .series
+            .iter()
+            .map(|s| (&s.labels, s.samples.as_slice())),
+    )
+}
+
+/// Appends every sample as one batch; the first refused sample rolls the batch back.
+pub fn commit_all<'a>(
+    storage: &dyn Storage,
+    series: impl Iterator<Item = (&'a Labels, &'a [lookout_model::Sample])>,
+) -> Result<usize, PushError> {
+    let mut app = storage.appender();
+    for (labels, samples) in series {
+        let mut r = None;
+        for s in samples {
+            if let Err(source) = append(app.as_mut(), labels, &mut r, s.t, s.v) {
+                app.rollback();
+                return Err(PushError::Append {
+                    labels: labels.clone(),
+                    t: s.t,
+                    source,
+                });
+            }
+        }
+    }
+    Ok(app.commit()?.samples)
+}
+
+/// Appends by `r` when set (the batch's own reference for the series), else by labels, and keeps the reference.
+fn append(
+    app: &mut dyn Appender,
+    labels: &Labels,
+    r: &mut Option<SeriesRef>,
+    t: i64,
+    v: f64,
+) -> Result<(), AppendError> {
+    if let Some(known) = *r {
+        match app.append_ref(known, t, v) {
+            Err(AppendError::UnknownRef(_)) => {}
+            other => return other,
+        }
+    }
+    *r = Some(app.append(labels, t, v)?);
+    Ok(())
+}
+
+/// The fast path for a 1.0 request; `Ok(None)` when the request is not in the simple shape (nothing appended).
+fn ingest_simple_v1(
+    storage: &dyn Storage,
+    cache: &PushSeriesCache,
+    body: &[u8],
+    limits: &WireLimits,
+) -> Result<Option<usize>, PushError> {
+    let mut app = storage.appender();
+    let mut reader = RawReader::new(body);
+    let mut interner = LabelInterner::default();
+    let mut pairs = Vec::new();
+    // Series appended by labels: cached after the commit, once their references outlive the batch.
+    let mut learned: Vec<(u64, SeriesRef)> = Vec::new();
+    loop {
+        let series = match reader.next_series() {
+            Ok(Some(s)) => s,
+            Ok(None) => break,
+            Err(raw::NotSimple) => {
+                app.rollback();
+                return Ok(None);
+            }
+        };
+        if series.index >= limits.max_series_per_request {
+            app.rollback();
+            // The same error the full decoder gives, with the whole request's count.
+            return Ok(None);
+        }
+        let key = PushSeriesCache::key(series.label_bytes);
+        let cached = cache
+            .get(key)
+            .filter(|c| raw::labels_match(series.label_bytes, &c.labels));
+        cache.count(cached.is_some());
+        let (labels, mut r) = match cached {
+            Some(c) => (c.labels, Some(c.series)),
+            None => match raw::decode_labels(&series, limits, &mut interner, &mut pairs) {
+                Ok(labels) => (labels, None),
+                Err(DecodeLabelsError::NotSimple) => {
+                    app.rollback();
+                    return Ok(None);
+                }
+                Err(DecodeLabelsError::Invalid(e)) => {
+                    app.rollback();
+                    return Err(e.into());
+                }
+            },
+        };
+        let cached_ref = r;
+        for s in series.samples {
+            if let Err(source) = append(app.as_mut(), &labels, &mut r, s.t, s.v) {
+                app.rollback();
+                return Err(PushError::Append {
+                    labels,
+                    t: s.t,
+                    source,
+                });
+            }
+        }
+        // A miss, or a cached reference the storage no longer knew: learn the one it answered.
+        if let Some(r) = r
+            && cached_ref != Some(r)
+        {
+            learned.push((key, r));
+        }
+    }
+    let stored = app.commit()?.samples;
+    for (key, r) in learned {
+        // Refs of series this batch created resolve only from the next batch on: those are learned then.
+        if let Some(labels) = storage.series_labels(r) {
+            cache.insert(key, CachedSeries { series: r, labels });
+        }
+    }
+    Ok(Some(stored))
+}
+
+#[cfg(test)]
+mod tests;

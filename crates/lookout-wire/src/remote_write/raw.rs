@@ -1,0 +1,272 @@
+//! A borrowing reader of remote_write 1.0 requests for the ingest fast path.
+//!
+//! Series come out one at a time as slices of the decompressed body: the protobuf bytes of their labels (a cache
+//! key; decoded only on a miss) and their samples, parsed into a reused buffer. No message tree is built. The
+//! reader handles the shapes senders write; on anything else (a wire type prost would refuse, labels split by other
+//! fields, exemplars or native histograms, a malformed varint or length) it answers [`NotSimple`], and the caller
+//! decodes the request with prost instead, whose answer, error or not, is the authoritative one.
+
+use lookout_model::{Labels, Sample};
+use prost::Message;
+
+use super::decode::{LabelInterner, build_labels};
+use super::{WireError, WireLimits, proto};
+
+/// The request is not in the simple shape this reader handles; decode it with prost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotSimple;
+
+/// One series of a 1.0 request, borrowed from the body and the reader.
+#[derive(Debug)]
+pub struct RawSeries<'r, 'b> {
+    /// Position of the series in the request.
+    pub index: usize,
+    /// The series' `labels` fields exactly as sent (tags included): equal bytes decode to equal label sets.
+    pub label_bytes: &'b [u8],
+    /// The series' float samples in request order.
+    pub samples: &'r [Sample],
+}
+
+/// Reads the series of a decompressed 1.0 request in order.
+pub struct RawReader<'b> {
+    body: &'b [u8],
+    pos: usize,
+    index: usize,
+    samples: Vec<Sample>,
+}
+
+impl<'b> RawReader<'b> {
+    /// A reader at the start of `body` (the decompressed `WriteRequest`).
+    pub fn new(body: &'b [u8]) -> Self {
+        RawReader {
+            body,
+            pos: 0,
+            index: 0,
+            samples: Vec::new(),
+        }
+    }
+
+    /// The next series, `None` at the end of the request.
+    pub fn next_series(&mut self) -> Result<Option<RawSeries<'_, 'b>>, NotSimple> {
+        let body = self.body;
+        while self.pos < body.len() {
+            let (field, wire_type) = read_key(body, &mut self.pos)?;
+            match (field, wire_type) {
+                (1, WT_LEN) => {
+                    let series = read_len(body, &mut self.pos)?;
+                    let label_bytes = read_time_series(series, &mut self.samples)?;
+                    let index = self.index;
+                    self.index += 1;
+                    return Ok(Some(RawSeries {
+                        index,
+                        label_bytes,
+                        samples: &self.samples,
+                    }));
+                }
+                (3, WT_LEN) => {
+                    // Metadata is not stored, but a request prost would refuse must still be refused.
+                    let m = read_len(body, &mut self.pos)?;
+                    proto::MetricMetadata::decode(m).map_err(|_| NotSimple)?;
+                }
+                (1 | 3, _) => return Err(NotSimple),
+                _ => skip(body, &mut self.pos, wire_type)?,
+            }
+        }
+        Ok(None)
+    }
+}
+
+const WT_VARINT: u8 = 0;
+const WT_I64: u8 = 1;
+const WT_LEN: u8 = 2;
+const WT_I32: u8 = 5;
+
+/// Parses one `TimeSeries`: returns its label bytes, leaves its samples in `samples`.
+fn read_time_series<'b>(ts: &'b [u8], samples: &mut Vec<Sample>) -> Result<&'b [u8], NotSimple> {
+    samples.clear();
+    let mut pos = 0;
+    let mut labels: Option<(usize, usize)> = None;
+    let mut labels_closed = false;
+    while pos < ts.len() {
+        let start = pos;
+        let (field, wire_type) = read_key(ts, &mut pos)?;
+        match (field, wire_type) {
+            (1, WT_LEN) => {
+                read_len(ts, &mut pos)?;
+                labels = match labels {
+                    None => Some((start, pos)),
+                    Some((s, e)) if e == start && !labels_closed => Some((s, pos)),
+                    // Labels split by another field: not one slice.
+                    Some(_) => return Err(NotSimple),
+                };
+            }
+            (2, WT_LEN) => {
+                labels_closed |= labels.is_some();
+                samples.push(read_sample(read_len(ts, &mut pos)?)?);
+            }
+            // Exemplars and native histograms are only counted; prost's path counts (and checks) them.
+            (1..=4, _) => return Err(NotSimple),
+            _ => {
+                labels_closed |= labels.is_some();
+                skip(ts, &mut pos, wire_type)?;
+            }
+        }
+    }
+    Ok(labels.map_or(&ts[..0], |(s, e)| &ts[s..e]))
+}
+
+/// Parses one `Sample` as prost does: missing fields are zero, a repeated field's last value wins.
+fn read_sample(m: &[u8]) -> Result<Sample, NotSimple> {
+    let (mut t, mut v) = (0i64, 0f64);
+    let mut pos = 0;
+    while pos < m.len() {
+        let (field, wire_type) = read_key(m, &mut pos)?;
+        match (field, wire_type) {
+            (1, WT_I64) => {
+                let bytes = m.get(pos..pos + 8).ok_or(NotSimple)?;
+                v = f64::from_le_bytes(bytes.try_into().map_err(|_| NotSimple)?);
+                pos += 8;
+            }
+            (2, WT_VARINT) => t = read_varint(m, &mut pos)? as i64,
+            (1 | 2, _) => return Err(NotSimple),
+            _ => skip(m, &mut pos, wire_type)?,
+        }
+    }
+    Ok(Sample::new(t, v))
+}
+
+/// Whether `label_bytes` (as [`RawSeries::label_bytes`]) spell exactly `labels`, in order, each label as a name
+/// field then a value field. Any other spelling answers `false` (the caller then decodes the bytes).
+pub fn labels_match(label_bytes: &[u8], labels: &Labels) -> bool {
+    let mut pos = 0;
+    let mut expected = labels.iter();
+    while pos < label_bytes.len() {
+        let Some(want) = expected.next() else {
+            return false;
+        };
+        if label_bytes[pos] != 0x0a {
+            return false;
+        }
+        pos += 1;
+        let Ok(label) = read_len(label_bytes, &mut pos) else {
+            return false;
+        };
+        let ok = label_fields_in_order(label)
+            .is_some_and(|(n, v)| n == want.name.as_bytes() && v == want.value.as_bytes());
+        if !ok {
+            return false;
+        }
+    }
+    expected.next().is_none()
+}
+
+/// A `Label` message written as a name field then a value field and nothing else.
+fn label_fields_in_order(m: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut pos = 1;
+    let name = (m.first() == Some(&0x0a)).then(|| read_len(m, &mut pos).ok())??;
+    let value_at = pos;
+    pos += 1;
+    let value = (m.get(value_at) == Some(&0x12)).then(|| read_len(m, &mut pos).ok())??;
+    (pos == m.len()).then_some((name, value))
+}
+
+/// Decodes and validates the label set of `series` (the authoritative path: prost for each label, then the same
+/// checks as the full decoder).
+pub fn decode_labels<'b>(
+    series: &RawSeries<'_, 'b>,
+    limits: &WireLimits,
+    interner: &mut LabelInterner<'b>,
+    pairs: &mut Vec<(&'b [u8], &'b [u8])>,
+) -> Result<Labels, DecodeLabelsError> {
+    pairs.clear();
+    let mut pos = 0;
+    let bytes = series.label_bytes;
+    while pos < bytes.len() {
+        read_key(bytes, &mut pos).map_err(|_| DecodeLabelsError::NotSimple)?;
+        let m = read_len(bytes, &mut pos).map_err(|_| DecodeLabelsError::NotSimple)?;
+        let (name, value) = label_fields(m).ok_or(DecodeLabelsError::NotSimple)?;
+        pairs.push((name, value));
+    }
+    build_labels(series.index, pairs, limits, interner).map_err(DecodeLabelsError::Invalid)
+}
+
+/// Why [`decode_labels`] gave no label set.
+#[derive(Debug)]
+pub enum DecodeLabelsError {
+    /// The label messages are not in the simple shape: decode the request with prost.
+    NotSimple,
+    /// The labels are invalid or over a limit.
+    Invalid(WireError),
+}
+
+/// A `Label` message's name and value as prost reads them (last occurrence wins, unknown fields skipped), without
+/// copying.
+fn label_fields(m: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (mut name, mut value): (&[u8], &[u8]) = (&[], &[]);
+    let mut pos = 0;
+    while pos < m.len() {
+        let (field, wire_type) = read_key(m, &mut pos).ok()?;
+        match (field, wire_type) {
+            (1, WT_LEN) => name = read_len(m, &mut pos).ok()?,
+            (2, WT_LEN) => value = read_len(m, &mut pos).ok()?,
+            (1 | 2, _) => return None,
+            _ => skip(m, &mut pos, wire_type).ok()?,
+        }
+    }
+    Some((name, value))
+}
+
+fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, NotSimple> {
+    let mut value = 0u64;
+    for i in 0..10 {
+        let byte = *buf.get(*pos).ok_or(NotSimple)?;
+        *pos += 1;
+        if i == 9 && byte > 1 {
+            return Err(NotSimple);
+        }
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte < 0x80 {
+            return Ok(value);
+        }
+    }
+    Err(NotSimple)
+}
+
+/// A field key: (field number, wire type). Field 0 is invalid, as in prost.
+fn read_key(buf: &[u8], pos: &mut usize) -> Result<(u64, u8), NotSimple> {
+    let key = read_varint(buf, pos)?;
+    let field = key >> 3;
+    if field == 0 || key > u64::from(u32::MAX) {
+        return Err(NotSimple);
+    }
+    Ok((field, (key & 7) as u8))
+}
+
+fn read_len<'b>(buf: &'b [u8], pos: &mut usize) -> Result<&'b [u8], NotSimple> {
+    let len = usize::try_from(read_varint(buf, pos)?).map_err(|_| NotSimple)?;
+    let end = pos.checked_add(len).ok_or(NotSimple)?;
+    let out = buf.get(*pos..end).ok_or(NotSimple)?;
+    *pos = end;
+    Ok(out)
+}
+
+/// Skips an unknown field's value; groups (wire types 3 and 4) are left to prost.
+fn skip(buf: &[u8], pos: &mut usize, wire_type: u8) -> Result<(), NotSimple> {
+    match wire_type {
+        WT_VARINT => read_varint(buf, pos).map(drop),
+        WT_LEN => read_len(buf, pos).map(drop),
+        WT_I64 | WT_I32 => {
+            let n = if wire_type == WT_I64 { 8 } else { 4 };
+            let end = pos
+                .checked_add(n)
+                .filter(|&e| e <= buf.len())
+                .ok_or(NotSimple)?;
+            *pos = end;
+            Ok(())
+        }
+        _ => Err(NotSimple),
+    }
+}
+
+#[cfg(test)]
+mod tests;
