@@ -65,6 +65,17 @@ const SNAPPY_MAX_EXPANSION: usize = 22;
 /// Snappy block format with the declared length checked against `max_bytes` before allocating, and against what
 /// the block's size can possibly hold, so that a few bytes declaring a large length do not reserve it.
 pub fn decode_snappy(bytes: &[u8], max_bytes: usize) -> Result<Vec<u8>, BodyError> {
+    let mut out = Vec::new();
+    decode_snappy_into(bytes, max_bytes, &mut out)?;
+    Ok(out)
+}
+
+/// [`decode_snappy`] into `out` (replacing its contents), so that a caller can reuse one buffer across bodies.
+pub fn decode_snappy_into(
+    bytes: &[u8],
+    max_bytes: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), BodyError> {
     let corrupt = |e: snap::Error| BodyError::Corrupt {
         encoding: "snappy",
         reason: e.to_string(),
@@ -82,12 +93,13 @@ pub fn decode_snappy(bytes: &[u8], max_bytes: usize) -> Result<Vec<u8>, BodyErro
             ),
         });
     }
-    let mut out = vec![0; len];
+    out.clear();
+    out.resize(len, 0);
     let written = snap::raw::Decoder::new()
-        .decompress(bytes, &mut out)
+        .decompress(bytes, out)
         .map_err(corrupt)?;
     out.truncate(written);
-    Ok(out)
+    Ok(())
 }
 
 /// Reads at most `max_bytes + 1` bytes so an oversized stream is detected without buffering it.

@@ -80,6 +80,18 @@ impl PushSeriesCache {
         Some(s)
     }
 
+    /// The reference cached under `key` when `check` accepts its label set (without copying the set).
+    pub fn get_checked(&self, key: u64, check: impl Fn(&Labels) -> bool) -> Option<SeriesRef> {
+        let mut g = self.shard(key).lock();
+        if let Some(s) = g.current.get(&key) {
+            return check(&s.labels).then_some(s.series);
+        }
+        let s = g.previous.remove(&key)?;
+        let found = check(&s.labels).then_some(s.series);
+        self.put(&mut g, key, s);
+        found
+    }
+
     /// Remembers `series` under `key`.
     pub fn insert(&self, key: u64, series: CachedSeries) {
         let mut g = self.shard(key).lock();

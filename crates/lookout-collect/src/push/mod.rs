@@ -11,12 +11,12 @@ mod cache;
 
 pub use cache::{CachedSeries, ENTRY_BYTES, PushSeriesCache};
 
-use lookout_model::Labels;
+use lookout_model::{Labels, Sample};
 use lookout_storage::{AppendError, Appender, SeriesRef, Storage, StorageError};
 use lookout_wire::remote_write::raw::{self, DecodeLabelsError, RawReader};
 use lookout_wire::remote_write::{
     InvalidSeriesPolicy, LabelInterner, RemoteWriteVersion, WireError, WireLimits,
-    decode_decompressed, decompress,
+    decode_decompressed, decompress_into,
 };
 
 /// Why a pushed request stored nothing.
@@ -48,15 +48,39 @@ pub fn ingest_remote_write(
     version: RemoteWriteVersion,
     limits: &WireLimits,
 ) -> Result<usize, PushError> {
-    let raw = decompress(body, limits)?;
-    if version == RemoteWriteVersion::V1 {
-        match ingest_simple_v1(storage, cache, &raw, limits) {
-            Ok(Some(n)) => return Ok(n),
-            Ok(None) => {}
-            Err(e) => return Err(e),
+    DECOMPRESSED.with_borrow_mut(|raw| {
+        decompress_into(body, limits, raw)?;
+        let result = ingest_decompressed(storage, cache, raw, version, limits);
+        if raw.capacity() > KEEP_DECOMPRESSED_BYTES {
+            // A rare large body does not stay resident in every ingest thread.
+            *raw = Vec::new();
         }
+        result
+    })
+}
+
+/// Largest decompression buffer a thread keeps for its next request.
+const KEEP_DECOMPRESSED_BYTES: usize = 4 << 20;
+
+thread_local! {
+    /// Each ingest thread's decompression buffer: a request's body is mapped, faulted in and unmapped otherwise.
+    static DECOMPRESSED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn ingest_decompressed(
+    storage: &dyn Storage,
+    cache: &PushSeriesCache,
+    raw: &[u8],
+    version: RemoteWriteVersion,
+    limits: &WireLimits,
+) -> Result<usize, PushError> {
+    if version == RemoteWriteVersion::V1
+        && let Some(n) = ingest_simple_v1(storage, cache, raw, limits)?
+    {
+        return Ok(n);
     }
-    let batch = decode_decompressed(raw.into(), version, limits, InvalidSeriesPolicy::Reject)?;
+    let raw = bytes::Bytes::copy_from_slice(raw);
+    let batch = decode_decompressed(raw, version, limits, InvalidSeriesPolicy::Reject)?;
     commit_all(
         storage,
         batch
@@ -106,6 +130,15 @@ fn append(
     Ok(())
 }
 
+/// Appends a cached series' samples by reference.
+fn append_known(
+    app: &mut dyn Appender,
+    r: SeriesRef,
+    samples: &[Sample],
+) -> Result<(), AppendError> {
+    samples.iter().try_for_each(|s| app.append_ref(r, s.t, s.v))
+}
+
 /// The fast path for a 1.0 request; `Ok(None)` when the request is not in the simple shape (nothing appended).
 fn ingest_simple_v1(
     storage: &dyn Storage,
@@ -113,8 +146,20 @@ fn ingest_simple_v1(
     body: &[u8],
     limits: &WireLimits,
 ) -> Result<Option<usize>, PushError> {
-    let mut app = storage.appender();
     let mut reader = RawReader::new(body);
+    let Ok(series_count) = RawReader::new(body).count_series() else {
+        return Ok(None);
+    };
+    if series_count > limits.max_series_per_request {
+        return Err(WireError::TooManySeries {
+            limit: limits.max_series_per_request,
+            count: series_count,
+        }
+        .into());
+    }
+    let mut app = storage.appender();
+    // Senders put about one sample per series in a request.
+    app.reserve(series_count);
     let mut interner = LabelInterner::default();
     let mut pairs = Vec::new();
     // Series appended by labels: cached after the commit, once their references outlive the batch.
@@ -128,31 +173,33 @@ fn ingest_simple_v1(
                 return Ok(None);
             }
         };
-        if series.index >= limits.max_series_per_request {
-            app.rollback();
-            // The same error the full decoder gives, with the whole request's count.
-            return Ok(None);
-        }
         let key = PushSeriesCache::key(series.label_bytes);
-        let cached = cache
-            .get(key)
-            .filter(|c| raw::labels_match(series.label_bytes, &c.labels));
+        let cached = cache.get_checked(key, |labels| raw::labels_match(series.label_bytes, labels));
         cache.count(cached.is_some());
-        let (labels, mut r) = match cached {
-            Some(c) => (c.labels, Some(c.series)),
-            None => match raw::decode_labels(&series, limits, &mut interner, &mut pairs) {
-                Ok(labels) => (labels, None),
-                Err(DecodeLabelsError::NotSimple) => {
+        if let Some(r) = cached {
+            match append_known(app.as_mut(), r, series.samples) {
+                Ok(()) => continue,
+                // The storage forgot the series (its first sample failed): decode it as a miss and learn anew.
+                Err(AppendError::UnknownRef(_)) => {}
+                Err(_) => {
+                    // A refusal: the full decoder's path answers it, with the series named, from a fresh batch.
                     app.rollback();
                     return Ok(None);
                 }
-                Err(DecodeLabelsError::Invalid(e)) => {
-                    app.rollback();
-                    return Err(e.into());
-                }
-            },
+            }
+        }
+        let labels = match raw::decode_labels(&series, limits, &mut interner, &mut pairs) {
+            Ok(labels) => labels,
+            Err(DecodeLabelsError::NotSimple) => {
+                app.rollback();
+                return Ok(None);
+            }
+            Err(DecodeLabelsError::Invalid(e)) => {
+                app.rollback();
+                return Err(e.into());
+            }
         };
-        let cached_ref = r;
+        let mut r = None;
         for s in series.samples {
             if let Err(source) = append(app.as_mut(), &labels, &mut r, s.t, s.v) {
                 app.rollback();
@@ -163,10 +210,7 @@ fn ingest_simple_v1(
                 });
             }
         }
-        // A miss, or a cached reference the storage no longer knew: learn the one it answered.
-        if let Some(r) = r
-            && cached_ref != Some(r)
-        {
+        if let Some(r) = r {
             learned.push((key, r));
         }
     }

@@ -13,7 +13,7 @@ use super::proto;
 use super::{
     InvalidSeriesPolicy, RemoteWriteVersion, WireError, WireLimits, WriteBatch, WriteSeries,
 };
-use crate::body::{BodyError, decode_snappy};
+use crate::body::{BodyError, decode_snappy_into};
 use crate::exposition::{MetricKind, MetricMetadata};
 
 /// How many skipped-series reasons a batch keeps.
@@ -44,7 +44,18 @@ pub fn decode_decompressed(
 
 /// Snappy through the shared capped decoder, with its errors in remote_write terms.
 pub fn decompress(body: &[u8], limits: &WireLimits) -> Result<Vec<u8>, WireError> {
-    decode_snappy(body, limits.max_decompressed_bytes).map_err(|e| match e {
+    let mut out = Vec::new();
+    decompress_into(body, limits, &mut out)?;
+    Ok(out)
+}
+
+/// [`decompress`] into a reused buffer (its contents replaced).
+pub fn decompress_into(
+    body: &[u8],
+    limits: &WireLimits,
+    out: &mut Vec<u8>,
+) -> Result<(), WireError> {
+    decode_snappy_into(body, limits.max_decompressed_bytes, out).map_err(|e| match e {
         BodyError::BodyTooLarge { limit } => WireError::BodyTooLarge {
             limit,
             size: snap::raw::decompress_len(body).unwrap_or(0),

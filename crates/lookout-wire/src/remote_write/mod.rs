@@ -7,7 +7,9 @@ mod error;
 pub mod proto;
 pub mod raw;
 
-pub use decode::{LabelInterner, decode_decompressed, decode_write_request, decompress};
+pub use decode::{
+    LabelInterner, decode_decompressed, decode_write_request, decompress, decompress_into,
+};
 pub use encode::{encode_write_request, encode_write_request_v2, snappy_compress};
 pub use error::{ErrorClass, WireError};
 

@@ -46,6 +46,20 @@ impl<'b> RawReader<'b> {
         }
     }
 
+    /// How many series the request holds (reading only its top level); the reader is left at the end.
+    pub fn count_series(&mut self) -> Result<usize, NotSimple> {
+        let body = self.body;
+        let mut n = 0;
+        while self.pos < body.len() {
+            let (field, wire_type) = read_key(body, &mut self.pos)?;
+            if field == 1 && wire_type == WT_LEN {
+                n += 1;
+            }
+            skip(body, &mut self.pos, wire_type)?;
+        }
+        Ok(n)
+    }
+
     /// The next series, `None` at the end of the request.
     pub fn next_series(&mut self) -> Result<Option<RawSeries<'_, 'b>>, NotSimple> {
         let body = self.body;
@@ -136,38 +150,60 @@ fn read_sample(m: &[u8]) -> Result<Sample, NotSimple> {
 }
 
 /// Whether `label_bytes` (as [`RawSeries::label_bytes`]) spell exactly `labels`, in order, each label as a name
-/// field then a value field. Any other spelling answers `false` (the caller then decodes the bytes).
+/// field then a value field with shortest varints (how senders write them). Any other spelling answers `false`
+/// (the caller then decodes the bytes).
 pub fn labels_match(label_bytes: &[u8], labels: &Labels) -> bool {
     let mut pos = 0;
-    let mut expected = labels.iter();
-    while pos < label_bytes.len() {
-        let Some(want) = expected.next() else {
-            return false;
-        };
-        if label_bytes[pos] != 0x0a {
-            return false;
-        }
-        pos += 1;
-        let Ok(label) = read_len(label_bytes, &mut pos) else {
-            return false;
-        };
-        let ok = label_fields_in_order(label)
-            .is_some_and(|(n, v)| n == want.name.as_bytes() && v == want.value.as_bytes());
+    for l in labels.iter() {
+        let (name, value) = (l.name.as_bytes(), l.value.as_bytes());
+        let message =
+            1 + varint_len(name.len()) + name.len() + 1 + varint_len(value.len()) + value.len();
+        let ok = expect_byte(label_bytes, &mut pos, 0x0a)
+            && expect_varint(label_bytes, &mut pos, message)
+            && expect_byte(label_bytes, &mut pos, 0x0a)
+            && expect_varint(label_bytes, &mut pos, name.len())
+            && expect_bytes(label_bytes, &mut pos, name)
+            && expect_byte(label_bytes, &mut pos, 0x12)
+            && expect_varint(label_bytes, &mut pos, value.len())
+            && expect_bytes(label_bytes, &mut pos, value);
         if !ok {
             return false;
         }
     }
-    expected.next().is_none()
+    pos == label_bytes.len()
 }
 
-/// A `Label` message written as a name field then a value field and nothing else.
-fn label_fields_in_order(m: &[u8]) -> Option<(&[u8], &[u8])> {
-    let mut pos = 1;
-    let name = (m.first() == Some(&0x0a)).then(|| read_len(m, &mut pos).ok())??;
-    let value_at = pos;
-    pos += 1;
-    let value = (m.get(value_at) == Some(&0x12)).then(|| read_len(m, &mut pos).ok())??;
-    (pos == m.len()).then_some((name, value))
+fn varint_len(n: usize) -> usize {
+    (usize::BITS - (n | 1).leading_zeros()).div_ceil(7) as usize
+}
+
+fn expect_byte(buf: &[u8], pos: &mut usize, b: u8) -> bool {
+    let ok = buf.get(*pos) == Some(&b);
+    *pos += 1;
+    ok
+}
+
+fn expect_varint(buf: &[u8], pos: &mut usize, mut n: usize) -> bool {
+    loop {
+        let byte = if n < 0x80 {
+            n as u8
+        } else {
+            (n as u8 & 0x7f) | 0x80
+        };
+        if !expect_byte(buf, pos, byte) {
+            return false;
+        }
+        n >>= 7;
+        if n == 0 {
+            return true;
+        }
+    }
+}
+
+fn expect_bytes(buf: &[u8], pos: &mut usize, want: &[u8]) -> bool {
+    let ok = buf.get(*pos..*pos + want.len()) == Some(want);
+    *pos += want.len();
+    ok
 }
 
 /// Decodes and validates the label set of `series` (the authoritative path: prost for each label, then the same

@@ -79,7 +79,11 @@ fn request() -> Vec<WriteSeries> {
             ],
         ),
         series(&[("__name__", "x"), ("label_u", "ü")], &[(-5, 1e300)]),
-        series(&[("__name__", "no_samples")], &[]),
+        // A value over 127 bytes: two-byte lengths in the label and its field.
+        series(
+            &[("__name__", "no_samples"), ("long", &"v".repeat(300))],
+            &[],
+        ),
     ]
 }
 
