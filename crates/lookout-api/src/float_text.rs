@@ -9,19 +9,16 @@ pub(crate) fn write_finite(out: &mut String, v: f64) {
     let text = buf.format_finite(v);
     // Most values: ryu's plain decimal (it uses one for magnitudes in [1e-5, 1e16)), which is Prometheus's
     // spelling once a whole number loses its `.0`.
-    if !text.as_bytes().contains(&b'e') {
+    let Some((mantissa, exp10)) = text.split_once('e') else {
         out.push_str(text.strip_suffix(".0").unwrap_or(text));
         return;
-    }
-    let (text, negative) = match text.strip_prefix('-') {
+    };
+    let exp10 = exp10.parse::<i32>().unwrap_or(0);
+    let (mantissa, negative) = match mantissa.strip_prefix('-') {
         Some(t) => (t, true),
-        None => (text, false),
+        None => (mantissa, false),
     };
-    // ryu writes `d.ddd`, `ddd.0`, `0.000ddd` or `d.dddeX`: collect the digits and where the point goes.
-    let (mantissa, exp10) = match text.split_once('e') {
-        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
-        None => (text, 0),
-    };
+    // ryu's exponent form is `d.dddeX` or `deX`: collect the digits and where the point goes.
     let mut digits = [0u8; 24];
     let mut len = 0usize;
     let mut point = mantissa.len() as i32;

@@ -59,25 +59,6 @@ type Decoded = (u64, Vec<(u32, Entry)>);
 /// The most blocks decoded in one batch (the scan holds their kept lines until it hands them out).
 const MAX_BATCH: usize = 32;
 
-/// The pool that decodes a scan's blocks: one thread per core (at most 8), shared by every scan, so a scan uses the
-/// machine's cores and all scans together never more.
-/// `None` when its threads could not be started: scans then decode on their own thread.
-fn decode_pool() -> Option<&'static rayon::ThreadPool> {
-    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
-    POOL.get_or_init(|| {
-        let threads = std::thread::available_parallelism()
-            .map_or(2, |n| n.get())
-            .min(8);
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("log-decode-{i}"))
-            .build()
-            .map_err(|e| tracing::warn!(error = %e, "log decode pool not started; scans decode on one thread"))
-            .ok()
-    })
-    .as_ref()
-}
-
 impl<'a> BlockLines<'a> {
     /// The lines of `blocks` (from `part`) in `[start, end)` that pass `filters`.
     pub fn new(
@@ -117,7 +98,7 @@ impl<'a> BlockLines<'a> {
     }
 
     /// Decodes blocks until the heap's top is the next line of the scan (or nothing is left). Blocks are decoded in
-    /// batches on the decode pool, the batch growing while the scan goes on (a scan that meets its limit at once
+    /// batches on the query threads, the batch growing while the scan goes on (a scan that meets its limit at once
     /// decodes one or two blocks; a long one keeps every core of the pool busy).
     fn fill(&mut self) -> tantivy::Result<()> {
         while let Some(b) = self.blocks.get(self.next).copied() {
@@ -157,12 +138,13 @@ impl<'a> BlockLines<'a> {
                 }
                 Ok((candidates, kept))
             };
-            let decoded: Vec<tantivy::Result<Decoded>> = match decode_pool() {
-                Some(pool) if batch.len() > 1 => {
-                    pool.install(|| batch.par_iter().map(decode).collect())
-                }
-                _ => batch.iter().map(decode).collect(),
-            };
+            let decoded: Vec<tantivy::Result<Decoded>> =
+                match lookout_storage::threads::query_threads() {
+                    Some(pool) if batch.len() > 1 => {
+                        pool.install(|| batch.par_iter().map(decode).collect())
+                    }
+                    _ => batch.iter().map(decode).collect(),
+                };
             for (b, result) in batch.iter().zip(decoded) {
                 let (candidates, kept) = result?;
                 self.candidates += candidates;

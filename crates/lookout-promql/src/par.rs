@@ -1,7 +1,6 @@
-//! The query threads: one per core (at most 8), shared by every query, so a query's independent series use the
-//! machine's cores and all queries together never more. Work handed to them is pure (no annotations, no sink):
-//! results come back in input order and the evaluating thread folds them, so answers and annotations do not
-//! depend on scheduling.
+//! Work on the query threads ([`lookout_storage::threads::query_threads`], shared with the log store's scans).
+//! Work handed to them is pure (no annotations, no sink): results come back in input order and the evaluating
+//! thread folds them, so answers and annotations do not depend on scheduling.
 
 use rayon::prelude::*;
 
@@ -9,25 +8,7 @@ use rayon::prelude::*;
 /// samples (one series per thread at a time) and results stay a small part of the query's budget.
 pub(crate) const BATCH: usize = 64;
 
-/// The shared pool, `None` when its threads could not be started or the machine has one core (work then runs
-/// on the calling thread).
-pub fn query_threads() -> Option<&'static rayon::ThreadPool> {
-    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
-    POOL.get_or_init(|| {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(8);
-        if threads < 2 {
-            return None;
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("query-{i}"))
-            .build()
-            .ok()
-    })
-    .as_ref()
-}
+pub use lookout_storage::threads::query_threads;
 
 /// Maps `items` through `f` on the query threads, results in input order; on one thread when there is no pool
 /// or a single item.

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use lookout_model::{Labels, Matcher, MatchOp, TimeRange};
+use lookout_model::{Labels, MatchOp, Matcher, TimeRange};
 use lookout_storage::{SelectHints, Storage};
 use lookout_tsdb::{Tsdb, TsdbOptions};
 
@@ -62,13 +62,22 @@ fn concurrent_batches_leave_the_head_replay_rebuilds() {
     let live = dump(&db);
     let stored: usize = live.iter().map(|s| s.1.len()).sum();
     assert_eq!(live.len(), SERIES);
-    assert!(stored > THREADS * BATCHES * SERIES / 4, "{stored} samples stored");
+    assert!(
+        stored > THREADS * BATCHES * SERIES / 4,
+        "{stored} samples stored"
+    );
     db.close().unwrap();
     let reopened = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
     let replayed = dump(&reopened);
     assert_eq!(replayed.len(), live.len());
     for (l, r) in live.iter().zip(&replayed) {
         assert_eq!(l.0, r.0);
-        assert!(l.1 == r.1, "{}: {} samples live, {} after replay", l.0, l.1.len(), r.1.len());
+        assert!(
+            l.1 == r.1,
+            "{}: {} samples live, {} after replay",
+            l.0,
+            l.1.len(),
+            r.1.len()
+        );
     }
 }

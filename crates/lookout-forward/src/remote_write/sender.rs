@@ -35,16 +35,17 @@ pub(crate) struct ReaderCtx {
 
 /// The running shards; dropping this aborts their tasks (the reader being aborted takes them along).
 struct Shards {
-    senders: Vec<mpsc::UnboundedSender<ShardItem>>,
+    senders: Vec<mpsc::Sender<ShardItem>>,
     _tasks: tokio::task::JoinSet<()>,
 }
 
 impl Shards {
-    fn start(n: usize, ctx: &ReaderCtx, done: &mpsc::UnboundedSender<Done>) -> Shards {
+    fn start(n: usize, ctx: &ReaderCtx, done: &mpsc::Sender<Done>) -> Shards {
         let mut tasks = tokio::task::JoinSet::new();
+        let slots = channel_slots(&ctx.params);
         let senders = (0..n)
             .map(|_| {
-                let (tx, rx) = mpsc::unbounded_channel();
+                let (tx, rx) = mpsc::channel(slots);
                 tasks.spawn(run_shard(
                     rx,
                     done.clone(),
@@ -62,6 +63,16 @@ impl Shards {
             _tasks: tasks,
         }
     }
+}
+
+/// Slots of the shard and completion channels: the reader reads only while fewer than `capacity` samples per shard
+/// are in flight, every item carries at least one sample and every completion at least one, so no channel ever
+/// holds more than the largest in-flight budget. The bound makes that a guarantee rather than an accounting.
+fn channel_slots(params: &SendParams) -> usize {
+    params
+        .capacity
+        .saturating_mul(params.max_shards.max(params.min_shards).max(1))
+        .max(1)
 }
 
 /// What the shard calculation looks at, over the last interval.
@@ -147,7 +158,7 @@ async fn read_some(
 pub(crate) async fn run_reader(ctx: ReaderCtx, mut stop: watch::Receiver<bool>) {
     let params = ctx.params.clone();
     let counters = ctx.counters.clone();
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+    let (done_tx, mut done_rx) = mpsc::channel::<Done>(channel_slots(&params));
     let mut shards = Shards::start(params.min_shards, &ctx, &done_tx);
     counters
         .shards_desired
@@ -310,12 +321,27 @@ fn dispatch(
             continue;
         }
         let i = (labels.hash64() % shards.senders.len() as u64) as usize;
-        count += samples.len();
-        let _ = shards.senders[i].send(ShardItem {
+        let n = samples.len();
+        match shards.senders[i].try_send(ShardItem {
             labels,
             samples,
             record,
-        });
+        }) {
+            Ok(()) => count += n,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                // Cannot happen while the in-flight budget holds (see `channel_slots`); never wait on it here.
+                tracing::error!(
+                    shard = i,
+                    samples = n,
+                    "forwarding shard channel full; dropping samples"
+                );
+                Counters::add(&counters.samples_failed, n as u64);
+            }
+            // The shards are being replaced; the item would never complete.
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                Counters::add(&counters.samples_failed, n as u64);
+            }
+        }
     }
     count
 }

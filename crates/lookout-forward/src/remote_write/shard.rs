@@ -32,8 +32,8 @@ pub(crate) type Done = Vec<(u64, usize)>;
 
 /// Runs until `rx` closes, then flushes what it holds and returns.
 pub(crate) async fn run_shard(
-    mut rx: mpsc::UnboundedReceiver<ShardItem>,
-    done: mpsc::UnboundedSender<Done>,
+    mut rx: mpsc::Receiver<ShardItem>,
+    done: mpsc::Sender<Done>,
     endpoint: Arc<Endpoint>,
     params: Arc<SendParams>,
     counters: Arc<Counters>,
@@ -51,7 +51,7 @@ pub(crate) async fn run_shard(
             deadline = (!pending.is_empty())
                 .then(|| tokio::time::Instant::now() + params.batch_send_deadline);
             let finished = send_batch(batch, &endpoint, &params, &counters, &metadata).await;
-            if done.send(finished).is_err() {
+            if done.send(finished).await.is_err() {
                 return;
             }
             continue;

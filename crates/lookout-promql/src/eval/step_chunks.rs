@@ -29,12 +29,12 @@ impl Evaluator<'_> {
         F: FnMut(i64, &mut [Vector]) -> Result<Vector, QueryError>,
     {
         let threads = par::query_threads().map_or(1, |p| p.current_num_threads());
-        let steps: Vec<i64> = self.steps().collect();
         let input_points: usize = inputs.iter().map(points).sum();
-        let ranges = (threads * 2).min(steps.len() / MIN_STEPS_PER_RANGE);
+        let ranges = (threads * 2).min(self.num_steps() / MIN_STEPS_PER_RANGE);
         if self.is_instant() || threads < 2 || ranges < 2 || input_points < MIN_POINTS {
             return self.range_eval(inputs, make());
         }
+        let steps: Vec<i64> = self.steps().collect();
         let per_range = steps.len().div_ceil(ranges);
         let parts = par::map_ordered(steps.chunks(per_range).collect(), |range: &[i64]| {
             self.eval_step_range(inputs, range, make())
