@@ -12,10 +12,10 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use lookout_collect::push::{PushError, ingest_remote_write};
+use lookout_collect::push::{ImportError, PushError, ingest_import, ingest_remote_write};
 use lookout_storage::AppendError;
 use lookout_wire::remote_write::{self, ErrorClass, SAMPLES_WRITTEN_HEADER, WireError, WireLimits};
-use lookout_wire::{BodyError, ParseOptions, decode_body, parse_import};
+use lookout_wire::{BodyError, decode_body};
 
 use crate::ApiState;
 use crate::error::ApiError;
@@ -194,43 +194,22 @@ pub async fn import(
                     }
                     other => ApiError::bad_data(format!("import: {other}")),
                 })?;
-            let mut app = storage.appender();
-            let mut refused: Option<ApiError> = None;
-            let parsed = parse_import(
+            ingest_import(
+                storage.as_ref(),
                 &body,
                 header(&headers, "content-type"),
-                &ParseOptions::default(),
-                &mut |s| {
-                    if refused.is_some() {
-                        return;
-                    }
-                    let labels = match s.to_labels() {
-                        Ok(l) => l,
-                        Err(e) => {
-                            refused = Some(ApiError::bad_data(format!("import: {e}")));
-                            return;
-                        }
-                    };
-                    let t = s.timestamp_ms.unwrap_or(now);
-                    if let Err(e) = app.append(&labels, t, s.value) {
-                        refused = Some(append_error(&labels, t, e));
-                    }
-                },
-            );
-            if let Err(e) = parsed {
-                app.rollback();
-                return Err(ApiError::bad_data(format!(
-                    "import: {e}; nothing was stored"
-                )));
-            }
-            if let Some(e) = refused {
-                app.rollback();
-                return Err(e);
-            }
-            let stats = app
-                .commit()
-                .map_err(|e| ApiError::internal(format!("storage commit failed: {e}")))?;
-            Ok(stats.samples)
+                now,
+            )
+            .map_err(|e| match e {
+                ImportError::Labels(m) => ApiError::bad_data(format!("import: {m}")),
+                ImportError::Parse(m) => {
+                    ApiError::bad_data(format!("import: {m}; nothing was stored"))
+                }
+                ImportError::Append { labels, t, source } => append_error(&labels, t, source),
+                ImportError::Storage(e) => {
+                    ApiError::internal(format!("storage commit failed: {e}"))
+                }
+            })
         })
         .await
         .and_then(|r| r);

@@ -65,6 +65,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "lookout-model",
             "lookout-storage",
+            "lookout-collect",
             "lookout-promql",
             "lookout-wire",
             "lookout-logql",

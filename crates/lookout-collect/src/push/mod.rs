@@ -1,4 +1,4 @@
-//! Data pushed into Lookout: remote_write requests decoded and appended as one batch.
+//! Data pushed into Lookout: remote_write requests and import bodies decoded and appended as one batch each.
 //!
 //! A 1.0 request in the shape senders write is read in place ([`lookout_wire::remote_write::raw`]): a series the
 //! [`PushSeriesCache`] knows is appended by reference, without decoding its labels; the others are decoded,
@@ -8,8 +8,10 @@
 //! the batch is committed (in the WAL) when [`ingest_remote_write`] returns.
 
 mod cache;
+mod import;
 
 pub use cache::{CachedSeries, ENTRY_BYTES, PushSeriesCache};
+pub use import::{ImportError, ingest_import};
 
 use lookout_model::{Labels, Sample};
 use lookout_storage::{AppendError, Appender, SeriesRef, Storage, StorageError};

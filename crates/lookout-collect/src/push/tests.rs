@@ -240,3 +240,55 @@ fn requests_the_reader_does_not_handle_take_the_full_decoder() {
         "{e:?}"
     );
 }
+
+#[test]
+fn an_import_stores_every_line_and_refuses_the_whole_body_on_one_bad_line() {
+    let storage = MemStorage::new();
+    // Time-major and series-major lines mixed, one line without a timestamp, one series spelled two ways.
+    let body = b"up{job=\"a\",instance=\"x\"} 1 1000\n\
+                 up{instance=\"x\",job=\"a\"} 0 2000\n\
+                 load1{job=\"a\"} 0.5 1000\n\
+                 up{job=\"a\",instance=\"x\"} 1 3000\n\
+                 load1{job=\"a\"} 0.7 2000\n\
+                 load1{job=\"a\"} 0.9\n";
+    assert_eq!(ingest_import(&storage, body, None, 9_000).unwrap(), 6);
+    let stored = dump(&storage);
+    let values = |name: &str| {
+        stored
+            .iter()
+            .find(|(l, _)| l.starts_with(name))
+            .map(|(_, v)| {
+                v.iter()
+                    .map(|&(t, b)| (t, f64::from_bits(b)))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap()
+    };
+    assert_eq!(values("up{"), vec![(1000, 1.0), (2000, 0.0), (3000, 1.0)]);
+    assert_eq!(
+        values("load1{"),
+        vec![(1000, 0.5), (2000, 0.7), (9000, 0.9)]
+    );
+    let before = dump(&storage);
+    let bad_labels = b"up{job=\"a\",instance=\"x\"} 1 4000\nup{job=\"a\",job=\"b\"} 1 4000\n";
+    assert!(matches!(
+        ingest_import(&storage, bad_labels, None, 9_000),
+        Err(ImportError::Labels(_))
+    ));
+    let out_of_order = b"load1{job=\"a\"} 1 9500\nup{job=\"a\",instance=\"x\"} 1 2500\n";
+    match ingest_import(&storage, out_of_order, None, 9_000) {
+        Err(ImportError::Append {
+            labels, t: 2500, ..
+        }) => assert_eq!(labels.get("job"), Some("a")),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        ingest_import(&storage, b"up{job=\"a\" 1 6000\n", None, 9_000),
+        Err(ImportError::Parse(_))
+    ));
+    assert_eq!(
+        dump(&storage),
+        before,
+        "nothing of a refused body is stored"
+    );
+}

@@ -63,7 +63,8 @@ const PROTO_DICTIONARY: &[&[u8]] = &[
 /// remote_write 1.0.
 pub const TARGET_V1: Target = Target {
     name: "remote_write_v1",
-    entry: "lookout_wire::remote_write::decode_write_request(V1, the API's WireLimits, Reject and Skip)",
+    entry: "lookout_wire::remote_write::decode_write_request(V1, the API's WireLimits, Reject and Skip), checked \
+            against the ingest path's borrowing reader (raw::RawReader)",
     grammar: Grammar {
         dictionary: PROTO_DICTIONARY,
         nesting: &[(b"\x0a\x7f", b"")],
@@ -95,6 +96,9 @@ fn run(input: &[u8], version: RemoteWriteVersion) -> Outcome {
     let limits = limits();
     let body = snappy_compress(input);
     let decoded = decode_write_request(&body, version, &limits, InvalidSeriesPolicy::Reject);
+    if version == RemoteWriteVersion::V1 {
+        check_borrowing_reader(input, &limits, &decoded);
+    }
     let outcome = Outcome::of(&decoded);
     drop(decoded);
     let skipping = decode_write_request(&body, version, &limits, InvalidSeriesPolicy::Skip);
@@ -102,4 +106,64 @@ fn run(input: &[u8], version: RemoteWriteVersion) -> Outcome {
     let raw = decode_write_request(input, version, &limits, InvalidSeriesPolicy::Reject);
     drop(raw);
     outcome
+}
+
+/// The ingest fast path's reader (`lookout_wire::remote_write::raw`) on the same message: wherever it reads every
+/// series without handing the request back, prost's decoder must have accepted the same label sets and samples.
+/// A disagreement panics, which the harness reports as a finding.
+fn check_borrowing_reader(
+    input: &[u8],
+    limits: &WireLimits,
+    decoded: &Result<lookout_wire::remote_write::WriteBatch, lookout_wire::remote_write::WireError>,
+) {
+    use lookout_wire::remote_write::LabelInterner;
+    use lookout_wire::remote_write::raw::{DecodeLabelsError, RawReader, labels_match};
+    let mut reader = RawReader::new(input);
+    let mut interner = LabelInterner::default();
+    let mut pairs = Vec::new();
+    let mut fast = Vec::new();
+    loop {
+        let series = match reader.next_series() {
+            Ok(Some(s)) => s,
+            Ok(None) => break,
+            Err(_) => return,
+        };
+        match lookout_wire::remote_write::raw::decode_labels(
+            &series,
+            limits,
+            &mut interner,
+            &mut pairs,
+        ) {
+            Ok(labels) => {
+                // The cache's check on every spelling the mutations reach (it must not panic).
+                std::hint::black_box(labels_match(series.label_bytes, &labels));
+                let samples: Vec<(i64, u64)> = series
+                    .samples
+                    .iter()
+                    .map(|s| (s.t, s.v.to_bits()))
+                    .collect();
+                fast.push((labels, samples));
+            }
+            Err(DecodeLabelsError::NotSimple) => return,
+            Err(DecodeLabelsError::Invalid(_)) => {
+                assert!(
+                    decoded.is_err(),
+                    "the reader refused labels prost's decoder accepted"
+                );
+                return;
+            }
+        }
+    }
+    if fast.len() > limits.max_series_per_request {
+        return;
+    }
+    let batch = decoded
+        .as_ref()
+        .unwrap_or_else(|e| panic!("the reader accepted a request prost's decoder refuses: {e}"));
+    assert_eq!(batch.series.len(), fast.len(), "series count");
+    for (s, (labels, samples)) in batch.series.iter().zip(&fast) {
+        assert_eq!(&s.labels, labels, "label set");
+        let slow: Vec<(i64, u64)> = s.samples.iter().map(|x| (x.t, x.v.to_bits())).collect();
+        assert_eq!(&slow, samples, "samples of {labels}");
+    }
 }

@@ -11,6 +11,7 @@ pub(crate) mod cache;
 pub(crate) mod codec;
 pub(crate) mod part_file;
 mod postings;
+mod read;
 mod series_table;
 
 pub(crate) use postings::SledPostings;
@@ -461,28 +462,6 @@ impl Store {
         crate::db::dir_size(&self.parts_dir)
     }
 
-    fn part_file(&self, key: PartKey) -> Result<Arc<PartFile>, StorageError> {
-        self.files
-            .lock()
-            .get(&key)
-            .cloned()
-            .ok_or(StorageError::Other(format!(
-                "part {key:?} disappeared while being read (deleted by retention)"
-            )))
-    }
-
-    fn file_corrupt(&self, key: PartKey, what: &str, why: String) -> StorageError {
-        let path = self.parts_dir.join(part_file::file_name(key));
-        StorageError::Corruption {
-            path: path.display().to_string(),
-            offset: 0,
-            detail: format!(
-                "{what}: {why}; restore the file from a backup, or start once with --drop-damaged-parts \
-                 (storage.drop_damaged_parts) to forget its samples"
-            ),
-        }
-    }
-
     /// Makes everything written so far durable.
     pub(crate) fn flush(&self) -> Result<(), StorageError> {
         self.db.flush().map_err(|e| self.err(e))?;
@@ -512,72 +491,6 @@ impl Store {
     /// sled's size on disk.
     pub(crate) fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
-    }
-
-    /// The directory of a part (decoded once, then cached).
-    pub(crate) fn dir(&self, info: &PartInfo) -> Result<Arc<Vec<DirEntry>>, StorageError> {
-        if let Some(d) = self.dirs.lock().get(&info.key) {
-            return Ok(d);
-        }
-        let dir = if info.in_file {
-            let z = self
-                .part_file(info.key)?
-                .dir()
-                .map_err(|why| self.file_corrupt(info.key, "part directory", why))?;
-            codec::decompress(&z, MAX_VALUE)
-                .and_then(|raw| codec::decode_dir(&raw, info.mint))
-                .map_err(|why| self.file_corrupt(info.key, "part directory", why))?
-        } else {
-            let mut k = PART_PREFIX.to_vec();
-            k.extend_from_slice(&info.key.bytes());
-            let v = self
-                .db
-                .get(&k)
-                .map_err(|e| self.err(e))?
-                .ok_or(StorageError::Other(format!(
-                    "part {:?} disappeared while being read (deleted by retention)",
-                    info.key
-                )))?;
-            let raw = codec::decompress(&v[PART_HEADER_LEN..], MAX_VALUE)
-                .map_err(|d| corrupt(&self.path, "part directory", d))?;
-            codec::decode_dir(&raw, info.mint)
-                .map_err(|d| corrupt(&self.path, "part directory", d))?
-        };
-        let dir = Arc::new(dir);
-        self.dirs.lock().insert(
-            info.key,
-            dir.clone(),
-            dir.len() * std::mem::size_of::<DirEntry>() + 64,
-        );
-        Ok(dir)
-    }
-
-    /// A decompressed chunk group (cached).
-    pub(crate) fn group(&self, key: PartKey, group: u32) -> Result<Arc<Group>, StorageError> {
-        if let Some(g) = self.groups.lock().get(&(key, group)) {
-            return Ok(g);
-        }
-        let file = self.files.lock().get(&key).cloned();
-        let g = match file {
-            Some(f) => f
-                .group(group)
-                .and_then(|z| codec::decompress(&z, MAX_VALUE))
-                .and_then(Group::decode)
-                .map_err(|why| self.file_corrupt(key, "chunk group", why))?,
-            None => {
-                let z = self.chunks.get(key.group_key(group)).map_err(|e| self.err(e))?.ok_or(StorageError::Other(format!(
-                    "chunk group {group} of part {key:?} is missing (deleted by retention while being read)"
-                )))?;
-                let raw = codec::decompress(&z, MAX_VALUE)
-                    .map_err(|d| corrupt(&self.path, "chunk group", d))?;
-                Group::decode(raw).map_err(|d| corrupt(&self.path, "chunk group", d))?
-            }
-        };
-        let g = Arc::new(g);
-        self.groups
-            .lock()
-            .insert((key, group), g.clone(), g.heap_bytes());
-        Ok(g)
     }
 }
 
