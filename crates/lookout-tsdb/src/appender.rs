@@ -127,9 +127,9 @@ impl<'a> TsdbAppender<'a> {
             return Err(e);
         }
         let budget = self.db.opts.head_budget_bytes() as usize;
-        if head.bytes() > budget {
+        if head.budget_bytes() > budget {
             let e = AppendError::MemoryLimit {
-                used: head.bytes(),
+                used: head.budget_bytes(),
                 limit: budget,
             };
             self.count_refusal(&e);
@@ -316,4 +316,31 @@ fn self_count(db: &Inner, e: &AppendError) {
         _ => return,
     };
     Counters::add(counter, 1);
+}
+
+#[cfg(test)]
+mod tests {
+    use lookout_model::Labels;
+    use lookout_storage::Storage;
+
+    use crate::{Tsdb, TsdbOptions};
+
+    #[test]
+    fn the_head_gauge_and_the_memory_check_count_the_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
+        let mut app = db.appender();
+        for i in 0..500 {
+            let l = Labels::from_pairs(&[("__name__", "m"), ("id", &format!("{i:040}"))]).unwrap();
+            app.append(&l, 1_000, 1.0).unwrap();
+        }
+        app.commit().unwrap();
+        let series_and_chunks = db.inner.head.bytes() as u64;
+        let gauge = db.metrics().head_bytes;
+        let index = db.inner.head.index_bytes() as u64;
+        // 500 distinct 40-byte values: the symbol table alone holds 20 kB of them.
+        assert!(index > 20_000, "index {index}");
+        assert_eq!(gauge, series_and_chunks + index);
+        assert_eq!(db.inner.head.budget_bytes() as u64, gauge);
+    }
 }

@@ -65,7 +65,7 @@ pub struct TsdbStats {
 
 /// Lookout's time-series database. Implements [`Storage`]; see `docs/design.md`.
 pub struct Tsdb {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
     maintenance: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>>,
 }
 
@@ -122,7 +122,8 @@ impl Tsdb {
             boundary,
             crate::replay::replay_buffer_bytes(&opts),
         )?;
-        let (series, head_bytes) = (head.series_count(), head.bytes() as u64);
+        head.set_index_bytes(head.postings.read().heap_bytes() + head.symbols.heap_bytes());
+        let (series, head_bytes) = (head.series_count(), head.budget_bytes() as u64);
         if series > opts.max_active_series || head_bytes > opts.head_budget_bytes() {
             // Under the limits that wrote it the WAL cannot hold more (what they refused was never logged): they
             // were lowered. Every sample in it was acknowledged, so all of it stays; new series wait for room.

@@ -242,9 +242,12 @@ impl Inner {
         Ok(())
     }
 
-    /// Estimated heap bytes of the head including its index and symbol table.
+    /// Estimated heap bytes of the head including its index and symbol table (walks both: for the gauges and
+    /// diagnostics; the append path uses the last walk's figure, [`crate::head::Head::index_bytes`]).
     pub(crate) fn head_bytes(&self) -> usize {
-        self.head.bytes() + self.head.postings.read().heap_bytes() + self.head.symbols.heap_bytes()
+        let index = self.head.postings.read().heap_bytes() + self.head.symbols.heap_bytes();
+        self.head.set_index_bytes(index);
+        self.head.bytes() + index
     }
 
     /// Recomputes the gauges.
@@ -253,7 +256,7 @@ impl Inner {
         let view = self.store.view();
         Counters::set(&c.head_series, self.head.series_count() as u64);
         Counters::set(&c.head_chunks, self.head.chunk_count() as u64);
-        Counters::set(&c.head_bytes, self.head.bytes() as u64);
+        Counters::set(&c.head_bytes, self.head_bytes() as u64);
         Counters::set(&c.head_max_time_ms, self.head.max_t().max(0) as u64);
         Counters::set(&c.persisted_boundary_ms, view.boundary.max(0) as u64);
         Counters::set(&c.persisted_parts, view.parts.len() as u64);

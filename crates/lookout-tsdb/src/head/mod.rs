@@ -68,6 +68,7 @@ pub(crate) struct Head {
     next_id: AtomicU32,
     series_count: AtomicUsize,
     bytes: AtomicIsize,
+    index_bytes: AtomicUsize,
     chunks: AtomicIsize,
     max_t: AtomicI64,
     min_valid_t: AtomicI64,
@@ -93,6 +94,7 @@ impl Head {
             next_id: AtomicU32::new(1),
             series_count: AtomicUsize::new(0),
             bytes: AtomicIsize::new(0),
+            index_bytes: AtomicUsize::new(0),
             chunks: AtomicIsize::new(0),
             max_t: AtomicI64::new(i64::MIN),
             min_valid_t: AtomicI64::new(i64::MIN),
@@ -116,8 +118,24 @@ impl Head {
         self.series_count.load(Ordering::Relaxed)
     }
 
+    /// Heap bytes of the series and their chunks (kept as they change).
     pub(crate) fn bytes(&self) -> usize {
         self.bytes.load(Ordering::Relaxed).max(0) as usize
+    }
+
+    /// Heap bytes of the postings and the symbol table at their last measurement (they are walked to be measured,
+    /// so the maintenance round does it, not every append).
+    pub(crate) fn index_bytes(&self) -> usize {
+        self.index_bytes.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_index_bytes(&self, bytes: usize) {
+        self.index_bytes.store(bytes, Ordering::Relaxed);
+    }
+
+    /// What the head holds as far as the memory budget is concerned: series, chunks and the last measured index.
+    pub(crate) fn budget_bytes(&self) -> usize {
+        self.bytes() + self.index_bytes()
     }
 
     pub(crate) fn chunk_count(&self) -> usize {
