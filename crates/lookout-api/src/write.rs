@@ -112,7 +112,7 @@ fn push_error(e: PushError, metrics: &crate::ApiMetrics) -> ApiError {
             }
             wire_error(e)
         }
-        PushError::Append { labels, t, source } => append_error(&labels, t, source),
+        PushError::Append(r) => append_error(&r.labels, r.t, r.source),
         PushError::Storage(e) => ApiError::internal(format!("storage commit failed: {e}")),
     }
 }
@@ -205,7 +205,7 @@ pub async fn import(
                 ImportError::Parse(m) => {
                     ApiError::bad_data(format!("import: {m}; nothing was stored"))
                 }
-                ImportError::Append { labels, t, source } => append_error(&labels, t, source),
+                ImportError::Append(r) => append_error(&r.labels, r.t, r.source),
                 ImportError::Storage(e) => {
                     ApiError::internal(format!("storage commit failed: {e}"))
                 }

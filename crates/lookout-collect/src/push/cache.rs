@@ -5,7 +5,8 @@
 //! are compared with it ([`lookout_wire::remote_write::raw::labels_match`]): a hash collision costs a miss, never a
 //! wrong series. The cache is bounded by its share of the memory budget: each shard keeps two generations, and
 //! when the current one is full the older is dropped; a series used since moves to the current one. Entries past
-//! the bound cost their series one slow append, never a sample.
+//! the bound cost their series one slow append, never a sample. An entry is counted with its label set's own size:
+//! shared while the head holds the series, the set is kept alive by the cache alone once the head forgets it.
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,8 +16,14 @@ use lookout_storage::SeriesRef;
 use parking_lot::Mutex;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
-/// What one entry costs: the key, the reference, the label set's pointer and the map's slot with its headroom.
+/// What one entry costs beside its label set: the key, the reference, the set's pointer and the map's slot with
+/// its headroom.
 pub const ENTRY_BYTES: usize = 48;
+
+/// What an entry for `labels` is counted as.
+fn entry_bytes(labels: &Labels) -> usize {
+    ENTRY_BYTES + labels.approx_heap_bytes()
+}
 
 const SHARDS: usize = 16;
 
@@ -32,13 +39,15 @@ pub struct CachedSeries {
 #[derive(Default)]
 struct Generations {
     current: FxHashMap<u64, CachedSeries>,
+    /// Bytes `current` is counted as.
+    current_bytes: usize,
     previous: FxHashMap<u64, CachedSeries>,
 }
 
 /// The cache of pushed series; shared by every request (see the module documentation).
 pub struct PushSeriesCache {
     shards: Box<[Mutex<Generations>]>,
-    /// Entries a shard's current generation holds before it becomes the previous one.
+    /// Bytes a shard's current generation holds before it becomes the previous one.
     per_generation: usize,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -50,7 +59,7 @@ impl PushSeriesCache {
     pub fn new(budget_bytes: usize) -> Self {
         PushSeriesCache {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            per_generation: (budget_bytes / ENTRY_BYTES / SHARDS / 2).max(1),
+            per_generation: (budget_bytes / SHARDS / 2).max(ENTRY_BYTES),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             rotations: AtomicU64::new(0),
@@ -99,11 +108,16 @@ impl PushSeriesCache {
     }
 
     fn put(&self, g: &mut Generations, key: u64, series: CachedSeries) {
-        if g.current.len() >= self.per_generation && !g.current.contains_key(&key) {
+        let bytes = entry_bytes(&series.labels);
+        if g.current_bytes + bytes > self.per_generation && !g.current.contains_key(&key) {
             g.previous = std::mem::take(&mut g.current);
+            g.current_bytes = 0;
             self.rotations.fetch_add(1, Ordering::Relaxed);
         }
-        g.current.insert(key, series);
+        if let Some(old) = g.current.insert(key, series) {
+            g.current_bytes -= entry_bytes(&old.labels);
+        }
+        g.current_bytes += bytes;
     }
 
     /// Counts a lookup's outcome.
@@ -172,7 +186,7 @@ mod tests {
     #[test]
     fn keeps_two_generations_per_shard_and_promotes_what_is_used() {
         // One entry per generation per shard.
-        let cache = PushSeriesCache::new(ENTRY_BYTES * SHARDS * 2);
+        let cache = PushSeriesCache::new(entry_bytes(&series(0).labels) * SHARDS * 2);
         let shard_keys: Vec<u64> = (0..4u64).map(|i| i | (3 << 60)).collect();
         cache.insert(shard_keys[0], series(0));
         cache.insert(shard_keys[1], series(1));
@@ -195,15 +209,9 @@ mod tests {
         for k in 0..100_000u64 {
             cache.insert(k.wrapping_mul(0x9e37_79b9_7f4a_7c15), series(k));
         }
-        assert!(
-            cache.len() * ENTRY_BYTES <= budget,
-            "{} entries",
-            cache.len()
-        );
-        assert!(
-            cache.len() * ENTRY_BYTES >= budget / 4,
-            "{} entries",
-            cache.len()
-        );
+        // Every entry is counted with its label set (`s0` … `s99999`: at least this much each).
+        let each = entry_bytes(&series(1).labels);
+        assert!(cache.len() * each <= budget, "{} entries", cache.len());
+        assert!(cache.len() * each >= budget / 4, "{} entries", cache.len());
     }
 }

@@ -4,11 +4,12 @@
 //! per series, not per line.
 
 use lookout_model::Labels;
-use lookout_storage::{AppendError, SeriesRef, Storage, StorageError};
+use lookout_storage::{SeriesRef, Storage, StorageError};
 use lookout_wire::{ParseOptions, parse_import};
 use rustc_hash::FxHashMap;
 
-use super::append;
+use super::Refusal;
+use crate::scrape::append::append_sample;
 
 /// Why an import stored nothing.
 #[derive(Debug, thiserror::Error)]
@@ -20,15 +21,8 @@ pub enum ImportError {
     #[error("{0}")]
     Parse(String),
     /// The storage refused a sample; the batch was rolled back.
-    #[error("series {labels} sample at {t}: {source}")]
-    Append {
-        /// The series.
-        labels: Labels,
-        /// The sample's timestamp.
-        t: i64,
-        /// The refusal.
-        source: AppendError,
-    },
+    #[error(transparent)]
+    Append(#[from] Refusal),
     /// The storage failed to commit.
     #[error("storage commit failed: {0}")]
     Storage(#[from] StorageError),
@@ -61,12 +55,15 @@ pub fn ingest_import(
             },
         };
         let t = s.timestamp_ms.unwrap_or(now_ms);
-        if let Err(source) = append(app.as_mut(), &entry.0, &mut entry.1, t, s.value) {
-            refused = Some(ImportError::Append {
-                labels: entry.0.clone(),
-                t,
-                source,
-            });
+        if let Err(source) = append_sample(app.as_mut(), &entry.0, &mut entry.1, t, s.value) {
+            refused = Some(
+                Refusal {
+                    labels: entry.0.clone(),
+                    t,
+                    source,
+                }
+                .into(),
+            );
         }
     });
     if let Err(e) = parsed {

@@ -15,6 +15,8 @@ pub use import::{ImportError, ingest_import};
 
 use lookout_model::{Labels, Sample};
 use lookout_storage::{AppendError, Appender, SeriesRef, Storage, StorageError};
+
+use crate::scrape::append::append_sample;
 use lookout_wire::remote_write::raw::{self, DecodeLabelsError, RawReader};
 use lookout_wire::remote_write::{
     InvalidSeriesPolicy, LabelInterner, RemoteWriteVersion, WireError, WireLimits,
@@ -28,18 +30,23 @@ pub enum PushError {
     #[error(transparent)]
     Wire(#[from] WireError),
     /// The storage refused a sample; the batch was rolled back.
-    #[error("series {labels} sample at {t}: {source}")]
-    Append {
-        /// The series.
-        labels: Labels,
-        /// The sample's timestamp.
-        t: i64,
-        /// The refusal.
-        source: AppendError,
-    },
+    #[error(transparent)]
+    Append(#[from] Refusal),
     /// The storage failed to commit.
     #[error("storage commit failed: {0}")]
     Storage(#[from] StorageError),
+}
+
+/// A sample the storage refused, with its series: the batch holding it was rolled back.
+#[derive(Debug, thiserror::Error)]
+#[error("series {labels} sample at {t}: {source}")]
+pub struct Refusal {
+    /// The series.
+    pub labels: Labels,
+    /// The sample's timestamp.
+    pub t: i64,
+    /// The refusal.
+    pub source: AppendError,
 }
 
 /// Decodes a snappy remote_write body and appends every sample as one batch; answers the samples stored.
@@ -101,35 +108,18 @@ pub fn commit_all<'a>(
     for (labels, samples) in series {
         let mut r = None;
         for s in samples {
-            if let Err(source) = append(app.as_mut(), labels, &mut r, s.t, s.v) {
+            if let Err(source) = append_sample(app.as_mut(), labels, &mut r, s.t, s.v) {
                 app.rollback();
-                return Err(PushError::Append {
+                return Err(Refusal {
                     labels: labels.clone(),
                     t: s.t,
                     source,
-                });
+                }
+                .into());
             }
         }
     }
     Ok(app.commit()?.samples)
-}
-
-/// Appends by `r` when set (the batch's own reference for the series), else by labels, and keeps the reference.
-fn append(
-    app: &mut dyn Appender,
-    labels: &Labels,
-    r: &mut Option<SeriesRef>,
-    t: i64,
-    v: f64,
-) -> Result<(), AppendError> {
-    if let Some(known) = *r {
-        match app.append_ref(known, t, v) {
-            Err(AppendError::UnknownRef(_)) => {}
-            other => return other,
-        }
-    }
-    *r = Some(app.append(labels, t, v)?);
-    Ok(())
 }
 
 /// Appends a cached series' samples by reference.
@@ -203,13 +193,14 @@ fn ingest_simple_v1(
         };
         let mut r = None;
         for s in series.samples {
-            if let Err(source) = append(app.as_mut(), &labels, &mut r, s.t, s.v) {
+            if let Err(source) = append_sample(app.as_mut(), &labels, &mut r, s.t, s.v) {
                 app.rollback();
-                return Err(PushError::Append {
+                return Err(Refusal {
                     labels,
                     t: s.t,
                     source,
-                });
+                }
+                .into());
             }
         }
         if let Some(r) = r {

@@ -109,11 +109,11 @@ fn a_refused_sample_or_invalid_series_stores_nothing_of_the_request() {
     let mut req = scrape(3, 3);
     req.push(series("up", "h0:9100", &[(0, 1.0)]));
     match push(&storage, &cache, &req) {
-        Err(PushError::Append {
+        Err(PushError::Append(Refusal {
             labels,
             t: 0,
             source: AppendError::OutOfOrder { .. },
-        }) => {
+        })) => {
             assert_eq!(labels.get("instance"), Some("h0:9100"))
         }
         other => panic!("{other:?}"),
@@ -277,9 +277,9 @@ fn an_import_stores_every_line_and_refuses_the_whole_body_on_one_bad_line() {
     ));
     let out_of_order = b"load1{job=\"a\"} 1 9500\nup{job=\"a\",instance=\"x\"} 1 2500\n";
     match ingest_import(&storage, out_of_order, None, 9_000) {
-        Err(ImportError::Append {
+        Err(ImportError::Append(Refusal {
             labels, t: 2500, ..
-        }) => assert_eq!(labels.get("job"), Some("a")),
+        })) => assert_eq!(labels.get("job"), Some("a")),
         other => panic!("{other:?}"),
     }
     assert!(matches!(

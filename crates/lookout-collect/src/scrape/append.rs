@@ -101,8 +101,8 @@ pub struct ScrapeReport {
     pub stale_markers: u64,
 }
 
-/// Appends by reference when the cache has one, else by labels; refreshes the reference.
-fn append_sample(
+/// Appends by reference when the caller has one, else by labels; refreshes the reference (also the push path's).
+pub(crate) fn append_sample(
     app: &mut dyn Appender,
     labels: &Labels,
     series_ref: &mut Option<SeriesRef>,

@@ -7,7 +7,7 @@ use lookout_model::{STALE_NAN_BITS, stale_nan};
 use proptest::prelude::*;
 use prost::Message;
 
-fn series(pairs: &[(&str, &str)], samples: &[(i64, f64)]) -> WriteSeries {
+pub(super) fn series(pairs: &[(&str, &str)], samples: &[(i64, f64)]) -> WriteSeries {
     WriteSeries {
         labels: Labels::from_pairs(pairs).unwrap(),
         samples: samples.iter().map(|&(t, v)| Sample::new(t, v)).collect(),

@@ -1,6 +1,7 @@
 //! The borrowing reader agrees with prost's decoder on every request it does not hand back as [`NotSimple`].
 
 use super::*;
+use crate::remote_write::tests::series;
 use crate::remote_write::{
     InvalidSeriesPolicy, RemoteWriteVersion, WriteSeries, decode_decompressed, decompress,
     encode_write_request,
@@ -53,15 +54,6 @@ fn slow(raw: &[u8]) -> Result<Vec<(Labels, Vec<Sample>)>, WireError> {
         .into_iter()
         .map(|s| (s.labels, s.samples))
         .collect())
-}
-
-fn series(pairs: &[(&str, &str)], samples: &[(i64, f64)]) -> WriteSeries {
-    WriteSeries {
-        labels: Labels::from_pairs(pairs).unwrap(),
-        samples: samples.iter().map(|&(t, v)| Sample::new(t, v)).collect(),
-        exemplars: 0,
-        histograms: 0,
-    }
 }
 
 fn plain(series: &[WriteSeries]) -> Vec<u8> {
