@@ -99,25 +99,17 @@ impl BlockView {
                 at = at.saturating_add(len);
             }
         }
-        let Some(text) = payload.get(lines_at..lines_at.saturating_add(total)) else {
+        if payload
+            .get(lines_at..lines_at.saturating_add(total))
+            .is_none()
+        {
             return Err(DecodeError {
                 at: lines_at,
                 what: "line cut short",
             });
-        };
-        // One UTF-8 check for all lines, then each line must start and end on a character boundary.
-        let text = std::str::from_utf8(text).map_err(|_| DecodeError {
-            at: lines_at,
-            what: "line is not UTF-8",
-        })?;
-        if !spans.iter().all(|&(a, b)| {
-            text.is_char_boundary(a - lines_at) && text.is_char_boundary(b - lines_at)
-        }) {
-            return Err(DecodeError {
-                at: lines_at,
-                what: "line is not UTF-8",
-            });
         }
+        // Lines are checked for UTF-8 one by one when taken (`line`): a scan takes only those in its time range,
+        // and each once.
         // Metadata is decoded only for the entries handed out: here only where each entry's starts (none when no
         // entry has any).
         let meta_at = lines_at + total;
@@ -182,18 +174,26 @@ impl BlockView {
         self.ts[i]
     }
 
-    /// Entry `i`'s line.
-    pub fn line(&self, i: usize) -> &str {
+    /// Entry `i`'s line; an error when its bytes are not UTF-8 (a damaged block).
+    pub fn line(&self, i: usize) -> Result<&str, DecodeError> {
         let (from, to) = self.spans[i];
-        // Checked in `parse`: the lines are UTF-8 and each starts and ends on a character boundary.
-        std::str::from_utf8(&self.payload[from..to]).unwrap_or_default()
+        std::str::from_utf8(&self.payload[from..to]).map_err(|_| DecodeError {
+            at: from,
+            what: "line is not UTF-8",
+        })
     }
 
-    /// Entry `i`, owned.
-    pub fn entry(&self, i: usize) -> Entry {
+    /// Entry `i`'s line length in bytes (without checking it).
+    pub fn line_len(&self, i: usize) -> usize {
+        let (from, to) = self.spans[i];
+        to - from
+    }
+
+    /// Entry `i`, owned, with its `line` as taken by [`BlockView::line`].
+    pub fn entry_with_line(&self, i: usize, line: &str) -> Entry {
         Entry {
             ts: self.ts[i],
-            line: self.line(i).to_owned(),
+            line: line.to_owned(),
             metadata: self.metadata(i),
         }
     }
@@ -257,9 +257,10 @@ mod tests {
         let v = BlockView::parse(buf.clone(), BlockFormat::Earlier).unwrap();
         assert_eq!(v.len(), 3);
         for (i, e) in entries.iter().enumerate() {
-            assert_eq!(&v.entry(i), e);
+            assert_eq!(&v.entry_with_line(i, v.line(i).unwrap()), e);
             assert_eq!(v.ts(i), e.ts);
-            assert_eq!(v.line(i), e.line);
+            assert_eq!(v.line(i).unwrap(), e.line);
+            assert_eq!(v.line_len(i), e.line.len());
         }
         for cut in 0..buf.len() {
             assert!(
@@ -267,12 +268,15 @@ mod tests {
                 "cut at {cut}"
             );
         }
-        // A line boundary inside a character ("é" is two bytes): lengths 2 and 5 instead of 6 and 0.
+        // A line boundary inside a character ("é" is two bytes): lengths 2 and 4 instead of 6 and 0. The block
+        // parses; taking either line is an error.
         let mut bad = buf.clone();
         let lens_at = buf.windows(3).position(|w| w == [6, 0, 10]).unwrap();
         bad[lens_at] = 2;
         bad[lens_at + 1] = 4;
-        assert!(BlockView::parse(bad, BlockFormat::Earlier).is_err());
+        let v = BlockView::parse(bad, BlockFormat::Earlier).unwrap();
+        assert!(v.line(0).is_err() && v.line(1).is_err());
+        assert!(v.line(2).is_ok());
         for layout in [BlockFormat::Earlier, BlockFormat::Current] {
             let mut b = Vec::new();
             put_block(&mut b, entries.as_slice(), &[], layout);

@@ -448,7 +448,9 @@ mod tests {
             let mut buf = Vec::new();
             put_block(&mut buf, entries.as_slice(), &idx, layout);
             let view = crate::block_view::BlockView::parse(buf.clone(), layout).unwrap();
-            let got: Vec<Entry> = (0..view.len()).map(|i| view.entry(i)).collect();
+            let got: Vec<Entry> = (0..view.len())
+                .map(|i| view.entry_with_line(i, view.line(i).unwrap()))
+                .collect();
             assert_eq!(got, entries);
             for cut in 0..buf.len() {
                 assert!(

@@ -413,7 +413,7 @@ impl PartSearcher {
                 if ts >= start && ts < end {
                     let e = out.entry((hit.stream, bucket(ts))).or_default();
                     e.0 += 1;
-                    e.1 += block.line(i).len() as u64;
+                    e.1 += block.line_len(i) as u64;
                 }
             }
         }
