@@ -364,9 +364,7 @@ impl PartSearcher {
 
     /// Reads a block's entries (in time order) in place.
     pub fn read(&self, addr: DocAddress) -> tantivy::Result<BlockView> {
-        let damaged = |e: &dyn std::fmt::Display| {
-            tantivy::TantivyError::InternalError(format!("log block {addr:?}: {e}"))
-        };
+        let damaged = |e: &dyn std::fmt::Display| damaged_block(addr, e);
         let payload = self
             .stored
             .with_bytes(&self.searcher, addr, self.f.block, |stored| {
@@ -466,4 +464,9 @@ impl PartSearcher {
             )
         }
     }
+}
+
+/// The error for a block whose stored bytes do not decode.
+pub(crate) fn damaged_block(addr: DocAddress, e: &dyn std::fmt::Display) -> tantivy::TantivyError {
+    tantivy::TantivyError::InternalError(format!("log block {addr:?}: {e}"))
 }

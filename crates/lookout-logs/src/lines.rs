@@ -131,9 +131,9 @@ impl<'a> BlockLines<'a> {
                         continue;
                     }
                     candidates += 1;
-                    let line = block.line(pos).map_err(|e| {
-                        tantivy::TantivyError::InternalError(format!("log block {:?}: {e}", b.addr))
-                    })?;
+                    let line = block
+                        .line(pos)
+                        .map_err(|e| crate::index::damaged_block(b.addr, &e))?;
                     // Filters run on the borrowed line: only kept lines become owned entries.
                     if filters.iter().all(|f| f.keeps(line)) {
                         kept.push((pos as u32, block.entry_with_line(pos, line)));

@@ -122,7 +122,7 @@ impl Tsdb {
             boundary,
             crate::replay::replay_buffer_bytes(&opts),
         )?;
-        head.set_index_bytes(head.postings.read().heap_bytes() + head.symbols.heap_bytes());
+        head.measure_index_bytes();
         let (series, head_bytes) = (head.series_count(), head.budget_bytes() as u64);
         if series > opts.max_active_series || head_bytes > opts.head_budget_bytes() {
             // Under the limits that wrote it the WAL cannot hold more (what they refused was never logged): they

@@ -245,9 +245,7 @@ impl Inner {
     /// Estimated heap bytes of the head including its index and symbol table (walks both: for the gauges and
     /// diagnostics; the append path uses the last walk's figure, [`crate::head::Head::index_bytes`]).
     pub(crate) fn head_bytes(&self) -> usize {
-        let index = self.head.postings.read().heap_bytes() + self.head.symbols.heap_bytes();
-        self.head.set_index_bytes(index);
-        self.head.bytes() + index
+        self.head.bytes() + self.head.measure_index_bytes()
     }
 
     /// Recomputes the gauges.

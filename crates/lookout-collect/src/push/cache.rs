@@ -78,7 +78,9 @@ impl PushSeriesCache {
         &self.shards[(key >> 60) as usize % SHARDS]
     }
 
-    /// The series cached under `key`, if any (the caller checks its labels against the bytes).
+    /// The series cached under `key`, if any, with its label set (tests look entries up this way; ingest uses
+    /// [`PushSeriesCache::get_checked`]).
+    #[cfg(test)]
     pub fn get(&self, key: u64) -> Option<CachedSeries> {
         let mut g = self.shard(key).lock();
         if let Some(s) = g.current.get(&key) {
@@ -120,10 +122,10 @@ impl PushSeriesCache {
         g.current_bytes += bytes;
     }
 
-    /// Counts a lookup's outcome.
-    pub fn count(&self, hit: bool) {
-        let c = if hit { &self.hits } else { &self.misses };
-        c.fetch_add(1, Ordering::Relaxed);
+    /// Counts lookups' outcomes.
+    pub fn count(&self, hits: u64, misses: u64) {
+        self.hits.fetch_add(hits, Ordering::Relaxed);
+        self.misses.fetch_add(misses, Ordering::Relaxed);
     }
 
     /// Lookups so far: (hits, misses).

@@ -102,24 +102,33 @@ fn ingest_decompressed(
 /// Appends every sample as one batch; the first refused sample rolls the batch back.
 pub fn commit_all<'a>(
     storage: &dyn Storage,
-    series: impl Iterator<Item = (&'a Labels, &'a [lookout_model::Sample])>,
+    series: impl Iterator<Item = (&'a Labels, &'a [Sample])>,
 ) -> Result<usize, PushError> {
     let mut app = storage.appender();
     for (labels, samples) in series {
-        let mut r = None;
-        for s in samples {
-            if let Err(source) = append_sample(app.as_mut(), labels, &mut r, s.t, s.v) {
-                app.rollback();
-                return Err(Refusal {
-                    labels: labels.clone(),
-                    t: s.t,
-                    source,
-                }
-                .into());
-            }
+        if let Err(refusal) = append_series(app.as_mut(), labels, samples) {
+            app.rollback();
+            return Err(refusal.into());
         }
     }
     Ok(app.commit()?.samples)
+}
+
+/// Appends one series' samples by labels (then by the batch's reference); answers that reference.
+fn append_series(
+    app: &mut dyn Appender,
+    labels: &Labels,
+    samples: &[Sample],
+) -> Result<Option<SeriesRef>, Refusal> {
+    let mut r = None;
+    for s in samples {
+        append_sample(app, labels, &mut r, s.t, s.v).map_err(|source| Refusal {
+            labels: labels.clone(),
+            t: s.t,
+            source,
+        })?;
+    }
+    Ok(r)
 }
 
 /// Appends a cached series' samples by reference.
@@ -129,6 +138,20 @@ fn append_known(
     samples: &[Sample],
 ) -> Result<(), AppendError> {
     samples.iter().try_for_each(|s| app.append_ref(r, s.t, s.v))
+}
+
+/// One request's cache lookups, added to the cache's shared counters once, when the request ends (a counter update
+/// per series would bounce their cache line between the ingest threads).
+struct Lookups<'c> {
+    cache: &'c PushSeriesCache,
+    hits: u64,
+    misses: u64,
+}
+
+impl Drop for Lookups<'_> {
+    fn drop(&mut self) {
+        self.cache.count(self.hits, self.misses);
+    }
 }
 
 /// The fast path for a 1.0 request; `Ok(None)` when the request is not in the simple shape (nothing appended).
@@ -156,6 +179,11 @@ fn ingest_simple_v1(
     let mut pairs = Vec::new();
     // Series appended by labels: cached after the commit, once their references outlive the batch.
     let mut learned: Vec<(u64, SeriesRef)> = Vec::new();
+    let mut lookups = Lookups {
+        cache,
+        hits: 0,
+        misses: 0,
+    };
     loop {
         let series = match reader.next_series() {
             Ok(Some(s)) => s,
@@ -167,7 +195,11 @@ fn ingest_simple_v1(
         };
         let key = PushSeriesCache::key(series.label_bytes);
         let cached = cache.get_checked(key, |labels| raw::labels_match(series.label_bytes, labels));
-        cache.count(cached.is_some());
+        if cached.is_some() {
+            lookups.hits += 1;
+        } else {
+            lookups.misses += 1;
+        }
         if let Some(r) = cached {
             match append_known(app.as_mut(), r, series.samples) {
                 Ok(()) => continue,
@@ -191,20 +223,13 @@ fn ingest_simple_v1(
                 return Err(e.into());
             }
         };
-        let mut r = None;
-        for s in series.samples {
-            if let Err(source) = append_sample(app.as_mut(), &labels, &mut r, s.t, s.v) {
+        match append_series(app.as_mut(), &labels, series.samples) {
+            Ok(Some(r)) => learned.push((key, r)),
+            Ok(None) => {}
+            Err(refusal) => {
                 app.rollback();
-                return Err(Refusal {
-                    labels,
-                    t: s.t,
-                    source,
-                }
-                .into());
+                return Err(refusal.into());
             }
-        }
-        if let Some(r) = r {
-            learned.push((key, r));
         }
     }
     let stored = app.commit()?.samples;

@@ -129,8 +129,11 @@ impl Head {
         self.index_bytes.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn set_index_bytes(&self, bytes: usize) {
+    /// Walks the postings and the symbol table, keeps their size for [`Head::budget_bytes`] and answers it.
+    pub(crate) fn measure_index_bytes(&self) -> usize {
+        let bytes = self.postings.read().heap_bytes() + self.symbols.heap_bytes();
         self.index_bytes.store(bytes, Ordering::Relaxed);
+        bytes
     }
 
     /// What the head holds as far as the memory budget is concerned: series, chunks and the last measured index.
