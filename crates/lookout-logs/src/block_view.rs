@@ -183,6 +183,25 @@ impl BlockView {
         })
     }
 
+    /// The bytes every line lies in, in order (newline-separated or back to back, by the block's format), and
+    /// where they start in the payload.
+    pub fn text(&self) -> (usize, &[u8]) {
+        match (self.spans.first(), self.spans.last()) {
+            (Some(&(from, _)), Some(&(_, to))) => (from, &self.payload[from..to]),
+            _ => (0, &[]),
+        }
+    }
+
+    /// The line holding payload byte `at` (a byte of [`BlockView::text`] that is not a separator), and where that
+    /// line ends in the payload.
+    pub fn line_at(&self, at: usize) -> (usize, usize) {
+        let i = self
+            .spans
+            .partition_point(|&(_, to)| to <= at)
+            .min(self.spans.len().saturating_sub(1));
+        (i, self.spans[i].1)
+    }
+
     /// Entry `i`'s line length in bytes (without checking it).
     pub fn line_len(&self, i: usize) -> usize {
         let (from, to) = self.spans[i];

@@ -43,6 +43,7 @@ mod limits;
 mod lines;
 mod options;
 mod partitions;
+mod prefilter;
 mod rate;
 mod rice;
 mod schema;

@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use crate::collect::BlockHit;
 use crate::entry::{Entry, LineFilter};
 use crate::index::PartSearcher;
+use crate::prefilter::Prefilter;
 
 /// A decoded line waiting in the heap; the heap's top is the next line of the scan.
 struct Pending {
@@ -47,8 +48,12 @@ pub struct BlockLines<'a> {
     end: i64,
     backward: bool,
     filters: &'a [LineFilter],
+    /// A literal the kept lines contain, searched over each block's text at once.
+    prefilter: Option<Prefilter>,
     /// Lines in range decoded so far (before the exact line checks).
     pub candidates: u64,
+    /// Blocks decoded so far.
+    pub blocks_read: u64,
     /// Blocks the next batch decodes.
     batch: usize,
 }
@@ -83,7 +88,9 @@ impl<'a> BlockLines<'a> {
             end,
             backward,
             filters,
+            prefilter: Prefilter::of(filters),
             candidates: 0,
+            blocks_read: 0,
             // Two at once from the start: a scan that reads one block mostly reads the next too.
             batch: 2,
         }
@@ -119,24 +126,42 @@ impl<'a> BlockLines<'a> {
             let end = (self.next + self.batch).min(self.blocks.len());
             let batch = &self.blocks[self.next..end];
             self.next = end;
+            self.blocks_read += batch.len() as u64;
             self.batch = (self.batch * 2).min(MAX_BATCH);
             let (part, start, stop, filters) = (&self.part, self.start, self.end, self.filters);
+            let prefilter = self.prefilter.as_ref();
             let decode = |b: &BlockHit| -> tantivy::Result<Decoded> {
                 let block = part.read(b.addr)?;
+                let in_range = |pos: usize| (start..stop).contains(&block.ts(pos));
                 let mut kept = Vec::new();
-                let mut candidates = 0;
-                for pos in 0..block.len() {
-                    let ts = block.ts(pos);
-                    if ts < start || ts >= stop {
-                        continue;
-                    }
-                    candidates += 1;
+                let mut keep = |pos: usize| -> tantivy::Result<()> {
                     let line = block
                         .line(pos)
                         .map_err(|e| crate::index::damaged_block(b.addr, &e))?;
                     // Filters run on the borrowed line: only kept lines become owned entries.
                     if filters.iter().all(|f| f.keeps(line)) {
                         kept.push((pos as u32, block.entry_with_line(pos, line)));
+                    }
+                    Ok(())
+                };
+                let candidates = (0..block.len()).filter(|&pos| in_range(pos)).count() as u64;
+                match prefilter {
+                    None => {
+                        for pos in (0..block.len()).filter(|&pos| in_range(pos)) {
+                            keep(pos)?;
+                        }
+                    }
+                    Some(pre) => {
+                        // Only the lines holding an occurrence are checked, each once, in order.
+                        let (base, text) = block.text();
+                        let mut from = 0;
+                        while let Some(hit) = text.get(from..).and_then(|t| pre.find(t)) {
+                            let (pos, line_end) = block.line_at(base + from + hit);
+                            if in_range(pos) {
+                                keep(pos)?;
+                            }
+                            from = line_end - base;
+                        }
                     }
                 }
                 Ok((candidates, kept))

@@ -114,6 +114,8 @@ pub struct LogCounters {
     pub commits: AtomicU64,
     /// Partitions searched by reads (a query searches only the partitions overlapping its range).
     pub partitions_searched: AtomicU64,
+    /// Block documents decompressed by scans (the cost of a line query: the index narrows to these).
+    pub blocks_read: AtomicU64,
     /// Partitions deleted by retention.
     pub retention_deleted_partitions: AtomicU64,
 }

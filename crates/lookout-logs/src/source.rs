@@ -51,6 +51,7 @@ impl LogSource for LogStore {
         }
         let before = |a: i64, b: i64| if backward { a >= b } else { a <= b };
         let searched = &self.counters().partitions_searched;
+        let blocks_read = &self.counters().blocks_read;
         let mut j = 0usize;
         while (stats.entries as usize) < q.limit {
             let next_committed = loop {
@@ -61,6 +62,7 @@ impl LogSource for LogStore {
                 }
                 if let Some(done) = current.take() {
                     stats.candidates += done.candidates;
+                    blocks_read.fetch_add(done.blocks_read, Ordering::Relaxed);
                 }
                 let Some((_, part)) = parts.next() else {
                     break None;
@@ -106,6 +108,7 @@ impl LogSource for LogStore {
         }
         if let Some(done) = current {
             stats.candidates += done.candidates;
+            blocks_read.fetch_add(done.blocks_read, Ordering::Relaxed);
         }
         Ok(stats)
     }

@@ -77,6 +77,11 @@ impl SelfMetrics for LogMetrics {
             "Log index partitions searched by queries (only those overlapping a query's range).",
             c.partitions_searched.load(Ordering::Relaxed),
         );
+        out.counter(
+            "lookout_logs_blocks_read_total",
+            "Log block documents decompressed by queries (those the index and the time range left as candidates).",
+            c.blocks_read.load(Ordering::Relaxed),
+        );
         let s = self.0.stats();
         out.gauge(
             "lookout_logs_streams",

@@ -55,13 +55,21 @@ fn a_needle_decodes_only_the_blocks_holding_its_tokens() {
     assert_eq!((s.documents, s.entries), (2, 1000), "512 entries per block");
     // A whole token and a prefix; then an infix alone (the term dictionary walk is worth it when nothing cheaper
     // narrows).
+    let read = || {
+        store
+            .counters()
+            .blocks_read
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
     for needle in ["/needle-4", "eedl"] {
+        let before = read();
         let (got, candidates) = scan_web(&store, needle);
         assert_eq!(got, [701], "{needle}: GET /needle-42 200");
         assert_eq!(
             candidates, 488,
             "{needle}: one block decoded (entries 513–1000)"
         );
+        assert_eq!(read() - before, 1, "{needle}: counted as read");
     }
 }
 
@@ -318,5 +326,70 @@ fn prefix_tokens_select_through_a_term_range_including_non_ascii_ones() {
         };
         assert_eq!(got, want, "{needle}");
         assert_eq!(candidates, 512, "{needle}: only the second block decoded");
+    }
+}
+
+/// Scans whose filters imply a prefilter (a needle, a regex's literal prefixes) keep exactly the lines a line-by-line
+/// check keeps: occurrences straddling two lines, several per line, lines holding newlines (the block then stores
+/// lengths, lines back to back), empty lines and a time range cutting blocks.
+#[test]
+fn prefiltered_scans_keep_exactly_what_a_line_by_line_check_keeps() {
+    let mut seed = 0x2545_f491_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let alphabet = ["a", "b", "x", "é", " ", "A", "B"];
+    let filters = [
+        LineFilter::Contains("ab".into()),
+        LineFilter::Contains("é a".into()),
+        LineFilter::Contains("b\nab".into()),
+        LineFilter::Matches(regex::Regex::new("a[bx]+é").unwrap()),
+        LineFilter::Matches(regex::Regex::new("(?i)AB|xx").unwrap()),
+        LineFilter::Matches(regex::Regex::new("^b|a$").unwrap()),
+    ];
+    for with_newlines in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LogStore::open(opts(dir.path())).unwrap();
+        let lines: Vec<String> = (0..1500)
+            .map(|_| {
+                let len = next() % 9;
+                let mut l: String = (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect();
+                if with_newlines && next() % 50 == 0 {
+                    l.push_str("\nab");
+                }
+                l
+            })
+            .collect();
+        push_web(&store, &lines);
+        for filter in &filters {
+            for (start, end) in [(0, i64::MAX), (37, 1203)] {
+                let mut q = query(vec![Matcher::equal("app", "web")], vec![filter.clone()]);
+                (q.start, q.end, q.limit) = (start, end, usize::MAX);
+                let mut got = Vec::new();
+                store
+                    .scan(&q, &mut |_, e| {
+                        got.push(e.ts);
+                        true
+                    })
+                    .unwrap();
+                let want: Vec<i64> = (1..=lines.len() as i64)
+                    .filter(|ts| (start..end).contains(ts))
+                    .filter(|&ts| filter.keeps(&lines[ts as usize - 1]))
+                    .collect();
+                let newline_needle = matches!(filter, LineFilter::Contains(n) if n.contains('\n'));
+                if with_newlines || !newline_needle {
+                    assert!(!want.is_empty(), "{filter:?}: the data holds matches");
+                }
+                assert_eq!(
+                    got, want,
+                    "{filter:?} {start}..{end} newlines {with_newlines}"
+                );
+            }
+        }
     }
 }
