@@ -22,8 +22,9 @@ pub struct LogLine {
     pub ts: i64,
     /// The line after the pipeline.
     pub line: String,
-    /// Stream labels (after the pipeline's drop/keep/label_format).
-    pub stream: Vec<(String, String)>,
+    /// Stream labels (after the pipeline's drop/keep/label_format); one shared copy per stream when no stage
+    /// changes labels.
+    pub stream: Arc<[(String, String)]>,
     /// Structured metadata.
     pub metadata: Vec<(String, String)>,
     /// Labels set by the pipeline.
@@ -183,21 +184,50 @@ impl<'a> LogqlEngine<'a> {
         };
         let mut out = Vec::new();
         let mut failure = None;
+        // Without stages a line's labels are its stream's and its metadata: the stream's pairs are built once.
+        let plain = pipeline.is_empty();
+        let mut shared: std::collections::HashMap<Labels, Arc<[(String, String)]>> =
+            Default::default();
+        // Lines whose stages leave the same stream labels share one copy of them (and so a result stream).
+        let mut rebuilt: std::collections::HashSet<Arc<[(String, String)]>> = Default::default();
         self.src.scan(&q, &mut |stream, e| {
             if let Err(err) = guard.line(e.line.len()) {
                 failure = Some(err);
                 return false;
             }
-            let mut labels = LabelSet::new(stream, &e.metadata);
-            let Some(line) = pipeline.process(e.ts, &e.line, &mut labels) else {
-                return true;
-            };
-            let kept = LogLine {
-                ts: e.ts,
-                line: line.into_owned(),
-                stream: labels.category(Category::Stream),
-                metadata: labels.category(Category::Metadata),
-                parsed: labels.category(Category::Parsed),
+            let kept = match plain.then(|| plain_metadata(stream, &e.metadata)).flatten() {
+                Some(metadata) => LogLine {
+                    ts: e.ts,
+                    line: e.line.clone(),
+                    stream: shared
+                        .entry(stream.clone())
+                        .or_insert_with(|| stream_pairs(stream))
+                        .clone(),
+                    metadata,
+                    parsed: Vec::new(),
+                },
+                None => {
+                    let mut labels = LabelSet::new(stream, &e.metadata);
+                    let Some(line) = pipeline.process(e.ts, &e.line, &mut labels) else {
+                        return true;
+                    };
+                    let pairs = labels.category(Category::Stream);
+                    let stream = match rebuilt.get(pairs.as_slice()) {
+                        Some(same) => same.clone(),
+                        None => {
+                            let fresh: Arc<[(String, String)]> = pairs.into();
+                            rebuilt.insert(fresh.clone());
+                            fresh
+                        }
+                    };
+                    LogLine {
+                        ts: e.ts,
+                        line: line.into_owned(),
+                        stream,
+                        metadata: labels.category(Category::Metadata),
+                        parsed: labels.category(Category::Parsed),
+                    }
+                }
             };
             if let Err(err) = guard.held_bytes(kept.heap_bytes()) {
                 failure = Some(err);
@@ -305,28 +335,156 @@ fn shape(series: Vec<RangeSeries>, instant: bool) -> MetricValue {
     }
 }
 
+/// A stream's labels as a line's stream pairs (what [`LabelSet::category`] gives for an untouched stream).
+fn stream_pairs(stream: &Labels) -> Arc<[(String, String)]> {
+    stream
+        .iter()
+        .filter(|l| !l.value.is_empty())
+        .map(|l| (l.name.to_string(), l.value.to_string()))
+        .collect()
+}
+
+/// An entry's metadata as [`LabelSet`] would leave it when no stage runs (sorted, empty values dropped); `None`
+/// when a name repeats or shadows a stream label, cases the label set resolves.
+fn plain_metadata(stream: &Labels, metadata: &[(String, String)]) -> Option<Vec<(String, String)>> {
+    let mut out: Vec<(String, String)> = metadata
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .cloned()
+        .collect();
+    out.sort();
+    let clash = out.windows(2).any(|w| w[0].0 == w[1].0)
+        || metadata.iter().any(|(n, _)| stream.get(n).is_some());
+    (!clash).then_some(out)
+}
+
 /// Groups lines into result streams: by every label (Loki's default answer) or, categorized, by stream labels with
 /// metadata and parsed labels per entry. Streams in label order, entries in the order given.
 pub fn group_streams(lines: Vec<LogLine>, categorized: bool) -> Vec<(Labels, Vec<LogLine>)> {
-    let mut groups: std::collections::BTreeMap<Labels, Vec<LogLine>> = Default::default();
-    for l in lines {
-        let key = if categorized {
-            Labels::from_pairs_unchecked(&l.stream)
+    // Lines sharing a stream copy and the same metadata and parsed labels share a group: its label set is built
+    // once, not once per line.
+    type Key<'a> = (usize, &'a [(String, String)], &'a [(String, String)]);
+    let mut index: std::collections::HashMap<Key<'_>, usize> = Default::default();
+    let mut keys: Vec<Labels> = Vec::new();
+    let mut group_of = Vec::with_capacity(lines.len());
+    for l in &lines {
+        let key: Key<'_> = if categorized {
+            (Arc::as_ptr(&l.stream) as *const u8 as usize, &[], &[])
         } else {
-            let mut all: Vec<&(String, String)> = l
-                .stream
-                .iter()
-                .chain(&l.metadata)
-                .chain(&l.parsed)
-                .collect();
-            all.sort();
-            Labels::from_pairs_unchecked(
-                &all.iter()
-                    .map(|(a, b)| (a.as_str(), b.as_str()))
-                    .collect::<Vec<_>>(),
+            (
+                Arc::as_ptr(&l.stream) as *const u8 as usize,
+                &l.metadata,
+                &l.parsed,
             )
         };
-        groups.entry(key).or_default().push(l);
+        let g = *index.entry(key).or_insert_with(|| {
+            keys.push(labels_of(l, categorized));
+            keys.len() - 1
+        });
+        group_of.push(g);
     }
-    groups.into_iter().collect()
+    drop(index);
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+    if order.windows(2).any(|w| keys[w[0]] == keys[w[1]]) {
+        // Equal label sets from different copies (a pipeline rebuilt them): one group each, lines in order.
+        let mut merged: std::collections::BTreeMap<Labels, Vec<LogLine>> = Default::default();
+        for (l, g) in lines.into_iter().zip(group_of) {
+            merged.entry(keys[g].clone()).or_default().push(l);
+        }
+        return merged.into_iter().collect();
+    }
+    let mut groups: Vec<Vec<LogLine>> = keys.iter().map(|_| Vec::new()).collect();
+    for (l, g) in lines.into_iter().zip(group_of) {
+        groups[g].push(l);
+    }
+    let mut slots: Vec<Option<(Labels, Vec<LogLine>)>> =
+        keys.into_iter().zip(groups).map(Some).collect();
+    order.into_iter().filter_map(|g| slots[g].take()).collect()
+}
+
+/// The label set a line is grouped by.
+fn labels_of(l: &LogLine, categorized: bool) -> Labels {
+    if categorized {
+        return Labels::from_pairs_unchecked(&l.stream);
+    }
+    let mut all: Vec<&(String, String)> = l
+        .stream
+        .iter()
+        .chain(&l.metadata)
+        .chain(&l.parsed)
+        .collect();
+    all.sort();
+    Labels::from_pairs_unchecked(
+        &all.iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect::<Vec<_>>(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    fn line(ts: i64, stream: &Arc<[(String, String)]>, meta: &[(&str, &str)]) -> LogLine {
+        LogLine {
+            ts,
+            line: format!("l{ts}"),
+            stream: stream.clone(),
+            metadata: pairs(meta),
+            parsed: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn groups_join_equal_label_sets_from_different_copies_in_the_order_given() {
+        let one: Arc<[(String, String)]> = pairs(&[("app", "a")]).into();
+        let other: Arc<[(String, String)]> = pairs(&[("app", "a")]).into();
+        let lines = vec![
+            line(4, &one, &[("level", "info")]),
+            line(3, &one, &[("level", "error")]),
+            line(2, &other, &[("level", "info")]),
+            line(1, &one, &[("level", "info")]),
+        ];
+        let ts = |g: &(Labels, Vec<LogLine>)| g.1.iter().map(|l| l.ts).collect::<Vec<_>>();
+        let by_all = group_streams(lines.clone(), false);
+        assert_eq!(by_all.len(), 2);
+        assert_eq!(by_all[0].0.get("level"), Some("error"));
+        assert_eq!(ts(&by_all[0]), [3]);
+        assert_eq!(ts(&by_all[1]), [4, 2, 1]);
+        let by_stream = group_streams(lines, true);
+        assert_eq!(by_stream.len(), 1);
+        assert_eq!(ts(&by_stream[0]), [4, 3, 2, 1]);
+    }
+
+    #[test]
+    fn plain_metadata_is_what_the_label_set_leaves_or_none() {
+        let stream = Labels::from_pairs_unchecked(&[("app", "a")]);
+        assert_eq!(
+            plain_metadata(&stream, &pairs(&[("z", "1"), ("e", ""), ("b", "2")])),
+            Some(pairs(&[("b", "2"), ("z", "1")]))
+        );
+        assert_eq!(plain_metadata(&stream, &pairs(&[("app", "b")])), None);
+        assert_eq!(
+            plain_metadata(&stream, &pairs(&[("x", "1"), ("x", "2")])),
+            None
+        );
+        for meta in [pairs(&[("z", "1"), ("b", "")]), pairs(&[("app", "b")])] {
+            let set = LabelSet::new(&stream, &meta);
+            let want = set.category(Category::Metadata);
+            if let Some(got) = plain_metadata(&stream, &meta) {
+                assert_eq!(got, want);
+                assert_eq!(
+                    &*stream_pairs(&stream),
+                    set.category(Category::Stream).as_slice()
+                );
+            }
+        }
+    }
 }

@@ -109,6 +109,11 @@ impl Pipeline {
         Ok(Pipeline { steps })
     }
 
+    /// True when no stage is left (every filter went to the store): lines pass unchanged, labels untouched.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
     /// Runs one line: `None` when a filter drops it.
     pub fn process<'a>(
         &self,

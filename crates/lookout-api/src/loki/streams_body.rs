@@ -120,7 +120,7 @@ mod tests {
     use serde_json::json;
 
     fn line(ts: i64, text: &str, stream: &[(&str, &str)], meta: &[(&str, &str)]) -> LogLine {
-        let own = |p: &[(&str, &str)]| {
+        let own = |p: &[(&str, &str)]| -> Vec<(String, String)> {
             p.iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect()
@@ -128,7 +128,7 @@ mod tests {
         LogLine {
             ts,
             line: text.into(),
-            stream: own(stream),
+            stream: own(stream).into(),
             metadata: own(meta),
             parsed: Vec::new(),
         }
