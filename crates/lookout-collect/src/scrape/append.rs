@@ -11,8 +11,9 @@ use lookout_model::{Labels, LabelsBuilder, METRIC_NAME, stale_nan};
 use lookout_storage::{AppendError, Appender, SeriesRef, Storage};
 use lookout_wire::MetricMetadata;
 use lookout_wire::exposition::{Format, ParseOptions, Parser};
+use rustc_hash::FxHashSet;
 
-use super::cache::{CacheEntry, ScrapeCache, SeenSeries};
+use super::cache::{CacheEntry, ScrapeCache};
 use super::error::ScrapeError;
 use super::http::FetchedBody;
 use super::labels::{LabelLimits, check_series_labels, mutate_sample_labels};
@@ -203,7 +204,7 @@ fn append_body(
         report.samples_post_relabel += 1;
         let entry = cache.series.get_mut(key).expect("inserted above");
         entry.last_iter = iter;
-        if explicit_ts.is_none() && cache.current.contains_key(&entry.hash) {
+        if explicit_ts.is_none() && cache.current.contains(&entry.hash) {
             // The same series twice in one exposition: Prometheus keeps the first.
             report.duplicates += 1;
             continue;
@@ -225,13 +226,7 @@ fn append_body(
                     share_storage_labels(storage, entry);
                 }
                 if explicit_ts.is_none() {
-                    cache.current.insert(
-                        entry.hash,
-                        SeenSeries {
-                            labels: entry.labels.clone(),
-                            series_ref: entry.series_ref,
-                        },
-                    );
+                    cache.current.insert(entry.hash);
                 }
             }
             Err(e) => {
@@ -258,22 +253,31 @@ fn append_body(
     Ok(parser.finish().metadata)
 }
 
-/// Writes staleness markers at `t` for every series in `previous` that is not in `current`.
+/// Writes staleness markers at `t` for every series in `previous` that is not in `current` (once per label set:
+/// two exposed texts may relabel to the same series).
 fn append_stale_markers(
     app: &mut dyn Appender,
     cache: &mut ScrapeCache,
     t: i64,
     report: &mut ScrapeReport,
 ) {
-    for (hash, seen) in cache.previous.iter_mut() {
-        if cache.current.contains_key(hash) {
+    let mut vanished: FxHashSet<u64> = cache.previous.difference(&cache.current).copied().collect();
+    if vanished.is_empty() {
+        return;
+    }
+    for entry in cache.series.values_mut() {
+        if !vanished.remove(&entry.hash) {
             continue;
         }
         // Out-of-order refusals are expected here (the series may have been written later by someone else).
-        if append_sample(app, &seen.labels, &mut seen.series_ref, t, stale_nan()).is_ok() {
+        if append_sample(app, &entry.labels, &mut entry.series_ref, t, stale_nan()).is_ok() {
             report.stale_markers += 1;
         }
     }
+    debug_assert!(
+        vanished.is_empty(),
+        "a previously written series left the cache early"
+    );
 }
 
 fn append_report(

@@ -1,8 +1,8 @@
 //! The per-target scrape cache: series text → labels and storage reference, plus the series seen last time.
 //!
 //! A steady target exposes the same series text every scrape; looking it up here skips building labels, target
-//! label merging, metric relabeling and the storage's label index. The staleness sets remember which series the
-//! previous successful scrape wrote, so those that vanished get a staleness marker.
+//! label merging, metric relabeling and the storage's label index. The staleness sets remember which series (by
+//! label hash) the previous successful scrape wrote, so those that vanished get a staleness marker.
 
 use std::sync::Arc;
 
@@ -28,13 +28,6 @@ pub(crate) struct CacheEntry {
     pub(crate) last_iter: u64,
 }
 
-/// A series written by a scrape, for staleness tracking.
-#[derive(Debug, Clone)]
-pub(crate) struct SeenSeries {
-    pub(crate) labels: Labels,
-    pub(crate) series_ref: Option<SeriesRef>,
-}
-
 /// Per-target cache; owned by the target's loop and moved into the blocking task for each scrape.
 #[derive(Debug, Default)]
 pub struct ScrapeCache {
@@ -43,10 +36,13 @@ pub struct ScrapeCache {
     pub(crate) dropped: FxHashMap<Box<[u8]>, u64>,
     /// Keys inserted during the current scrape, forgotten again if the scrape fails.
     pub(crate) added_this_scrape: Vec<Box<[u8]>>,
-    /// Series written (without explicit timestamps) by the previous successful scrape, by label hash.
-    pub(crate) previous: FxHashMap<u64, SeenSeries>,
-    /// Series written so far by the current scrape.
-    pub(crate) current: FxHashMap<u64, SeenSeries>,
+    /// Label hashes of the series written (without explicit timestamps) by the previous successful scrape; their
+    /// labels and references are those of the cache entries with that hash, which stay cached at least until
+    /// the next successful scrape (eviction keeps what the last scrape saw). Hashes, not copies of the entries:
+    /// the sets cost a word per series.
+    pub(crate) previous: FxHashSet<u64>,
+    /// Label hashes of the series written so far by the current scrape.
+    pub(crate) current: FxHashSet<u64>,
     /// References of the synthetic report series, by position in `REPORT_SERIES`.
     pub(crate) report_refs: [Option<SeriesRef>; 5],
     /// Incremented at each scrape.
