@@ -134,6 +134,10 @@ impl Storage for ForwardingStorage {
     fn series_labels(&self, series: SeriesRef) -> Option<Labels> {
         self.refs.get(series).map(|(labels, _)| labels)
     }
+
+    fn intern_labels(&self, labels: &Labels) -> Option<Labels> {
+        self.inner.as_ref()?.intern_labels(labels)
+    }
 }
 
 struct ForwardingAppender<'a> {

@@ -129,4 +129,11 @@ pub trait Storage: Send + Sync {
         let _ = series;
         None
     }
+    /// `labels` with the store's shared strings, when the store interns them, so that a caller caching the set
+    /// (a scrape cache) and the series the store creates from it hold one label set between them, not two;
+    /// `None` when the store does not intern.
+    fn intern_labels(&self, labels: &Labels) -> Option<Labels> {
+        let _ = labels;
+        None
+    }
 }

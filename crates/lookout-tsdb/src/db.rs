@@ -349,4 +349,9 @@ impl Storage for Tsdb {
         // Refs of series a batch creates carry bit 63 until it commits: those are not head ids.
         self.inner.head.labels(u32::try_from(series).ok()?)
     }
+
+    fn intern_labels(&self, labels: &Labels) -> Option<Labels> {
+        // The head's symbol table: a series created from the result keeps this very set (see `Symbols`).
+        Some(self.inner.head.symbols.intern_labels(labels))
+    }
 }

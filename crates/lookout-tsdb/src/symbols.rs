@@ -23,7 +23,8 @@ impl Symbols {
         s.clone()
     }
 
-    /// A copy of `labels` whose strings are the interned ones.
+    /// `labels` with the interned strings: the set itself when its strings already are the interned ones (a
+    /// caller interned it before, as the scrape cache does), else a copy.
     pub(crate) fn intern_labels(&self, labels: &Labels) -> Labels {
         let v: Vec<Label> = labels
             .iter()
@@ -32,6 +33,13 @@ impl Symbols {
                 value: self.intern(&l.value),
             })
             .collect();
+        let same = v
+            .iter()
+            .zip(labels.iter())
+            .all(|(a, b)| Arc::ptr_eq(&a.name, &b.name) && Arc::ptr_eq(&a.value, &b.value));
+        if same {
+            return labels.clone();
+        }
         Labels::from_sorted_unchecked(v)
     }
 
@@ -63,7 +71,10 @@ mod tests {
             &ia.as_slice()[0].value,
             &ib.as_slice()[0].value
         ));
-        drop((ia, ib, a, b));
+        // A set already interned is kept as it is, not copied.
+        let again = s.intern_labels(&ia);
+        assert!(std::ptr::eq(again.as_slice(), ia.as_slice()));
+        drop((ia, ib, a, b, again));
         s.gc();
         assert_eq!(s.set.lock().len(), 0);
     }

@@ -95,6 +95,34 @@ fn series_labels_are_the_heads_copy_for_committed_series_only() {
     // The head's own copy, the same allocation each time it is asked.
     let again = db.series_labels(committed).unwrap();
     assert_eq!(stored.as_slice().as_ptr(), again.as_slice().as_ptr());
-    assert_ne!(stored.as_slice().as_ptr(), a.as_slice().as_ptr());
+    // An equal set built apart is not the head's: asking the store to intern it gives the head's.
+    let apart = series("a");
+    assert_ne!(stored.as_slice().as_ptr(), apart.as_slice().as_ptr());
+    let interned = db.intern_labels(&apart).unwrap();
+    assert_eq!(
+        interned.as_slice()[0].value.as_ptr(),
+        stored.as_slice()[0].value.as_ptr()
+    );
     assert_eq!(db.series_labels(u64::from(u32::MAX)), None);
+}
+
+#[test]
+fn a_set_interned_by_the_store_is_the_one_its_series_keeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
+    let fresh = series("b");
+    let interned = db.intern_labels(&fresh).expect("the TSDB interns");
+    assert_eq!(interned, fresh);
+    let mut batch = db.appender();
+    batch.append(&interned, 1_000, 1.0).unwrap();
+    batch.commit().unwrap();
+    let mut batch = db.appender();
+    let r = batch.append(&interned, 2_000, 2.0).unwrap();
+    batch.commit().unwrap();
+    // One label set between the caller and the head: no copy was made at the series' creation.
+    let stored = db.series_labels(r).unwrap();
+    assert_eq!(stored.as_slice().as_ptr(), interned.as_slice().as_ptr());
+    // Interning again returns the same set.
+    let again = db.intern_labels(&interned).unwrap();
+    assert_eq!(again.as_slice().as_ptr(), interned.as_slice().as_ptr());
 }

@@ -187,19 +187,25 @@ fn append_body(
                 continue;
             };
             check_series_labels(&labels, &ctx.label_limits)?;
-            let labels = cache.intern_labels(&labels);
+            // The storage's strings when it interns (then the series it creates keeps this very set), else the
+            // target's own.
+            let labels = match storage.intern_labels(&labels) {
+                Some(interned) => interned,
+                None => cache.intern_labels(&labels),
+            };
             let hash = labels.hash64();
             cache.series.insert(
                 key.into(),
                 CacheEntry {
                     labels,
                     shared: false,
+                    fresh: true,
                     hash,
                     series_ref: None,
                     last_iter: iter,
                 },
             );
-            cache.added_this_scrape.push(key.into());
+            cache.fresh += 1;
         }
         report.samples_post_relabel += 1;
         let entry = cache.series.get_mut(key).expect("inserted above");
@@ -240,7 +246,7 @@ fn append_body(
                     )
                 {
                     cache.series.remove(key);
-                    cache.added_this_scrape.pop();
+                    cache.fresh -= 1;
                 }
             }
         }

@@ -14,12 +14,13 @@ use rustc_hash::{FxHashMap, FxHashSet};
 /// What the cache knows about one exposed series.
 #[derive(Debug, Clone)]
 pub(crate) struct CacheEntry {
-    /// Labels after target labels and metric relabeling: once the storage has the series, the storage's own
-    /// label set (shared, not copied: one label vector per series in the process, not two), also held by the
-    /// staleness sets.
+    /// Labels after target labels and metric relabeling: the storage's own label set (shared, not copied: one
+    /// label vector per series in the process, not two) once the storage has the series or when it interned them.
     pub(crate) labels: Labels,
     /// Set once `labels` is the storage's copy (or the storage said it does not share).
     pub(crate) shared: bool,
+    /// Created by the current scrape: forgotten again if the scrape fails.
+    pub(crate) fresh: bool,
     /// `labels.hash64()`, the key of the staleness sets.
     pub(crate) hash: u64,
     /// The storage's reference, once an append returned one.
@@ -34,8 +35,8 @@ pub struct ScrapeCache {
     pub(crate) series: FxHashMap<Box<[u8]>, CacheEntry>,
     /// Series text that metric relabeling dropped, with the iteration that last saw it.
     pub(crate) dropped: FxHashMap<Box<[u8]>, u64>,
-    /// Keys inserted during the current scrape, forgotten again if the scrape fails.
-    pub(crate) added_this_scrape: Vec<Box<[u8]>>,
+    /// Entries the current scrape created (marked `fresh`; their keys are not copied a second time).
+    pub(crate) fresh: usize,
     /// Label hashes of the series written (without explicit timestamps) by the previous successful scrape; their
     /// labels and references are those of the cache entries with that hash, which stay cached at least until
     /// the next successful scrape (eviction keeps what the last scrape saw). Hashes, not copies of the entries:
@@ -60,7 +61,6 @@ impl ScrapeCache {
     /// Starts a scrape.
     pub(crate) fn begin(&mut self) {
         self.iter += 1;
-        self.added_this_scrape.clear();
         self.current.clear();
     }
 
@@ -68,15 +68,19 @@ impl ScrapeCache {
     pub(crate) fn end_success(&mut self) {
         std::mem::swap(&mut self.previous, &mut self.current);
         self.current.clear();
-        self.added_this_scrape.clear();
+        if self.fresh > 0 {
+            self.series.values_mut().for_each(|e| e.fresh = false);
+            self.fresh = 0;
+        }
         self.evict_unseen();
     }
 
     /// Ends a failed scrape: entries created by it are forgotten (their references may never have been
     /// committed) and nothing counts as previously written any more (all got staleness markers).
     pub(crate) fn end_failure(&mut self) {
-        for key in self.added_this_scrape.drain(..) {
-            self.series.remove(&key);
+        if self.fresh > 0 {
+            self.series.retain(|_, e| !e.fresh);
+            self.fresh = 0;
         }
         self.current.clear();
         self.previous.clear();
@@ -143,6 +147,7 @@ mod tests {
         CacheEntry {
             labels: Labels::empty(),
             shared: false,
+            fresh: false,
             hash: 0,
             series_ref: None,
             last_iter: iter,
@@ -171,8 +176,14 @@ mod tests {
         c.series.insert(b"a".to_vec().into(), entry(1));
         c.end_success();
         c.begin();
-        c.series.insert(b"b".to_vec().into(), entry(2));
-        c.added_this_scrape.push(b"b".to_vec().into());
+        c.series.insert(
+            b"b".to_vec().into(),
+            CacheEntry {
+                fresh: true,
+                ..entry(2)
+            },
+        );
+        c.fresh += 1;
         c.end_failure();
         assert!(c.series.contains_key(&b"a"[..]) && !c.series.contains_key(&b"b"[..]));
 
