@@ -163,18 +163,18 @@ fn append_body(
     let mut over_limit = false;
     while let Some(sample) = parser.next_sample()? {
         report.samples_scraped += 1;
-        let key = sample.series_text;
+        let key = cache.key(sample.series_text);
         let explicit_ts = if ctx.honor_timestamps {
             sample.timestamp_ms
         } else {
             None
         };
         let t = explicit_ts.unwrap_or(scrape_ms);
-        if let Some(last) = cache.dropped.get_mut(key) {
+        if let Some(last) = cache.dropped.get_mut(&key) {
             *last = iter;
             continue;
         }
-        let is_new = !cache.series.contains_key(key);
+        let is_new = !cache.series.contains_key(&key);
         if is_new {
             let scraped = sample.to_labels()?;
             let Some(labels) = mutate_sample_labels(
@@ -183,7 +183,7 @@ fn append_body(
                 ctx.honor_labels,
                 &ctx.metric_relabel,
             ) else {
-                cache.dropped.insert(key.into(), iter);
+                cache.dropped.insert(key, iter);
                 continue;
             };
             check_series_labels(&labels, &ctx.label_limits)?;
@@ -195,7 +195,7 @@ fn append_body(
             };
             let hash = labels.hash64();
             cache.series.insert(
-                key.into(),
+                key,
                 CacheEntry {
                     labels,
                     shared: false,
@@ -208,7 +208,7 @@ fn append_body(
             cache.fresh += 1;
         }
         report.samples_post_relabel += 1;
-        let entry = cache.series.get_mut(key).expect("inserted above");
+        let entry = cache.series.get_mut(&key).expect("inserted above");
         entry.last_iter = iter;
         if explicit_ts.is_none() && cache.current.contains(&entry.hash) {
             // The same series twice in one exposition: Prometheus keeps the first.
@@ -245,7 +245,7 @@ fn append_body(
                         AppendError::SeriesLimit { .. } | AppendError::MemoryLimit { .. }
                     )
                 {
-                    cache.series.remove(key);
+                    cache.series.remove(&key);
                     cache.fresh -= 1;
                 }
             }

@@ -1,4 +1,5 @@
-//! The per-target scrape cache: series text → labels and storage reference, plus the series seen last time.
+//! The per-target scrape cache: series text (by a seeded 128-bit hash) → labels and storage reference, plus the
+//! series seen last time.
 //!
 //! A steady target exposes the same series text every scrape; looking it up here skips building labels, target
 //! label merging, metric relabeling and the storage's label index. The staleness sets remember which series (by
@@ -10,6 +11,12 @@ use lookout_model::{Label, Labels};
 use lookout_storage::SeriesRef;
 use lookout_wire::MetricMetadata;
 use rustc_hash::{FxHashMap, FxHashSet};
+
+/// A series text's key: its 128-bit XXH3 under the cache's random seed. The text itself is not kept (it was the
+/// cache's largest part after the labels, ~80 bytes a series). Two texts of one target sharing a key would need a
+/// 128-bit collision of a seeded hash; and even one contrived by the target could only file one of its own series
+/// under another of its own label sets, each already relabeled like any other of its series.
+pub(crate) type TextKey = u128;
 
 /// What the cache knows about one exposed series.
 #[derive(Debug, Clone)]
@@ -32,9 +39,12 @@ pub(crate) struct CacheEntry {
 /// Per-target cache; owned by the target's loop and moved into the blocking task for each scrape.
 #[derive(Debug, Default)]
 pub struct ScrapeCache {
-    pub(crate) series: FxHashMap<Box<[u8]>, CacheEntry>,
-    /// Series text that metric relabeling dropped, with the iteration that last saw it.
-    pub(crate) dropped: FxHashMap<Box<[u8]>, u64>,
+    /// Entries by [`ScrapeCache::key`] of their series text.
+    pub(crate) series: FxHashMap<TextKey, CacheEntry>,
+    /// Keys of series text that metric relabeling dropped, with the iteration that last saw it.
+    pub(crate) dropped: FxHashMap<TextKey, u64>,
+    /// The seed of [`ScrapeCache::key`], random per cache (0 until the first key).
+    seed: u64,
     /// Entries the current scrape created (marked `fresh`; their keys are not copied a second time).
     pub(crate) fresh: usize,
     /// Label hashes of the series written (without explicit timestamps) by the previous successful scrape; their
@@ -58,6 +68,18 @@ pub struct ScrapeCache {
 }
 
 impl ScrapeCache {
+    /// The key of a series text.
+    pub(crate) fn key(&mut self, text: &[u8]) -> TextKey {
+        if self.seed == 0 {
+            use std::hash::{BuildHasher, Hasher};
+            self.seed = std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish()
+                | 1;
+        }
+        twox_hash::XxHash3_128::oneshot_with_seed(self.seed, text)
+    }
+
     /// Starts a scrape.
     pub(crate) fn begin(&mut self) {
         self.iter += 1;
@@ -170,14 +192,25 @@ mod tests {
     }
 
     #[test]
+    fn keys_tell_texts_apart_and_stay_the_same_per_cache() {
+        let mut c = ScrapeCache::default();
+        let a = c.key(b"m{a=\"1\"}");
+        assert_eq!(a, c.key(b"m{a=\"1\"}"));
+        assert_ne!(a, c.key(b"m{a=\"2\"}"));
+        assert_ne!(c.key(b""), c.key(b"\0"));
+    }
+
+    #[test]
     fn failure_forgets_new_entries_and_success_evicts_churn() {
         let mut c = ScrapeCache::default();
         c.begin();
-        c.series.insert(b"a".to_vec().into(), entry(1));
+        let a = c.key(b"a");
+        c.series.insert(a, entry(1));
         c.end_success();
         c.begin();
+        let b = c.key(b"b");
         c.series.insert(
-            b"b".to_vec().into(),
+            b,
             CacheEntry {
                 fresh: true,
                 ..entry(2)
@@ -185,18 +218,19 @@ mod tests {
         );
         c.fresh += 1;
         c.end_failure();
-        assert!(c.series.contains_key(&b"a"[..]) && !c.series.contains_key(&b"b"[..]));
+        assert!(c.series.contains_key(&a) && !c.series.contains_key(&b));
 
         c.begin();
         for i in 0..3 {
-            c.series
-                .insert(format!("n{i}").into_bytes().into(), entry(c.iter));
+            let k = c.key(format!("n{i}").as_bytes());
+            c.series.insert(k, entry(c.iter));
         }
         c.end_success();
         // "a" was not seen in the last scrape and is a quarter of the cache: kept.
         assert_eq!(c.len(), 4);
         c.begin();
-        c.series.get_mut(&b"n0"[..]).unwrap().last_iter = c.iter;
+        let n0 = c.key(b"n0");
+        c.series.get_mut(&n0).unwrap().last_iter = c.iter;
         c.end_success();
         assert_eq!(c.len(), 1);
     }
