@@ -361,46 +361,32 @@ fn plain_metadata(stream: &Labels, metadata: &[(String, String)]) -> Option<Vec<
 /// Groups lines into result streams: by every label (Loki's default answer) or, categorized, by stream labels with
 /// metadata and parsed labels per entry. Streams in label order, entries in the order given.
 pub fn group_streams(lines: Vec<LogLine>, categorized: bool) -> Vec<(Labels, Vec<LogLine>)> {
-    // Lines sharing a stream copy and the same metadata and parsed labels share a group: its label set is built
-    // once, not once per line.
+    // Lines sharing a stream copy and the same metadata and parsed labels share a label set: it is built once per
+    // such key, not once per line, and the lines are then grouped by it (equal sets from different copies, as a
+    // pipeline may rebuild them, land in one group).
     type Key<'a> = (usize, &'a [(String, String)], &'a [(String, String)]);
-    let mut index: std::collections::HashMap<Key<'_>, usize> = Default::default();
-    let mut keys: Vec<Labels> = Vec::new();
-    let mut group_of = Vec::with_capacity(lines.len());
-    for l in &lines {
-        let key: Key<'_> = if categorized {
-            (Arc::as_ptr(&l.stream) as *const u8 as usize, &[], &[])
-        } else {
-            (
-                Arc::as_ptr(&l.stream) as *const u8 as usize,
-                &l.metadata,
-                &l.parsed,
-            )
-        };
-        let g = *index.entry(key).or_insert_with(|| {
-            keys.push(labels_of(l, categorized));
-            keys.len() - 1
-        });
-        group_of.push(g);
+    let mut built: std::collections::HashMap<Key<'_>, Labels> = Default::default();
+    let keys: Vec<Labels> = lines
+        .iter()
+        .map(|l| {
+            let copy = Arc::as_ptr(&l.stream) as *const u8 as usize;
+            let key: Key<'_> = if categorized {
+                (copy, &[], &[])
+            } else {
+                (copy, &l.metadata, &l.parsed)
+            };
+            built
+                .entry(key)
+                .or_insert_with(|| labels_of(l, categorized))
+                .clone()
+        })
+        .collect();
+    drop(built);
+    let mut groups: std::collections::BTreeMap<Labels, Vec<LogLine>> = Default::default();
+    for (l, key) in lines.into_iter().zip(keys) {
+        groups.entry(key).or_default().push(l);
     }
-    drop(index);
-    let mut order: Vec<usize> = (0..keys.len()).collect();
-    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
-    if order.windows(2).any(|w| keys[w[0]] == keys[w[1]]) {
-        // Equal label sets from different copies (a pipeline rebuilt them): one group each, lines in order.
-        let mut merged: std::collections::BTreeMap<Labels, Vec<LogLine>> = Default::default();
-        for (l, g) in lines.into_iter().zip(group_of) {
-            merged.entry(keys[g].clone()).or_default().push(l);
-        }
-        return merged.into_iter().collect();
-    }
-    let mut groups: Vec<Vec<LogLine>> = keys.iter().map(|_| Vec::new()).collect();
-    for (l, g) in lines.into_iter().zip(group_of) {
-        groups[g].push(l);
-    }
-    let mut slots: Vec<Option<(Labels, Vec<LogLine>)>> =
-        keys.into_iter().zip(groups).map(Some).collect();
-    order.into_iter().filter_map(|g| slots[g].take()).collect()
+    groups.into_iter().collect()
 }
 
 /// The label set a line is grouped by.

@@ -11,6 +11,23 @@ use tantivy::schema::{Field, IndexRecordOption};
 
 use crate::tokens::{LONG_RUN_MARKER, MAX_TOKEN, for_each_token};
 
+/// The literal prefixes every match of `pattern` starts with (`regex-syntax`'s extractor, at most
+/// [`MAX_PREFIXES`]); `None` when they are unknown, empty or too many (`.*`, a leading class of unbounded
+/// repetition, …). Both the index's token query and a scan's prefilter narrow by them.
+pub fn literal_prefixes(pattern: &str) -> Option<Vec<regex_syntax::hir::literal::Literal>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let mut extractor = Extractor::new();
+    extractor
+        .kind(ExtractKind::Prefix)
+        .limit_total(MAX_PREFIXES);
+    let literals = extractor.extract(&hir).literals()?.to_vec();
+    (!literals.is_empty()).then_some(literals)
+}
+
+/// The most literal prefixes a regex narrows by.
+const MAX_PREFIXES: usize = 64;
+
 /// The token query a regex implies: every match starts with one of a finite set of literal prefixes (from
 /// `regex-syntax`'s extractor), so a line must hold the tokens of one of them. `None` when the prefixes are
 /// unknown, empty or too many to narrow by (`.*`, a leading class of unbounded repetition, …).
@@ -19,19 +36,9 @@ pub fn regex_query(
     long_marker: bool,
     pattern: &str,
 ) -> tantivy::Result<Option<Box<dyn Query>>> {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let Ok(hir) = regex_syntax::Parser::new().parse(pattern) else {
+    let Some(literals) = literal_prefixes(pattern) else {
         return Ok(None);
     };
-    let mut extractor = Extractor::new();
-    extractor.kind(ExtractKind::Prefix).limit_total(64);
-    let seq = extractor.extract(&hir);
-    let Some(literals) = seq.literals() else {
-        return Ok(None);
-    };
-    if literals.is_empty() {
-        return Ok(None);
-    }
     // Tokens are lower-cased: `(?i)` case variants collapse into one alternative.
     let mut texts = std::collections::BTreeSet::new();
     for lit in literals {

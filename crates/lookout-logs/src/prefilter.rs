@@ -7,13 +7,11 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use memchr::memmem;
 
 use crate::entry::LineFilter;
+use crate::filter_query::literal_prefixes;
 
 /// The shortest prefix shared by a regex's literals that is searched alone (shorter ones, like a common first
 /// letter, would stop at most lines).
 const MIN_SHARED_PREFIX: usize = 3;
-
-/// The most literal prefixes searched at once; a regex with more alternatives is checked line by line.
-const MAX_LITERALS: usize = 64;
 
 /// Literals one of which every line the filters keep contains.
 pub enum Prefilter {
@@ -53,21 +51,13 @@ impl Prefilter {
     }
 }
 
-/// The literal prefixes every match of `pattern` starts with (`regex-syntax`'s extractor, as the index narrows),
-/// when they are few, non-empty and free of newlines.
+/// A prefilter searching the literal prefixes every match of `pattern` starts with (as the index narrows), when
+/// they are known, non-empty and free of newlines.
 fn regex_prefixes(pattern: &str) -> Option<Prefilter> {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
-    let mut extractor = Extractor::new();
-    extractor
-        .kind(ExtractKind::Prefix)
-        .limit_total(MAX_LITERALS);
-    let seq = extractor.extract(&hir);
-    let literals = seq.literals()?;
-    if literals.is_empty()
-        || literals
-            .iter()
-            .any(|l| l.as_bytes().is_empty() || l.as_bytes().contains(&b'\n'))
+    let literals = literal_prefixes(pattern)?;
+    if literals
+        .iter()
+        .any(|l| l.as_bytes().is_empty() || l.as_bytes().contains(&b'\n'))
     {
         return None;
     }

@@ -18,6 +18,21 @@ use rustc_hash::{FxHashMap, FxHashSet};
 /// under another of its own label sets, each already relabeled like any other of its series.
 pub(crate) type TextKey = u128;
 
+/// A random seed per cache, drawn when the cache is made.
+#[derive(Debug)]
+struct KeySeed(u64);
+
+impl Default for KeySeed {
+    fn default() -> Self {
+        use std::hash::{BuildHasher, Hasher};
+        KeySeed(
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish(),
+        )
+    }
+}
+
 /// What the cache knows about one exposed series.
 #[derive(Debug, Clone)]
 pub(crate) struct CacheEntry {
@@ -43,8 +58,8 @@ pub struct ScrapeCache {
     pub(crate) series: FxHashMap<TextKey, CacheEntry>,
     /// Keys of series text that metric relabeling dropped, with the iteration that last saw it.
     pub(crate) dropped: FxHashMap<TextKey, u64>,
-    /// The seed of [`ScrapeCache::key`], random per cache (0 until the first key).
-    seed: u64,
+    /// The seed of [`ScrapeCache::key`].
+    seed: KeySeed,
     /// Entries the current scrape created (marked `fresh`; their keys are not copied a second time).
     pub(crate) fresh: usize,
     /// Label hashes of the series written (without explicit timestamps) by the previous successful scrape; their
@@ -69,15 +84,8 @@ pub struct ScrapeCache {
 
 impl ScrapeCache {
     /// The key of a series text.
-    pub(crate) fn key(&mut self, text: &[u8]) -> TextKey {
-        if self.seed == 0 {
-            use std::hash::{BuildHasher, Hasher};
-            self.seed = std::collections::hash_map::RandomState::new()
-                .build_hasher()
-                .finish()
-                | 1;
-        }
-        twox_hash::XxHash3_128::oneshot_with_seed(self.seed, text)
+    pub(crate) fn key(&self, text: &[u8]) -> TextKey {
+        twox_hash::XxHash3_128::oneshot_with_seed(self.seed.0, text)
     }
 
     /// Starts a scrape.
@@ -193,7 +201,7 @@ mod tests {
 
     #[test]
     fn keys_tell_texts_apart_and_stay_the_same_per_cache() {
-        let mut c = ScrapeCache::default();
+        let c = ScrapeCache::default();
         let a = c.key(b"m{a=\"1\"}");
         assert_eq!(a, c.key(b"m{a=\"1\"}"));
         assert_ne!(a, c.key(b"m{a=\"2\"}"));
