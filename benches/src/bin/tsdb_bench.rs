@@ -152,10 +152,30 @@ fn main() {
         let db = Tsdb::open(&args[2], options()).expect("open");
         let m = db.metrics();
         println!(
-            "open {:.2} s, {} samples replayed",
+            "open {:.2} s, {} samples replayed ({} from the head chunk log)",
             started.elapsed().as_secs_f64(),
-            m.replayed_samples
+            m.replayed_samples,
+            m.replay_chunk_log_samples
         );
+        if args.iter().any(|a| a == "--checksum") {
+            // Every series' samples, times and value bits, folded in select order.
+            let q = db.querier(TimeRange::ALL).expect("querier");
+            let m = Matcher::new(MatchOp::Regex, "__name__", ".+").expect("matcher");
+            let (mut n, mut hash) = (0u64, 0u64);
+            for s in q
+                .select(&[m], SelectHints::samples(TimeRange::ALL))
+                .expect("select")
+            {
+                let mut s = s.expect("series");
+                while let Some(x) = s.samples.next() {
+                    n += 1;
+                    hash = hash.wrapping_mul(0x100_0000_01b3)
+                        ^ (x.t as u64)
+                        ^ x.v.to_bits().rotate_left(17);
+                }
+            }
+            println!("{n} samples read, checksum {hash:016x}");
+        }
         return;
     }
     let dataset = PathBuf::from(

@@ -14,13 +14,14 @@ use parking_lot::Mutex;
 use roaring::RoaringBitmap;
 
 use crate::appender::TsdbAppender;
+use crate::chunk_log::{self, ChunkLog, LoadedChunks};
 use crate::head::Head;
 use crate::metrics::{Counters, TsdbMetrics};
 use crate::options::TsdbOptions;
 use crate::query::TsdbQuerier;
 use crate::replay::{ReplayOutcome, replay_wal};
 use crate::store::{SledUsage, Store};
-use crate::wal::Wal;
+use crate::wal::{CutReason, Wal};
 
 /// Rotation points of the WAL: segments before `segment` hold only samples up to `max_t`.
 #[derive(Debug, Default)]
@@ -98,30 +99,74 @@ impl Tsdb {
             opts.sled_flush_every.as_millis() as u64,
             cache_budget.clamp(4 << 20, 256 << 20),
         )?;
-        let head = Head::new(opts.block_ms(), opts.ooo_window_ms());
         let mut persisted_ids = RoaringBitmap::new();
+        let mut known = Vec::new();
         store.for_each_series(&mut |id, labels| {
-            head.register_known(labels.hash64(), id);
+            known.push((labels.hash64(), id));
             persisted_ids.insert(id);
         })?;
         let boundary = store.view().boundary;
         check_boundary_marker(&dir, boundary)?;
         store.open_part_files(opts.drop_damaged_parts)?;
-        head.set_min_valid_t(boundary);
         let wal = Wal::open(&dir.join("wal"), opts.wal.clone())?;
         let counters = Counters::default();
-        let ReplayOutcome {
-            replayed,
-            skipped,
-            stats,
-        } = replay_wal(
+        let log_dir = dir.join(chunk_log::DIR);
+        // With an out-of-order window the head holds samples outside its chunks, which only the WAL rebuilds.
+        let use_log = opts.ooo_window_ms() == 0;
+        let mut loaded = if use_log {
+            chunk_log::load(&log_dir, boundary)
+        } else {
+            chunk_log::remove_all(&log_dir).map_err(|e| io(&log_dir, e))?;
+            LoadedChunks::default()
+        };
+        let mut head = new_head(&opts, &known, boundary);
+        let mut outcome = replay_wal(
             &wal,
             &head,
             &store,
             &persisted_ids,
             boundary,
             crate::replay::replay_buffer_bytes(&opts),
+            &mut loaded.chains,
         )?;
+        let repaired = matches!(&outcome.stats.cut, Some(c) if c.reason == CutReason::Repaired);
+        if outcome.unconfirmed > 0 || repaired {
+            // The log holds samples the WAL lost (a power cut took the WAL's unsynced tail, or repair cut it): it
+            // no longer describes this WAL. Drop it; if the head took chunks from it, rebuild the head from the
+            // WAL alone.
+            tracing::warn!(
+                dir = %log_dir.display(),
+                unconfirmed_series = outcome.unconfirmed,
+                repaired,
+                "the head chunk log does not match the WAL; deleting it"
+            );
+            chunk_log::remove_all(&log_dir).map_err(|e| io(&log_dir, e))?;
+            loaded.files.clear();
+            if outcome.unconfirmed > 0 {
+                head = new_head(&opts, &known, boundary);
+                outcome = replay_wal(
+                    &wal,
+                    &head,
+                    &store,
+                    &persisted_ids,
+                    boundary,
+                    crate::replay::replay_buffer_bytes(&opts),
+                    &mut Default::default(),
+                )?;
+            }
+        }
+        if use_log {
+            let log = ChunkLog::start(&log_dir, loaded.files).map_err(|e| io(&log_dir, e))?;
+            let _ = head.chunk_log.set(log);
+        }
+        drop(loaded.chains);
+        let ReplayOutcome {
+            replayed,
+            skipped,
+            from_chunk_log,
+            stats,
+            ..
+        } = outcome;
         head.measure_index_bytes();
         let (series, head_bytes) = (head.series_count(), head.budget_bytes() as u64);
         if series > opts.max_active_series || head_bytes > opts.head_budget_bytes() {
@@ -138,6 +183,7 @@ impl Tsdb {
         }
         Counters::set(&counters.replayed_samples, replayed);
         Counters::set(&counters.replay_skipped_samples, skipped);
+        Counters::set(&counters.replay_chunk_log_samples, from_chunk_log);
         let rotation = wal.rotate()?;
         let inner = Arc::new(Inner {
             dir,
@@ -156,6 +202,7 @@ impl Tsdb {
             dir = %inner.dir.display(),
             series = inner.head.series_count(),
             replayed,
+            from_chunk_log,
             skipped,
             wal_segments = stats.segments,
             seconds = started.elapsed().as_secs_f64(),
@@ -266,6 +313,9 @@ impl Tsdb {
             }
         }
         self.inner.wal.sync()?;
+        if let Some(log) = self.inner.head.chunk_log.get() {
+            log.close();
+        }
         self.inner.store.flush()
     }
 }
@@ -276,6 +326,16 @@ impl Drop for Tsdb {
             tracing::error!(error = %e, "closing the tsdb failed");
         }
     }
+}
+
+/// An empty head knowing the persisted series (label hash, id), refusing samples before `boundary`.
+fn new_head(opts: &TsdbOptions, known: &[(u64, u32)], boundary: i64) -> Head {
+    let head = Head::new(opts.block_ms(), opts.ooo_window_ms());
+    for &(hash, id) in known {
+        head.register_known(hash, id);
+    }
+    head.set_min_valid_t(boundary);
+    head
 }
 
 /// File next to sled recording the last persisted boundary, so a sled database that silently lost data (sled

@@ -9,6 +9,7 @@
 //! The design and its trade-offs are in `docs/design.md`.
 
 mod appender;
+mod chunk_log;
 pub mod chunkenc;
 mod db;
 mod head;

@@ -103,6 +103,11 @@ tsdb_metrics! {
     retention_deleted_series: "counter", "Series forgotten after retention deleted all their data.";
     replayed_samples: "counter", "Samples restored from the WAL at start-up.";
     replay_skipped_samples: "counter", "WAL samples skipped at replay (already persisted or unknown series).";
+    replay_chunk_log_samples: "counter", "Samples restored at start-up from the head chunk log instead of the WAL.";
+    chunk_log_records_written: "counter", "Sealed head chunks written to the head chunk log.";
+    chunk_log_records_dropped: "counter", "Sealed head chunks not written to the head chunk log (queue full or I/O error; the WAL still holds them).";
+    chunk_log_write_errors: "counter", "I/O errors writing the head chunk log.";
+    chunk_log_size_bytes: "gauge", "Bytes on disk of the head chunk log.";
 }
 
 impl Counters {

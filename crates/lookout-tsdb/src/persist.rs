@@ -2,6 +2,8 @@
 //! block window (series in label order, zstd per group of chunks), the atomic commit in sled, head and WAL
 //! truncation, maintenance rounds.
 
+use std::sync::atomic::Ordering;
+
 use lookout_model::{Labels, Sample};
 use lookout_storage::StorageError;
 
@@ -202,6 +204,9 @@ impl Inner {
             }
         }
         self.head.truncate_before(boundary);
+        if let Some(log) = self.head.chunk_log.get() {
+            log.truncate_before(boundary);
+        }
         // WAL segments older than a rotation whose head max is below the boundary hold nothing the head needs.
         if let Some(pos) = state
             .rotations
@@ -248,6 +253,14 @@ impl Inner {
         self.head.bytes() + self.head.measure_index_bytes()
     }
 
+    /// Bytes on disk of the head chunk log.
+    pub(crate) fn chunk_log_bytes(&self) -> u64 {
+        self.head
+            .chunk_log
+            .get()
+            .map_or(0, |log| log.stats.size_bytes.load(Ordering::Relaxed))
+    }
+
     /// Recomputes the gauges.
     pub(crate) fn refresh_gauges(&self) {
         let c = &self.counters;
@@ -260,5 +273,21 @@ impl Inner {
         Counters::set(&c.persisted_parts, view.parts.len() as u64);
         Counters::set(&c.persisted_data_bytes, view.data_bytes());
         Counters::set(&c.sled_size_bytes, self.store.size_on_disk());
+        if let Some(log) = self.head.chunk_log.get() {
+            let st = &log.stats;
+            Counters::set(
+                &c.chunk_log_records_written,
+                st.written.load(Ordering::Relaxed),
+            );
+            Counters::set(
+                &c.chunk_log_records_dropped,
+                st.dropped.load(Ordering::Relaxed),
+            );
+            Counters::set(
+                &c.chunk_log_write_errors,
+                st.write_errors.load(Ordering::Relaxed),
+            );
+            Counters::set(&c.chunk_log_size_bytes, self.chunk_log_bytes());
+        }
     }
 }

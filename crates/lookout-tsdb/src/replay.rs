@@ -18,7 +18,9 @@ use std::sync::mpsc::{self, SyncSender};
 
 use lookout_storage::StorageError;
 use roaring::RoaringBitmap;
+use rustc_hash::FxHashMap;
 
+use crate::chunk_log::Chain;
 use crate::head::{ApplyTotals, Head, SHARDS};
 use crate::store::Store;
 use crate::wal::{ReplayStats, Wal, WalRecord};
@@ -83,9 +85,57 @@ pub(crate) fn group_by_series(
 /// What replay did.
 #[derive(Debug)]
 pub(crate) struct ReplayOutcome {
+    /// Samples restored: applied from the WAL or loaded from the head chunk log.
     pub(crate) replayed: u64,
     pub(crate) skipped: u64,
+    /// Of `replayed`, the samples of chunks loaded from the head chunk log.
+    pub(crate) from_chunk_log: u64,
+    /// Series whose loaded chunks end in a sample the WAL does not hold (the head is then not to be trusted).
+    pub(crate) unconfirmed: usize,
     pub(crate) stats: ReplayStats,
+}
+
+/// The head chunk log's chains attached during replay, and what the WAL must confirm.
+struct Restored<'a> {
+    chains: &'a mut FxHashMap<u32, Chain>,
+    /// Per series id: WAL samples up to this time are in the loaded chunks (`i64::MIN`: none loaded).
+    covered_until: Vec<i64>,
+    /// Series whose chain's last sample (time, value bits) the WAL has not shown yet.
+    unconfirmed: FxHashMap<u32, (i64, u64)>,
+    samples: u64,
+}
+
+impl Restored<'_> {
+    /// Gives a series just created in the head its chain, if the log has one.
+    fn attach(&mut self, head: &Head, id: u32) {
+        let Some(chain) = self.chains.remove(&id) else {
+            return;
+        };
+        let (max_t, last_v, samples) = (chain.max_t, chain.last_v, chain.samples);
+        if head.restore_chain(id, chain) {
+            let i = id as usize;
+            if self.covered_until.len() <= i {
+                self.covered_until.resize(i + 1, i64::MIN);
+            }
+            self.covered_until[i] = max_t;
+            self.unconfirmed.insert(id, (max_t, last_v));
+            self.samples += samples;
+        }
+    }
+
+    /// True when the sample is in a loaded chunk (then the WAL confirms the chain if it is its last sample).
+    #[inline]
+    fn covers(&mut self, id: u32, t: i64, v: f64) -> bool {
+        match self.covered_until.get(id as usize) {
+            Some(&until) if until != i64::MIN && t <= until => {
+                if t == until && self.unconfirmed.get(&id) == Some(&(t, v.to_bits())) {
+                    self.unconfirmed.remove(&id);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Per-worker buffers of samples, each sent once it holds [`REPLAY_CHUNK`] samples (the send waits while the
@@ -136,7 +186,8 @@ impl Dispatch {
 /// `persisted`): the running head dropped such series once persistence left them empty, so creating every one the
 /// WAL names would bring them back, beyond the head the limits allowed. Ids the WAL no longer creates (their
 /// `Series` record was truncated) are looked up in sled's series table the same way. Samples in flight between
-/// the reader and the workers take at most `buffer_bytes`.
+/// the reader and the workers take at most `buffer_bytes`. A series created from the WAL gets its chain from
+/// `chains` (the head chunk log) and the WAL's samples the chain holds are passed over.
 pub(crate) fn replay_wal(
     wal: &Wal,
     head: &Head,
@@ -144,7 +195,14 @@ pub(crate) fn replay_wal(
     persisted: &RoaringBitmap,
     boundary: i64,
     buffer_bytes: u64,
+    chains: &mut FxHashMap<u32, Chain>,
 ) -> Result<ReplayOutcome, StorageError> {
+    let mut restored = Restored {
+        chains,
+        covered_until: Vec::new(),
+        unconfirmed: FxHashMap::default(),
+        samples: 0,
+    };
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 4);
@@ -185,7 +243,9 @@ pub(crate) fn replay_wal(
                 for (id, labels) in series {
                     let id = id as u32;
                     if !persisted.contains(id) {
-                        head.create(id, &labels, false);
+                        if head.create(id, &labels, false) {
+                            restored.attach(head, id);
+                        }
                         in_head.insert(id);
                     }
                 }
@@ -200,7 +260,9 @@ pub(crate) fn replay_wal(
                     if !in_head.contains(id) {
                         match store.labels(id) {
                             Ok(Some(labels)) => {
-                                head.create(id, &labels, true);
+                                if head.create(id, &labels, true) {
+                                    restored.attach(head, id);
+                                }
                                 in_head.insert(id);
                             }
                             Ok(None) => {
@@ -214,6 +276,9 @@ pub(crate) fn replay_wal(
                             }
                         }
                     }
+                    if restored.covers(id, t, v) {
+                        continue;
+                    }
                     dispatch.push(id, t, v);
                 }
             }
@@ -226,8 +291,10 @@ pub(crate) fn replay_wal(
         return Err(e);
     }
     Ok(ReplayOutcome {
-        replayed: replayed.into_inner(),
+        replayed: replayed.into_inner() + restored.samples,
         skipped: skipped.into_inner(),
+        from_chunk_log: restored.samples,
+        unconfirmed: restored.unconfirmed.len(),
         stats,
     })
 }

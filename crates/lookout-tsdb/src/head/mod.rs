@@ -6,6 +6,7 @@
 pub(crate) mod postings;
 pub(crate) mod series;
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, AtomicIsize, AtomicU32, AtomicUsize, Ordering};
 
 use lookout_model::Labels;
@@ -13,6 +14,7 @@ use lookout_storage::AppendError;
 use parking_lot::{Mutex, MutexGuard, RwLock};
 use rustc_hash::FxHashMap;
 
+use crate::chunk_log::{Chain, ChunkLog};
 use crate::symbols::Symbols;
 use postings::HeadPostings;
 pub(crate) use series::{HeadSnapshot, MemSeries, SnapChunk, Verdict, classify};
@@ -75,6 +77,9 @@ pub(crate) struct Head {
     truncated_before: AtomicI64,
     pub(crate) block_ms: i64,
     pub(crate) ooo_window_ms: i64,
+    /// Where sealed chunks are also written, once start-up has replayed the WAL (none with an out-of-order
+    /// window).
+    pub(crate) chunk_log: OnceLock<ChunkLog>,
 }
 
 fn shard_of_id(id: u32) -> usize {
@@ -101,6 +106,7 @@ impl Head {
             truncated_before: AtomicI64::new(i64::MIN),
             block_ms,
             ooo_window_ms,
+            chunk_log: OnceLock::new(),
         }
     }
 
@@ -293,6 +299,24 @@ impl Head {
         true
     }
 
+    /// Gives head series `id`, still empty, the chunks the head chunk log vouches for; false when it is not in
+    /// the head or not empty.
+    pub(crate) fn restore_chain(&self, id: u32, chain: Chain) -> bool {
+        let mut shard = self.shard(id);
+        let Some(series) = shard.series.get_mut(&id) else {
+            return false;
+        };
+        if !series.is_empty() {
+            return false;
+        }
+        let (bytes, chunks) = series.restore(chain.chunks, chain.max_t, chain.last_v);
+        drop(shard);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.chunks.fetch_add(chunks, Ordering::Relaxed);
+        self.max_t.fetch_max(chain.max_t, Ordering::SeqCst);
+        true
+    }
+
     /// The last in-order sample of a head series (`None` when `id` is not in the head).
     pub(crate) fn last(&self, id: u32) -> Option<Option<(i64, u64)>> {
         self.shard(id).series.get(&id).map(MemSeries::last)
@@ -316,12 +340,13 @@ impl Head {
             .series
             .get_mut(&id)
             .ok_or(AppendError::UnknownRef(id as u64))?;
-        self.check_and_apply(series, t, v, self.min_valid_t(), totals)
+        self.check_and_apply(id, series, t, v, self.min_valid_t(), totals)
     }
 
     /// The one step both apply paths share: classify the sample against the series, apply it, count its effect.
     fn check_and_apply(
         &self,
+        id: u32,
         series: &mut MemSeries,
         t: i64,
         v: f64,
@@ -329,9 +354,14 @@ impl Head {
         totals: &mut ApplyTotals,
     ) -> Result<Verdict, AppendError> {
         let verdict = classify(series.last(), t, v, min_valid_t, self.ooo_window_ms)?;
-        let (bytes, chunks) = series.apply(t, v, verdict, self.block_ms);
-        totals.bytes += bytes;
-        totals.chunks += chunks;
+        let applied = series.apply(t, v, verdict, self.block_ms);
+        totals.bytes += applied.bytes;
+        totals.chunks += applied.chunks;
+        if let (Some(last_v), Some(log)) = (applied.sealed_last_v, self.chunk_log.get())
+            && let Some(rec) = series.sealed_record(id, last_v)
+        {
+            log.send(rec);
+        }
         totals.max_t = totals.max_t.max(t);
         Ok(verdict)
     }
@@ -351,7 +381,7 @@ impl Head {
         let min_valid_t = self.min_valid_t();
         let (mut applied, mut refused) = (0u64, 0u64);
         for &(_, t, v) in run {
-            match self.check_and_apply(series, t, v, min_valid_t, totals) {
+            match self.check_and_apply(id, series, t, v, min_valid_t, totals) {
                 Ok(_) => applied += 1,
                 Err(_) => refused += 1,
             }

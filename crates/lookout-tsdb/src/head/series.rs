@@ -5,6 +5,7 @@ use std::sync::Arc;
 use lookout_model::{Labels, Sample};
 use lookout_storage::{AppendError, SampleIter};
 
+use crate::chunk_log::ChunkRecord;
 use crate::chunkenc::{HeadChunk, decode_sealed, encode_sealed};
 
 /// Samples per open head chunk before it is sealed (Gorilla's sweet spot).
@@ -54,6 +55,17 @@ pub(crate) fn classify(
         return Ok(Verdict::OutOfOrder);
     }
     Err(AppendError::OutOfOrder { t, last_t })
+}
+
+/// What applying one sample changed.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Applied {
+    /// Change in heap bytes.
+    pub(crate) bytes: isize,
+    /// Change in chunk count.
+    pub(crate) chunks: isize,
+    /// Set when the open chunk was sealed first: the bits of its last value.
+    pub(crate) sealed_last_v: Option<u64>,
 }
 
 /// A closed head chunk, re-encoded in the compact sealed form (about a tenth of its Gorilla size).
@@ -175,46 +187,79 @@ impl MemSeries {
         }
     }
 
-    /// Applies a sample already classified; returns the change in heap bytes and the change in chunk count.
-    pub(crate) fn apply(
-        &mut self,
-        t: i64,
-        v: f64,
-        verdict: Verdict,
-        block_ms: i64,
-    ) -> (isize, isize) {
+    /// Applies a sample already classified.
+    pub(crate) fn apply(&mut self, t: i64, v: f64, verdict: Verdict, block_ms: i64) -> Applied {
         match verdict {
-            Verdict::DuplicateIgnored => (0, 0),
+            Verdict::DuplicateIgnored => Applied::default(),
             Verdict::InOrder => {
                 let mut delta = 0isize;
+                let mut sealed_last_v = None;
                 let chunks_before = self.chunk_count() as isize;
                 let cut = !self.open.is_empty()
                     && (self.open.len() >= CHUNK_SAMPLES
                         || t.div_euclid(block_ms) != self.open.min_t().div_euclid(block_ms));
                 if cut {
+                    sealed_last_v = Some(self.last_v);
                     delta += self.seal_open(block_ms);
                 }
                 let before = self.open.heap_bytes();
                 self.open.append(t, v);
                 delta += self.open.heap_bytes() as isize - before as isize;
                 (self.last_t, self.last_v) = (t, v.to_bits());
-                (delta, self.chunk_count() as isize - chunks_before)
+                Applied {
+                    bytes: delta,
+                    chunks: self.chunk_count() as isize - chunks_before,
+                    sealed_last_v,
+                }
             }
             Verdict::OutOfOrder => {
                 let before = self.heap_bytes() as isize;
                 if self.in_order_has(t) {
-                    return (0, 0);
+                    return Applied::default();
                 }
                 let pos = self.ooo.partition_point(|s| s.t < t);
                 if self.ooo.get(pos).is_some_and(|s| s.t == t) {
-                    return (0, 0);
+                    return Applied::default();
                 }
                 let mut ooo = std::mem::take(&mut self.ooo).into_vec();
                 ooo.insert(pos, Sample::new(t, v));
                 self.ooo = ooo.into_boxed_slice();
-                (self.heap_bytes() as isize - before, 0)
+                Applied {
+                    bytes: self.heap_bytes() as isize - before,
+                    ..Applied::default()
+                }
             }
         }
+    }
+
+    /// The head chunk log's record of the sealed chunk `apply` just wrote (its last value's bits given).
+    pub(crate) fn sealed_record(&self, id: u32, last_v: u64) -> Option<ChunkRecord> {
+        let n = self.sealed.len();
+        let last = self.sealed.last()?;
+        Some(ChunkRecord {
+            id,
+            min_t: last.min_t,
+            max_t: last.max_t,
+            prev_max_t: n.checked_sub(2).map_or(i64::MIN, |i| self.sealed[i].max_t),
+            last_v,
+            len: last.len,
+            bytes: last.bytes.clone(),
+        })
+    }
+
+    /// Gives an empty series the sealed chunks loaded from the head chunk log, the last ending at `max_t` with
+    /// value bits `last_v`; returns the change in heap bytes and in chunk count.
+    pub(crate) fn restore(
+        &mut self,
+        chunks: Vec<SealedChunk>,
+        max_t: i64,
+        last_v: u64,
+    ) -> (isize, isize) {
+        let before = self.heap_bytes() as isize;
+        let n = chunks.len() as isize;
+        self.sealed = chunks;
+        (self.last_t, self.last_v) = (max_t, last_v);
+        (self.heap_bytes() as isize - before, n)
     }
 
     /// Moves the open chunk into sealed form, merged into the previous sealed chunk of the same block (one sealed

@@ -1,0 +1,297 @@
+//! The log's writer: a thread appending records handed over through a bounded queue (the head hands them over
+//! under its shard lock, so it never waits: a full queue drops the record and counts it), flushing when idle,
+//! starting a new file past [`FILE_BYTES`](super::FILE_BYTES) and deleting files once persistence has passed
+//! everything in them.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::load::LogFile;
+use super::{ChunkRecord, FILE_BYTES, MAGIC, file_path, list_files};
+
+/// Records queued for the writer before new ones are dropped.
+const QUEUE: usize = 2048;
+/// The writer flushes its buffer after this long without a record, and at least this often.
+const IDLE_FLUSH: Duration = Duration::from_millis(200);
+
+enum Msg {
+    Chunk(ChunkRecord),
+    /// Delete files holding nothing at or after this time.
+    Truncate(i64),
+    /// Flush, then answer.
+    #[cfg(test)]
+    Sync(SyncSender<()>),
+}
+
+/// Counters of the log.
+#[derive(Debug, Default)]
+pub(crate) struct LogStats {
+    pub(crate) written: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+    pub(crate) write_errors: AtomicU64,
+    pub(crate) size_bytes: AtomicU64,
+}
+
+/// Handle of the running log.
+pub(crate) struct ChunkLog {
+    tx: Mutex<Option<SyncSender<Msg>>>,
+    handle: Mutex<Option<JoinHandle<()>>>,
+    pub(crate) stats: Arc<LogStats>,
+}
+
+impl ChunkLog {
+    /// Starts the writer in `dir` (created if missing); `files` are the log files already there.
+    pub(crate) fn start(dir: &Path, files: Vec<LogFile>) -> std::io::Result<ChunkLog> {
+        std::fs::create_dir_all(dir)?;
+        let stats = Arc::new(LogStats::default());
+        stats
+            .size_bytes
+            .store(files.iter().map(|f| f.bytes).sum(), Ordering::Relaxed);
+        let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let mut writer = Writer {
+            dir: dir.to_path_buf(),
+            // Numbers continue after every file present, tracked or not, so none is overwritten.
+            next_number: list_files(dir)?
+                .iter()
+                .map(|(n, _)| n + 1)
+                .chain(files.iter().map(|f| f.number + 1))
+                .max()
+                .unwrap_or(1),
+            files,
+            current: None,
+            stats: stats.clone(),
+            buf: Vec::new(),
+        };
+        let handle = std::thread::Builder::new()
+            .name("tsdb-chunk-log".into())
+            .spawn(move || writer.run(rx))?;
+        Ok(ChunkLog {
+            tx: Mutex::new(Some(tx)),
+            handle: Mutex::new(Some(handle)),
+            stats,
+        })
+    }
+
+    /// Hands a record to the writer without waiting; a full queue drops it (the WAL still holds its samples).
+    pub(crate) fn send(&self, rec: ChunkRecord) {
+        let tx = self.tx.lock();
+        let sent = tx.as_ref().map(|tx| tx.try_send(Msg::Chunk(rec)));
+        if !matches!(sent, Some(Ok(()))) {
+            if let Some(Err(TrySendError::Disconnected(_))) = sent {
+                tracing::debug!("head chunk log writer is gone");
+            }
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Asks the writer to delete files whose chunks all end before `boundary`.
+    pub(crate) fn truncate_before(&self, boundary: i64) {
+        let tx = self.tx.lock().clone();
+        if let Some(tx) = tx {
+            let _ = tx.send(Msg::Truncate(boundary));
+        }
+    }
+
+    /// Waits until everything handed over so far is written to the files (not fsynced).
+    #[cfg(test)]
+    pub(crate) fn sync(&self) {
+        let tx = self.tx.lock().clone();
+        if let Some(tx) = tx {
+            let (ack_tx, ack_rx) = mpsc::sync_channel(1);
+            if tx.send(Msg::Sync(ack_tx)).is_ok() {
+                let _ = ack_rx.recv();
+            }
+        }
+    }
+
+    /// Writes what is queued and stops the writer.
+    pub(crate) fn close(&self) {
+        drop(self.tx.lock().take());
+        if let Some(handle) = self.handle.lock().take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for ChunkLog {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+struct OpenFile {
+    number: u64,
+    out: BufWriter<File>,
+    max_t: i64,
+    bytes: u64,
+}
+
+struct Writer {
+    dir: PathBuf,
+    next_number: u64,
+    /// Closed files, oldest first.
+    files: Vec<LogFile>,
+    current: Option<OpenFile>,
+    stats: Arc<LogStats>,
+    buf: Vec<u8>,
+}
+
+impl Writer {
+    fn run(&mut self, rx: Receiver<Msg>) {
+        let mut flushed = Instant::now();
+        loop {
+            match rx.recv_timeout(IDLE_FLUSH) {
+                Ok(Msg::Chunk(rec)) => {
+                    self.write(&rec);
+                    // Under a steady stream of records the idle flush never comes.
+                    if flushed.elapsed() >= IDLE_FLUSH {
+                        self.flush();
+                        flushed = Instant::now();
+                    }
+                }
+                Ok(Msg::Truncate(boundary)) => self.truncate_before(boundary),
+                #[cfg(test)]
+                Ok(Msg::Sync(ack)) => {
+                    self.flush();
+                    let _ = ack.send(());
+                }
+                Err(RecvTimeoutError::Timeout) => self.flush(),
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.flush();
+                    return;
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, rec: &ChunkRecord) {
+        if self.current.is_none() && !self.open_next() {
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let cur = self.current.as_mut().expect("opened above");
+        self.buf.clear();
+        rec.encode(&mut self.buf);
+        if let Err(e) = cur.out.write_all(&self.buf) {
+            self.failed("write", &e);
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        cur.max_t = cur.max_t.max(rec.max_t);
+        cur.bytes += self.buf.len() as u64;
+        self.stats
+            .size_bytes
+            .fetch_add(self.buf.len() as u64, Ordering::Relaxed);
+        self.stats.written.fetch_add(1, Ordering::Relaxed);
+        if cur.bytes >= FILE_BYTES {
+            self.close_current();
+        }
+    }
+
+    fn open_next(&mut self) -> bool {
+        let number = self.next_number;
+        self.next_number += 1;
+        let path = file_path(&self.dir, number);
+        let opened = File::create(&path).and_then(|f| {
+            let mut out = BufWriter::with_capacity(64 << 10, f);
+            out.write_all(MAGIC)?;
+            Ok(out)
+        });
+        match opened {
+            Ok(out) => {
+                self.stats
+                    .size_bytes
+                    .fetch_add(MAGIC.len() as u64, Ordering::Relaxed);
+                self.current = Some(OpenFile {
+                    number,
+                    out,
+                    max_t: i64::MIN,
+                    bytes: MAGIC.len() as u64,
+                });
+                true
+            }
+            Err(e) => {
+                self.failed("create", &e);
+                false
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some(cur) = self.current.as_mut()
+            && let Err(e) = cur.out.flush()
+        {
+            self.failed("flush", &e);
+        }
+    }
+
+    /// Counts and reports an I/O failure, and closes the current file: its tail may be torn, which readers
+    /// detect; the next record starts a new file.
+    fn failed(&mut self, what: &str, e: &std::io::Error) {
+        if self
+            .stats
+            .write_errors
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(1000)
+        {
+            tracing::warn!(dir = %self.dir.display(), error = %e, "head chunk log {what} failed (start-up replays more of the WAL)");
+        }
+        if let Some(cur) = self.current.take() {
+            let (file, _) = cur.out.into_parts();
+            drop(file);
+            self.files.push(LogFile {
+                number: cur.number,
+                max_t: cur.max_t,
+                bytes: cur.bytes,
+            });
+        }
+    }
+
+    fn close_current(&mut self) {
+        if let Some(mut cur) = self.current.take() {
+            if let Err(e) = cur.out.flush() {
+                self.current = Some(cur);
+                self.failed("flush", &e);
+                return;
+            }
+            self.files.push(LogFile {
+                number: cur.number,
+                max_t: cur.max_t,
+                bytes: cur.bytes,
+            });
+        }
+    }
+
+    fn truncate_before(&mut self, boundary: i64) {
+        self.close_current();
+        let mut kept = Vec::with_capacity(self.files.len());
+        for f in std::mem::take(&mut self.files) {
+            if f.max_t >= boundary {
+                kept.push(f);
+                continue;
+            }
+            let path = file_path(&self.dir, f.number);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {
+                    self.stats.size_bytes.fetch_sub(f.bytes, Ordering::Relaxed);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    self.stats.size_bytes.fetch_sub(f.bytes, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    self.failed("delete", &e);
+                    kept.push(f);
+                }
+            }
+        }
+        self.files = kept;
+    }
+}
