@@ -1,32 +1,37 @@
-//! The log's writer: a thread appending records handed over through a bounded queue (the head hands them over
-//! under its shard lock, so it never waits: a full queue drops the record and counts it), flushing when idle,
-//! starting a new file past [`FILE_BYTES`](super::FILE_BYTES) and deleting files once persistence has passed
-//! everything in them.
+//! The log's writer: a thread that takes the records the head leaves in a bounded pending list (the head leaves
+//! them under its shard lock, so it never waits and never wakes the thread: a full list drops the record and
+//! counts it), writes them every [`PERIOD`], starts a new file past [`FILE_BYTES`](super::FILE_BYTES) and deletes
+//! files once persistence has passed everything in them.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 
 use super::load::LogFile;
 use super::{ChunkRecord, FILE_BYTES, MAGIC, file_path, list_files};
 
-/// Records queued for the writer before new ones are dropped.
-const QUEUE: usize = 2048;
-/// The writer flushes its buffer after this long without a record, and at least this often.
-const IDLE_FLUSH: Duration = Duration::from_millis(200);
+/// Records pending for the writer before new ones are dropped (about 1 MiB).
+const PENDING: usize = 16_384;
+/// The writer is woken each time this many records are pending: every series of a scrape seals at the same
+/// step, so seals come in bursts of the target's size. (A wake-up per record would cost the appending thread a
+/// futex call each.)
+const WAKE_EVERY: usize = 1024;
+/// Otherwise the writer takes the pending records and flushes this often.
+const PERIOD: Duration = Duration::from_millis(100);
 
 enum Msg {
-    Chunk(ChunkRecord),
+    /// Records are pending.
+    Wake,
     /// Delete files holding nothing at or after this time.
     Truncate(i64),
-    /// Flush, then answer.
+    /// Write what is pending and flush, then answer.
     #[cfg(test)]
     Sync(SyncSender<()>),
 }
@@ -42,6 +47,7 @@ pub(crate) struct LogStats {
 
 /// Handle of the running log.
 pub(crate) struct ChunkLog {
+    pending: Arc<Mutex<Vec<ChunkRecord>>>,
     tx: Mutex<Option<SyncSender<Msg>>>,
     handle: Mutex<Option<JoinHandle<()>>>,
     pub(crate) stats: Arc<LogStats>,
@@ -55,8 +61,11 @@ impl ChunkLog {
         stats
             .size_bytes
             .store(files.iter().map(|f| f.bytes).sum(), Ordering::Relaxed);
-        let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let (tx, rx) = mpsc::sync_channel(16);
+        let pending = Arc::new(Mutex::new(Vec::new()));
         let mut writer = Writer {
+            pending: pending.clone(),
+            taken: Vec::new(),
             dir: dir.to_path_buf(),
             // Numbers continue after every file present, tracked or not, so none is overwritten.
             next_number: list_files(dir)?
@@ -74,21 +83,28 @@ impl ChunkLog {
             .name("tsdb-chunk-log".into())
             .spawn(move || writer.run(rx))?;
         Ok(ChunkLog {
+            pending,
             tx: Mutex::new(Some(tx)),
             handle: Mutex::new(Some(handle)),
             stats,
         })
     }
 
-    /// Hands a record to the writer without waiting; a full queue drops it (the WAL still holds its samples).
+    /// Leaves a record for the writer without waiting; a full pending list drops it (the WAL still holds its
+    /// samples).
     pub(crate) fn send(&self, rec: ChunkRecord) {
-        let tx = self.tx.lock();
-        let sent = tx.as_ref().map(|tx| tx.try_send(Msg::Chunk(rec)));
-        if !matches!(sent, Some(Ok(()))) {
-            if let Some(Err(TrySendError::Disconnected(_))) = sent {
-                tracing::debug!("head chunk log writer is gone");
-            }
+        let mut pending = self.pending.lock();
+        if pending.len() >= PENDING {
+            drop(pending);
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        pending.push(rec);
+        let wake = pending.len().is_multiple_of(WAKE_EVERY);
+        drop(pending);
+        if wake && let Some(tx) = self.tx.lock().as_ref() {
+            // A full channel means a wake-up is already on its way.
+            let _ = tx.try_send(Msg::Wake);
         }
     }
 
@@ -135,6 +151,9 @@ struct OpenFile {
 }
 
 struct Writer {
+    pending: Arc<Mutex<Vec<ChunkRecord>>>,
+    /// The records taken from `pending`, being written (the two lists swap, so neither reallocates).
+    taken: Vec<ChunkRecord>,
     dir: PathBuf,
     next_number: u64,
     /// Closed files, oldest first.
@@ -146,17 +165,11 @@ struct Writer {
 
 impl Writer {
     fn run(&mut self, rx: Receiver<Msg>) {
-        let mut flushed = Instant::now();
         loop {
-            match rx.recv_timeout(IDLE_FLUSH) {
-                Ok(Msg::Chunk(rec)) => {
-                    self.write(&rec);
-                    // Under a steady stream of records the idle flush never comes.
-                    if flushed.elapsed() >= IDLE_FLUSH {
-                        self.flush();
-                        flushed = Instant::now();
-                    }
-                }
+            let msg = rx.recv_timeout(PERIOD);
+            self.write_pending();
+            match msg {
+                Ok(Msg::Wake) => {}
                 Ok(Msg::Truncate(boundary)) => self.truncate_before(boundary),
                 #[cfg(test)]
                 Ok(Msg::Sync(ack)) => {
@@ -170,6 +183,15 @@ impl Writer {
                 }
             }
         }
+    }
+
+    fn write_pending(&mut self) {
+        std::mem::swap(&mut *self.pending.lock(), &mut self.taken);
+        let mut taken = std::mem::take(&mut self.taken);
+        for rec in taken.drain(..) {
+            self.write(&rec);
+        }
+        self.taken = taken;
     }
 
     fn write(&mut self, rec: &ChunkRecord) {
