@@ -360,9 +360,11 @@ def import_phase(procs, workroot, dataset, samples, start_s, end_s, runs):
                 # that segment on disk) until the next block persists; the imported data itself is persisted. So
                 # the figure is the whole data dir (part files, sled, the log store's empty files) but the WAL,
                 # which is reported beside it.
+                # The head chunk log (a cache of the WAL) goes with it; persistence has emptied it by now.
                 wal = dir_bytes(os.path.join(data, "wal"))
-                wal_left = wal[0]
-                disk = (disk[0] - wal[0], disk[1] - wal[1])
+                log = dir_bytes(os.path.join(data, "head_chunks"))
+                wal_left = wal[0] + log[0]
+                disk = (disk[0] - wal[0] - log[0], disk[1] - wal[1] - log[1])
         stored = metric_sum(base, INGEST_COUNTER[kind]) if kind != "prometheus" else samples
         queries = {}
         for name, q in QUERIES:
