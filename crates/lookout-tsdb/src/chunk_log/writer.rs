@@ -22,7 +22,7 @@ const PENDING: usize = 16_384;
 /// The writer is woken each time this many records are pending: every series of a scrape seals at the same
 /// step, so seals come in bursts of the target's size. (A wake-up per record would cost the appending thread a
 /// futex call each.)
-const WAKE_EVERY: usize = 1024;
+const WAKE_EVERY: usize = 256;
 /// Otherwise the writer takes the pending records and flushes this often.
 const PERIOD: Duration = Duration::from_millis(100);
 
@@ -191,6 +191,8 @@ impl Writer {
         for rec in taken.drain(..) {
             self.write(&rec);
         }
+        // A burst grew the list; what stays allocated between bursts counts against the head's memory.
+        taken.shrink_to(WAKE_EVERY);
         self.taken = taken;
     }
 

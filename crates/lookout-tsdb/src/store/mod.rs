@@ -160,8 +160,11 @@ fn corrupt(path: &Path, what: &str, detail: impl std::fmt::Display) -> StorageEr
 
 /// sled's segment size for a new database. sled's files grow in whole segments and keep some free: with the chunk
 /// data in part files, what sled holds (series table, postings, headers) is small, and its default of 512 KiB made
-/// its files several times that. Values over a quarter of a segment become blob files of their own.
-const SLED_SEGMENT_SIZE: usize = 64 << 10;
+/// its files several times that. A tree node serialised larger than a quarter of a segment is written as a blob
+/// file of its own (exactly its size); smaller segments put more of the nodes there and leave less slack in the log.
+/// Measured (BENCHMARKS.md): at 109,000 nodegen series sled's files were 1.71–1.75× what they held with 64 KiB, 1.46×
+/// with 16 KiB, 1.44× with 8 KiB; at 10,900 series 8 KiB was worse than 64 (more, smaller blobs).
+const SLED_SEGMENT_SIZE: usize = 16 << 10;
 
 /// The segment size to open `path` with: the one a database already there was created with (sled refuses to open
 /// with another), else [`SLED_SEGMENT_SIZE`].
