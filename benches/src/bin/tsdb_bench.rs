@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use lookout_benches::{DatasetSeries, read_dataset};
-use lookout_model::{MatchOp, Matcher, TimeRange};
+use lookout_model::{MatchOp, Matcher, Sample, TimeRange};
 use lookout_storage::{SelectHints, SeriesRef, Storage};
 use lookout_tsdb::{Tsdb, TsdbOptions, dir_size};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
@@ -124,10 +124,16 @@ fn crash_writer(dir: &Path, dataset: &Path) -> ! {
 
 fn select_all(db: &Tsdb) -> (u64, f64, f64) {
     let started = Instant::now();
+    let mut sum = 0f64;
+    let n = for_each_sample(db, &mut |x| sum += x.v);
+    (n, started.elapsed().as_secs_f64(), sum)
+}
+
+/// Calls `f` with every sample of every series, in select order; returns how many.
+fn for_each_sample(db: &Tsdb, f: &mut dyn FnMut(Sample)) -> u64 {
     let q = db.querier(TimeRange::ALL).expect("querier");
     let m = Matcher::new(MatchOp::Regex, "__name__", ".+").expect("matcher");
     let mut n = 0u64;
-    let mut sum = 0f64;
     for s in q
         .select(&[m], SelectHints::samples(TimeRange::ALL))
         .expect("select")
@@ -135,10 +141,10 @@ fn select_all(db: &Tsdb) -> (u64, f64, f64) {
         let mut s = s.expect("series");
         while let Some(x) = s.samples.next() {
             n += 1;
-            sum += x.v;
+            f(x);
         }
     }
-    (n, started.elapsed().as_secs_f64(), sum)
+    n
 }
 
 fn main() {
@@ -159,21 +165,12 @@ fn main() {
         );
         if args.iter().any(|a| a == "--checksum") {
             // Every series' samples, times and value bits, folded in select order.
-            let q = db.querier(TimeRange::ALL).expect("querier");
-            let m = Matcher::new(MatchOp::Regex, "__name__", ".+").expect("matcher");
-            let (mut n, mut hash) = (0u64, 0u64);
-            for s in q
-                .select(&[m], SelectHints::samples(TimeRange::ALL))
-                .expect("select")
-            {
-                let mut s = s.expect("series");
-                while let Some(x) = s.samples.next() {
-                    n += 1;
-                    hash = hash.wrapping_mul(0x100_0000_01b3)
-                        ^ (x.t as u64)
-                        ^ x.v.to_bits().rotate_left(17);
-                }
-            }
+            let mut hash = 0u64;
+            let n = for_each_sample(&db, &mut |x| {
+                hash = hash.wrapping_mul(0x100_0000_01b3)
+                    ^ (x.t as u64)
+                    ^ x.v.to_bits().rotate_left(17);
+            });
             println!("{n} samples read, checksum {hash:016x}");
         }
         return;

@@ -12,6 +12,7 @@ use lookout_model::{Labels, TimeRange};
 use lookout_storage::{Appender, Querier, SeriesRef, Storage, StorageError};
 use parking_lot::Mutex;
 use roaring::RoaringBitmap;
+use rustc_hash::FxHashMap;
 
 use crate::appender::TsdbAppender;
 use crate::chunk_log::{self, ChunkLog, LoadedChunks};
@@ -119,16 +120,19 @@ impl Tsdb {
             chunk_log::remove_all(&log_dir).map_err(|e| io(&log_dir, e))?;
             LoadedChunks::default()
         };
+        let replay = |head: &Head, chains: &mut FxHashMap<u32, chunk_log::Chain>| {
+            replay_wal(
+                &wal,
+                head,
+                &store,
+                &persisted_ids,
+                boundary,
+                crate::replay::replay_buffer_bytes(&opts),
+                chains,
+            )
+        };
         let mut head = new_head(&opts, &known, boundary);
-        let mut outcome = replay_wal(
-            &wal,
-            &head,
-            &store,
-            &persisted_ids,
-            boundary,
-            crate::replay::replay_buffer_bytes(&opts),
-            &mut loaded.chains,
-        )?;
+        let mut outcome = replay(&head, &mut loaded.chains)?;
         let repaired = matches!(&outcome.stats.cut, Some(c) if c.reason == CutReason::Repaired);
         if outcome.unconfirmed > 0 || repaired {
             // The log holds samples the WAL lost (a power cut took the WAL's unsynced tail, or repair cut it): it
@@ -144,15 +148,7 @@ impl Tsdb {
             loaded.files.clear();
             if outcome.unconfirmed > 0 {
                 head = new_head(&opts, &known, boundary);
-                outcome = replay_wal(
-                    &wal,
-                    &head,
-                    &store,
-                    &persisted_ids,
-                    boundary,
-                    crate::replay::replay_buffer_bytes(&opts),
-                    &mut Default::default(),
-                )?;
+                outcome = replay(&head, &mut Default::default())?;
             }
         }
         if use_log {
