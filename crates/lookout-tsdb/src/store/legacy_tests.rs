@@ -88,3 +88,25 @@ fn parts_kept_in_sled_by_earlier_versions_are_read_and_deleted() {
     drop(store);
     assert!(open(tmp.path()).view().parts.is_empty());
 }
+
+#[test]
+fn a_database_keeps_the_segment_size_it_was_created_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sled");
+    // As earlier versions created it: 64 KiB segments.
+    let old = sled::Config::new()
+        .path(&path)
+        .segment_size(64 << 10)
+        .open()
+        .unwrap();
+    old.insert(b"k", b"v").unwrap();
+    old.flush().unwrap();
+    drop(old);
+    assert_eq!(segment_size(&path), 64 << 10);
+    let store = open(dir.path());
+    assert_eq!(store.db.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+    drop(store);
+    let fresh = tempfile::tempdir().unwrap();
+    drop(open(fresh.path()));
+    assert_eq!(segment_size(&fresh.path().join("sled")), SLED_SEGMENT_SIZE);
+}

@@ -169,10 +169,12 @@ const SLED_SEGMENT_SIZE: usize = 16 << 10;
 /// The segment size to open `path` with: the one a database already there was created with (sled refuses to open
 /// with another), else [`SLED_SEGMENT_SIZE`].
 fn segment_size(path: &Path) -> usize {
-    std::fs::read_to_string(path.join("conf"))
+    // The file ends in a binary checksum, so it is not UTF-8 as a whole.
+    std::fs::read(path.join("conf"))
         .ok()
         .and_then(|conf| {
-            conf.lines()
+            String::from_utf8_lossy(&conf)
+                .lines()
                 .find_map(|l| l.strip_prefix("segment_size: "))
                 .and_then(|v| v.trim().parse().ok())
         })
