@@ -100,8 +100,8 @@ struct Restored<'a> {
     chains: &'a mut FxHashMap<u32, Chain>,
     /// Per series id: WAL samples up to this time are in the loaded chunks (`i64::MIN`: none loaded).
     covered_until: Vec<i64>,
-    /// Series whose chain's last sample (time, value bits) the WAL has not shown yet.
-    unconfirmed: FxHashMap<u32, (i64, u64)>,
+    /// Series whose chain's last sample (at `covered_until`; its value bits here) the WAL has not shown yet.
+    unconfirmed: FxHashMap<u32, u64>,
     samples: u64,
 }
 
@@ -111,14 +111,14 @@ impl Restored<'_> {
         let Some(chain) = self.chains.remove(&id) else {
             return;
         };
-        let (max_t, last_v, samples) = (chain.max_t, chain.last_v, chain.samples);
+        let (max_t, last_v, samples) = (chain.max_t(), chain.last_v, chain.samples());
         if head.restore_chain(id, chain) {
             let i = id as usize;
             if self.covered_until.len() <= i {
                 self.covered_until.resize(i + 1, i64::MIN);
             }
             self.covered_until[i] = max_t;
-            self.unconfirmed.insert(id, (max_t, last_v));
+            self.unconfirmed.insert(id, last_v);
             self.samples += samples;
         }
     }
@@ -128,7 +128,7 @@ impl Restored<'_> {
     fn covers(&mut self, id: u32, t: i64, v: f64) -> bool {
         match self.covered_until.get(id as usize) {
             Some(&until) if until != i64::MIN && t <= until => {
-                if t == until && self.unconfirmed.get(&id) == Some(&(t, v.to_bits())) {
+                if t == until && self.unconfirmed.get(&id) == Some(&v.to_bits()) {
                     self.unconfirmed.remove(&id);
                 }
                 true

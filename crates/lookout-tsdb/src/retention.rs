@@ -30,10 +30,10 @@ impl Inner {
             .copied()
             .collect();
         if let Some(limit) = self.opts.retention_bytes {
-            // Size counts everything on disk: the part files, the WAL (with the head chunk log) and sled's files (series table, postings,
-            // headers, its own overhead). While parts an earlier version kept inside sled remain, sled's size is
-            // left out: it reclaims a deleted part's space lazily, so counting it would make this loop delete
-            // more than needed; their own bytes are counted.
+            // Size counts everything on disk: the part files, the WAL (with the head chunk log) and sled's files
+            // (series table, postings, headers, its own overhead). While parts an earlier version kept inside
+            // sled remain, sled's size is left out: it reclaims a deleted part's space lazily, so counting it
+            // would make this loop delete more than needed; their own bytes are counted.
             let wal = self.wal.metrics().size_on_disk_bytes + self.chunk_log_bytes();
             let sled = if view.parts.iter().all(|p| p.in_file) {
                 self.store.size_on_disk()

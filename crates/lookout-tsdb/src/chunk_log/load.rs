@@ -19,13 +19,22 @@ use crate::head::series::SealedChunk;
 /// A series' sealed chunks the log vouches for.
 #[derive(Debug)]
 pub(crate) struct Chain {
+    /// Oldest first; never empty.
     pub(crate) chunks: Vec<SealedChunk>,
-    /// Max time of the last chunk.
-    pub(crate) max_t: i64,
     /// Bits of the last chunk's last value.
     pub(crate) last_v: u64,
+}
+
+impl Chain {
+    /// Max time of the last chunk.
+    pub(crate) fn max_t(&self) -> i64 {
+        self.chunks.last().map_or(i64::MIN, |c| c.max_t)
+    }
+
     /// Samples in the chunks.
-    pub(crate) samples: u64,
+    pub(crate) fn samples(&self) -> u64 {
+        self.chunks.iter().map(|c| u64::from(c.len)).sum()
+    }
 }
 
 /// A log file found at start-up.
@@ -93,6 +102,14 @@ pub(crate) fn load(dir: &Path, boundary: i64) -> LoadedChunks {
             out.chains.insert(id, chain);
         }
     }
+    tracing::info!(
+        dir = %dir.display(),
+        files = out.files.len(),
+        records = out.records,
+        damaged_files = out.damaged_files,
+        series = out.chains.len(),
+        "head chunk log read"
+    );
     out
 }
 
@@ -100,7 +117,6 @@ pub(crate) fn load(dir: &Path, boundary: i64) -> LoadedChunks {
 fn chain(records: Vec<ChunkRecord>, boundary: i64) -> Option<Chain> {
     let mut chunks: Vec<SealedChunk> = Vec::new();
     let mut last_v = 0;
-    let mut samples = 0u64;
     for r in records {
         let links = match chunks.last() {
             None => (r.prev_max_t == i64::MIN || r.prev_max_t < boundary) && r.min_t >= boundary,
@@ -110,7 +126,6 @@ fn chain(records: Vec<ChunkRecord>, boundary: i64) -> Option<Chain> {
             break;
         }
         last_v = r.last_v;
-        samples += u64::from(r.len);
         chunks.push(SealedChunk {
             bytes: r.bytes,
             min_t: r.min_t,
@@ -118,13 +133,7 @@ fn chain(records: Vec<ChunkRecord>, boundary: i64) -> Option<Chain> {
             len: r.len,
         });
     }
-    let max_t = chunks.last()?.max_t;
-    Some(Chain {
-        chunks,
-        max_t,
-        last_v,
-        samples,
-    })
+    (!chunks.is_empty()).then_some(Chain { chunks, last_v })
 }
 
 /// Calls `visit` with each good record of the file; `Err` says where and why reading stopped early.

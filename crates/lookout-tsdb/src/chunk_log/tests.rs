@@ -58,7 +58,10 @@ fn records_round_trip_and_the_last_version_of_a_chunk_wins() {
         Some(vec![(100, 300, 20), (400, 500, 10)])
     );
     let c = &loaded.chains[&1];
-    assert_eq!((c.max_t, c.last_v, c.samples), (500, 500f64.to_bits(), 30));
+    assert_eq!(
+        (c.max_t(), c.last_v, c.samples()),
+        (500, 500f64.to_bits(), 30)
+    );
     assert_eq!(&c.chunks[0].bytes[..], &[1u8; 20][..]);
     assert_eq!(chain_bounds(&loaded, 2), Some(vec![(100, 150, 5)]));
 }

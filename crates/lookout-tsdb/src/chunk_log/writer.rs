@@ -144,15 +144,14 @@ impl Drop for ChunkLog {
 }
 
 struct OpenFile {
-    number: u64,
+    /// Its number, newest chunk time and size so far.
+    file: LogFile,
     out: BufWriter<File>,
-    max_t: i64,
-    bytes: u64,
 }
 
 struct Writer {
     pending: Arc<Mutex<Vec<ChunkRecord>>>,
-    /// The records taken from `pending`, being written (the two lists swap, so neither reallocates).
+    /// The records taken from `pending`, being written (the two lists swap; this one is shrunk after a burst).
     taken: Vec<ChunkRecord>,
     dir: PathBuf,
     next_number: u64,
@@ -209,13 +208,13 @@ impl Writer {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        cur.max_t = cur.max_t.max(rec.max_t);
-        cur.bytes += self.buf.len() as u64;
+        cur.file.max_t = cur.file.max_t.max(rec.max_t);
+        cur.file.bytes += self.buf.len() as u64;
         self.stats
             .size_bytes
             .fetch_add(self.buf.len() as u64, Ordering::Relaxed);
         self.stats.written.fetch_add(1, Ordering::Relaxed);
-        if cur.bytes >= FILE_BYTES {
+        if cur.file.bytes >= FILE_BYTES {
             self.close_current();
         }
     }
@@ -235,10 +234,12 @@ impl Writer {
                     .size_bytes
                     .fetch_add(MAGIC.len() as u64, Ordering::Relaxed);
                 self.current = Some(OpenFile {
-                    number,
+                    file: LogFile {
+                        number,
+                        max_t: i64::MIN,
+                        bytes: MAGIC.len() as u64,
+                    },
                     out,
-                    max_t: i64::MIN,
-                    bytes: MAGIC.len() as u64,
                 });
                 true
             }
@@ -269,13 +270,9 @@ impl Writer {
             tracing::warn!(dir = %self.dir.display(), error = %e, "head chunk log {what} failed (start-up replays more of the WAL)");
         }
         if let Some(cur) = self.current.take() {
-            let (file, _) = cur.out.into_parts();
-            drop(file);
-            self.files.push(LogFile {
-                number: cur.number,
-                max_t: cur.max_t,
-                bytes: cur.bytes,
-            });
+            // Dropped without the flush a `BufWriter` tries on drop: the file just failed.
+            let _ = cur.out.into_parts();
+            self.files.push(cur.file);
         }
     }
 
@@ -286,11 +283,7 @@ impl Writer {
                 self.failed("flush", &e);
                 return;
             }
-            self.files.push(LogFile {
-                number: cur.number,
-                max_t: cur.max_t,
-                bytes: cur.bytes,
-            });
+            self.files.push(cur.file);
         }
     }
 

@@ -309,11 +309,12 @@ impl Head {
         if !series.is_empty() {
             return false;
         }
-        let (bytes, chunks) = series.restore(chain.chunks, chain.max_t, chain.last_v);
+        let max_t = chain.max_t();
+        let (bytes, chunks) = series.restore(chain);
         drop(shard);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
         self.chunks.fetch_add(chunks, Ordering::Relaxed);
-        self.max_t.fetch_max(chain.max_t, Ordering::SeqCst);
+        self.max_t.fetch_max(max_t, Ordering::SeqCst);
         true
     }
 
@@ -357,7 +358,9 @@ impl Head {
         let applied = series.apply(t, v, verdict, self.block_ms);
         totals.bytes += applied.bytes;
         totals.chunks += applied.chunks;
-        if let (Some(last_v), Some(log)) = (applied.sealed_last_v, self.chunk_log.get())
+        // Checked in this order: a seal is one sample in 120, the log lookup would be on every one.
+        if let Some(last_v) = applied.sealed_last_v
+            && let Some(log) = self.chunk_log.get()
             && let Some(rec) = series.sealed_record(id, last_v)
         {
             log.send(rec);

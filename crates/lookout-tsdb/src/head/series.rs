@@ -5,7 +5,7 @@ use std::sync::Arc;
 use lookout_model::{Labels, Sample};
 use lookout_storage::{AppendError, SampleIter};
 
-use crate::chunk_log::ChunkRecord;
+use crate::chunk_log::{Chain, ChunkRecord};
 use crate::chunkenc::{HeadChunk, decode_sealed, encode_sealed};
 
 /// Samples per open head chunk before it is sealed (Gorilla's sweet spot).
@@ -247,18 +247,13 @@ impl MemSeries {
         })
     }
 
-    /// Gives an empty series the sealed chunks loaded from the head chunk log, the last ending at `max_t` with
-    /// value bits `last_v`; returns the change in heap bytes and in chunk count.
-    pub(crate) fn restore(
-        &mut self,
-        chunks: Vec<SealedChunk>,
-        max_t: i64,
-        last_v: u64,
-    ) -> (isize, isize) {
+    /// Gives an empty series the sealed chunks loaded from the head chunk log; returns the change in heap bytes and
+    /// in chunk count.
+    pub(crate) fn restore(&mut self, chain: Chain) -> (isize, isize) {
         let before = self.heap_bytes() as isize;
-        let n = chunks.len() as isize;
-        self.sealed = chunks;
-        (self.last_t, self.last_v) = (max_t, last_v);
+        let n = chain.chunks.len() as isize;
+        (self.last_t, self.last_v) = (chain.max_t(), chain.last_v);
+        self.sealed = chain.chunks;
         (self.heap_bytes() as isize - before, n)
     }
 
