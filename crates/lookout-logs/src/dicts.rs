@@ -1,10 +1,12 @@
-//! A partition's zstd dictionaries (`zdict-<id>.bin` in its directory): trained once from the payloads of its
-//! first blocks, then used to compress every later block; a frame names the dictionary it needs, so every dictionary a
-//! partition ever had stays readable with it (they are deleted with the partition).
+//! A partition's zstd dictionaries (`zdict-<id>.bin` in its directory), trained from the payloads of its first
+//! blocks in two stages: a small one as soon as [`FIRST_SAMPLE_BYTES`] were seen (so a quiet partition gets one
+//! early), then a larger final one from [`FINAL_SAMPLE_BYTES`] (more samples support a larger dictionary, which
+//! compresses the partition's later blocks smaller at the same level). A frame names the dictionary it needs, so
+//! every dictionary a partition ever had stays readable with it (they are deleted with the partition).
 //!
 //! A dictionary is written to a temporary file, fsynced, renamed and the directory fsynced before any block uses
-//! it, so a committed block never names a dictionary a crash lost. Until a partition has one, the commit thread
-//! keeps samples of its block payloads (at most [`SAMPLE_BYTES`]), and trains once it has that much.
+//! it, so a committed block never names a dictionary a crash lost. Until a partition has its final dictionary,
+//! the commit thread keeps samples of its block payloads (at most [`FINAL_SAMPLE_BYTES`]).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -16,23 +18,36 @@ use zstd::zstd_safe::{CDict, DDict};
 
 use crate::zblock::LEVEL;
 
-/// Sample bytes a dictionary is trained from (whole block payloads).
-pub const SAMPLE_BYTES: usize = 1 << 20;
-/// Largest dictionary: zstd's guidance is about a hundredth of the samples; 64 KiB keeps the trained tables in L2.
-const MAX_DICT_BYTES: usize = 64 << 10;
+/// Sample bytes the first dictionary is trained from (whole block payloads).
+pub const FIRST_SAMPLE_BYTES: usize = 1 << 20;
+/// Sample bytes the final dictionary is trained from.
+pub const FINAL_SAMPLE_BYTES: usize = 4 << 20;
+/// Largest first dictionary: zstd's guidance is about a hundredth of the samples or more.
+const FIRST_DICT_BYTES: usize = 64 << 10;
+/// Largest final dictionary. Measured on loggen blocks at level 6 (one-off study, BENCHMARKS.md "Logs"): 64 KiB
+/// from 1 MiB 0.139 of raw, 128 KiB from 4 MiB 0.131, 256 KiB from 8 MiB 0.130.
+const FINAL_DICT_BYTES: usize = 128 << 10;
 
 /// The dictionary new blocks are compressed with (zstd writes its id in every frame).
 pub struct Encoder {
     /// The prepared dictionary.
     pub cdict: CDict<'static>,
+    /// Its size in bytes: a dictionary larger than a first one is final.
+    bytes: usize,
+}
+
+impl Encoder {
+    fn is_final(&self) -> bool {
+        self.bytes > FIRST_DICT_BYTES
+    }
 }
 
 #[derive(Default)]
 struct Samples {
     bytes: Vec<u8>,
     sizes: Vec<usize>,
-    /// Training failed (too little variety): no more samples for this partition.
-    given_up: bool,
+    /// Training failed (too little variety), or the final dictionary exists: no more samples for this partition.
+    done: bool,
 }
 
 /// One partition's dictionaries.
@@ -48,7 +63,8 @@ fn file_name(id: u32) -> String {
 }
 
 impl PartDicts {
-    /// Loads the dictionaries in `dir`; the last by name encodes new blocks (any of them would do).
+    /// Loads the dictionaries in `dir`; the largest encodes new blocks (any of them would do). Sampling resumes
+    /// when none of them is final.
     pub fn open(dir: &Path) -> std::io::Result<PartDicts> {
         let mut names: Vec<(String, PathBuf)> = Vec::new();
         for e in std::fs::read_dir(dir)? {
@@ -82,10 +98,23 @@ impl PartDicts {
             .get_dict_id()
             .ok_or_else(|| std::io::Error::other("not a zstd dictionary (no id)"))?
             .get();
-        let cdict = CDict::try_create(bytes, LEVEL)
-            .ok_or_else(|| std::io::Error::other("zstd refused the dictionary"))?;
         self.decoders.write().insert(id, Arc::new(ddict));
-        *self.encoder.write() = Some(Arc::new(Encoder { cdict }));
+        let mut encoder = self.encoder.write();
+        if encoder.as_ref().is_none_or(|e| e.bytes <= bytes.len()) {
+            let cdict = CDict::try_create(bytes, LEVEL)
+                .ok_or_else(|| std::io::Error::other("zstd refused the dictionary"))?;
+            let e = Encoder {
+                cdict,
+                bytes: bytes.len(),
+            };
+            if e.is_final() {
+                let mut s = self.samples.lock();
+                s.done = true;
+                s.bytes = Vec::new();
+                s.sizes = Vec::new();
+            }
+            *encoder = Some(Arc::new(e));
+        }
         Ok(id)
     }
 
@@ -99,41 +128,48 @@ impl PartDicts {
         self.decoders.read().get(&id).cloned()
     }
 
-    /// Keeps `payload` as a training sample while the partition has no dictionary and the samples are short.
+    /// Keeps `payload` as a training sample while the partition has no final dictionary and the samples are short.
     pub fn sample(&self, payload: &[u8]) {
-        if self.encoder.read().is_some() {
+        if self.encoder.read().as_ref().is_some_and(|e| e.is_final()) {
             return;
         }
         let mut s = self.samples.lock();
-        if s.given_up || s.bytes.len() >= SAMPLE_BYTES || payload.is_empty() {
+        if s.done || s.bytes.len() >= FINAL_SAMPLE_BYTES || payload.is_empty() {
             return;
         }
         s.bytes.extend_from_slice(payload);
         s.sizes.push(payload.len());
     }
 
-    /// Trains and installs a dictionary once the samples reach [`SAMPLE_BYTES`] (the caller commits afterwards, so
-    /// the file is durable first). Returns the new dictionary's id.
+    /// Trains and installs a dictionary once the samples reach the next stage's size (the caller commits
+    /// afterwards, so the file is durable first). Returns the new dictionary's id.
     pub fn train_when_due(&self) -> std::io::Result<Option<u32>> {
-        let (bytes, sizes) = {
-            let mut s = self.samples.lock();
-            if s.given_up || s.bytes.len() < SAMPLE_BYTES || self.encoder.read().is_some() {
+        let has_first = self.encoder.read().is_some();
+        let (want, max_dict) = if has_first {
+            (FINAL_SAMPLE_BYTES, FINAL_DICT_BYTES)
+        } else {
+            (FIRST_SAMPLE_BYTES, FIRST_DICT_BYTES)
+        };
+        // The first stage's samples stay: the final dictionary is trained from them and those that follow.
+        let dict = {
+            let s = self.samples.lock();
+            if s.done || s.bytes.len() < want {
                 return Ok(None);
             }
-            (std::mem::take(&mut s.bytes), std::mem::take(&mut s.sizes))
+            zstd::dict::from_continuous(&s.bytes, &s.sizes, max_dict)
         };
-        let dict = match zstd::dict::from_continuous(&bytes, &sizes, MAX_DICT_BYTES) {
+        let dict = match dict {
             Ok(d) => d,
             Err(e) => {
-                tracing::info!(dir = %self.dir.display(), error = %e, "log partition keeps compressing without a dictionary");
-                self.samples.lock().given_up = true;
+                tracing::info!(dir = %self.dir.display(), error = %e, "log partition keeps its dictionary (or none)");
+                self.give_up();
                 return Ok(None);
             }
         };
         let ddict = DDict::try_create(&dict)
             .ok_or_else(|| std::io::Error::other("zstd refused the trained dictionary"))?;
         let Some(id) = ddict.get_dict_id().map(|i| i.get()) else {
-            self.samples.lock().given_up = true;
+            self.give_up();
             return Ok(None);
         };
         let path = self.dir.join(file_name(id));
@@ -146,8 +182,15 @@ impl PartDicts {
         std::fs::rename(&tmp, &path)?;
         std::fs::File::open(&self.dir)?.sync_all()?;
         self.install(&dict)?;
-        tracing::debug!(dir = %self.dir.display(), id, bytes = dict.len(), samples = sizes.len(), "log partition dictionary trained");
+        tracing::debug!(dir = %self.dir.display(), id, bytes = dict.len(), "log partition dictionary trained");
         Ok(Some(id))
+    }
+
+    fn give_up(&self) {
+        let mut s = self.samples.lock();
+        s.done = true;
+        s.bytes = Vec::new();
+        s.sizes = Vec::new();
     }
 }
 
@@ -155,38 +198,74 @@ impl PartDicts {
 mod tests {
     use super::*;
 
+    fn sample_until(d: &PartDicts, bytes: usize, i: &mut u64) {
+        while d.samples.lock().bytes.len() < bytes {
+            let payload: String = (0..40)
+                .map(|j| {
+                    format!(
+                        "{{\"level\":\"info\",\"user\":\"u{}\",\"path\":\"/api/v{}/item/{}\",\"dur_ms\":{}}}\n",
+                        (*i * 7 + j) % 5000,
+                        (*i + j) % 7,
+                        (*i * 31 + j * 17) % 100_000,
+                        (*i + j * 13) % 900
+                    )
+                })
+                .collect();
+            d.sample(payload.as_bytes());
+            *i += 1;
+        }
+    }
+
+    fn files(dir: &Path) -> Vec<String> {
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        files.sort();
+        files
+    }
+
     #[test]
-    fn trains_once_from_enough_samples_and_reloads() {
+    fn trains_a_first_then_a_final_dictionary_and_reloads_them() {
         let dir = tempfile::tempdir().unwrap();
         let d = PartDicts::open(dir.path()).unwrap();
         assert!(d.encoder().is_none());
         assert_eq!(d.train_when_due().unwrap(), None, "no samples yet");
         let mut i = 0u64;
-        while d.samples.lock().bytes.len() < SAMPLE_BYTES {
-            let payload: String = (0..40)
-                .map(|j| {
-                    format!(
-                        "{{\"level\":\"info\",\"user\":\"u{}\",\"dur_ms\":{}}}\n",
-                        (i * 7 + j) % 5000,
-                        (i + j * 13) % 900
-                    )
-                })
-                .collect();
-            d.sample(payload.as_bytes());
-            i += 1;
-        }
-        let id = d.train_when_due().unwrap().expect("trained");
-        assert!(d.encoder().is_some());
-        assert!(d.decoder(id).is_some());
-        // Sampling stops once a dictionary exists.
+        sample_until(&d, FIRST_SAMPLE_BYTES, &mut i);
+        let first = d.train_when_due().unwrap().expect("first trained");
+        let e = d.encoder().expect("first encoder");
+        assert!(!e.is_final() && e.bytes <= FIRST_DICT_BYTES);
+        assert_eq!(
+            d.train_when_due().unwrap(),
+            None,
+            "the final one waits for more samples"
+        );
+        // A restart with only the first dictionary encodes with it and samples again.
+        let again = PartDicts::open(dir.path()).unwrap();
+        assert!(again.encoder().is_some_and(|e| !e.is_final()));
+        again.sample(b"more");
+        assert_eq!(again.samples.lock().bytes, b"more");
+
+        sample_until(&d, FINAL_SAMPLE_BYTES, &mut i);
+        let last = d.train_when_due().unwrap().expect("final trained");
+        assert_ne!(first, last);
+        let e = d.encoder().expect("final encoder");
+        assert!(e.is_final() && e.bytes <= FINAL_DICT_BYTES, "{}", e.bytes);
+        // Sampling stops once the final dictionary exists; both stay readable.
         d.sample(b"more");
         assert!(d.samples.lock().bytes.is_empty());
+        assert!(d.decoder(first).is_some() && d.decoder(last).is_some());
+        assert_eq!(d.train_when_due().unwrap(), None);
+
         let again = PartDicts::open(dir.path()).unwrap();
-        assert!(again.encoder().is_some() && again.decoder(id).is_some());
-        let files: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
-            .collect();
-        assert_eq!(files, [file_name(id)]);
+        let e = again.encoder().expect("reopened encoder");
+        assert!(e.is_final(), "the final dictionary encodes after a restart");
+        again.sample(b"more");
+        assert!(again.samples.lock().bytes.is_empty());
+        assert!(again.decoder(first).is_some() && again.decoder(last).is_some());
+        let mut want = vec![file_name(first), file_name(last)];
+        want.sort();
+        assert_eq!(files(dir.path()), want);
     }
 }

@@ -217,11 +217,9 @@ impl PartIndex {
         let stored = match &self.dicts {
             Some(dicts) => {
                 let encoder = dicts.encoder();
-                if encoder.is_none() {
-                    // The compressed part of the payload (lines and metadata): a dictionary trained on it compressed
-                    // loggen blocks smaller than one trained on the lines alone (0.183 against 0.193 of raw).
-                    dicts.sample(&builder.payload[text_at..]);
-                }
+                // The compressed part of the payload (lines and metadata): a dictionary trained on it compressed
+                // loggen blocks smaller than one trained on the lines alone (0.183 against 0.193 of raw).
+                dicts.sample(&builder.payload[text_at..]);
                 builder.zstd.compress(
                     &builder.payload,
                     text_at,
