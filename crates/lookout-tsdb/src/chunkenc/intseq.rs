@@ -17,7 +17,8 @@
 //! sequence round-trips.
 
 use super::ChunkError;
-use super::bits::{BitReader, BitWriter, exp_golomb_len};
+use super::bits::{BitReader, BitWriter};
+use super::golomb_sizes::GolombSizes;
 use super::varint::{ByteCursor, put_ivarint, put_uvarint, unzigzag, uvarint_len, zigzag};
 
 const CODE_ZERO: u8 = 0;
@@ -135,26 +136,43 @@ fn gcd(a: u64, b: u64) -> u64 {
     a << shift
 }
 
-/// The common factor of all values, stopping early once it is 1 (the usual case).
-fn common_factor(values: &[i64]) -> u64 {
-    let mut g = 0u64;
+/// The greatest common divisor of `values` (0 when all are 0), stopping early once it is 1 (the usual case).
+///
+/// Kept as its power of two (the fewest trailing zeros) and the divisor of the odd parts, because the usual
+/// factor other than 1 is a power of two (4 KiB pages): the odd parts then reach 1 after a few values, and the
+/// rest cost one trailing-zero count each instead of a binary GCD's loop.
+fn common_factor(values: impl Iterator<Item = u64>) -> u64 {
+    let mut odd = 0u64;
+    let mut shift = u32::MAX;
     for v in values {
-        g = gcd(g, v.unsigned_abs());
-        if g == 1 {
+        if v == 0 {
+            continue;
+        }
+        let tz = v.trailing_zeros();
+        shift = shift.min(tz);
+        if odd != 1 {
+            odd = gcd(odd, v >> tz);
+        } else if shift == 0 {
             break;
         }
     }
-    g
+    if odd == 0 { 0 } else { odd << shift }
 }
 
 /// Sizes one way to encode: `base` are Δᵒx (or the distances from the line), `offset` is subtracted from each.
 fn plan(order: usize, warmups: Vec<i64>, offset: i64, base: &[i64]) -> Plan {
-    let raw: Vec<i64> = base.iter().map(|d| d.wrapping_sub(offset)).collect();
-    let mut factor = common_factor(&raw);
-    if factor > i64::MAX as u64 || factor <= 1 {
-        factor = 1;
-    }
-    let residuals: Vec<u64> = raw.iter().map(|&r| zigzag(r / factor as i64)).collect();
+    let g = common_factor(base.iter().map(|d| d.wrapping_sub(offset).unsigned_abs()));
+    let factor = if g > i64::MAX as u64 || g <= 1 { 1 } else { g };
+    let residuals: Vec<u64> = if factor == 1 {
+        base.iter()
+            .map(|&d| zigzag(d.wrapping_sub(offset)))
+            .collect()
+    } else {
+        let f = factor as i64;
+        base.iter()
+            .map(|&d| zigzag(d.wrapping_sub(offset) / f))
+            .collect()
+    };
     let mut header_bits = 8u64;
     for &w in &warmups {
         header_bits += 8 * uvarint_len(zigzag(w)) as u64;
@@ -177,47 +195,48 @@ fn plan(order: usize, warmups: Vec<i64>, offset: i64, base: &[i64]) -> Plan {
     }
 }
 
-/// The cheapest residual code and its size in bits, parameter bytes included.
+/// The cheapest residual code and its size in bits, parameter bytes included. One pass over the residuals builds
+/// the histograms every candidate's exact size is read from.
 fn choose_code(z: &[u64]) -> (Code, u64) {
-    // Bit-length histograms of the residuals, and of the zero runs and non-zero values the run code would write.
-    let mut all = [0u64; 65];
-    let mut runs = [0u64; 65];
-    let mut values = [0u64; 65];
+    // The residuals, and the zero runs and non-zero values the run code would write.
+    let mut all = GolombSizes::default();
+    let mut runs = GolombSizes::default();
+    let mut values = GolombSizes::default();
     let mut last = 0usize;
     for (i, &v) in z.iter().enumerate() {
-        all[bit_len(v)] += 1;
+        all.add(v);
         if v != 0 {
-            runs[bit_len((i - last) as u64)] += 1;
-            values[bit_len(v - 1)] += 1;
+            runs.add((i - last) as u64);
+            values.add(v - 1);
             last = i + 1;
         }
     }
-    if all[0] == z.len() as u64 {
+    if all.zeros() == z.len() as u64 {
         return (Code::Zero, 0);
     }
     if last < z.len() {
-        runs[bit_len((z.len() - last) as u64)] += 1;
+        runs.add((z.len() - last) as u64);
     }
     // Fixed-width packing: best for noise spread evenly over a range.
-    let width = all.iter().rposition(|&c| c > 0).unwrap_or(0) as u32;
+    let width = all.max_bit_len();
     let packed = (Code::Packed { width }, 8 + z.len() as u64 * width as u64);
-    // The histograms pick the orders; exact sizes (the estimate is off for small values) settle the choice.
-    let (k, _) = best_golomb_k(&all);
-    let (k, golomb_bits) = refine(k, |k| z.iter().map(|&v| exp_golomb_len(v, k)).sum());
+    // The estimates pick the orders; exact sizes (the estimate is off for small values) settle the choice.
+    let k = all.estimated_best_k();
+    let (k, golomb_bits) = refine(k, |k| all.exact(k));
     let mut best = (Code::Golomb { k }, 8 + golomb_bits);
     // Only when clearly smaller: on nodegen, zstd over chunk groups finds more in Golomb streams than in packed
     // ones, so a near tie goes to Golomb (measured: 0.0913 against 0.0982 bytes per sample after zstd).
     if packed.1 * 10 < best.1 * 9 {
         best = packed;
     }
-    if all[0] * 4 < z.len() as u64 {
+    if all.zeros() * 4 < z.len() as u64 {
         // Few zeros: zero runs cannot win.
         return best;
     }
-    let (k_run, _) = best_golomb_k(&runs);
-    let (k_value, _) = best_golomb_k(&values);
-    let (k_run, _) = refine(k_run, |k_run| runs_len(z, k_run, k_value));
-    let (k_value, runs_bits) = refine(k_value, |k_value| runs_len(z, k_run, k_value));
+    let k_run = runs.estimated_best_k();
+    let k_value = values.estimated_best_k();
+    let (k_run, _) = refine(k_run, |k_run| runs.exact(k_run) + values.exact(k_value));
+    let (k_value, runs_bits) = refine(k_value, |k_value| runs.exact(k_run) + values.exact(k_value));
     if 16 + runs_bits < best.1 {
         best = (Code::Runs { k_run, k_value }, 16 + runs_bits);
     }
@@ -230,53 +249,6 @@ fn refine(k: u32, size: impl Fn(u32) -> u64) -> (u32, u64) {
         .map(|k| (k, size(k)))
         .min_by_key(|&(k, bits)| (bits, k))
         .unwrap_or((k, u64::MAX))
-}
-
-/// Bits of the zero-run code of `z`.
-fn runs_len(z: &[u64], k_run: u32, k_value: u32) -> u64 {
-    let mut bits = 0;
-    let mut last = 0usize;
-    for (i, &v) in z.iter().enumerate() {
-        if v != 0 {
-            bits += exp_golomb_len((i - last) as u64, k_run) + exp_golomb_len(v - 1, k_value);
-            last = i + 1;
-        }
-    }
-    if last < z.len() {
-        bits += exp_golomb_len((z.len() - last) as u64, k_run);
-    }
-    bits
-}
-
-#[inline]
-fn bit_len(v: u64) -> usize {
-    (64 - v.leading_zeros()) as usize
-}
-
-/// The exponential-Golomb order that codes values with this bit-length histogram in the fewest bits, and about
-/// how many bits that is (exact unless `v >> k` is all ones, where the code is 2 bits longer).
-fn best_golomb_k(hist: &[u64; 65]) -> (u32, u64) {
-    // A value of bit length b costs k + 1 + 2·max(b − k, 0) bits at order k, so
-    // cost(k) = count·(k + 1) + 2·Σ_{b>k} h[b]·(b − k), updated in O(1) per k from running sums.
-    let count: u64 = hist.iter().sum();
-    let max_len = hist.iter().rposition(|&c| c > 0).unwrap_or(0) as u32;
-    let (mut above_count, mut above_bits) = (
-        count - hist[0],
-        (1..=64).map(|b| hist[b] * b as u64).sum::<u64>(),
-    );
-    let mut best = (0u32, u64::MAX);
-    for k in 0..=max_len.min(63) {
-        // Invariant: above_* cover the bit lengths b > k.
-        if k > 0 {
-            above_count -= hist[k as usize];
-            above_bits -= hist[k as usize] * k as u64;
-        }
-        let est = count * (k as u64 + 1) + 2 * (above_bits - above_count * k as u64);
-        if est < best.1 {
-            best = (k, est);
-        }
-    }
-    best
 }
 
 fn write_plan(plan: &Plan, out: &mut Vec<u8>) {
@@ -601,6 +573,19 @@ mod tests {
             (1 << 63, 1 << 62),
         ] {
             assert_eq!(gcd(a, b), euclid(a, b), "gcd({a}, {b})");
+        }
+        for values in [
+            &[][..],
+            &[0, 0],
+            &[0, 4096 * 6, 4096 * 9, 0],
+            &[1 << 63, 1 << 62],
+            &[u64::MAX, 3],
+            &[12, 18, 30],
+            &[7 << 20, 21 << 10, 0],
+            &[5, 10, 4],
+        ] {
+            let want = values.iter().fold(0, |g, &v| euclid(g, v));
+            assert_eq!(common_factor(values.iter().copied()), want, "{values:?}");
         }
     }
 

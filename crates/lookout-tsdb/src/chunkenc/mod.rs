@@ -10,6 +10,7 @@
 //! garbage never panics.
 
 mod bits;
+mod golomb_sizes;
 mod head;
 mod intseq;
 mod sealed;
@@ -17,6 +18,8 @@ mod sealed_iter;
 mod varint;
 mod xor;
 
+#[cfg(test)]
+mod intseq_golden;
 #[cfg(test)]
 mod nodegen_measure;
 #[cfg(test)]
