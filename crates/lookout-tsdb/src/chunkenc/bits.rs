@@ -81,6 +81,7 @@ impl<'a> BitWriter<'a> {
 
 /// Bits an order-`k` exponential-Golomb code of `v` takes.
 #[inline]
+#[cfg(test)]
 pub(crate) fn exp_golomb_len(v: u64, k: u32) -> u64 {
     // (v >> k) + 1 overflows only for v = u64::MAX at k = 0: a 65-bit number.
     let q_len = match (v >> k).checked_add(1) {
