@@ -4,7 +4,10 @@
 //! earlier versions (which indexed through that chain) are read the same way; written here because a block
 //! document needs each distinct token once, and tantivy's chain hands every occurrence to the indexer.
 
-use rustc_hash::FxHashSet;
+use std::hash::Hasher;
+
+use hashbrown::HashTable;
+use rustc_hash::FxHasher;
 
 /// Longest token indexed (bytes, before lower-casing); a literal's longer tokens do not narrow.
 pub const MAX_TOKEN: usize = 256;
@@ -80,43 +83,66 @@ pub fn for_each_token(
 
 /// The distinct tokens of a block's lines, collected line by line and handed to tantivy pre-tokenized (one token
 /// per distinct text: the text field keeps no positions or frequencies, so repeats would only cost indexing time).
+///
+/// The tokens are kept in the text handed over, space-separated, and the set looks them up there by offset: a
+/// block has ~1,500 distinct tokens, and a string allocated and freed per token was a sizeable part of ingest.
 #[derive(Default)]
 pub struct BlockTokens {
-    seen: FxHashSet<Box<str>>,
+    /// The distinct tokens so far, in first-seen order, separated by spaces.
+    text: String,
+    /// Where each distinct token sits in `text`: (start, length).
+    seen: HashTable<(u32, u32)>,
+    /// A line held an alphanumeric run too long to be a token.
+    long: bool,
     scratch: String,
+}
+
+fn token_hash(t: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(t.as_bytes());
+    h.finish()
+}
+
+fn token_at(text: &str, (start, len): (u32, u32)) -> &str {
+    &text[start as usize..(start + len) as usize]
 }
 
 impl BlockTokens {
     /// Adds the tokens of `line`.
     pub fn add_line(&mut self, line: &str) {
-        let seen = &mut self.seen;
+        let (text, seen) = (&mut self.text, &mut self.seen);
         let long = for_each_token(line, &mut self.scratch, |_, _, t| {
-            if !seen.contains(t) {
-                seen.insert(t.into());
+            let hash = token_hash(t);
+            if seen.find(hash, |&at| token_at(text, at) == t).is_some() {
+                return;
             }
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            let at = (text.len() as u32, t.len() as u32);
+            text.push_str(t);
+            seen.insert_unique(hash, at, |&at| token_hash(token_at(text, at)));
         });
-        if long && !seen.contains(LONG_RUN_MARKER) {
-            seen.insert(LONG_RUN_MARKER.into());
-        }
+        self.long |= long;
     }
 
     /// The distinct tokens added since the last call, separated by spaces (emptied for the next block); the marker
     /// of a too-long run only when `marker` (the formats whose queries look for it). The field's tokenizer splits
     /// this at whitespace, so tantivy sees each distinct token once and does no other work on it.
     pub fn take(&mut self, marker: bool) -> String {
-        let mut text = String::with_capacity(self.seen.iter().map(|t| t.len() + 1).sum());
-        for token in self.seen.drain() {
-            if !marker && &*token == LONG_RUN_MARKER {
-                continue;
-            }
+        let mut text = std::mem::take(&mut self.text);
+        if marker && std::mem::take(&mut self.long) {
             if !text.is_empty() {
                 text.push(' ');
             }
-            text.push_str(&token);
+            text.push_str(LONG_RUN_MARKER);
         }
-        // The drained set keeps its table for the next block; a block of unusually many tokens gives it back.
+        self.long = false;
+        // The set keeps its table for the next block; a block of unusually many tokens gives it back.
         if self.seen.capacity() > 1 << 16 {
-            self.seen = FxHashSet::default();
+            self.seen = HashTable::new();
+        } else {
+            self.seen.clear();
         }
         text
     }
