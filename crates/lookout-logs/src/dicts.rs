@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 use zstd::zstd_safe::{CDict, DDict};
@@ -32,22 +33,14 @@ const FINAL_DICT_BYTES: usize = 128 << 10;
 pub struct Encoder {
     /// The prepared dictionary.
     pub cdict: CDict<'static>,
-    /// Its size in bytes: a dictionary larger than a first one is final.
+    /// Its size in bytes: the largest dictionary encodes.
     bytes: usize,
-}
-
-impl Encoder {
-    fn is_final(&self) -> bool {
-        self.bytes > FIRST_DICT_BYTES
-    }
 }
 
 #[derive(Default)]
 struct Samples {
     bytes: Vec<u8>,
     sizes: Vec<usize>,
-    /// Training failed (too little variety), or the final dictionary exists: no more samples for this partition.
-    done: bool,
 }
 
 /// One partition's dictionaries.
@@ -56,6 +49,8 @@ pub struct PartDicts {
     encoder: RwLock<Option<Arc<Encoder>>>,
     decoders: RwLock<HashMap<u32, Arc<DDict<'static>>>>,
     samples: Mutex<Samples>,
+    /// The final dictionary exists (the partition has two), or training failed: no more samples. Read per block.
+    complete: AtomicBool,
 }
 
 fn file_name(id: u32) -> String {
@@ -64,7 +59,7 @@ fn file_name(id: u32) -> String {
 
 impl PartDicts {
     /// Loads the dictionaries in `dir`; the largest encodes new blocks (any of them would do). Sampling resumes
-    /// when none of them is final.
+    /// while there is only a first one.
     pub fn open(dir: &Path) -> std::io::Result<PartDicts> {
         let mut names: Vec<(String, PathBuf)> = Vec::new();
         for e in std::fs::read_dir(dir)? {
@@ -80,6 +75,7 @@ impl PartDicts {
             encoder: RwLock::new(None),
             decoders: RwLock::new(HashMap::new()),
             samples: Mutex::new(Samples::default()),
+            complete: AtomicBool::new(false),
         };
         for (_, path) in names {
             let bytes = std::fs::read(&path)?;
@@ -98,22 +94,24 @@ impl PartDicts {
             .get_dict_id()
             .ok_or_else(|| std::io::Error::other("not a zstd dictionary (no id)"))?
             .get();
-        self.decoders.write().insert(id, Arc::new(ddict));
-        let mut encoder = self.encoder.write();
-        if encoder.as_ref().is_none_or(|e| e.bytes <= bytes.len()) {
-            let cdict = CDict::try_create(bytes, LEVEL)
-                .ok_or_else(|| std::io::Error::other("zstd refused the dictionary"))?;
-            let e = Encoder {
-                cdict,
-                bytes: bytes.len(),
-            };
-            if e.is_final() {
-                let mut s = self.samples.lock();
-                s.done = true;
-                s.bytes = Vec::new();
-                s.sizes = Vec::new();
+        let stages = {
+            let mut decoders = self.decoders.write();
+            decoders.insert(id, Arc::new(ddict));
+            decoders.len()
+        };
+        {
+            let mut encoder = self.encoder.write();
+            if encoder.as_ref().is_none_or(|e| e.bytes <= bytes.len()) {
+                let cdict = CDict::try_create(bytes, LEVEL)
+                    .ok_or_else(|| std::io::Error::other("zstd refused the dictionary"))?;
+                *encoder = Some(Arc::new(Encoder {
+                    cdict,
+                    bytes: bytes.len(),
+                }));
             }
-            *encoder = Some(Arc::new(e));
+        }
+        if stages >= 2 {
+            self.stop_sampling();
         }
         Ok(id)
     }
@@ -130,11 +128,11 @@ impl PartDicts {
 
     /// Keeps `payload` as a training sample while the partition has no final dictionary and the samples are short.
     pub fn sample(&self, payload: &[u8]) {
-        if self.encoder.read().as_ref().is_some_and(|e| e.is_final()) {
+        if self.is_complete() {
             return;
         }
         let mut s = self.samples.lock();
-        if s.done || s.bytes.len() >= FINAL_SAMPLE_BYTES || payload.is_empty() {
+        if s.bytes.len() >= FINAL_SAMPLE_BYTES || payload.is_empty() {
             return;
         }
         s.bytes.extend_from_slice(payload);
@@ -144,7 +142,8 @@ impl PartDicts {
     /// Trains and installs a dictionary once the samples reach the next stage's size (the caller commits
     /// afterwards, so the file is durable first). Returns the new dictionary's id.
     pub fn train_when_due(&self) -> std::io::Result<Option<u32>> {
-        let has_first = self.encoder.read().is_some();
+        // The stage is the number of dictionaries the partition has, whatever size training gave them.
+        let has_first = !self.decoders.read().is_empty();
         let (want, max_dict) = if has_first {
             (FINAL_SAMPLE_BYTES, FINAL_DICT_BYTES)
         } else {
@@ -153,7 +152,7 @@ impl PartDicts {
         // The first stage's samples stay: the final dictionary is trained from them and those that follow.
         let dict = {
             let s = self.samples.lock();
-            if s.done || s.bytes.len() < want {
+            if self.is_complete() || s.bytes.len() < want {
                 return Ok(None);
             }
             zstd::dict::from_continuous(&s.bytes, &s.sizes, max_dict)
@@ -162,14 +161,14 @@ impl PartDicts {
             Ok(d) => d,
             Err(e) => {
                 tracing::info!(dir = %self.dir.display(), error = %e, "log partition keeps its dictionary (or none)");
-                self.give_up();
+                self.stop_sampling();
                 return Ok(None);
             }
         };
         let ddict = DDict::try_create(&dict)
             .ok_or_else(|| std::io::Error::other("zstd refused the trained dictionary"))?;
         let Some(id) = ddict.get_dict_id().map(|i| i.get()) else {
-            self.give_up();
+            self.stop_sampling();
             return Ok(None);
         };
         let path = self.dir.join(file_name(id));
@@ -186,11 +185,14 @@ impl PartDicts {
         Ok(Some(id))
     }
 
-    fn give_up(&self) {
-        let mut s = self.samples.lock();
-        s.done = true;
-        s.bytes = Vec::new();
-        s.sizes = Vec::new();
+    /// Whether sampling is over: the final dictionary exists, or training failed.
+    pub fn is_complete(&self) -> bool {
+        self.complete.load(Ordering::Relaxed)
+    }
+
+    fn stop_sampling(&self) {
+        self.complete.store(true, Ordering::Relaxed);
+        *self.samples.lock() = Samples::default();
     }
 }
 
@@ -235,7 +237,7 @@ mod tests {
         sample_until(&d, FIRST_SAMPLE_BYTES, &mut i);
         let first = d.train_when_due().unwrap().expect("first trained");
         let e = d.encoder().expect("first encoder");
-        assert!(!e.is_final() && e.bytes <= FIRST_DICT_BYTES);
+        assert!(!d.is_complete() && e.bytes <= FIRST_DICT_BYTES);
         assert_eq!(
             d.train_when_due().unwrap(),
             None,
@@ -243,7 +245,7 @@ mod tests {
         );
         // A restart with only the first dictionary encodes with it and samples again.
         let again = PartDicts::open(dir.path()).unwrap();
-        assert!(again.encoder().is_some_and(|e| !e.is_final()));
+        assert!(again.encoder().is_some() && !again.is_complete());
         again.sample(b"more");
         assert_eq!(again.samples.lock().bytes, b"more");
 
@@ -251,7 +253,11 @@ mod tests {
         let last = d.train_when_due().unwrap().expect("final trained");
         assert_ne!(first, last);
         let e = d.encoder().expect("final encoder");
-        assert!(e.is_final() && e.bytes <= FINAL_DICT_BYTES, "{}", e.bytes);
+        assert!(
+            d.is_complete() && e.bytes > FIRST_DICT_BYTES && e.bytes <= FINAL_DICT_BYTES,
+            "{}",
+            e.bytes
+        );
         // Sampling stops once the final dictionary exists; both stay readable.
         d.sample(b"more");
         assert!(d.samples.lock().bytes.is_empty());
@@ -260,7 +266,10 @@ mod tests {
 
         let again = PartDicts::open(dir.path()).unwrap();
         let e = again.encoder().expect("reopened encoder");
-        assert!(e.is_final(), "the final dictionary encodes after a restart");
+        assert!(
+            again.is_complete() && e.bytes > FIRST_DICT_BYTES,
+            "the final dictionary encodes after a restart"
+        );
         again.sample(b"more");
         assert!(again.samples.lock().bytes.is_empty());
         assert!(again.decoder(first).is_some() && again.decoder(last).is_some());

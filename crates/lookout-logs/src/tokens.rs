@@ -130,14 +130,15 @@ impl BlockTokens {
     /// of a too-long run only when `marker` (the formats whose queries look for it). The field's tokenizer splits
     /// this at whitespace, so tantivy sees each distinct token once and does no other work on it.
     pub fn take(&mut self, marker: bool) -> String {
-        let mut text = std::mem::take(&mut self.text);
-        if marker && std::mem::take(&mut self.long) {
+        // The next block's text starts at this one's size, so it grows without copies.
+        let next = String::with_capacity(self.text.len());
+        let mut text = std::mem::replace(&mut self.text, next);
+        if std::mem::take(&mut self.long) && marker {
             if !text.is_empty() {
                 text.push(' ');
             }
             text.push_str(LONG_RUN_MARKER);
         }
-        self.long = false;
         // The set keeps its table for the next block; a block of unusually many tokens gives it back.
         if self.seen.capacity() > 1 << 16 {
             self.seen = HashTable::new();

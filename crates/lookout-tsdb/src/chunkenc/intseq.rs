@@ -195,27 +195,15 @@ fn plan(order: usize, warmups: Vec<i64>, offset: i64, base: &[i64]) -> Plan {
     }
 }
 
-/// The cheapest residual code and its size in bits, parameter bytes included. One pass over the residuals builds
-/// the histograms every candidate's exact size is read from.
+/// The cheapest residual code and its size in bits, parameter bytes included. Every candidate's exact size is read
+/// from histograms: one pass over the residuals, and a second for the zero-run code only when enough are zero.
 fn choose_code(z: &[u64]) -> (Code, u64) {
-    // The residuals, and the zero runs and non-zero values the run code would write.
     let mut all = GolombSizes::default();
-    let mut runs = GolombSizes::default();
-    let mut values = GolombSizes::default();
-    let mut last = 0usize;
-    for (i, &v) in z.iter().enumerate() {
+    for &v in z {
         all.add(v);
-        if v != 0 {
-            runs.add((i - last) as u64);
-            values.add(v - 1);
-            last = i + 1;
-        }
     }
     if all.zeros() == z.len() as u64 {
         return (Code::Zero, 0);
-    }
-    if last < z.len() {
-        runs.add((z.len() - last) as u64);
     }
     // Fixed-width packing: best for noise spread evenly over a range.
     let width = all.max_bit_len();
@@ -232,6 +220,20 @@ fn choose_code(z: &[u64]) -> (Code, u64) {
     if all.zeros() * 4 < z.len() as u64 {
         // Few zeros: zero runs cannot win.
         return best;
+    }
+    // The zero runs and the non-zero values the run code would write.
+    let mut runs = GolombSizes::default();
+    let mut values = GolombSizes::default();
+    let mut last = 0usize;
+    for (i, &v) in z.iter().enumerate() {
+        if v != 0 {
+            runs.add((i - last) as u64);
+            values.add(v - 1);
+            last = i + 1;
+        }
+    }
+    if last < z.len() {
+        runs.add((z.len() - last) as u64);
     }
     let k_run = runs.estimated_best_k();
     let k_value = values.estimated_best_k();
