@@ -13,7 +13,7 @@ use std::path::Path;
 
 use rustc_hash::FxHashMap;
 
-use super::{BODY_FIXED, ChunkRecord, MAGIC, MAX_BODY, list_files};
+use super::{BODY_FIXED, ChunkRecord, MAGIC, MAGIC_V1, MAX_BODY, list_files};
 use crate::head::series::SealedChunk;
 
 /// A series' sealed chunks the log vouches for.
@@ -143,7 +143,7 @@ pub(crate) fn read_file(path: &Path, visit: &mut dyn FnMut(ChunkRecord)) -> Resu
     let mut magic = [0u8; 8];
     r.read_exact(&mut magic)
         .map_err(|e| format!("no header: {e}"))?;
-    if &magic != MAGIC {
+    if &magic != MAGIC && &magic != MAGIC_V1 {
         return Err("not a head chunk log file (bad magic)".into());
     }
     let mut offset = MAGIC.len() as u64;

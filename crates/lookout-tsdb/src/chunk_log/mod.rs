@@ -11,7 +11,7 @@
 //!
 //! Record layout (little endian): body length `u32`, CRC-32C of the body `u32`, then the body: series id `u32`,
 //! chunk min and max time `i64`, max time of the series' previous sealed chunk `i64` (`i64::MIN`: none), bits of
-//! the last value `u64`, sample count `u32`, and the sealed chunk's bytes.
+//! the last value `u64`, sample count `u32`, and the sealed bytes (one or more sealed chunks back to back).
 
 pub(crate) mod load;
 mod writer;
@@ -27,8 +27,12 @@ pub(crate) use writer::ChunkLog;
 
 /// Directory of the log inside the data directory.
 pub(crate) const DIR: &str = "head_chunks";
-/// First bytes of every log file.
-const MAGIC: &[u8; 8] = b"LKHCHNK1";
+/// First bytes of every log file. Version 2: a record's bytes may hold several sealed chunks back to back (a
+/// block's closed head chunks); a version-1 record holds one, which reads the same, so both are read. A version-1
+/// binary refuses version-2 files as not its own and replays their samples from the WAL.
+const MAGIC: &[u8; 8] = b"LKHCHNK2";
+/// First bytes of log files written before records could hold several sealed chunks.
+const MAGIC_V1: &[u8; 8] = b"LKHCHNK1";
 /// Fixed part of a record body.
 const BODY_FIXED: usize = 4 + 8 + 8 + 8 + 8 + 4;
 /// Largest body a reader accepts (a sealed chunk holds at most a few KiB).

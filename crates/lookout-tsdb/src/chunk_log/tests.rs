@@ -184,3 +184,18 @@ fn truncation_deletes_files_whose_chunks_all_end_before_the_boundary() {
     log.close();
     assert!(list_files(dir.path()).unwrap().is_empty());
 }
+
+#[test]
+fn files_of_the_first_version_are_read_and_other_magics_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v1 = MAGIC_V1.to_vec();
+    rec(7, 100, 200, i64::MIN, 10).encode(&mut v1);
+    std::fs::write(file_path(dir.path(), 1), &v1).unwrap();
+    let mut other = b"LKHCHNK9".to_vec();
+    rec(8, 100, 200, i64::MIN, 10).encode(&mut other);
+    std::fs::write(file_path(dir.path(), 2), &other).unwrap();
+    let loaded = load(dir.path(), i64::MIN);
+    assert_eq!(chain_bounds(&loaded, 7), Some(vec![(100, 200, 10)]));
+    assert_eq!(chain_bounds(&loaded, 8), None);
+    assert_eq!(loaded.damaged_files, 1);
+}

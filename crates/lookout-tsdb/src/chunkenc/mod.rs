@@ -2,7 +2,8 @@
 //!
 //! - [`HeadChunk`] / [`HeadChunkIter`]: an append-only bit stream, delta-of-delta timestamps and XOR floats, cheap
 //!   to append to and to iterate; its bytes can be copied out of a lock and decoded from an owned buffer.
-//! - [`encode_sealed`] / [`decode_sealed`] / [`sealed_info`] / [`SealedIter`]: the at-rest form, several times smaller. Values that
+//! - [`encode_sealed`] / [`decode_sealed`] / [`sealed_info`] / [`SealedIter`]: the at-rest form (and
+//!   [`decode_sealed_parts`] for several written back to back, as the head keeps them), several times smaller. Values that
 //!   are short decimals (integers, 2-decimal counters, multiples of 4096…) become integers coded by the differencing
 //!   order and bit code that suit each chunk; others fall back to XOR. Timestamps on a fixed step cost nothing.
 //!
@@ -26,7 +27,9 @@ mod nodegen_measure;
 mod proptests;
 
 pub use head::{HeadChunk, HeadChunkIter};
-pub use sealed::{MAX_SEALED_SAMPLES, SealedInfo, decode_sealed, encode_sealed, sealed_info};
+pub use sealed::{
+    MAX_SEALED_SAMPLES, SealedInfo, decode_sealed, decode_sealed_parts, encode_sealed, sealed_info,
+};
 pub use sealed_iter::SealedIter;
 
 /// A chunk could not be decoded.

@@ -4,7 +4,9 @@ use lookout_model::{STALE_NAN_BITS, Sample};
 use lookout_storage::SampleIter;
 use proptest::prelude::*;
 
-use super::{HeadChunk, HeadChunkIter, decode_sealed, encode_sealed, sealed_info};
+use super::{
+    HeadChunk, HeadChunkIter, decode_sealed, decode_sealed_parts, encode_sealed, sealed_info,
+};
 
 /// Gaps between timestamps: regular scrapes, jitter, big jumps (beyond 2^32 ms) and the extremes.
 fn gap() -> impl Strategy<Value = i64> {
@@ -166,6 +168,49 @@ proptest! {
     }
 
     #[test]
+    fn sealed_parts_round_trip_and_truncation_inside_a_part_errors(
+        s in samples(),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..4),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut at: Vec<usize> = cuts.iter().map(|c| c.index(s.len() + 1)).collect();
+        at.extend([0, s.len()]);
+        at.sort_unstable();
+        at.dedup();
+        let mut buf = Vec::new();
+        let mut ends = vec![0];
+        for w in at.windows(2) {
+            encode_sealed(&s[w[0]..w[1]], &mut buf);
+            ends.push(buf.len());
+        }
+        let mut got = vec![Sample::new(0, 0.0)];
+        decode_sealed_parts(&buf, &mut got).unwrap();
+        assert_bits_eq(&got[1..], &s)?;
+        let cut = cut.index(buf.len() + 1);
+        let mut out = vec![Sample::new(0, 0.0)];
+        let result = decode_sealed_parts(&buf[..cut], &mut out);
+        if ends.contains(&cut) {
+            prop_assert!(result.is_ok());
+        } else {
+            prop_assert!(result.is_err());
+            prop_assert_eq!(out.len(), 1, "a failed decode leaves the output as it was");
+        }
+    }
+
+    #[test]
+    fn sealed_parts_out_of_time_order_are_refused(s in samples()) {
+        prop_assume!(s.len() >= 2);
+        let mid = s.len() / 2;
+        let mut buf = Vec::new();
+        encode_sealed(&s[mid..], &mut buf);
+        encode_sealed(&s[..mid], &mut buf);
+        let mut out = Vec::new();
+        let result = decode_sealed_parts(&buf, &mut out);
+        prop_assert!(result.is_err());
+        prop_assert!(out.is_empty());
+    }
+
+    #[test]
     fn sealed_truncation_errors(s in samples(), cut in any::<prop::sample::Index>()) {
         let mut buf = Vec::new();
         encode_sealed(&s, &mut buf);
@@ -179,6 +224,7 @@ proptest! {
         let mut out = Vec::new();
         let _ = decode_sealed(&bytes, &mut out);
         prop_assert!(out.len() <= super::MAX_SEALED_SAMPLES);
+        let _ = decode_sealed_parts(&bytes, &mut out);
         let _ = sealed_info(&bytes);
         let mut it = HeadChunkIter::new(&bytes[..], len);
         let mut n = 0usize;
@@ -200,5 +246,6 @@ proptest! {
         }
         let mut out = Vec::new();
         let _ = decode_sealed(&buf, &mut out);
+        let _ = decode_sealed_parts(&buf, &mut out);
     }
 }

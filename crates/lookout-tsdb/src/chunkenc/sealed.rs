@@ -260,18 +260,60 @@ pub fn sealed_info(bytes: &[u8]) -> Result<SealedInfo, ChunkError> {
 /// leaves `out` as it was.
 pub fn decode_sealed(bytes: &[u8], out: &mut Vec<Sample>) -> Result<(), ChunkError> {
     let before = out.len();
-    let result = decode_into(bytes, out);
+    let result = decode_into(bytes, out).map(|_| ());
     if result.is_err() {
         out.truncate(before);
     }
     result
 }
 
-fn decode_into(bytes: &[u8], out: &mut Vec<Sample>) -> Result<(), ChunkError> {
+/// Decodes sealed chunks written back to back (each [`encode_sealed`]'s output, in time order), appending their
+/// samples to `out`. The head seals a series' chunks of one block this way, so that sealing the next one does not
+/// re-encode those before it. Garbage, or parts out of time order, yield an error and leave `out` as it was.
+pub fn decode_sealed_parts(bytes: &[u8], out: &mut Vec<Sample>) -> Result<(), ChunkError> {
+    let before = out.len();
+    let result = decode_parts_into(bytes, out);
+    if result.is_err() {
+        out.truncate(before);
+    }
+    result
+}
+
+fn decode_parts_into(bytes: &[u8], out: &mut Vec<Sample>) -> Result<(), ChunkError> {
+    let mut pos = 0;
+    let mut prev_max_t = None;
+    while pos < bytes.len() {
+        let first = out.len();
+        let used = decode_into(&bytes[pos..], out).map_err(|e| match e {
+            ChunkError::Truncated { offset } => ChunkError::Truncated {
+                offset: pos + offset,
+            },
+            ChunkError::Corrupt(what) => {
+                ChunkError::Corrupt(format!("{what} (part at byte {pos})"))
+            }
+        })?;
+        if let (Some(prev), Some(next)) = (prev_max_t, out.get(first))
+            && next.t <= prev
+        {
+            return Err(ChunkError::Corrupt(format!(
+                "part at byte {pos} starts at {} after a part ending at {prev}",
+                next.t
+            )));
+        }
+        if out.len() > first {
+            prev_max_t = out.last().map(|s| s.t);
+        }
+        pos += used;
+    }
+    Ok(())
+}
+
+/// Decodes one sealed chunk from the start of `bytes`; answers the bytes it took.
+fn decode_into(bytes: &[u8], out: &mut Vec<Sample>) -> Result<usize, ChunkError> {
     let (head, info, mut cur) = read_header(bytes)?;
     let n = info.samples;
     if n == 0 {
-        return Ok(());
+        return Ok(cur.pos);
     }
     let mut ts = Vec::with_capacity(n);
     if head & TS_REGULAR != 0 {
@@ -303,6 +345,7 @@ fn decode_into(bytes: &[u8], out: &mut Vec<Sample>) -> Result<(), ChunkError> {
                 let bits = xor.read(&mut r).ok_or_else(|| truncated(&r))?;
                 out.push(Sample::new(t, f64::from_bits(bits)));
             }
+            cur.pos = r.next_byte();
         }
         kind @ 0..=13 => {
             let (scale, has_exceptions) = if kind >= KIND_EXCEPTIONS {
@@ -339,7 +382,7 @@ fn decode_into(bytes: &[u8], out: &mut Vec<Sample>) -> Result<(), ChunkError> {
             )));
         }
     }
-    Ok(())
+    Ok(cur.pos)
 }
 
 fn read_exceptions(cur: &mut ByteCursor<'_>, n: usize) -> Result<Vec<(usize, u64)>, ChunkError> {

@@ -6,7 +6,7 @@ use lookout_model::{Labels, Sample};
 use lookout_storage::{AppendError, SampleIter};
 
 use crate::chunk_log::{Chain, ChunkRecord};
-use crate::chunkenc::{HeadChunk, decode_sealed, encode_sealed};
+use crate::chunkenc::{HeadChunk, decode_sealed_parts, encode_sealed};
 
 /// Samples per open head chunk before it is sealed (Gorilla's sweet spot).
 pub(crate) const CHUNK_SAMPLES: usize = 120;
@@ -68,7 +68,8 @@ pub(crate) struct Applied {
     pub(crate) sealed_last_v: Option<u64>,
 }
 
-/// A closed head chunk, re-encoded in the compact sealed form (about a tenth of its Gorilla size).
+/// A series' closed head chunks of one block in the compact sealed form (about a tenth of their Gorilla size):
+/// each closed chunk encoded on its own, appended after the ones before it (read with `decode_sealed_parts`).
 #[derive(Debug, Clone)]
 pub(crate) struct SealedChunk {
     pub(crate) bytes: Arc<[u8]>,
@@ -90,7 +91,7 @@ impl SealedChunk {
     }
 
     fn decode(&self, out: &mut Vec<Sample>) {
-        if let Err(e) = decode_sealed(&self.bytes, out) {
+        if let Err(e) = decode_sealed_parts(&self.bytes, out) {
             // Bytes we encoded a moment ago; failure is a bug in the codec, not bad input.
             tracing::error!(error = %e, "sealed head chunk does not decode");
         }
@@ -254,28 +255,43 @@ impl MemSeries {
         let n = chain.chunks.len() as isize;
         (self.last_t, self.last_v) = (chain.max_t(), chain.last_v);
         self.sealed = chain.chunks;
+        self.sealed.shrink_to_fit();
         (self.heap_bytes() as isize - before, n)
     }
 
-    /// Moves the open chunk into sealed form, merged into the previous sealed chunk of the same block (one sealed
-    /// chunk per block keeps per-chunk overhead low and compresses better); returns the change in heap bytes.
+    /// Moves the open chunk into sealed form, appended to the previous sealed chunk of the same block (one sealed
+    /// chunk per block keeps per-chunk overhead low); returns the change in heap bytes. The chunks before are not
+    /// decoded or encoded again: persistence re-encodes the block's samples as one chunk anyway.
     fn seal_open(&mut self, block_ms: i64) -> isize {
         let cap = self.sealed.capacity();
         let mut delta = -(self.open.heap_bytes() as isize);
-        let mut samples = Vec::with_capacity(self.open.len());
         let open_block = self.open.min_t().div_euclid(block_ms);
-        if self.sealed.last().is_some_and(|c| {
+        let prev = if self.sealed.last().is_some_and(|c| {
             c.min_t.div_euclid(block_ms) == open_block
                 && c.len as usize + self.open.len() <= MAX_SEALED_HEAD_SAMPLES
         }) {
-            let prev = self.sealed.pop().expect("checked above");
-            delta -= prev.heap_bytes() as isize;
-            prev.decode(&mut samples);
+            self.sealed.pop()
+        } else {
+            None
+        };
+        let mut out = Vec::with_capacity(
+            prev.as_ref().map_or(0, |p| p.bytes.len()) + self.open.len() / 2 + 16,
+        );
+        if let Some(p) = &prev {
+            delta -= p.heap_bytes() as isize;
+            out.extend_from_slice(&p.bytes);
         }
-        let mut it = self.open.iter();
-        it.collect_into(&mut samples);
-        let sealed = SealedChunk::from_samples(&samples);
+        self.open.to_sealed(&mut out);
+        let sealed = SealedChunk {
+            bytes: Arc::from(out),
+            min_t: prev.as_ref().map_or(self.open.min_t(), |p| p.min_t),
+            max_t: self.open.max_t(),
+            len: prev.as_ref().map_or(0, |p| p.len) + self.open.len() as u32,
+        };
         delta += sealed.heap_bytes() as isize;
+        // A series holds one sealed chunk per block, so a handful at most: a doubling vector's spare slots
+        // (four at the first push) would cost more than its rare reallocation.
+        self.sealed.reserve_exact(1);
         self.sealed.push(sealed);
         self.open = HeadChunk::new();
         delta + ((self.sealed.capacity() - cap) * std::mem::size_of::<SealedChunk>()) as isize
@@ -373,6 +389,7 @@ impl MemSeries {
             samples.retain(|s| s.t >= boundary);
             kept.push(SealedChunk::from_samples(&samples));
         }
+        kept.shrink_to_fit();
         self.sealed = kept;
         if !self.open.is_empty() && self.open.min_t() < boundary {
             let mut rebuilt = HeadChunk::new();
@@ -456,6 +473,20 @@ mod tests {
             vec![480]
         );
         assert_eq!(long.open.len(), 20);
+        // Appended as four parts, none encoded twice; they read back as one run.
+        let mut merged = Vec::new();
+        long.sealed[0].decode(&mut merged);
+        assert_eq!(merged.len(), 480);
+        assert!(
+            merged
+                .iter()
+                .enumerate()
+                .all(|(i, x)| x.t == i as i64 * 10 && x.v == i as f64)
+        );
+        let mut first_part = Vec::new();
+        crate::chunkenc::decode_sealed(&long.sealed[0].bytes, &mut first_part).unwrap();
+        assert_eq!(first_part.len(), 120);
+        assert_eq!(long.sealed.capacity(), 1, "no spare sealed slots");
         assert_eq!(s.open.len(), 100);
         assert_eq!(s.chunk_count(), 3);
         s.apply(55, -1.0, Verdict::OutOfOrder, 1_000);

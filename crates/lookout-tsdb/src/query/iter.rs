@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use lookout_model::{Sample, TimeRange};
 use lookout_storage::SampleIter;
 
-use crate::chunkenc::{HeadChunkIter, decode_sealed};
+use crate::chunkenc::{HeadChunkIter, decode_sealed, decode_sealed_parts};
 use crate::head::SnapChunk;
 use crate::store::Store;
 use crate::store::codec::PartKey;
@@ -144,7 +144,7 @@ impl SampleIter for HeadIter {
                 }
                 SnapChunk::Sealed(bytes) => {
                     self.buf.clear();
-                    if let Err(e) = decode_sealed(&bytes, &mut self.buf) {
+                    if let Err(e) = decode_sealed_parts(&bytes, &mut self.buf) {
                         tracing::error!(error = %e, "sealed head chunk does not decode; the series is cut short");
                         return self.end();
                     }
