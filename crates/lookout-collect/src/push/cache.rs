@@ -1,39 +1,40 @@
 //! Pushed series the storage already holds, by the hash of their labels' wire bytes, so that a known series of a
 //! remote_write request is appended by reference: no label decoding, validation, hashing or storage lookup.
 //!
-//! An entry holds the storage's own label set (shared, not copied) and is trusted only after the request's bytes
-//! are compared with it ([`lookout_wire::remote_write::raw::labels_match`]): a hash collision costs a miss, never a
-//! wrong series. The cache is bounded by its share of the memory budget: each shard keeps two generations, and
-//! when the current one is full the older is dropped; a series used since moves to the current one. Entries past
-//! the bound cost their series one slow append, never a sample. An entry is counted with its label set's own size:
-//! shared while the head holds the series, the set is kept alive by the cache alone once the head forgets it.
+//! An entry holds a copy of the label bytes it was learned from and is trusted only when the request's bytes are
+//! exactly those: a hash collision costs a miss, never a wrong series (equal bytes decode to equal labels, and a
+//! series' reference always names the same label set). One `memcmp` over bytes held together replaced a walk of
+//! the storage's label set, whose strings are interned apart and cost a cache miss each. The cache is bounded by
+//! its share of the memory budget: each shard keeps two generations, and when the current one is full the older is
+//! dropped; a series used since moves to the current one. Entries past the bound cost their series one slow
+//! append, never a sample. An entry is counted with its bytes.
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use lookout_model::{Labels, MetricKind, MetricsWriter};
+use lookout_model::{MetricKind, MetricsWriter};
 use lookout_storage::SeriesRef;
 use parking_lot::Mutex;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
-/// What one entry costs beside its label set: the key, the reference, the set's pointer and the map's slot with
-/// its headroom.
-pub const ENTRY_BYTES: usize = 48;
+/// What one entry costs beside its label bytes: the key, the reference, the bytes' pointer and length, the map's
+/// slot with its headroom, and the allocator's header of the bytes.
+pub const ENTRY_BYTES: usize = 64;
 
-/// What an entry for `labels` is counted as.
-fn entry_bytes(labels: &Labels) -> usize {
-    ENTRY_BYTES + labels.approx_heap_bytes()
+/// What an entry is counted as.
+fn entry_bytes(series: &CachedSeries) -> usize {
+    ENTRY_BYTES + series.label_bytes.len()
 }
 
 const SHARDS: usize = 16;
 
-/// A known series: the storage's reference and its label set.
+/// A known series: the storage's reference and the wire bytes of its labels.
 #[derive(Clone)]
 pub struct CachedSeries {
     /// The storage's reference, valid across batches.
     pub series: SeriesRef,
-    /// The storage's label set for it.
-    pub labels: Labels,
+    /// The label bytes of a request (a run of `Label` messages) that decoded to the series' labels.
+    pub label_bytes: Box<[u8]>,
 }
 
 #[derive(Default)]
@@ -91,14 +92,14 @@ impl PushSeriesCache {
         Some(s)
     }
 
-    /// The reference cached under `key` when `check` accepts its label set (without copying the set).
-    pub fn get_checked(&self, key: u64, check: impl Fn(&Labels) -> bool) -> Option<SeriesRef> {
+    /// The reference cached under `key` when it was learned from exactly `label_bytes`.
+    pub fn get_checked(&self, key: u64, label_bytes: &[u8]) -> Option<SeriesRef> {
         let mut g = self.shard(key).lock();
         if let Some(s) = g.current.get(&key) {
-            return check(&s.labels).then_some(s.series);
+            return (*s.label_bytes == *label_bytes).then_some(s.series);
         }
         let s = g.previous.remove(&key)?;
-        let found = check(&s.labels).then_some(s.series);
+        let found = (*s.label_bytes == *label_bytes).then_some(s.series);
         self.put(&mut g, key, s);
         found
     }
@@ -110,14 +111,14 @@ impl PushSeriesCache {
     }
 
     fn put(&self, g: &mut Generations, key: u64, series: CachedSeries) {
-        let bytes = entry_bytes(&series.labels);
+        let bytes = entry_bytes(&series);
         if g.current_bytes + bytes > self.per_generation && !g.current.contains_key(&key) {
             g.previous = std::mem::take(&mut g.current);
             g.current_bytes = 0;
             self.rotations.fetch_add(1, Ordering::Relaxed);
         }
         if let Some(old) = g.current.insert(key, series) {
-            g.current_bytes -= entry_bytes(&old.labels);
+            g.current_bytes -= entry_bytes(&old);
         }
         g.current_bytes += bytes;
     }
@@ -181,14 +182,14 @@ mod tests {
     fn series(r: SeriesRef) -> CachedSeries {
         CachedSeries {
             series: r,
-            labels: Labels::from_pairs(&[("__name__", format!("s{r}"))]).unwrap(),
+            label_bytes: format!("s{r}").into_bytes().into_boxed_slice(),
         }
     }
 
     #[test]
     fn keeps_two_generations_per_shard_and_promotes_what_is_used() {
         // One entry per generation per shard.
-        let cache = PushSeriesCache::new(entry_bytes(&series(0).labels) * SHARDS * 2);
+        let cache = PushSeriesCache::new(entry_bytes(&series(0)) * SHARDS * 2);
         let shard_keys: Vec<u64> = (0..4u64).map(|i| i | (3 << 60)).collect();
         cache.insert(shard_keys[0], series(0));
         cache.insert(shard_keys[1], series(1));
@@ -211,8 +212,8 @@ mod tests {
         for k in 0..100_000u64 {
             cache.insert(k.wrapping_mul(0x9e37_79b9_7f4a_7c15), series(k));
         }
-        // Every entry is counted with its label set (`s0` … `s99999`: at least this much each).
-        let each = entry_bytes(&series(1).labels);
+        // Every entry is counted with its bytes (`s0` … `s99999`: at least this much each).
+        let each = entry_bytes(&series(1));
         assert!(cache.len() * each <= budget, "{} entries", cache.len());
         assert!(cache.len() * each >= budget / 4, "{} entries", cache.len());
     }

@@ -178,7 +178,7 @@ fn ingest_simple_v1(
     let mut interner = LabelInterner::default();
     let mut pairs = Vec::new();
     // Series appended by labels: cached after the commit, once their references outlive the batch.
-    let mut learned: Vec<(u64, SeriesRef)> = Vec::new();
+    let mut learned: Vec<(u64, SeriesRef, &[u8])> = Vec::new();
     let mut lookups = Lookups {
         cache,
         hits: 0,
@@ -194,7 +194,7 @@ fn ingest_simple_v1(
             }
         };
         let key = PushSeriesCache::key(series.label_bytes);
-        let cached = cache.get_checked(key, |labels| raw::labels_match(series.label_bytes, labels));
+        let cached = cache.get_checked(key, series.label_bytes);
         if cached.is_some() {
             lookups.hits += 1;
         } else {
@@ -224,7 +224,7 @@ fn ingest_simple_v1(
             }
         };
         match append_series(app.as_mut(), &labels, series.samples) {
-            Ok(Some(r)) => learned.push((key, r)),
+            Ok(Some(r)) => learned.push((key, r, series.label_bytes)),
             Ok(None) => {}
             Err(refusal) => {
                 app.rollback();
@@ -233,10 +233,16 @@ fn ingest_simple_v1(
         }
     }
     let stored = app.commit()?.samples;
-    for (key, r) in learned {
+    for (key, r, label_bytes) in learned {
         // Refs of series this batch created resolve only from the next batch on: those are learned then.
-        if let Some(labels) = storage.series_labels(r) {
-            cache.insert(key, CachedSeries { series: r, labels });
+        if storage.series_labels(r).is_some() {
+            cache.insert(
+                key,
+                CachedSeries {
+                    series: r,
+                    label_bytes: label_bytes.into(),
+                },
+            );
         }
     }
     Ok(Some(stored))
