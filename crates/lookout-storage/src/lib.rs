@@ -13,7 +13,7 @@ pub mod logs;
 pub mod mem;
 pub mod threads;
 
-use lookout_model::{Labels, Matcher, TimeRange};
+use lookout_model::{Labels, Matcher, Sample, TimeRange};
 
 pub use error::{AppendError, StorageError};
 pub use iter::{MergeSampleIter, SampleIter, VecSampleIter};
@@ -40,6 +40,20 @@ pub trait Appender: Send {
     fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError>;
     /// Adds a sample to a series known by reference (from an earlier `append`).
     fn append_ref(&mut self, series: SeriesRef, t: i64, v: f64) -> Result<(), AppendError>;
+    /// Adds samples to series known by reference, item by item in order (a store may look the series up
+    /// together). On the first refusal answers the index of its item and the refusal: the items before it are in
+    /// the batch, and so may be that item's samples before the refused one.
+    fn append_refs(
+        &mut self,
+        items: &[(SeriesRef, &[Sample])],
+    ) -> Result<(), (usize, AppendError)> {
+        for (i, (series, samples)) in items.iter().enumerate() {
+            for s in *samples {
+                self.append_ref(*series, s.t, s.v).map_err(|e| (i, e))?;
+            }
+        }
+        Ok(())
+    }
     /// Number of samples pending in this batch.
     fn pending(&self) -> usize;
     /// Prepares room for about `samples` more samples (a scrape knows its size from the last one), so the batch's

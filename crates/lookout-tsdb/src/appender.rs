@@ -1,7 +1,7 @@
 //! The batched appender: samples are checked as they are added, then logged to the WAL as one record batch and
 //! applied to the head on commit, all or nothing.
 
-use lookout_model::Labels;
+use lookout_model::{Labels, Sample};
 use lookout_storage::{AppendError, Appender, CommitStats, SeriesRef, StorageError};
 use rustc_hash::FxHashMap;
 
@@ -196,6 +196,38 @@ impl Appender for TsdbAppender<'_> {
             .last(id)
             .ok_or(AppendError::UnknownRef(series))?;
         self.push(series, head_last, t, v)
+    }
+
+    fn append_refs(
+        &mut self,
+        items: &[(SeriesRef, &[Sample])],
+    ) -> Result<(), (usize, AppendError)> {
+        // Head series are looked up together; refs of this batch's new series and refs no id can have (beyond
+        // 32 bits) take `append_ref`'s path.
+        let ids: Vec<u32> = items
+            .iter()
+            .map(|&(r, _)| {
+                if r & NEW_REF_BIT == 0 {
+                    u32::try_from(r).unwrap_or(0)
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let lasts = self.db.head.lasts(&ids);
+        for (i, (&(r, samples), last)) in items.iter().zip(lasts).enumerate() {
+            if r & NEW_REF_BIT != 0 || u32::try_from(r).is_err() {
+                for s in samples {
+                    self.append_ref(r, s.t, s.v).map_err(|e| (i, e))?;
+                }
+                continue;
+            }
+            let head_last = last.ok_or((i, AppendError::UnknownRef(r)))?;
+            for s in samples {
+                self.push(r, head_last, s.t, s.v).map_err(|e| (i, e))?;
+            }
+        }
+        Ok(())
     }
 
     fn pending(&self) -> usize {

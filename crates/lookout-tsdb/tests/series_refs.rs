@@ -126,3 +126,54 @@ fn a_set_interned_by_the_store_is_the_one_its_series_keeps() {
     let again = db.intern_labels(&interned).unwrap();
     assert_eq!(again.as_slice().as_ptr(), interned.as_slice().as_ptr());
 }
+
+#[test]
+fn references_appended_together_are_checked_like_one_at_a_time() {
+    use lookout_model::Sample;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
+    let names: Vec<String> = (0..200).map(|i| format!("m{i}")).collect();
+    let mut app = db.appender();
+    for n in &names {
+        app.append(&series(n), 1_000, 1.0).unwrap();
+    }
+    app.commit().unwrap();
+    // The first batch's references were for series it created: the head's come from a lookup by labels.
+    let mut app = db.appender();
+    let refs: Vec<u64> = names
+        .iter()
+        .map(|n| app.append(&series(n), 2_000, 2.0).unwrap())
+        .collect();
+    app.commit().unwrap();
+    let later = [Sample::new(3_000, 3.0), Sample::new(4_000, 4.0)];
+    let items: Vec<(u64, &[Sample])> = refs.iter().map(|&r| (r, &later[..])).collect();
+    let mut app = db.appender();
+    let created = app.append(&series("new"), 3_000, 1.0).unwrap();
+    app.append_refs(&items).unwrap();
+    // A new series' batch reference, a repeat within the batch, then a stale time: refused at its index.
+    let old = [Sample::new(2_500, 0.0)];
+    let fresh = [Sample::new(4_000, 5.0)];
+    let more: Vec<(u64, &[Sample])> = vec![(created, &fresh[..]), (refs[7], &old[..])];
+    assert_eq!(
+        app.append_refs(&more),
+        Err((
+            1,
+            AppendError::OutOfOrder {
+                t: 2_500,
+                last_t: 4_000
+            }
+        ))
+    );
+    assert_eq!(
+        app.append_refs(&[(1 << 40, &fresh[..])]),
+        Err((0, AppendError::UnknownRef(1 << 40)))
+    );
+    app.commit().unwrap();
+    for n in &names {
+        assert_eq!(
+            samples(&db, n),
+            [(1_000, 1.0), (2_000, 2.0), (3_000, 3.0), (4_000, 4.0)]
+        );
+    }
+    assert_eq!(samples(&db, "new"), [(3_000, 1.0), (4_000, 5.0)]);
+}

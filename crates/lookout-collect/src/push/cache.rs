@@ -28,6 +28,11 @@ fn entry_bytes(series: &CachedSeries) -> usize {
 
 const SHARDS: usize = 16;
 
+/// The shard of `key`: its high bits (the maps use the low ones).
+fn shard_index(key: u64) -> usize {
+    (key >> 60) as usize % SHARDS
+}
+
 /// A known series: the storage's reference and the wire bytes of its labels.
 #[derive(Clone)]
 pub struct CachedSeries {
@@ -75,8 +80,7 @@ impl PushSeriesCache {
     }
 
     fn shard(&self, key: u64) -> &Mutex<Generations> {
-        // The high bits: the maps use the low ones.
-        &self.shards[(key >> 60) as usize % SHARDS]
+        &self.shards[shard_index(key)]
     }
 
     /// The series cached under `key`, if any, with its label set (tests look entries up this way; ingest uses
@@ -95,13 +99,43 @@ impl PushSeriesCache {
     /// The reference cached under `key` when it was learned from exactly `label_bytes`.
     pub fn get_checked(&self, key: u64, label_bytes: &[u8]) -> Option<SeriesRef> {
         let mut g = self.shard(key).lock();
+        self.lookup_locked(&mut g, key, label_bytes)
+    }
+
+    fn lookup_locked(
+        &self,
+        g: &mut Generations,
+        key: u64,
+        label_bytes: &[u8],
+    ) -> Option<SeriesRef> {
         if let Some(s) = g.current.get(&key) {
             return (*s.label_bytes == *label_bytes).then_some(s.series);
         }
         let s = g.previous.remove(&key)?;
         let found = (*s.label_bytes == *label_bytes).then_some(s.series);
-        self.put(&mut g, key, s);
+        self.put(g, key, s);
         found
+    }
+
+    /// [`PushSeriesCache::get_checked`] for each `(key, label_bytes)`, one shard at a time under one lock each (a
+    /// lock per series bounced its cache line between the ingesting threads); answers in the order asked.
+    pub fn get_many(&self, items: &[(u64, &[u8])]) -> Vec<Option<SeriesRef>> {
+        let mut by_shard: [Vec<u32>; SHARDS] = std::array::from_fn(|_| Vec::new());
+        for (i, &(key, _)) in items.iter().enumerate() {
+            by_shard[shard_index(key)].push(i as u32);
+        }
+        let mut out = vec![None; items.len()];
+        for (shard, run) in self.shards.iter().zip(&by_shard) {
+            if run.is_empty() {
+                continue;
+            }
+            let mut g = shard.lock();
+            for &i in run {
+                let (key, label_bytes) = items[i as usize];
+                out[i as usize] = self.lookup_locked(&mut g, key, label_bytes);
+            }
+        }
+        out
     }
 
     /// Remembers `series` under `key`.

@@ -131,37 +131,106 @@ fn append_series(
     Ok(r)
 }
 
-/// Appends a cached series' samples by reference.
-fn append_known(
-    app: &mut dyn Appender,
-    r: SeriesRef,
-    samples: &[Sample],
-) -> Result<(), AppendError> {
-    samples.iter().try_for_each(|s| app.append_ref(r, s.t, s.v))
+/// One series of a request, read before any lookup: its cache key, label bytes and samples (a range of the
+/// request's sample list).
+struct ReadSeries<'b> {
+    key: u64,
+    label_bytes: &'b [u8],
+    samples: std::ops::Range<usize>,
 }
 
-/// One request's cache lookups, added to the cache's shared counters once, when the request ends (a counter update
-/// per series would bounce their cache line between the ingest threads).
-struct Lookups<'c> {
-    cache: &'c PushSeriesCache,
-    hits: u64,
-    misses: u64,
+/// Appends series of a request by labels, decoding them from their bytes.
+struct ByLabels<'b, 'l> {
+    limits: &'l WireLimits,
+    interner: LabelInterner<'b>,
+    pairs: Vec<(&'b [u8], &'b [u8])>,
+    /// Series appended by labels: cached after the commit, once their references outlive the batch.
+    learned: Vec<(u64, SeriesRef, &'b [u8])>,
 }
 
-impl Drop for Lookups<'_> {
-    fn drop(&mut self) {
-        self.cache.count(self.hits, self.misses);
+/// Why the fast path stops (the caller rolls the batch back).
+enum Stop {
+    /// The series is not in the simple shape: the full decoder takes the request.
+    NotSimple,
+    /// The request's answer.
+    Refused(PushError),
+}
+
+impl Stop {
+    /// What `ingest_simple_v1` answers for it.
+    fn answer(self) -> Result<Option<usize>, PushError> {
+        match self {
+            Stop::NotSimple => Ok(None),
+            Stop::Refused(e) => Err(e),
+        }
+    }
+}
+
+impl<'b> ByLabels<'b, '_> {
+    /// Decodes series `index` and appends its samples.
+    fn append(
+        &mut self,
+        app: &mut dyn Appender,
+        index: usize,
+        series: &ReadSeries<'b>,
+        samples: &[Sample],
+    ) -> Result<(), Stop> {
+        let raw = raw::RawSeries {
+            index,
+            label_bytes: series.label_bytes,
+            samples: &[],
+        };
+        let labels =
+            match raw::decode_labels(&raw, self.limits, &mut self.interner, &mut self.pairs) {
+                Ok(labels) => labels,
+                Err(DecodeLabelsError::NotSimple) => return Err(Stop::NotSimple),
+                Err(DecodeLabelsError::Invalid(e)) => return Err(Stop::Refused(e.into())),
+            };
+        match append_series(app, &labels, &samples[series.samples.clone()]) {
+            Ok(Some(r)) => self.learned.push((series.key, r, series.label_bytes)),
+            Ok(None) => {}
+            Err(refusal) => return Err(Stop::Refused(refusal.into())),
+        }
+        Ok(())
+    }
+}
+
+/// Reads every series of a simple 1.0 request; `None` when the request is not in that shape.
+fn read_simple_v1<'b>(
+    body: &'b [u8],
+    series_count: usize,
+    samples: &mut Vec<Sample>,
+) -> Option<Vec<ReadSeries<'b>>> {
+    let mut reader = RawReader::new(body);
+    let mut read = Vec::with_capacity(series_count);
+    loop {
+        match reader.next_series() {
+            Ok(Some(series)) => {
+                let start = samples.len();
+                samples.extend_from_slice(series.samples);
+                read.push(ReadSeries {
+                    key: PushSeriesCache::key(series.label_bytes),
+                    label_bytes: series.label_bytes,
+                    samples: start..samples.len(),
+                });
+            }
+            Ok(None) => return Some(read),
+            Err(raw::NotSimple) => return None,
+        }
     }
 }
 
 /// The fast path for a 1.0 request; `Ok(None)` when the request is not in the simple shape (nothing appended).
+///
+/// The whole request is read first, then its series are looked up in the cache together and the known ones
+/// appended by reference together (each store looks up a shard's worth under one lock); the others are decoded
+/// and appended by labels in request order.
 fn ingest_simple_v1(
     storage: &dyn Storage,
     cache: &PushSeriesCache,
     body: &[u8],
     limits: &WireLimits,
 ) -> Result<Option<usize>, PushError> {
-    let mut reader = RawReader::new(body);
     let Ok(series_count) = RawReader::new(body).count_series() else {
         return Ok(None);
     };
@@ -172,39 +241,45 @@ fn ingest_simple_v1(
         }
         .into());
     }
-    let mut app = storage.appender();
     // Senders put about one sample per series in a request.
-    app.reserve(series_count);
-    let mut interner = LabelInterner::default();
-    let mut pairs = Vec::new();
-    // Series appended by labels: cached after the commit, once their references outlive the batch.
-    let mut learned: Vec<(u64, SeriesRef, &[u8])> = Vec::new();
-    let mut lookups = Lookups {
-        cache,
-        hits: 0,
-        misses: 0,
+    let mut samples = Vec::with_capacity(series_count);
+    let Some(read) = read_simple_v1(body, series_count, &mut samples) else {
+        return Ok(None);
     };
-    loop {
-        let series = match reader.next_series() {
-            Ok(Some(s)) => s,
-            Ok(None) => break,
-            Err(raw::NotSimple) => {
-                app.rollback();
-                return Ok(None);
-            }
-        };
-        let key = PushSeriesCache::key(series.label_bytes);
-        let cached = cache.get_checked(key, series.label_bytes);
-        if cached.is_some() {
-            lookups.hits += 1;
-        } else {
-            lookups.misses += 1;
-        }
-        if let Some(r) = cached {
-            match append_known(app.as_mut(), r, series.samples) {
-                Ok(()) => continue,
-                // The storage forgot the series (its first sample failed): decode it as a miss and learn anew.
-                Err(AppendError::UnknownRef(_)) => {}
+    let keys: Vec<(u64, &[u8])> = read.iter().map(|s| (s.key, s.label_bytes)).collect();
+    let cached = cache.get_many(&keys);
+    let hits = cached.iter().filter(|c| c.is_some()).count() as u64;
+    cache.count(hits, read.len() as u64 - hits);
+    let mut app = storage.appender();
+    app.reserve(samples.len());
+    let mut ctx = ByLabels {
+        limits,
+        interner: LabelInterner::default(),
+        pairs: Vec::new(),
+        learned: Vec::new(),
+    };
+    // Series in request order: each run of known ones by reference in one call, the others by labels.
+    let mut i = 0;
+    while i < read.len() {
+        let run_end = (i..read.len())
+            .find(|&j| cached[j].is_none())
+            .unwrap_or(read.len());
+        let items: Vec<(SeriesRef, &[Sample])> = (i..run_end)
+            .filter_map(|j| Some((cached[j]?, &samples[read[j].samples.clone()])))
+            .collect();
+        let mut from = 0;
+        while from < items.len() {
+            match app.append_refs(&items[from..]) {
+                Ok(()) => break,
+                Err((k, AppendError::UnknownRef(_))) => {
+                    // The storage forgot the series (its first sample failed): decoded as a miss, learned anew.
+                    let j = i + from + k;
+                    if let Err(stop) = ctx.append(app.as_mut(), j, &read[j], &samples) {
+                        app.rollback();
+                        return stop.answer();
+                    }
+                    from += k + 1;
+                }
                 Err(_) => {
                     // A refusal: the full decoder's path answers it, with the series named, from a fresh batch.
                     app.rollback();
@@ -212,26 +287,15 @@ fn ingest_simple_v1(
                 }
             }
         }
-        let labels = match raw::decode_labels(&series, limits, &mut interner, &mut pairs) {
-            Ok(labels) => labels,
-            Err(DecodeLabelsError::NotSimple) => {
-                app.rollback();
-                return Ok(None);
-            }
-            Err(DecodeLabelsError::Invalid(e)) => {
-                app.rollback();
-                return Err(e.into());
-            }
-        };
-        match append_series(app.as_mut(), &labels, series.samples) {
-            Ok(Some(r)) => learned.push((key, r, series.label_bytes)),
-            Ok(None) => {}
-            Err(refusal) => {
-                app.rollback();
-                return Err(refusal.into());
-            }
+        if run_end < read.len()
+            && let Err(stop) = ctx.append(app.as_mut(), run_end, &read[run_end], &samples)
+        {
+            app.rollback();
+            return stop.answer();
         }
+        i = run_end + 1;
     }
+    let learned = ctx.learned;
     let stored = app.commit()?.samples;
     for (key, r, label_bytes) in learned {
         // Refs of series this batch created resolve only from the next batch on: those are learned then.

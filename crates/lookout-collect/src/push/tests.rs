@@ -292,3 +292,50 @@ fn an_import_stores_every_line_and_refuses_the_whole_body_on_one_bad_line() {
         "nothing of a refused body is stored"
     );
 }
+
+/// Pushes `req` through the fast path into `fast` and through the full decoder into `plain`.
+fn push_both(fast: &MemStorage, plain: &MemStorage, cache: &PushSeriesCache, req: &[WriteSeries]) {
+    push(fast, cache, req).unwrap();
+    let batch = lookout_wire::remote_write::decode_write_request(
+        &encode_write_request(req, &[]),
+        RemoteWriteVersion::V1,
+        &WireLimits::default(),
+        InvalidSeriesPolicy::Reject,
+    )
+    .unwrap();
+    commit_all(
+        plain,
+        batch
+            .series
+            .iter()
+            .map(|s| (&s.labels, s.samples.as_slice())),
+    )
+    .unwrap();
+}
+
+#[test]
+fn runs_of_known_series_keep_request_order_and_forgotten_references_are_decoded_again() {
+    let (fast, plain) = (MemStorage::new(), MemStorage::new());
+    let cache = PushSeriesCache::new(1 << 20);
+    for step in 0..2 {
+        push_both(&fast, &plain, &cache, &scrape(step, 3));
+    }
+    // Known series around new ones, and one known series twice: its second sample must follow its first.
+    let mut req = scrape(2, 3);
+    req.insert(1, series("fresh", "h0:9100", &[(30_000, 7.0)]));
+    req.insert(4, series("fresh", "h1:9100", &[(30_000, 8.0)]));
+    req.push(series("up", "h0:9100", &[(30_001, 0.0)]));
+    let (hits, _) = cache.lookups();
+    push_both(&fast, &plain, &cache, &req);
+    assert_eq!(
+        cache.lookups().0 - hits,
+        7,
+        "the six known series and the repeat hit"
+    );
+    assert_eq!(dump(&fast), dump(&plain));
+    // A storage that never saw the cached references: each is refused as unknown and decoded by labels.
+    let (fresh_fast, fresh_plain) = (MemStorage::new(), MemStorage::new());
+    push_both(&fresh_fast, &fresh_plain, &cache, &scrape(3, 3));
+    assert_eq!(dump(&fresh_fast), dump(&fresh_plain));
+    assert_eq!(dump(&fresh_fast).len(), 6);
+}
