@@ -120,12 +120,24 @@ impl PushSeriesCache {
     /// [`PushSeriesCache::get_checked`] for each `(key, label_bytes)`, one shard at a time under one lock each (a
     /// lock per series bounced its cache line between the ingesting threads); answers in the order asked.
     pub fn get_many(&self, items: &[(u64, &[u8])]) -> Vec<Option<SeriesRef>> {
-        let mut by_shard: [Vec<u32>; SHARDS] = std::array::from_fn(|_| Vec::new());
+        // A counting sort of the items by shard: `order[starts[s]..starts[s + 1]]` are shard `s`'s.
+        let mut starts = [0u32; SHARDS + 1];
+        for &(key, _) in items {
+            starts[shard_index(key) + 1] += 1;
+        }
+        for s in 1..=SHARDS {
+            starts[s] += starts[s - 1];
+        }
+        let mut next = starts;
+        let mut order = vec![0u32; items.len()];
         for (i, &(key, _)) in items.iter().enumerate() {
-            by_shard[shard_index(key)].push(i as u32);
+            let slot = &mut next[shard_index(key)];
+            order[*slot as usize] = i as u32;
+            *slot += 1;
         }
         let mut out = vec![None; items.len()];
-        for (shard, run) in self.shards.iter().zip(&by_shard) {
+        for (s, shard) in self.shards.iter().enumerate() {
+            let run = &order[starts[s] as usize..starts[s + 1] as usize];
             if run.is_empty() {
                 continue;
             }

@@ -264,9 +264,10 @@ fn ingest_simple_v1(
         let run_end = (i..read.len())
             .find(|&j| cached[j].is_none())
             .unwrap_or(read.len());
-        let items: Vec<(SeriesRef, &[Sample])> = (i..run_end)
-            .filter_map(|j| Some((cached[j]?, &samples[read[j].samples.clone()])))
-            .collect();
+        let mut items: Vec<(SeriesRef, &[Sample])> = Vec::with_capacity(run_end - i);
+        items.extend(
+            (i..run_end).filter_map(|j| Some((cached[j]?, &samples[read[j].samples.clone()]))),
+        );
         let mut from = 0;
         while from < items.len() {
             match app.append_refs(&items[from..]) {

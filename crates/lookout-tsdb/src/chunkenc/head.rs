@@ -26,6 +26,8 @@ pub struct HeadChunk {
     /// Unused low bits in the last byte of `buf`.
     free: u8,
     len: u16,
+    /// Bytes the chunk is expected to reach (its series' last chunk's size; 0: unknown).
+    size_hint: u16,
     min_t: i64,
     max_t: i64,
     delta: i64,
@@ -38,6 +40,7 @@ impl Default for HeadChunk {
             buf: Vec::new(),
             free: 0,
             len: 0,
+            size_hint: 0,
             min_t: 0,
             max_t: 0,
             delta: 0,
@@ -50,6 +53,15 @@ impl HeadChunk {
     /// An empty chunk.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty chunk expected to reach about `bytes` (the size of its series' last chunk): it grows to half of
+    /// that, then to all of it, instead of in small steps (growth was a tenth of remote_write's CPU).
+    pub fn with_size_hint(bytes: usize) -> Self {
+        HeadChunk {
+            size_hint: bytes.min(u16::MAX as usize) as u16,
+            ..Self::default()
+        }
     }
 
     /// Appends a sample; `t` must be greater than the last appended timestamp.
@@ -82,9 +94,13 @@ impl HeadChunk {
     /// Grows the buffer in small steps (a quarter of its size, 32 to 256 bytes) so a head series wastes little.
     #[inline]
     fn reserve_for_sample(&mut self) {
-        if self.buf.capacity() - self.buf.len() < MAX_SAMPLE_BYTES {
-            let step = (self.buf.capacity() / 4).clamp(32, 256);
-            self.buf.reserve_exact(step);
+        let cap = self.buf.capacity();
+        if cap - self.buf.len() < MAX_SAMPLE_BYTES {
+            let hint = self.size_hint as usize;
+            let target = if cap < hint / 2 { hint / 2 } else { hint } + MAX_SAMPLE_BYTES;
+            let step = (cap / 4).clamp(32, 256);
+            self.buf
+                .reserve_exact(step.max(target.saturating_sub(self.buf.len())));
         }
     }
 
@@ -310,6 +326,30 @@ mod tests {
             Some(Sample::new(1_700_000_000_000 + 120 * 15_000, 1120.0)),
             "appends work after shrinking"
         );
+    }
+
+    #[test]
+    fn a_size_hint_grows_the_buffer_in_two_steps_and_changes_no_byte() {
+        let fill = |c: &mut HeadChunk| {
+            let mut growths = 0;
+            for i in 0..120i64 {
+                let cap = c.buf.capacity();
+                c.append(
+                    1_700_000_000_000 + i * 15_000 + (i * 7) % 13,
+                    (i * i) as f64 * 1.7,
+                );
+                growths += usize::from(c.buf.capacity() != cap);
+            }
+            growths
+        };
+        let mut plain = HeadChunk::new();
+        let plain_growths = fill(&mut plain);
+        let mut hinted = HeadChunk::with_size_hint(plain.bytes().len());
+        let hinted_growths = fill(&mut hinted);
+        assert_eq!(hinted.bytes(), plain.bytes());
+        assert!(hinted_growths <= 2, "{hinted_growths} growths");
+        assert!(plain_growths > 4, "{plain_growths} growths without a hint");
+        assert!(hinted.heap_bytes() <= plain.bytes().len() + MAX_SAMPLE_BYTES);
     }
 
     #[test]

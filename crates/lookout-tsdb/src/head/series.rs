@@ -289,11 +289,12 @@ impl MemSeries {
             len: prev.as_ref().map_or(0, |p| p.len) + self.open.len() as u32,
         };
         delta += sealed.heap_bytes() as isize;
+        let next_size = self.open.bytes().len();
         // A series holds one sealed chunk per block, so a handful at most: a doubling vector's spare slots
         // (four at the first push) would cost more than its rare reallocation.
         self.sealed.reserve_exact(1);
         self.sealed.push(sealed);
-        self.open = HeadChunk::new();
+        self.open = HeadChunk::with_size_hint(next_size);
         delta + ((self.sealed.capacity() - cap) * std::mem::size_of::<SealedChunk>()) as isize
     }
 
