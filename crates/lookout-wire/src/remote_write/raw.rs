@@ -252,7 +252,20 @@ fn label_fields(m: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((name, value))
 }
 
+#[inline]
 fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, NotSimple> {
+    // Keys and label lengths are nearly all one byte: that case inline, the rest out of line.
+    if let Some(&byte) = buf.get(*pos)
+        && byte < 0x80
+    {
+        *pos += 1;
+        return Ok(u64::from(byte));
+    }
+    read_varint_long(buf, pos)
+}
+
+#[inline(never)]
+fn read_varint_long(buf: &[u8], pos: &mut usize) -> Result<u64, NotSimple> {
     let mut value = 0u64;
     for i in 0..10 {
         let byte = *buf.get(*pos).ok_or(NotSimple)?;
