@@ -11,6 +11,7 @@ pub mod error;
 pub mod iter;
 pub mod logs;
 pub mod mem;
+pub mod shards;
 pub mod threads;
 
 use lookout_model::{Labels, Matcher, Sample, TimeRange};

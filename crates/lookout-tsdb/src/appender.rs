@@ -204,19 +204,20 @@ impl Appender for TsdbAppender<'_> {
     ) -> Result<(), (usize, AppendError)> {
         // Head series are looked up together; refs of this batch's new series and refs no id can have (beyond
         // 32 bits) take `append_ref`'s path.
+        let head_id = |r: u64| {
+            if r & NEW_REF_BIT == 0 {
+                u32::try_from(r).ok()
+            } else {
+                None
+            }
+        };
         let ids: Vec<u32> = items
             .iter()
-            .map(|&(r, _)| {
-                if r & NEW_REF_BIT == 0 {
-                    u32::try_from(r).unwrap_or(0)
-                } else {
-                    0
-                }
-            })
+            .map(|&(r, _)| head_id(r).unwrap_or(0))
             .collect();
         let lasts = self.db.head.lasts(&ids);
         for (i, (&(r, samples), last)) in items.iter().zip(lasts).enumerate() {
-            if r & NEW_REF_BIT != 0 || u32::try_from(r).is_err() {
+            if head_id(r).is_none() {
                 for s in samples {
                     self.append_ref(r, s.t, s.v).map_err(|e| (i, e))?;
                 }

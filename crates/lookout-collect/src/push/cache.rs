@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use lookout_model::{MetricKind, MetricsWriter};
 use lookout_storage::SeriesRef;
+use lookout_storage::shards::ShardOrder;
 use parking_lot::Mutex;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
@@ -84,7 +85,7 @@ impl PushSeriesCache {
     }
 
     /// The series cached under `key`, if any, with its label set (tests look entries up this way; ingest uses
-    /// [`PushSeriesCache::get_checked`]).
+    /// [`PushSeriesCache::get_many`]).
     #[cfg(test)]
     pub fn get(&self, key: u64) -> Option<CachedSeries> {
         let mut g = self.shard(key).lock();
@@ -96,10 +97,18 @@ impl PushSeriesCache {
         Some(s)
     }
 
-    /// The reference cached under `key` when it was learned from exactly `label_bytes`.
-    pub fn get_checked(&self, key: u64, label_bytes: &[u8]) -> Option<SeriesRef> {
-        let mut g = self.shard(key).lock();
-        self.lookup_locked(&mut g, key, label_bytes)
+    /// For each `(key, label_bytes)`, the reference cached under `key` when it was learned from exactly
+    /// `label_bytes`; looked up one shard at a time under one lock each, answered in the order asked.
+    pub fn get_many(&self, items: &[(u64, &[u8])]) -> Vec<Option<SeriesRef>> {
+        let mut out = vec![None; items.len()];
+        for (s, run) in ShardOrder::new(SHARDS, items.len(), |i| shard_index(items[i].0)).runs() {
+            let mut g = self.shards[s].lock();
+            for &i in run {
+                let (key, label_bytes) = items[i as usize];
+                out[i as usize] = self.lookup_locked(&mut g, key, label_bytes);
+            }
+        }
+        out
     }
 
     fn lookup_locked(
@@ -115,39 +124,6 @@ impl PushSeriesCache {
         let found = (*s.label_bytes == *label_bytes).then_some(s.series);
         self.put(g, key, s);
         found
-    }
-
-    /// [`PushSeriesCache::get_checked`] for each `(key, label_bytes)`, one shard at a time under one lock each (a
-    /// lock per series bounced its cache line between the ingesting threads); answers in the order asked.
-    pub fn get_many(&self, items: &[(u64, &[u8])]) -> Vec<Option<SeriesRef>> {
-        // A counting sort of the items by shard: `order[starts[s]..starts[s + 1]]` are shard `s`'s.
-        let mut starts = [0u32; SHARDS + 1];
-        for &(key, _) in items {
-            starts[shard_index(key) + 1] += 1;
-        }
-        for s in 1..=SHARDS {
-            starts[s] += starts[s - 1];
-        }
-        let mut next = starts;
-        let mut order = vec![0u32; items.len()];
-        for (i, &(key, _)) in items.iter().enumerate() {
-            let slot = &mut next[shard_index(key)];
-            order[*slot as usize] = i as u32;
-            *slot += 1;
-        }
-        let mut out = vec![None; items.len()];
-        for (s, shard) in self.shards.iter().enumerate() {
-            let run = &order[starts[s] as usize..starts[s + 1] as usize];
-            if run.is_empty() {
-                continue;
-            }
-            let mut g = shard.lock();
-            for &i in run {
-                let (key, label_bytes) = items[i as usize];
-                out[i as usize] = self.lookup_locked(&mut g, key, label_bytes);
-            }
-        }
-        out
     }
 
     /// Remembers `series` under `key`.

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicI64, AtomicIsize, AtomicU32, AtomicUsize, Ordering
 
 use lookout_model::Labels;
 use lookout_storage::AppendError;
+use lookout_storage::shards::ShardOrder;
 use parking_lot::{Mutex, MutexGuard, RwLock};
 use rustc_hash::FxHashMap;
 
@@ -326,26 +327,8 @@ impl Head {
     /// The newest in-order sample of each of `ids` (`None`: not in the head), looked up one shard at a time under
     /// one lock each: a lock per series bounced its cache line between the ingesting threads.
     pub(crate) fn lasts(&self, ids: &[u32]) -> Vec<Option<Option<(i64, u64)>>> {
-        let mut starts = [0u32; SHARDS + 1];
-        for &id in ids {
-            starts[shard_of_id(id) + 1] += 1;
-        }
-        for i in 1..=SHARDS {
-            starts[i] += starts[i - 1];
-        }
-        let mut next = starts;
-        let mut order = vec![0u32; ids.len()];
-        for (i, &id) in ids.iter().enumerate() {
-            let slot = &mut next[shard_of_id(id)];
-            order[*slot as usize] = i as u32;
-            *slot += 1;
-        }
         let mut out = vec![None; ids.len()];
-        for s in 0..SHARDS {
-            let run = &order[starts[s] as usize..starts[s + 1] as usize];
-            if run.is_empty() {
-                continue;
-            }
+        for (s, run) in ShardOrder::new(SHARDS, ids.len(), |i| shard_of_id(ids[i])).runs() {
             let shard = self.shard_at(s);
             for &i in run {
                 out[i as usize] = shard.series.get(&ids[i as usize]).map(MemSeries::last);
