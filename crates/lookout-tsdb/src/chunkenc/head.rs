@@ -12,6 +12,7 @@ use lookout_model::Sample;
 use lookout_storage::SampleIter;
 
 use super::bits::{BitReader, BitWriter};
+use super::sealed::SealHint;
 use super::xor::{XorDecoder, XorEncoder};
 
 /// Most bytes one appended sample can take: (4 + 64) + (2 + 5 + 6 + 64) bits, rounded up.
@@ -28,6 +29,8 @@ pub struct HeadChunk {
     len: u16,
     /// Bytes the chunk is expected to reach (its series' last chunk's size; 0: unknown).
     size_hint: u16,
+    /// How the series' last chunk was sealed, for sealing this one.
+    seal_hint: SealHint,
     min_t: i64,
     max_t: i64,
     delta: i64,
@@ -41,6 +44,7 @@ impl Default for HeadChunk {
             free: 0,
             len: 0,
             size_hint: 0,
+            seal_hint: SealHint::default(),
             min_t: 0,
             max_t: 0,
             delta: 0,
@@ -56,10 +60,12 @@ impl HeadChunk {
     }
 
     /// An empty chunk expected to reach about `bytes` (the size of its series' last chunk): it grows to half of
-    /// that, then to all of it, instead of in small steps (growth was a tenth of remote_write's CPU).
-    pub fn with_size_hint(bytes: usize) -> Self {
+    /// that, then to all of it, instead of in small steps (growth was a tenth of remote_write's CPU). `seal` is
+    /// what sealing the last chunk answered, for [`HeadChunk::to_sealed`].
+    pub fn with_hints(bytes: usize, seal: SealHint) -> Self {
         HeadChunk {
             size_hint: bytes.min(u16::MAX as usize) as u16,
+            seal_hint: seal,
             ..Self::default()
         }
     }
@@ -146,11 +152,12 @@ impl HeadChunk {
 
     /// Appends the sealed encoding of this chunk's samples to `out` (see [`super::encode_sealed`]): a full head
     /// chunk kept in this form until it is persisted takes several times less memory (nodegen: 0.34 against 2.1
-    /// bytes per sample); [`super::SealedIter`] reads it back.
-    pub fn to_sealed(&self, out: &mut Vec<u8>) {
+    /// bytes per sample); [`super::SealedIter`] reads it back. Sealed the way the hint this chunk was made with
+    /// names ([`HeadChunk::with_hints`]); answers the hint for the series' next chunk.
+    pub fn to_sealed(&self, out: &mut Vec<u8>) -> SealHint {
         let mut samples = Vec::with_capacity(self.len());
         self.iter().collect_into(&mut samples);
-        super::encode_sealed(&samples, out);
+        super::encode_sealed_hinted(&samples, self.seal_hint, out)
     }
 }
 
@@ -344,7 +351,7 @@ mod tests {
         };
         let mut plain = HeadChunk::new();
         let plain_growths = fill(&mut plain);
-        let mut hinted = HeadChunk::with_size_hint(plain.bytes().len());
+        let mut hinted = HeadChunk::with_hints(plain.bytes().len(), SealHint::default());
         let hinted_growths = fill(&mut hinted);
         assert_eq!(hinted.bytes(), plain.bytes());
         assert!(hinted_growths <= 2, "{hinted_growths} growths");

@@ -16,17 +16,17 @@
 //! residual and its value, which wins when values change only now and then. All arithmetic wraps, so every `i64`
 //! sequence round-trips.
 
-use super::ChunkError;
-use super::bits::{BitReader, BitWriter};
+use super::bits::BitWriter;
 use super::golomb_sizes::GolombSizes;
-use super::varint::{ByteCursor, put_ivarint, put_uvarint, unzigzag, uvarint_len, zigzag};
+pub(crate) use super::intseq_decode::decode_ints;
+use super::varint::{put_ivarint, put_uvarint, uvarint_len, zigzag};
 
-const CODE_ZERO: u8 = 0;
-const CODE_GOLOMB: u8 = 1;
-const CODE_RUNS: u8 = 2;
-const CODE_PACKED: u8 = 3;
-const HAS_OFFSET: u8 = 1 << 4;
-const HAS_FACTOR: u8 = 1 << 5;
+pub(super) const CODE_ZERO: u8 = 0;
+pub(super) const CODE_GOLOMB: u8 = 1;
+pub(super) const CODE_RUNS: u8 = 2;
+pub(super) const CODE_PACKED: u8 = 3;
+pub(super) const HAS_OFFSET: u8 = 1 << 4;
+pub(super) const HAS_FACTOR: u8 = 1 << 5;
 const MAX_ORDER: usize = 3;
 
 /// How the residuals are written.
@@ -41,6 +41,8 @@ enum Code {
 /// One way to encode a sequence, with its estimated size.
 #[derive(Debug)]
 struct Plan {
+    /// The way, for hints.
+    way: Way,
     order: usize,
     /// Order ≥ 2: Δʲx at index j for j = 1..order; order 0: the slope.
     warmups: Vec<i64>,
@@ -52,27 +54,136 @@ struct Plan {
     bits: u64,
 }
 
-/// Appends the encoding of `xs[1..]` (the decoder is given `xs[0]`); writes nothing when `xs.len() ≤ 1`.
-pub(crate) fn encode_ints(xs: &[i64], out: &mut Vec<u8>) {
-    if xs.len() <= 1 {
-        return;
+/// Which of the codec's ways an encoding took. A head series keeps it as a hint for its next chunk, which is
+/// usually alike: sizing one way instead of searching them all was most of sealing's cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Way {
+    /// Differences of order 1 (less their median).
+    Diff1,
+    /// Differences of order 2.
+    Diff2,
+    /// Differences of order 3.
+    Diff3,
+    /// Distances from the line through the end points.
+    LineThroughEnds,
+    /// Distances from the line at the median step.
+    LineMedianStep,
+}
+
+impl Way {
+    /// A code in 1..=7 (0 is left for "none").
+    pub(crate) fn code(self) -> u8 {
+        self as u8 + 1
     }
-    let mut levels: Vec<Vec<i64>> = Vec::with_capacity(MAX_ORDER + 1);
+
+    /// The way a [`Way::code`] names; `None` for 0 or an unknown code.
+    pub(crate) fn from_code(code: u8) -> Option<Way> {
+        Some(match code {
+            1 => Way::Diff1,
+            2 => Way::Diff2,
+            3 => Way::Diff3,
+            4 => Way::LineThroughEnds,
+            5 => Way::LineMedianStep,
+            _ => return None,
+        })
+    }
+
+    fn diff(order: usize) -> Way {
+        match order {
+            1 => Way::Diff1,
+            2 => Way::Diff2,
+            _ => Way::Diff3,
+        }
+    }
+}
+
+/// Appends the encoding of `xs[1..]` (the decoder is given `xs[0]`); writes nothing when `xs.len() ≤ 1`.
+#[cfg(test)]
+pub(crate) fn encode_ints(xs: &[i64], out: &mut Vec<u8>) {
+    encode_ints_as(xs, None, out);
+}
+
+/// [`encode_ints`], sizing only the way `hint` names when it is given (and applies to `xs`) instead of searching
+/// for the smallest; answers the way taken (`None` when nothing was written). Every way decodes the same, so a
+/// stale hint costs bytes, never correctness.
+pub(crate) fn encode_ints_as(xs: &[i64], hint: Option<Way>, out: &mut Vec<u8>) -> Option<Way> {
+    if xs.len() <= 1 {
+        return None;
+    }
+    let plan = hint
+        .and_then(|way| plan_way(xs, way))
+        .unwrap_or_else(|| search(xs));
+    write_plan(&plan, out);
+    Some(plan.way)
+}
+
+/// `xs` and its differences up to order `upto`: `levels[o][i - o]` = Δᵒx at index i.
+fn differences(xs: &[i64], upto: usize) -> Vec<Vec<i64>> {
+    let mut levels: Vec<Vec<i64>> = Vec::with_capacity(upto + 1);
     levels.push(xs.to_vec());
-    for o in 1..=MAX_ORDER.min(xs.len() - 1) {
+    for o in 1..=upto {
         let prev = &levels[o - 1];
-        // levels[o][i - o] = Δᵒx at index i.
         let next: Vec<i64> = (1..prev.len())
             .map(|i| prev[i].wrapping_sub(prev[i - 1]))
             .collect();
         levels.push(next);
     }
+    levels
+}
+
+/// The plan of differencing order `o` over `levels` (as [`differences`] made them); `offset` is the median step
+/// for order 1, else 0.
+fn diff_plan(levels: &[Vec<i64>], o: usize, offset: i64) -> Plan {
+    let warmups: Vec<i64> = levels[1..o].iter().map(|l| l[0]).collect();
+    plan(Way::diff(o), o, warmups, offset, &levels[o])
+}
+
+/// The slope of the line through the end points, rounded to the nearest integer.
+fn slope_through_ends(xs: &[i64]) -> i64 {
+    let n = xs.len() as i128;
+    let span = xs[xs.len() - 1] as i128 - xs[0] as i128;
+    ((2 * span + (n - 1)).div_euclid(2 * (n - 1))) as i64
+}
+
+/// The plan coding distances from the line `xs[0] + i·slope`.
+fn line_plan(xs: &[i64], slope: i64, way: Way) -> Plan {
+    let deviations: Vec<i64> = (1..xs.len())
+        .map(|i| {
+            xs[i]
+                .wrapping_sub(xs[0])
+                .wrapping_sub((i as i64).wrapping_mul(slope))
+        })
+        .collect();
+    plan(way, 0, vec![slope], median(&deviations), &deviations)
+}
+
+/// The plan of one way, without a search; `None` when `xs` is too short for it.
+fn plan_way(xs: &[i64], way: Way) -> Option<Plan> {
+    Some(match way {
+        Way::Diff1 | Way::Diff2 | Way::Diff3 => {
+            let o = way as usize + 1;
+            if o > xs.len() - 1 {
+                return None;
+            }
+            let levels = differences(xs, o);
+            let offset = if o == 1 { median(&levels[1]) } else { 0 };
+            diff_plan(&levels, o, offset)
+        }
+        Way::LineThroughEnds => line_plan(xs, slope_through_ends(xs), way),
+        Way::LineMedianStep => {
+            let steps: Vec<i64> = xs.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
+            line_plan(xs, median(&steps), way)
+        }
+    })
+}
+
+/// The smallest of the ways (`xs.len()` ≥ 2).
+fn search(xs: &[i64]) -> Plan {
+    let levels = differences(xs, MAX_ORDER.min(xs.len() - 1));
     let median_step = median(&levels[1]);
     let mut best: Option<Plan> = None;
     for o in 1..levels.len() {
-        let offset = if o == 1 { median_step } else { 0 };
-        let warmups: Vec<i64> = levels[1..o].iter().map(|l| l[0]).collect();
-        let plan = plan(o, warmups, offset, &levels[o]);
+        let plan = diff_plan(&levels, o, if o == 1 { median_step } else { 0 });
         if best.as_ref().is_some_and(|b| plan.bits >= b.bits) {
             // Differencing made it worse: differencing more will not help.
             break;
@@ -91,26 +202,19 @@ pub(crate) fn encode_ints(xs: &[i64], out: &mut Vec<u8>) {
     {
         // The line through the end points, and the median step: the first is exact for jitter around a grid
         // (whose median step can be off by one), the second for noisy but steady counters.
-        let n = xs.len() as i128;
-        let span = xs[xs.len() - 1] as i128 - xs[0] as i128;
-        let through_ends = ((2 * span + (n - 1)).div_euclid(2 * (n - 1))) as i64;
-        let distinct = if through_ends == median_step { 1 } else { 2 };
-        for slope in [through_ends, median_step].into_iter().take(distinct) {
-            let deviations: Vec<i64> = (1..xs.len())
-                .map(|i| {
-                    xs[i]
-                        .wrapping_sub(xs[0])
-                        .wrapping_sub((i as i64).wrapping_mul(slope))
-                })
-                .collect();
-            let plan = plan(0, vec![slope], median(&deviations), &deviations);
+        let through_ends = slope_through_ends(xs);
+        let mut lines = vec![(through_ends, Way::LineThroughEnds)];
+        if median_step != through_ends {
+            lines.push((median_step, Way::LineMedianStep));
+        }
+        for (slope, way) in lines {
+            let plan = line_plan(xs, slope, way);
             if best.as_ref().is_none_or(|b| plan.bits < b.bits) {
                 best = Some(plan);
             }
         }
     }
-    let Some(plan) = best else { return };
-    write_plan(&plan, out);
+    best.expect("at least order 1 is sized")
 }
 
 fn median(v: &[i64]) -> i64 {
@@ -160,7 +264,7 @@ fn common_factor(values: impl Iterator<Item = u64>) -> u64 {
 }
 
 /// Sizes one way to encode: `base` are Δᵒx (or the distances from the line), `offset` is subtracted from each.
-fn plan(order: usize, warmups: Vec<i64>, offset: i64, base: &[i64]) -> Plan {
+fn plan(way: Way, order: usize, warmups: Vec<i64>, offset: i64, base: &[i64]) -> Plan {
     let g = common_factor(base.iter().map(|d| d.wrapping_sub(offset).unsigned_abs()));
     let factor = if g > i64::MAX as u64 || g <= 1 { 1 } else { g };
     let residuals: Vec<u64> = if factor == 1 {
@@ -185,6 +289,7 @@ fn plan(order: usize, warmups: Vec<i64>, offset: i64, base: &[i64]) -> Plan {
     }
     let (code, code_bits) = choose_code(&residuals);
     Plan {
+        way,
         order,
         warmups,
         offset,
@@ -312,291 +417,6 @@ fn write_plan(plan: &Plan, out: &mut Vec<u8>) {
     }
 }
 
-/// Decodes `n` integers starting with `first` from `cur` (positioned after the first element), appending to
-/// `out`, and moves `cur` past the encoding.
-pub(crate) fn decode_ints(
-    cur: &mut ByteCursor<'_>,
-    first: i64,
-    n: usize,
-    out: &mut Vec<i64>,
-) -> Result<(), ChunkError> {
-    if n == 0 {
-        return Ok(());
-    }
-    out.push(first);
-    if n == 1 {
-        return Ok(());
-    }
-    let mode_at = cur.pos;
-    let mode = cur.byte()?;
-    let order = (mode & 3) as usize;
-    if order > n - 1 || mode >> 6 != 0 {
-        return Err(ChunkError::Corrupt(format!(
-            "int sequence mode {mode:#04x} at byte {mode_at} for {n} values"
-        )));
-    }
-    let mut acc = [first, 0, 0, 0];
-    for j in 1..order {
-        acc[j] = cur.ivarint()?;
-        for l in (0..j).rev() {
-            acc[l] = acc[l].wrapping_add(acc[l + 1]);
-        }
-        out.push(acc[0]);
-    }
-    let slope = if order == 0 { cur.ivarint()? } else { 0 };
-    let offset = if mode & HAS_OFFSET != 0 {
-        cur.ivarint()?
-    } else {
-        0
-    };
-    let factor = if mode & HAS_FACTOR != 0 {
-        cur.uvarint()? as i64
-    } else {
-        1
-    };
-    let count = n - order.max(1);
-    let start = out.len();
-    match (mode >> 2) & 3 {
-        CODE_ZERO => out.resize(start + count, 0),
-        CODE_GOLOMB => {
-            let k = golomb_param(cur)?;
-            let mut r = BitReader::at_byte(cur.buf, cur.pos);
-            for _ in 0..count {
-                let z = r.read_exp_golomb(k).ok_or(ChunkError::Truncated {
-                    offset: r.position() / 8,
-                })?;
-                out.push(unzigzag(z));
-            }
-            cur.pos = r.next_byte();
-        }
-        CODE_PACKED => {
-            let at = cur.pos;
-            let width = match cur.byte()? {
-                w @ 1..=64 => w as u32,
-                w => {
-                    return Err(ChunkError::Corrupt(format!(
-                        "packed width {w} at byte {at}"
-                    )));
-                }
-            };
-            let mut r = BitReader::at_byte(cur.buf, cur.pos);
-            for _ in 0..count {
-                let z = r.read(width).ok_or(ChunkError::Truncated {
-                    offset: r.position() / 8,
-                })?;
-                out.push(unzigzag(z));
-            }
-            cur.pos = r.next_byte();
-        }
-        CODE_RUNS => {
-            let k_run = golomb_param(cur)?;
-            let k_value = golomb_param(cur)?;
-            out.resize(start + count, 0);
-            let mut r = BitReader::at_byte(cur.buf, cur.pos);
-            let mut i = 0usize;
-            while i < count {
-                let run = r.read_exp_golomb(k_run).ok_or(ChunkError::Truncated {
-                    offset: r.position() / 8,
-                })?;
-                i = usize::try_from(run)
-                    .ok()
-                    .and_then(|run| i.checked_add(run))
-                    .unwrap_or(usize::MAX);
-                if i > count {
-                    return Err(ChunkError::Corrupt(format!(
-                        "zero run past the end at bit {}",
-                        r.position()
-                    )));
-                }
-                if i == count {
-                    break;
-                }
-                let z = r.read_exp_golomb(k_value).ok_or(ChunkError::Truncated {
-                    offset: r.position() / 8,
-                })?;
-                out[start + i] = unzigzag(z.wrapping_add(1));
-                i += 1;
-            }
-            cur.pos = r.next_byte();
-        }
-        code => {
-            return Err(ChunkError::Corrupt(format!(
-                "int sequence code {code} at byte {mode_at}"
-            )));
-        }
-    }
-    if order == 0 {
-        let mut line = first.wrapping_add(offset);
-        for v in &mut out[start..] {
-            line = line.wrapping_add(slope);
-            *v = line.wrapping_add(v.wrapping_mul(factor));
-        }
-    } else {
-        integrate(&mut out[start..], &mut acc, order, offset, factor);
-    }
-    Ok(())
-}
-
-fn golomb_param(cur: &mut ByteCursor<'_>) -> Result<u32, ChunkError> {
-    let at = cur.pos;
-    match cur.byte()? {
-        k @ 0..=63 => Ok(k as u32),
-        k => Err(ChunkError::Corrupt(format!(
-            "golomb order {k} at byte {at}"
-        ))),
-    }
-}
-
-/// Turns residuals into values in place: Δᵒx = D + g·r, then sums back down the levels.
-#[inline]
-fn integrate(vals: &mut [i64], acc: &mut [i64; 4], order: usize, offset: i64, factor: i64) {
-    match order {
-        1 => {
-            let mut x = acc[0];
-            for v in vals.iter_mut() {
-                x = x.wrapping_add(offset.wrapping_add(v.wrapping_mul(factor)));
-                *v = x;
-            }
-        }
-        2 => {
-            let (mut x, mut d) = (acc[0], acc[1]);
-            for v in vals.iter_mut() {
-                d = d.wrapping_add(offset.wrapping_add(v.wrapping_mul(factor)));
-                x = x.wrapping_add(d);
-                *v = x;
-            }
-        }
-        _ => {
-            let (mut x, mut d, mut dd) = (acc[0], acc[1], acc[2]);
-            for v in vals.iter_mut() {
-                dd = dd.wrapping_add(offset.wrapping_add(v.wrapping_mul(factor)));
-                d = d.wrapping_add(dd);
-                x = x.wrapping_add(d);
-                *v = x;
-            }
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn round_trip(xs: &[i64]) -> usize {
-        let mut buf = vec![0xaa];
-        encode_ints(xs, &mut buf);
-        buf.push(0x55);
-        let mut cur = ByteCursor::new(&buf, 1);
-        let mut out = Vec::new();
-        decode_ints(
-            &mut cur,
-            xs.first().copied().unwrap_or(0),
-            xs.len(),
-            &mut out,
-        )
-        .unwrap();
-        assert_eq!(out, xs);
-        assert_eq!(
-            cur.pos,
-            buf.len() - 1,
-            "decoder consumed exactly the encoding"
-        );
-        buf.len() - 2
-    }
-
-    #[test]
-    fn steady_counter_costs_a_few_bytes() {
-        let xs: Vec<i64> = (0..120).map(|i| 1_000_000 + i * 15_000).collect();
-        assert!(round_trip(&xs) <= 4);
-    }
-
-    #[test]
-    fn rare_changes_use_zero_runs() {
-        let xs: Vec<i64> = (0..120).map(|i| 4096 * (1000 + i / 40)).collect();
-        let bytes = round_trip(&xs);
-        assert!(bytes <= 10, "{bytes} bytes");
-    }
-
-    #[test]
-    fn smooth_curve_prefers_higher_order() {
-        let xs: Vec<i64> = (0..120)
-            .map(|i| (60_000.0 * (i as f64 / 7.0).sin()) as i64 + i * 90_000)
-            .collect();
-        let bytes = round_trip(&xs);
-        assert!(bytes < 120 * 12 / 8, "{bytes} bytes");
-    }
-
-    #[test]
-    fn jitter_around_a_grid_is_coded_as_distance_from_a_line() {
-        let jitter = [0i64, 2, -1, 1, -2, 0, 1, 2, -2, -1];
-        let xs: Vec<i64> = (0..120)
-            .map(|i| 1_700_000_000_000 + i * 15_000 + jitter[i as usize % 10])
-            .collect();
-        let mut buf = Vec::new();
-        encode_ints(&xs, &mut buf);
-        assert_eq!(buf[0] & 3, 0, "order 0 (line) chosen");
-        let bytes = round_trip(&xs);
-        assert!(bytes < 119 * 4 / 8, "{bytes} bytes");
-    }
-
-    #[test]
-    fn residuals_of_one_magnitude_are_packed_at_fixed_width() {
-        // Alternating ±(24..32): every residual has the same bit length, where Golomb codes waste bits.
-        let mut seed = 7u64;
-        let xs: Vec<i64> = (0..120)
-            .map(|i| {
-                seed = seed
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                let wobble = 24 + (seed >> 60) as i64 % 8;
-                i * 1000 + if i % 2 == 0 { wobble } else { -wobble }
-            })
-            .collect();
-        let mut buf = Vec::new();
-        encode_ints(&xs, &mut buf);
-        assert_eq!((buf[0] >> 2) & 3, CODE_PACKED, "mode {:#04x}", buf[0]);
-        round_trip(&xs);
-    }
-
-    #[test]
-    fn gcd_matches_euclid() {
-        let euclid = |mut a: u64, mut b: u64| {
-            while b != 0 {
-                (a, b) = (b, a % b);
-            }
-            a
-        };
-        for (a, b) in [
-            (0, 0),
-            (0, 7),
-            (12, 18),
-            (4096 * 3, 4096 * 5),
-            (u64::MAX, 1 << 63),
-            (1 << 63, 1 << 62),
-        ] {
-            assert_eq!(gcd(a, b), euclid(a, b), "gcd({a}, {b})");
-        }
-        for values in [
-            &[][..],
-            &[0, 0],
-            &[0, 4096 * 6, 4096 * 9, 0],
-            &[1 << 63, 1 << 62],
-            &[u64::MAX, 3],
-            &[12, 18, 30],
-            &[7 << 20, 21 << 10, 0],
-            &[5, 10, 4],
-        ] {
-            let want = values.iter().fold(0, |g, &v| euclid(g, v));
-            assert_eq!(common_factor(values.iter().copied()), want, "{values:?}");
-        }
-    }
-
-    #[test]
-    fn extremes_round_trip() {
-        round_trip(&[]);
-        round_trip(&[5]);
-        round_trip(&[i64::MIN, i64::MAX]);
-        round_trip(&[i64::MAX, i64::MIN, 0, i64::MIN, i64::MAX, -1, 1]);
-        round_trip(&[0, 0, 0, 0, 1 << 62, 0]);
-    }
-}
+#[path = "intseq_tests.rs"]
+mod tests;

@@ -14,6 +14,7 @@ mod bits;
 mod golomb_sizes;
 mod head;
 mod intseq;
+mod intseq_decode;
 mod sealed;
 mod sealed_iter;
 mod varint;
@@ -28,7 +29,8 @@ mod proptests;
 
 pub use head::{HeadChunk, HeadChunkIter};
 pub use sealed::{
-    MAX_SEALED_SAMPLES, SealedInfo, decode_sealed, decode_sealed_parts, encode_sealed, sealed_info,
+    MAX_SEALED_SAMPLES, SealHint, SealedInfo, decode_sealed, decode_sealed_parts, encode_sealed,
+    encode_sealed_hinted, sealed_info,
 };
 pub use sealed_iter::SealedIter;
 

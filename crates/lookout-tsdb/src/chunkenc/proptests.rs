@@ -5,7 +5,8 @@ use lookout_storage::SampleIter;
 use proptest::prelude::*;
 
 use super::{
-    HeadChunk, HeadChunkIter, decode_sealed, decode_sealed_parts, encode_sealed, sealed_info,
+    HeadChunk, HeadChunkIter, SealHint, decode_sealed, decode_sealed_parts, encode_sealed,
+    encode_sealed_hinted, sealed_info,
 };
 
 /// Gaps between timestamps: regular scrapes, jitter, big jumps (beyond 2^32 ms) and the extremes.
@@ -151,6 +152,15 @@ proptest! {
         HeadChunkIter::new(copy, c.len() as u16).collect_into(&mut owned);
         assert_bits_eq(&owned, &s)?;
         prop_assert!(c.heap_bytes() >= c.bytes().len());
+    }
+
+    #[test]
+    fn sealed_round_trips_under_any_hint(s in samples(), hint in any::<u8>()) {
+        let mut buf = Vec::new();
+        encode_sealed_hinted(&s, SealHint::from_byte(hint), &mut buf);
+        let mut got = Vec::new();
+        decode_sealed(&buf, &mut got).unwrap();
+        assert_bits_eq(&got, &s)?;
     }
 
     #[test]

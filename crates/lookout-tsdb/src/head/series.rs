@@ -281,7 +281,7 @@ impl MemSeries {
             delta -= p.heap_bytes() as isize;
             out.extend_from_slice(&p.bytes);
         }
-        self.open.to_sealed(&mut out);
+        let seal_hint = self.open.to_sealed(&mut out);
         let sealed = SealedChunk {
             bytes: Arc::from(out),
             min_t: prev.as_ref().map_or(self.open.min_t(), |p| p.min_t),
@@ -294,7 +294,7 @@ impl MemSeries {
         // (four at the first push) would cost more than its rare reallocation.
         self.sealed.reserve_exact(1);
         self.sealed.push(sealed);
-        self.open = HeadChunk::with_size_hint(next_size);
+        self.open = HeadChunk::with_hints(next_size, seal_hint);
         delta + ((self.sealed.capacity() - cap) * std::mem::size_of::<SealedChunk>()) as isize
     }
 
