@@ -16,7 +16,7 @@
 //! residual and its value, which wins when values change only now and then. All arithmetic wraps, so every `i64`
 //! sequence round-trips.
 
-use super::bits::BitWriter;
+use super::bits::BitPacker;
 use super::golomb_sizes::GolombSizes;
 pub(crate) use super::intseq_decode::decode_ints;
 use super::varint::{put_ivarint, put_uvarint, uvarint_len, zigzag};
@@ -386,22 +386,24 @@ fn write_plan(plan: &Plan, out: &mut Vec<u8>) {
         Code::Zero => {}
         Code::Golomb { k } => {
             out.push(k as u8);
-            let mut w = BitWriter::new(out, 0);
+            let mut w = BitPacker::new(out);
             for &z in &plan.residuals {
                 w.write_exp_golomb(z, k);
             }
+            w.finish();
         }
         Code::Packed { width } => {
             out.push(width as u8);
-            let mut w = BitWriter::new(out, 0);
+            let mut w = BitPacker::new(out);
             for &z in &plan.residuals {
                 w.write(z, width);
             }
+            w.finish();
         }
         Code::Runs { k_run, k_value } => {
             out.push(k_run as u8);
             out.push(k_value as u8);
-            let mut w = BitWriter::new(out, 0);
+            let mut w = BitPacker::new(out);
             let mut last = 0usize;
             for (i, &z) in plan.residuals.iter().enumerate() {
                 if z != 0 {
@@ -413,6 +415,7 @@ fn write_plan(plan: &Plan, out: &mut Vec<u8>) {
             if last < plan.residuals.len() {
                 w.write_exp_golomb((plan.residuals.len() - last) as u64, k_run);
             }
+            w.finish();
         }
     }
 }
