@@ -29,45 +29,34 @@ impl<'a> BitWriter<'a> {
     #[inline]
     pub(crate) fn write(&mut self, v: u64, n: u32) {
         debug_assert!(n <= 64);
+        if n > 56 {
+            self.write_word(v >> 32, n - 32);
+            self.write_word(v, 32);
+        } else {
+            self.write_word(v, n);
+        }
+    }
+
+    /// Writes the low `n` bits of `v`, `n` ≤ 57: with the at most 7 bits already in the last byte they fit one
+    /// big-endian word, stored whole and cut to the bytes it fills (one 8-byte store instead of a push per byte).
+    #[inline(always)]
+    fn write_word(&mut self, v: u64, n: u32) {
         if n == 0 {
             return;
         }
-        let v = if n == 64 { v } else { v & ((1u64 << n) - 1) };
+        let v = v & ((1u64 << n) - 1);
         // Bits already in the last byte (0 when it is full, or there is none).
         let used = (8 - self.free as u32) & 7;
-        if used + n <= 64 {
-            // One big-endian word holding the last byte's bits and the new ones, stored whole and cut to the bytes
-            // it fills: one 8-byte store instead of a push per byte (the head's appends are mostly this).
-            let start = self.buf.len() - usize::from(self.free > 0);
-            let mut word = v << (64 - used - n);
-            if self.free > 0 {
-                word |= u64::from(self.buf[start]) << 56;
-            }
-            let total = used + n;
-            self.buf.truncate(start);
-            self.buf.extend_from_slice(&word.to_be_bytes());
-            self.buf.truncate(start + total.div_ceil(8) as usize);
-            self.free = ((8 - total % 8) % 8) as u8;
-            return;
-        }
-        let mut left = n;
+        let start = self.buf.len() - usize::from(self.free > 0);
+        let mut word = v << (64 - used - n);
         if self.free > 0 {
-            let take = left.min(self.free as u32);
-            let bits = (v >> (left - take)) as u8 & ((1u16 << take) - 1) as u8;
-            let last = self.buf.len() - 1;
-            self.buf[last] |= bits << (self.free as u32 - take);
-            self.free -= take as u8;
-            left -= take;
+            word |= u64::from(self.buf[start]) << 56;
         }
-        while left >= 8 {
-            left -= 8;
-            self.buf.push((v >> left) as u8);
-        }
-        if left > 0 {
-            let bits = (v as u8) & ((1u16 << left) - 1) as u8;
-            self.buf.push(bits << (8 - left));
-            self.free = (8 - left) as u8;
-        }
+        let total = used + n;
+        self.buf.truncate(start);
+        self.buf.extend_from_slice(&word.to_be_bytes());
+        self.buf.truncate(start + total.div_ceil(8) as usize);
+        self.free = ((8 - total % 8) % 8) as u8;
     }
 }
 
