@@ -124,9 +124,9 @@ pub async fn read_body(
     body: Body,
     limit: usize,
     limit_name: &str,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<axum::body::Bytes, ApiError> {
     match axum::body::to_bytes(body, limit).await {
-        Ok(b) => Ok(b.to_vec()),
+        Ok(b) => Ok(b),
         Err(e) => {
             let too_large = std::error::Error::source(&e)
                 .is_some_and(|s| s.to_string().contains("length limit"))

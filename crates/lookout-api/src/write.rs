@@ -162,7 +162,10 @@ async fn remote_write_inner(
 }
 
 /// A write request's body (remote_write, import, Loki push), read up to `limits.max_write_body`.
-pub(crate) async fn read_write_body(state: &ApiState, body: Body) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn read_write_body(
+    state: &ApiState,
+    body: Body,
+) -> Result<axum::body::Bytes, ApiError> {
     read_body(
         state,
         body,
