@@ -259,12 +259,13 @@ fn ingest_simple_v1(
         learned: Vec::new(),
     };
     // Series in request order: each run of known ones by reference in one call, the others by labels.
+    let mut items: Vec<(SeriesRef, &[Sample])> = Vec::with_capacity(read.len());
     let mut i = 0;
     while i < read.len() {
         let run_end = (i..read.len())
             .find(|&j| cached[j].is_none())
             .unwrap_or(read.len());
-        let mut items: Vec<(SeriesRef, &[Sample])> = Vec::with_capacity(run_end - i);
+        items.clear();
         items.extend(
             (i..run_end).filter_map(|j| Some((cached[j]?, &samples[read[j].samples.clone()]))),
         );

@@ -97,7 +97,8 @@ impl HeadChunk {
         self.len += 1;
     }
 
-    /// Grows the buffer in small steps (a quarter of its size, 32 to 256 bytes) so a head series wastes little.
+    /// Grows the buffer to half of the size hint, then to all of it; past the hint (or without one) in small steps (a
+    /// quarter of its size, 32 to 256 bytes), so a head series wastes little.
     #[inline]
     fn reserve_for_sample(&mut self) {
         let cap = self.buf.capacity();

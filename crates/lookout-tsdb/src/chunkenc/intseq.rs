@@ -41,9 +41,8 @@ enum Code {
 /// One way to encode a sequence, with its estimated size.
 #[derive(Debug)]
 struct Plan {
-    /// The way, for hints.
+    /// The way: its differencing order (0 for a line) goes in the mode byte; a head series keeps it as a hint.
     way: Way,
-    order: usize,
     /// Order ≥ 2: Δʲx at index j for j = 1..order; order 0: the slope.
     warmups: Vec<i64>,
     offset: i64,
@@ -86,6 +85,16 @@ impl Way {
             5 => Way::LineMedianStep,
             _ => return None,
         })
+    }
+
+    /// The differencing order written in the mode byte: 1–3, or 0 for distances from a line.
+    fn order(self) -> usize {
+        match self {
+            Way::Diff1 => 1,
+            Way::Diff2 => 2,
+            Way::Diff3 => 3,
+            Way::LineThroughEnds | Way::LineMedianStep => 0,
+        }
     }
 
     fn diff(order: usize) -> Way {
@@ -135,7 +144,7 @@ fn differences(xs: &[i64], upto: usize) -> Vec<Vec<i64>> {
 /// for order 1, else 0.
 fn diff_plan(levels: &[Vec<i64>], o: usize, offset: i64) -> Plan {
     let warmups: Vec<i64> = levels[1..o].iter().map(|l| l[0]).collect();
-    plan(Way::diff(o), o, warmups, offset, &levels[o])
+    plan(Way::diff(o), warmups, offset, &levels[o])
 }
 
 /// The slope of the line through the end points, rounded to the nearest integer.
@@ -154,14 +163,14 @@ fn line_plan(xs: &[i64], slope: i64, way: Way) -> Plan {
                 .wrapping_sub((i as i64).wrapping_mul(slope))
         })
         .collect();
-    plan(way, 0, vec![slope], median(&deviations), &deviations)
+    plan(way, vec![slope], median(&deviations), &deviations)
 }
 
 /// The plan of one way, without a search; `None` when `xs` is too short for it.
 fn plan_way(xs: &[i64], way: Way) -> Option<Plan> {
     Some(match way {
         Way::Diff1 | Way::Diff2 | Way::Diff3 => {
-            let o = way as usize + 1;
+            let o = way.order();
             if o > xs.len() - 1 {
                 return None;
             }
@@ -198,7 +207,7 @@ fn search(xs: &[i64]) -> Plan {
     // Noise around a trend is where order 1 beats order 2; only then is a line worth trying.
     if best
         .as_ref()
-        .is_some_and(|b| b.order == 1 && b.code != Code::Zero)
+        .is_some_and(|b| b.way == Way::Diff1 && b.code != Code::Zero)
     {
         // The line through the end points, and the median step: the first is exact for jitter around a grid
         // (whose median step can be off by one), the second for noisy but steady counters.
@@ -264,7 +273,7 @@ fn common_factor(values: impl Iterator<Item = u64>) -> u64 {
 }
 
 /// Sizes one way to encode: `base` are Δᵒx (or the distances from the line), `offset` is subtracted from each.
-fn plan(way: Way, order: usize, warmups: Vec<i64>, offset: i64, base: &[i64]) -> Plan {
+fn plan(way: Way, warmups: Vec<i64>, offset: i64, base: &[i64]) -> Plan {
     let g = common_factor(base.iter().map(|d| d.wrapping_sub(offset).unsigned_abs()));
     let factor = if g > i64::MAX as u64 || g <= 1 { 1 } else { g };
     let residuals: Vec<u64> = if factor == 1 {
@@ -290,7 +299,6 @@ fn plan(way: Way, order: usize, warmups: Vec<i64>, offset: i64, base: &[i64]) ->
     let (code, code_bits) = choose_code(&residuals);
     Plan {
         way,
-        order,
         warmups,
         offset,
         factor,
@@ -365,7 +373,7 @@ fn write_plan(plan: &Plan, out: &mut Vec<u8>) {
         Code::Runs { .. } => CODE_RUNS,
         Code::Packed { .. } => CODE_PACKED,
     };
-    let mut mode = plan.order as u8 | (code << 2);
+    let mut mode = plan.way.order() as u8 | (code << 2);
     if plan.offset != 0 {
         mode |= HAS_OFFSET;
     }

@@ -49,8 +49,8 @@ pub struct SealedInfo {
 }
 
 /// What a series' last sealing chose (the timestamps' and the values' integer coding), so that sealing its next
-/// chunk, usually alike, sizes one way instead of searching them all. Every third hinted sealing is followed by a
-/// full search, so a series whose data changed finds its better way again within a few chunks. One byte: bits
+/// chunk, usually alike, sizes one way instead of searching them all. Three hinted sealings are followed by a full
+/// search, so a series whose data changed finds its better way again within four chunks. One byte: bits
 /// 0–2 the timestamps' way, 3–5 the values' way (0: none), 6–7 hinted sealings left before the next search.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SealHint(u8);
