@@ -1,7 +1,7 @@
 //! TSDB figures on a nodegen dataset: append throughput, head memory per series, replay time after a crash,
 //! select+decode throughput (head and persisted), on-disk bytes per sample.
 //!
-//! `tsdb_bench DATASET.om [--workdir DIR]` runs everything: a child process (this binary with `--crash-writer`)
+//! `tsdb_bench DATASET.om [--workdir DIR] [--keep]` runs everything: a child process (this binary with `--crash-writer`)
 //! ingests the dataset and aborts (a crash: no shutdown), then this process reopens the directory (replay), reads
 //! everything back, persists it, measures the directory and reads it again from sled.
 
@@ -177,7 +177,7 @@ fn main() {
     }
     let dataset = PathBuf::from(
         args.get(1)
-            .expect("usage: tsdb_bench DATASET.om [--workdir DIR]"),
+            .expect("usage: tsdb_bench DATASET.om [--workdir DIR] [--keep]"),
     );
     let tmp = tempfile::tempdir_in(
         args.iter()
@@ -185,7 +185,16 @@ fn main() {
             .map_or_else(std::env::temp_dir, |i| PathBuf::from(&args[i + 1])),
     )
     .expect("temp dir");
-    let dir = tmp.path().join("data");
+    // `--keep` leaves the data directory in place, to inspect its files.
+    let (root, _cleanup) = if args.iter().any(|a| a == "--keep") {
+        (tmp.keep(), None)
+    } else {
+        (tmp.path().to_path_buf(), Some(tmp))
+    };
+    let dir = root.join("data");
+    if _cleanup.is_none() {
+        println!("data directory (kept)         {}", dir.display());
+    }
 
     // 1. Ingest in a child that then crashes.
     let mut child = Command::new(std::env::current_exe().expect("own path"))

@@ -316,17 +316,15 @@ impl Appender for TsdbAppender<'_> {
             unreachable!("samples record pushed last")
         };
         let mut totals = ApplyTotals::default();
-        for (r, t, v) in samples {
-            match head.apply_into(r as u32, t, v, &mut totals) {
-                Ok(Verdict::InOrder) => stats.samples += 1,
-                Ok(Verdict::OutOfOrder) => {
-                    stats.samples += 1;
-                    Counters::add(&db.counters.out_of_order_accepted, 1);
-                }
-                Ok(Verdict::DuplicateIgnored) => Counters::add(&db.counters.duplicate_ignored, 1),
-                Err(e) => self_count(db, &e),
+        head.apply_batch(&samples, &mut totals, |result| match result {
+            Ok(Verdict::InOrder) => stats.samples += 1,
+            Ok(Verdict::OutOfOrder) => {
+                stats.samples += 1;
+                Counters::add(&db.counters.out_of_order_accepted, 1);
             }
-        }
+            Ok(Verdict::DuplicateIgnored) => Counters::add(&db.counters.duplicate_ignored, 1),
+            Err(e) => self_count(db, &e),
+        });
         head.finish_apply(totals);
         Counters::add(&db.counters.samples_appended, stats.samples as u64);
         Counters::add(&db.counters.series_created, stats.series_created as u64);

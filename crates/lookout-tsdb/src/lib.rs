@@ -16,6 +16,7 @@ mod head;
 mod metrics;
 mod options;
 mod persist;
+mod prefetch;
 mod query;
 mod replay;
 mod retention;

@@ -97,6 +97,14 @@ impl HeadChunk {
         self.len += 1;
     }
 
+    /// Address of the byte the next append reads and writes (for a prefetch hint).
+    #[inline]
+    pub(crate) fn tail_ptr(&self) -> *const u8 {
+        self.buf
+            .as_ptr()
+            .wrapping_add(self.buf.len().saturating_sub(1))
+    }
+
     /// Grows the buffer to half of the size hint, then to all of it; past the hint (or without one) in small steps (a
     /// quarter of its size, 32 to 256 bytes), so a head series wastes little.
     #[inline]

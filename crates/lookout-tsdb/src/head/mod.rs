@@ -331,7 +331,11 @@ impl Head {
         for (s, run) in ShardOrder::new(SHARDS, ids.len(), |i| shard_of_id(ids[i])).runs() {
             let shard = self.shard_at(s);
             for &i in run {
-                out[i as usize] = shard.series.get(&ids[i as usize]).map(MemSeries::last);
+                out[i as usize] = shard.series.get(&ids[i as usize]).map(|s| {
+                    // The commit appends to this chunk soon: start loading its tail now.
+                    crate::prefetch::prefetch(s.open.tail_ptr());
+                    s.last()
+                });
             }
         }
         out
@@ -342,23 +346,7 @@ impl Head {
         self.shard(id).series.get(&id).map(|s| s.labels.clone())
     }
 
-    /// Checks and applies one sample to a head series, adding its effect on the gauges to `totals`.
-    pub(crate) fn apply_into(
-        &self,
-        id: u32,
-        t: i64,
-        v: f64,
-        totals: &mut ApplyTotals,
-    ) -> Result<Verdict, AppendError> {
-        let mut shard = self.shard(id);
-        let series = shard
-            .series
-            .get_mut(&id)
-            .ok_or(AppendError::UnknownRef(id as u64))?;
-        self.check_and_apply(id, series, t, v, self.min_valid_t(), totals)
-    }
-
-    /// The one step both apply paths share: classify the sample against the series, apply it, count its effect.
+    /// The one step every apply path shares: classify the sample against the series, apply it, count its effect.
     fn check_and_apply(
         &self,
         id: u32,
@@ -381,6 +369,29 @@ impl Head {
         }
         totals.max_t = totals.max_t.max(t);
         Ok(verdict)
+    }
+
+    /// Checks and applies a commit's samples (`(id, t, v)`, each series' in order) one shard at a time, taking each
+    /// shard's lock once; `on_result` sees every sample's verdict (in shard order, not batch order).
+    pub(crate) fn apply_batch(
+        &self,
+        samples: &[(u64, i64, f64)],
+        totals: &mut ApplyTotals,
+        mut on_result: impl FnMut(Result<Verdict, AppendError>),
+    ) {
+        let min_valid_t = self.min_valid_t();
+        let order = ShardOrder::new(SHARDS, samples.len(), |i| shard_of_id(samples[i].0 as u32));
+        for (s, run) in order.runs() {
+            let mut shard = self.shard_at(s);
+            for &i in run {
+                let (r, t, v) = samples[i as usize];
+                let id = r as u32;
+                on_result(match shard.series.get_mut(&id) {
+                    Some(series) => self.check_and_apply(id, series, t, v, min_valid_t, totals),
+                    None => Err(AppendError::UnknownRef(id as u64)),
+                });
+            }
+        }
     }
 
     /// Checks and applies consecutive samples of one series (in order) under one lock and one lookup; returns how
@@ -406,7 +417,7 @@ impl Head {
         (applied, refused)
     }
 
-    /// Publishes what a run of [`Head::apply_into`] calls changed (one atomic update per batch, not per sample).
+    /// Publishes what [`Head::apply_batch`] and [`Head::apply_run`] changed (one atomic update per batch, not per sample).
     pub(crate) fn finish_apply(&self, totals: ApplyTotals) {
         if totals.bytes != 0 {
             self.bytes.fetch_add(totals.bytes, Ordering::Relaxed);
@@ -421,9 +432,10 @@ impl Head {
     #[cfg(test)]
     pub(crate) fn apply(&self, id: u32, t: i64, v: f64) -> Result<Verdict, AppendError> {
         let mut totals = ApplyTotals::default();
-        let r = self.apply_into(id, t, v, &mut totals);
+        let mut verdict = None;
+        self.apply_batch(&[(u64::from(id), t, v)], &mut totals, |r| verdict = Some(r));
         self.finish_apply(totals);
-        r
+        verdict.expect("one sample, one verdict")
     }
 
     /// Copies the labels and data of a head series overlapping `[mint, maxt]`.
