@@ -362,9 +362,9 @@ def import_phase(procs, workroot, dataset, samples, start_s, end_s, runs):
                 # which is reported beside it.
                 # The head chunk log (a cache of the WAL) goes with it; persistence has emptied it by now.
                 wal = dir_bytes(os.path.join(data, "wal"))
-                log = dir_bytes(os.path.join(data, "head_chunks"))
-                wal_left = wal[0] + log[0]
-                disk = (disk[0] - wal[0] - log[0], disk[1] - wal[1] - log[1])
+                chunk_log = dir_bytes(os.path.join(data, "head_chunks"))
+                wal_left = wal[0] + chunk_log[0]
+                disk = (disk[0] - wal[0] - chunk_log[0], disk[1] - wal[1] - chunk_log[1])
         stored = metric_sum(base, INGEST_COUNTER[kind]) if kind != "prometheus" else samples
         queries = {}
         for name, q in QUERIES:
