@@ -109,6 +109,49 @@ impl SampleIter for MergeSampleIter<'_> {
             }
         }
     }
+
+    /// Drains each stream whole (one call into each instead of two per sample) and merges the two runs; the usual
+    /// case, persisted samples all before the head's, is a concatenation.
+    fn collect_into(&mut self, out: &mut Vec<Sample>) {
+        let start = out.len();
+        if let Some(x) = self.next_a.take() {
+            out.push(x);
+            self.a.collect_into(out);
+        }
+        let mut b = Vec::new();
+        if let Some(y) = self.next_b.take() {
+            b.push(y);
+            self.b.collect_into(&mut b);
+        }
+        match (out[start..].last(), b.first()) {
+            (_, None) => {}
+            (None, Some(_)) => out.extend_from_slice(&b),
+            (Some(last_a), Some(first_b)) if last_a.t < first_b.t => out.extend_from_slice(&b),
+            _ => {
+                let a: Vec<Sample> = out.drain(start..).collect();
+                merge_sorted(&a, &b, out);
+            }
+        }
+    }
+}
+
+/// Appends the merge of two time-ordered runs to `out`; on equal timestamps `a`'s sample wins.
+fn merge_sorted(a: &[Sample], b: &[Sample], out: &mut Vec<Sample>) {
+    out.reserve(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        if x.t <= y.t {
+            out.push(x);
+            i += 1;
+            j += usize::from(x.t == y.t);
+        } else {
+            out.push(y);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
 }
 
 #[cfg(test)]
@@ -132,6 +175,42 @@ mod tests {
         m.collect_into(&mut out);
         let got: Vec<_> = out.iter().map(|s| (s.t, s.v)).collect();
         assert_eq!(got, vec![(1, 1.0), (2, 20.0), (3, 3.0), (5, 5.0)]);
+    }
+
+    #[test]
+    fn collecting_a_merge_equals_its_samples_one_by_one() {
+        let cases: [(&[i64], &[i64]); 7] = [
+            (&[1, 2, 3], &[4, 5]),
+            (&[4, 5], &[1, 2, 3]),
+            (&[1, 3, 5, 7], &[2, 3, 4, 8, 9]),
+            (&[], &[1, 2]),
+            (&[1, 2], &[]),
+            (&[], &[]),
+            (&[5], &[5]),
+        ];
+        for (a, b) in cases {
+            // `a`'s samples carry a value unlike `b`'s, so a tie shows which one won.
+            let a_iter = || -> Box<dyn SampleIter> {
+                Box::new(VecSampleIter::new(
+                    a.iter().map(|&t| Sample::new(t, -(t as f64))).collect(),
+                ))
+            };
+            let mut one_by_one = Vec::new();
+            let mut m = MergeSampleIter::new(a_iter(), it(b));
+            while let Some(s) = m.next() {
+                one_by_one.push((s.t, s.v));
+            }
+            let mut collected = vec![Sample::new(-1, 0.0)];
+            MergeSampleIter::new(a_iter(), it(b)).collect_into(&mut collected);
+            let collected: Vec<_> = collected[1..].iter().map(|s| (s.t, s.v)).collect();
+            assert_eq!(collected, one_by_one, "a = {a:?}, b = {b:?}");
+        }
+        // After a few samples taken one by one, collecting takes the rest.
+        let mut m = MergeSampleIter::new(it(&[1, 3, 5]), it(&[2, 4]));
+        assert_eq!(m.next().map(|s| s.t), Some(1));
+        let mut rest = Vec::new();
+        m.collect_into(&mut rest);
+        assert_eq!(rest.iter().map(|s| s.t).collect::<Vec<_>>(), [2, 3, 4, 5]);
     }
 
     #[test]
