@@ -2,7 +2,7 @@
 //! and as a range query (over the whole dataset at 15 s step), the median wall time and the median peak heap of a
 //! few runs after a warm-up run. Prints a markdown table.
 //!
-//! `query_bench DATASET.om [--workdir DIR] [--runs N]`: the dataset (nodegen's `dataset` output, timestamps in
+//! `query_bench DATASET.om [--workdir DIR] [--runs N] [--only TEXT]`: the dataset (nodegen's `dataset` output, timestamps in
 //! seconds) is loaded into a `Tsdb` in a temp dir; the first three quarters of the steps are persisted to sled, the
 //! rest stays in the head, so queries read sled and head as in production.
 
@@ -156,7 +156,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let dataset = PathBuf::from(
         args.get(1)
-            .expect("usage: query_bench DATASET.om [--workdir DIR] [--runs N]"),
+            .expect("usage: query_bench DATASET.om [--workdir DIR] [--runs N] [--only TEXT]"),
     );
     let runs: usize = arg_value(&args, "--runs").map_or(5, |r| r.parse().expect("--runs N"));
     let workdir = arg_value(&args, "--workdir").map_or_else(std::env::temp_dir, PathBuf::from);
@@ -213,7 +213,12 @@ fn main() {
         "| query | instant ms | instant peak MiB | range ms | range peak MiB | result series (instant / range) |"
     );
     println!("|---|---:|---:|---:|---:|---:|");
-    for (name, query) in QUERIES {
+    // `--only TEXT`: just the queries whose name contains TEXT (to profile one).
+    let only = arg_value(&args, "--only");
+    for (name, query) in QUERIES
+        .iter()
+        .filter(|(name, _)| only.as_ref().is_none_or(|o| name.contains(o.as_str())))
+    {
         let instant = measure(runs, || {
             engine
                 .instant_query(storage, query, last_t, &ctx)
