@@ -6,25 +6,7 @@
 //! TSDB's "whole directory / bytes stored" at 10,900 nodegen series (BENCHMARKS.md, issue 19): there sled holds
 //! ~147 KB of series table and postings.
 
-use std::path::Path;
-
-/// Total size of the files under `dir`, and the part in `blobs/`.
-fn files(dir: &Path) -> (u64, u64) {
-    let (mut all, mut blobs) = (0, 0);
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            let (a, _) = files(&p);
-            all += a;
-            if e.file_name() == "blobs" {
-                blobs += a;
-            }
-        } else {
-            all += e.metadata().map_or(0, |m| m.len());
-        }
-    }
-    (all, blobs)
-}
+use lookout_tsdb::dir_size;
 
 /// A value of `len` bytes that does not compress (sled runs without compression here, as in the TSDB).
 fn value(i: usize, len: usize) -> Vec<u8> {
@@ -84,7 +66,7 @@ fn main() {
         }
         // sled's flusher thread finishes after the handle is dropped.
         std::thread::sleep(std::time::Duration::from_millis(300));
-        let (all, blobs) = files(&dir);
+        let (all, blobs) = (dir_size(&dir), dir_size(&dir.join("blobs")));
         println!(
             "| {n} × {len} | {held} | {all} | {blobs} | {:.2} |",
             all as f64 / held as f64

@@ -186,13 +186,15 @@ fn main() {
     )
     .expect("temp dir");
     // `--keep` leaves the data directory in place, to inspect its files.
-    let (root, _cleanup) = if args.iter().any(|a| a == "--keep") {
+    let keep = args.iter().any(|a| a == "--keep");
+    // Dropping `_removal` (at the end of `main`) deletes the directory, unless it was kept.
+    let (root, _removal) = if keep {
         (tmp.keep(), None)
     } else {
         (tmp.path().to_path_buf(), Some(tmp))
     };
     let dir = root.join("data");
-    if _cleanup.is_none() {
+    if keep {
         println!("data directory (kept)         {}", dir.display());
     }
 

@@ -110,27 +110,23 @@ impl SampleIter for MergeSampleIter<'_> {
         }
     }
 
-    /// Drains each stream whole (one call into each instead of two per sample) and merges the two runs; the usual
-    /// case, persisted samples all before the head's, is a concatenation.
+    /// Drains each stream whole (one call into each instead of two per sample) straight into `out`; the usual case,
+    /// persisted samples all before the head's, needs nothing more, and overlapping runs are merged afterwards.
     fn collect_into(&mut self, out: &mut Vec<Sample>) {
         let start = out.len();
         if let Some(x) = self.next_a.take() {
             out.push(x);
             self.a.collect_into(out);
         }
-        let mut b = Vec::new();
+        let mid = out.len();
         if let Some(y) = self.next_b.take() {
-            b.push(y);
-            self.b.collect_into(&mut b);
+            out.push(y);
+            self.b.collect_into(out);
         }
-        match (out[start..].last(), b.first()) {
-            (_, None) => {}
-            (None, Some(_)) => out.extend_from_slice(&b),
-            (Some(last_a), Some(first_b)) if last_a.t < first_b.t => out.extend_from_slice(&b),
-            _ => {
-                let a: Vec<Sample> = out.drain(start..).collect();
-                merge_sorted(&a, &b, out);
-            }
+        if start < mid && mid < out.len() && out[mid - 1].t >= out[mid].t {
+            let runs = out.split_off(start);
+            let (a, b) = runs.split_at(mid - start);
+            merge_sorted(a, b, out);
         }
     }
 }
