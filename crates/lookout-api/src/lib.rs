@@ -177,6 +177,8 @@ pub struct ApiState {
     pub push_cache: Arc<lookout_collect::push::PushSeriesCache>,
     /// The log store behind the Loki API (None: the Loki routes answer 404).
     pub logs: Option<Arc<dyn lookout_storage::logs::LogStorage>>,
+    /// Pushed streams' label sets, as the push handler built them.
+    pub log_labels: Arc<lookout_logql::ingest::StreamLabelsCache>,
     /// Who may call which route (disabled: everyone may call everything).
     pub auth: Authenticator,
     /// The route prefix the router is also served under (for matching public paths), empty for none.
@@ -208,6 +210,7 @@ impl ApiState {
             write_metrics: Arc::new(WriteMetrics::default()),
             push_cache,
             logs: None,
+            log_labels: Default::default(),
             auth: Authenticator::disabled(),
             route_prefix: String::new(),
         }

@@ -2,7 +2,7 @@
 //! labels) and `detected_level` (structured metadata: from a level label or metadata, a `level` field of a JSON
 //! or logfmt line, or a level word in the line), so Drilldown and the volume histogram work unchanged.
 
-use lookout_storage::logs::PushStream;
+use lookout_storage::logs::{ColumnPush, PushStream};
 
 /// Labels Loki takes `service_name` from, in order, when a stream has none.
 pub const SERVICE_NAME_SOURCES: [&str; 13] = [
@@ -163,29 +163,106 @@ pub fn detect_level_in_line(line: &str) -> &'static str {
         .unwrap_or("unknown")
 }
 
+/// The level a stream's labels announce (`level`, `severity`, … normalised), which every entry takes.
+fn level_from_labels(labels: &lookout_model::Labels) -> Option<&'static str> {
+    LEVEL_NAMES
+        .iter()
+        .find_map(|n| labels.get(n).and_then(normalize_level))
+}
+
+/// The `detected_level` of one entry, `None` when its metadata already has one: the stream's level label, else
+/// a level in its metadata, else one found in the line.
+fn entry_level<'a>(
+    from_label: Option<&'static str>,
+    mut metadata: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+    line: &str,
+) -> Option<&'static str> {
+    if metadata.clone().any(|(k, _)| k == "detected_level") {
+        return None;
+    }
+    Some(
+        from_label
+            .or_else(|| {
+                metadata
+                    .find(|(k, _)| LEVEL_NAMES.contains(k))
+                    .and_then(|(_, v)| normalize_level(v))
+            })
+            .unwrap_or_else(|| detect_level_in_line(line)),
+    )
+}
+
 /// Adds `detected_level` metadata to every entry of streams that carry no `detected_level`.
 pub fn add_detected_level(streams: &mut [PushStream]) {
     for s in streams {
         if s.labels.get("detected_level").is_some() {
             continue;
         }
-        let from_label = LEVEL_NAMES
-            .iter()
-            .find_map(|n| s.labels.get(n).and_then(normalize_level));
+        let from_label = level_from_labels(&s.labels);
         for e in &mut s.entries {
-            if e.metadata.iter().any(|(k, _)| k == "detected_level") {
-                continue;
+            let meta = e.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            if let Some(level) = entry_level(from_label, meta, &e.line) {
+                e.metadata.push(("detected_level".into(), level.into()));
             }
-            let level = from_label
-                .or_else(|| {
-                    e.metadata
-                        .iter()
-                        .find(|(k, _)| LEVEL_NAMES.contains(&k.as_str()))
-                        .and_then(|(_, v)| normalize_level(v))
-                })
-                .unwrap_or_else(|| detect_level_in_line(&e.line));
-            e.metadata.push(("detected_level".into(), level.into()));
         }
+    }
+}
+
+/// [`add_detected_level`] for a push in columns: the level is one shared metadata pair per value, no strings per
+/// entry.
+pub fn add_detected_level_columns(push: &mut ColumnPush) {
+    // Per entry, its stream's level label (`Some(None)`: the stream has none) or `None` when the stream carries
+    // `detected_level` itself; streams are contiguous ranges, walked with the entries.
+    let mut streams = push.streams.iter().map(|s| {
+        let skip = s.labels.get("detected_level").is_some();
+        (s.range.end, (!skip).then(|| level_from_labels(&s.labels)))
+    });
+    let mut current: Option<(usize, Option<Option<&'static str>>)> = None;
+    push.entries
+        .add_metadata_with("detected_level", |i, line, meta| {
+            while current.is_none_or(|(end, _)| i >= end) {
+                current = Some(streams.next()?);
+            }
+            let from_label = current?.1?;
+            entry_level(from_label, meta.iter().copied(), line)
+        });
+}
+
+/// Most label sets a [`StreamLabelsCache`] holds before it starts over.
+const LABELS_CACHE_CAPACITY: usize = 16_384;
+
+/// Stream label sets as a push spells them → the label set stored (validated, `service_name` derived),
+/// remembered across pushes: shippers send the same few hundred streams in every body, and building a label set
+/// costs a dozen allocations. Holds at most 16,384 sets (a few MiB) and starts over when full.
+#[derive(Debug, Default)]
+pub struct StreamLabelsCache {
+    map: std::sync::Mutex<rustc_hash::FxHashMap<String, lookout_model::Labels>>,
+}
+
+impl StreamLabelsCache {
+    /// The label set for `key` (the decoder's spelling of the pushed labels): remembered, or made by `make` and
+    /// remembered when it succeeds.
+    pub fn get_or_make<E>(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> Result<lookout_model::Labels, E>,
+    ) -> Result<lookout_model::Labels, E> {
+        if let Some(l) = self.lock().get(key) {
+            return Ok(l.clone());
+        }
+        let labels = make()?;
+        let mut map = self.lock();
+        if map.len() >= LABELS_CACHE_CAPACITY {
+            map.clear();
+        }
+        map.insert(key.to_owned(), labels.clone());
+        Ok(labels)
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, rustc_hash::FxHashMap<String, lookout_model::Labels>> {
+        // A panic elsewhere cannot leave the map half-updated (insert and clear are whole operations).
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -235,5 +312,75 @@ mod tests {
         let mut p = vec![("app".to_string(), "x".to_string())];
         add_service_name(&mut p);
         assert_eq!(p[1], ("service_name".into(), "x".into()));
+    }
+
+    #[test]
+    fn columns_get_the_levels_entries_get() {
+        use lookout_model::Labels;
+        use lookout_storage::logs::Entry;
+        let entry = |line: &str, meta: &[(&str, &str)]| Entry {
+            ts: 1,
+            line: line.into(),
+            metadata: meta
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        let entries = vec![
+            entry("level=warn x", &[]),
+            entry("plain", &[("severity", "ERR")]),
+            entry("ERROR boom", &[("detected_level", "custom")]),
+            entry("nothing", &[]),
+        ];
+        for labels in [
+            Labels::from_pairs(&[("app", "a")]).unwrap(),
+            Labels::from_pairs(&[("app", "a"), ("level", "debug")]).unwrap(),
+            Labels::from_pairs(&[("app", "a"), ("detected_level", "x")]).unwrap(),
+        ] {
+            let mut pushed = vec![PushStream {
+                labels: labels.clone(),
+                entries: entries.clone(),
+            }];
+            // The same stream twice, and one with a level label after it, in one push.
+            pushed.push(pushed[0].clone());
+            pushed.push(PushStream {
+                labels: Labels::from_pairs(&[("app", "b"), ("level", "warn")]).unwrap(),
+                entries: entries.clone(),
+            });
+            let mut columns = ColumnPush::from_push_streams(&pushed);
+            add_detected_level(&mut pushed);
+            add_detected_level_columns(&mut columns);
+            let back = columns.to_push_streams();
+            for (b, p) in back.iter().zip(&pushed) {
+                assert_eq!(b.entries, p.entries, "{labels}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_labels_cache_makes_a_set_once_and_never_remembers_a_failure() {
+        use lookout_model::Labels;
+        let cache = StreamLabelsCache::default();
+        let mut made = 0;
+        for _ in 0..3 {
+            let l = cache
+                .get_or_make("k", || {
+                    made += 1;
+                    Labels::from_pairs(&[("app", "a")]).map_err(|_| ())
+                })
+                .unwrap();
+            assert_eq!(l.get("app"), Some("a"));
+        }
+        assert_eq!(made, 1);
+        for _ in 0..2 {
+            assert_eq!(
+                cache.get_or_make("bad", || Err::<Labels, _>("nope")),
+                Err("nope")
+            );
+        }
+        let l = cache
+            .get_or_make("bad", || Labels::from_pairs(&[("x", "1")]).map_err(|_| ()))
+            .unwrap();
+        assert_eq!(l.get("x"), Some("1"));
     }
 }

@@ -4,63 +4,43 @@
 //! same share of the memory budget holds several times the entries, and a commit builds larger blocks. A block is
 //! built from the columns without an `Entry` per line.
 
+use lookout_model::EntryColumns;
 use rustc_hash::FxHashMap;
 
 use crate::entry::Entry;
 
-/// What an entry costs beyond its line: timestamp, line end and metadata end (8 + 8 + 4), and growth slack.
-const ENTRY_OVERHEAD: u64 = 32;
-
 /// One stream's buffered entries, in push order.
 #[derive(Debug, Default, Clone)]
 pub struct StreamBuf {
-    ts: Vec<i64>,
-    /// Line `i` is `text[ends[i-1]..ends[i]]`.
-    ends: Vec<usize>,
-    text: String,
-    /// Entry `i`'s metadata is `pairs[meta_ix[k]]` for `k` in `meta_ends[i-1]..meta_ends[i]`.
-    meta_ends: Vec<u32>,
-    meta_ix: Vec<u32>,
-    pairs: Vec<(String, String)>,
+    cols: EntryColumns,
     min_ts: i64,
 }
 
 impl StreamBuf {
     /// Entries.
     pub fn len(&self) -> usize {
-        self.ts.len()
+        self.cols.len()
     }
 
     /// Entry `i`'s timestamp.
     pub fn ts(&self, i: usize) -> i64 {
-        self.ts[i]
+        self.cols.ts(i)
     }
 
     /// Entry `i`'s line.
     pub fn line(&self, i: usize) -> &str {
-        let from = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.text[from..self.ends[i]]
+        self.cols.line(i)
     }
 
     /// Entry `i`'s metadata pairs.
     pub fn metadata(&self, i: usize) -> impl Iterator<Item = (&str, &str)> + Clone {
-        let from = if i == 0 {
-            0
-        } else {
-            self.meta_ends[i - 1] as usize
-        };
-        self.meta_ix[from..self.meta_ends[i] as usize]
-            .iter()
-            .map(|&k| {
-                let (a, b) = &self.pairs[k as usize];
-                (a.as_str(), b.as_str())
-            })
+        self.cols.metadata(i)
     }
 
     /// Entry `i`, owned.
     pub fn entry(&self, i: usize) -> Entry {
         Entry {
-            ts: self.ts[i],
+            ts: self.ts(i),
             line: self.line(i).to_owned(),
             metadata: self
                 .metadata(i)
@@ -81,38 +61,35 @@ impl StreamBuf {
         line: &str,
         metadata: impl Iterator<Item = (&'a str, &'a str)>,
     ) -> u64 {
-        let mut cost = ENTRY_OVERHEAD + line.len() as u64;
-        self.min_ts = if self.ts.is_empty() {
+        self.min_ts = if self.cols.is_empty() {
             ts
         } else {
             self.min_ts.min(ts)
         };
-        self.ts.push(ts);
-        self.text.push_str(line);
-        self.ends.push(self.text.len());
-        for (k, v) in metadata {
-            let ix = match self.pairs.iter().position(|(a, b)| a == k && b == v) {
-                Some(ix) => ix,
-                None => {
-                    cost += (k.len() + v.len() + 48) as u64;
-                    self.pairs.push((k.to_owned(), v.to_owned()));
-                    self.pairs.len() - 1
-                }
-            };
-            self.meta_ix.push(ix as u32);
-            cost += 4;
-        }
-        self.meta_ends.push(self.meta_ix.len() as u32);
-        cost
+        self.cols.push(ts, line, metadata)
+    }
+
+    /// Appends entries `range` of `from` (`remap`: scratch); returns the bytes they cost.
+    fn append(
+        &mut self,
+        from: &EntryColumns,
+        range: std::ops::Range<usize>,
+        remap: &mut Vec<u32>,
+    ) -> u64 {
+        let Some(&least) = from.timestamps()[range.clone()].iter().min() else {
+            return 0;
+        };
+        self.min_ts = if self.cols.is_empty() {
+            least
+        } else {
+            self.min_ts.min(least)
+        };
+        self.cols.append_range(from, range, remap)
     }
 
     /// Entry indexes in time order (push order among equal timestamps).
     pub fn time_order(&self) -> Vec<u32> {
-        let mut idx: Vec<u32> = (0..self.len() as u32).collect();
-        if !self.ts.windows(2).all(|w| w[0] <= w[1]) {
-            idx.sort_by_key(|&i| self.ts[i as usize]);
-        }
-        idx
+        self.cols.time_order()
     }
 }
 
@@ -136,6 +113,22 @@ impl Buffer {
         self.len += 1;
     }
 
+    /// Appends entries `range` of `from` to stream `id` (`remap`: scratch space, reused across calls).
+    pub fn append(
+        &mut self,
+        id: u64,
+        from: &EntryColumns,
+        range: std::ops::Range<usize>,
+        remap: &mut Vec<u32>,
+    ) {
+        self.len += range.len();
+        self.bytes += self
+            .streams
+            .entry(id)
+            .or_default()
+            .append(from, range, remap);
+    }
+
     /// Appends entry `i` of `from` to stream `id`.
     pub fn push_from(&mut self, id: u64, from: &StreamBuf, i: usize) {
         self.bytes +=
@@ -148,10 +141,9 @@ impl Buffer {
 
     /// Appends everything of `other`.
     pub fn absorb(&mut self, other: &Buffer) {
+        let mut remap = Vec::new();
         for (id, s) in &other.streams {
-            for i in 0..s.len() {
-                self.push_from(*id, s, i);
-            }
+            self.append(*id, &s.cols, 0..s.len(), &mut remap);
         }
     }
 
@@ -219,7 +211,7 @@ mod tests {
         let back: Vec<Entry> = (0..s.len()).map(|i| s.entry(i)).collect();
         assert_eq!(back, entries);
         assert_eq!(s.time_order(), [1, 0, 2]);
-        assert_eq!(s.pairs.len(), 2, "a repeated pair is stored once");
+        assert_eq!(s.cols.distinct_pairs(), 2, "a repeated pair is stored once");
         let mut c = Buffer::default();
         c.absorb(&b);
         assert_eq!((c.len(), c.bytes()), (b.len(), b.bytes()));

@@ -3,6 +3,7 @@
 //! per timestamp), lines and structured metadata as length-prefixed UTF-8. Decoding checks every length and every
 //! string, so a damaged record is refused, never misread.
 
+use lookout_model::EntryColumns;
 use rustc_hash::FxHashMap;
 
 use crate::entry::Entry;
@@ -38,7 +39,8 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Appends `entries`: their count, then each entry's timestamp (a delta from the previous one, the first from
-/// `base_ts`), line and metadata.
+/// `base_ts`), line and metadata. The reference form in tests; the store writes [`put_column_entries`].
+#[cfg(test)]
 pub fn put_entries<'a>(
     out: &mut Vec<u8>,
     base_ts: i64,
@@ -47,14 +49,47 @@ pub fn put_entries<'a>(
     put_u64(out, entries.len() as u64);
     let mut prev = base_ts;
     for e in entries {
-        put_i64(out, e.ts.wrapping_sub(prev));
-        prev = e.ts;
-        put_str(out, &e.line);
-        put_u64(out, e.metadata.len() as u64);
-        for (k, v) in &e.metadata {
-            put_str(out, k);
-            put_str(out, v);
-        }
+        put_entry(
+            out,
+            &mut prev,
+            e.ts,
+            &e.line,
+            e.metadata.len(),
+            e.metadata.iter().map(|(a, b)| (a.as_str(), b.as_str())),
+        );
+    }
+}
+
+/// [`put_entries`] for entries `range` of `cols`: the same bytes.
+pub fn put_column_entries(
+    out: &mut Vec<u8>,
+    base_ts: i64,
+    cols: &EntryColumns,
+    range: std::ops::Range<usize>,
+) {
+    put_u64(out, range.len() as u64);
+    let mut prev = base_ts;
+    for i in range {
+        let meta = cols.metadata(i);
+        put_entry(out, &mut prev, cols.ts(i), cols.line(i), meta.len(), meta);
+    }
+}
+
+fn put_entry<'a>(
+    out: &mut Vec<u8>,
+    prev: &mut i64,
+    ts: i64,
+    line: &str,
+    pairs: usize,
+    metadata: impl Iterator<Item = (&'a str, &'a str)>,
+) {
+    put_i64(out, ts.wrapping_sub(*prev));
+    *prev = ts;
+    put_str(out, line);
+    put_u64(out, pairs as u64);
+    for (k, v) in metadata {
+        put_str(out, k);
+        put_str(out, v);
     }
 }
 

@@ -6,8 +6,8 @@ use std::sync::atomic::Ordering;
 
 use lookout_model::{Labels, Matcher};
 use lookout_storage::logs::{
-    Entry, LogPushError, LogQuery, LogSink, LogSource, LogSourceError, PushStream, QueryDirection,
-    ScanStats, StreamVolume, volume_bucket,
+    ColumnPush, Entry, LogPushError, LogQuery, LogSink, LogSource, LogSourceError, PushStream,
+    QueryDirection, ScanStats, StreamVolume, volume_bucket,
 };
 
 use crate::collect::{Volume, merge_volume};
@@ -178,6 +178,10 @@ impl LogSink for LogStore {
 
     fn push(&self, push: Vec<PushStream>) -> Result<usize, LogPushError> {
         LogStore::push(self, push).map_err(push_error)
+    }
+
+    fn push_columns(&self, push: ColumnPush) -> Result<usize, LogPushError> {
+        LogStore::push_columns(self, push).map_err(push_error)
     }
 }
 

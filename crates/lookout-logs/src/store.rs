@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use lookout_model::{Labels, Matcher};
+use lookout_storage::logs::ColumnPush;
 use parking_lot::Mutex;
 
 use crate::buffer::Buffer;
@@ -20,7 +21,7 @@ use crate::options::{LogCounters, LogStats, LogStoreOptions, StoreError};
 use crate::partitions::{Parts, dir_bytes};
 use crate::rate::{RateLimiter, StreamDemand};
 use crate::streams::Streams;
-use crate::wal::{Wal, WalRecord};
+use crate::wal::Wal;
 
 /// Searchers of the partitions, by start: what reads see of the committed index.
 pub(crate) type View = BTreeMap<i64, (Bounds, PartSearcher)>;
@@ -182,14 +183,22 @@ impl LogStore {
     /// Stores every entry of `push` or none: validated and rate-limited first, then written to the WAL (page
     /// cache) and the buffer. Returns the number of entries stored.
     pub fn push(&self, push: Vec<PushStream>) -> Result<usize, StoreError> {
+        self.push_columns(ColumnPush::from_push_streams(&push))
+    }
+
+    /// [`push`](LogStore::push) for streams in columns, as the push API decodes them: the lines go to the WAL and
+    /// the buffer as they are, without an `Entry` per line.
+    pub fn push_columns(&self, push: ColumnPush) -> Result<usize, StoreError> {
         let limits = &self.inner.opts.limits;
         let window = self.inner.opts.out_of_order_window_ns;
+        let cols = &push.entries;
+        let ids: Vec<u64> = push.streams.iter().map(|p| p.labels.hash64()).collect();
         let mut st = self.inner.state.lock();
         let mut new_streams = 0usize;
-        // Per stream id: (index of its first PushStream, lines, bytes).
-        let mut demand: Vec<(u64, usize, usize, u64)> = Vec::with_capacity(push.len());
-        let mut seen: HashMap<u64, usize> = HashMap::with_capacity(push.len());
-        for (k, p) in push.iter().enumerate() {
+        // Per stream id: (index of its first stream in the push, lines, bytes).
+        let mut demand: Vec<(u64, usize, usize, u64)> = Vec::with_capacity(push.streams.len());
+        let mut seen: HashMap<u64, usize> = HashMap::with_capacity(push.streams.len());
+        for (k, p) in push.streams.iter().enumerate() {
             let name = || p.labels.to_string();
             if p.labels.is_empty() {
                 return Err(self.refuse(PushError::NoLabels));
@@ -201,7 +210,7 @@ impl LogStore {
                     limit: limits.max_labels_per_stream,
                 }));
             }
-            let id = p.labels.hash64();
+            let id = ids[k];
             if st.streams.get(id).is_none() && !seen.contains_key(&id) {
                 new_streams += 1;
                 if st.streams.len() + new_streams > limits.max_streams {
@@ -218,31 +227,34 @@ impl LogStore {
                 .copied()
                 .or(st.streams.get(id).map(|s| s.last))
                 .unwrap_or(i64::MIN);
-            for (i, e) in p.entries.iter().enumerate() {
-                if e.line.len() > limits.max_line_bytes {
+            let mut bytes = 0u64;
+            for (entry, i) in p.range.clone().enumerate() {
+                let len = cols.line_len(i);
+                bytes += len as u64;
+                if len > limits.max_line_bytes {
                     return Err(self.refuse(PushError::LineTooLong {
                         stream: name(),
-                        entry: i,
-                        bytes: e.line.len(),
+                        entry,
+                        bytes: len,
                         limit: limits.max_line_bytes,
                     }));
                 }
-                if newest != i64::MIN && e.ts < newest.saturating_sub(window) {
+                let ts = cols.ts(i);
+                if newest != i64::MIN && ts < newest.saturating_sub(window) {
                     return Err(self.refuse(PushError::TooOld {
                         stream: name(),
-                        entry: i,
-                        ts: e.ts,
+                        entry,
+                        ts,
                         newest,
                         window_ns: window,
                     }));
                 }
             }
-            let bytes: u64 = p.entries.iter().map(|e| e.line.len() as u64).sum();
             let slot = *seen.entry(id).or_insert_with(|| {
                 demand.push((id, k, 0, 0));
                 demand.len() - 1
             });
-            demand[slot].2 += p.entries.len();
+            demand[slot].2 += p.range.len();
             demand[slot].3 += bytes;
         }
         // The backlog and the rate limits last, so a push refused for another reason takes no tokens; before the
@@ -252,7 +264,7 @@ impl LogStore {
             .filter(|d| d.2 > 0)
             .map(|&(id, k, lines, bytes)| StreamDemand {
                 id,
-                labels: &push[k].labels,
+                labels: &push.streams[k].labels,
                 lines,
                 bytes,
             })
@@ -268,39 +280,34 @@ impl LogStore {
         drop(demand);
         st.seq += 1;
         let seq = st.seq;
-        let mut rec = WalRecord {
-            seq,
-            streams: Vec::with_capacity(push.len()),
-        };
+        let mut rec: Vec<(u64, std::ops::Range<usize>)> = Vec::with_capacity(push.streams.len());
         let mut count = 0usize;
-        let mut bytes = 0usize;
         let streams_path = self.inner.opts.dir.join("streams.jsonl");
-        for p in push {
-            if p.entries.is_empty() {
+        for (p, &id) in push.streams.iter().zip(&ids) {
+            let ts = &cols.timestamps()[p.range.clone()];
+            let (Some(&first), Some(&last)) = (ts.iter().min(), ts.iter().max()) else {
                 continue;
-            }
-            let id = p.labels.hash64();
-            let first = p.entries.iter().map(|e| e.ts).min().unwrap_or(0);
-            let last = p.entries.iter().map(|e| e.ts).max().unwrap_or(0);
+            };
             st.streams
                 .touch(id, &p.labels, first, last)
                 .map_err(io(&streams_path))?;
             let n = st.newest.entry(id).or_insert(i64::MIN);
             *n = (*n).max(last);
-            count += p.entries.len();
-            bytes += p.entries.iter().map(|e| e.line.len()).sum::<usize>();
-            rec.streams.push((id, p.entries));
+            count += p.range.len();
+            rec.push((id, p.range.clone()));
         }
-        st.wal.append(&rec).map_err(io(&self.inner.opts.dir))?;
-        for (id, entries) in &rec.streams {
-            for e in entries {
-                st.pending.push(*id, e);
-            }
+        let bytes = cols.text_len();
+        st.wal
+            .append_columns(seq, cols, &rec)
+            .map_err(io(&self.inner.opts.dir))?;
+        let mut remap = Vec::new();
+        for (id, range) in rec {
+            st.pending.append(id, cols, range, &mut remap);
         }
         let half_full = self.inner.opts.commit_when_half_full && st.pending.bytes() >= limit / 2;
         drop(st);
-        // The pushed strings are freed outside the lock.
-        drop(rec);
+        // The pushed columns are freed outside the lock.
+        drop(push);
         if half_full {
             // Commit now rather than at the next tick: the backlog, not the interval, bounds ingest speed.
             if let Some(w) = self.wake.lock().as_ref() {

@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::codec::{DecodeError, Reader, put_entries, put_u64};
+use lookout_model::EntryColumns;
+
+#[cfg(test)]
+use crate::codec::put_entries;
+use crate::codec::{DecodeError, Reader, put_column_entries, put_u64};
 use crate::entry::Entry;
 
 /// First byte of a binary record body ([`crate::codec`]); earlier versions wrote JSON (`{`), still read.
@@ -27,6 +31,7 @@ pub struct WalRecord {
 impl WalRecord {
     /// Appends the record's binary body: the format byte, sequence, stream count, then per stream its id and
     /// entries.
+    #[cfg(test)]
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         out.push(BINARY);
         put_u64(out, self.seq);
@@ -34,6 +39,23 @@ impl WalRecord {
         for (id, entries) in &self.streams {
             out.extend_from_slice(&id.to_le_bytes());
             put_entries(out, 0, entries.iter());
+        }
+    }
+
+    /// Appends the body of record `seq` holding `streams` (an id and a range of `cols` each): the bytes
+    /// [`encode_into`](WalRecord::encode_into) writes for the same entries.
+    pub fn encode_columns_into(
+        seq: u64,
+        cols: &EntryColumns,
+        streams: &[(u64, std::ops::Range<usize>)],
+        out: &mut Vec<u8>,
+    ) {
+        out.push(BINARY);
+        put_u64(out, seq);
+        put_u64(out, streams.len() as u64);
+        for (id, range) in streams {
+            out.extend_from_slice(&id.to_le_bytes());
+            put_column_entries(out, 0, cols, range.clone());
         }
     }
 
@@ -188,17 +210,39 @@ impl Wal {
         ))
     }
 
-    /// Appends one record and hands it to the OS. No fsync: within a second the records are committed to the
-    /// index (which fsyncs) and their file deleted, so a power cut can take at most that second.
+    /// Appends one record ([`append_columns`](Wal::append_columns) for a record as entries; tests write both).
+    #[cfg(test)]
     pub fn append(&mut self, rec: &WalRecord) -> io::Result<()> {
         let lines: usize = rec
             .streams
             .iter()
             .flat_map(|(_, es)| es.iter().map(|e| e.line.len() + 8))
             .sum();
-        let mut buf = Vec::with_capacity(lines + 16 * rec.streams.len() + 32);
+        self.append_with(lines + 16 * rec.streams.len() + 32, |buf| {
+            rec.encode_into(buf)
+        })
+    }
+
+    /// Appends record `seq` of `streams` in columns and hands it to the OS. No fsync: within a second the records
+    /// are committed to the index (which fsyncs) and their file deleted, so a power cut can take at most that
+    /// second.
+    pub fn append_columns(
+        &mut self,
+        seq: u64,
+        cols: &EntryColumns,
+        streams: &[(u64, std::ops::Range<usize>)],
+    ) -> io::Result<()> {
+        let size = cols.text_len() + 8 * cols.len() + 16 * streams.len() + 32;
+        self.append_with(size, |buf| {
+            WalRecord::encode_columns_into(seq, cols, streams, buf)
+        })
+    }
+
+    /// Frames the body `encode` writes (length, CRC) and appends it in one write; a failed write is cut off.
+    fn append_with(&mut self, size: usize, encode: impl FnOnce(&mut Vec<u8>)) -> io::Result<()> {
+        let mut buf = Vec::with_capacity(size);
         buf.extend_from_slice(&[0; 8]);
-        rec.encode_into(&mut buf);
+        encode(&mut buf);
         let len = u32::try_from(buf.len() - 8)
             .map_err(|_| io::Error::other("log WAL record over 4 GiB"))?;
         let crc = crc32fast::hash(&buf[8..]);
@@ -277,6 +321,42 @@ mod tests {
         body.push(0);
         assert!(WalRecord::decode(&body).is_none(), "trailing bytes refused");
         assert!(WalRecord::decode(b"").is_none());
+    }
+
+    #[test]
+    fn a_record_in_columns_is_the_same_bytes() {
+        let entries = vec![
+            Entry {
+                ts: 5,
+                line: "b ✓".into(),
+                metadata: vec![("detected_level".into(), "info".into())],
+            },
+            Entry {
+                ts: -3,
+                line: String::new(),
+                metadata: vec![
+                    ("k".into(), "1".into()),
+                    ("detected_level".into(), "info".into()),
+                ],
+            },
+        ];
+        let mut cols = EntryColumns::default();
+        cols.push(1, "another stream's", []);
+        for e in &entries {
+            cols.push(
+                e.ts,
+                &e.line,
+                e.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            );
+        }
+        let rec = WalRecord {
+            seq: 9,
+            streams: vec![(1, entries), (2, vec![])],
+        };
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        rec.encode_into(&mut a);
+        WalRecord::encode_columns_into(9, &cols, &[(1, 1..3), (2, 3..3)], &mut b);
+        assert_eq!(a, b);
     }
 
     /// The process's peak virtual size (`VmPeak`), in bytes.

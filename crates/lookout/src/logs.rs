@@ -255,6 +255,13 @@ impl lookout_storage::logs::LogSink for ForwardedLogs {
     ) -> Result<usize, lookout_storage::logs::LogPushError> {
         self.sink.push(push)
     }
+
+    fn push_columns(
+        &self,
+        push: lookout_storage::logs::ColumnPush,
+    ) -> Result<usize, lookout_storage::logs::LogPushError> {
+        self.sink.push_columns(push)
+    }
 }
 
 /// A sink that derives `service_name` (a stream label) and `detected_level` (structured metadata) the way Loki 3

@@ -6,11 +6,13 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use lookout_logql::ingest::{add_detected_level, add_service_name};
-use lookout_model::{Labels, MatchOp};
-use lookout_storage::logs::{Entry, LogPushError, PushStream};
+use std::fmt::Write as _;
+
+use lookout_logql::ingest::{StreamLabelsCache, add_detected_level_columns, add_service_name};
+use lookout_model::{EntryColumns, Labels, MatchOp};
+use lookout_storage::logs::{ColumnPush, LogPushError, PushedStream};
 use lookout_wire::loki::PushRequest;
-use lookout_wire::loki_json::{JsonEntry, parse_json_push};
+use lookout_wire::loki_json::parse_json_push;
 use lookout_wire::{BodyError, decode_body};
 use prost::Message;
 
@@ -46,10 +48,13 @@ fn stream_labels(s: &str) -> Result<Labels, ApiError> {
         }
         pairs.push((m.name.clone(), m.value.clone()));
     }
-    with_service_name(pairs, s)
+    with_service_name(pairs, format_args!("{s:?}"))
 }
 
-fn with_service_name(mut pairs: Vec<(String, String)>, what: &str) -> Result<Labels, ApiError> {
+fn with_service_name(
+    mut pairs: Vec<(String, String)>,
+    what: impl std::fmt::Display,
+) -> Result<Labels, ApiError> {
     // Checked before `service_name` is derived (it would give any stream a label), as Loki's distributor does.
     if pairs.is_empty() {
         return Err(ApiError::bad_data(format!(
@@ -61,64 +66,90 @@ fn with_service_name(mut pairs: Vec<(String, String)>, what: &str) -> Result<Lab
         .map_err(|e| ApiError::bad_data(format!("push: invalid stream labels {what}: {e}")))
 }
 
-/// A protobuf push body (snappy-compressed `logproto.PushRequest`, at most `max` bytes decoded) as streams,
-/// `service_name` derived; the handler adds `detected_level` before storing.
-pub fn decode_protobuf(raw: &[u8], max: usize) -> Result<Vec<PushStream>, ApiError> {
+/// A protobuf push body (snappy-compressed `logproto.PushRequest`, at most `max` bytes decoded) as a push in
+/// columns, `service_name` derived (label sets through `cache`); the handler adds `detected_level` before storing.
+pub fn decode_protobuf(
+    raw: &[u8],
+    max: usize,
+    cache: &StreamLabelsCache,
+) -> Result<ColumnPush, ApiError> {
     let bytes = lookout_wire::body::decode_snappy(raw, max).map_err(body_error)?;
     let req = PushRequest::decode(bytes.as_slice())
         .map_err(|e| ApiError::bad_data(format!("push: invalid protobuf PushRequest: {e}")))?;
-    req.streams
-        .into_iter()
-        .map(|s| {
-            let labels = stream_labels(&s.labels)?;
-            let entries = s
-                .entries
-                .into_iter()
-                .map(|e| {
-                    let t = e.timestamp.unwrap_or_default();
-                    Entry {
-                        ts: t
-                            .seconds
-                            .saturating_mul(1_000_000_000)
-                            .saturating_add(i64::from(t.nanos)),
-                        line: e.line,
-                        metadata: e
-                            .structured_metadata
-                            .into_iter()
-                            .map(|p| (p.name, p.value))
-                            .collect(),
-                    }
-                })
-                .collect();
-            Ok(PushStream { labels, entries })
-        })
-        .collect()
+    let lines = req.streams.iter().map(|s| s.entries.len()).sum();
+    let text = req
+        .streams
+        .iter()
+        .flat_map(|s| &s.entries)
+        .map(|e| e.line.len())
+        .sum();
+    let mut out = ColumnPush {
+        entries: EntryColumns::with_capacity(lines, text),
+        streams: Vec::with_capacity(req.streams.len()),
+    };
+    let mut key = String::new();
+    for s in &req.streams {
+        key.clear();
+        key.push('p');
+        key.push_str(&s.labels);
+        let labels = cache.get_or_make(&key, || stream_labels(&s.labels))?;
+        let from = out.entries.len();
+        for e in &s.entries {
+            let t = e.timestamp.unwrap_or_default();
+            let ts = t
+                .seconds
+                .saturating_mul(1_000_000_000)
+                .saturating_add(i64::from(t.nanos));
+            let meta = e
+                .structured_metadata
+                .iter()
+                .map(|p| (p.name.as_str(), p.value.as_str()));
+            out.entries.push(ts, &e.line, meta);
+        }
+        out.streams.push(PushedStream {
+            labels,
+            range: from..out.entries.len(),
+        });
+    }
+    Ok(out)
 }
 
-/// A JSON push body as streams, `service_name` derived; the handler adds `detected_level` before storing.
-pub fn decode_json(bytes: &[u8]) -> Result<Vec<PushStream>, ApiError> {
+/// A JSON push body as a push in columns, `service_name` derived (label sets through `cache`); the handler adds
+/// `detected_level` before storing.
+pub fn decode_json(bytes: &[u8], cache: &StreamLabelsCache) -> Result<ColumnPush, ApiError> {
     let body = parse_json_push(bytes)
         .map_err(|e| ApiError::bad_data(format!("push: invalid JSON body: {e}")))?;
-    body.streams
-        .into_iter()
-        .enumerate()
-        .map(|(si, s)| {
-            let what = format!("of stream {si}");
-            let labels = with_service_name(s.stream.into_iter().collect(), &what)?;
-            let entries = s
-                .values
-                .into_iter()
-                .enumerate()
-                .map(|(ei, v)| match v {
-                    JsonEntry::Valid { ts, line, metadata } => Ok(Entry { ts, line, metadata }),
-                    JsonEntry::Invalid(why) => Err(ApiError::bad_data(format!(
-                        "push: stream {labels} entry {ei}: {why}"
-                    ))),
-                })
-                .collect::<Result<_, ApiError>>()?;
-            Ok(PushStream { labels, entries })
-        })
-        .collect()
+    let mut streams = Vec::with_capacity(body.streams.len());
+    let mut key = String::new();
+    for (si, s) in body.streams.into_iter().enumerate() {
+        // The pairs, each length-prefixed, so no two label sets spell the same key.
+        key.clear();
+        key.push('j');
+        for (k, v) in &s.labels {
+            let _ = write!(key, "{}:{k}{}:{v}", k.len(), v.len());
+        }
+        let labels = cache.get_or_make(&key, || {
+            let pairs = s
+                .labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            with_service_name(pairs, format_args!("of stream {si}"))
+        })?;
+        if let Some((ei, why)) = s.invalid {
+            return Err(ApiError::bad_data(format!(
+                "push: stream {labels} entry {ei}: {why}"
+            )));
+        }
+        streams.push(PushedStream {
+            labels,
+            range: s.range,
+        });
+    }
+    Ok(ColumnPush {
+        entries: body.entries,
+        streams,
+    })
 }
 
 /// A store's refusal as the API answers it: 400 for bad input, 429 for limits, 500 for storage faults.
@@ -159,17 +190,18 @@ pub async fn push(
     let is_json =
         header(&headers, "content-type").is_some_and(|c| c.starts_with("application/json"));
     let wm = state.write_metrics.clone();
+    let labels_cache = state.log_labels.clone();
     let result = state
         .ingest_pool
         .run(move || -> Result<usize, ApiError> {
             let body = decode_body(&raw, encoding.as_deref(), max).map_err(body_error)?;
             let mut streams = if is_json {
-                decode_json(&body)?
+                decode_json(&body, &labels_cache)?
             } else {
-                decode_protobuf(&body, max)?
+                decode_protobuf(&body, max, &labels_cache)?
             };
-            add_detected_level(&mut streams);
-            store.push(streams).map_err(push_api_error)
+            add_detected_level_columns(&mut streams);
+            store.push_columns(streams).map_err(push_api_error)
         })
         .await
         .and_then(|r| r);

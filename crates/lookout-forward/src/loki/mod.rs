@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use lookout_model::{MetricKind, MetricsWriter};
-use lookout_storage::logs::{LogPushError, LogSink, PushStream};
+use lookout_storage::logs::{ColumnPush, LogPushError, LogSink, PushStream};
 
 use crate::queue::DiskQueue;
 use crate::record::encode_push;
@@ -60,6 +60,18 @@ impl LogSink for ForwardingLogSink {
             }
         }
         Ok(stored)
+    }
+
+    /// As [`push`](LogSink::push); the inner store takes the columns as they are, and only a push that is
+    /// forwarded is made into entries for the queues' records.
+    fn push_columns(&self, push: ColumnPush) -> Result<usize, LogPushError> {
+        if !self.queues.is_empty() {
+            return self.push(push.to_push_streams());
+        }
+        match &self.inner {
+            Some(sink) => sink.push_columns(push),
+            None => Ok(push.entries.len()),
+        }
     }
 }
 

@@ -3,8 +3,8 @@
 //! selector through `lookout_logql::parse_selector`, the label checks and `service_name` derivation), then
 //! `detected_level` as the handler adds it.
 
-use lookout_logql::ingest::add_detected_level;
-use lookout_storage::logs::PushStream;
+use lookout_logql::ingest::add_detected_level_columns;
+use lookout_storage::logs::ColumnPush;
 use lookout_wire::remote_write::snappy_compress;
 
 use super::remote_write::snappy_protobuf_bound;
@@ -20,7 +20,7 @@ fn max_decoded() -> usize {
 pub const TARGET_PROTOBUF: Target = Target {
     name: "loki_push_protobuf",
     entry: "lookout_api::loki::decode_push_protobuf (decode_snappy, PushRequest::decode, parse_selector, \
-            add_service_name) + lookout_logql::ingest::add_detected_level",
+            add_service_name) + lookout_logql::ingest::add_detected_level_columns",
     grammar: Grammar {
         dictionary: &[
             b"\x0a",
@@ -63,7 +63,7 @@ pub const TARGET_PROTOBUF: Target = Target {
 pub const TARGET_JSON: Target = Target {
     name: "loki_push_json",
     entry: "lookout_api::loki::decode_push_json (parse_json_push, add_service_name) + \
-            lookout_logql::ingest::add_detected_level",
+            lookout_logql::ingest::add_detected_level_columns",
     grammar: Grammar {
         dictionary: &[
             b"{\"streams\":[",
@@ -114,17 +114,17 @@ fn run_json(input: &[u8]) -> Outcome {
     Outcome::of(&decode_json(input))
 }
 
-/// The push handler's decoding (`lookout_api::loki::decode_push_protobuf`), then `add_detected_level` as the
+/// The push handler's decoding (`lookout_api::loki::decode_push_protobuf`), then `add_detected_level_columns` as the
 /// handler does before storing.
-fn decode_protobuf(raw: &[u8], max: usize) -> Result<Vec<PushStream>, lookout_api::ApiError> {
-    let mut streams = lookout_api::loki::decode_push_protobuf(raw, max)?;
-    add_detected_level(&mut streams);
+fn decode_protobuf(raw: &[u8], max: usize) -> Result<ColumnPush, lookout_api::ApiError> {
+    let mut streams = lookout_api::loki::decode_push_protobuf(raw, max, &Default::default())?;
+    add_detected_level_columns(&mut streams);
     Ok(streams)
 }
 
-/// The push handler's JSON decoding (`lookout_api::loki::decode_push_json`), then `add_detected_level`.
-fn decode_json(bytes: &[u8]) -> Result<Vec<PushStream>, lookout_api::ApiError> {
-    let mut streams = lookout_api::loki::decode_push_json(bytes)?;
-    add_detected_level(&mut streams);
+/// The push handler's JSON decoding (`lookout_api::loki::decode_push_json`), then `add_detected_level_columns`.
+fn decode_json(bytes: &[u8]) -> Result<ColumnPush, lookout_api::ApiError> {
+    let mut streams = lookout_api::loki::decode_push_json(bytes, &Default::default())?;
+    add_detected_level_columns(&mut streams);
     Ok(streams)
 }

@@ -4,7 +4,7 @@
 
 pub mod mem;
 
-use lookout_model::{Labels, Matcher};
+use lookout_model::{EntryColumns, Labels, Matcher};
 use serde::{Deserialize, Serialize};
 
 /// One log entry.
@@ -26,6 +26,80 @@ pub struct PushStream {
     pub labels: Labels,
     /// Its entries.
     pub entries: Vec<Entry>,
+}
+
+/// A push in columns: every entry of every stream in one [`EntryColumns`], stream after stream, so a decoded body
+/// costs a few allocations, not a few per stream or per line. How the push API hands a body to a store that takes
+/// it as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnPush {
+    /// Every entry, each stream's a contiguous range.
+    pub entries: EntryColumns,
+    /// The streams, in body order.
+    pub streams: Vec<PushedStream>,
+}
+
+/// One stream of a [`ColumnPush`].
+#[derive(Debug, Clone)]
+pub struct PushedStream {
+    /// The stream's labels.
+    pub labels: Labels,
+    /// Its entries: this range of the push's columns.
+    pub range: std::ops::Range<usize>,
+}
+
+impl ColumnPush {
+    /// The same push with an `Entry` per line.
+    pub fn to_push_streams(&self) -> Vec<PushStream> {
+        let c = &self.entries;
+        self.streams
+            .iter()
+            .map(|s| PushStream {
+                labels: s.labels.clone(),
+                entries: s
+                    .range
+                    .clone()
+                    .map(|i| Entry {
+                        ts: c.ts(i),
+                        line: c.line(i).to_owned(),
+                        metadata: c
+                            .metadata(i)
+                            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// The same push in columns.
+    pub fn from_push_streams(push: &[PushStream]) -> ColumnPush {
+        let lines = push.iter().map(|p| p.entries.len()).sum();
+        let text = push
+            .iter()
+            .flat_map(|p| &p.entries)
+            .map(|e| e.line.len())
+            .sum();
+        let mut out = ColumnPush {
+            entries: EntryColumns::with_capacity(lines, text),
+            streams: Vec::with_capacity(push.len()),
+        };
+        for p in push {
+            let from = out.entries.len();
+            for e in &p.entries {
+                out.entries.push(
+                    e.ts,
+                    &e.line,
+                    e.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                );
+            }
+            out.streams.push(PushedStream {
+                labels: p.labels.clone(),
+                range: from..out.entries.len(),
+            });
+        }
+        out
+    }
 }
 
 /// A line filter the store can narrow by (`|=`, `!=`, `|~`, `!~`); the engine applies richer filters itself.
@@ -205,6 +279,12 @@ pub enum LogPushError {
 pub trait LogSink: Send + Sync {
     /// Stores every entry of `push` or none; returns the number stored.
     fn push(&self, push: Vec<PushStream>) -> Result<usize, LogPushError>;
+
+    /// [`push`](LogSink::push) for streams in columns, with the same contract. A store that holds columns takes
+    /// them as they are; the default makes an `Entry` per line.
+    fn push_columns(&self, push: ColumnPush) -> Result<usize, LogPushError> {
+        self.push(push.to_push_streams())
+    }
 
     /// A refusal every push would get now (the store is behind), checked before a body is decoded so a shipper's
     /// retries cost no decoding; `push` still checks everything.
