@@ -130,24 +130,45 @@ const LEVEL_WORDS: [(&str, &str); 9] = [
     ("fatal", "fatal"),
 ];
 
-/// The first level word (`ERROR`, `warn`, `Info`, …) in the text.
+/// The first level word (`ERROR`, `warn`, `Info`, …) in the text. Words are runs of ASCII letters (any other byte,
+/// a multi-byte character's included, separates them); one pass over the bytes, and a word is compared with the
+/// spellings only when its length and first letter could be one (most words of a line are neither).
 fn level_word(head: &str) -> Option<&'static str> {
-    head.split(|c: char| !c.is_ascii_alphabetic())
-        .filter(|w| (3..=8).contains(&w.len()))
-        .find_map(|w| {
-            // Only whole-case spellings count, as in log prefixes: `ERROR`, `error`, `Error`.
-            let first_upper = w.starts_with(|c: char| c.is_ascii_uppercase());
-            let rest = &w.as_bytes()[1..];
-            let cased = rest.iter().all(u8::is_ascii_lowercase)
-                || (first_upper && rest.iter().all(u8::is_ascii_uppercase));
-            if !cased {
-                return None;
-            }
-            LEVEL_WORDS
-                .iter()
-                .find(|(spelling, _)| spelling.eq_ignore_ascii_case(w))
-                .map(|(_, level)| *level)
-        })
+    let bytes = head.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_alphabetic() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        let w = &bytes[start..i];
+        if !(3..=8).contains(&w.len())
+            || !matches!(
+                w[0].to_ascii_lowercase(),
+                b't' | b'd' | b'i' | b'w' | b'e' | b'c' | b'f'
+            )
+        {
+            continue;
+        }
+        // Only whole-case spellings count, as in log prefixes: `ERROR`, `error`, `Error`.
+        let rest = &w[1..];
+        let cased = rest.iter().all(u8::is_ascii_lowercase)
+            || (w[0].is_ascii_uppercase() && rest.iter().all(u8::is_ascii_uppercase));
+        if !cased {
+            continue;
+        }
+        if let Some((_, level)) = LEVEL_WORDS
+            .iter()
+            .find(|(spelling, _)| spelling.as_bytes().eq_ignore_ascii_case(w))
+        {
+            return Some(level);
+        }
+    }
+    None
 }
 
 /// The level of one line: a `level` field (JSON or logfmt) first, then a level word, else `unknown`.
@@ -165,9 +186,15 @@ pub fn detect_level_in_line(line: &str) -> &'static str {
 
 /// The level a stream's labels announce (`level`, `severity`, … normalised), which every entry takes.
 fn level_from_labels(labels: &lookout_model::Labels) -> Option<&'static str> {
-    LEVEL_NAMES
+    // One pass over the (few) labels rather than a lookup per name: this runs for every pushed stream.
+    labels
         .iter()
-        .find_map(|n| labels.get(n).and_then(normalize_level))
+        .filter_map(|l| {
+            let rank = LEVEL_NAMES.iter().position(|n| *n == &*l.name)?;
+            Some((rank, normalize_level(&l.value)?))
+        })
+        .min_by_key(|(rank, _)| *rank)
+        .map(|(_, level)| level)
 }
 
 /// The `detected_level` of one entry, `None` when its metadata already has one: the stream's level label, else
@@ -382,5 +409,56 @@ mod tests {
             .get_or_make("bad", || Labels::from_pairs(&[("x", "1")]).map_err(|_| ()))
             .unwrap();
         assert_eq!(l.get("x"), Some("1"));
+    }
+
+    /// The plain statement of [`level_word`]: words split on every non-letter character, compared in order.
+    fn level_word_by_words(head: &str) -> Option<&'static str> {
+        head.split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|w| (3..=8).contains(&w.len()))
+            .find_map(|w| {
+                let first_upper = w.starts_with(|c: char| c.is_ascii_uppercase());
+                let rest = &w.as_bytes()[1..];
+                let cased = rest.iter().all(u8::is_ascii_lowercase)
+                    || (first_upper && rest.iter().all(u8::is_ascii_uppercase));
+                if !cased {
+                    return None;
+                }
+                LEVEL_WORDS
+                    .iter()
+                    .find(|(spelling, _)| spelling.eq_ignore_ascii_case(w))
+                    .map(|(_, level)| *level)
+            })
+    }
+
+    #[test]
+    fn the_byte_scan_finds_the_level_word_the_plain_statement_finds() {
+        let parts = [
+            "ERROR", "error", "Error", "eRRor", "WARNING", "Warn", "info", "INFO", "Info", "iNFO",
+            "debug", "trace", "fatal", "critical", "err", "Err", "errors", "inform", "GET", "é",
+            "ü", "✓", " ", "-", "[", "]", "1", "x", "w", "Mozilla", "warningx", "tracer", "_",
+        ];
+        // Every concatenation of up to three parts, so words meet at every kind of boundary.
+        let mut seen = 0;
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    let text = format!("{a}{b}{c}");
+                    assert_eq!(level_word(&text), level_word_by_words(&text), "{text:?}");
+                    seen += 1;
+                }
+            }
+        }
+        assert_eq!(seen, parts.len().pow(3));
+    }
+
+    #[test]
+    fn a_level_label_of_higher_rank_wins_wherever_it_sorts() {
+        use lookout_model::Labels;
+        let l = Labels::from_pairs(&[("severity", "error"), ("level", "warn"), ("lvl", "debug")]);
+        assert_eq!(level_from_labels(&l.unwrap()), Some("warn"));
+        let l = Labels::from_pairs(&[("severity", "error"), ("level", "nonsense")]).unwrap();
+        assert_eq!(level_from_labels(&l), Some("error"));
+        let l = Labels::from_pairs(&[("app", "x")]).unwrap();
+        assert_eq!(level_from_labels(&l), None);
     }
 }

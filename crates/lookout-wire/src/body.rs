@@ -31,19 +31,24 @@ pub enum BodyError {
 
 /// Decodes `bytes` by its `Content-Encoding` (`identity`/none, `gzip`/`x-gzip`, `deflate` (zlib), `snappy`
 /// block format), never producing more than `max_bytes`: gzip and deflate stop reading at the cap, snappy checks
-/// the length in its header before allocating.
-pub fn decode_body(
-    bytes: &[u8],
+/// the length in its header before allocating. A body without an encoding is borrowed, not copied.
+pub fn decode_body<'a>(
+    bytes: &'a [u8],
     content_encoding: Option<&str>,
     max_bytes: usize,
-) -> Result<Vec<u8>, BodyError> {
+) -> Result<std::borrow::Cow<'a, [u8]>, BodyError> {
     let encoding = content_encoding.map(str::trim).unwrap_or("");
     if encoding.is_empty() || encoding.eq_ignore_ascii_case("identity") {
         if bytes.len() > max_bytes {
             return Err(BodyError::BodyTooLarge { limit: max_bytes });
         }
-        return Ok(bytes.to_vec());
+        return Ok(std::borrow::Cow::Borrowed(bytes));
     }
+    decode_encoded(bytes, encoding, max_bytes).map(std::borrow::Cow::Owned)
+}
+
+/// [`decode_body`] for a named encoding.
+fn decode_encoded(bytes: &[u8], encoding: &str, max_bytes: usize) -> Result<Vec<u8>, BodyError> {
     if encoding.eq_ignore_ascii_case("gzip") || encoding.eq_ignore_ascii_case("x-gzip") {
         return read_capped(flate2::read::MultiGzDecoder::new(bytes), "gzip", max_bytes);
     }

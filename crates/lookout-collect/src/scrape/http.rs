@@ -191,14 +191,14 @@ impl JobClient {
         let body = match content_encoding.as_deref() {
             None => raw,
             Some(enc) => {
-                let decoded = lookout_wire::decode_body(&raw, Some(enc), max_body_bytes).map_err(
-                    |e| match e {
+                let decoded = lookout_wire::decode_body(&raw, Some(enc), max_body_bytes)
+                    .map_err(|e| match e {
                         lookout_wire::BodyError::BodyTooLarge { limit } => {
                             ScrapeError::BodySizeLimit { limit }
                         }
                         other => ScrapeError::Body(other),
-                    },
-                )?;
+                    })?
+                    .into_owned();
                 if !reservation.grow(decoded.capacity()) {
                     return Err(memory_error(&reservation));
                 }
