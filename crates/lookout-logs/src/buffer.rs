@@ -39,14 +39,7 @@ impl StreamBuf {
 
     /// Entry `i`, owned.
     pub fn entry(&self, i: usize) -> Entry {
-        Entry {
-            ts: self.ts(i),
-            line: self.line(i).to_owned(),
-            metadata: self
-                .metadata(i)
-                .map(|(a, b)| (a.to_owned(), b.to_owned()))
-                .collect(),
-        }
+        Entry::from_columns(&self.cols, i)
     }
 
     /// The earliest timestamp held.

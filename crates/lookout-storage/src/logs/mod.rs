@@ -19,6 +19,20 @@ pub struct Entry {
     pub metadata: Vec<(String, String)>,
 }
 
+impl Entry {
+    /// Entry `i` of `cols`, owned.
+    pub fn from_columns(cols: &EntryColumns, i: usize) -> Entry {
+        Entry {
+            ts: cols.ts(i),
+            line: cols.line(i).to_owned(),
+            metadata: cols
+                .metadata(i)
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        }
+    }
+}
+
 /// The entries pushed for one stream.
 #[derive(Debug, Clone)]
 pub struct PushStream {
@@ -56,18 +70,7 @@ impl ColumnPush {
             .iter()
             .map(|s| PushStream {
                 labels: s.labels.clone(),
-                entries: s
-                    .range
-                    .clone()
-                    .map(|i| Entry {
-                        ts: c.ts(i),
-                        line: c.line(i).to_owned(),
-                        metadata: c
-                            .metadata(i)
-                            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                            .collect(),
-                    })
-                    .collect(),
+                entries: s.range.clone().map(|i| Entry::from_columns(c, i)).collect(),
             })
             .collect()
     }
