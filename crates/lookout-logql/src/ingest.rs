@@ -254,18 +254,44 @@ pub fn add_detected_level_columns(push: &mut ColumnPush) {
         });
 }
 
-/// Most label sets a [`StreamLabelsCache`] holds before it starts over.
-const LABELS_CACHE_CAPACITY: usize = 16_384;
+/// Most bytes of keys and label sets a [`StreamLabelsCache`] holds by default before it starts over.
+const LABELS_CACHE_BYTES: usize = 4 << 20;
+
+/// What one remembered label set costs beyond its key and label bytes (map slot, string and `Arc` headers).
+const LABELS_CACHE_ENTRY_OVERHEAD: usize = 96;
 
 /// Stream label sets as a push spells them → the label set stored (validated, `service_name` derived),
 /// remembered across pushes: shippers send the same few hundred streams in every body, and building a label set
-/// costs a dozen allocations. Holds at most 16,384 sets (a few MiB) and starts over when full.
-#[derive(Debug, Default)]
+/// costs a dozen allocations. Holds at most its capacity in keys and label sets (4 MiB by default; the server gives
+/// it a sixteenth of the log store's memory share) and starts over when full (a push then builds its sets again;
+/// nothing is refused).
+#[derive(Debug)]
 pub struct StreamLabelsCache {
-    map: std::sync::Mutex<rustc_hash::FxHashMap<String, lookout_model::Labels>>,
+    map: std::sync::Mutex<CachedLabels>,
+    capacity: usize,
+}
+
+impl Default for StreamLabelsCache {
+    fn default() -> Self {
+        StreamLabelsCache::with_capacity_bytes(LABELS_CACHE_BYTES)
+    }
+}
+
+#[derive(Debug, Default)]
+struct CachedLabels {
+    sets: rustc_hash::FxHashMap<String, lookout_model::Labels>,
+    bytes: usize,
 }
 
 impl StreamLabelsCache {
+    /// A cache holding at most `capacity` bytes.
+    pub fn with_capacity_bytes(capacity: usize) -> Self {
+        StreamLabelsCache {
+            map: Default::default(),
+            capacity,
+        }
+    }
+
     /// The label set for `key` (the decoder's spelling of the pushed labels): remembered, or made by `make` and
     /// remembered when it succeeds.
     pub fn get_or_make<E>(
@@ -273,21 +299,33 @@ impl StreamLabelsCache {
         key: &str,
         make: impl FnOnce() -> Result<lookout_model::Labels, E>,
     ) -> Result<lookout_model::Labels, E> {
-        if let Some(l) = self.lock().get(key) {
+        if let Some(l) = self.lock().sets.get(key) {
             return Ok(l.clone());
         }
         let labels = make()?;
-        let mut map = self.lock();
-        if map.len() >= LABELS_CACHE_CAPACITY {
-            map.clear();
+        let cost = key.len()
+            + labels
+                .iter()
+                .map(|l| l.name.len() + l.value.len())
+                .sum::<usize>()
+            + LABELS_CACHE_ENTRY_OVERHEAD;
+        let mut cached = self.lock();
+        if cached.bytes + cost > self.capacity {
+            cached.sets.clear();
+            cached.bytes = 0;
         }
-        map.insert(key.to_owned(), labels.clone());
+        if cached.sets.insert(key.to_owned(), labels.clone()).is_none() {
+            cached.bytes += cost;
+        }
         Ok(labels)
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, rustc_hash::FxHashMap<String, lookout_model::Labels>> {
+    /// The bytes remembered (keys, label sets and their overhead).
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CachedLabels> {
         // A panic elsewhere cannot leave the map half-updated (insert and clear are whole operations).
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -409,6 +447,26 @@ mod tests {
             .get_or_make("bad", || Labels::from_pairs(&[("x", "1")]).map_err(|_| ()))
             .unwrap();
         assert_eq!(l.get("x"), Some("1"));
+    }
+
+    #[test]
+    fn the_labels_cache_stays_within_its_bytes() {
+        use lookout_model::Labels;
+        let cache = StreamLabelsCache::default();
+        let long = "v".repeat(10_000);
+        let mut peak = 0;
+        for i in 0..2_000 {
+            let key = format!("k{i}");
+            let l = cache
+                .get_or_make(&key, || {
+                    Labels::from_pairs(&[("app", long.as_str())]).map_err(|_| ())
+                })
+                .unwrap();
+            assert_eq!(l.get("app").map(str::len), Some(10_000));
+            peak = peak.max(cache.bytes());
+        }
+        assert!(peak <= LABELS_CACHE_BYTES, "{peak}");
+        assert!(peak > LABELS_CACHE_BYTES / 2, "{peak}: it did fill");
     }
 
     /// The plain statement of [`level_word`]: words split on every non-letter character, compared in order.

@@ -39,8 +39,8 @@ pub struct MemoryBudget {
     /// pod is a lost target); above the share a warning is logged and
     /// `lookout_memory_over_budget{component="discovery"}` is 1, so the limit or the watched scope can be changed.
     pub discovery: u64,
-    /// The log store (tantivy's writer heap is half of it, since tantivy may reach 2× its budget; the buffer of
-    /// entries awaiting the once-a-second commit): 5 %.
+    /// The log store (tantivy's writer heap a third of it, since tantivy may reach 2× its budget; a quarter for the
+    /// entries awaiting the once-a-second commit; a sixteenth for the push API's remembered stream label sets): 5 %.
     pub logs: u64,
     /// Everything else (runtime, code, allocator slack): 5 %.
     pub other: u64,

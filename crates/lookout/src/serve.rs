@@ -487,6 +487,12 @@ impl Server {
             (Some(store), _) => Some(store.clone() as Arc<dyn lookout_storage::logs::LogStorage>),
             _ => None,
         };
+        // Pushed streams' label sets are remembered within a sixteenth of the log store's share.
+        state.log_labels = Arc::new(
+            lookout_logql::ingest::StreamLabelsCache::with_capacity_bytes(
+                (budget.logs / 16) as usize,
+            ),
+        );
         let mut app = if args.agent {
             lookout_api::agent_router(state)
         } else {
