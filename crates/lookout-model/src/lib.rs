@@ -4,7 +4,7 @@
 //! Architecture invariant: this crate does no I/O and knows nothing about storage, HTTP or PromQL, with one
 //! exception: `http_client::tls_files` reads trust material (the system's roots, `ca_file`, client certificates)
 //! when a client is built, so every client trusts the same roots. It depends only on `regex`, `thiserror`,
-//! `serde`, `md-5` (relabel hashmod), a hasher, and `rustls-pki-types`/`rustls-native-certs` (PEM and the system
+//! `serde`, `md-5` (relabel hashmod), a hasher and `hashbrown`'s table, and `rustls-pki-types`/`rustls-native-certs` (PEM and the system
 //! store, no TLS library).
 
 pub mod duration;

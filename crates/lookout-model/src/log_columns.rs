@@ -3,7 +3,10 @@
 //! store's backlog holds it, so an entry costs its line and a few integers instead of a line, a metadata vector and
 //! its strings, each allocated and freed per entry.
 
-use rustc_hash::FxHashMap;
+use std::hash::Hasher;
+
+use hashbrown::HashTable;
+use rustc_hash::FxHasher;
 
 /// Pairs a stream's table is searched for linearly before a map indexes it: most streams have a handful (the
 /// detected level, a few fixed values), while per-entry values such as trace ids would make a linear search
@@ -21,8 +24,19 @@ pub struct EntryColumns {
     meta_ends: Vec<u32>,
     meta_ix: Vec<u32>,
     pairs: Vec<(String, String)>,
-    /// Index of `pairs` once it outgrows [`LINEAR_PAIRS`].
-    pair_map: Option<FxHashMap<(String, String), u32>>,
+    /// Index of `pairs` once it outgrows [`LINEAR_PAIRS`]: pair indexes, found by the pair's hash and compared in
+    /// `pairs`, so a lookup allocates nothing and no pair is stored twice.
+    pair_map: Option<HashTable<u32>>,
+}
+
+/// The hash a metadata pair is indexed by.
+fn pair_hash(k: &str, v: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(k.as_bytes());
+    // A byte no UTF-8 text holds, so ("ab", "c") and ("a", "bc") differ.
+    h.write_u8(0xff);
+    h.write(v.as_bytes());
+    h.finish()
 }
 
 /// What an entry costs beyond its line: timestamp, line end and metadata end (8 + 8 + 4), and growth slack.
@@ -153,34 +167,44 @@ impl EntryColumns {
 
     /// The table index of pair `(k, v)`, added when new (`true`).
     fn pair_index(&mut self, k: &str, v: &str) -> (u32, bool) {
-        if let Some(map) = &self.pair_map {
-            // The map's key is owned; a lookup by parts would need raw-entry APIs, so the linear case stays cheap
-            // and this one allocates a probe only for streams with many distinct pairs.
-            if let Some(&ix) = map.get(&(k.to_owned(), v.to_owned())) {
-                return (ix, false);
-            }
-        } else if let Some(ix) = self.pairs.iter().position(|(a, b)| a == k && b == v) {
-            return (ix as u32, false);
+        let pairs = &self.pairs;
+        let found = match &self.pair_map {
+            Some(map) => map
+                .find(pair_hash(k, v), |&ix| {
+                    let (a, b) = &pairs[ix as usize];
+                    a == k && b == v
+                })
+                .copied(),
+            None => pairs
+                .iter()
+                .position(|(a, b)| a == k && b == v)
+                .map(|ix| ix as u32),
+        };
+        if let Some(ix) = found {
+            return (ix, false);
         }
         let ix = self.pairs.len() as u32;
         self.pairs.push((k.to_owned(), v.to_owned()));
+        let pairs = &self.pairs;
+        let rehash = |&ix: &u32| {
+            let (a, b) = &pairs[ix as usize];
+            pair_hash(a, b)
+        };
         if let Some(map) = &mut self.pair_map {
-            map.insert((k.to_owned(), v.to_owned()), ix);
-        } else if self.pairs.len() > LINEAR_PAIRS {
-            self.pair_map = Some(
-                self.pairs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| (p.clone(), i as u32))
-                    .collect(),
-            );
+            map.insert_unique(pair_hash(k, v), ix, rehash);
+        } else if pairs.len() > LINEAR_PAIRS {
+            let mut map = HashTable::with_capacity(pairs.len() * 2);
+            for i in 0..pairs.len() as u32 {
+                map.insert_unique(rehash(&i), i, rehash);
+            }
+            self.pair_map = Some(map);
         }
         (ix, true)
     }
 
     /// Appends entries `range` of `other`; returns what they cost held here. The lines are copied in one piece.
-    /// `remap` is scratch space (other's pair index → this one's, filled as pairs are met), so appending a push
-    /// stream by stream allocates nothing per stream.
+    /// `remap` is scratch space (other's pair index → this one's, filled as pairs are met and reset after), so
+    /// appending a push stream by stream allocates nothing per stream.
     pub fn append_range(
         &mut self,
         other: &EntryColumns,
@@ -212,8 +236,11 @@ impl EntryColumns {
                 .iter()
                 .map(|e| e - text_from + base),
         );
-        remap.clear();
-        remap.resize(other.pairs.len(), u32::MAX);
+        // Slots are reset after use (below) rather than cleared here, so a push of many streams and many distinct
+        // pairs does not pay for the whole table per stream.
+        if remap.len() < other.pairs.len() {
+            remap.resize(other.pairs.len(), u32::MAX);
+        }
         let meta_base = self.meta_ix.len() as u32;
         for &k in &other.meta_ix[meta_from..meta_to] {
             let slot = &mut remap[k as usize];
@@ -232,6 +259,9 @@ impl EntryColumns {
                 .iter()
                 .map(|e| e - meta_from as u32 + meta_base),
         );
+        for &k in &other.meta_ix[meta_from..meta_to] {
+            remap[k as usize] = u32::MAX;
+        }
         cost + 4 * (meta_to - meta_from) as u64
     }
 
@@ -266,7 +296,7 @@ impl EntryColumns {
             self.meta_ix.extend_from_slice(&old_ix[from..to]);
             from = to;
             if let Some(v) = pick {
-                let ix = match known.iter().find(|(k, _)| std::ptr::eq(*k, v) || *k == v) {
+                let ix = match known.iter().find(|(k, _)| *k == v) {
                     Some(&(_, ix)) => ix,
                     None => {
                         let ix = self.pair_index(key, v).0;
@@ -373,6 +403,29 @@ mod tests {
             }
             assert_eq!(got.distinct_pairs(), want.distinct_pairs());
         }
+    }
+
+    #[test]
+    fn one_scratch_serves_many_ranges_and_targets_with_many_pairs() {
+        let mut src = EntryColumns::default();
+        for i in 0..60 {
+            let id = format!("t{}", i % 30);
+            src.push(i, "x", [("trace_id", id.as_str()), ("k", "v")]);
+        }
+        let mut remap = Vec::new();
+        let (mut a, mut b) = (EntryColumns::default(), EntryColumns::default());
+        a.append_range(&src, 0..20, &mut remap);
+        b.append_range(&src, 10..40, &mut remap);
+        a.append_range(&src, 40..60, &mut remap);
+        assert!(remap.iter().all(|&r| r == u32::MAX), "scratch left clean");
+        assert_eq!((a.len(), b.len()), (40, 30));
+        for (i, src_i) in (0..20).chain(40..60).enumerate() {
+            assert_eq!(meta(&a, i), meta(&src, src_i));
+        }
+        for (i, src_i) in (10..40).enumerate() {
+            assert_eq!(meta(&b, i), meta(&src, src_i));
+        }
+        assert_eq!((a.distinct_pairs(), b.distinct_pairs()), (31, 31));
     }
 
     #[test]

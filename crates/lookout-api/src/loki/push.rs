@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use std::fmt::Write as _;
 
 use lookout_logql::ingest::{StreamLabelsCache, add_detected_level_columns, add_service_name};
-use lookout_model::{EntryColumns, Labels, MatchOp};
+use lookout_model::{Labels, MatchOp};
 use lookout_storage::logs::{ColumnPush, LogPushError, PushedStream};
 use lookout_wire::loki::PushRequest;
 use lookout_wire::loki_json::parse_json_push;
@@ -83,32 +83,26 @@ pub fn decode_protobuf(
         .flat_map(|s| &s.entries)
         .map(|e| e.line.len())
         .sum();
-    let mut out = ColumnPush {
-        entries: EntryColumns::with_capacity(lines, text),
-        streams: Vec::with_capacity(req.streams.len()),
-    };
+    let mut out = ColumnPush::with_capacity(req.streams.len(), lines, text);
     let mut key = String::new();
     for s in &req.streams {
         key.clear();
         key.push('p');
         key.push_str(&s.labels);
         let labels = cache.get_or_make(&key, || stream_labels(&s.labels))?;
-        let from = out.entries.len();
-        for e in &s.entries {
-            let t = e.timestamp.unwrap_or_default();
-            let ts = t
-                .seconds
-                .saturating_mul(1_000_000_000)
-                .saturating_add(i64::from(t.nanos));
-            let meta = e
-                .structured_metadata
-                .iter()
-                .map(|p| (p.name.as_str(), p.value.as_str()));
-            out.entries.push(ts, &e.line, meta);
-        }
-        out.streams.push(PushedStream {
-            labels,
-            range: from..out.entries.len(),
+        out.add_stream(labels, |cols| {
+            for e in &s.entries {
+                let t = e.timestamp.unwrap_or_default();
+                let ts = t
+                    .seconds
+                    .saturating_mul(1_000_000_000)
+                    .saturating_add(i64::from(t.nanos));
+                let meta = e
+                    .structured_metadata
+                    .iter()
+                    .map(|p| (p.name.as_str(), p.value.as_str()));
+                cols.push(ts, &e.line, meta);
+            }
         });
     }
     Ok(out)

@@ -83,25 +83,34 @@ impl ColumnPush {
             .flat_map(|p| &p.entries)
             .map(|e| e.line.len())
             .sum();
-        let mut out = ColumnPush {
-            entries: EntryColumns::with_capacity(lines, text),
-            streams: Vec::with_capacity(push.len()),
-        };
+        let mut out = ColumnPush::with_capacity(push.len(), lines, text);
         for p in push {
-            let from = out.entries.len();
-            for e in &p.entries {
-                out.entries.push(
-                    e.ts,
-                    &e.line,
-                    e.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                );
-            }
-            out.streams.push(PushedStream {
-                labels: p.labels.clone(),
-                range: from..out.entries.len(),
+            out.add_stream(p.labels.clone(), |cols| {
+                for e in &p.entries {
+                    let meta = e.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+                    cols.push(e.ts, &e.line, meta);
+                }
             });
         }
         out
+    }
+
+    /// An empty push with room for `streams` streams of `lines` entries and `text` bytes of lines in all.
+    pub fn with_capacity(streams: usize, lines: usize, text: usize) -> ColumnPush {
+        ColumnPush {
+            entries: EntryColumns::with_capacity(lines, text),
+            streams: Vec::with_capacity(streams),
+        }
+    }
+
+    /// Appends a stream: its entries are those `fill` pushes onto the columns.
+    pub fn add_stream(&mut self, labels: Labels, fill: impl FnOnce(&mut EntryColumns)) {
+        let from = self.entries.len();
+        fill(&mut self.entries);
+        self.streams.push(PushedStream {
+            labels,
+            range: from..self.entries.len(),
+        });
     }
 }
 
