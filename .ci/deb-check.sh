@@ -2,7 +2,7 @@
 # Issue 16 ("a Debian package"): build the .deb with cargo-deb from the crate's [package.metadata.deb], show
 # `dpkg-deb --info/--contents`, check the files, conffile, scripts and unit, install it into a throwaway root
 # (`dpkg --root`, maintainer scripts run chrootless against that root), verify the installed unit with
-# `systemd-analyze verify`, and package the arm64 release binary the arm64 smoke run built.
+# `systemd-analyze verify`, and package the arm64 binary the arm64 smoke run built.
 #
 # The amd64 package wraps the debug binary the tests just built (CI makes one workspace build; a release build would
 # be a second one): it is staged where cargo-deb looks for a release binary and stripped. `cargo deb -p lookout` on a
@@ -96,11 +96,15 @@ dpkg --root="$ROOT" --force-script-chrootless --force-depends --force-not-root -
 [ ! -e "$ROOT/etc/lookout/lookout.yml" ] || die "purge left the conffile"
 say "purge removed the package and kept /var/lib/lookout"
 
-# arm64: the release binary .ci/arm64-smoke.sh cross-built, when present.
-ARM="$TARGET_DIR/aarch64-unknown-linux-gnu/release/lookout"
+# arm64: the dev-profile binary .ci/arm64-smoke.sh cross-built, staged where cargo-deb looks for a release binary
+# (as the amd64 one is above).
+ARM="$TARGET_DIR/aarch64-unknown-linux-gnu/debug/lookout"
 if [ "${DEB_ARM64:-1}" = 1 ]; then
   [ -x "$ARM" ] || die "$ARM is missing: run .ci/arm64-smoke.sh first (or DEB_ARM64=0)"
-  cargo deb --locked -p lookout --no-build --target aarch64-unknown-linux-gnu --no-strip --fast -o "$OUT/" >/dev/null
+  mkdir -p "$STAGE/aarch64-unknown-linux-gnu/release"
+  cp "$ARM" "$STAGE/aarch64-unknown-linux-gnu/release/lookout"
+  CARGO_TARGET_DIR="$STAGE" cargo deb --locked -p lookout --no-build --target aarch64-unknown-linux-gnu --no-strip --fast \
+    -o "$OUT/" >/dev/null
   ARMDEB="$(ls "$OUT"/lookout_*_arm64.deb)"
   dpkg-deb --info "$ARMDEB" | grep '^ Architecture: arm64$' >/dev/null || die "the arm64 package is not arm64"
   dpkg-deb --contents "$ARMDEB" | grep ' ./usr/bin/lookout$' >/dev/null || die "the arm64 package has no binary"
