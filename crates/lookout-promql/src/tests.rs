@@ -12,6 +12,7 @@ use lookout_storage::mem::MemStorage;
 use crate::{AnnotationKind, Engine, EngineOptions, QueryContext, QueryError, Value};
 
 mod figures;
+mod series_wise;
 mod step_split;
 
 /// Label pairs and the (t, v) points of one test series.

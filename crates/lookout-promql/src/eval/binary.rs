@@ -32,7 +32,7 @@ pub(crate) fn float_binop(op: token::TokenId, l: f64, r: f64) -> (f64, bool) {
     }
 }
 
-fn is_comparison(op: token::TokenId) -> bool {
+pub(crate) fn is_comparison(op: token::TokenId) -> bool {
     matches!(
         op,
         token::T_EQLC | token::T_NEQ | token::T_GTR | token::T_LSS | token::T_GTE | token::T_LTE
@@ -67,6 +67,14 @@ impl Evaluator<'_> {
             }),
             (ValueType::Vector, ValueType::Scalar) | (ValueType::Scalar, ValueType::Vector) => {
                 let swap = lt == ValueType::Scalar;
+                let (vector, scalar) = if swap {
+                    (&inputs[1], &inputs[0])
+                } else {
+                    (&inputs[0], &inputs[1])
+                };
+                if let Some(m) = self.vector_scalar_series(op, vector, scalar, swap, return_bool)? {
+                    return Ok(m);
+                }
                 self.range_eval_split(&inputs, || {
                     move |_, v: &mut [Vector]| {
                         let (vec, s) = if swap {
@@ -81,6 +89,15 @@ impl Evaluator<'_> {
             (ValueType::Vector, ValueType::Vector) => {
                 let set_op = matches!(op, token::T_LAND | token::T_LOR | token::T_LUNLESS);
                 let default_card = if set_op { &MANY_TO_MANY } else { &ONE_TO_ONE };
+                if !set_op {
+                    let matching = matching_of(b.modifier.as_ref(), default_card);
+                    let [lhs, rhs] = &inputs;
+                    if let Some(m) =
+                        self.vector_binop_series(op, lhs, rhs, &matching, return_bool)?
+                    {
+                        return Ok(m);
+                    }
+                }
                 // Each range of steps has its own matching (and so its own signature caches).
                 self.range_eval_split(&inputs, || {
                     let mut matching = matching_of(b.modifier.as_ref(), default_card);

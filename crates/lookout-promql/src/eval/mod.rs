@@ -4,6 +4,7 @@
 
 mod aggregate;
 mod binary;
+mod binary_series;
 mod extended;
 mod kheap;
 mod matching;
