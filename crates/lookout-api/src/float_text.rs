@@ -9,10 +9,13 @@ pub(crate) fn write_finite(out: &mut String, v: f64) {
     let text = buf.format_finite(v);
     // Most values: ryu's plain decimal (it uses one for magnitudes in [1e-5, 1e16)), which is Prometheus's
     // spelling once a whole number loses its `.0`.
-    let Some((mantissa, exp10)) = text.split_once('e') else {
+    // A plain loop over these few bytes: `split_once` goes through the generic searcher and memchr, which
+    // cost more than the search itself on a short string.
+    let Some(e) = text.bytes().rposition(|b| b == b'e') else {
         out.push_str(text.strip_suffix(".0").unwrap_or(text));
         return;
     };
+    let (mantissa, exp10) = (&text[..e], &text[e + 1..]);
     let exp10 = exp10.parse::<i32>().unwrap_or(0);
     let (mantissa, negative) = match mantissa.strip_prefix('-') {
         Some(t) => (t, true),

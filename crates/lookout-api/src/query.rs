@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{Request, StatusCode};
+use axum::http::Request;
 use axum::response::Response;
 use lookout_promql::{Engine, QueryContext, QueryOutput, Value};
 
@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::format::{write_json_str, write_labels, write_point};
 use crate::params::Params;
 use crate::pool::CancelOnDrop;
-use crate::respond::{json_response, read_params, success, success_body};
+use crate::respond::{BodyPieces, read_params, success, success_body};
 
 /// Maximum points per series Prometheus allows in a range query.
 const MAX_POINTS: i64 = 11_000;
@@ -137,19 +137,22 @@ pub async fn range(
 
 /// The success body of a query's output, rendered on the query pool (never on the runtime's threads: a range
 /// answer can take tens of milliseconds to write).
-fn render_answer(out: &QueryOutput, limit: usize) -> String {
-    success_body(&out.annotations, |s| {
-        if render_value_into(s, &out.value, limit) {
+fn render_answer(out: &QueryOutput, limit: usize) -> BodyPieces {
+    let mut pieces = Vec::new();
+    let tail = success_body(&out.annotations, |s| {
+        if render_value_into(s, &out.value, limit, &mut pieces) {
             vec!["results truncated due to limit".to_string()]
         } else {
             Vec::new()
         }
-    })
+    });
+    pieces.push(tail);
+    BodyPieces::new(pieces)
 }
 
 fn answer(
     state: &ApiState,
-    result: Result<String, lookout_promql::QueryError>,
+    result: Result<BodyPieces, lookout_promql::QueryError>,
 ) -> Result<Response, ApiError> {
     let body = match result {
         Ok(b) => b,
@@ -167,14 +170,22 @@ fn answer(
         }
     };
     state.metrics.queries.fetch_add(1, Ordering::Relaxed);
-    Ok(json_response(StatusCode::OK, body))
+    Ok(body.into_json_response())
 }
 
 /// Series of a matrix rendered by one task when the answer is written on the query threads.
 const RENDER_CHUNK: usize = 32;
 
 /// Appends `{"resultType":…,"result":…}` to `s`; returns whether `limit` cut the result.
-pub fn render_value_into(s: &mut String, value: &Value, limit: usize) -> bool {
+/// A large matrix's series are left in the pieces they were written in: the text of `s` so far, then each
+/// piece, are moved to `pieces` (joining them would copy the answer once more), and `s` goes on with what
+/// follows them.
+fn render_value_into(
+    s: &mut String,
+    value: &Value,
+    limit: usize,
+    pieces: &mut Vec<String>,
+) -> bool {
     s.push_str(r#"{"resultType":""#);
     s.push_str(value.type_name());
     s.push_str(r#"","result":"#);
@@ -225,20 +236,19 @@ pub fn render_value_into(s: &mut String, value: &Value, limit: usize) -> bool {
                     let parts: Vec<String> = pool.install(|| {
                         series
                             .par_chunks(RENDER_CHUNK)
-                            .map(|chunk| {
-                                let mut part = String::with_capacity(chunk.len() * 64);
+                            .enumerate()
+                            .map(|(i, chunk)| {
+                                let mut part = String::with_capacity(rendered_size(chunk));
+                                if i > 0 {
+                                    part.push(',');
+                                }
                                 write_series_list(&mut part, chunk);
                                 part
                             })
                             .collect()
                     });
-                    s.reserve(parts.iter().map(|p| p.len() + 1).sum());
-                    for (i, part) in parts.iter().enumerate() {
-                        if i > 0 {
-                            s.push(',');
-                        }
-                        s.push_str(part);
-                    }
+                    pieces.push(std::mem::take(s));
+                    pieces.extend(parts);
                 }
                 _ => write_series_list(s, series),
             }
@@ -247,6 +257,15 @@ pub fn render_value_into(s: &mut String, value: &Value, limit: usize) -> bool {
     }
     s.push('}');
     truncated
+}
+
+/// About how many bytes `series` take written: a point is ~30 bytes (`[1700000000.123,"12.5"]`), labels
+/// ~40 bytes a pair; so a piece is allocated once rather than doubled a dozen times.
+fn rendered_size(series: &[lookout_promql::MatrixSeries]) -> usize {
+    series
+        .iter()
+        .map(|x| 32 + x.samples.len() * 30 + x.labels.len() * 40)
+        .sum()
 }
 
 /// Appends matrix series as comma-separated `{"metric":…,"values":[…]}` objects.

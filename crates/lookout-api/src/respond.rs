@@ -140,3 +140,59 @@ pub async fn read_body(
         }
     }
 }
+
+/// A response body written in pieces (a large query answer is rendered a chunk of series per task) and sent
+/// piece after piece, with its exact length, rather than copied into one string first.
+pub struct BodyPieces {
+    pieces: std::collections::VecDeque<axum::body::Bytes>,
+    remaining: u64,
+}
+
+impl BodyPieces {
+    /// A body of `pieces` in order.
+    pub fn new(pieces: Vec<String>) -> Self {
+        let remaining = pieces.iter().map(|p| p.len() as u64).sum();
+        BodyPieces {
+            pieces: pieces
+                .into_iter()
+                .filter(|p| !p.is_empty())
+                .map(axum::body::Bytes::from)
+                .collect(),
+            remaining,
+        }
+    }
+
+    /// A 200 response with this body as JSON.
+    pub fn into_json_response(self) -> Response {
+        (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            Body::new(self),
+        )
+            .into_response()
+    }
+}
+
+impl http_body::Body for BodyPieces {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let next = self.pieces.pop_front();
+        if let Some(p) = &next {
+            self.remaining -= p.len() as u64;
+        }
+        std::task::Poll::Ready(next.map(|p| Ok(http_body::Frame::data(p))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.remaining)
+    }
+}
