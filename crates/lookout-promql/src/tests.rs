@@ -49,6 +49,26 @@ fn instant(s: &dyn Storage, q: &str, t: i64) -> Result<crate::QueryOutput, Query
     Engine::default().instant_query(s, q, t, &QueryContext::default())
 }
 
+/// A range answer's points per step, as label string → value bits.
+type PointsByStep = std::collections::BTreeMap<i64, Vec<(String, u64)>>;
+
+/// The points of the matrix `v` (the answer to `q`) per step.
+fn points_by_step(q: &str, v: &Value) -> PointsByStep {
+    let Value::Matrix(series) = v else {
+        panic!("{q}: expected a matrix")
+    };
+    let mut by_step = PointsByStep::new();
+    for x in series {
+        for p in &x.samples {
+            by_step
+                .entry(p.t)
+                .or_default()
+                .push((x.labels.to_string(), p.v.to_bits()));
+        }
+    }
+    by_step
+}
+
 fn vector(v: &Value) -> Vec<(String, f64)> {
     match v {
         Value::Vector(v) => v.iter().map(|s| (s.labels.to_string(), s.v)).collect(),

@@ -71,23 +71,11 @@ fn range_by_step(
     s: &MemStorage,
     q: &str,
     (start, end, step): (i64, i64, i64),
-) -> Result<std::collections::BTreeMap<i64, Vec<(String, u64)>>, String> {
+) -> Result<PointsByStep, String> {
     let out = Engine::default()
         .range_query(s, q, start, end, step, &QueryContext::default())
         .map_err(|e| e.to_string())?;
-    let Value::Matrix(series) = &out.value else {
-        panic!("{q}: expected a matrix")
-    };
-    let mut by_step: std::collections::BTreeMap<i64, Vec<(String, u64)>> = Default::default();
-    for x in series {
-        for p in &x.samples {
-            by_step
-                .entry(p.t)
-                .or_default()
-                .push((x.labels.to_string(), p.v.to_bits()));
-        }
-    }
-    Ok(by_step)
+    Ok(points_by_step(q, &out.value))
 }
 
 #[test]

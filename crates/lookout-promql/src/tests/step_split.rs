@@ -50,19 +50,7 @@ fn split_binary_operators_agree_with_instant_queries_at_every_step() {
         "avail or total",
     ] {
         let range = e.range_query(&s, q, start, end, step, &ctx).unwrap();
-        let Value::Matrix(series) = &range.value else {
-            panic!("{q}: expected a matrix")
-        };
-        // Per step, the range answer's points as label string → value bits.
-        let mut by_step: std::collections::BTreeMap<i64, Vec<(String, u64)>> = Default::default();
-        for x in series {
-            for p in &x.samples {
-                by_step
-                    .entry(p.t)
-                    .or_default()
-                    .push((x.labels.to_string(), p.v.to_bits()));
-            }
-        }
+        let mut by_step = points_by_step(q, &range.value);
         let mut t = start;
         while t <= end {
             let out = instant(&s, q, t).unwrap();
