@@ -68,7 +68,6 @@ impl Evaluator<'_> {
             pairs.push((i, j, metric));
         }
 
-        let comparison = is_comparison(op);
         let mut out: Vec<(usize, Series)> = Vec::with_capacity(pairs.len());
         for (i, j, labels) in pairs {
             self.env.budget.check("expression evaluation")?;
@@ -92,10 +91,11 @@ impl Evaluator<'_> {
                     continue;
                 }
                 let (fl, fr) = if one_to_many { (q.v, p.v) } else { (p.v, q.v) };
+                // Arithmetic always keeps; a comparison without `bool` drops what fails it.
                 let (mut val, keep) = float_binop(op, fl, fr);
                 if return_bool {
                     val = if keep { 1.0 } else { 0.0 };
-                } else if comparison && !keep {
+                } else if !keep {
                     continue;
                 }
                 pts.push(Sample::new(p.t, val));

@@ -91,15 +91,10 @@ impl Evaluator<'_> {
             let mut args_buf: Vec<f64> = Vec::with_capacity(params.len());
             // The last out-of-range quantile warned about, so a constant φ is not re-formatted per step.
             let mut warned_quantile: Option<u64> = None;
-            // One allocation, for every step whose window can hold one of the samples: grown by doubling, the
-            // list was reallocated a dozen times per series, and the query threads then queued at the
-            // allocator's arena lock (a tenth of a range query's time).
-            let reach =
-                (spec.range + spec.extra_before + spec.extra_after) / self.interval.max(1) + 1;
-            let cap = self
-                .num_steps()
-                .min(samples.len().saturating_mul(reach.max(1) as usize));
-            let mut points = Vec::with_capacity(cap);
+            let mut points = Vec::with_capacity(self.points_capacity(
+                samples.len(),
+                spec.range + spec.extra_before + spec.extra_after,
+            ));
             // rate/increase: the series' counter resets (index of the sample after each drop), found once.
             let counter_fast = spec.modifier.is_none()
                 && matches!(kernel, Some(RangeFn::Rate | RangeFn::Increase));

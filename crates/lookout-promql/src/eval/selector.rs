@@ -258,12 +258,7 @@ impl Evaluator<'_> {
             |loaded| {
                 budget.acquire(loaded.samples.len())?;
                 let samples = &loaded.samples;
-                // One allocation, for every step within a lookback of a sample (see `range_call`).
-                let reach = lookback / self.interval.max(1) + 1;
-                let cap = self
-                    .num_steps()
-                    .min(samples.len().saturating_mul(reach.max(1) as usize));
-                let mut points = Vec::with_capacity(cap);
+                let mut points = Vec::with_capacity(self.points_capacity(samples.len(), lookback));
                 let mut idx = 0usize; // first sample after the current reference time
                 for (k, ts) in self.steps().enumerate() {
                     // A subquery's grid can have billions of steps: the query's time limit must stop it. Every
