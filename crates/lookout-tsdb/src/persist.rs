@@ -12,8 +12,9 @@ use crate::db::Inner;
 use crate::head::SHARDS;
 use crate::metrics::Counters;
 use crate::store::PendingPart;
-use crate::store::codec::{self, DirEntry, Group, PartKey};
+use crate::store::codec::{self, DirEntry, Group, PartDir, PartKey};
 use crate::store::part_file::PartFileWriter;
+use crate::store::stamps::{self, StampTableBuilder};
 
 /// Series per chunk group: zstd sees this many similar series at once; a lone-series read decompresses them all.
 pub(crate) const GROUP_SERIES: usize = 256;
@@ -37,6 +38,9 @@ struct PartBuilder {
     body: Vec<u8>,
     groups: u32,
     dir: Vec<DirEntry>,
+    /// The timestamp sequences the part's series share (`store/stamps.rs`).
+    stamps: StampTableBuilder,
+    scratch: Vec<Sample>,
     mint: i64,
     maxt: i64,
     samples: u64,
@@ -52,6 +56,8 @@ impl PartBuilder {
             body: Vec::new(),
             groups: 0,
             dir: Vec::new(),
+            stamps: StampTableBuilder::default(),
+            scratch: Vec::new(),
             mint: i64::MAX,
             maxt: i64::MIN,
             samples: 0,
@@ -61,7 +67,12 @@ impl PartBuilder {
     fn add(&mut self, id: u32, samples: &[Sample]) -> Result<(), StorageError> {
         let (first, last) = (samples[0].t, samples[samples.len() - 1].t);
         let before = self.body.len();
-        encode_sealed(samples, &mut self.body);
+        match self.stamps.refer(samples) {
+            Some(at) => stamps::encode_ref(samples, at, &mut self.scratch, &mut self.body),
+            None => {
+                encode_sealed(samples, &mut self.body);
+            }
+        }
         self.dir.push(DirEntry {
             id,
             group: self.groups,
@@ -103,7 +114,7 @@ impl PartBuilder {
         self.flush_group()?;
         self.dir.sort_by_key(|e| e.id);
         let mut raw = Vec::new();
-        codec::encode_dir(&self.dir, self.mint, &mut raw);
+        PartDir::encode(&self.dir, self.mint, &self.stamps, &mut raw);
         let dir_z = codec::compress(&raw, self.level)?;
         let bytes = inner.store.finish_part_file(self.file, &dir_z)?;
         let info = crate::store::PartInfo {

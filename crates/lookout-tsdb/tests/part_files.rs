@@ -174,3 +174,87 @@ fn a_sled_database_that_lost_its_parts_leaves_their_files_alone() {
         "the only copy of those samples is kept"
     );
 }
+
+/// 300 scrape targets with two metrics each, every series of a target sampled at the target's jittered instants
+/// (or, with `shared` false, each series at instants of its own). In label order a target's two series lie 300
+/// series apart, in different chunk groups, where zstd cannot see that their timestamps repeat. One series is born
+/// in the middle of the first hour and another ends early, as pods come and go.
+fn ingest_jittered(db: &Tsdb, shared: bool) {
+    let jitter = |who: i64, k: i64| {
+        let mut x = ((who as u64) << 32 | k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        x ^= x >> 29;
+        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x ^= x >> 32;
+        (x % 37) as i64
+    };
+    let labels: Vec<Vec<Labels>> = ["a", "b"]
+        .iter()
+        .map(|m| {
+            (0..300)
+                .map(|i| {
+                    Labels::from_pairs(&[("__name__", *m), ("instance", &format!("{i:03}"))])
+                        .unwrap()
+                })
+                .collect()
+        })
+        .collect();
+    for k in 0..2 * 240 {
+        let mut a = db.appender();
+        for (m, per_target) in labels.iter().enumerate() {
+            for (i, l) in per_target.iter().enumerate() {
+                let (m, i) = (m as i64, i as i64);
+                if (m == 0 && i == 3 && k < 100) || (m == 1 && i == 25 && k > 300) {
+                    continue;
+                }
+                let who = if shared { i } else { i + 1_000 * m };
+                let t = k * 15_000 + i * 40 + jitter(who, k);
+                a.append(l, t, ((k * (i + 1)) % 1_000) as f64).unwrap();
+            }
+        }
+        a.commit().unwrap();
+    }
+}
+
+fn all_samples(db: &Tsdb) -> Vec<Sample> {
+    let q = db.querier(TimeRange::ALL).unwrap();
+    let mut out = Vec::new();
+    for s in q
+        .select(
+            &[Matcher::any_of("__name__", ["a", "b"])],
+            SelectHints::samples(TimeRange::ALL),
+        )
+        .unwrap()
+    {
+        s.unwrap().samples.collect_into(&mut out);
+    }
+    out
+}
+
+#[test]
+fn series_sharing_jittered_timestamps_store_them_once_and_read_back_exactly() {
+    let mut bytes = Vec::new();
+    for shared in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
+        ingest_jittered(&db, shared);
+        let before = all_samples(&db);
+        assert_eq!(before.len(), 600 * 480 - 100 - 179);
+        db.persist_now().unwrap();
+        assert_eq!(
+            all_samples(&db),
+            before,
+            "shared {shared}: read back from the parts"
+        );
+        bytes.push(db.metrics().persisted_data_bytes);
+        db.close().unwrap();
+        let db = Tsdb::open(dir.path(), TsdbOptions::for_test()).unwrap();
+        assert_eq!(all_samples(&db), before, "shared {shared}: after a restart");
+    }
+    // Each target's timestamps once per part, against each series' own.
+    assert!(
+        bytes[0] * 3 < bytes[1] * 2,
+        "shared timestamps take {} bytes, timestamps of their own {}",
+        bytes[0],
+        bytes[1]
+    );
+}

@@ -2,19 +2,23 @@
 //! to the query range.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use lookout_model::{Sample, TimeRange};
 use lookout_storage::SampleIter;
 
-use crate::chunkenc::{HeadChunkIter, decode_sealed, decode_sealed_parts};
+use crate::chunkenc::{HeadChunkIter, decode_sealed_parts};
 use crate::head::SnapChunk;
 use crate::store::Store;
-use crate::store::codec::PartKey;
+use crate::store::codec::{PartDir, PartKey};
+use crate::store::stamps;
 
 /// One series' samples inside one persisted part.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Piece {
     pub(crate) part: PartKey,
+    /// The part's directory, for the timestamps its chunks may refer to.
+    pub(crate) dir: Arc<PartDir>,
     pub(crate) group: u32,
     pub(crate) index: u32,
 }
@@ -55,9 +59,10 @@ impl<'a> PersistedIter<'a> {
         };
         let decoded = group
             .chunk(piece.index as usize)
-            .map(|b| decode_sealed(b, &mut self.buf));
-        if !matches!(decoded, Some(Ok(()))) {
-            tracing::error!(part = ?piece.part, group = piece.group, index = piece.index, "persisted chunk does not decode");
+            .ok_or_else(|| format!("the group has no chunk {}", piece.index))
+            .and_then(|b| stamps::decode_chunk(b, &piece.dir.stamps, &mut self.buf));
+        if let Err(why) = decoded {
+            tracing::error!(part = ?piece.part, group = piece.group, index = piece.index, %why, "persisted chunk does not decode");
             self.pieces.clear();
             self.buf.clear();
             return false;

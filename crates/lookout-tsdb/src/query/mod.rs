@@ -15,7 +15,7 @@ use lookout_storage::{
 use roaring::RoaringBitmap;
 
 use crate::db::Inner;
-use crate::store::codec::DirEntry;
+use crate::store::codec::PartDir;
 use crate::store::{PartInfo, PartsView};
 use iter::{HeadIter, PersistedIter, Piece};
 
@@ -28,7 +28,7 @@ pub(crate) struct TsdbQuerier<'a> {
 /// Parts overlapping the query with their directories, re-read if persistence moves data out of the head.
 struct PartsSnapshot {
     view: Arc<PartsView>,
-    dirs: Vec<(PartInfo, Arc<Vec<DirEntry>>)>,
+    dirs: Vec<(PartInfo, Arc<PartDir>)>,
 }
 
 impl PartsSnapshot {
@@ -57,6 +57,7 @@ impl PartsSnapshot {
                     estimated += e.count as usize;
                     pieces.push(Piece {
                         part: p.key,
+                        dir: d.clone(),
                         group: e.group,
                         index: e.index,
                     });

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use lookout_model::{Label, Labels};
 use lookout_storage::StorageError;
 
+use super::stamps::{StampTable, StampTableBuilder};
+
 /// Appends `v` as an unsigned LEB128 varint.
 pub(crate) fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
@@ -177,9 +179,57 @@ pub(crate) fn encode_dir(entries: &[DirEntry], part_mint: i64, out: &mut Vec<u8>
     }
 }
 
-/// Decodes [`encode_dir`].
-pub(crate) fn decode_dir(buf: &[u8], part_mint: i64) -> Result<Vec<DirEntry>, String> {
-    let mut r = Reader::new(buf);
+/// A part's directory (entries sorted by id) and its shared timestamp sequences (none in parts written before
+/// the table existed).
+#[derive(Debug, Default)]
+pub(crate) struct PartDir {
+    pub(crate) entries: Vec<DirEntry>,
+    pub(crate) stamps: StampTable,
+}
+
+impl std::ops::Deref for PartDir {
+    type Target = [DirEntry];
+
+    fn deref(&self) -> &[DirEntry] {
+        &self.entries
+    }
+}
+
+impl PartDir {
+    /// Encodes the directory, then the table (what a part file with the current magic holds).
+    pub(crate) fn encode(
+        entries: &[DirEntry],
+        part_mint: i64,
+        stamps: &StampTableBuilder,
+        out: &mut Vec<u8>,
+    ) {
+        encode_dir(entries, part_mint, out);
+        stamps.encode(out);
+    }
+
+    /// Decodes [`PartDir::encode`], or a bare [`encode_dir`] when `with_stamps` is false; bytes left over are an
+    /// error.
+    pub(crate) fn decode(buf: &[u8], part_mint: i64, with_stamps: bool) -> Result<PartDir, String> {
+        let mut r = Reader::new(buf);
+        let entries = read_dir(&mut r, part_mint)?;
+        let stamps = if with_stamps {
+            StampTable::decode(&mut r)?
+        } else {
+            StampTable::default()
+        };
+        if !r.rest().is_empty() {
+            return Err(format!("{} bytes after the directory", r.rest().len()));
+        }
+        Ok(PartDir { entries, stamps })
+    }
+
+    /// Heap bytes, for the cache's weight.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<DirEntry>() + self.stamps.heap_bytes() + 64
+    }
+}
+
+fn read_dir(r: &mut Reader<'_>, part_mint: i64) -> Result<Vec<DirEntry>, String> {
     let n = r.uvarint()? as usize;
     let mut out = Vec::with_capacity(n.min(1 << 20));
     let mut id = 0u32;
@@ -342,7 +392,7 @@ mod tests {
         ];
         let mut buf = Vec::new();
         encode_dir(&dir, 100, &mut buf);
-        assert_eq!(decode_dir(&buf, 100).unwrap(), dir);
+        assert_eq!(PartDir::decode(&buf, 100, false).unwrap().entries, dir);
 
         let mut buf = Vec::new();
         Group::encode(&[2, 3], b"abcde", &mut buf);

@@ -110,3 +110,82 @@ fn a_database_keeps_the_segment_size_it_was_created_with() {
     drop(open(fresh.path()));
     assert_eq!(segment_size(&fresh.path().join("sled")), SLED_SEGMENT_SIZE);
 }
+
+#[test]
+fn part_files_written_before_the_timestamp_table_are_read() {
+    use crate::chunkenc::encode_sealed;
+    use lookout_model::Sample;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let key = PartKey {
+        block_start: 7_200_000,
+        seq: 0,
+    };
+    // Two series with the same jittered timestamps, each chunk holding its own (as `LKPART01` files do).
+    let ts: Vec<i64> = (0..40).map(|i| 7_200_000 + i * 15_000 + i % 7).collect();
+    let series: Vec<Vec<Sample>> = (0..2)
+        .map(|s| {
+            ts.iter()
+                .map(|&t| Sample {
+                    t,
+                    v: (t % 1000 + s) as f64,
+                })
+                .collect()
+        })
+        .collect();
+    let written = {
+        let store = open(tmp.path());
+        let mut w = part_file::PartFileWriter::create_v1(&tmp.path().join("parts"), key).unwrap();
+        let mut body = Vec::new();
+        let mut lens = Vec::new();
+        for s in &series {
+            let before = body.len();
+            encode_sealed(s, &mut body);
+            lens.push(body.len() - before);
+        }
+        let mut raw = Vec::new();
+        Group::encode(&lens, &body, &mut raw);
+        w.append_group(&codec::compress(&raw, 3).unwrap()).unwrap();
+        let dir: Vec<DirEntry> = (0..2)
+            .map(|i| DirEntry {
+                id: i + 1,
+                group: 0,
+                index: i,
+                count: ts.len() as u32,
+                mint: ts[0],
+                maxt: ts[ts.len() - 1],
+            })
+            .collect();
+        let mut raw_dir = Vec::new();
+        codec::encode_dir(&dir, ts[0], &mut raw_dir);
+        let bytes = store
+            .finish_part_file(w, &codec::compress(&raw_dir, 3).unwrap())
+            .unwrap();
+        let info = PartInfo {
+            key,
+            mint: ts[0],
+            maxt: ts[ts.len() - 1],
+            series: 2,
+            samples: 2 * ts.len() as u64,
+            groups: 1,
+            bytes,
+            in_file: true,
+        };
+        store
+            .commit_persist(vec![PendingPart { info }], 7_200_000 + 3_600_000, 1)
+            .unwrap();
+        info
+    };
+    let store = open(tmp.path());
+    let view = store.view();
+    assert_eq!(view.parts, vec![written]);
+    let dir = store.dir(&view.parts[0]).unwrap();
+    assert_eq!(dir.len(), 2);
+    assert_eq!(dir.stamps.len(), 0);
+    let g = store.group(key, 0).unwrap();
+    for (i, want) in series.iter().enumerate() {
+        let mut got = Vec::new();
+        stamps::decode_chunk(g.chunk(i).unwrap(), &dir.stamps, &mut got).unwrap();
+        assert_eq!(&got, want);
+    }
+}

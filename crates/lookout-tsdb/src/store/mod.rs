@@ -13,6 +13,7 @@ pub(crate) mod part_file;
 mod postings;
 mod read;
 mod series_table;
+pub(crate) mod stamps;
 
 pub(crate) use postings::SledPostings;
 
@@ -25,7 +26,7 @@ use lookout_storage::StorageError;
 use parking_lot::{Mutex, RwLock};
 
 use cache::BoundedCache;
-use codec::{DirEntry, Group, PartKey, Reader};
+use codec::{Group, PartKey, Reader};
 use part_file::PartFile;
 
 const BOUNDARY_KEY: &[u8] = b"m:boundary";
@@ -142,7 +143,7 @@ pub(crate) struct Store {
     series: sled::Tree,
     postings: sled::Tree,
     view: RwLock<Arc<PartsView>>,
-    dirs: Mutex<BoundedCache<PartKey, Arc<Vec<DirEntry>>>>,
+    dirs: Mutex<BoundedCache<PartKey, Arc<codec::PartDir>>>,
     groups: Mutex<BoundedCache<(PartKey, u32), Arc<Group>>>,
     segments: Mutex<BoundedCache<u32, Arc<SeriesSegment>>>,
 }

@@ -6,7 +6,9 @@
 //!
 //! Layout: `MAGIC`, the zstd groups back to back, the zstd directory, the offsets (`groups + 2` little-endian u64:
 //! where each group starts, where the directory starts, where the offsets start), then the footer: group count
-//! (u32 LE), CRC-32C of the offsets (u32 LE), `MAGIC`.
+//! (u32 LE), CRC-32C of the offsets (u32 LE), `MAGIC`. Files with the magic `LKPART01` (written before the shared
+//! timestamps of `stamps.rs`) have the same layout, a directory without the table, and no chunk that refers to it;
+//! they are still read.
 //!
 //! Crash safety: a file is written under a `.tmp` name, fsynced, renamed, and the directory fsynced before sled
 //! commits the part that names it. A file sled does not name (a run that did not commit) is removed at open; a part
@@ -20,7 +22,9 @@ use std::path::{Path, PathBuf};
 
 use super::codec::PartKey;
 
-const MAGIC: &[u8; 8] = b"LKPART01";
+const MAGIC: &[u8; 8] = b"LKPART02";
+/// The magic of part files whose directory has no timestamp table.
+const MAGIC_V1: &[u8; 8] = b"LKPART01";
 const FOOTER_LEN: u64 = 4 + 4 + 8;
 const SUFFIX: &str = ".part";
 const TMP_SUFFIX: &str = ".part.tmp";
@@ -47,24 +51,37 @@ pub(crate) struct PartFileWriter {
     out: BufWriter<File>,
     offsets: Vec<u64>,
     pos: u64,
+    magic: &'static [u8; 8],
 }
 
 impl PartFileWriter {
     /// Creates `<dir>/<name>.tmp` (truncating a leftover of a crashed run).
     pub(crate) fn create(dir: &Path, key: PartKey) -> std::io::Result<Self> {
+        Self::create_with(dir, key, MAGIC)
+    }
+
+    /// A writer of the earlier format (`LKPART01`: the directory without a timestamp table), to test that such
+    /// files are still read.
+    #[cfg(test)]
+    pub(crate) fn create_v1(dir: &Path, key: PartKey) -> std::io::Result<Self> {
+        Self::create_with(dir, key, MAGIC_V1)
+    }
+
+    fn create_with(dir: &Path, key: PartKey, magic: &'static [u8; 8]) -> std::io::Result<Self> {
         let path = dir.join(file_name(key));
         let tmp = dir.join(format!(
             "{}{TMP_SUFFIX}",
             file_name(key).trim_end_matches(SUFFIX)
         ));
         let mut out = BufWriter::with_capacity(256 << 10, File::create(&tmp)?);
-        out.write_all(MAGIC)?;
+        out.write_all(magic)?;
         Ok(PartFileWriter {
             tmp,
             path,
             out,
             offsets: Vec::new(),
-            pos: MAGIC.len() as u64,
+            pos: magic.len() as u64,
+            magic,
         })
     }
 
@@ -91,7 +108,7 @@ impl PartFileWriter {
         self.out.write_all(&table)?;
         self.out.write_all(&groups.to_le_bytes())?;
         self.out.write_all(&crc32c::crc32c(&table).to_le_bytes())?;
-        self.out.write_all(MAGIC)?;
+        self.out.write_all(self.magic)?;
         let file = self.out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         let len = file.metadata()?.len();
@@ -107,6 +124,8 @@ pub(crate) struct PartFile {
     file: File,
     /// Start of each group, then of the directory, then of the offsets table.
     offsets: Vec<u64>,
+    /// Whether the directory holds a timestamp table (not in `LKPART01` files).
+    has_stamps: bool,
 }
 
 impl PartFile {
@@ -123,9 +142,13 @@ impl PartFile {
         let mut footer = [0u8; FOOTER_LEN as usize];
         file.read_exact_at(&mut footer, len - FOOTER_LEN)
             .map_err(|e| format!("cannot read the footer: {e}"))?;
-        if &footer[8..] != MAGIC {
-            return Err("the footer's magic is missing (a truncated or foreign file)".into());
-        }
+        let has_stamps = match &footer[8..] {
+            m if m == MAGIC => true,
+            m if m == MAGIC_V1 => false,
+            _ => {
+                return Err("the footer's magic is missing (a truncated or foreign file)".into());
+            }
+        };
         let groups = u32::from_le_bytes(footer[..4].try_into().expect("4")) as u64;
         let crc = u32::from_le_bytes(footer[4..8].try_into().expect("4"));
         let table_len = (groups + 2) * 8;
@@ -148,7 +171,16 @@ impl PartFile {
         {
             return Err("the offsets are out of order or out of the file".into());
         }
-        Ok(PartFile { file, offsets })
+        Ok(PartFile {
+            file,
+            offsets,
+            has_stamps,
+        })
+    }
+
+    /// Whether the directory holds a timestamp table.
+    pub(crate) fn has_stamps(&self) -> bool {
+        self.has_stamps
     }
 
     /// Number of groups.

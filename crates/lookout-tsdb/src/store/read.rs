@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use lookout_storage::StorageError;
 
-use super::codec::{self, DirEntry, Group, PartKey};
+use super::codec::{self, Group, PartDir, PartKey};
 use super::part_file::{self, PartFile};
 use super::{MAX_VALUE, PART_HEADER_LEN, PART_PREFIX, PartInfo, Store, corrupt};
 
@@ -32,18 +32,18 @@ impl Store {
         }
     }
 
-    /// The directory of a part (decoded once, then cached).
-    pub(crate) fn dir(&self, info: &PartInfo) -> Result<Arc<Vec<DirEntry>>, StorageError> {
+    /// The directory of a part and its shared timestamps (decoded once, then cached).
+    pub(crate) fn dir(&self, info: &PartInfo) -> Result<Arc<PartDir>, StorageError> {
         if let Some(d) = self.dirs.lock().get(&info.key) {
             return Ok(d);
         }
         let dir = if info.in_file {
-            let z = self
-                .part_file(info.key)?
+            let file = self.part_file(info.key)?;
+            let z = file
                 .dir()
                 .map_err(|why| self.file_corrupt(info.key, "part directory", why))?;
             codec::decompress(&z, MAX_VALUE)
-                .and_then(|raw| codec::decode_dir(&raw, info.mint))
+                .and_then(|raw| PartDir::decode(&raw, info.mint, file.has_stamps()))
                 .map_err(|why| self.file_corrupt(info.key, "part directory", why))?
         } else {
             let mut k = PART_PREFIX.to_vec();
@@ -58,15 +58,13 @@ impl Store {
                 )))?;
             let raw = codec::decompress(&v[PART_HEADER_LEN..], MAX_VALUE)
                 .map_err(|d| corrupt(&self.path, "part directory", d))?;
-            codec::decode_dir(&raw, info.mint)
+            PartDir::decode(&raw, info.mint, false)
                 .map_err(|d| corrupt(&self.path, "part directory", d))?
         };
         let dir = Arc::new(dir);
-        self.dirs.lock().insert(
-            info.key,
-            dir.clone(),
-            dir.len() * std::mem::size_of::<DirEntry>() + 64,
-        );
+        self.dirs
+            .lock()
+            .insert(info.key, dir.clone(), dir.heap_bytes());
         Ok(dir)
     }
 
