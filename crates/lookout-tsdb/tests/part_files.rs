@@ -21,13 +21,15 @@ fn ingest(db: &Tsdb, hours: i64) {
 }
 
 fn samples(db: &Tsdb) -> Vec<Sample> {
+    samples_of(db, Matcher::equal("__name__", "m"))
+}
+
+/// Every sample of the series `matcher` selects, series in label order.
+fn samples_of(db: &Tsdb, matcher: Matcher) -> Vec<Sample> {
     let q = db.querier(TimeRange::ALL).unwrap();
     let mut out = Vec::new();
     for s in q
-        .select(
-            &[Matcher::equal("__name__", "m")],
-            SelectHints::samples(TimeRange::ALL),
-        )
+        .select(&[matcher], SelectHints::samples(TimeRange::ALL))
         .unwrap()
     {
         s.unwrap().samples.collect_into(&mut out);
@@ -216,18 +218,7 @@ fn ingest_jittered(db: &Tsdb, shared: bool) {
 }
 
 fn all_samples(db: &Tsdb) -> Vec<Sample> {
-    let q = db.querier(TimeRange::ALL).unwrap();
-    let mut out = Vec::new();
-    for s in q
-        .select(
-            &[Matcher::any_of("__name__", ["a", "b"])],
-            SelectHints::samples(TimeRange::ALL),
-        )
-        .unwrap()
-    {
-        s.unwrap().samples.collect_into(&mut out);
-    }
-    out
+    samples_of(db, Matcher::any_of("__name__", ["a", "b"]))
 }
 
 #[test]
