@@ -8,7 +8,8 @@
 //!
 //! A chunk that refers to the table is [`REF_TAG`], the sequence's index and the run's start (varints), then an
 //! ordinary sealed chunk of its values whose timestamps are `0, 1, …, n − 1` (evenly spaced, so zero bytes). The
-//! table itself is a count, then per sequence its byte length and a sealed chunk of `(t, 0.0)` samples.
+//! table itself is a count of entries, then per entry its kind: [`OWN`] (a byte length and a sealed chunk of
+//! `(t, 0.0)` samples) or [`RUN_OF`] (another entry that has its own sequence, a start and a length).
 
 use std::collections::HashMap;
 
@@ -35,8 +36,9 @@ pub(crate) struct StampTable {
     entries: Vec<(u32, u32, u32)>,
 }
 
-/// How an entry is encoded: its own sequence follows, or it is a run of an earlier or later entry's.
+/// An entry whose own sequence follows.
 const OWN: u64 = 0;
+/// An entry that is a run of another (earlier or later) entry's own sequence.
 const RUN_OF: u64 = 1;
 
 impl StampTable {
