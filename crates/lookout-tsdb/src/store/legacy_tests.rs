@@ -189,3 +189,137 @@ fn part_files_written_before_the_timestamp_table_are_read() {
         assert_eq!(&got, want);
     }
 }
+
+/// Series (id, `a`=id % 3, `seg`=segment) in the old layout: one sled value per segment of 1,024 ids in the
+/// `series` tree, and postings as roaring's serialisation.
+fn put_legacy_series(store: &Store, ids: &[u32]) -> Vec<(u32, Labels)> {
+    let entries: Vec<(u32, Labels)> = ids
+        .iter()
+        .map(|&id| {
+            let l = Labels::from_pairs(&[
+                ("__name__", "m"),
+                ("a", (id % 3).to_string().as_str()),
+                ("seg", (id / SERIES_SEGMENT).to_string().as_str()),
+            ])
+            .unwrap();
+            (id, l)
+        })
+        .collect();
+    let legacy = store.db.open_tree("series").unwrap();
+    let mut by_seg: std::collections::BTreeMap<u32, Vec<(u32, Labels)>> = Default::default();
+    for (id, l) in &entries {
+        by_seg
+            .entry(id / SERIES_SEGMENT)
+            .or_default()
+            .push((*id, l.clone()));
+    }
+    for (seg, e) in by_seg {
+        let mut raw = Vec::new();
+        codec::encode_series(&e, &mut raw);
+        legacy
+            .insert(seg.to_be_bytes(), codec::compress(&raw, 3).unwrap())
+            .unwrap();
+    }
+    let mut pairs: std::collections::BTreeMap<Vec<u8>, roaring::RoaringBitmap> = Default::default();
+    for (id, l) in &entries {
+        for p in l {
+            pairs
+                .entry(postings::pair_key(&p.name, &p.value))
+                .or_default()
+                .insert(*id);
+        }
+        pairs
+            .entry(ALL_POSTINGS_KEY.to_vec())
+            .or_default()
+            .insert(*id);
+    }
+    for (k, bm) in pairs {
+        let mut v = Vec::new();
+        bm.serialize_into(&mut v).unwrap();
+        store.postings.insert(k, v).unwrap();
+    }
+    store.flush().unwrap();
+    entries
+}
+
+fn all_series(store: &Store) -> Vec<(u32, Labels)> {
+    let mut got = Vec::new();
+    store
+        .for_each_series(&mut |id, l| got.push((id, l.clone())))
+        .unwrap();
+    got
+}
+
+#[test]
+fn a_series_table_and_postings_written_before_groups_are_moved_and_read() {
+    use crate::query::postings::PostingsIndex;
+
+    let tmp = tempfile::tempdir().unwrap();
+    // Segments 0 and 1 (group 0) and 17 (group 1).
+    let ids: Vec<u32> = (0..40)
+        .chain(1024..1030)
+        .chain(17 * 1024..17 * 1024 + 5)
+        .collect();
+    let entries = put_legacy_series(&open(tmp.path()), &ids);
+    let store = open(tmp.path());
+    assert!(
+        store.db.open_tree("series").unwrap().is_empty(),
+        "moved out of the old tree"
+    );
+    assert_eq!(store.series.len(), 2, "two groups");
+    assert_eq!(all_series(&store), entries);
+    for (id, l) in &entries {
+        assert_eq!(store.labels(*id).unwrap().as_ref(), Some(l));
+    }
+    let p = store.postings();
+    assert_eq!(p.all(), ids.iter().copied().collect());
+    assert_eq!(p.get("seg", "17").len(), 5);
+    assert_eq!(
+        p.get("a", "1"),
+        ids.iter().copied().filter(|i| i % 3 == 1).collect()
+    );
+    p.finish().unwrap();
+
+    // Adding to one segment and removing another whole keeps the rest of their group.
+    let added = (
+        1030,
+        Labels::from_pairs(&[("__name__", "m"), ("a", "x")]).unwrap(),
+    );
+    store.put_series(vec![added.clone()], 3).unwrap();
+    let gone: Vec<(u32, Labels)> = entries.iter().filter(|(id, _)| *id < 40).cloned().collect();
+    store.remove_series(&gone, 3).unwrap();
+    drop(store);
+    let store = open(tmp.path());
+    let mut want: Vec<(u32, Labels)> = entries
+        .iter()
+        .filter(|(id, _)| *id >= 40)
+        .cloned()
+        .collect();
+    want.insert(6, added);
+    assert_eq!(all_series(&store), want);
+    assert_eq!(store.labels(5).unwrap(), None);
+    assert_eq!(store.labels(1030).unwrap().unwrap().get("a"), Some("x"));
+    let p = store.postings();
+    assert_eq!(p.get("a", "x").iter().collect::<Vec<_>>(), vec![1030]);
+    assert_eq!(p.all().len(), want.len() as u64);
+    p.finish().unwrap();
+}
+
+#[test]
+fn moving_the_series_table_again_after_a_crash_gives_the_same_groups() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ids: Vec<u32> = (0..10).chain(3 * 1024..3 * 1024 + 3).collect();
+    let entries = {
+        let store = open(tmp.path());
+        put_legacy_series(&store, &ids)
+    };
+    let store = open(tmp.path());
+    let moved: Vec<(sled::IVec, sled::IVec)> = store.series.iter().map(|kv| kv.unwrap()).collect();
+    // As if the last run stopped after writing the groups but before emptying the old tree.
+    put_legacy_series(&store, &ids);
+    drop(store);
+    let store = open(tmp.path());
+    let again: Vec<(sled::IVec, sled::IVec)> = store.series.iter().map(|kv| kv.unwrap()).collect();
+    assert_eq!(again, moved);
+    assert_eq!(all_series(&store), entries);
+}

@@ -2,16 +2,18 @@
 //! part headers, the series table and postings.
 //!
 //! Trees: the default tree holds meta keys and part headers (so a persistence run commits atomically with one
-//! batch), `series` holds `id / 1024 → zstd(series segment)`, `postings` holds `name ‖ 0xff ‖ value → roaring
-//! bitmap` (and `0xff 0xff` → every persisted id). Parts written before part files existed keep their groups in
+//! batch), `series_groups` holds `id / 16,384 → 16 zstd series segments` (see `series_groups`), `postings` holds `name ‖ 0xff ‖ value → id set`
+//! (runs or a roaring bitmap, `id_runs`) (and `0xff 0xff` → every persisted id). Parts written before part files existed keep their groups in
 //! the `chunks` tree (`part key ‖ group → zstd(group)`) and their directory in the header; they are read and
 //! deleted as they are, never written.
 
 pub(crate) mod cache;
 pub(crate) mod codec;
+mod id_runs;
 pub(crate) mod part_file;
 mod postings;
 mod read;
+mod series_groups;
 mod series_table;
 pub(crate) mod stamps;
 
@@ -235,12 +237,14 @@ impl Store {
             other => corrupt(path, "sled could not open", other),
         })?;
         let tree = |name: &str| db.open_tree(name);
-        let (chunks, series, postings) = match (tree("chunks"), tree("series"), tree("postings")) {
-            (Ok(a), Ok(b), Ok(c)) => (a, b, c),
-            (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => {
-                return Err(corrupt(path, "sled trees", e));
-            }
-        };
+        let (chunks, series, postings) =
+            match (tree("chunks"), tree("series_groups"), tree("postings")) {
+                (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+                (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => {
+                    return Err(corrupt(path, "sled trees", e));
+                }
+            };
+        series_groups::move_legacy_series(&db, &series, path)?;
         std::fs::create_dir_all(parts_dir).map_err(|source| StorageError::Io {
             path: parts_dir.display().to_string(),
             source,

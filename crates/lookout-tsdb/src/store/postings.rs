@@ -1,4 +1,4 @@
-//! Postings persisted in sled: keys `name ‖ 0xff ‖ value` (and `0xff 0xff` for every id) → roaring bitmaps,
+//! Postings persisted in sled: keys `name ‖ 0xff ‖ value` (and `0xff 0xff` for every id) → id sets (`id_runs`),
 //! read through [`PostingsIndex`] with the first error remembered.
 
 use parking_lot::Mutex;
@@ -31,7 +31,7 @@ impl<'a> SledPostings<'a> {
     }
 
     fn decode(&self, b: &[u8]) -> RoaringBitmap {
-        match RoaringBitmap::deserialize_from(b) {
+        match super::id_runs::decode(b) {
             Ok(bm) => bm,
             Err(e) => {
                 self.error

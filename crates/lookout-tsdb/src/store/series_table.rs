@@ -1,4 +1,4 @@
-//! The series table (`id / 1024 → zstd(labels of those ids)`) and the postings (`name=value → roaring bitmap`) in
+//! The series table (`id / 1024 / 16 → the zstd-compressed labels of those ids, 1,024 a frame`) and the postings (`name=value → roaring bitmap`) in
 //! sled: what a persisted series is called and which series a matcher selects, read through small caches.
 
 use std::collections::BTreeMap;
@@ -12,6 +12,7 @@ use super::postings::pair_key;
 use super::{
     ALL_POSTINGS_KEY, MAX_VALUE, SERIES_SEGMENT, SeriesSegment, SledPostings, Store, codec, corrupt,
 };
+use super::{id_runs, series_groups};
 use crate::query::postings::PostingsIndex;
 
 impl Store {
@@ -19,16 +20,21 @@ impl Store {
         if let Some(s) = self.segments.lock().get(&seg) {
             return Ok(s);
         }
-        let entries = match self
+        let (group, slot) = series_groups::locate(seg);
+        let value = self
             .series
-            .get(seg.to_be_bytes())
-            .map_err(|e| self.err(e))?
-        {
+            .get(group.to_be_bytes())
+            .map_err(|e| self.err(e))?;
+        let frames = match &value {
+            Some(v) => {
+                series_groups::parse(v).map_err(|d| corrupt(&self.path, "series group", d))?
+            }
             None => Vec::new(),
-            Some(z) => {
-                let raw = codec::decompress(&z, MAX_VALUE)
-                    .map_err(|d| corrupt(&self.path, "series segment", d))?;
-                codec::decode_series(&raw).map_err(|d| corrupt(&self.path, "series segment", d))?
+        };
+        let entries = match frames.iter().find(|(s, _)| *s == slot) {
+            None => Vec::new(),
+            Some((_, z)) => {
+                decode_segment(z).map_err(|d| corrupt(&self.path, "series segment", d))?
             }
         };
         let weight = entries
@@ -56,13 +62,15 @@ impl Store {
         f: &mut dyn FnMut(u32, &Labels),
     ) -> Result<(), StorageError> {
         for kv in self.series.iter() {
-            let (_, z) = kv.map_err(|e| self.err(e))?;
-            let raw = codec::decompress(&z, MAX_VALUE)
-                .map_err(|d| corrupt(&self.path, "series segment", d))?;
-            for (id, labels) in
-                codec::decode_series(&raw).map_err(|d| corrupt(&self.path, "series segment", d))?
-            {
-                f(id, &labels);
+            let (_, v) = kv.map_err(|e| self.err(e))?;
+            let frames =
+                series_groups::parse(&v).map_err(|d| corrupt(&self.path, "series group", d))?;
+            for (_, z) in frames {
+                for (id, labels) in
+                    decode_segment(z).map_err(|d| corrupt(&self.path, "series segment", d))?
+                {
+                    f(id, &labels);
+                }
             }
         }
         Ok(())
@@ -87,6 +95,7 @@ impl Store {
             by_seg.entry(id / SERIES_SEGMENT).or_default().insert(*id);
         }
         let pairs = postings_by_pair(entries);
+        let mut rewritten = BTreeMap::new();
         for (seg, gone) in by_seg {
             let kept: Vec<(u32, Labels)> = self
                 .segment(seg)?
@@ -94,33 +103,21 @@ impl Store {
                 .filter(|(id, _)| !gone.contains(*id))
                 .cloned()
                 .collect();
-            if kept.is_empty() {
-                self.series
-                    .remove(seg.to_be_bytes())
-                    .map_err(|e| self.err(e))?;
-            } else {
-                let mut raw = Vec::new();
-                codec::encode_series(&kept, &mut raw);
-                self.series
-                    .insert(seg.to_be_bytes(), codec::compress(&raw, level)?)
-                    .map_err(|e| self.err(e))?;
-            }
-            self.segments.lock().remove(&seg);
+            rewritten.insert(seg, kept);
         }
+        self.write_segments(rewritten, level)?;
         for (k, gone) in pairs {
             let Some(b) = self.postings.get(&k).map_err(|e| self.err(e))? else {
                 continue;
             };
-            let mut bm = RoaringBitmap::deserialize_from(&b[..])
-                .map_err(|e| corrupt(&self.path, "postings", e))?;
+            let mut bm = id_runs::decode(&b).map_err(|e| corrupt(&self.path, "postings", e))?;
             bm -= gone;
             if bm.is_empty() {
                 self.postings.remove(&k).map_err(|e| self.err(e))?;
             } else {
-                let mut v = Vec::with_capacity(bm.serialized_size());
-                bm.serialize_into(&mut v)
-                    .map_err(|e| StorageError::Other(format!("postings serialisation: {e}")))?;
-                self.postings.insert(k, v).map_err(|e| self.err(e))?;
+                self.postings
+                    .insert(k, id_runs::encode(&bm))
+                    .map_err(|e| self.err(e))?;
             }
         }
         Ok(())
@@ -143,30 +140,65 @@ impl Store {
                 .or_default()
                 .push((*id, l.clone()));
         }
+        let mut rewritten = BTreeMap::new();
         for (seg, new) in by_seg {
             let mut all: Vec<(u32, Labels)> = (*self.segment(seg)?).clone();
             all.extend(new);
             all.sort_by_key(|(id, _)| *id);
             all.dedup_by_key(|(id, _)| *id);
-            let mut raw = Vec::new();
-            codec::encode_series(&all, &mut raw);
-            self.series
-                .insert(seg.to_be_bytes(), codec::compress(&raw, level)?)
-                .map_err(|e| self.err(e))?;
-            self.segments.lock().remove(&seg);
+            rewritten.insert(seg, all);
         }
+        self.write_segments(rewritten, level)?;
         let pairs = postings_by_pair(&entries);
         for (k, add) in pairs {
             let mut bm = match self.postings.get(&k).map_err(|e| self.err(e))? {
-                Some(b) => RoaringBitmap::deserialize_from(&b[..])
-                    .map_err(|e| corrupt(&self.path, "postings", e))?,
+                Some(b) => id_runs::decode(&b).map_err(|e| corrupt(&self.path, "postings", e))?,
                 None => RoaringBitmap::new(),
             };
             bm |= add;
-            let mut v = Vec::with_capacity(bm.serialized_size());
-            bm.serialize_into(&mut v)
-                .map_err(|e| StorageError::Other(format!("postings serialisation: {e}")))?;
-            self.postings.insert(k, v).map_err(|e| self.err(e))?;
+            self.postings
+                .insert(k, id_runs::encode(&bm))
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// Replaces segments (an empty one is removed), one read-modify-write of each touched group.
+    fn write_segments(
+        &self,
+        segments: BTreeMap<u32, SeriesSegment>,
+        level: i32,
+    ) -> Result<(), StorageError> {
+        let mut by_group: BTreeMap<u32, Vec<(u8, SeriesSegment)>> = BTreeMap::new();
+        for (seg, entries) in segments {
+            let (group, slot) = series_groups::locate(seg);
+            by_group.entry(group).or_default().push((slot, entries));
+            self.segments.lock().remove(&seg);
+        }
+        for (group, changed) in by_group {
+            let key = group.to_be_bytes();
+            let mut frames: Vec<(u8, Vec<u8>)> =
+                match self.series.get(key).map_err(|e| self.err(e))? {
+                    Some(v) => series_groups::parse(&v)
+                        .map_err(|d| corrupt(&self.path, "series group", d))?
+                        .into_iter()
+                        .filter(|(slot, _)| !changed.iter().any(|(s, _)| s == slot))
+                        .map(|(slot, z)| (slot, z.to_vec()))
+                        .collect(),
+                    None => Vec::new(),
+                };
+            for (slot, entries) in changed.into_iter().filter(|(_, e)| !e.is_empty()) {
+                let mut raw = Vec::new();
+                codec::encode_series(&entries, &mut raw);
+                frames.push((slot, codec::compress(&raw, level)?));
+            }
+            if frames.is_empty() {
+                self.series.remove(key).map_err(|e| self.err(e))?;
+            } else {
+                self.series
+                    .insert(key, series_groups::build(&mut frames))
+                    .map_err(|e| self.err(e))?;
+            }
         }
         Ok(())
     }
@@ -175,6 +207,11 @@ impl Store {
     pub(crate) fn postings(&self) -> SledPostings<'_> {
         SledPostings::new(self)
     }
+}
+
+/// A segment's labels from its zstd frame.
+fn decode_segment(z: &[u8]) -> Result<SeriesSegment, String> {
+    codec::decode_series(&codec::decompress(z, MAX_VALUE)?)
 }
 
 /// The postings a set of series contributes: every `name=value` pair and the all-series key, each with its ids, in
