@@ -141,8 +141,12 @@ fn the_log_rebuilds_the_head_the_wal_alone_rebuilds() {
     );
     ingest(&db, 370, 600);
     let before = dump(&db);
-    let written = db.metrics().chunk_log_records_written;
-    assert!(written > 0);
+    // The log's writer thread counts a record once it has written it, a moment after the seal queued it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while db.metrics().chunk_log_records_written == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(db.metrics().chunk_log_records_written > 0);
     db.close().unwrap();
     assert!(!log_files(&with_log).is_empty());
     copy_dir(&with_log, &wal_only);

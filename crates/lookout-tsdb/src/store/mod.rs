@@ -12,6 +12,7 @@ pub(crate) mod codec;
 mod id_runs;
 pub(crate) mod part_file;
 mod postings;
+mod postings_blocks;
 mod read;
 mod series_groups;
 mod series_table;

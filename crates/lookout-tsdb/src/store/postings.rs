@@ -1,10 +1,11 @@
-//! Postings persisted in sled: keys `name ‖ 0xff ‖ value` (and `0xff 0xff` for every id) → id sets (`id_runs`),
+//! Postings persisted in sled: blocks of values under `name ‖ 0xff ‖ low` (`postings_blocks`), and `0xff 0xff` for
+//! every id,
 //! read through [`PostingsIndex`] with the first error remembered.
 
 use parking_lot::Mutex;
 use roaring::RoaringBitmap;
 
-use super::{ALL_POSTINGS_KEY, Store, corrupt};
+use super::{ALL_POSTINGS_KEY, Store, corrupt, postings_blocks};
 use crate::query::postings::PostingsIndex;
 use lookout_storage::StorageError;
 
@@ -42,6 +43,13 @@ impl<'a> SledPostings<'a> {
         }
     }
 
+    fn damaged(&self, detail: String) -> RoaringBitmap {
+        self.error
+            .lock()
+            .get_or_insert(corrupt(&self.store.path, "postings block", detail));
+        RoaringBitmap::new()
+    }
+
     fn fail(&self, e: sled::Error) {
         self.error.lock().get_or_insert(self.store.err(e));
     }
@@ -68,25 +76,77 @@ impl PostingsIndex for SledPostings<'_> {
     }
 
     fn get(&self, name: &str, value: &str) -> RoaringBitmap {
-        match self.store.postings.get(pair_key(name, value)) {
-            Ok(Some(b)) => self.decode(&b),
-            Ok(None) => RoaringBitmap::new(),
-            Err(e) => {
+        let prefix = pair_key(name, "");
+        // The block holding `value` is the last whose key is at most `name ‖ 0xff ‖ value`.
+        match self
+            .store
+            .postings
+            .range(prefix.clone()..=pair_key(name, value))
+            .next_back()
+        {
+            Some(Ok((k, v))) => match postings_blocks::decode(&k[prefix.len()..], &v) {
+                Ok(entries) => entries
+                    .into_iter()
+                    .find(|(v, _)| v == value)
+                    .map_or_else(RoaringBitmap::new, |(_, ids)| self.decode(ids)),
+                Err(d) => self.damaged(d),
+            },
+            Some(Err(e)) => {
                 self.fail(e);
                 RoaringBitmap::new()
             }
+            None => RoaringBitmap::new(),
         }
     }
 
     fn for_each_value(&self, name: &str, prefix: &str, f: &mut dyn FnMut(&str, &RoaringBitmap)) {
-        let start = pair_key(name, prefix);
-        for kv in self.store.postings.scan_prefix(&start) {
-            match kv {
-                Ok((k, v)) => {
-                    let value = String::from_utf8_lossy(&k[name.len() + 1..]);
-                    f(&value, &self.decode(&v));
-                }
+        let name_prefix = pair_key(name, "");
+        let from = pair_key(name, prefix);
+        // From the block holding `prefix` (or the first after it), block by block while values can match.
+        let start = match self
+            .store
+            .postings
+            .range(name_prefix.clone()..=from.clone())
+            .next_back()
+        {
+            Some(Ok((k, _))) => k.to_vec(),
+            Some(Err(e)) => return self.fail(e),
+            None => from,
+        };
+        let mut blocks = self.store.postings.range(start..).peekable();
+        while let Some(kv) = blocks.next() {
+            let (k, v) = match kv {
+                Ok(kv) => kv,
                 Err(e) => return self.fail(e),
+            };
+            if !k.starts_with(&name_prefix) {
+                return;
+            }
+            let next = match blocks.peek() {
+                Some(Ok((n, _))) if n.starts_with(&name_prefix) => {
+                    Some(n[name_prefix.len()..].to_vec())
+                }
+                _ => None,
+            };
+            let entries = match postings_blocks::decode(&k[name_prefix.len()..], &v) {
+                Ok(e) => e,
+                Err(d) => {
+                    self.damaged(d);
+                    return;
+                }
+            };
+            for (value, ids) in entries {
+                if next
+                    .as_ref()
+                    .is_some_and(|n| value.as_bytes() >= n.as_slice())
+                {
+                    break; // left over from a run cut short: the next block holds it
+                }
+                if value.starts_with(prefix) {
+                    f(&value, &self.decode(ids));
+                } else if value.as_str() > prefix {
+                    return;
+                }
             }
         }
     }

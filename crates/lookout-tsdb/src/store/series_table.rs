@@ -9,6 +9,7 @@ use lookout_storage::StorageError;
 use roaring::RoaringBitmap;
 
 use super::postings::pair_key;
+use super::postings_blocks::{self, NameChange};
 use super::{
     ALL_POSTINGS_KEY, MAX_VALUE, SERIES_SEGMENT, SeriesSegment, SledPostings, Store, codec, corrupt,
 };
@@ -94,7 +95,6 @@ impl Store {
         for (id, _) in entries {
             by_seg.entry(id / SERIES_SEGMENT).or_default().insert(*id);
         }
-        let pairs = postings_by_pair(entries);
         let mut rewritten = BTreeMap::new();
         for (seg, gone) in by_seg {
             let kept: Vec<(u32, Labels)> = self
@@ -105,21 +105,10 @@ impl Store {
                 .collect();
             rewritten.insert(seg, kept);
         }
+        // Postings first: a crash between the two leaves series in the table that no postings name (found again
+        // by nothing, harmless), never postings naming series the table has lost (which retention could not remove).
+        self.change_postings(entries, false)?;
         self.write_segments(rewritten, level)?;
-        for (k, gone) in pairs {
-            let Some(b) = self.postings.get(&k).map_err(|e| self.err(e))? else {
-                continue;
-            };
-            let mut bm = id_runs::decode(&b).map_err(|e| corrupt(&self.path, "postings", e))?;
-            bm -= gone;
-            if bm.is_empty() {
-                self.postings.remove(&k).map_err(|e| self.err(e))?;
-            } else {
-                self.postings
-                    .insert(k, id_runs::encode(&bm))
-                    .map_err(|e| self.err(e))?;
-            }
-        }
         Ok(())
     }
 
@@ -148,18 +137,10 @@ impl Store {
             all.dedup_by_key(|(id, _)| *id);
             rewritten.insert(seg, all);
         }
+        // Postings first: a crash between the two leaves the series out of the table, so the next persistence run
+        // writes them again (adding postings twice changes nothing).
+        self.change_postings(&entries, true)?;
         self.write_segments(rewritten, level)?;
-        let pairs = postings_by_pair(&entries);
-        for (k, add) in pairs {
-            let mut bm = match self.postings.get(&k).map_err(|e| self.err(e))? {
-                Some(b) => id_runs::decode(&b).map_err(|e| corrupt(&self.path, "postings", e))?,
-                None => RoaringBitmap::new(),
-            };
-            bm |= add;
-            self.postings
-                .insert(k, id_runs::encode(&bm))
-                .map_err(|e| self.err(e))?;
-        }
         Ok(())
     }
 
@@ -203,6 +184,66 @@ impl Store {
         Ok(())
     }
 
+    /// Adds (or removes) the postings of `entries`: per label name, its blocks (`postings_blocks`), in two
+    /// batches; then the all-series key.
+    fn change_postings(&self, entries: &[(u32, Labels)], add: bool) -> Result<(), StorageError> {
+        let (names, all) = postings_by_name(entries);
+        let bad = |d: String| corrupt(&self.path, "postings", d);
+        for (name, ids) in names {
+            let prefix = pair_key(&name, "");
+            let mut lows = Vec::new();
+            for k in self.postings.scan_prefix(&prefix).keys() {
+                lows.push(k.map_err(|e| self.err(e))?[prefix.len()..].to_vec());
+            }
+            let mut read = |low: &[u8]| -> Result<Option<Vec<u8>>, String> {
+                let key = [&prefix[..], low].concat();
+                match self.postings.get(key) {
+                    Ok(v) => Ok(v.map(|v| v.to_vec())),
+                    Err(e) => Err(e.to_string()),
+                }
+            };
+            let writes =
+                postings_blocks::plan(&lows, NameChange { ids, add }, &mut read).map_err(bad)?;
+            let mut first = sled::Batch::default();
+            for (low, block) in writes.insert_first {
+                first.insert(pair_key(&name, &low), block);
+            }
+            self.postings.apply_batch(first).map_err(|e| self.err(e))?;
+            let mut then = sled::Batch::default();
+            for (low, block) in writes.then {
+                let key = [&prefix[..], &low].concat();
+                match block {
+                    Some(b) => then.insert(key, b),
+                    None => then.remove(key),
+                }
+            }
+            self.postings.apply_batch(then).map_err(|e| self.err(e))?;
+        }
+        let mut have = match self
+            .postings
+            .get(ALL_POSTINGS_KEY)
+            .map_err(|e| self.err(e))?
+        {
+            Some(b) => id_runs::decode(&b).map_err(bad)?,
+            None => RoaringBitmap::new(),
+        };
+        if add {
+            have |= all;
+        } else {
+            have -= all;
+        }
+        if have.is_empty() {
+            self.postings
+                .remove(ALL_POSTINGS_KEY)
+                .map_err(|e| self.err(e))?;
+        } else {
+            self.postings
+                .insert(ALL_POSTINGS_KEY, id_runs::encode(&have))
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
     /// A postings reader over sled that remembers the first error it met.
     pub(crate) fn postings(&self) -> SledPostings<'_> {
         SledPostings::new(self)
@@ -214,21 +255,25 @@ fn decode_segment(z: &[u8]) -> Result<SeriesSegment, String> {
     codec::decode_series(&codec::decompress(z, MAX_VALUE)?)
 }
 
-/// The postings a set of series contributes: every `name=value` pair and the all-series key, each with its ids, in
-/// key order (sled then rewrites each leaf once per run of inserts instead of once per scattered insert).
-fn postings_by_pair(entries: &[(u32, Labels)]) -> BTreeMap<Vec<u8>, RoaringBitmap> {
-    let mut pairs: BTreeMap<Vec<u8>, RoaringBitmap> = BTreeMap::new();
+/// The postings a set of series contributes: by label name, every value with its ids; and every id.
+fn postings_by_name(
+    entries: &[(u32, Labels)],
+) -> (
+    BTreeMap<String, BTreeMap<String, RoaringBitmap>>,
+    RoaringBitmap,
+) {
+    let mut names: BTreeMap<String, BTreeMap<String, RoaringBitmap>> = BTreeMap::new();
+    let mut all = RoaringBitmap::new();
     for (id, labels) in entries {
         for l in labels {
-            pairs
-                .entry(pair_key(&l.name, &l.value))
+            names
+                .entry(l.name.to_string())
+                .or_default()
+                .entry(l.value.to_string())
                 .or_default()
                 .insert(*id);
         }
-        pairs
-            .entry(ALL_POSTINGS_KEY.to_vec())
-            .or_default()
-            .insert(*id);
+        all.insert(*id);
     }
-    pairs
+    (names, all)
 }
