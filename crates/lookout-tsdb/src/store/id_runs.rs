@@ -93,16 +93,27 @@ pub(crate) fn decode(b: &[u8]) -> Result<RoaringBitmap, String> {
     let mut bm = RoaringBitmap::new();
     let (mut next, mut ids) = (0u64, 0u64);
     for _ in 0..n {
-        let first = next + r.uvarint()?;
-        let count = r.uvarint()? + 1;
-        let step = if count > 1 { r.uvarint()? + 1 } else { 1 };
-        let last = first + step * (count - 1);
-        ids += count;
-        if last > u64::from(u32::MAX) || ids > MAX_IDS {
+        let (gap, more) = (r.uvarint()?, r.uvarint()?);
+        let step = if more > 0 {
+            r.uvarint()?.saturating_add(1)
+        } else {
+            1
+        };
+        // Checked, so that damaged varints are an error rather than a wrapped run.
+        let run = next.checked_add(gap).and_then(|first| {
+            let last = step.checked_mul(more)?.checked_add(first)?;
+            Some((first, last))
+        });
+        ids = ids.saturating_add(more.saturating_add(1));
+        let Some((first, last)) =
+            run.filter(|&(_, last)| last <= u64::from(u32::MAX) && ids <= MAX_IDS)
+        else {
             return Err(format!(
-                "postings run of {count} ids from {first}, {step} apart, is past the id range"
+                "postings run of {} ids after a gap of {gap}, {step} apart, is past the id range",
+                more.saturating_add(1)
             ));
-        }
+        };
+        let count = more + 1;
         if step == 1 {
             bm.insert_range(first as u32..=last as u32);
         } else {
@@ -160,7 +171,9 @@ mod tests {
     fn scattered_ids_keep_roaring_and_older_values_still_read() {
         let mut x = 1u64;
         let scattered = bitmap((0..2_000).map(|_| {
-            x = x * 6364136223846793005 + 1442695040888963407;
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (x >> 45) as u32
         }));
         let v = encode(&scattered);
@@ -190,5 +203,15 @@ mod tests {
         put_uvarint(&mut too_many, 1 << 30);
         put_uvarint(&mut too_many, 0);
         assert!(decode(&too_many).unwrap_err().contains("past the id range"));
+        // Varints at their largest: no arithmetic wraps into a valid-looking run.
+        let mut huge = vec![RUNS, 1];
+        for _ in 0..3 {
+            put_uvarint(&mut huge, u64::MAX);
+        }
+        assert!(decode(&huge).unwrap_err().contains("past the id range"));
+        let mut wide = vec![RUNS, 1, 0];
+        put_uvarint(&mut wide, 2);
+        put_uvarint(&mut wide, u64::MAX / 2);
+        assert!(decode(&wide).unwrap_err().contains("past the id range"));
     }
 }
