@@ -15,6 +15,18 @@ fn pods(n: u32) -> BTreeMap<String, RoaringBitmap> {
         .collect()
 }
 
+/// Pods `range` with one id each, named as [`pods`] names them.
+fn more_pods(range: std::ops::Range<u32>) -> BTreeMap<String, RoaringBitmap> {
+    range
+        .map(|i| {
+            (
+                format!("api-{:010x}", u64::from(i) * 0x9e37_79b9),
+                ids([2 * i]),
+            )
+        })
+        .collect()
+}
+
 /// The blocks `plan` leaves, applied to `blocks` the way the store applies them (both batches, or the first only).
 fn apply(
     blocks: &mut BTreeMap<Vec<u8>, Vec<u8>>,
@@ -54,6 +66,20 @@ fn read_all(blocks: &BTreeMap<Vec<u8>, Vec<u8>>) -> BTreeMap<String, RoaringBitm
         }
     }
     out
+}
+
+/// Every block's values lie between its key and the next block's.
+fn assert_no_leftovers(blocks: &BTreeMap<Vec<u8>, Vec<u8>>) {
+    let keys: Vec<&Vec<u8>> = blocks.keys().collect();
+    for (i, (low, v)) in blocks.iter().enumerate() {
+        for (value, _) in decode(low, v).unwrap() {
+            assert!(value.as_bytes() >= low.as_slice());
+            assert!(
+                keys.get(i + 1)
+                    .is_none_or(|n| value.as_bytes() < n.as_slice())
+            );
+        }
+    }
 }
 
 #[test]
@@ -99,14 +125,7 @@ fn writing_keeps_keys_opens_blocks_before_the_first_and_removes_emptied_ones() {
     assert_eq!(read_all(&blocks), pods(2_000));
 
     // Growth inside a block cuts it; the old keys stay.
-    let more: BTreeMap<String, RoaringBitmap> = (2_000..4_000)
-        .map(|i| {
-            (
-                format!("api-{:010x}", u64::from(i) * 0x9e37_79b9),
-                ids([2 * i]),
-            )
-        })
-        .collect();
+    let more = more_pods(2_000..4_000);
     apply(
         &mut blocks,
         NameChange {
@@ -170,14 +189,7 @@ fn a_run_cut_between_its_batches_reads_the_same_and_the_next_run_repairs_it() {
         },
         true,
     );
-    let grow: BTreeMap<String, RoaringBitmap> = (200..2_000)
-        .map(|i| {
-            (
-                format!("api-{:010x}", u64::from(i) * 0x9e37_79b9),
-                ids([2 * i]),
-            )
-        })
-        .collect();
+    let grow = more_pods(200..2_000);
     let mut want = pods(200);
     want.extend(grow.clone());
     // Only the new keys were written: the old blocks still hold what the new pieces now hold too.
@@ -214,6 +226,7 @@ fn a_run_cut_between_its_batches_reads_the_same_and_the_next_run_repairs_it() {
         true,
     );
     want.extend(last);
+    assert_no_leftovers(&blocks);
     assert_eq!(read_all(&blocks), want);
 }
 
@@ -251,60 +264,6 @@ fn damaged_blocks_are_errors() {
             .contains("shares")
     );
     assert!(decode(b"a", &[BLOCK, 0xff, 0x7f]).is_err());
-}
-
-fn assert_no_leftovers(blocks: &BTreeMap<Vec<u8>, Vec<u8>>) {
-    let keys: Vec<&Vec<u8>> = blocks.keys().collect();
-    for (i, (low, v)) in blocks.iter().enumerate() {
-        for (value, _) in decode(low, v).unwrap() {
-            assert!(value.as_bytes() >= low.as_slice());
-            assert!(
-                keys.get(i + 1)
-                    .is_none_or(|n| value.as_bytes() < n.as_slice())
-            );
-        }
-    }
-}
-
-#[test]
-fn rewritten_blocks_drop_what_a_cut_run_left_over() {
-    let mut blocks = BTreeMap::new();
-    apply(
-        &mut blocks,
-        NameChange {
-            ids: pods(200),
-            add: true,
-        },
-        true,
-    );
-    let grow: BTreeMap<String, RoaringBitmap> = (200..2_000)
-        .map(|i| {
-            (
-                format!("api-{:010x}", u64::from(i) * 0x9e37_79b9),
-                ids([2 * i]),
-            )
-        })
-        .collect();
-    apply(
-        &mut blocks,
-        NameChange {
-            ids: grow.clone(),
-            add: true,
-        },
-        false,
-    );
-    let mut want = pods(200);
-    want.extend(grow);
-    apply(
-        &mut blocks,
-        NameChange {
-            ids: want.clone(),
-            add: true,
-        },
-        true,
-    );
-    assert_no_leftovers(&blocks);
-    assert_eq!(read_all(&blocks), want);
 }
 
 #[test]
