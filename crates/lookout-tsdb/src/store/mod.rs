@@ -2,8 +2,9 @@
 //! part headers, the series table and postings.
 //!
 //! Trees: the default tree holds meta keys and part headers (so a persistence run commits atomically with one
-//! batch), `series_groups` holds `id / 16,384 → 16 zstd series segments` (see `series_groups`), `postings` holds `name ‖ 0xff ‖ value → id set`
-//! (runs or a roaring bitmap, `id_runs`) (and `0xff 0xff` → every persisted id). Parts written before part files existed keep their groups in
+//! batch), `series_groups` holds `id / 16,384 → 16 zstd series segments` (see `series_groups`), `postings` holds
+//! `name ‖ 0xff ‖ low → a block of that name's values from low, each with its ids` (`postings_blocks`, ids as in
+//! `id_runs`) and `0xff 0xff` → every persisted id. Parts written before part files existed keep their groups in
 //! the `chunks` tree (`part key ‖ group → zstd(group)`) and their directory in the header; they are read and
 //! deleted as they are, never written.
 

@@ -134,9 +134,6 @@ pub(crate) struct NameChange {
     pub(crate) add: bool,
 }
 
-/// Reads the block at a key value (`None`: no block there).
-pub(crate) type BlockReader<'a> = dyn FnMut(&[u8]) -> Result<Option<Vec<u8>>, String> + 'a;
-
 /// The writes one change makes: new keys first (`insert_first`), then changed and emptied blocks (`then`).
 #[derive(Debug, Default)]
 pub(crate) struct BlockWrites {
@@ -146,16 +143,17 @@ pub(crate) struct BlockWrites {
     pub(crate) then: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
-/// What `change` does to the blocks whose key values are `lows` (ascending); `read` gives a block's value.
-pub(crate) fn plan(
-    lows: &[Vec<u8>],
+/// What `change` does to a name's `blocks`: (key value after `name ‖ 0xff`, block), key values ascending, as one
+/// scan of the name's keys gives them.
+pub(crate) fn plan<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+    blocks: &[(K, V)],
     change: NameChange,
-    read: &mut BlockReader<'_>,
 ) -> Result<BlockWrites, String> {
+    let low = |i: usize| blocks[i].0.as_ref();
     // The block each value falls in (None: before the first block).
     let mut by_block: BTreeMap<Option<usize>, Vec<(String, RoaringBitmap)>> = BTreeMap::new();
     for (value, ids) in change.ids {
-        let at = lows.partition_point(|low| low.as_slice() <= value.as_bytes());
+        let at = blocks.partition_point(|(low, _)| low.as_ref() <= value.as_bytes());
         by_block
             .entry(at.checked_sub(1))
             .or_default()
@@ -164,12 +162,10 @@ pub(crate) fn plan(
     let mut writes = BlockWrites::default();
     for (block, values) in by_block {
         let mut entries: BTreeMap<String, RoaringBitmap> = BTreeMap::new();
-        if let Some(i) = block
-            && let Some(v) = read(&lows[i])?
-        {
-            let next = lows.get(i + 1);
-            for (value, ids) in decode(&lows[i], &v)? {
-                if next.is_some_and(|n| value.as_bytes() >= n.as_slice()) {
+        if let Some(i) = block {
+            let next = (i + 1 < blocks.len()).then(|| low(i + 1));
+            for (value, ids) in decode(low(i), blocks[i].1.as_ref())? {
+                if next.is_some_and(|n| value.as_bytes() >= n) {
                     continue; // left over from a run cut short: the next block holds it
                 }
                 entries.insert(value, id_runs::decode(ids)?);
@@ -190,7 +186,7 @@ pub(crate) fn plan(
             Some(i) => {
                 writes
                     .then
-                    .push((lows[i].clone(), pieces.next().map(|(_, b)| b)));
+                    .push((low(i).to_vec(), pieces.next().map(|(_, b)| b)));
                 writes.insert_first.extend(pieces);
             }
             None => writes.insert_first.extend(pieces),

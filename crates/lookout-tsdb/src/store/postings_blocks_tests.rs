@@ -33,9 +33,8 @@ fn apply(
     change: NameChange,
     both_batches: bool,
 ) -> BlockWrites {
-    let lows: Vec<Vec<u8>> = blocks.keys().cloned().collect();
-    let snapshot = blocks.clone();
-    let w = plan(&lows, change, &mut |low| Ok(snapshot.get(low).cloned())).unwrap();
+    let scanned: Vec<(Vec<u8>, Vec<u8>)> = blocks.clone().into_iter().collect();
+    let w = plan(&scanned, change).unwrap();
     for (low, b) in &w.insert_first {
         blocks.insert(low.as_bytes().to_vec(), b.clone());
     }

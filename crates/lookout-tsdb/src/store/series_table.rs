@@ -1,5 +1,5 @@
-//! The series table (`id / 1024 / 16 → the zstd-compressed labels of those ids, 1,024 a frame`) and the postings (`name=value → roaring bitmap`) in
-//! sled: what a persisted series is called and which series a matcher selects, read through small caches.
+//! The series table (`id / 1024 / 16 → the zstd-compressed labels of those ids, 1,024 a frame`) and the postings
+//! (blocks of a label name's values with their ids) in sled: what a persisted series is called and which series a matcher selects, read through small caches.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -191,19 +191,13 @@ impl Store {
         let bad = |d: String| corrupt(&self.path, "postings", d);
         for (name, ids) in names {
             let prefix = pair_key(&name, "");
-            let mut lows = Vec::new();
-            for k in self.postings.scan_prefix(&prefix).keys() {
-                lows.push(k.map_err(|e| self.err(e))?[prefix.len()..].to_vec());
+            // One scan gives every block of the name; sled's values are shared buffers, not copies.
+            let mut blocks = Vec::new();
+            for kv in self.postings.scan_prefix(&prefix) {
+                let (k, v) = kv.map_err(|e| self.err(e))?;
+                blocks.push((k.subslice(prefix.len(), k.len() - prefix.len()), v));
             }
-            let mut read = |low: &[u8]| -> Result<Option<Vec<u8>>, String> {
-                let key = [&prefix[..], low].concat();
-                match self.postings.get(key) {
-                    Ok(v) => Ok(v.map(|v| v.to_vec())),
-                    Err(e) => Err(e.to_string()),
-                }
-            };
-            let writes =
-                postings_blocks::plan(&lows, NameChange { ids, add }, &mut read).map_err(bad)?;
+            let writes = postings_blocks::plan(&blocks, NameChange { ids, add }).map_err(bad)?;
             let mut first = sled::Batch::default();
             for (low, block) in writes.insert_first {
                 first.insert(pair_key(&name, &low), block);
@@ -211,7 +205,7 @@ impl Store {
             self.postings.apply_batch(first).map_err(|e| self.err(e))?;
             let mut then = sled::Batch::default();
             for (low, block) in writes.then {
-                let key = [&prefix[..], &low].concat();
+                let key = [&prefix[..], &low[..]].concat();
                 match block {
                     Some(b) => then.insert(key, b),
                     None => then.remove(key),
